@@ -1,0 +1,126 @@
+package apis
+
+import (
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Group describes one API group version Skiff serves from k8s.io/api.
+type Group struct {
+	// GroupVersion is the external version, e.g. apps/v1.
+	GroupVersion schema.GroupVersion
+	// AddToScheme registers the external types (k8s.io/api's own AddToScheme).
+	AddToScheme func(*runtime.Scheme) error
+}
+
+// Groups lists the API group versions Skiff serves, core first.
+var Groups = []Group{
+	{corev1.SchemeGroupVersion, corev1.AddToScheme},
+	{appsv1.SchemeGroupVersion, appsv1.AddToScheme},
+	{autoscalingv1.SchemeGroupVersion, autoscalingv1.AddToScheme},
+	{coordinationv1.SchemeGroupVersion, coordinationv1.AddToScheme},
+	{discoveryv1.SchemeGroupVersion, discoveryv1.AddToScheme},
+	{eventsv1.SchemeGroupVersion, eventsv1.AddToScheme},
+	{policyv1.SchemeGroupVersion, policyv1.AddToScheme},
+	{authenticationv1.SchemeGroupVersion, authenticationv1.AddToScheme},
+}
+
+// AddToScheme registers every served group: the k8s.io/api types under their external version
+// and, a second time, as their own internal version, plus the field-label conversions that field
+// selectors need.
+func AddToScheme(scheme *runtime.Scheme) error {
+	for _, g := range Groups {
+		if err := g.AddToScheme(scheme); err != nil {
+			return fmt.Errorf("registering %s: %w", g.GroupVersion, err)
+		}
+		internal := schema.GroupVersion{Group: g.GroupVersion.Group, Version: runtime.APIVersionInternal}
+		for kind, typ := range scheme.KnownTypes(g.GroupVersion) {
+			if _, isMeta := metaKinds[kind]; isMeta {
+				continue
+			}
+			obj, ok := runtimeNew(scheme, g.GroupVersion.WithKind(kind))
+			if !ok {
+				return fmt.Errorf("type %v for %s/%s is not a runtime.Object", typ, g.GroupVersion, kind)
+			}
+			scheme.AddKnownTypeWithName(internal.WithKind(kind), obj)
+		}
+	}
+	if err := addFieldLabelConversions(scheme); err != nil {
+		return err
+	}
+	return nil
+}
+
+// metaKinds are the meta/v1 types every group registers; they stay unversioned.
+var metaKinds = map[string]struct{}{
+	"WatchEvent": {}, "Status": {}, "ListOptions": {}, "GetOptions": {}, "DeleteOptions": {},
+	"CreateOptions": {}, "UpdateOptions": {}, "PatchOptions": {}, "APIVersions": {},
+	"APIGroupList": {}, "APIGroup": {}, "APIResourceList": {}, "ExportOptions": {},
+	"Table": {}, "TableOptions": {}, "PartialObjectMetadata": {}, "PartialObjectMetadataList": {},
+	"List": {}, "InternalEvent": {},
+}
+
+func runtimeNew(scheme *runtime.Scheme, gvk schema.GroupVersionKind) (runtime.Object, bool) {
+	obj, err := scheme.New(gvk)
+	return obj, err == nil
+}
+
+// FieldLabels lists, per kind, the fields (beyond metadata.name and metadata.namespace) that
+// field selectors accept, as kube-apiserver does.
+var FieldLabels = map[schema.GroupVersionKind][]string{
+	corev1.SchemeGroupVersion.WithKind("Pod"): {
+		"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+		"spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs", "status.nominatedNodeName",
+	},
+	corev1.SchemeGroupVersion.WithKind("Node"):      {"spec.unschedulable"},
+	corev1.SchemeGroupVersion.WithKind("Namespace"): {"status.phase"},
+	corev1.SchemeGroupVersion.WithKind("Secret"):    {"type"},
+	corev1.SchemeGroupVersion.WithKind("Event"): {
+		"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+		"involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
+		"involvedObject.fieldPath", "reason", "reportingComponent", "source", "type",
+	},
+	eventsv1.SchemeGroupVersion.WithKind("Event"): {
+		"regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid",
+		"regarding.apiVersion", "regarding.resourceVersion", "regarding.fieldPath", "reason",
+		"reportingController", "type",
+	},
+	appsv1.SchemeGroupVersion.WithKind("ReplicaSet"): {"status.replicas"},
+}
+
+func addFieldLabelConversions(scheme *runtime.Scheme) error {
+	for gvk, fields := range FieldLabels {
+		allowed := map[string]bool{"metadata.name": true, "metadata.namespace": true}
+		for _, f := range fields {
+			allowed[f] = true
+		}
+		kind := gvk
+		fn := func(label, value string) (string, string, error) {
+			if allowed[label] {
+				return label, value, nil
+			}
+			return "", "", fmt.Errorf("field label not supported: %s", label)
+		}
+		if err := scheme.AddFieldLabelConversionFunc(kind, fn); err != nil {
+			return fmt.Errorf("field labels for %s: %w", kind, err)
+		}
+	}
+	return nil
+}
+
+// Unversioned are the meta types served outside any group version.
+var Unversioned = []runtime.Object{
+	&metav1.Status{}, &metav1.APIVersions{}, &metav1.APIGroupList{}, &metav1.APIGroup{},
+	&metav1.APIResourceList{},
+}
