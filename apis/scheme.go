@@ -2,6 +2,7 @@ package apis
 
 import (
 	"fmt"
+	"reflect"
 
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -11,9 +12,12 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/skiff-dev/skiff/apis/defaults"
 )
 
 // Group describes one API group version Skiff serves from k8s.io/api.
@@ -59,7 +63,36 @@ func AddToScheme(scheme *runtime.Scheme) error {
 	if err := addFieldLabelConversions(scheme); err != nil {
 		return err
 	}
+	addDefaultingFuncs(scheme)
 	return nil
+}
+
+// addDefaultingFuncs registers apis/defaults for every served type and list, so that request
+// bodies, patches and objects read from storage are defaulted as upstream's codecs do.
+func addDefaultingFuncs(scheme *runtime.Scheme) {
+	seen := map[reflect.Type]bool{}
+	for _, g := range Groups {
+		for _, typ := range scheme.KnownTypes(g.GroupVersion) {
+			if seen[typ] {
+				continue
+			}
+			seen[typ] = true
+			obj, ok := reflect.New(typ).Interface().(runtime.Object)
+			if !ok {
+				continue
+			}
+			if meta.IsListType(obj) {
+				scheme.AddTypeDefaultingFunc(obj, func(list any) {
+					_ = meta.EachListItem(list.(runtime.Object), func(item runtime.Object) error {
+						defaults.Default(item)
+						return nil
+					})
+				})
+				continue
+			}
+			scheme.AddTypeDefaultingFunc(obj, func(o any) { defaults.Default(o.(runtime.Object)) })
+		}
+	}
 }
 
 // metaKinds are the meta/v1 types every group registers; they stay unversioned.

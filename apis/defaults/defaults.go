@@ -1,6 +1,51 @@
 package defaults
 
-import "k8s.io/apimachinery/pkg/runtime"
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
 
 // Default applies upstream's defaults to obj in place. Unknown types are left alone.
-func Default(obj runtime.Object) {}
+func Default(obj runtime.Object) {
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		defaultPod(o)
+	case *corev1.PodList:
+		for i := range o.Items {
+			defaultPod(&o.Items[i])
+		}
+	case *corev1.PodTemplate:
+		defaultPodTemplateSpec(&o.Template)
+	case *corev1.ReplicationController:
+		defaultReplicationController(o)
+	case *corev1.Service:
+		defaultService(o)
+	case *corev1.Namespace:
+		defaultNamespace(o)
+	case *corev1.Node:
+		defaultNode(o)
+	case *corev1.Secret:
+		defaultSecret(o)
+	case *corev1.ConfigMap:
+		defaultConfigMap(o)
+	case *corev1.Endpoints:
+		defaultEndpoints(o)
+	case *appsv1.ReplicaSet:
+		defaultReplicaSet(o)
+	case *appsv1.Deployment:
+		defaultDeployment(o)
+	case *appsv1.DaemonSet:
+		defaultDaemonSet(o)
+	case *appsv1.StatefulSet:
+		defaultStatefulSet(o)
+	case *discoveryv1.EndpointSlice:
+		defaultEndpointSlice(o)
+	case *coordinationv1.Lease:
+		// Lease has no defaults upstream.
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

@@ -1,0 +1,132 @@
+package printers
+
+import (
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func template(cs ...corev1.Container) corev1.PodTemplateSpec {
+	return corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: cs}}
+}
+
+func TestDeploymentRows(t *testing.T) {
+	tests := []struct {
+		name string
+		d    appsv1.Deployment
+		want []any
+	}{
+		{
+			name: "2/3",
+			d: appsv1.Deployment{
+				ObjectMeta: objMeta("web", 5*time.Minute),
+				Spec: appsv1.DeploymentSpec{
+					Replicas: ptrTo[int32](3),
+					Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+					Template: template(corev1.Container{Name: "nginx", Image: "nginx:1.27"}, corev1.Container{Name: "proxy", Image: "envoy:1.30"}),
+				},
+				Status: appsv1.DeploymentStatus{Replicas: 3, ReadyReplicas: 2, UpdatedReplicas: 3, AvailableReplicas: 2},
+			},
+			want: []any{"web", "2/3", int64(3), int64(2), "5m", "nginx,proxy", "nginx:1.27,envoy:1.30", "app=web"},
+		},
+		{
+			name: "scaled to zero, expression selector",
+			d: appsv1.Deployment{
+				ObjectMeta: objMeta("idle", 3*time.Hour),
+				Spec: appsv1.DeploymentSpec{
+					Replicas: ptrTo[int32](0),
+					Selector: &metav1.LabelSelector{
+						MatchLabels:      map[string]string{"app": "idle"},
+						MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpIn, Values: []string{"a", "b"}}},
+					},
+					Template: template(corev1.Container{Name: "app", Image: "app:v1"}),
+				},
+			},
+			want: []any{"idle", "0/0", int64(0), int64(0), "3h", "app", "app:v1", "app=idle,tier in (a,b)"},
+		},
+		{
+			name: "replicas unset defaults to 1, invalid selector",
+			d: appsv1.Deployment{
+				ObjectMeta: objMeta("bad", time.Minute),
+				Spec: appsv1.DeploymentSpec{
+					Selector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "x", Operator: "Bogus"}}},
+				},
+				Status: appsv1.DeploymentStatus{ReadyReplicas: 1, UpdatedReplicas: 1, AvailableReplicas: 1},
+			},
+			want: []any{"bad", "1/1", int64(1), int64(1), "60s", "", "", "<invalid>"},
+		},
+		{
+			name: "nil selector",
+			d:    appsv1.Deployment{ObjectMeta: objMeta("nosel", time.Minute), Spec: appsv1.DeploymentSpec{Replicas: ptrTo[int32](2)}},
+			want: []any{"nosel", "0/2", int64(0), int64(0), "60s", "", "", ""},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkCells(t, rowCells(t, deploymentsGR, &tt.d), tt.want)
+		})
+	}
+}
+
+func TestReplicaSetRows(t *testing.T) {
+	tests := []struct {
+		name string
+		rs   appsv1.ReplicaSet
+		want []any
+	}{
+		{
+			name: "partially ready",
+			rs: appsv1.ReplicaSet{
+				ObjectMeta: objMeta("web-6d4cf56db6", 20*time.Minute),
+				Spec: appsv1.ReplicaSetSpec{
+					Replicas: ptrTo[int32](3),
+					Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web", "pod-template-hash": "6d4cf56db6"}},
+					Template: template(corev1.Container{Name: "nginx", Image: "nginx:1.27"}),
+				},
+				Status: appsv1.ReplicaSetStatus{Replicas: 3, ReadyReplicas: 1},
+			},
+			want: []any{"web-6d4cf56db6", int64(3), int64(3), int64(1), "20m", "nginx", "nginx:1.27", "app=web,pod-template-hash=6d4cf56db6"},
+		},
+		{
+			name: "old, scaled down, empty selector",
+			rs: appsv1.ReplicaSet{
+				ObjectMeta: objMeta("old", 9*24*time.Hour),
+				Spec:       appsv1.ReplicaSetSpec{Replicas: ptrTo[int32](0), Selector: &metav1.LabelSelector{}},
+			},
+			want: []any{"old", int64(0), int64(0), int64(0), "9d", "", "", "<none>"},
+		},
+		{
+			name: "replicas unset, nil selector",
+			rs:   appsv1.ReplicaSet{ObjectMeta: objMeta("unset", time.Minute)},
+			want: []any{"unset", int64(1), int64(0), int64(0), "60s", "", "", "<none>"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkCells(t, rowCells(t, replicaSetsGR, &tt.rs), tt.want)
+		})
+	}
+}
+
+func TestDeploymentList(t *testing.T) {
+	list := &appsv1.DeploymentList{
+		ListMeta: metav1.ListMeta{ResourceVersion: "100"},
+		Items: []appsv1.Deployment{
+			{ObjectMeta: objMeta("a", time.Minute), Spec: appsv1.DeploymentSpec{Replicas: ptrTo[int32](1)}, Status: appsv1.DeploymentStatus{ReadyReplicas: 1}},
+			{ObjectMeta: objMeta("b", time.Minute), Spec: appsv1.DeploymentSpec{Replicas: ptrTo[int32](2)}},
+		},
+	}
+	table := convert(t, deploymentsGR, list)
+	if table.ResourceVersion != "100" || len(table.Rows) != 2 {
+		t.Fatalf("table = %+v", table)
+	}
+	if table.Rows[0].Cells[1] != "1/1" || table.Rows[1].Cells[1] != "0/2" {
+		t.Errorf("ready cells = %v, %v", table.Rows[0].Cells[1], table.Rows[1].Cells[1])
+	}
+	if table.Rows[1].Object.Object != &list.Items[1] {
+		t.Errorf("row object is not the list item")
+	}
+}

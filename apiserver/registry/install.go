@@ -1,0 +1,90 @@
+package registry
+
+import (
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/registry/rest"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+)
+
+// Groups is the result of building all storage: the API groups to install, legacy core first.
+type Groups struct {
+	Legacy *genericapiserver.APIGroupInfo
+	Named  []*genericapiserver.APIGroupInfo
+	// Stores gives each kind's storage by group resource, for code that needs the store itself.
+	Stores map[schema.GroupResource]*Storage
+}
+
+// Build creates the storage of every served kind and groups it for installation.
+func Build(scheme *runtime.Scheme, codecs serializer.CodecFactory, optsGetter generic.RESTOptionsGetter) (*Groups, error) {
+	out := &Groups{Stores: map[schema.GroupResource]*Storage{}}
+	infos := map[string]*genericapiserver.APIGroupInfo{}
+	var order []string
+	infoFor := func(gv schema.GroupVersion) map[string]rest.Storage {
+		info, ok := infos[gv.Group]
+		if !ok {
+			i := genericapiserver.NewDefaultAPIGroupInfo(gv.Group, scheme, runtime.NewParameterCodec(scheme), codecs)
+			info = &i
+			infos[gv.Group] = info
+			order = append(order, gv.Group)
+		}
+		m, ok := info.VersionedResourcesStorageMap[gv.Version]
+		if !ok {
+			m = map[string]rest.Storage{}
+			info.VersionedResourcesStorageMap[gv.Version] = m
+		}
+		return m
+	}
+	for _, k := range Kinds {
+		st, err := NewStorage(scheme, k, optsGetter)
+		if err != nil {
+			return nil, err
+		}
+		addSubresources(k, st)
+		out.Stores[k.GroupResource()] = st
+		m := infoFor(k.GroupVersion)
+		for path, s := range st.Paths(k) {
+			m[path] = s
+		}
+		if k == NamespaceKind {
+			m["namespaces"] = &namespaceREST{mainREST: m["namespaces"].(*mainREST)}
+		}
+		if k == PodKind {
+			m["bindings"] = st.Subresources["binding"]
+		}
+	}
+	infoFor(authenticationv1.SchemeGroupVersion)["selfsubjectreviews"] = &selfSubjectReviewREST{}
+	for _, g := range order {
+		if g == "" {
+			out.Legacy = infos[g]
+			continue
+		}
+		out.Named = append(out.Named, infos[g])
+	}
+	if out.Legacy == nil {
+		return nil, fmt.Errorf("no core group built")
+	}
+	return out, nil
+}
+
+// addSubresources adds the subresources that need their own code.
+func addSubresources(k *Kind, st *Storage) {
+	switch k {
+	case PodKind:
+		st.Subresources["binding"] = &bindingREST{store: st.Store}
+	case NamespaceKind:
+		st.Subresources["finalize"] = newFinalizeREST(st.Store, newStrategy(st.Store.CreateStrategy.(*strategy).ObjectTyper, k, false))
+	case DeploymentKind:
+		st.Subresources["scale"] = &scaleREST{store: st.Store, kind: k, toScale: deploymentScale, setReplicas: setDeploymentReplicas}
+	case ReplicaSetKind:
+		st.Subresources["scale"] = &scaleREST{store: st.Store, kind: k, toScale: replicaSetScale, setReplicas: setReplicaSetReplicas}
+	}
+}
+
+var _ = appsv1.SchemeGroupVersion

@@ -1,0 +1,113 @@
+package registry
+
+import (
+	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/registry/generic"
+	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
+	"k8s.io/apiserver/pkg/registry/rest"
+
+	"github.com/skiff-dev/skiff/apiserver/printers"
+)
+
+// Kind describes one served resource.
+type Kind struct {
+	GroupVersion schema.GroupVersion
+	// Resource is the plural lower-case name ("pods"); Singular the singular one ("pod").
+	Resource, Singular string
+	Namespaced         bool
+	New, NewList       func() runtime.Object
+	ShortNames         []string
+	Categories         []string
+	// Status adds a status subresource: main updates keep status, status updates keep spec.
+	Status bool
+	// KeepStatusOnCreate keeps a status given on create (nodes: the agent registers with it).
+	KeepStatusOnCreate bool
+	// AllowCreateOnUpdate lets PUT create the object (endpoints, events, leases).
+	AllowCreateOnUpdate bool
+	// Fields returns the selectable fields beyond metadata.name and metadata.namespace.
+	Fields func(obj runtime.Object) fields.Set
+	// Hooks run after the generic preparation.
+	PrepareForCreate       func(obj runtime.Object)
+	PrepareForUpdate       func(obj, old runtime.Object)
+	PrepareForStatusUpdate func(obj, old runtime.Object)
+	// GracefulDelete, when set, decides whether a delete is graceful and fills in the grace period.
+	GracefulDelete func(obj runtime.Object, options *metav1.DeleteOptions) bool
+}
+
+// GroupResource is the kind's group and plural resource.
+func (k *Kind) GroupResource() schema.GroupResource {
+	return k.GroupVersion.WithResource(k.Resource).GroupResource()
+}
+
+// Storage is the REST storage of a kind: the main store and its subresources by path.
+type Storage struct {
+	Store *genericregistry.Store
+	// Subresources maps "status", "scale", ... to their REST storage.
+	Subresources map[string]rest.Storage
+}
+
+// NewStorage builds the store of a kind from the RESTOptionsGetter.
+func NewStorage(scheme *runtime.Scheme, k *Kind, optsGetter generic.RESTOptionsGetter) (*Storage, error) {
+	main := newStrategy(scheme, k, false)
+	gr := k.GroupResource()
+	table := printers.ForResource(gr)
+	if table == nil {
+		table = rest.NewDefaultTableConvertor(gr)
+	}
+	store := &genericregistry.Store{
+		NewFunc:                   k.New,
+		NewListFunc:               k.NewList,
+		DefaultQualifiedResource:  gr,
+		SingularQualifiedResource: k.GroupVersion.WithResource(k.Singular).GroupResource(),
+		PredicateFunc:             k.predicate,
+		CreateStrategy:            main,
+		UpdateStrategy:            main,
+		DeleteStrategy:            main,
+		ResetFieldsStrategy:       main,
+		TableConvertor:            table,
+	}
+	options := &generic.StoreOptions{RESTOptions: optsGetter, AttrFunc: k.attrs}
+	if err := store.CompleteWithOptions(options); err != nil {
+		return nil, fmt.Errorf("building storage for %s: %w", gr, err)
+	}
+	s := &Storage{Store: store, Subresources: map[string]rest.Storage{}}
+	if k.Status {
+		status := *store
+		st := newStrategy(scheme, k, true)
+		status.CreateStrategy, status.UpdateStrategy, status.ResetFieldsStrategy = nil, st, st
+		status.DeleteStrategy = st
+		s.Subresources["status"] = &statusREST{store: &status}
+	}
+	return s, nil
+}
+
+// Paths returns the storage map entries for APIGroupInfo.VersionedResourcesStorageMap.
+func (s *Storage) Paths(k *Kind) map[string]rest.Storage {
+	out := map[string]rest.Storage{k.Resource: &mainREST{Store: s.Store, kind: k}}
+	for sub, st := range s.Subresources {
+		out[k.Resource+"/"+sub] = st
+	}
+	return out
+}
+
+// mainREST adds short names, categories and the singular name to a store.
+type mainREST struct {
+	*genericregistry.Store
+	kind *Kind
+}
+
+var (
+	_ rest.ShortNamesProvider   = &mainREST{}
+	_ rest.CategoriesProvider   = &mainREST{}
+	_ rest.SingularNameProvider = &mainREST{}
+)
+
+func (r *mainREST) ShortNames() []string    { return r.kind.ShortNames }
+func (r *mainREST) Categories() []string    { return r.kind.Categories }
+func (r *mainREST) GetSingularName() string { return strings.ToLower(r.kind.Singular) }

@@ -1,0 +1,187 @@
+package registry
+
+import (
+	"context"
+	"reflect"
+
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/apiserver/pkg/storage"
+	"k8s.io/apiserver/pkg/storage/names"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+
+	"github.com/skiff-dev/skiff/apis/validation"
+)
+
+// strategy implements the create, update, delete and reset-fields strategies for one Kind.
+// status selects the status-subresource variant.
+type strategy struct {
+	runtime.ObjectTyper
+	names.NameGenerator
+	kind   *Kind
+	status bool
+}
+
+func newStrategy(typer runtime.ObjectTyper, k *Kind, status bool) *strategy {
+	return &strategy{ObjectTyper: typer, NameGenerator: names.SimpleNameGenerator, kind: k, status: status}
+}
+
+func (s *strategy) NamespaceScoped() bool { return s.kind.Namespaced }
+
+// PrepareForCreate clears status when the kind has a status subresource (as upstream does for
+// pods, services, workloads), starts generation at 1, and runs the kind's own hook.
+func (s *strategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
+	if s.kind.Status && !s.kind.KeepStatusOnCreate {
+		setField(obj, "Status", nil)
+	}
+	if m, err := meta.Accessor(obj); err == nil {
+		m.SetGeneration(1)
+	}
+	if s.kind.PrepareForCreate != nil {
+		s.kind.PrepareForCreate(obj)
+	}
+}
+
+// PrepareForUpdate keeps the stored status on a main-resource update and the stored spec on a
+// status update, and bumps generation when the spec changed.
+func (s *strategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
+	newMeta, err1 := meta.Accessor(obj)
+	oldMeta, err2 := meta.Accessor(old)
+	if err1 != nil || err2 != nil {
+		return
+	}
+	if s.status {
+		setField(obj, "Spec", getField(old, "Spec"))
+		// Upstream status strategies also ignore metadata changes but for a few fields.
+		newMeta.SetGeneration(oldMeta.GetGeneration())
+		if s.kind.PrepareForStatusUpdate != nil {
+			s.kind.PrepareForStatusUpdate(obj, old)
+		}
+		return
+	}
+	if s.kind.Status {
+		setField(obj, "Status", getField(old, "Status"))
+	}
+	newMeta.SetGeneration(oldMeta.GetGeneration())
+	if specOf(obj) != nil && !apiequality.Semantic.DeepEqual(specOf(obj), specOf(old)) {
+		newMeta.SetGeneration(oldMeta.GetGeneration() + 1)
+	}
+	if s.kind.PrepareForUpdate != nil {
+		s.kind.PrepareForUpdate(obj, old)
+	}
+}
+
+func specOf(obj runtime.Object) any {
+	if v := getField(obj, "Spec"); v != nil {
+		return v
+	}
+	return getField(obj, "Template")
+}
+
+func (s *strategy) Validate(ctx context.Context, obj runtime.Object) field.ErrorList {
+	return validation.ValidateCreate(obj)
+}
+
+func (s *strategy) WarningsOnCreate(ctx context.Context, obj runtime.Object) []string { return nil }
+
+func (s *strategy) Canonicalize(obj runtime.Object) {}
+
+func (s *strategy) AllowCreateOnUpdate(ctx context.Context) bool {
+	return s.kind.AllowCreateOnUpdate && !s.status
+}
+
+func (s *strategy) AllowUnconditionalUpdate(ctx context.Context) bool { return true }
+
+func (s *strategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+	if s.status {
+		return validation.ValidateStatusUpdate(obj, old)
+	}
+	return validation.ValidateUpdate(obj, old)
+}
+
+func (s *strategy) WarningsOnUpdate(ctx context.Context, obj, old runtime.Object) []string {
+	return nil
+}
+
+// GetResetFields tells server-side apply which fields this endpoint never changes.
+func (s *strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
+	if !s.kind.Status {
+		return nil
+	}
+	reset := "status"
+	if s.status {
+		reset = "spec"
+	}
+	return map[fieldpath.APIVersion]*fieldpath.Set{
+		fieldpath.APIVersion(s.kind.GroupVersion.String()): fieldpath.NewSet(fieldpath.MakePathOrDie(reset)),
+	}
+}
+
+// CheckGracefulDelete defers to the kind (pods); other kinds are deleted at once.
+func (s *strategy) CheckGracefulDelete(ctx context.Context, obj runtime.Object, options *metav1.DeleteOptions) bool {
+	if s.kind.GracefulDelete == nil {
+		return false
+	}
+	return s.kind.GracefulDelete(obj, options)
+}
+
+// DefaultGarbageCollectionPolicy is background deletion for every kind, as for apps/v1.
+func (s *strategy) DefaultGarbageCollectionPolicy(ctx context.Context) rest.GarbageCollectionPolicy {
+	return rest.DeleteDependents
+}
+
+// attrs returns the labels and the selectable fields of an object.
+func (k *Kind) attrs(obj runtime.Object) (labels.Set, fields.Set, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, nil, err
+	}
+	fs := fields.Set{"metadata.name": m.GetName()}
+	if k.Namespaced {
+		fs["metadata.namespace"] = m.GetNamespace()
+	}
+	if k.Fields != nil {
+		fs = generic.MergeFieldsSets(fs, k.Fields(obj))
+	}
+	return labels.Set(m.GetLabels()), fs, nil
+}
+
+func (k *Kind) predicate(label labels.Selector, field fields.Selector) storage.SelectionPredicate {
+	return storage.SelectionPredicate{Label: label, Field: field, GetAttrs: k.attrs}
+}
+
+func getField(obj runtime.Object, name string) any {
+	v := reflect.ValueOf(obj)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	f := v.Elem().FieldByName(name)
+	if !f.IsValid() {
+		return nil
+	}
+	return f.Interface()
+}
+
+// setField sets a struct field by name; a nil value sets the zero value.
+func setField(obj runtime.Object, name string, value any) {
+	v := reflect.ValueOf(obj)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return
+	}
+	f := v.Elem().FieldByName(name)
+	if !f.IsValid() || !f.CanSet() {
+		return
+	}
+	if value == nil {
+		f.Set(reflect.Zero(f.Type()))
+		return
+	}
+	f.Set(reflect.ValueOf(value))
+}

@@ -1,0 +1,358 @@
+package apiserver
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/util/sets"
+	utilversion "k8s.io/apimachinery/pkg/util/version"
+	apimachineryversion "k8s.io/apimachinery/pkg/version"
+	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/dynamiccertificates"
+	genericoptions "k8s.io/apiserver/pkg/server/options"
+	"k8s.io/apiserver/pkg/server/routes"
+	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/component-base/compatibility"
+	"k8s.io/klog/v2"
+	goruntime "runtime"
+
+	"github.com/skiff-dev/skiff/apis"
+	"github.com/skiff-dev/skiff/apiserver/etcd"
+	"github.com/skiff-dev/skiff/apiserver/openapi"
+	"github.com/skiff-dev/skiff/apiserver/pki"
+	"github.com/skiff-dev/skiff/apiserver/registry"
+)
+
+// SystemNamespaces exist from the first start and cannot be deleted.
+var SystemNamespaces = []string{metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic, corev1.NamespaceNodeLease}
+
+// Config is a prepared API server: generic config, storage and the embedded etcd if any.
+type Config struct {
+	Options *Options
+	Generic *genericapiserver.RecommendedConfig
+	Scheme  *runtime.Scheme
+	Codecs  serializer.CodecFactory
+	// CA signs client certificates; AdminKubeconfig is the written admin kubeconfig's path.
+	CA              *pki.CA
+	AdminKubeconfig string
+	etcd            *etcd.Server
+}
+
+// CompletedConfig is a Config with defaults filled in.
+type CompletedConfig struct {
+	*Config
+	generic genericapiserver.CompletedConfig
+}
+
+// Server is a running API server.
+type Server struct {
+	Config  *Config
+	generic *genericapiserver.GenericAPIServer
+	ready   chan struct{}
+}
+
+// Config prepares certificates and storage (starting the embedded etcd) and builds the generic
+// server configuration.
+func (o *Options) Config(ctx context.Context) (*Config, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	scheme := runtime.NewScheme()
+	if err := apis.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	metav1.AddToGroupVersion(scheme, schema.GroupVersion{Version: "v1"})
+	scheme.AddUnversionedTypes(schema.GroupVersion{Group: "", Version: "v1"}, apis.Unversioned...)
+	codecs := serializer.NewCodecFactory(scheme)
+
+	ca, err := pki.LoadOrCreateCA(o.pkiDir(), "ca", "skiff-ca")
+	if err != nil {
+		return nil, err
+	}
+	servingCert, servingKey := filepath.Join(o.pkiDir(), "apiserver.crt"), filepath.Join(o.pkiDir(), "apiserver.key")
+	if err := ca.EnsurePair(servingCert, servingKey, servingSpec(o.AdvertiseAddress)); err != nil {
+		return nil, err
+	}
+
+	c := &Config{Options: o, Scheme: scheme, Codecs: codecs, CA: ca}
+	gc := genericapiserver.NewRecommendedConfig(codecs)
+	c.Generic = gc
+	gc.EffectiveVersion = compatibility.NewEffectiveVersionFromString(o.Version, "", "")
+
+	serving := genericoptions.NewSecureServingOptions()
+	serving.BindAddress, serving.BindPort = o.BindAddress, o.SecurePort
+	serving.ServerCert.CertKey = genericoptions.CertKey{CertFile: servingCert, KeyFile: servingKey}
+	if err := serving.WithLoopback().ApplyTo(&gc.SecureServing, &gc.LoopbackClientConfig); err != nil {
+		return nil, fmt.Errorf("secure serving: %w", err)
+	}
+	clientCA, err := dynamiccertificates.NewStaticCAContent("client-ca", ca.CertPEM)
+	if err != nil {
+		return nil, fmt.Errorf("client CA: %w", err)
+	}
+	if err := gc.Authentication.ApplyClientCert(clientCA, gc.SecureServing); err != nil {
+		return nil, fmt.Errorf("client CA: %w", err)
+	}
+	gc.Authentication.Authenticator = newAuthenticator(clientCA)
+	gc.Authorization.Authorizer = authorizer.AuthorizerFunc(authorize)
+	genericapiserver.AuthorizeClientBearerToken(gc.LoopbackClientConfig, &gc.Authentication, &gc.Authorization)
+
+	namer := openapinamer.NewDefinitionNamer(scheme)
+	gc.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(openapi.GetOpenAPIDefinitions, namer)
+	gc.OpenAPIConfig.Info.Title = "Kubernetes"
+	gc.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(openapi.GetOpenAPIDefinitions, namer)
+	gc.OpenAPIV3Config.Info.Title = "Kubernetes"
+
+	if err := c.applyStorage(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.applyAdmission(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if err := c.writeAdminKubeconfig(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func servingSpec(advertise string) pki.CertSpec {
+	spec := pki.CertSpec{
+		CommonName: "kube-apiserver", Server: true,
+		DNSNames: []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
+		IPs:      []net.IP{net.ParseIP("127.0.0.1"), net.IPv6loopback},
+	}
+	if h, err := os.Hostname(); err == nil {
+		spec.DNSNames = append(spec.DNSNames, h)
+	}
+	if ip := net.ParseIP(advertise); ip != nil && !ip.IsLoopback() {
+		spec.IPs = append(spec.IPs, ip)
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
+				spec.IPs = append(spec.IPs, n.IP)
+			}
+		}
+	}
+	return spec
+}
+
+// applyStorage starts the embedded etcd (unless external servers are given) and stores objects
+// as protobuf under /registry, as kube-apiserver does.
+func (c *Config) applyStorage(ctx context.Context) error {
+	o := c.Options
+	servers := o.EtcdServers
+	if len(servers) == 0 {
+		e, err := etcd.Start(ctx, etcd.Config{Dir: o.etcdDir(), ClientPort: o.EtcdClientPort, PeerPort: o.EtcdPeerPort,
+			LogFile: filepath.Join(o.DataDir, "logs", "etcd.log")})
+		if err != nil {
+			return err
+		}
+		c.etcd = e
+		servers = e.Endpoints
+	}
+	proto, ok := runtime.SerializerInfoForMediaType(c.Codecs.SupportedMediaTypes(), runtime.ContentTypeProtobuf)
+	if !ok {
+		return fmt.Errorf("no protobuf serializer registered")
+	}
+	var gvs []schema.GroupVersion
+	for _, g := range apis.Groups {
+		gvs = append(gvs, g.GroupVersion)
+	}
+	storageCodec := c.Codecs.CodecForVersions(proto.Serializer, c.Codecs.UniversalDeserializer(), schema.GroupVersions(gvs), runtime.InternalGroupVersioner)
+	etcdOpts := genericoptions.NewEtcdOptions(storagebackend.NewDefaultConfig("/registry", storageCodec))
+	etcdOpts.StorageConfig.Transport.ServerList = servers
+	etcdOpts.StorageConfig.EncodeVersioner = schema.GroupVersions(gvs)
+	if err := etcdOpts.ApplyTo(&c.Generic.Config); err != nil {
+		c.Close()
+		return fmt.Errorf("etcd storage: %w", err)
+	}
+	return nil
+}
+
+// applyAdmission installs NamespaceLifecycle: no objects in missing or terminating namespaces,
+// and the system namespaces cannot be deleted.
+func (c *Config) applyAdmission() error {
+	client, err := kubernetes.NewForConfig(c.Generic.LoopbackClientConfig)
+	if err != nil {
+		return fmt.Errorf("loopback client: %w", err)
+	}
+	factory := informers.NewSharedInformerFactory(client, 10*time.Minute)
+	c.Generic.SharedInformerFactory = factory
+	c.Generic.ClientConfig = c.Generic.LoopbackClientConfig
+	nsLifecycle, err := lifecycle.NewLifecycle(sets.New(SystemNamespaces...))
+	if err != nil {
+		return fmt.Errorf("namespace lifecycle admission: %w", err)
+	}
+	nsLifecycle.SetExternalKubeInformerFactory(factory)
+	nsLifecycle.SetExternalKubeClientSet(client)
+	if err := nsLifecycle.ValidateInitialization(); err != nil {
+		return fmt.Errorf("namespace lifecycle admission: %w", err)
+	}
+	c.Generic.AdmissionControl = admission.NewChainHandler(nsLifecycle)
+	return nil
+}
+
+// writeAdminKubeconfig writes DATA_DIR/kubeconfig with a system:masters client certificate.
+func (c *Config) writeAdminKubeconfig() error {
+	o := c.Options
+	certPEM, keyPEM, err := c.CA.Issue(pki.CertSpec{CommonName: "skiff-admin", Organization: []string{"system:masters"}, Client: true})
+	if err != nil {
+		return err
+	}
+	port := o.SecurePort
+	if c.Generic.SecureServing != nil && c.Generic.SecureServing.Listener != nil {
+		port = c.Generic.SecureServing.Listener.Addr().(*net.TCPAddr).Port
+	}
+	server := "https://" + net.JoinHostPort(o.AdvertiseAddress, strconv.Itoa(port))
+	c.AdminKubeconfig = o.KubeconfigPath()
+	return pki.WriteKubeconfig(c.AdminKubeconfig, server, "skiff", "skiff-admin", c.CA.CertPEM, certPEM, keyPEM)
+}
+
+// Close releases what Config() started (the embedded etcd) when the server is not started.
+func (c *Config) Close() {
+	if c.etcd != nil {
+		c.etcd.Close()
+		c.etcd = nil
+	}
+}
+
+// Complete fills in the generic config's defaults.
+func (c *Config) Complete() CompletedConfig {
+	return CompletedConfig{Config: c, generic: c.Generic.Complete()}
+}
+
+// New builds the server and installs every API group.
+func (c CompletedConfig) New() (*Server, error) {
+	gs, err := c.generic.New("skiff-apiserver", genericapiserver.NewEmptyDelegate())
+	if err != nil {
+		return nil, fmt.Errorf("creating generic server: %w", err)
+	}
+	groups, err := registry.Build(c.Scheme, c.Codecs, c.Generic.RESTOptionsGetter)
+	if err != nil {
+		return nil, err
+	}
+	if err := gs.InstallLegacyAPIGroup(genericapiserver.DefaultLegacyAPIPrefix, groups.Legacy); err != nil {
+		return nil, fmt.Errorf("installing core/v1: %w", err)
+	}
+	if err := gs.InstallAPIGroups(groups.Named...); err != nil {
+		return nil, fmt.Errorf("installing API groups: %w", err)
+	}
+	installVersion(gs, c.Options.Version)
+	s := &Server{Config: c.Config, generic: gs, ready: make(chan struct{})}
+	gs.AddPostStartHookOrDie("skiff-system-namespaces", s.ensureSystemNamespaces)
+	return s, nil
+}
+
+// ensureSystemNamespaces creates default, kube-system, kube-public and kube-node-lease.
+func (s *Server) ensureSystemNamespaces(hook genericapiserver.PostStartHookContext) error {
+	client, err := kubernetes.NewForConfig(hook.LoopbackClientConfig)
+	if err != nil {
+		return err
+	}
+	for _, name := range SystemNamespaces {
+		for {
+			_, err := client.CoreV1().Namespaces().Create(hook, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+			if err == nil || apierrors.IsAlreadyExists(err) {
+				break
+			}
+			klog.FromContext(hook).Info("Retrying system namespace creation", "namespace", name, "err", err)
+			select {
+			case <-hook.Done():
+				return hook.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// LoopbackConfig is a privileged client config for in-process components.
+func (s *Server) LoopbackConfig() *rest.Config {
+	return rest.CopyConfig(s.Config.Generic.LoopbackClientConfig)
+}
+
+// Start serves until ctx is done, then shuts down and stops the embedded etcd.
+func (s *Server) Start(ctx context.Context) error {
+	defer s.Config.Close()
+	prepared := s.generic.PrepareRun()
+	go func() {
+		if err := s.waitReady(ctx); err == nil {
+			close(s.ready)
+		}
+	}()
+	errCh := make(chan error, 1)
+	go func() { errCh <- prepared.RunWithContext(ctx) }()
+	var etcdErr <-chan error
+	if s.Config.etcd != nil {
+		etcdErr = s.Config.etcd.Err()
+	}
+	select {
+	case err := <-errCh:
+		return err
+	case err := <-etcdErr:
+		return fmt.Errorf("embedded etcd stopped: %w", err)
+	}
+}
+
+// Ready is closed once /readyz answers ok.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+func (s *Server) waitReady(ctx context.Context) error {
+	client, err := kubernetes.NewForConfig(s.LoopbackConfig())
+	if err != nil {
+		return err
+	}
+	for {
+		body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		if err == nil && string(body) == "ok" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// installVersion replaces the generic /version route, whose git version comes from linker flags,
+// with one that reports the Kubernetes version Skiff serves.
+func installVersion(gs *genericapiserver.GenericAPIServer, v string) {
+	container := gs.Handler.GoRestfulContainer
+	for _, ws := range container.RegisteredWebServices() {
+		if ws.RootPath() == "/version" {
+			container.Remove(ws)
+		}
+	}
+	parsed := utilversion.MustParse(v)
+	info := apimachineryversion.Info{
+		Major: strconv.Itoa(int(parsed.Major())), Minor: strconv.Itoa(int(parsed.Minor())),
+		EmulationMajor: strconv.Itoa(int(parsed.Major())), EmulationMinor: strconv.Itoa(int(parsed.Minor())),
+		GitVersion: "v" + v, GitCommit: "skiff", GitTreeState: "clean", BuildDate: buildDate,
+		GoVersion: goruntime.Version(), Compiler: goruntime.Compiler, Platform: goruntime.GOOS + "/" + goruntime.GOARCH,
+	}
+	routes.Version{Version: &info}.Install(container)
+}
+
+// buildDate is set by the Makefile's linker flags.
+var buildDate = "1970-01-01T00:00:00Z"

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"k8s.io/component-base/cli/flag"
+	"k8s.io/klog/v2"
+)
+
+func main() {
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	if err := newRootCommand().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "skiff",
+		Short:         "A Kubernetes-compatible cluster in one binary",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetGlobalNormalizationFunc(flag.WordSepNormalizeFunc)
+	klogFlags := flagSetForKlog()
+	root.PersistentFlags().AddGoFlagSet(klogFlags)
+	root.AddCommand(newUpCommand(), newServerCommand(), newVersionCommand())
+	return root
+}
+
+func newVersionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the Kubernetes version Skiff serves",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintf(cmd.OutOrStdout(), "skiff (Kubernetes v%s)\n", kubernetesVersion())
+			return nil
+		},
+	}
+}
+
+var _ = klog.Info
