@@ -99,6 +99,13 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 
 	serving := genericoptions.NewSecureServingOptions()
 	serving.BindAddress, serving.BindPort = o.BindAddress, o.SecurePort
+	if o.SecurePort == 0 {
+		// Port 0 would disable serving: pick a free port with our own listener instead.
+		addr := net.JoinHostPort(o.BindAddress.String(), "0")
+		if serving.Listener, serving.BindPort, err = genericoptions.CreateListener("tcp", addr, net.ListenConfig{}); err != nil {
+			return nil, fmt.Errorf("listening on %s: %w", addr, err)
+		}
+	}
 	serving.ServerCert.CertKey = genericoptions.CertKey{CertFile: servingCert, KeyFile: servingKey}
 	if err := serving.WithLoopback().ApplyTo(&gc.SecureServing, &gc.LoopbackClientConfig); err != nil {
 		return nil, fmt.Errorf("secure serving: %w", err)

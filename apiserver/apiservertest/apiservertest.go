@@ -1,0 +1,93 @@
+package apiservertest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/skiff-dev/skiff/apiserver"
+)
+
+// Server is a running test API server.
+type Server struct {
+	// DataDir is the server's data dir; start another Server on it to test restarts.
+	DataDir string
+	// Kubeconfig is the admin kubeconfig's path; Config is the same as a rest.Config.
+	Kubeconfig string
+	Config     *rest.Config
+	// Client is a clientset for Config.
+	Client *kubernetes.Clientset
+	stop   func()
+}
+
+// Start runs a server on a new temporary data dir; it stops when the test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	return StartOn(t, t.TempDir())
+}
+
+// StartOn runs a server on dataDir; it stops when the test ends or Stop is called.
+func StartOn(t testing.TB, dataDir string) *Server {
+	t.Helper()
+	o := apiserver.NewOptions()
+	o.DataDir = dataDir
+	o.SecurePort, o.EtcdClientPort, o.EtcdPeerPort = 0, 0, 0
+	o.BindAddress = []byte{127, 0, 0, 1}
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg, err := o.Config(ctx)
+	if err != nil {
+		cancel()
+		t.Fatalf("configuring API server: %v", err)
+	}
+	srv, err := cfg.Complete().New()
+	if err != nil {
+		cfg.Close()
+		cancel()
+		t.Fatalf("creating API server: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Start(ctx) }()
+	select {
+	case <-srv.Ready():
+	case err := <-done:
+		cancel()
+		t.Fatalf("API server stopped before ready: %v", err)
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatalf("API server not ready after 60s")
+	}
+	restCfg, err := clientcmd.BuildConfigFromFlags("", cfg.AdminKubeconfig)
+	if err != nil {
+		cancel()
+		t.Fatalf("loading kubeconfig: %v", err)
+	}
+	restCfg.QPS, restCfg.Burst = -1, 0
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		cancel()
+		t.Fatalf("client: %v", err)
+	}
+	s := &Server{DataDir: dataDir, Kubeconfig: cfg.AdminKubeconfig, Config: restCfg, Client: client}
+	var stopped bool
+	s.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Errorf("API server did not stop within 30s")
+		}
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
+// Stop shuts the server down and waits for it (and its etcd) to exit.
+func (s *Server) Stop() { s.stop() }
