@@ -1,3 +1,9 @@
 // Package defaults applies upstream Kubernetes' defaulting (SetDefaults_* in k8s.io/kubernetes)
 // to the k8s.io/api types Skiff serves. Default dispatches on the object's Go type.
+//
+// Pods get SetDefaults_Pod on top of the PodSpec defaults (requests from limits,
+// enableServiceLinks, host-network ports); pod templates in ReplicaSets, Deployments and the
+// other workloads only get the PodSpec ones, as upstream. Services also get the single-stack
+// ipFamilyPolicy/ipFamilies and clusterIP/clusterIPs sync that upstream's registry applies while
+// allocating; allocating the IPs themselves is left to the server.
 package defaults

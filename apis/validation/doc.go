@@ -3,5 +3,12 @@
 // Kubernetes user expects.
 //
 // Entry points dispatch on the object's Go type: ValidateCreate, ValidateUpdate and
-// ValidateStatusUpdate. Kinds without rules return no errors.
+// ValidateStatusUpdate. Kinds without rules return no errors. Objects are expected to be
+// defaulted already (package defaults). Field paths are upstream's, which are those of the
+// internal types (e.g. events.k8s.io Events report "message", not "note").
+//
+// Files follow upstream's split: pod.go, pod_update.go and volumes.go (PodSpec, Pod update and
+// status, Binding), service.go, core.go (Namespace, Node, ConfigMap, Secret, ServiceAccount,
+// Endpoints, core Events), apps.go (ReplicaSet, Deployment) and other.go (Scale, Lease,
+// EndpointSlice, events.k8s.io Events).
 package validation

@@ -1,0 +1,6 @@
+// Package controllers assembles Skiff's control loops, one subpackage per controller, into a
+// single controller-runtime manager with leader election on a Lease in kube-system. It runs inside
+// `skiff up` / `skiff server`, or alone as `skiff controller-manager --kubeconfig ...`.
+//
+// Controllers talk to the cluster only through the API; they never import the API server.
+package controllers
