@@ -1,0 +1,50 @@
+# Skiff: a Kubernetes-compatible cluster in one Go binary.
+SHELL := /usr/bin/env bash
+GO ?= go
+BIN := bin/skiff
+DATA_DIR ?= $(HOME)/.skiff
+BUILD_DATE := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -X github.com/skiff-dev/skiff/apiserver.buildDate=$(BUILD_DATE)
+# Packages whose tests need root, containerd or long runs are still plain go test packages.
+TEST_TIMEOUT ?= 20m
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets.
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build bin/skiff.
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/skiff
+
+.PHONY: run
+run: build ## Build and run `skiff up` on $(DATA_DIR).
+	./$(BIN) up --data-dir $(DATA_DIR)
+
+.PHONY: test
+test: verify-generated vet ## Run every test (unit, integration with the real API server, e2e with kubectl).
+	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+.PHONY: bench
+bench: ## Run the benchmarks (API vs raw etcd, scheduler throughput), printing side-by-side ratios.
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/ ./controllers/scheduler/
+
+.PHONY: vet
+vet: ## go vet and gofmt.
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+.PHONY: generate
+generate: ## Regenerate generated code (OpenAPI definitions).
+	./hack/update-openapi.sh
+
+.PHONY: verify-generated
+verify-generated: ## Check that generated code is current.
+	@tmp=$$(mktemp -d); ./hack/update-openapi.sh $$tmp >/dev/null 2>&1 || { echo "openapi-gen failed"; exit 1; }; \
+	if ! diff -q $$tmp/zz_generated.openapi.go apiserver/openapi/zz_generated.openapi.go >/dev/null; then \
+	  echo "apiserver/openapi/zz_generated.openapi.go is stale: run 'make generate'"; rm -rf $$tmp; exit 1; fi; rm -rf $$tmp
+
+.PHONY: clean
+clean: ## Remove build output.
+	rm -rf bin
