@@ -5,6 +5,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -60,6 +61,7 @@ func Build(scheme *runtime.Scheme, codecs serializer.CodecFactory, optsGetter ge
 		}
 	}
 	infoFor(authenticationv1.SchemeGroupVersion)["selfsubjectreviews"] = &selfSubjectReviewREST{}
+	infoFor(eventsv1.SchemeGroupVersion)["events"] = newEventsREST(out.Stores[schema.GroupResource{Resource: "events"}].Store)
 	for _, g := range order {
 		if g == "" {
 			out.Legacy = infos[g]

@@ -7,7 +7,6 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -15,11 +14,10 @@ import (
 )
 
 var (
-	core   = corev1.SchemeGroupVersion
-	apps   = appsv1.SchemeGroupVersion
-	coord  = coordinationv1.SchemeGroupVersion
-	disco  = discoveryv1.SchemeGroupVersion
-	events = eventsv1.SchemeGroupVersion
+	core  = corev1.SchemeGroupVersion
+	apps  = appsv1.SchemeGroupVersion
+	coord = coordinationv1.SchemeGroupVersion
+	disco = discoveryv1.SchemeGroupVersion
 )
 
 // Kinds lists every resource served from a plain store, in discovery order per group.
@@ -57,10 +55,6 @@ var Kinds = []*Kind{
 		New: func() runtime.Object { return &coordinationv1.Lease{} }, NewList: func() runtime.Object { return &coordinationv1.LeaseList{} }},
 	{GroupVersion: disco, Resource: "endpointslices", Singular: "endpointslice", Namespaced: true,
 		New: func() runtime.Object { return &discoveryv1.EndpointSlice{} }, NewList: func() runtime.Object { return &discoveryv1.EndpointSliceList{} }},
-	{GroupVersion: events, Resource: "events", Singular: "event", Namespaced: true, ShortNames: []string{"ev"},
-		AllowCreateOnUpdate: true,
-		New:                 func() runtime.Object { return &eventsv1.Event{} }, NewList: func() runtime.Object { return &eventsv1.EventList{} },
-		Fields: eventsV1Fields},
 }
 
 func coreEventFields(obj runtime.Object) fields.Set {
@@ -81,22 +75,6 @@ func coreEventFields(obj runtime.Object) fields.Set {
 		"reportingComponent":             e.ReportingController,
 		"source":                         source,
 		"type":                           e.Type,
-	}
-}
-
-func eventsV1Fields(obj runtime.Object) fields.Set {
-	e := obj.(*eventsv1.Event)
-	return fields.Set{
-		"regarding.kind":            e.Regarding.Kind,
-		"regarding.namespace":       e.Regarding.Namespace,
-		"regarding.name":            e.Regarding.Name,
-		"regarding.uid":             string(e.Regarding.UID),
-		"regarding.apiVersion":      e.Regarding.APIVersion,
-		"regarding.resourceVersion": e.Regarding.ResourceVersion,
-		"regarding.fieldPath":       e.Regarding.FieldPath,
-		"reason":                    e.Reason,
-		"reportingController":       e.ReportingController,
-		"type":                      e.Type,
 	}
 }
 
