@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"fmt"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,12 +15,15 @@ type Options struct {
 	// BindAddress and SecurePort are where the API is served.
 	BindAddress net.IP
 	SecurePort  int
-	// AdvertiseAddress is the address written into kubeconfigs (default 127.0.0.1).
+	// AdvertiseAddress is the address other machines and pods reach the API server on, published
+	// in the kubernetes Service's endpoints (default: the host's primary IP, as kube-apiserver).
 	AdvertiseAddress string
 	// EtcdServers, when set, points at an external etcd instead of the embedded member.
 	EtcdServers []string
 	// EtcdClientPort and EtcdPeerPort are the embedded member's loopback ports (0: any free port).
 	EtcdClientPort, EtcdPeerPort int
+	// ServiceClusterIPRange is the IPv4 CIDR of service ClusterIPs (upstream's default).
+	ServiceClusterIPRange string
 	// Version is the Kubernetes version reported by /version.
 	Version string
 }
@@ -31,13 +35,13 @@ func NewOptions() *Options {
 		home = "/root"
 	}
 	return &Options{
-		DataDir:          filepath.Join(home, ".skiff"),
-		BindAddress:      net.IPv4zero,
-		SecurePort:       6443,
-		AdvertiseAddress: "127.0.0.1",
-		EtcdClientPort:   2379,
-		EtcdPeerPort:     2380,
-		Version:          KubernetesVersion,
+		DataDir:               filepath.Join(home, ".skiff"),
+		BindAddress:           net.IPv4zero,
+		SecurePort:            6443,
+		EtcdClientPort:        2379,
+		EtcdPeerPort:          2380,
+		Version:               KubernetesVersion,
+		ServiceClusterIPRange: "10.96.0.0/12",
 	}
 }
 
@@ -48,6 +52,9 @@ const KubernetesVersion = "1.37.2"
 func (o *Options) Validate() error {
 	if o.DataDir == "" {
 		return fmt.Errorf("--data-dir must not be empty")
+	}
+	if o.AdvertiseAddress != "" && net.ParseIP(o.AdvertiseAddress) == nil {
+		return fmt.Errorf("--advertise-address %q is not an IP address", o.AdvertiseAddress)
 	}
 	if o.SecurePort < 0 || o.SecurePort > 65535 {
 		return fmt.Errorf("--secure-port %d is out of range", o.SecurePort)
@@ -60,3 +67,41 @@ func (o *Options) KubeconfigPath() string { return filepath.Join(o.DataDir, "kub
 
 func (o *Options) pkiDir() string  { return filepath.Join(o.DataDir, "pki") }
 func (o *Options) etcdDir() string { return filepath.Join(o.DataDir, "etcd") }
+
+// advertiseIP is AdvertiseAddress, or the host's primary IP, or nil when there is none.
+func (o *Options) advertiseIP() net.IP {
+	if o.AdvertiseAddress != "" {
+		return net.ParseIP(o.AdvertiseAddress)
+	}
+	if ip, err := utilnet.ChooseHostInterface(); err == nil {
+		return ip
+	}
+	// No default route (an offline machine): the first global IPv4 address of an interface that is up.
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return nil
+	}
+	for _, iface := range ifaces {
+		if iface.Flags&net.FlagUp == 0 || iface.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, err := iface.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && n.IP.IsGlobalUnicast() {
+				return n.IP
+			}
+		}
+	}
+	return nil
+}
+
+// kubeconfigHost is the host the admin kubeconfig uses: loopback when the server listens there.
+func (o *Options) kubeconfigHost() string {
+	if o.BindAddress.IsUnspecified() || o.BindAddress.IsLoopback() {
+		return "127.0.0.1"
+	}
+	return o.BindAddress.String()
+}

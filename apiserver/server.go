@@ -10,11 +10,13 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/sets"
 	utilversion "k8s.io/apimachinery/pkg/util/version"
 	apimachineryversion "k8s.io/apimachinery/pkg/version"
@@ -67,6 +69,8 @@ type Server struct {
 	Config  *Config
 	generic *genericapiserver.GenericAPIServer
 	ready   chan struct{}
+	// kubernetesServiceIP is the ClusterIP of default/kubernetes.
+	kubernetesServiceIP string
 }
 
 // Config prepares certificates and storage (starting the embedded etcd) and builds the generic
@@ -88,7 +92,7 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 		return nil, err
 	}
 	servingCert, servingKey := filepath.Join(o.pkiDir(), "apiserver.crt"), filepath.Join(o.pkiDir(), "apiserver.key")
-	if err := ca.EnsurePair(servingCert, servingKey, servingSpec(o.AdvertiseAddress)); err != nil {
+	if err := ca.EnsurePair(servingCert, servingKey, servingSpec(o.advertiseIP())); err != nil {
 		return nil, err
 	}
 
@@ -141,7 +145,7 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 	return c, nil
 }
 
-func servingSpec(advertise string) pki.CertSpec {
+func servingSpec(advertise net.IP) pki.CertSpec {
 	spec := pki.CertSpec{
 		CommonName: "kube-apiserver", Server: true,
 		DNSNames: []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
@@ -150,8 +154,8 @@ func servingSpec(advertise string) pki.CertSpec {
 	if h, err := os.Hostname(); err == nil {
 		spec.DNSNames = append(spec.DNSNames, h)
 	}
-	if ip := net.ParseIP(advertise); ip != nil && !ip.IsLoopback() {
-		spec.IPs = append(spec.IPs, ip)
+	if advertise != nil && !advertise.IsLoopback() {
+		spec.IPs = append(spec.IPs, advertise)
 	}
 	if addrs, err := net.InterfaceAddrs(); err == nil {
 		for _, a := range addrs {
@@ -230,7 +234,7 @@ func (c *Config) writeAdminKubeconfig() error {
 	if c.Generic.SecureServing != nil && c.Generic.SecureServing.Listener != nil {
 		port = c.Generic.SecureServing.Listener.Addr().(*net.TCPAddr).Port
 	}
-	server := "https://" + net.JoinHostPort(o.AdvertiseAddress, strconv.Itoa(port))
+	server := "https://" + net.JoinHostPort(o.kubeconfigHost(), strconv.Itoa(port))
 	c.AdminKubeconfig = o.KubeconfigPath()
 	return pki.WriteKubeconfig(c.AdminKubeconfig, server, "skiff", "skiff-admin", c.CA.CertPEM, certPEM, keyPEM)
 }
@@ -254,7 +258,7 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating generic server: %w", err)
 	}
-	groups, err := registry.Build(c.Scheme, c.Codecs, c.Generic.RESTOptionsGetter)
+	groups, err := registry.Build(c.Scheme, c.Codecs, c.Generic.RESTOptionsGetter, registry.Options{ServiceClusterIPRange: c.Options.ServiceClusterIPRange})
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +269,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, fmt.Errorf("installing API groups: %w", err)
 	}
 	installVersion(gs, c.Options.Version)
-	s := &Server{Config: c.Config, generic: gs, ready: make(chan struct{})}
+	s := &Server{Config: c.Config, generic: gs, ready: make(chan struct{}), kubernetesServiceIP: groups.KubernetesServiceIP}
 	gs.AddPostStartHookOrDie("skiff-system-namespaces", s.ensureSystemNamespaces)
 	return s, nil
 }
@@ -289,6 +293,63 @@ func (s *Server) ensureSystemNamespaces(hook genericapiserver.PostStartHookConte
 			case <-time.After(200 * time.Millisecond):
 			}
 		}
+	}
+	return s.ensureKubernetesService(hook, client)
+}
+
+// ensureKubernetesService creates default/kubernetes, the Service in-cluster clients use to
+// reach the API server, with its Endpoints and EndpointSlice, as upstream's bootstrap controller.
+func (s *Server) ensureKubernetesService(ctx context.Context, client kubernetes.Interface) error {
+	port := int32(s.Config.Options.SecurePort)
+	if l := s.Config.Generic.SecureServing.Listener; l != nil {
+		port = int32(l.Addr().(*net.TCPAddr).Port)
+	}
+	labels := map[string]string{"component": "apiserver", "provider": "kubernetes"}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault, Labels: labels},
+		Spec: corev1.ServiceSpec{
+			Type: corev1.ServiceTypeClusterIP, ClusterIP: s.kubernetesServiceIP, SessionAffinity: corev1.ServiceAffinityNone,
+			Ports: []corev1.ServicePort{{Name: "https", Port: 443, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(port)}},
+		},
+	}
+	if _, err := client.CoreV1().Services(svc.Namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating the kubernetes service: %w", err)
+	}
+	ip := s.Config.Options.advertiseIP()
+	if ip == nil || ip.IsLoopback() {
+		klog.FromContext(ctx).Info("No non-loopback advertise address: the kubernetes service has no endpoints")
+		return nil
+	}
+	addr := ip.String()
+	ep := &corev1.Endpoints{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
+			Labels: map[string]string{"endpointslice.kubernetes.io/skip-mirror": "true"}},
+		Subsets: []corev1.EndpointSubset{{
+			Addresses: []corev1.EndpointAddress{{IP: addr}},
+			Ports:     []corev1.EndpointPort{{Name: "https", Port: port, Protocol: corev1.ProtocolTCP}},
+		}},
+	}
+	if _, err := client.CoreV1().Endpoints(ep.Namespace).Update(ctx, ep, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("writing the kubernetes endpoints: %w", err)
+	}
+	ready, name, proto := true, "https", corev1.ProtocolTCP
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
+			Labels: map[string]string{discoveryv1.LabelServiceName: "kubernetes"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{addr}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
+		Ports:       []discoveryv1.EndpointPort{{Name: &name, Port: &port, Protocol: &proto}},
+	}
+	cur, err := client.DiscoveryV1().EndpointSlices(slice.Namespace).Get(ctx, slice.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		_, err = client.DiscoveryV1().EndpointSlices(slice.Namespace).Create(ctx, slice, metav1.CreateOptions{})
+	case err == nil:
+		slice.ResourceVersion = cur.ResourceVersion
+		_, err = client.DiscoveryV1().EndpointSlices(slice.Namespace).Update(ctx, slice, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("writing the kubernetes endpointslice: %w", err)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package registry
 import (
 	"fmt"
 
-	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -20,10 +19,18 @@ type Groups struct {
 	Named  []*genericapiserver.APIGroupInfo
 	// Stores gives each kind's storage by group resource, for code that needs the store itself.
 	Stores map[schema.GroupResource]*Storage
+	// KubernetesServiceIP is the first service IP, reserved for default/kubernetes.
+	KubernetesServiceIP string
+}
+
+// Options are the settings storage needs.
+type Options struct {
+	// ServiceClusterIPRange is the IPv4 CIDR service ClusterIPs come from.
+	ServiceClusterIPRange string
 }
 
 // Build creates the storage of every served kind and groups it for installation.
-func Build(scheme *runtime.Scheme, codecs serializer.CodecFactory, optsGetter generic.RESTOptionsGetter) (*Groups, error) {
+func Build(scheme *runtime.Scheme, codecs serializer.CodecFactory, optsGetter generic.RESTOptionsGetter, o Options) (*Groups, error) {
 	out := &Groups{Stores: map[schema.GroupResource]*Storage{}}
 	infos := map[string]*genericapiserver.APIGroupInfo{}
 	var order []string
@@ -60,6 +67,12 @@ func Build(scheme *runtime.Scheme, codecs serializer.CodecFactory, optsGetter ge
 			m["bindings"] = st.Subresources["binding"]
 		}
 	}
+	alloc, err := newIPAllocator(o.ServiceClusterIPRange, out.Stores[IPAddressKind.GroupResource()].Store)
+	if err != nil {
+		return nil, err
+	}
+	wireServiceAllocation(out.Stores[schema.GroupResource{Resource: "services"}].Store, alloc)
+	out.KubernetesServiceIP = alloc.First()
 	infoFor(authenticationv1.SchemeGroupVersion)["selfsubjectreviews"] = &selfSubjectReviewREST{}
 	infoFor(eventsv1.SchemeGroupVersion)["events"] = newEventsREST(out.Stores[schema.GroupResource{Resource: "events"}].Store)
 	for _, g := range order {
@@ -88,5 +101,3 @@ func addSubresources(k *Kind, st *Storage) {
 		st.Subresources["scale"] = &scaleREST{store: st.Store, kind: k, toScale: replicaSetScale, setReplicas: setReplicaSetReplicas}
 	}
 }
-
-var _ = appsv1.SchemeGroupVersion

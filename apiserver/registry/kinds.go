@@ -53,6 +53,7 @@ var Kinds = []*Kind{
 	DeploymentKind,
 	{GroupVersion: coord, Resource: "leases", Singular: "lease", Namespaced: true,
 		New: func() runtime.Object { return &coordinationv1.Lease{} }, NewList: func() runtime.Object { return &coordinationv1.LeaseList{} }},
+	IPAddressKind,
 	{GroupVersion: disco, Resource: "endpointslices", Singular: "endpointslice", Namespaced: true,
 		New: func() runtime.Object { return &discoveryv1.EndpointSlice{} }, NewList: func() runtime.Object { return &discoveryv1.EndpointSliceList{} }},
 }

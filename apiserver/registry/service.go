@@ -1,0 +1,118 @@
+package registry
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
+	"k8s.io/klog/v2"
+)
+
+// needsClusterIP tells whether a service type gets a ClusterIP.
+func needsClusterIP(svc *corev1.Service) bool {
+	return svc.Spec.Type != corev1.ServiceTypeExternalName && svc.Spec.ClusterIP != corev1.ClusterIPNone
+}
+
+// wireServiceAllocation makes the services store allocate ClusterIPs on create (and on a change
+// away from ExternalName), keep them on updates that omit them, and release them on delete.
+func wireServiceAllocation(store *genericregistry.Store, alloc *ipAllocator) {
+	store.BeginCreate = func(ctx context.Context, obj runtime.Object, options *metav1.CreateOptions) (genericregistry.FinishFunc, error) {
+		svc := obj.(*corev1.Service)
+		if ns, ok := genericapirequest.NamespaceFrom(ctx); ok && svc.Namespace == "" {
+			svc.Namespace = ns
+		}
+		if !needsClusterIP(svc) {
+			return noop, nil
+		}
+		return allocateFor(ctx, alloc, svc, len(options.DryRun) > 0)
+	}
+	store.BeginUpdate = func(ctx context.Context, obj, old runtime.Object, options *metav1.UpdateOptions) (genericregistry.FinishFunc, error) {
+		svc, oldSvc := obj.(*corev1.Service), old.(*corev1.Service)
+		keepAllocated(svc, oldSvc)
+		dryRun := len(options.DryRun) > 0
+		switch {
+		case needsClusterIP(svc) && (oldSvc.Spec.ClusterIP == "" || oldSvc.Spec.Type == corev1.ServiceTypeExternalName) && svc.Spec.ClusterIP == "":
+			return allocateFor(ctx, alloc, svc, dryRun)
+		case svc.Spec.Type == corev1.ServiceTypeExternalName && oldSvc.Spec.ClusterIP != "" && oldSvc.Spec.ClusterIP != corev1.ClusterIPNone:
+			ip := oldSvc.Spec.ClusterIP
+			return func(ctx context.Context, success bool) {
+				if success && !dryRun {
+					logRelease(ctx, alloc.release(ctx, ip))
+				}
+			}, nil
+		}
+		return noop, nil
+	}
+	store.AfterDelete = func(obj runtime.Object, options *metav1.DeleteOptions) {
+		svc := obj.(*corev1.Service)
+		if len(options.DryRun) > 0 || !needsClusterIP(svc) || svc.Spec.ClusterIP == "" {
+			return
+		}
+		ctx := context.Background()
+		logRelease(ctx, alloc.release(ctx, svc.Spec.ClusterIP))
+	}
+}
+
+func noop(context.Context, bool) {}
+
+func logRelease(ctx context.Context, err error) {
+	if err != nil {
+		klog.FromContext(ctx).Error(err, "Releasing service IP failed")
+	}
+}
+
+// allocateFor sets svc's ClusterIP(s), returning a finish func that releases them on failure.
+func allocateFor(ctx context.Context, alloc *ipAllocator, svc *corev1.Service, dryRun bool) (genericregistry.FinishFunc, error) {
+	ip, err := alloc.allocate(ctx, svc, svc.Spec.ClusterIP, dryRun)
+	if err != nil {
+		if apierrors.IsInternalError(err) {
+			return nil, err
+		}
+		path := field.NewPath("spec", "clusterIPs")
+		return nil, apierrors.NewInvalid(corev1.SchemeGroupVersion.WithKind("Service").GroupKind(), svc.Name,
+			field.ErrorList{field.Invalid(path, svc.Spec.ClusterIPs, err.Error())})
+	}
+	svc.Spec.ClusterIP, svc.Spec.ClusterIPs = ip, []string{ip}
+	if len(svc.Spec.IPFamilies) == 0 {
+		svc.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol}
+	}
+	if svc.Spec.IPFamilyPolicy == nil {
+		single := corev1.IPFamilyPolicySingleStack
+		svc.Spec.IPFamilyPolicy = &single
+	}
+	return func(ctx context.Context, success bool) {
+		if !success && !dryRun {
+			logRelease(ctx, alloc.release(ctx, ip))
+		}
+	}, nil
+}
+
+// keepAllocated copies allocated values an update left out, as upstream's patchAllocatedValues.
+func keepAllocated(svc, old *corev1.Service) {
+	if needsClusterIP(svc) && svc.Spec.ClusterIP == "" && len(svc.Spec.ClusterIPs) == 0 && old.Spec.Type != corev1.ServiceTypeExternalName {
+		svc.Spec.ClusterIP, svc.Spec.ClusterIPs = old.Spec.ClusterIP, old.Spec.ClusterIPs
+		if len(svc.Spec.IPFamilies) == 0 || svc.Spec.IPFamilyPolicy == nil {
+			svc.Spec.IPFamilies, svc.Spec.IPFamilyPolicy = old.Spec.IPFamilies, old.Spec.IPFamilyPolicy
+		}
+	}
+	if svc.Spec.Type == corev1.ServiceTypeNodePort || svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
+		for i := range svc.Spec.Ports {
+			if svc.Spec.Ports[i].NodePort != 0 {
+				continue
+			}
+			for _, op := range old.Spec.Ports {
+				if op.Port == svc.Spec.Ports[i].Port && op.Protocol == svc.Spec.Ports[i].Protocol {
+					svc.Spec.Ports[i].NodePort = op.NodePort
+				}
+			}
+		}
+	}
+	if svc.Spec.Type == corev1.ServiceTypeLoadBalancer && svc.Spec.HealthCheckNodePort == 0 {
+		svc.Spec.HealthCheckNodePort = old.Spec.HealthCheckNodePort
+	}
+}
