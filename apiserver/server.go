@@ -37,6 +37,7 @@ import (
 	goruntime "runtime"
 
 	"github.com/skiff-dev/skiff/apis"
+	skiffadmission "github.com/skiff-dev/skiff/apiserver/admission"
 	"github.com/skiff-dev/skiff/apiserver/etcd"
 	"github.com/skiff-dev/skiff/apiserver/openapi"
 	"github.com/skiff-dev/skiff/apiserver/pki"
@@ -219,7 +220,7 @@ func (c *Config) applyAdmission() error {
 	if err := nsLifecycle.ValidateInitialization(); err != nil {
 		return fmt.Errorf("namespace lifecycle admission: %w", err)
 	}
-	c.Generic.AdmissionControl = admission.NewChainHandler(nsLifecycle)
+	c.Generic.AdmissionControl = admission.NewChainHandler(nsLifecycle, skiffadmission.NewDefaultTolerations())
 	return nil
 }
 

@@ -12,6 +12,8 @@ import (
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage"
+
+	"github.com/skiff-dev/skiff/apis/validation"
 )
 
 // namespaceREST deletes namespaces as upstream does: the first delete marks the namespace
@@ -96,13 +98,7 @@ func (finalizeStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.O
 }
 
 func (finalizeStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
-	var errs field.ErrorList
-	for i, f := range obj.(*corev1.Namespace).Spec.Finalizers {
-		if f == "" {
-			errs = append(errs, field.Required(field.NewPath("spec", "finalizers").Index(i), ""))
-		}
-	}
-	return errs
+	return validation.ValidateNamespaceFinalizeUpdate(obj.(*corev1.Namespace), old.(*corev1.Namespace))
 }
 
 func newFinalizeREST(store *genericregistry.Store, s *strategy) *statusREST {

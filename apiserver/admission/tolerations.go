@@ -1,0 +1,66 @@
+package admission
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apiserver/pkg/admission"
+)
+
+// DefaultTolerationSecondsName is upstream's plugin name.
+const DefaultTolerationSecondsName = "DefaultTolerationSeconds"
+
+// DefaultTolerationSeconds is how long a pod stays on a not-ready or unreachable node by default.
+const DefaultTolerationSeconds int64 = 300
+
+// DefaultTolerations adds, to every new pod, NoExecute tolerations of node.kubernetes.io/not-ready
+// and node.kubernetes.io/unreachable for 300 s unless the pod already tolerates them, so node
+// lifecycle evicts pods five minutes after their node is lost, as on Kubernetes.
+type DefaultTolerations struct {
+	*admission.Handler
+	Seconds int64
+}
+
+var _ admission.MutationInterface = &DefaultTolerations{}
+
+// NewDefaultTolerations returns the plugin with upstream's 300 s.
+func NewDefaultTolerations() *DefaultTolerations {
+	return &DefaultTolerations{Handler: admission.NewHandler(admission.Create), Seconds: DefaultTolerationSeconds}
+}
+
+// Admit adds the missing tolerations to pods being created.
+func (p *DefaultTolerations) Admit(ctx context.Context, a admission.Attributes, o admission.ObjectInterfaces) error {
+	if a.GetResource().GroupResource() != corev1.Resource("pods") || a.GetSubresource() != "" {
+		return nil
+	}
+	pod, ok := a.GetObject().(*corev1.Pod)
+	if !ok {
+		return nil
+	}
+	AddDefaultTolerations(&pod.Spec, p.Seconds)
+	return nil
+}
+
+// AddDefaultTolerations adds the not-ready and unreachable NoExecute tolerations when absent.
+func AddDefaultTolerations(spec *corev1.PodSpec, seconds int64) {
+	for _, key := range []string{corev1.TaintNodeNotReady, corev1.TaintNodeUnreachable} {
+		if tolerates(spec.Tolerations, key) {
+			continue
+		}
+		s := seconds
+		spec.Tolerations = append(spec.Tolerations, corev1.Toleration{
+			Key: key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &s,
+		})
+	}
+}
+
+// tolerates reports whether a toleration already covers key with effect NoExecute.
+func tolerates(tolerations []corev1.Toleration, key string) bool {
+	for _, t := range tolerations {
+		if (t.Key == key || (t.Key == "" && t.Operator == corev1.TolerationOpExists)) &&
+			(t.Effect == corev1.TaintEffectNoExecute || t.Effect == "") {
+			return true
+		}
+	}
+	return false
+}
