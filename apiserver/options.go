@@ -65,6 +65,11 @@ func (o *Options) Validate() error {
 // KubeconfigPath is where the admin kubeconfig is written.
 func (o *Options) KubeconfigPath() string { return filepath.Join(o.DataDir, "kubeconfig") }
 
+// ControllerManagerKubeconfigPath is the controllers' kubeconfig (user system:kube-controller-manager).
+func (o *Options) ControllerManagerKubeconfigPath() string {
+	return filepath.Join(o.DataDir, "controller-manager.kubeconfig")
+}
+
 func (o *Options) pkiDir() string  { return filepath.Join(o.DataDir, "pki") }
 func (o *Options) etcdDir() string { return filepath.Join(o.DataDir, "etcd") }
 

@@ -224,20 +224,34 @@ func (c *Config) applyAdmission() error {
 	return nil
 }
 
-// writeAdminKubeconfig writes DATA_DIR/kubeconfig with a system:masters client certificate.
+// writeAdminKubeconfig writes DATA_DIR/kubeconfig with a system:masters client certificate, and
+// DATA_DIR/controller-manager.kubeconfig for the controllers' own identity.
 func (c *Config) writeAdminKubeconfig() error {
 	o := c.Options
-	certPEM, keyPEM, err := c.CA.Issue(pki.CertSpec{CommonName: "skiff-admin", Organization: []string{"system:masters"}, Client: true})
+	c.AdminKubeconfig = o.KubeconfigPath()
+	if err := c.WriteClientKubeconfig(c.AdminKubeconfig, "skiff-admin", "system:masters"); err != nil {
+		return err
+	}
+	return c.WriteClientKubeconfig(o.ControllerManagerKubeconfigPath(), "system:kube-controller-manager")
+}
+
+// WriteClientKubeconfig writes a kubeconfig for this server with a new client certificate for
+// user (CN) in groups (O).
+func (c *Config) WriteClientKubeconfig(path, user string, groups ...string) error {
+	certPEM, keyPEM, err := c.CA.Issue(pki.CertSpec{CommonName: user, Organization: groups, Client: true})
 	if err != nil {
 		return err
 	}
-	port := o.SecurePort
+	return pki.WriteKubeconfig(path, c.ServerURL(), "skiff", user, c.CA.CertPEM, certPEM, keyPEM)
+}
+
+// ServerURL is the API's URL as local clients reach it.
+func (c *Config) ServerURL() string {
+	port := c.Options.SecurePort
 	if c.Generic.SecureServing != nil && c.Generic.SecureServing.Listener != nil {
 		port = c.Generic.SecureServing.Listener.Addr().(*net.TCPAddr).Port
 	}
-	server := "https://" + net.JoinHostPort(o.kubeconfigHost(), strconv.Itoa(port))
-	c.AdminKubeconfig = o.KubeconfigPath()
-	return pki.WriteKubeconfig(c.AdminKubeconfig, server, "skiff", "skiff-admin", c.CA.CertPEM, certPEM, keyPEM)
+	return "https://" + net.JoinHostPort(c.Options.kubeconfigHost(), strconv.Itoa(port))
 }
 
 // Close releases what Config() started (the embedded etcd) when the server is not started.
