@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -207,7 +208,8 @@ func (r *bindingREST) assign(ctx context.Context, binding *corev1.Binding) error
 	if _, isStatus := err.(apierrors.APIStatus); isStatus {
 		return err
 	}
-	return apierrors.NewConflict(PodKind.GroupResource(), binding.Name, err)
+	// Upstream names the subresource in the conflict: `on pods/binding "name"`.
+	return apierrors.NewConflict(schema.GroupResource{Resource: "pods/binding"}, binding.Name, err)
 }
 
 func setPodCondition(status *corev1.PodStatus, c corev1.PodCondition) {

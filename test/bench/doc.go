@@ -1,0 +1,12 @@
+// Package bench measures the API server against an in-process apiservertest server, and raw
+// etcd puts against a separately started embedded etcd on the same disk, in the same run, so
+// the two throughputs can be compared:
+//
+//	go test ./test/bench/ -run '^$' -bench . -benchtime 1x
+//
+// BenchmarkAPIServer does bounded work (a few thousand requests; well under two minutes on two
+// cores): pod create throughput and latency with 16 concurrent clients, the same with raw etcd
+// puts of the same size, get, list of 1000 pods, watch-event throughput and latency, and a
+// paced run of 20 writes/s. It prints a table and reports every figure with b.ReportMetric.
+// There are no assertions on timings: goals are printed next to the figures.
+package bench
