@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -39,7 +41,6 @@ import (
 	"github.com/skiff-dev/skiff/apis"
 	skiffadmission "github.com/skiff-dev/skiff/apiserver/admission"
 	"github.com/skiff-dev/skiff/apiserver/etcd"
-	"github.com/skiff-dev/skiff/apiserver/openapi"
 	"github.com/skiff-dev/skiff/apiserver/pki"
 	"github.com/skiff-dev/skiff/apiserver/registry"
 )
@@ -56,13 +57,18 @@ type Config struct {
 	// CA signs client certificates; AdminKubeconfig is the written admin kubeconfig's path.
 	CA              *pki.CA
 	AdminKubeconfig string
-	etcd            *etcd.Server
+	// Extensions serves CustomResourceDefinitions, as the delegate of the core server.
+	Extensions  *apiextensionsapiserver.Config
+	etcd        *etcd.Server
+	etcdOptions *genericoptions.EtcdOptions
+	openAPIV3   *openAPIV3Merge
 }
 
 // CompletedConfig is a Config with defaults filled in.
 type CompletedConfig struct {
 	*Config
-	generic genericapiserver.CompletedConfig
+	generic    genericapiserver.CompletedConfig
+	extensions apiextensionsapiserver.CompletedConfig
 }
 
 // Server is a running API server.
@@ -126,10 +132,10 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 	gc.Authorization.Authorizer = authorizer.AuthorizerFunc(authorize)
 	genericapiserver.AuthorizeClientBearerToken(gc.LoopbackClientConfig, &gc.Authentication, &gc.Authorization)
 
-	namer := openapinamer.NewDefinitionNamer(scheme)
-	gc.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(openapi.GetOpenAPIDefinitions, namer)
+	namer := openapinamer.NewDefinitionNamer(scheme, apiextensionsapiserver.Scheme)
+	gc.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(openAPIDefinitions, namer)
 	gc.OpenAPIConfig.Info.Title = "Kubernetes"
-	gc.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(openapi.GetOpenAPIDefinitions, namer)
+	gc.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(openAPIDefinitions, namer)
 	gc.OpenAPIV3Config.Info.Title = "Kubernetes"
 
 	if err := c.applyStorage(ctx); err != nil {
@@ -139,6 +145,12 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 		c.Close()
 		return nil, err
 	}
+	c.shareAggregatedDiscovery()
+	c.openAPIV3 = &openAPIV3Merge{}
+	gc.BuildHandlerChainFunc = func(h http.Handler, gcfg *genericapiserver.Config) http.Handler {
+		return genericapiserver.DefaultBuildHandlerChain(c.openAPIV3.wrap(h), gcfg)
+	}
+	c.Extensions = c.extensionsConfig(c.etcdOptions)
 	if err := c.writeAdminKubeconfig(); err != nil {
 		c.Close()
 		return nil, err
@@ -198,6 +210,7 @@ func (c *Config) applyStorage(ctx context.Context) error {
 		c.Close()
 		return fmt.Errorf("etcd storage: %w", err)
 	}
+	c.etcdOptions = etcdOpts
 	return nil
 }
 
@@ -264,15 +277,21 @@ func (c *Config) Close() {
 
 // Complete fills in the generic config's defaults.
 func (c *Config) Complete() CompletedConfig {
-	return CompletedConfig{Config: c, generic: c.Generic.Complete()}
+	return CompletedConfig{Config: c, generic: c.Generic.Complete(), extensions: c.Extensions.Complete()}
 }
 
 // New builds the server and installs every API group.
 func (c CompletedConfig) New() (*Server, error) {
-	gs, err := c.generic.New("skiff-apiserver", genericapiserver.NewEmptyDelegate())
+	crds, err := c.extensions.New(genericapiserver.NewEmptyDelegate())
+	if err != nil {
+		return nil, fmt.Errorf("creating apiextensions server: %w", err)
+	}
+	gs, err := c.generic.New("skiff-apiserver", crds.GenericAPIServer)
 	if err != nil {
 		return nil, fmt.Errorf("creating generic server: %w", err)
 	}
+	gs.DiscoveryGroupManager.AddGroup(extensionsGroup())
+	c.openAPIV3.setDelegate(crds.GenericAPIServer.UnprotectedHandler())
 	groups, err := registry.Build(c.Scheme, c.Codecs, c.Generic.RESTOptionsGetter, registry.Options{ServiceClusterIPRange: c.Options.ServiceClusterIPRange})
 	if err != nil {
 		return nil, err
