@@ -108,9 +108,8 @@ func defaultNamespace(ns *corev1.Namespace) {
 		}
 		ns.Labels[corev1.LabelMetadataName] = ns.Name
 	}
-	if len(ns.Spec.Finalizers) == 0 {
-		ns.Spec.Finalizers = []corev1.FinalizerName{corev1.FinalizerKubernetes}
-	}
+	// spec.finalizers is not defaulted: the "kubernetes" finalizer is added on create only
+	// (registry PrepareForCreate), so namespaces/finalize can empty it.
 	if ns.Status.Phase == "" {
 		ns.Status.Phase = corev1.NamespaceActive
 	}

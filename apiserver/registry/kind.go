@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -36,6 +37,9 @@ type Kind struct {
 	PrepareForCreate       func(obj runtime.Object)
 	PrepareForUpdate       func(obj, old runtime.Object)
 	PrepareForStatusUpdate func(obj, old runtime.Object)
+	// ShouldDeleteDuringUpdate, when set, replaces the store's rule for removing an object whose
+	// last finalizer an update cleared.
+	ShouldDeleteDuringUpdate func(ctx context.Context, key string, obj, existing runtime.Object) bool
 	// GracefulDelete, when set, decides whether a delete is graceful and fills in the grace period.
 	GracefulDelete func(obj runtime.Object, options *metav1.DeleteOptions) bool
 }
@@ -75,6 +79,9 @@ func NewStorage(scheme *runtime.Scheme, k *Kind, optsGetter generic.RESTOptionsG
 	options := &generic.StoreOptions{RESTOptions: optsGetter, AttrFunc: k.attrs}
 	if err := store.CompleteWithOptions(options); err != nil {
 		return nil, fmt.Errorf("building storage for %s: %w", gr, err)
+	}
+	if k.ShouldDeleteDuringUpdate != nil {
+		store.ShouldDeleteDuringUpdate = k.ShouldDeleteDuringUpdate
 	}
 	s := &Storage{Store: store, Subresources: map[string]rest.Storage{}}
 	if k.Status {

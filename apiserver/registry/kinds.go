@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -11,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
+	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 )
 
 var (
@@ -112,6 +114,11 @@ var NamespaceKind = &Kind{GroupVersion: core, Resource: "namespaces", Singular: 
 		if !hasFinalizer(ns.Spec.Finalizers, corev1.FinalizerKubernetes) {
 			ns.Spec.Finalizers = append(ns.Spec.Finalizers, corev1.FinalizerKubernetes)
 		}
+	},
+	// A terminating namespace goes away only when spec.finalizers is empty too, as upstream.
+	ShouldDeleteDuringUpdate: func(ctx context.Context, key string, obj, existing runtime.Object) bool {
+		ns := obj.(*corev1.Namespace)
+		return len(ns.Spec.Finalizers) == 0 && genericregistry.ShouldDeleteDuringUpdate(ctx, key, obj, existing)
 	},
 	PrepareForUpdate: func(obj, old runtime.Object) {
 		// spec.finalizers change only through namespaces/finalize.

@@ -1,0 +1,169 @@
+package garbagecollector
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+)
+
+// monitor is the metadata-only informer of one resource.
+type monitor struct {
+	gvk      schema.GroupVersionKind
+	informer cache.SharedIndexInformer
+	cancel   context.CancelFunc
+}
+
+// monitors holds the informers by resource; their events go to the graph-changes queue.
+type monitors struct {
+	mu     sync.Mutex
+	client metadata.Interface
+	events workqueue.TypedInterface[*event]
+	byGVR  map[schema.GroupVersionResource]*monitor
+}
+
+func newMonitors(client metadata.Interface, events workqueue.TypedInterface[*event]) *monitors {
+	return &monitors{client: client, events: events, byGVR: map[schema.GroupVersionResource]*monitor{}}
+}
+
+// desired is the resources to watch: those discovered, plus the current ones of groups whose
+// discovery failed.
+func (m *monitors) desired(resources map[schema.GroupVersionResource]schema.GroupVersionKind, failed map[schema.GroupVersion]bool) map[schema.GroupVersionResource]schema.GroupVersionKind {
+	want := map[schema.GroupVersionResource]schema.GroupVersionKind{}
+	for gvr, gvk := range resources {
+		want[gvr] = gvk
+	}
+	for gvr, mon := range m.byGVR {
+		if failed[gvr.GroupVersion()] {
+			want[gvr] = mon.gvk
+		}
+	}
+	return want
+}
+
+// changes tells whether sync would add or remove an informer.
+func (m *monitors) changes(resources map[schema.GroupVersionResource]schema.GroupVersionKind, failed map[schema.GroupVersion]bool) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	want := m.desired(resources, failed)
+	if len(want) != len(m.byGVR) {
+		return true
+	}
+	for gvr, gvk := range want {
+		if mon, ok := m.byGVR[gvr]; !ok || mon.gvk != gvk {
+			return true
+		}
+	}
+	return false
+}
+
+// sync starts informers for new resources and stops those of resources gone.
+func (m *monitors) sync(ctx context.Context, resources map[schema.GroupVersionResource]schema.GroupVersionKind, failed map[schema.GroupVersion]bool) (added, removed []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	want := m.desired(resources, failed)
+	for gvr, mon := range m.byGVR {
+		if gvk, ok := want[gvr]; !ok || gvk != mon.gvk {
+			mon.cancel()
+			delete(m.byGVR, gvr)
+			removed = append(removed, gvr.String())
+		}
+	}
+	for gvr, gvk := range want {
+		if _, ok := m.byGVR[gvr]; ok {
+			continue
+		}
+		m.byGVR[gvr] = m.start(ctx, gvr, gvk)
+		added = append(added, gvr.String())
+	}
+	sort.Strings(added)
+	sort.Strings(removed)
+	return added, removed
+}
+
+func (m *monitors) start(ctx context.Context, gvr schema.GroupVersionResource, gvk schema.GroupVersionKind) *monitor {
+	inf := metadatainformer.NewFilteredMetadataInformer(m.client, gvr, "", 0, cache.Indexers{}, nil).Informer()
+	send := func(typ eventType, obj any) {
+		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = d.Obj
+		}
+		acc, err := meta.Accessor(obj)
+		if err != nil {
+			return
+		}
+		m.events.Add(eventFor(typ, gvk, acc))
+	}
+	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { send(addOrUpdateEvent, obj) },
+		UpdateFunc: func(_, obj any) { send(addOrUpdateEvent, obj) },
+		DeleteFunc: func(obj any) { send(deleteEvent, obj) },
+	})
+	ctx, cancel := context.WithCancel(ctx)
+	go inf.Run(ctx.Done())
+	return &monitor{gvk: gvk, informer: inf, cancel: cancel}
+}
+
+// waitForSync waits until every informer has listed once, or ctx ends.
+func (m *monitors) waitForSync(ctx context.Context) bool {
+	m.mu.Lock()
+	var synced []cache.InformerSynced
+	for _, mon := range m.byGVR {
+		synced = append(synced, mon.informer.HasSynced)
+	}
+	m.mu.Unlock()
+	return cache.WaitForCacheSync(ctx.Done(), synced...)
+}
+
+func (m *monitors) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.byGVR)
+}
+
+func (m *monitors) stopAll() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for gvr, mon := range m.byGVR {
+		mon.cancel()
+		delete(m.byGVR, gvr)
+	}
+}
+
+// absentCache remembers owners verified absent, by their full coordinates (a UID looked up in
+// the wrong namespace must not make the real owner look absent elsewhere).
+type absentCache struct {
+	mu    sync.Mutex
+	max   int
+	order []objectReference
+	set   map[objectReference]bool
+}
+
+func newAbsentCache(max int) *absentCache {
+	return &absentCache{max: max, set: map[objectReference]bool{}}
+}
+
+func (c *absentCache) add(r objectReference) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.set[r] {
+		return
+	}
+	if len(c.order) >= c.max {
+		delete(c.set, c.order[0])
+		c.order = c.order[1:]
+	}
+	c.order = append(c.order, r)
+	c.set[r] = true
+}
+
+func (c *absentCache) has(r objectReference) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.set[r]
+}
