@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/component-base/cli/flag"
 	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
 )
 
 func main() {
@@ -31,7 +32,8 @@ func newRootCommand() *cobra.Command {
 	root.SetGlobalNormalizationFunc(flag.WordSepNormalizeFunc)
 	klogFlags := flagSetForKlog()
 	root.PersistentFlags().AddGoFlagSet(klogFlags)
-	root.AddCommand(newUpCommand(), newServerCommand(), newVersionCommand())
+	ctrl.SetLogger(klog.NewKlogr())
+	root.AddCommand(newUpCommand(), newServerCommand(), newControllerManagerCommand(), newVersionCommand())
 	return root
 }
 
@@ -45,5 +47,3 @@ func newVersionCommand() *cobra.Command {
 		},
 	}
 }
-
-var _ = klog.Info

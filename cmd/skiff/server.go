@@ -6,9 +6,12 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
 	"github.com/skiff-dev/skiff/apiserver"
+	"github.com/skiff-dev/skiff/controllers/controllermanager"
 )
 
 func kubernetesVersion() string { return apiserver.KubernetesVersion }
@@ -18,28 +21,48 @@ func controlPlaneFlags(fs *pflag.FlagSet, o *apiserver.Options) {
 	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "Directory for etcd data, certificates and the admin kubeconfig.")
 	fs.IPVar(&o.BindAddress, "bind-address", o.BindAddress, "Address the API server listens on.")
 	fs.IntVar(&o.SecurePort, "secure-port", o.SecurePort, "Port of the HTTPS API (0: any free port).")
-	fs.StringVar(&o.AdvertiseAddress, "advertise-address", o.AdvertiseAddress, "Address written into kubeconfigs for reaching the API server.")
+	fs.StringVar(&o.AdvertiseAddress, "advertise-address", o.AdvertiseAddress,
+		"Address other machines and pods reach the API server on (default: this host's primary IP).")
 	fs.StringSliceVar(&o.EtcdServers, "etcd-servers", o.EtcdServers, "External etcd client URLs; when empty an embedded etcd runs under the data dir.")
 	fs.IntVar(&o.EtcdClientPort, "etcd-client-port", o.EtcdClientPort, "Loopback client port of the embedded etcd (0: any free port).")
 	fs.IntVar(&o.EtcdPeerPort, "etcd-peer-port", o.EtcdPeerPort, "Loopback peer port of the embedded etcd (0: any free port).")
+	fs.StringVar(&o.ServiceClusterIPRange, "service-cluster-ip-range", o.ServiceClusterIPRange, "IPv4 CIDR of service ClusterIPs.")
+}
+
+// controlPlane is what `skiff server` and `skiff up` run.
+type controlPlane struct {
+	api         *apiserver.Options
+	controllers controllermanager.Config
+	// extra runs beside the control plane once the API is ready, with the admin kubeconfig.
+	extra []func(ctx context.Context, kubeconfig string) error
+}
+
+func newControlPlane() *controlPlane {
+	return &controlPlane{api: apiserver.NewOptions(), controllers: controllermanager.DefaultConfig()}
+}
+
+func (p *controlPlane) flags(fs *pflag.FlagSet) {
+	controlPlaneFlags(fs, p.api)
+	controllerFlags(fs, &p.controllers)
 }
 
 func newServerCommand() *cobra.Command {
-	o := apiserver.NewOptions()
+	p := newControlPlane()
 	cmd := &cobra.Command{
 		Use:   "server",
-		Short: "Run the control plane: embedded etcd and the API server",
+		Short: "Run the control plane: embedded etcd, the API server, the controllers and the scheduler",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runControlPlane(cmd.Context(), cmd, o)
+			return p.run(cmd.Context(), cmd)
 		},
 	}
-	controlPlaneFlags(cmd.Flags(), o)
+	p.flags(cmd.Flags())
 	return cmd
 }
 
-// runControlPlane starts the API server and blocks until the context ends.
-func runControlPlane(ctx context.Context, cmd *cobra.Command, o *apiserver.Options) error {
-	cfg, err := o.Config(ctx)
+// run starts the API server, then the controllers and any extras, and blocks until the context
+// ends or one of them fails.
+func (p *controlPlane) run(ctx context.Context, cmd *cobra.Command) error {
+	cfg, err := p.api.Config(ctx)
 	if err != nil {
 		return err
 	}
@@ -48,15 +71,24 @@ func runControlPlane(ctx context.Context, cmd *cobra.Command, o *apiserver.Optio
 		cfg.Close()
 		return err
 	}
-	errCh := make(chan error, 1)
-	go func() { errCh <- srv.Start(ctx) }()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Start(gctx) })
 	select {
 	case <-srv.Ready():
-		fmt.Fprintf(cmd.OutOrStdout(), "Skiff is ready. Kubeconfig: %s\n  export KUBECONFIG=%s\n", cfg.AdminKubeconfig, cfg.AdminKubeconfig)
-	case err := <-errCh:
-		return err
+	case <-gctx.Done():
+		return g.Wait()
 	}
-	err = <-errCh
+	cmKubeconfig := p.api.ControllerManagerKubeconfigPath()
+	restCfg, err := clientcmd.BuildConfigFromFlags("", cmKubeconfig)
+	if err != nil {
+		return fmt.Errorf("loading %s: %w", cmKubeconfig, err)
+	}
+	g.Go(func() error { return controllermanager.Start(gctx, restCfg, p.controllers) })
+	for _, run := range p.extra {
+		g.Go(func() error { return run(gctx, cfg.AdminKubeconfig) })
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Skiff is ready. Kubeconfig: %s\n  export KUBECONFIG=%s\n", cfg.AdminKubeconfig, cfg.AdminKubeconfig)
+	err = g.Wait()
 	klog.FromContext(ctx).Info("Stopped")
 	if ctx.Err() != nil {
 		return nil

@@ -1,0 +1,83 @@
+package controllermanager
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/skiff-dev/skiff/controllers"
+	"github.com/skiff-dev/skiff/controllers/deployment"
+	"github.com/skiff-dev/skiff/controllers/endpoints"
+	"github.com/skiff-dev/skiff/controllers/garbagecollector"
+	"github.com/skiff-dev/skiff/controllers/namespace"
+	"github.com/skiff-dev/skiff/controllers/nodelifecycle"
+	"github.com/skiff-dev/skiff/controllers/replicaset"
+	"github.com/skiff-dev/skiff/controllers/scheduler"
+)
+
+// Config holds the manager options and the timings tests and users may shorten.
+type Config struct {
+	Manager controllers.Options
+	// NodeMonitorGracePeriod is how long a node's Lease may go unrenewed before it is NotReady
+	// (upstream's --node-monitor-grace-period, 50 s).
+	NodeMonitorGracePeriod time.Duration
+	// NodeMonitorPeriod is how often node health is checked (5 s).
+	NodeMonitorPeriod time.Duration
+	// SkipNameValidation lets several managers run in one process (tests).
+	SkipNameValidation bool
+}
+
+// DefaultConfig is upstream's defaults.
+func DefaultConfig() Config {
+	return Config{Manager: controllers.DefaultOptions(), NodeMonitorGracePeriod: 50 * time.Second, NodeMonitorPeriod: 5 * time.Second}
+}
+
+// Setup adds every controller to mgr.
+func Setup(mgr manager.Manager, c Config) error {
+	steps := []struct {
+		name  string
+		setup func() error
+	}{
+		{"replicaset", func() error {
+			return (&replicaset.Reconciler{SkipNameValidation: c.SkipNameValidation}).SetupWithManager(mgr)
+		}},
+		{"deployment", func() error {
+			return (&deployment.Reconciler{SkipNameValidation: c.SkipNameValidation}).SetupWithManager(mgr)
+		}},
+		{"endpoints", func() error {
+			return (&endpoints.Reconciler{SkipNameValidation: c.SkipNameValidation}).SetupWithManager(mgr)
+		}},
+		{"garbagecollector", func() error { return garbagecollector.SetupWithManager(mgr, garbagecollector.Config{}) }},
+		{"namespace", func() error {
+			return namespace.SetupWithManager(mgr, namespace.Config{SkipNameValidation: c.SkipNameValidation})
+		}},
+		{"nodelifecycle", func() error {
+			return nodelifecycle.New(nodelifecycle.Config{GracePeriod: c.NodeMonitorGracePeriod, MonitorPeriod: c.NodeMonitorPeriod}).SetupWithManager(mgr)
+		}},
+		{"scheduler", func() error { return scheduler.New(scheduler.Config{}).SetupWithManager(mgr) }},
+	}
+	for _, s := range steps {
+		if err := s.setup(); err != nil {
+			return fmt.Errorf("setting up the %s controller: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+// Start runs every controller against cfg until ctx ends.
+func Start(ctx context.Context, cfg *rest.Config, c Config) error {
+	mgr, err := controllers.NewManager(cfg, c.Manager)
+	if err != nil {
+		return err
+	}
+	if err := Setup(mgr, c); err != nil {
+		return err
+	}
+	if err := mgr.Start(ctx); err != nil {
+		return fmt.Errorf("controller manager: %w", err)
+	}
+	return nil
+}

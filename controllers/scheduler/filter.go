@@ -1,0 +1,174 @@
+package scheduler
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Upstream's filter failure reasons, as they appear in the Unschedulable message.
+const (
+	ReasonUnschedulable = "node(s) were unschedulable"
+	ReasonNodeAffinity  = "node(s) didn't match Pod's node affinity/selector"
+	ReasonNodePorts     = "node(s) didn't have free ports for the requested pod ports"
+	ReasonTooManyPods   = "Too many pods"
+	ReasonCPU           = "Insufficient cpu"
+	ReasonMemory        = "Insufficient memory"
+	ReasonEphemeral     = "Insufficient ephemeral-storage"
+
+	// Messages of upstream's DefaultPreemption post-filter.
+	preemptionNotHelpful = "Preemption is not helpful for scheduling"
+	preemptionNoVictims  = "No preemption victims found for incoming pod"
+	preemptionNever      = "not eligible due to preemptionPolicy=Never."
+
+	// ErrNoNodesAvailable is upstream's message when the cluster has no nodes at all.
+	ErrNoNodesAvailable = "no nodes available to schedule pods"
+)
+
+const (
+	failUnschedulable uint16 = 1 << iota
+	failTaint
+	failAffinity
+	failPorts
+	failTooManyPods
+	failCPU
+	failMemory
+	failEphemeral
+)
+
+// nodeStatus is a node's filter result for a pod: zero when the pod fits.
+type nodeStatus struct {
+	fail uint16
+	// unresolvable is upstream's UnschedulableAndUnresolvable: preemption cannot help.
+	unresolvable bool
+	taint        *corev1.Taint // the first untolerated taint, with failTaint
+}
+
+func (s nodeStatus) fits() bool { return s.fail == 0 }
+
+// reasons lists the status's reasons in upstream's order.
+func (s nodeStatus) reasons() []string {
+	var out []string
+	if s.fail&failUnschedulable != 0 {
+		out = append(out, ReasonUnschedulable)
+	}
+	if s.fail&failTaint != 0 {
+		out = append(out, fmt.Sprintf("node(s) had untolerated taint {%s: %s}", s.taint.Key, s.taint.Value))
+	}
+	if s.fail&failAffinity != 0 {
+		out = append(out, ReasonNodeAffinity)
+	}
+	if s.fail&failPorts != 0 {
+		out = append(out, ReasonNodePorts)
+	}
+	if s.fail&failTooManyPods != 0 {
+		out = append(out, ReasonTooManyPods)
+	}
+	if s.fail&failCPU != 0 {
+		out = append(out, ReasonCPU)
+	}
+	if s.fail&failMemory != 0 {
+		out = append(out, ReasonMemory)
+	}
+	if s.fail&failEphemeral != 0 {
+		out = append(out, ReasonEphemeral)
+	}
+	return out
+}
+
+var unschedulableTaint = corev1.Taint{Key: taintUnschedulable, Effect: corev1.TaintEffectNoSchedule}
+
+// filterNode runs upstream's default filters in order and stops at the first that fails.
+func filterNode(pi *podInfo, ni *nodeInfo) nodeStatus {
+	if ni.unschedulable && !tolerates(pi.tolerations, &unschedulableTaint) {
+		return nodeStatus{fail: failUnschedulable, unresolvable: true}
+	}
+	for i := range ni.hardTaints {
+		if !tolerates(pi.tolerations, &ni.hardTaints[i]) {
+			return nodeStatus{fail: failTaint, unresolvable: true, taint: &ni.hardTaints[i]}
+		}
+	}
+	if pi.affinity != nil && !pi.affinity.matches(ni.node) {
+		return nodeStatus{fail: failAffinity, unresolvable: true}
+	}
+	if len(pi.ports) > 0 && ni.portsConflict(pi.ports) {
+		return nodeStatus{fail: failPorts}
+	}
+	return fitsResources(pi, ni)
+}
+
+// fitsResources is NodeResourcesFit: each insufficient resource is a reason; a request larger
+// than the node's whole allocatable cannot be helped by preemption.
+func fitsResources(pi *podInfo, ni *nodeInfo) nodeStatus {
+	var st nodeStatus
+	if ni.numPods+1 > ni.allowedPods {
+		st.fail |= failTooManyPods
+		if ni.allowedPods < 1 {
+			st.unresolvable = true
+		}
+	}
+	r, alloc, used := pi.req, ni.allocatable, ni.requested
+	if r.MilliCPU > 0 && r.MilliCPU > alloc.MilliCPU-used.MilliCPU {
+		st.fail |= failCPU
+		st.unresolvable = st.unresolvable || r.MilliCPU > alloc.MilliCPU
+	}
+	if r.Memory > 0 && r.Memory > alloc.Memory-used.Memory {
+		st.fail |= failMemory
+		st.unresolvable = st.unresolvable || r.Memory > alloc.Memory
+	}
+	if r.EphemeralStorage > 0 && r.EphemeralStorage > alloc.EphemeralStorage-used.EphemeralStorage {
+		st.fail |= failEphemeral
+		st.unresolvable = st.unresolvable || r.EphemeralStorage > alloc.EphemeralStorage
+	}
+	return st
+}
+
+func tolerates(tolerations []corev1.Toleration, taint *corev1.Taint) bool {
+	for i := range tolerations {
+		if tolerations[i].ToleratesTaint(logr.Discard(), taint, false) {
+			return true
+		}
+	}
+	return false
+}
+
+// unschedulableMessage formats upstream's FitError message, including the DefaultPreemption
+// post-filter's part (no victims are ever found: preemption is not implemented).
+func unschedulableMessage(pod *corev1.Pod, numAllNodes int, statuses []nodeStatus) string {
+	if numAllNodes == 0 {
+		return ErrNoNodesAvailable
+	}
+	reasons := map[string]int{}
+	preempt := map[string]int{}
+	for _, st := range statuses {
+		for _, r := range st.reasons() {
+			reasons[r]++
+		}
+		if st.unresolvable {
+			preempt[preemptionNotHelpful]++
+		} else {
+			preempt[preemptionNoVictims]++
+		}
+	}
+	msg := fmt.Sprintf("0/%v nodes are available:", numAllNodes)
+	if h := histogram(reasons); h != "" {
+		msg += " " + h + "."
+	}
+	if pod.Spec.PreemptionPolicy != nil && *pod.Spec.PreemptionPolicy == corev1.PreemptNever {
+		return msg + " preemption: " + preemptionNever
+	}
+	return msg + fmt.Sprintf(" preemption: 0/%v nodes are available: %s.", numAllNodes, histogram(preempt))
+}
+
+// histogram is "count reason" pairs sorted as strings, as upstream's sortReasonsHistogram.
+func histogram(m map[string]int) string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, fmt.Sprintf("%v %v", v, k))
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}

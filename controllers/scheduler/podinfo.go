@@ -1,0 +1,208 @@
+package scheduler
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Upstream's defaults for containers without a cpu or memory request, used only for scoring.
+const (
+	defaultMilliCPURequest = 100
+	defaultMemoryRequest   = 200 * 1024 * 1024
+)
+
+// resources is the part of a resource list the scheduler accounts for.
+type resources struct {
+	MilliCPU, Memory, EphemeralStorage int64
+}
+
+func (r *resources) add(o resources) {
+	r.MilliCPU += o.MilliCPU
+	r.Memory += o.Memory
+	r.EphemeralStorage += o.EphemeralStorage
+}
+
+func (r *resources) sub(o resources) {
+	r.MilliCPU -= o.MilliCPU
+	r.Memory -= o.Memory
+	r.EphemeralStorage -= o.EphemeralStorage
+}
+
+func (r *resources) max(o resources) {
+	r.MilliCPU = max(r.MilliCPU, o.MilliCPU)
+	r.Memory = max(r.Memory, o.Memory)
+	r.EphemeralStorage = max(r.EphemeralStorage, o.EphemeralStorage)
+}
+
+func resourcesOf(list corev1.ResourceList) resources {
+	var r resources
+	if q, ok := list[corev1.ResourceCPU]; ok {
+		r.MilliCPU = q.MilliValue()
+	}
+	if q, ok := list[corev1.ResourceMemory]; ok {
+		r.Memory = q.Value()
+	}
+	if q, ok := list[corev1.ResourceEphemeralStorage]; ok {
+		r.EphemeralStorage = q.Value()
+	}
+	return r
+}
+
+// nonZero is resourcesOf with upstream's scoring defaults for a missing cpu or memory request.
+func nonZero(list corev1.ResourceList) resources {
+	r := resourcesOf(list)
+	if _, ok := list[corev1.ResourceCPU]; !ok {
+		r.MilliCPU = defaultMilliCPURequest
+	}
+	if _, ok := list[corev1.ResourceMemory]; !ok {
+		r.Memory = defaultMemoryRequest
+	}
+	return r
+}
+
+// podRequests computes a pod's effective requests as upstream's resource helpers do: the sum of
+// its containers, at least the largest init container (plus the restartable init containers
+// started before it), pod-level requests when set, plus overhead. With scoring set, missing cpu
+// and memory requests count as upstream's defaults.
+func podRequests(spec *corev1.PodSpec, scoring bool) resources {
+	of := resourcesOf
+	if scoring {
+		of = nonZero
+	}
+	var reqs resources
+	for i := range spec.Containers {
+		reqs.add(of(spec.Containers[i].Resources.Requests))
+	}
+	var restartable, initMax resources
+	for i := range spec.InitContainers {
+		c := &spec.InitContainers[i]
+		r := of(c.Resources.Requests)
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			reqs.add(r)
+			restartable.add(r)
+			r = restartable
+		} else {
+			r.add(restartable)
+		}
+		initMax.max(r)
+	}
+	reqs.max(initMax)
+	if spec.Resources != nil && len(spec.Resources.Requests) > 0 {
+		pl := spec.Resources.Requests
+		if q, ok := pl[corev1.ResourceCPU]; ok {
+			reqs.MilliCPU = q.MilliValue()
+		}
+		if q, ok := pl[corev1.ResourceMemory]; ok {
+			reqs.Memory = q.Value()
+		}
+		if q, ok := pl[corev1.ResourceEphemeralStorage]; ok {
+			reqs.EphemeralStorage = q.Value()
+		}
+	}
+	if spec.Overhead != nil {
+		reqs.add(resourcesOf(spec.Overhead))
+	}
+	return reqs
+}
+
+// hostPort is one host port a pod uses.
+type hostPort struct {
+	Protocol corev1.Protocol
+	IP       string
+	Port     int32
+}
+
+func podHostPorts(spec *corev1.PodSpec) []hostPort {
+	var out []hostPort
+	add := func(cs []corev1.Container, sidecarsOnly bool) {
+		for i := range cs {
+			if sidecarsOnly && (cs[i].RestartPolicy == nil || *cs[i].RestartPolicy != corev1.ContainerRestartPolicyAlways) {
+				continue
+			}
+			for _, p := range cs[i].Ports {
+				if p.HostPort <= 0 {
+					continue
+				}
+				proto := p.Protocol
+				if proto == "" {
+					proto = corev1.ProtocolTCP
+				}
+				ip := p.HostIP
+				if ip == "" {
+					ip = "0.0.0.0"
+				}
+				out = append(out, hostPort{Protocol: proto, IP: ip, Port: p.HostPort})
+			}
+		}
+	}
+	add(spec.InitContainers, true)
+	add(spec.Containers, false)
+	return out
+}
+
+// podInfo is what the scheduler needs of a pod, computed once per pod object.
+type podInfo struct {
+	pod      *corev1.Pod
+	uid      types.UID
+	nodeName string
+	req      resources // exact requests, for fit and balanced allocation
+	nonzero  resources // requests with scoring defaults, for least allocated
+	ports    []hostPort
+	owner    types.UID // controller ownerReference's UID, if any
+
+	// Filled for pods being scheduled.
+	tolerations    []corev1.Toleration
+	affinity       *requiredAffinity
+	preferred      []preferredTerm
+	preferTolerate []corev1.Toleration // tolerations that apply to PreferNoSchedule taints
+}
+
+func newPodInfo(pod *corev1.Pod) *podInfo {
+	pi := &podInfo{
+		pod:      pod,
+		uid:      pod.UID,
+		nodeName: pod.Spec.NodeName,
+		req:      podRequests(&pod.Spec, false),
+		nonzero:  podRequests(&pod.Spec, true),
+		ports:    podHostPorts(&pod.Spec),
+	}
+	if ref := metav1.GetControllerOfNoCopy(pod); ref != nil {
+		pi.owner = ref.UID
+	}
+	return pi
+}
+
+// newPendingPodInfo adds the parts used only when scheduling the pod.
+func newPendingPodInfo(pod *corev1.Pod) *podInfo {
+	pi := newPodInfo(pod)
+	pi.tolerations = pod.Spec.Tolerations
+	for _, t := range pod.Spec.Tolerations {
+		if t.Effect == "" || t.Effect == corev1.TaintEffectPreferNoSchedule {
+			pi.preferTolerate = append(pi.preferTolerate, t)
+		}
+	}
+	pi.affinity = newRequiredAffinity(pod)
+	if a := pod.Spec.Affinity; a != nil && a.NodeAffinity != nil {
+		for _, t := range a.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution {
+			if t.Weight == 0 {
+				continue
+			}
+			pi.preferred = append(pi.preferred, preferredTerm{weight: int64(t.Weight), term: compileTerm(t.Preference)})
+		}
+	}
+	return pi
+}
+
+func podTerminated(pod *corev1.Pod) bool {
+	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
+}
+
+func podKey(pod *corev1.Pod) string { return pod.Namespace + "/" + pod.Name }
+
+func priorityOf(pod *corev1.Pod) int32 {
+	if pod.Spec.Priority != nil {
+		return *pod.Spec.Priority
+	}
+	return 0
+}

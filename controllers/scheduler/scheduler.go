@@ -1,0 +1,452 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+)
+
+// DefaultSchedulerName is the schedulerName this scheduler serves by default.
+const DefaultSchedulerName = corev1.DefaultSchedulerName
+
+// Config tunes the scheduler; zero fields take the defaults shown.
+type Config struct {
+	// SchedulerName is the spec.schedulerName served; pods with an empty one are served when
+	// this is "default-scheduler" (the default).
+	SchedulerName string
+	// PercentageOfNodesToScore bounds how many feasible nodes are looked for per pod; 0 is
+	// upstream's adaptive value (50% at 100 nodes or fewer, down to 5%, at least 100 nodes).
+	PercentageOfNodesToScore int32
+	// BindWorkers is how many bindings run at once (16).
+	BindWorkers int
+	// InitialBackoff and MaxBackoff bound a failed pod's retry delay (1s doubling to 10s).
+	InitialBackoff, MaxBackoff time.Duration
+	// MaxUnschedulableDuration retries a pod left unschedulable this long without any cluster
+	// event (5m, upstream's podMaxInUnschedulablePodsDuration).
+	MaxUnschedulableDuration time.Duration
+	// FlushInterval is how often backoff expiry is checked (500ms).
+	FlushInterval time.Duration
+	// QPS and Burst limit the scheduler's own API client when the manager's config is rate
+	// limited (500 and 1000); an unlimited config (negative QPS) stays unlimited.
+	QPS   float32
+	Burst int
+	// Clock is the time source (real time).
+	Clock clock.WithTicker
+}
+
+func (c Config) withDefaults() Config {
+	if c.SchedulerName == "" {
+		c.SchedulerName = DefaultSchedulerName
+	}
+	if c.BindWorkers <= 0 {
+		c.BindWorkers = 16
+	}
+	if c.InitialBackoff <= 0 {
+		c.InitialBackoff = time.Second
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = 10 * time.Second
+	}
+	if c.MaxUnschedulableDuration <= 0 {
+		c.MaxUnschedulableDuration = 5 * time.Minute
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = 500 * time.Millisecond
+	}
+	if c.QPS == 0 {
+		c.QPS = 500
+	}
+	if c.Burst == 0 {
+		c.Burst = 1000
+	}
+	if c.Clock == nil {
+		c.Clock = clock.RealClock{}
+	}
+	return c
+}
+
+// Scheduler assigns pending pods to nodes. It runs as a manager.Runnable under leader election.
+type Scheduler struct {
+	cfg       Config
+	informers cache.Informers
+	client    kubernetes.Interface
+	recorder  record.EventRecorder
+
+	cache *schedCache
+	queue *schedulingQueue
+
+	// Scheduling-loop state, used by one goroutine.
+	scorer    scorer
+	nextStart int
+	feasible  []*nodeInfo
+
+	work chan func(context.Context)
+
+	// onBound, when set, is called after each successful binding (benchmarks).
+	onBound func(pod *corev1.Pod, node string)
+}
+
+// New returns a scheduler with config c; add it to a manager with SetupWithManager.
+func New(c Config) *Scheduler {
+	c = c.withDefaults()
+	return &Scheduler{
+		cfg:    c,
+		cache:  newSchedCache(),
+		queue:  newSchedulingQueue(c.Clock, c.InitialBackoff, c.MaxBackoff),
+		scorer: scorer{rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))},
+		work:   make(chan func(context.Context), 4096),
+	}
+}
+
+// SetupWithManager adds the scheduler to mgr; it reads nodes and pods from mgr's cache.
+func (s *Scheduler) SetupWithManager(mgr manager.Manager) error {
+	cfg := rest.CopyConfig(mgr.GetConfig())
+	if cfg.QPS >= 0 {
+		cfg.QPS, cfg.Burst = s.cfg.QPS, s.cfg.Burst
+	}
+	cfg.UserAgent = s.cfg.SchedulerName
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("scheduler client: %w", err)
+	}
+	s.client = client
+	s.informers = mgr.GetCache()
+	return mgr.Add(s)
+}
+
+// NeedLeaderElection makes only the leading manager schedule.
+func (s *Scheduler) NeedLeaderElection() bool { return true }
+
+// Start runs the scheduler until ctx ends.
+func (s *Scheduler) Start(ctx context.Context) error {
+	if s.client == nil || s.informers == nil {
+		return errors.New("scheduler: SetupWithManager was not called")
+	}
+	logger := klog.FromContext(ctx).WithName("scheduler")
+	ctx = klog.NewContext(ctx, logger)
+
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: s.client.CoreV1().Events("")})
+	defer broadcaster.Shutdown()
+	s.recorder = broadcaster.NewRecorder(clientgoscheme.Scheme, corev1.EventSource{Component: s.cfg.SchedulerName})
+
+	nodeInf, err := s.informers.GetInformer(ctx, &corev1.Node{})
+	if err != nil {
+		return fmt.Errorf("node informer: %w", err)
+	}
+	podInf, err := s.informers.GetInformer(ctx, &corev1.Pod{})
+	if err != nil {
+		return fmt.Errorf("pod informer: %w", err)
+	}
+	nodeReg, err := nodeInf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    s.addNode,
+		UpdateFunc: s.updateNode,
+		DeleteFunc: s.deleteNode,
+	})
+	if err != nil {
+		return err
+	}
+	podReg, err := podInf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { s.setPod(obj.(*corev1.Pod)) },
+		UpdateFunc: func(_, obj any) { s.setPod(obj.(*corev1.Pod)) },
+		DeleteFunc: s.deletePod,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = nodeInf.RemoveEventHandler(nodeReg); _ = podInf.RemoveEventHandler(podReg) }()
+	if !toolscache.WaitForCacheSync(ctx.Done(), nodeReg.HasSynced, podReg.HasSynced) {
+		return ctx.Err()
+	}
+	logger.Info("Starting scheduler", "name", s.cfg.SchedulerName)
+
+	var wg sync.WaitGroup
+	for range s.cfg.BindWorkers {
+		wg.Go(func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case f := <-s.work:
+					f(ctx)
+				}
+			}
+		})
+	}
+	wg.Go(func() { s.flushLoop(ctx) })
+	go func() {
+		<-ctx.Done()
+		s.queue.close()
+	}()
+	for s.scheduleOne(ctx) {
+	}
+	wg.Wait()
+	return nil
+}
+
+func (s *Scheduler) flushLoop(ctx context.Context) {
+	t := s.cfg.Clock.NewTicker(s.cfg.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+			s.queue.flush(s.cfg.MaxUnschedulableDuration)
+			a, b, u := s.queue.lengths()
+			pendingPods.WithLabelValues("active").Set(float64(a))
+			pendingPods.WithLabelValues("backoff").Set(float64(b))
+			pendingPods.WithLabelValues("unschedulable").Set(float64(u))
+		}
+	}
+}
+
+// responsible reports whether this scheduler should schedule pod.
+func (s *Scheduler) responsible(pod *corev1.Pod) bool {
+	return pod.Spec.SchedulerName == s.cfg.SchedulerName ||
+		pod.Spec.SchedulerName == "" && s.cfg.SchedulerName == DefaultSchedulerName
+}
+
+func (s *Scheduler) setPod(pod *corev1.Pod) {
+	if pod.Spec.NodeName != "" {
+		s.queue.remove(pod.UID)
+		s.cache.mu.Lock()
+		existing := s.cache.pods[pod.UID]
+		terminated := podTerminated(pod)
+		switch {
+		case terminated:
+			s.cache.removePodUID(pod.UID)
+		case existing != nil && !s.cache.assumed[pod.UID] && existing.nodeName == pod.Spec.NodeName &&
+			existing.pod.Generation == pod.Generation:
+			existing.pod = pod
+		default:
+			s.cache.addPod(pod)
+		}
+		s.cache.mu.Unlock()
+		if terminated && existing != nil {
+			s.queue.moveAll()
+		}
+		return
+	}
+	if !s.responsible(pod) || podTerminated(pod) || pod.DeletionTimestamp != nil || len(pod.Spec.SchedulingGates) > 0 {
+		s.queue.remove(pod.UID)
+		return
+	}
+	s.queue.add(pod)
+}
+
+func (s *Scheduler) deletePod(obj any) {
+	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	s.queue.remove(pod.UID)
+	s.cache.mu.Lock()
+	existing := s.cache.pods[pod.UID]
+	s.cache.removePodUID(pod.UID)
+	s.cache.mu.Unlock()
+	if existing != nil {
+		s.queue.moveAll()
+	}
+}
+
+func (s *Scheduler) addNode(obj any) {
+	node := obj.(*corev1.Node)
+	s.cache.mu.Lock()
+	s.cache.setNode(node)
+	s.cache.mu.Unlock()
+	s.queue.moveAll()
+}
+
+func (s *Scheduler) updateNode(oldObj, obj any) {
+	old, node := oldObj.(*corev1.Node), obj.(*corev1.Node)
+	s.cache.mu.Lock()
+	s.cache.setNode(node)
+	s.cache.mu.Unlock()
+	if nodeSchedulingChanged(old, node) {
+		s.queue.moveAll()
+	}
+}
+
+// nodeSchedulingChanged ignores heartbeats: only changes that can make a pod fit count.
+func nodeSchedulingChanged(old, node *corev1.Node) bool {
+	return old.Spec.Unschedulable != node.Spec.Unschedulable ||
+		conditionTaintKey(old) != conditionTaintKey(node) ||
+		!equalStringMaps(old.Labels, node.Labels) ||
+		!apiequality.Semantic.DeepEqual(old.Spec.Taints, node.Spec.Taints) ||
+		!apiequality.Semantic.DeepEqual(old.Status.Allocatable, node.Status.Allocatable)
+}
+
+func (s *Scheduler) deleteNode(obj any) {
+	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	node, ok := obj.(*corev1.Node)
+	if !ok {
+		return
+	}
+	s.cache.mu.Lock()
+	s.cache.removeNode(node.Name)
+	s.cache.mu.Unlock()
+}
+
+// scheduleOne runs one scheduling cycle; it returns false once the queue is closed.
+func (s *Scheduler) scheduleOne(ctx context.Context) bool {
+	qp := s.queue.pop()
+	if qp == nil {
+		return false
+	}
+	pod := qp.pod
+	start := s.cfg.Clock.Now()
+	pi := newPendingPodInfo(pod)
+
+	s.cache.mu.Lock()
+	if _, bound := s.cache.pods[pod.UID]; bound {
+		// Assumed or already seen assigned: nothing to do.
+		s.cache.mu.Unlock()
+		s.queue.done(qp)
+		return true
+	}
+	best, statuses, numNodes := s.findNode(pi)
+	if best != nil {
+		s.cache.assume(pi, best.name)
+	}
+	s.cache.mu.Unlock()
+
+	if best == nil {
+		msg := unschedulableMessage(pod, numNodes, statuses)
+		scheduleAttempts.WithLabelValues(resultUnschedulable, s.cfg.SchedulerName).Inc()
+		attemptDuration.WithLabelValues(resultUnschedulable, s.cfg.SchedulerName).Observe(s.cfg.Clock.Since(start).Seconds())
+		klog.FromContext(ctx).V(2).Info("Unable to schedule pod; no fit", "pod", klog.KObj(pod), "message", msg)
+		s.queue.requeue(qp, true)
+		s.submit(ctx, func(ctx context.Context) { s.reportUnschedulable(ctx, pod, msg) })
+		return true
+	}
+	node := best.name
+	s.submit(ctx, func(ctx context.Context) { s.bind(ctx, qp, node, start) })
+	return true
+}
+
+func (s *Scheduler) submit(ctx context.Context, f func(context.Context)) {
+	select {
+	case s.work <- f:
+	case <-ctx.Done():
+	}
+}
+
+// findNode filters a sample of nodes round-robin and scores the feasible ones. With no feasible
+// node it returns every node's status. The cache lock is held.
+func (s *Scheduler) findNode(pi *podInfo) (*nodeInfo, []nodeStatus, int) {
+	nodes := s.cache.nodes
+	n := len(nodes)
+	if n == 0 {
+		return nil, nil, 0
+	}
+	want := int(numFeasibleNodesToFind(s.cfg.PercentageOfNodesToScore, int32(n)))
+	feasible := s.feasible[:0]
+	start := s.nextStart % n
+	processed := 0
+	for i := 0; i < n && len(feasible) < want; i++ {
+		ni := nodes[(start+i)%n]
+		processed++
+		if filterNode(pi, ni).fits() {
+			feasible = append(feasible, ni)
+		}
+	}
+	s.nextStart = (start + processed) % n
+	s.feasible = feasible[:0]
+	if len(feasible) == 0 {
+		statuses := make([]nodeStatus, n)
+		for i, ni := range nodes {
+			statuses[i] = filterNode(pi, ni)
+		}
+		return nil, statuses, n
+	}
+	return s.scorer.selectHost(pi, feasible), nil, n
+}
+
+// bind posts the binding; on failure the assumed pod is forgotten and the pod retried.
+func (s *Scheduler) bind(ctx context.Context, qp *queuedPod, node string, start time.Time) {
+	pod := qp.pod
+	err := s.client.CoreV1().Pods(pod.Namespace).Bind(ctx, &corev1.Binding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
+		Target:     corev1.ObjectReference{Kind: "Node", Name: node},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		s.cache.mu.Lock()
+		s.cache.forget(pod.UID)
+		s.cache.mu.Unlock()
+		scheduleAttempts.WithLabelValues(resultError, s.cfg.SchedulerName).Inc()
+		attemptDuration.WithLabelValues(resultError, s.cfg.SchedulerName).Observe(s.cfg.Clock.Since(start).Seconds())
+		// The resources it held are free again.
+		s.queue.moveAll()
+		if apierrors.IsNotFound(err) || ctx.Err() != nil {
+			s.queue.remove(pod.UID)
+			return
+		}
+		klog.FromContext(ctx).Error(err, "Binding failed", "pod", klog.KObj(pod), "node", node)
+		s.queue.requeue(qp, false)
+		s.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedScheduling", "Binding rejected: %v", err)
+		return
+	}
+	s.queue.done(qp)
+	scheduleAttempts.WithLabelValues(resultScheduled, s.cfg.SchedulerName).Inc()
+	attemptDuration.WithLabelValues(resultScheduled, s.cfg.SchedulerName).Observe(s.cfg.Clock.Since(start).Seconds())
+	s.recorder.Eventf(pod, corev1.EventTypeNormal, "Scheduled", "Successfully assigned %v/%v to %v", pod.Namespace, pod.Name, node)
+	if s.onBound != nil {
+		s.onBound(pod, node)
+	}
+}
+
+// reportUnschedulable sets PodScheduled=False/Unschedulable (when it changed) and records a
+// FailedScheduling event.
+func (s *Scheduler) reportUnschedulable(ctx context.Context, pod *corev1.Pod, msg string) {
+	s.recorder.Event(pod, corev1.EventTypeWarning, "FailedScheduling", msg)
+	cond := corev1.PodCondition{
+		Type: corev1.PodScheduled, Status: corev1.ConditionFalse,
+		Reason: corev1.PodReasonUnschedulable, Message: msg,
+		LastTransitionTime: metav1.NewTime(s.cfg.Clock.Now()),
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type != corev1.PodScheduled {
+			continue
+		}
+		if c.Status == cond.Status && c.Reason == cond.Reason && c.Message == cond.Message {
+			return
+		}
+		if c.Status == cond.Status {
+			cond.LastTransitionTime = c.LastTransitionTime
+		}
+	}
+	patch, err := json.Marshal(map[string]any{"status": map[string]any{"conditions": []corev1.PodCondition{cond}}})
+	if err != nil {
+		return
+	}
+	_, err = s.client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
+	if err != nil && !apierrors.IsNotFound(err) && ctx.Err() == nil {
+		klog.FromContext(ctx).Error(err, "Updating pod condition failed", "pod", klog.KObj(pod))
+	}
+}
