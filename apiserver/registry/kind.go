@@ -25,6 +25,10 @@ type Kind struct {
 	New, NewList       func() runtime.Object
 	ShortNames         []string
 	Categories         []string
+	// Generation makes metadata.generation start at 1 and grow with each change of the spec
+	// (or, for kinds without one, of the content), as upstream does for pods, workloads and
+	// EndpointSlices; other kinds leave it 0.
+	Generation bool
 	// Status adds a status subresource: main updates keep status, status updates keep spec.
 	Status bool
 	// KeepStatusOnCreate keeps a status given on create (nodes: the agent registers with it).

@@ -56,7 +56,7 @@ var Kinds = []*Kind{
 	{GroupVersion: coord, Resource: "leases", Singular: "lease", Namespaced: true,
 		New: func() runtime.Object { return &coordinationv1.Lease{} }, NewList: func() runtime.Object { return &coordinationv1.LeaseList{} }},
 	IPAddressKind,
-	{GroupVersion: disco, Resource: "endpointslices", Singular: "endpointslice", Namespaced: true,
+	{GroupVersion: disco, Resource: "endpointslices", Singular: "endpointslice", Namespaced: true, Generation: true,
 		New: func() runtime.Object { return &discoveryv1.EndpointSlice{} }, NewList: func() runtime.Object { return &discoveryv1.EndpointSliceList{} }},
 }
 
@@ -83,7 +83,7 @@ func coreEventFields(obj runtime.Object) fields.Set {
 
 // ReplicaSetKind is apps/v1 replicasets, with status and scale.
 var ReplicaSetKind = &Kind{GroupVersion: apps, Resource: "replicasets", Singular: "replicaset", Namespaced: true,
-	ShortNames: []string{"rs"}, Categories: []string{"all"}, Status: true,
+	ShortNames: []string{"rs"}, Categories: []string{"all"}, Status: true, Generation: true,
 	New: func() runtime.Object { return &appsv1.ReplicaSet{} }, NewList: func() runtime.Object { return &appsv1.ReplicaSetList{} },
 	Fields: func(obj runtime.Object) fields.Set {
 		return fields.Set{"status.replicas": strconv.Itoa(int(obj.(*appsv1.ReplicaSet).Status.Replicas))}
@@ -91,7 +91,7 @@ var ReplicaSetKind = &Kind{GroupVersion: apps, Resource: "replicasets", Singular
 
 // DeploymentKind is apps/v1 deployments, with status and scale.
 var DeploymentKind = &Kind{GroupVersion: apps, Resource: "deployments", Singular: "deployment", Namespaced: true,
-	ShortNames: []string{"deploy"}, Categories: []string{"all"}, Status: true,
+	ShortNames: []string{"deploy"}, Categories: []string{"all"}, Status: true, Generation: true,
 	New: func() runtime.Object { return &appsv1.Deployment{} }, NewList: func() runtime.Object { return &appsv1.DeploymentList{} },
 	PrepareForUpdate: func(obj, old runtime.Object) {
 		// Annotations are copied to the ReplicaSets, so changing them is a new generation too.

@@ -23,7 +23,7 @@ import (
 // PodKind is core/v1 pods: status set to Pending on create, graceful deletion, and the field
 // selectors that schedulers and node agents use.
 var PodKind = &Kind{GroupVersion: core, Resource: "pods", Singular: "pod", Namespaced: true,
-	ShortNames: []string{"po"}, Categories: []string{"all"}, Status: true,
+	ShortNames: []string{"po"}, Categories: []string{"all"}, Status: true, Generation: true,
 	New: func() runtime.Object { return &corev1.Pod{} }, NewList: func() runtime.Object { return &corev1.PodList{} },
 	Fields: podFields,
 	PrepareForCreate: func(obj runtime.Object) {

@@ -41,7 +41,7 @@ func (s *strategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
 	if s.kind.Status && !s.kind.KeepStatusOnCreate {
 		setField(obj, "Status", nil)
 	}
-	if m, err := meta.Accessor(obj); err == nil {
+	if m, err := meta.Accessor(obj); err == nil && s.kind.Generation {
 		m.SetGeneration(1)
 	}
 	if s.kind.PrepareForCreate != nil {
@@ -70,7 +70,7 @@ func (s *strategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object
 		setField(obj, "Status", getField(old, "Status"))
 	}
 	newMeta.SetGeneration(oldMeta.GetGeneration())
-	if specOf(obj) != nil && !apiequality.Semantic.DeepEqual(specOf(obj), specOf(old)) {
+	if s.kind.Generation && contentChanged(obj, old) {
 		newMeta.SetGeneration(oldMeta.GetGeneration() + 1)
 	}
 	if s.kind.PrepareForUpdate != nil {
@@ -78,11 +78,27 @@ func (s *strategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object
 	}
 }
 
-func specOf(obj runtime.Object) any {
-	if v := getField(obj, "Spec"); v != nil {
-		return v
+// contentChanged tells whether an update changes what generation tracks: the spec (or pod
+// template) where the kind has one, otherwise everything but metadata, plus labels
+// (EndpointSlices, as upstream).
+func contentChanged(obj, old runtime.Object) bool {
+	if spec := getField(obj, "Spec"); spec != nil {
+		return !apiequality.Semantic.DeepEqual(spec, getField(old, "Spec"))
 	}
-	return getField(obj, "Template")
+	a, b := obj.DeepCopyObject(), old.DeepCopyObject()
+	am, errA := meta.Accessor(a)
+	bm, errB := meta.Accessor(b)
+	if errA != nil || errB != nil {
+		return false
+	}
+	if !apiequality.Semantic.DeepEqual(am.GetLabels(), bm.GetLabels()) {
+		return true
+	}
+	setField(a, "ObjectMeta", nil)
+	setField(b, "ObjectMeta", nil)
+	setField(a, "TypeMeta", nil)
+	setField(b, "TypeMeta", nil)
+	return !apiequality.Semantic.DeepEqual(a, b)
 }
 
 func (s *strategy) Validate(ctx context.Context, obj runtime.Object) field.ErrorList {

@@ -40,8 +40,9 @@ type skiff struct {
 	exitErr error
 }
 
-// startSkiff runs `skiff up` on dataDir with every port 0 and waits for its ready line.
-func startSkiff(dataDir string) (*skiff, error) {
+// startSkiff runs `skiff up` on dataDir with every port 0 (and any extra flags) and waits for
+// its ready line.
+func startSkiff(dataDir string, extra ...string) (*skiff, error) {
 	logPath := filepath.Join(dataDir, "skiff-up.log")
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, err
@@ -50,8 +51,9 @@ func startSkiff(dataDir string) (*skiff, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(skiffBin, "up", "--agent=false", "--data-dir", dataDir,
-		"--secure-port", "0", "--etcd-client-port", "0", "--etcd-peer-port", "0", "--bind-address", "127.0.0.1")
+	args := append([]string{"up", "--agent=false", "--data-dir", dataDir,
+		"--secure-port", "0", "--etcd-client-port", "0", "--etcd-peer-port", "0", "--bind-address", "127.0.0.1"}, extra...)
+	cmd := exec.Command(skiffBin, args...)
 	cmd.Stderr = logFile
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -98,9 +100,9 @@ func startSkiff(dataDir string) (*skiff, error) {
 }
 
 // startSkiffT starts a cluster owned by the test: stopped (SIGKILL if need be) when it ends.
-func startSkiffT(t *testing.T, dataDir string) *skiff {
+func startSkiffT(t *testing.T, dataDir string, extra ...string) *skiff {
 	t.Helper()
-	s, err := startSkiff(dataDir)
+	s, err := startSkiff(dataDir, extra...)
 	if err != nil {
 		t.Fatal(err)
 	}

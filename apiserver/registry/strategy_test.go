@@ -1,0 +1,74 @@
+package registry
+
+import (
+	"context"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
+)
+
+func kindFor(resource string) *Kind {
+	for _, k := range Kinds {
+		if k.Resource == resource && (resource != "events" || k.GroupVersion.Group == "") {
+			return k
+		}
+	}
+	return nil
+}
+
+// TestGeneration pins upstream's metadata.generation per kind: tracked for pods, workloads and
+// EndpointSlices (spec, or content and labels), untracked (0) elsewhere; never bumped by status.
+func TestGeneration(t *testing.T) {
+	ctx := context.Background()
+	slice := func(ready bool, labels map[string]string) runtime.Object {
+		return &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "s", Labels: labels}, AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}}
+	}
+	rs := func(replicas int32, annotation string) runtime.Object {
+		return &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "r", Annotations: map[string]string{"a": annotation}},
+			Spec: appsv1.ReplicaSetSpec{Replicas: ptr.To(replicas)}}
+	}
+	cm := func(v string) runtime.Object {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c"}, Data: map[string]string{"k": v}}
+	}
+	cases := []struct {
+		name     string
+		resource string
+		status   bool
+		old, obj runtime.Object
+		created  int64 // generation after create of old
+		want     int64 // generation after the update
+	}{
+		{"slice content change bumps", "endpointslices", false, slice(true, nil), slice(false, nil), 1, 2},
+		{"slice label change bumps", "endpointslices", false, slice(true, nil), slice(true, map[string]string{"x": "y"}), 1, 2},
+		{"slice no change keeps", "endpointslices", false, slice(true, nil), slice(true, nil), 1, 1},
+		{"replicaset spec change bumps", "replicasets", false, rs(1, "x"), rs(2, "x"), 1, 2},
+		{"replicaset annotation keeps", "replicasets", false, rs(1, "x"), rs(1, "y"), 1, 1},
+		{"replicaset status update keeps", "replicasets", true, rs(1, "x"), rs(5, "x"), 1, 1},
+		{"configmap untracked", "configmaps", false, cm("a"), cm("b"), 0, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			k := kindFor(tc.resource)
+			if k == nil {
+				t.Fatalf("no kind %s", tc.resource)
+			}
+			create := newStrategy(nil, k, false)
+			old := tc.old.DeepCopyObject()
+			create.PrepareForCreate(ctx, old)
+			if got := old.(metav1.Object).GetGeneration(); got != tc.created {
+				t.Fatalf("generation after create = %d, want %d", got, tc.created)
+			}
+			obj := tc.obj.DeepCopyObject()
+			newStrategy(nil, k, tc.status).PrepareForUpdate(ctx, obj, old)
+			if got := obj.(metav1.Object).GetGeneration(); got != tc.want {
+				t.Errorf("generation after update = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
