@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"net"
 	"os"
@@ -24,6 +25,8 @@ type Options struct {
 	EtcdClientPort, EtcdPeerPort int
 	// ServiceClusterIPRange is the IPv4 CIDR of service ClusterIPs (upstream's default).
 	ServiceClusterIPRange string
+	// ExtraMetrics are gathered into /metrics beside the API server's own (in-process controllers).
+	ExtraMetrics []prometheus.Gatherer
 	// Version is the Kubernetes version reported by /version.
 	Version string
 }

@@ -148,7 +148,7 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 	c.shareAggregatedDiscovery()
 	c.openAPIV3 = &openAPIV3Merge{}
 	gc.BuildHandlerChainFunc = func(h http.Handler, gcfg *genericapiserver.Config) http.Handler {
-		return genericapiserver.DefaultBuildHandlerChain(c.openAPIV3.wrap(h), gcfg)
+		return genericapiserver.DefaultBuildHandlerChain(metricsHandler(o.ExtraMetrics, c.openAPIV3.wrap(h)), gcfg)
 	}
 	c.Extensions = c.extensionsConfig(c.etcdOptions)
 	if err := c.writeAdminKubeconfig(); err != nil {

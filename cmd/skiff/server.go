@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/controllers/controllermanager"
@@ -38,7 +39,10 @@ type controlPlane struct {
 }
 
 func newControlPlane() *controlPlane {
-	return &controlPlane{api: apiserver.NewOptions(), controllers: controllermanager.DefaultConfig()}
+	api := apiserver.NewOptions()
+	// The controllers run in this process: their metrics join the API server's /metrics.
+	api.ExtraMetrics = append(api.ExtraMetrics, ctrlmetrics.Registry)
+	return &controlPlane{api: api, controllers: controllermanager.DefaultConfig()}
 }
 
 func (p *controlPlane) flags(fs *pflag.FlagSet) {

@@ -169,6 +169,17 @@ func TestControllers(t *testing.T) {
 		}
 	})
 
+	t.Run("controller and scheduler metrics are on the API server's /metrics", func(t *testing.T) {
+		out := s.ok(t, "get", "--raw", "/metrics")
+		for _, want := range []string{`scheduler_schedule_attempts_total{profile="default-scheduler",result="scheduled"}`,
+			"scheduler_scheduling_attempt_duration_seconds_bucket", "scheduler_pending_pods",
+			`controller_runtime_reconcile_total{controller="replicaset"`, "apiserver_request_total"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
+	})
+
 	t.Run("a pod too big for every node stays Pending with upstream's message", func(t *testing.T) {
 		ns := s.namespace(t)
 		s.okIn(t, `apiVersion: v1
