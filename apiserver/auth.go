@@ -18,7 +18,7 @@ import (
 // and otherwise makes the request anonymous, for the authorizer to judge.
 func newAuthenticator(clientCA dynamiccertificates.CAContentProvider) authenticator.Request {
 	certs := x509request.NewDynamic(clientCA.VerifyOptions, x509request.CommonNameUserConversion)
-	return union.New(group.NewAuthenticatedGroupAdder(certs), anonymous.NewAuthenticator(nil))
+	return union.New(group.NewAuthenticatedGroupAdder(newCertCache(certs)), anonymous.NewAuthenticator(nil))
 }
 
 // publicPaths are served to anyone, as upstream's system:public-info-viewer role allows.

@@ -1,0 +1,146 @@
+package images
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// References (in the loopback registry) of Skiff's own images.
+const (
+	PauseRef    = "skiff/pause:3.10"
+	BusyboxRef  = "skiff/busybox:latest"
+	HTTPRef     = "skiff/skiff-http:latest"
+	BusyboxPath = "/bin/busybox" // Debian's busybox-static
+)
+
+// busyboxApplets are linked when `busybox --list` cannot be run.
+var busyboxApplets = []string{"sh", "ash", "echo", "sleep", "cat", "ls", "wget", "nc", "env", "true",
+	"false", "test", "[", "ps", "kill", "mkdir", "rm", "cp", "mv", "touch", "grep", "sed", "awk",
+	"head", "tail", "wc", "date", "hostname", "id", "ip", "ping", "nslookup", "printf", "seq", "sort",
+	"uname", "vi", "watch", "whoami", "xargs", "yes", "httpd", "dd", "df", "du", "find", "mount",
+	"ln", "chmod", "chown", "tee", "tr", "cut", "timeout", "which", "stat", "readlink", "sync"}
+
+// GoBinary builds the main package in pkgDir (a directory of this module, such as
+// test/images/pause) as a static linux/amd64 binary and returns it. It needs the Go toolchain.
+func GoBinary(ctx context.Context, pkgDir string) ([]byte, error) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return nil, fmt.Errorf("building %s: the go toolchain is not on the PATH", pkgDir)
+	}
+	out, err := os.MkdirTemp("", "skiff-image-build-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(out)
+	bin := filepath.Join(out, "bin")
+	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
+	cmd.Dir = pkgDir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build in %s: %v: %s", pkgDir, err, strings.TrimSpace(string(b)))
+	}
+	return os.ReadFile(bin)
+}
+
+// PauseImage is the sandbox image: the static binary of test/images/pause as /pause.
+func PauseImage(pauseBinary []byte) (v1.Image, error) {
+	layer, err := LayerFromFiles([]File{{Path: "pause", Mode: 0o755, Contents: pauseBinary}})
+	if err != nil {
+		return nil, err
+	}
+	return NewImage(ImageConfig{Entrypoint: []string{"/pause"}}, layer)
+}
+
+// HTTPImage is skiff-http: the static binary of test/images/httpserver as /skiff-http.
+func HTTPImage(httpBinary []byte) (v1.Image, error) {
+	layer, err := LayerFromFiles([]File{
+		{Path: "skiff-http", Mode: 0o755, Contents: httpBinary},
+		{Path: "tmp", Mode: fs.ModeDir | 0o777},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return NewImage(ImageConfig{Entrypoint: []string{"/skiff-http"}, Env: []string{"PATH=/", "PORT=8080"}}, layer)
+}
+
+// BusyboxImage is a busybox image from a static busybox binary (Debian's busybox-static at
+// BusyboxPath), with a symlink in /bin for each applet, /etc/passwd and /etc/group, and sh as
+// its command.
+func BusyboxImage(ctx context.Context, busyboxPath string) (v1.Image, error) {
+	bb, err := os.ReadFile(busyboxPath)
+	if err != nil {
+		return nil, fmt.Errorf("busybox image: %w (install busybox-static: run hack/install-runtime.sh)", err)
+	}
+	applets := busyboxApplets
+	if out, err := exec.CommandContext(ctx, busyboxPath, "--list").Output(); err == nil && len(out) > 0 {
+		applets = strings.Fields(string(out))
+	}
+	files := []File{
+		{Path: "bin/busybox", Mode: 0o755, Contents: bb},
+		{Path: "etc/passwd", Mode: 0o644, Contents: []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n")},
+		{Path: "etc/group", Mode: 0o644, Contents: []byte("root:x:0:\nnogroup:x:65534:\n")},
+		{Path: "tmp", Mode: fs.ModeDir | 0o777},
+		{Path: "root", Mode: fs.ModeDir | 0o700},
+		{Path: "home", Mode: fs.ModeDir | 0o755},
+		{Path: "var/log", Mode: fs.ModeDir | 0o755},
+	}
+	for _, a := range applets {
+		if a == "busybox" || strings.Contains(a, "/") {
+			continue
+		}
+		files = append(files, File{Path: "bin/" + a, Mode: fs.ModeSymlink | 0o777, Link: "busybox"})
+	}
+	layer, err := LayerFromFiles(files)
+	if err != nil {
+		return nil, err
+	}
+	return NewImage(ImageConfig{Cmd: []string{"sh"}}, layer)
+}
+
+// EnsureBuiltin pushes Skiff's own images into r unless they are there already: the pause image
+// (needed by every pod), busybox and skiff-http. srcRoot is this module's source tree (for
+// test/images/*; the Go toolchain is needed to build them the first time). It returns the full
+// references by short reference (PauseRef, BusyboxRef, HTTPRef).
+func EnsureBuiltin(ctx context.Context, r *Registry, srcRoot string) (map[string]string, error) {
+	refs := map[string]string{}
+	build := map[string]func() (v1.Image, error){
+		PauseRef: func() (v1.Image, error) {
+			b, err := GoBinary(ctx, filepath.Join(srcRoot, "test", "images", "pause"))
+			if err != nil {
+				return nil, err
+			}
+			return PauseImage(b)
+		},
+		HTTPRef: func() (v1.Image, error) {
+			b, err := GoBinary(ctx, filepath.Join(srcRoot, "test", "images", "httpserver"))
+			if err != nil {
+				return nil, err
+			}
+			return HTTPImage(b)
+		},
+		BusyboxRef: func() (v1.Image, error) { return BusyboxImage(ctx, BusyboxPath) },
+	}
+	for _, ref := range []string{PauseRef, BusyboxRef, HTTPRef} {
+		if r.Has(ctx, ref) {
+			refs[ref] = r.Ref(ref)
+			continue
+		}
+		img, err := build[ref]()
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", ref, err)
+		}
+		full, err := r.Push(ctx, img, ref)
+		if err != nil {
+			return nil, err
+		}
+		refs[ref] = full
+	}
+	return refs, nil
+}

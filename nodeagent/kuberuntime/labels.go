@@ -1,0 +1,104 @@
+// Package kuberuntime is the kubelet's runtime manager over CRI, after upstream's
+// pkg/kubelet/kuberuntime: it reads a pod's sandboxes and containers from the runtime, decides
+// what to do (ComputePodActions) and does it (SyncPod, KillPod) through the cri-api
+// RuntimeService and ImageManagerService interfaces.
+package kuberuntime
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Labels and annotations the kubelet puts on CRI objects; upstream's keys
+// (pkg/kubelet/types/labels.go, pkg/kubelet/kuberuntime/labels.go), so crictl and other tools
+// see what they see on any kubelet node.
+const (
+	PodNameLabel           = "io.kubernetes.pod.name"
+	PodNamespaceLabel      = "io.kubernetes.pod.namespace"
+	PodUIDLabel            = "io.kubernetes.pod.uid"
+	ContainerNameLabel     = "io.kubernetes.container.name"
+	KubernetesManagedLabel = "io.kubernetes.container.managed-by"
+
+	ContainerHashAnnotation                     = "io.kubernetes.container.hash"
+	ContainerRestartCountAnnotation             = "io.kubernetes.container.restartCount"
+	ContainerTerminationMessagePathAnnotation   = "io.kubernetes.container.terminationMessagePath"
+	ContainerTerminationMessagePolicyAnnotation = "io.kubernetes.container.terminationMessagePolicy"
+	ContainerPortsAnnotation                    = "io.kubernetes.container.ports"
+	PodDeletionGracePeriodAnnotation            = "io.kubernetes.pod.deletionGracePeriod"
+	PodTerminationGracePeriodAnnotation         = "io.kubernetes.pod.terminationGracePeriod"
+)
+
+func newPodLabels(pod *corev1.Pod) map[string]string {
+	labels := map[string]string{}
+	for k, v := range pod.Labels {
+		labels[k] = v
+	}
+	labels[PodNameLabel] = pod.Name
+	labels[PodNamespaceLabel] = pod.Namespace
+	labels[PodUIDLabel] = string(pod.UID)
+	return labels
+}
+
+func newPodAnnotations(pod *corev1.Pod) map[string]string {
+	out := map[string]string{}
+	for k, v := range pod.Annotations {
+		out[k] = v
+	}
+	return out
+}
+
+func newContainerLabels(c *corev1.Container, pod *corev1.Pod) map[string]string {
+	return map[string]string{
+		PodNameLabel:       pod.Name,
+		PodNamespaceLabel:  pod.Namespace,
+		PodUIDLabel:        string(pod.UID),
+		ContainerNameLabel: c.Name,
+	}
+}
+
+func newContainerAnnotations(c *corev1.Container, pod *corev1.Pod, restartCount int) map[string]string {
+	a := map[string]string{}
+	a[ContainerHashAnnotation] = HashContainer(c)
+	a[ContainerRestartCountAnnotation] = strconv.Itoa(restartCount)
+	a[ContainerTerminationMessagePathAnnotation] = c.TerminationMessagePath
+	a[ContainerTerminationMessagePolicyAnnotation] = string(c.TerminationMessagePolicy)
+	if pod.DeletionGracePeriodSeconds != nil {
+		a[PodDeletionGracePeriodAnnotation] = strconv.FormatInt(*pod.DeletionGracePeriodSeconds, 10)
+	}
+	if pod.Spec.TerminationGracePeriodSeconds != nil {
+		a[PodTerminationGracePeriodAnnotation] = strconv.FormatInt(*pod.Spec.TerminationGracePeriodSeconds, 10)
+	}
+	if len(c.Ports) > 0 {
+		if b, err := json.Marshal(c.Ports); err == nil {
+			a[ContainerPortsAnnotation] = string(b)
+		}
+	}
+	return a
+}
+
+// HashContainer hashes the parts of a container spec whose change requires a new container
+// (upstream kubecontainer.HashContainer: fnv32a over the spec without resources, which can be
+// resized in place), in hex.
+func HashContainer(c *corev1.Container) string {
+	h := c.DeepCopy()
+	h.Resources = corev1.ResourceRequirements{}
+	h.ResizePolicy = nil
+	b, _ := json.Marshal(h)
+	f := fnv.New32a()
+	_, _ = f.Write(b)
+	return strconv.FormatUint(uint64(f.Sum32()), 16)
+}
+
+// stableKey identifies a container spec for back-off (upstream getStableKey).
+func stableKey(pod *corev1.Pod, c *corev1.Container) string {
+	return fmt.Sprintf("%s_%s_%s_%s_%s", pod.Name, pod.Namespace, string(pod.UID), c.Name, HashContainer(c))
+}
+
+// formatPod is upstream's format.Pod: name_namespace(uid).
+func formatPod(pod *corev1.Pod) string {
+	return fmt.Sprintf("%s_%s(%s)", pod.Name, pod.Namespace, pod.UID)
+}

@@ -1,0 +1,472 @@
+package kuberuntime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	cri "k8s.io/cri-api/pkg/apis"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+
+	"github.com/skiff-dev/skiff/nodeagent/status"
+)
+
+// Config configures a Manager.
+type Config struct {
+	Runtime cri.RuntimeService
+	Images  cri.ImageManagerService
+	// RuntimeName prefixes container IDs in the API (default "containerd").
+	RuntimeName string
+	// RuntimeHandler is passed to RunPodSandbox ("" for the default).
+	RuntimeHandler string
+	// PodLogsDir is the root of pod log directories (default /var/log/pods).
+	PodLogsDir    string
+	ClusterDomain string
+	// DNSConfig gives a pod's resolv.conf settings (nil: the runtime's default).
+	DNSConfig func(*corev1.Pod) *runtimeapi.DNSConfig
+	// ContainerOptions resolves env, mounts and devices (nil: literal env values only).
+	ContainerOptions func(ctx context.Context, pod *corev1.Pod, c *corev1.Container) (*ContainerOptions, error)
+	// PullSecrets gives the auth for an image (nil: anonymous).
+	PullSecrets func(pod *corev1.Pod, image string) *runtimeapi.AuthConfig
+	// Probes reports failed liveness/startup probes (nil: none).
+	Probes ProbeResults
+	// NodeMemoryCapacity for oom_score_adj of burstable pods.
+	NodeMemoryCapacity int64
+	// CrashLoop back-off (defaults 10 s doubling to 5 min, as upstream), and image pull
+	// back-off (same defaults).
+	BackoffInitial, BackoffMax           time.Duration
+	ImageBackoffInitial, ImageBackoffMax time.Duration
+	// MinimumGracePeriod for stopping containers (default 2 s, upstream's).
+	MinimumGracePeriod time.Duration
+	Clock              clock.Clock
+}
+
+// Manager runs pods on a CRI runtime.
+type Manager struct {
+	cfg          Config
+	crashBackoff *Backoff
+	imageBackoff *Backoff
+	prevPullErr  sync.Map // backoff key -> "ErrImagePull: <message>"
+}
+
+// NewManager fills in defaults.
+func NewManager(cfg Config) *Manager {
+	if cfg.RuntimeName == "" {
+		cfg.RuntimeName = "containerd"
+	}
+	if cfg.PodLogsDir == "" {
+		cfg.PodLogsDir = "/var/log/pods"
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	if cfg.BackoffInitial == 0 {
+		cfg.BackoffInitial = 10 * time.Second
+	}
+	if cfg.BackoffMax == 0 {
+		cfg.BackoffMax = 5 * time.Minute
+	}
+	if cfg.ImageBackoffInitial == 0 {
+		cfg.ImageBackoffInitial = 10 * time.Second
+	}
+	if cfg.ImageBackoffMax == 0 {
+		cfg.ImageBackoffMax = 5 * time.Minute
+	}
+	if cfg.MinimumGracePeriod == 0 {
+		cfg.MinimumGracePeriod = 2 * time.Second
+	}
+	return &Manager{
+		cfg:          cfg,
+		crashBackoff: NewBackoff(cfg.BackoffInitial, cfg.BackoffMax, cfg.Clock),
+		imageBackoff: NewBackoff(cfg.ImageBackoffInitial, cfg.ImageBackoffMax, cfg.Clock),
+	}
+}
+
+// PodRuntime reads a pod's sandboxes and containers from the runtime, by the pod UID label.
+func (m *Manager) PodRuntime(ctx context.Context, uid string) (*status.Runtime, error) {
+	sel := map[string]string{PodUIDLabel: uid}
+	rt := &status.Runtime{RuntimeName: m.cfg.RuntimeName}
+	sbs, err := m.cfg.Runtime.ListPodSandbox(ctx, &runtimeapi.PodSandboxFilter{LabelSelector: sel})
+	if err != nil {
+		return nil, fmt.Errorf("listing sandboxes: %w", err)
+	}
+	for _, sb := range sbs {
+		s := status.Sandbox{ID: sb.Id, Ready: sb.State == runtimeapi.PodSandboxState_SANDBOX_READY, CreatedAt: time.Unix(0, sb.CreatedAt)}
+		if sb.Metadata != nil {
+			s.Attempt = sb.Metadata.Attempt
+		}
+		resp, err := m.cfg.Runtime.PodSandboxStatus(ctx, sb.Id, false)
+		if err == nil && resp.GetStatus() != nil {
+			st := resp.Status
+			if st.Network != nil && st.Network.Ip != "" {
+				s.IPs = append(s.IPs, st.Network.Ip)
+				for _, ip := range st.Network.AdditionalIps {
+					s.IPs = append(s.IPs, ip.Ip)
+				}
+			}
+			s.HostNetwork = st.GetLinux().GetNamespaces().GetOptions().GetNetwork() == runtimeapi.NamespaceMode_NODE
+		}
+		rt.Sandboxes = append(rt.Sandboxes, s)
+	}
+	sort.SliceStable(rt.Sandboxes, func(i, j int) bool { return rt.Sandboxes[i].CreatedAt.After(rt.Sandboxes[j].CreatedAt) })
+
+	cs, err := m.cfg.Runtime.ListContainers(ctx, &runtimeapi.ContainerFilter{LabelSelector: sel})
+	if err != nil {
+		return nil, fmt.Errorf("listing containers: %w", err)
+	}
+	for _, c := range cs {
+		resp, err := m.cfg.Runtime.ContainerStatus(ctx, c.Id, false)
+		if err != nil || resp.GetStatus() == nil {
+			continue // removed meanwhile
+		}
+		st := resp.Status
+		out := status.Container{
+			ID:        st.Id,
+			Name:      st.GetMetadata().GetName(),
+			CreatedAt: time.Unix(0, st.CreatedAt),
+			ExitCode:  st.ExitCode,
+			Reason:    st.Reason,
+			Message:   st.Message,
+			Image:     st.GetImage().GetImage(),
+			ImageRef:  st.ImageRef,
+			Hash:      st.Annotations[ContainerHashAnnotation],
+			RestartCount: func() int32 {
+				n, _ := strconv.Atoi(st.Annotations[ContainerRestartCountAnnotation])
+				return int32(n)
+			}(),
+		}
+		if n := st.Labels[ContainerNameLabel]; n != "" {
+			out.Name = n
+		}
+		if st.StartedAt > 0 {
+			out.StartedAt = time.Unix(0, st.StartedAt)
+		}
+		if st.FinishedAt > 0 {
+			out.FinishedAt = time.Unix(0, st.FinishedAt)
+		}
+		switch st.State {
+		case runtimeapi.ContainerState_CONTAINER_CREATED:
+			out.State = status.ContainerStateCreated
+		case runtimeapi.ContainerState_CONTAINER_RUNNING:
+			out.State = status.ContainerStateRunning
+		case runtimeapi.ContainerState_CONTAINER_EXITED:
+			out.State = status.ContainerStateExited
+		default:
+			out.State = status.ContainerStateUnknown
+		}
+		rt.Containers = append(rt.Containers, out)
+	}
+	return rt, nil
+}
+
+// SyncResult is what one SyncPod did.
+type SyncResult struct {
+	// Actions computed for this sync.
+	Actions PodActions
+	// StartFailures by container name (ErrImagePull, ImagePullBackOff, CrashLoopBackOff, ...):
+	// the status package shows them as the container's waiting state.
+	StartFailures map[string]status.Waiting
+	// Err joins the errors met; back-off is not an error.
+	Err error
+}
+
+// SyncPod brings the runtime to the pod's spec as upstream's SyncPod: compute actions, kill
+// what must die, create the sandbox, start the next init container, start app containers.
+func (m *Manager) SyncPod(ctx context.Context, pod *corev1.Pod) SyncResult {
+	res := SyncResult{StartFailures: map[string]status.Waiting{}}
+	rt, err := m.PodRuntime(ctx, string(pod.UID))
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	a := ComputePodActions(pod, rt, m.cfg.Probes)
+	res.Actions = a
+	var errs []error
+
+	if a.KillPod {
+		if err := m.killPodWithRuntime(ctx, pod, rt, nil); err != nil {
+			res.Err = err
+			return res
+		}
+		if a.CreateSandbox {
+			// upstream purgeInitContainers: a new sandbox runs init containers afresh.
+			for _, c := range pod.Spec.InitContainers {
+				for _, att := range rt.Attempts(c.Name) {
+					_ = m.cfg.Runtime.RemoveContainer(ctx, att.ID)
+				}
+			}
+		}
+	} else {
+		for _, k := range a.ContainersToKill {
+			klog.V(3).InfoS("Killing container", "pod", klog.KObj(pod), "container", k.Name, "reason", k.Message)
+			if err := m.stopContainer(ctx, pod, k.ID, nil); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if !a.CreateSandbox && (a.KillPod || (a.NextInitContainerToStart == nil && len(a.ContainersToStart) == 0)) {
+		res.Err = errors.Join(errs...)
+		return res
+	}
+
+	sandboxID := a.SandboxID
+	sbConfig := m.SandboxConfig(pod, a.Attempt)
+	if a.CreateSandbox {
+		id, err := m.cfg.Runtime.RunPodSandbox(ctx, sbConfig, m.cfg.RuntimeHandler)
+		if err != nil {
+			res.Err = fmt.Errorf("creating pod sandbox: %w", err)
+			return res
+		}
+		sandboxID = id
+	}
+
+	start := func(c *corev1.Container) {
+		if w, err := m.startContainer(ctx, pod, rt, c, sandboxID, sbConfig); err != nil {
+			errs = append(errs, err)
+			res.StartFailures[c.Name] = w
+		} else if w.Reason != "" {
+			res.StartFailures[c.Name] = w
+		}
+	}
+	if c := a.NextInitContainerToStart; c != nil {
+		start(c)
+		res.Err = errors.Join(errs...)
+		return res
+	}
+	for _, i := range a.ContainersToStart {
+		start(&pod.Spec.Containers[i])
+	}
+	if len(a.ContainersToStart) > 0 {
+		if now, err := m.PodRuntime(ctx, string(pod.UID)); err == nil {
+			m.gcDeadContainers(ctx, now)
+		}
+	}
+	res.Err = errors.Join(errs...)
+	return res
+}
+
+// startContainer is upstream's startContainer with doBackOff and EnsureImageExists in front.
+// A back-off returns a Waiting and no error.
+func (m *Manager) startContainer(ctx context.Context, pod *corev1.Pod, rt *status.Runtime, c *corev1.Container, sandboxID string, sbConfig *runtimeapi.PodSandboxConfig) (status.Waiting, error) {
+	latest := rt.Latest(c.Name)
+	if latest != nil && latest.State == status.ContainerStateExited {
+		key := stableKey(pod, c)
+		if m.crashBackoff.IsInBackOffSince(key, latest.FinishedAt) {
+			msg := fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", m.crashBackoff.Get(key), c.Name, formatPod(pod))
+			return status.Waiting{Reason: status.CrashLoopBackOff, Message: msg}, nil
+		}
+		m.crashBackoff.Next(key, latest.FinishedAt)
+	}
+	imageRef, w, err := m.EnsureImageExists(ctx, pod, c, sbConfig)
+	if err != nil {
+		return w, err
+	}
+	restartCount := 0
+	if latest != nil {
+		restartCount = int(latest.RestartCount) + 1
+	}
+	var opts *ContainerOptions
+	if m.cfg.ContainerOptions != nil {
+		opts, err = m.cfg.ContainerOptions(ctx, pod, c)
+		if err != nil {
+			return status.Waiting{Reason: "CreateContainerConfigError", Message: err.Error()}, err
+		}
+	}
+	cfg := m.ContainerConfig(pod, c, imageRef, restartCount, opts)
+	id, err := m.cfg.Runtime.CreateContainer(ctx, sandboxID, cfg, sbConfig)
+	if err != nil {
+		return status.Waiting{Reason: status.CreateContainerErr, Message: err.Error()}, err
+	}
+	if err := m.cfg.Runtime.StartContainer(ctx, id); err != nil {
+		return status.Waiting{Reason: status.RunContainerError, Message: err.Error()}, err
+	}
+	return status.Waiting{}, nil
+}
+
+// ErrImagePull and friends are the errors EnsureImageExists returns (upstream pkg/kubelet/images).
+var (
+	ErrImagePull        = errors.New(status.ErrImagePull)
+	ErrImagePullBackOff = errors.New(status.ImagePullBackOff)
+	ErrImageNeverPull   = errors.New(status.ErrImageNeverPull)
+	ErrInvalidImageName = errors.New(status.ErrInvalidImageName)
+)
+
+// applyDefaultTag adds ":latest" to an image with neither tag nor digest.
+func applyDefaultTag(image string) string {
+	if strings.Contains(image, "@") {
+		return image
+	}
+	last := image[strings.LastIndex(image, "/")+1:]
+	if strings.Contains(last, ":") {
+		return image
+	}
+	return image + ":latest"
+}
+
+// EnsureImageExists is upstream's imageManager.EnsureImageExists: honour imagePullPolicy,
+// back off failed pulls per pod and image.
+func (m *Manager) EnsureImageExists(ctx context.Context, pod *corev1.Pod, c *corev1.Container, sbConfig *runtimeapi.PodSandboxConfig) (string, status.Waiting, error) {
+	if c.Image == "" || strings.ContainsAny(c.Image, " \t") {
+		msg := fmt.Sprintf("Failed to apply default image tag %q: couldn't parse image name %q: invalid reference format", c.Image, c.Image)
+		return "", status.Waiting{Reason: status.ErrInvalidImageName, Message: msg}, ErrInvalidImageName
+	}
+	image := applyDefaultTag(c.Image)
+	spec := &runtimeapi.ImageSpec{Image: image, UserSpecifiedImage: c.Image}
+	present := ""
+	if resp, err := m.cfg.Images.ImageStatus(ctx, spec, false); err == nil && resp.GetImage() != nil {
+		present = resp.Image.Id
+	} else if err != nil {
+		return "", status.Waiting{Reason: "ImageInspectError", Message: fmt.Sprintf("Failed to inspect image %q: %v", image, err)}, err
+	}
+	policy := c.ImagePullPolicy
+	if policy == "" {
+		policy = corev1.PullIfNotPresent
+		if strings.HasSuffix(image, ":latest") {
+			policy = corev1.PullAlways
+		}
+	}
+	switch {
+	case policy == corev1.PullNever && present == "":
+		msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", image)
+		return "", status.Waiting{Reason: status.ErrImageNeverPull, Message: msg}, ErrImageNeverPull
+	case policy == corev1.PullNever, policy == corev1.PullIfNotPresent && present != "":
+		return present, status.Waiting{}, nil
+	}
+	key := fmt.Sprintf("%s_%s", pod.UID, image)
+	if m.imageBackoff.IsInBackOffSinceUpdate(key, m.cfg.Clock.Now()) {
+		msg := fmt.Sprintf("Back-off pulling image %q", image)
+		if prev, ok := m.prevPullErr.Load(key); ok {
+			msg = fmt.Sprintf("%s: %s", msg, prev)
+		}
+		return "", status.Waiting{Reason: status.ImagePullBackOff, Message: msg}, ErrImagePullBackOff
+	}
+	var auth *runtimeapi.AuthConfig
+	if m.cfg.PullSecrets != nil {
+		auth = m.cfg.PullSecrets(pod, image)
+	}
+	ref, err := m.cfg.Images.PullImage(ctx, spec, auth, sbConfig)
+	if err != nil {
+		m.imageBackoff.Next(key, m.cfg.Clock.Now())
+		msg := err.Error()
+		m.prevPullErr.Store(key, fmt.Sprintf("%s: %s", ErrImagePull, msg))
+		return "", status.Waiting{Reason: status.ErrImagePull, Message: msg}, ErrImagePull
+	}
+	m.prevPullErr.Delete(key)
+	m.imageBackoff.GC()
+	return ref, status.Waiting{}, nil
+}
+
+// gracePeriod is upstream's killContainer choice: override, else the pod's deletion grace
+// period, else terminationGracePeriodSeconds; never below the minimum.
+func (m *Manager) gracePeriod(pod *corev1.Pod, override *int64) time.Duration {
+	g := int64(30)
+	switch {
+	case override != nil:
+		g = *override
+	case pod.DeletionGracePeriodSeconds != nil:
+		g = *pod.DeletionGracePeriodSeconds
+	case pod.Spec.TerminationGracePeriodSeconds != nil:
+		g = *pod.Spec.TerminationGracePeriodSeconds
+	}
+	d := time.Duration(g) * time.Second
+	return max(d, m.cfg.MinimumGracePeriod)
+}
+
+func (m *Manager) stopContainer(ctx context.Context, pod *corev1.Pod, id string, override *int64) error {
+	g := m.gracePeriod(pod, override)
+	if err := m.cfg.Runtime.StopContainer(ctx, id, int64(g/time.Second)); err != nil {
+		return fmt.Errorf("stopping container %s: %w", id, err)
+	}
+	return nil
+}
+
+// KillPod stops every running container of the pod (in parallel, each with the grace period),
+// then its sandboxes, as upstream's KillPod.
+func (m *Manager) KillPod(ctx context.Context, pod *corev1.Pod, gracePeriodOverride *int64) error {
+	rt, err := m.PodRuntime(ctx, string(pod.UID))
+	if err != nil {
+		return err
+	}
+	return m.killPodWithRuntime(ctx, pod, rt, gracePeriodOverride)
+}
+
+func (m *Manager) killPodWithRuntime(ctx context.Context, pod *corev1.Pod, rt *status.Runtime, override *int64) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, c := range rt.Containers {
+		if c.State != status.ContainerStateRunning && c.State != status.ContainerStateUnknown && c.State != status.ContainerStateCreated {
+			continue
+		}
+		wg.Add(1)
+		go func(id string) {
+			defer wg.Done()
+			if err := m.stopContainer(ctx, pod, id, override); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}(c.ID)
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	for _, sb := range rt.Sandboxes {
+		if !sb.Ready {
+			continue // already stopped; StopPodSandbox is idempotent but noisy
+		}
+		if err := m.cfg.Runtime.StopPodSandbox(ctx, sb.ID); err != nil {
+			errs = append(errs, fmt.Errorf("stopping sandbox %s: %w", sb.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RemovePod removes the pod's containers and sandboxes from the runtime (after KillPod).
+func (m *Manager) RemovePod(ctx context.Context, uid string) error {
+	rt, err := m.PodRuntime(ctx, uid)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, c := range rt.Containers {
+		if err := m.cfg.Runtime.RemoveContainer(ctx, c.ID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, sb := range rt.Sandboxes {
+		if err := m.cfg.Runtime.RemovePodSandbox(ctx, sb.ID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// gcDeadContainers keeps the two newest attempts of each container name (the current one and
+// the one lastState shows) and removes older exited ones, like upstream's container GC with
+// MaxPerPodContainer.
+func (m *Manager) gcDeadContainers(ctx context.Context, rt *status.Runtime) {
+	seen := map[string]bool{}
+	for _, c := range rt.Containers {
+		if seen[c.Name] {
+			continue
+		}
+		seen[c.Name] = true
+		for i, att := range rt.Attempts(c.Name) {
+			if i >= 2 && att.State == status.ContainerStateExited {
+				_ = m.cfg.Runtime.RemoveContainer(ctx, att.ID)
+			}
+		}
+	}
+}

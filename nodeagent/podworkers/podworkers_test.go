@@ -1,0 +1,228 @@
+package podworkers
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
+)
+
+func pod(uid, rv string) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p" + uid, Namespace: "default", UID: types.UID(uid), ResourceVersion: rv}}
+}
+
+type recorder struct {
+	mu       sync.Mutex
+	syncs    map[types.UID][]string
+	inFlight map[types.UID]*int32
+	maxSeen  int32
+	block    map[types.UID]chan struct{}
+	started  chan types.UID
+	failures int
+}
+
+func newRecorder() *recorder {
+	return &recorder{syncs: map[types.UID][]string{}, inFlight: map[types.UID]*int32{}, block: map[types.UID]chan struct{}{}, started: make(chan types.UID, 100)}
+}
+
+func (r *recorder) sync(ctx context.Context, p *corev1.Pod) (bool, error) {
+	r.mu.Lock()
+	n, ok := r.inFlight[p.UID]
+	if !ok {
+		n = new(int32)
+		r.inFlight[p.UID] = n
+	}
+	b := r.block[p.UID]
+	fail := r.failures > 0
+	if fail {
+		r.failures--
+	}
+	r.mu.Unlock()
+	if c := atomic.AddInt32(n, 1); c > 1 {
+		r.mu.Lock()
+		r.maxSeen = c
+		r.mu.Unlock()
+	}
+	defer atomic.AddInt32(n, -1)
+	r.started <- p.UID
+	if b != nil {
+		select {
+		case <-b:
+		case <-ctx.Done():
+		}
+	}
+	r.mu.Lock()
+	r.syncs[p.UID] = append(r.syncs[p.UID], p.ResourceVersion)
+	r.mu.Unlock()
+	if fail {
+		return false, errors.New("boom")
+	}
+	return false, nil
+}
+
+func (r *recorder) get(uid types.UID) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.syncs[uid]...)
+}
+
+func eventually(t *testing.T, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func start(t *testing.T, cfg Config) (*PodWorkers, *clocktesting.FakeClock) {
+	clk := clocktesting.NewFakeClock(time.Now())
+	cfg.Clock = clk
+	if cfg.Terminate == nil {
+		cfg.Terminate = func(context.Context, *corev1.Pod, *int64) error { return nil }
+	}
+	p := New(cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- p.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	eventually(t, func() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.ctx != nil })
+	return p, clk
+}
+
+// Many updates while a sync is in flight collapse into one more sync with the latest pod.
+func TestUpdatesCollapse(t *testing.T) {
+	r := newRecorder()
+	release := make(chan struct{})
+	r.block["a"] = release
+	p, _ := start(t, Config{Sync: r.sync})
+	p.UpdatePod(pod("a", "1"))
+	<-r.started
+	for i := 2; i <= 20; i++ {
+		p.UpdatePod(pod("a", string(rune('0'+i%10))+"x"))
+	}
+	p.UpdatePod(pod("a", "latest"))
+	r.mu.Lock()
+	delete(r.block, "a")
+	r.mu.Unlock()
+	close(release)
+	eventually(t, func() bool { return len(r.get("a")) == 2 })
+	time.Sleep(20 * time.Millisecond)
+	if got := r.get("a"); len(got) != 2 || got[0] != "1" || got[1] != "latest" {
+		t.Fatalf("syncs = %v, want [1 latest]", got)
+	}
+}
+
+// A pod is never synced twice at once; different pods sync in parallel.
+func TestConcurrency(t *testing.T) {
+	r := newRecorder()
+	release := make(chan struct{})
+	r.block["a"], r.block["b"] = release, release
+	p, _ := start(t, Config{Sync: r.sync})
+	p.UpdatePod(pod("a", "1"))
+	p.UpdatePod(pod("b", "1"))
+	// both are in flight at once: parallel across pods.
+	got := map[types.UID]bool{<-r.started: true, <-r.started: true}
+	if !got["a"] || !got["b"] {
+		t.Fatalf("started = %v", got)
+	}
+	for i := 0; i < 50; i++ {
+		p.UpdatePod(pod("a", "x"))
+	}
+	close(release)
+	eventually(t, func() bool { return len(r.get("a")) == 2 && len(r.get("b")) == 1 })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.maxSeen > 1 {
+		t.Fatalf("%d concurrent syncs of one pod", r.maxSeen)
+	}
+}
+
+func TestTerminationAndForget(t *testing.T) {
+	r := newRecorder()
+	var mu sync.Mutex
+	var grace []int64
+	var terminated []types.UID
+	p, _ := start(t, Config{Sync: r.sync,
+		Terminate: func(_ context.Context, _ *corev1.Pod, g *int64) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if g != nil {
+				grace = append(grace, *g)
+			}
+			return nil
+		},
+		OnTerminated: func(p *corev1.Pod) { mu.Lock(); terminated = append(terminated, p.UID); mu.Unlock() },
+	})
+	p.UpdatePod(pod("a", "1"))
+	eventually(t, func() bool { return len(r.get("a")) == 1 })
+	del := pod("a", "2")
+	del.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	del.DeletionGracePeriodSeconds = ptr.To[int64](5)
+	p.UpdatePod(del)
+	eventually(t, func() bool { return p.IsTerminated("a") })
+	mu.Lock()
+	if len(grace) != 1 || grace[0] != 5 || len(terminated) != 1 {
+		t.Fatalf("grace = %v, terminated = %v", grace, terminated)
+	}
+	mu.Unlock()
+	if len(p.Known()) != 0 {
+		t.Fatalf("worker kept: %v", p.Known())
+	}
+	// updates of a terminated pod are ignored until it is forgotten
+	p.UpdatePod(pod("a", "3"))
+	time.Sleep(20 * time.Millisecond)
+	if got := r.get("a"); len(got) != 1 {
+		t.Fatalf("synced after termination: %v", got)
+	}
+	p.Forget("a")
+	p.UpdatePod(pod("a", "4"))
+	eventually(t, func() bool { return len(r.get("a")) == 2 })
+}
+
+// A terminal sync sends the pod down the termination path.
+func TestTerminalSyncTerminates(t *testing.T) {
+	var terms atomic.Int32
+	p, _ := start(t, Config{
+		Sync:      func(context.Context, *corev1.Pod) (bool, error) { return true, nil },
+		Terminate: func(context.Context, *corev1.Pod, *int64) error { terms.Add(1); return nil },
+	})
+	p.UpdatePod(pod("a", "1"))
+	eventually(t, func() bool { return p.IsTerminated("a") && terms.Load() == 1 })
+}
+
+func TestResyncAndRetry(t *testing.T) {
+	r := newRecorder()
+	r.failures = 1
+	p, clk := start(t, Config{Sync: r.sync, ResyncPeriod: time.Minute, RetryPeriod: 10 * time.Second})
+	p.UpdatePod(pod("a", "1"))
+	eventually(t, func() bool { return len(r.get("a")) == 1 })
+	// the failed sync is retried after RetryPeriod (not before)
+	time.Sleep(10 * time.Millisecond)
+	clk.Step(9 * time.Second)
+	time.Sleep(10 * time.Millisecond)
+	if n := len(r.get("a")); n != 1 {
+		t.Fatalf("retried before RetryPeriod: %d syncs", n)
+	}
+	clk.Step(time.Second)
+	eventually(t, func() bool { return len(r.get("a")) == 2 })
+	// and every pod is resynced each period
+	time.Sleep(10 * time.Millisecond)
+	clk.Step(50 * time.Second)
+	eventually(t, func() bool { return len(r.get("a")) == 3 })
+}

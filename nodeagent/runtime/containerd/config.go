@@ -1,0 +1,311 @@
+// Package containerd runs a containerd of Skiff's own for one node agent: it writes its
+// config.toml (runc, a CNI bridge network for the node's pod subnet, the local pause image, and
+// plain-HTTP pulls from Skiff's loopback registry), starts containerd with its root, state and
+// socket under the agent's data dir, so that several agents on one machine do not clash, and waits
+// until it answers CRI.
+package containerd
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/template"
+)
+
+// DefaultCNIBinDir is where Debian's containernetworking-plugins puts the CNI plugins.
+const DefaultCNIBinDir = "/usr/lib/cni"
+
+// DefaultBridgeName is the bridge of the node when no node name is given.
+const DefaultBridgeName = "skiff0"
+
+// Config describes one node's containerd.
+type Config struct {
+	// DataDir holds everything of this containerd: config, root, state, logs, CNI config and
+	// IPAM state. Required.
+	DataDir string
+	// SocketPath is the CRI/containerd gRPC socket; default <DataDir>/containerd.sock.
+	SocketPath string
+	// NodeName names the node; it picks the bridge and CNI network names.
+	NodeName string
+	// PodCIDR is the node's pod subnet, e.g. 10.244.0.0/24. Required.
+	PodCIDR string
+	// SandboxImage is the pause image, e.g. 127.0.0.1:5000/skiff/pause:3.10. Required; it must
+	// be pullable locally (from RegistryMirror) or already imported.
+	SandboxImage string
+	// RegistryMirror is host:port of a registry served over plain HTTP (Skiff's loopback
+	// registry), e.g. 127.0.0.1:5000. Optional.
+	RegistryMirror string
+	// CNIBinDir holds the CNI plugins; default DefaultCNIBinDir.
+	CNIBinDir string
+	// BridgeName is the Linux bridge of the pod network; default derived from NodeName
+	// (DefaultBridgeName without one). At most 15 characters.
+	BridgeName string
+	// ContainerdBin and RuncBin override the binaries; default: looked up on the PATH.
+	ContainerdBin string
+	RuncBin       string
+	// LogLevel of containerd (default "info").
+	LogLevel string
+}
+
+// BridgeNameFor derives a bridge name unique per node name that fits Linux's 15-character limit.
+func BridgeNameFor(nodeName string) string {
+	if nodeName == "" {
+		return DefaultBridgeName
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(nodeName))
+	return fmt.Sprintf("skiff-%08x", h.Sum32())
+}
+
+// NetworkName is the CNI network name of the node (also the host-local IPAM's key).
+func (c *Config) NetworkName() string {
+	return c.bridge()
+}
+
+func (c *Config) bridge() string {
+	if c.BridgeName != "" {
+		return c.BridgeName
+	}
+	return BridgeNameFor(c.NodeName)
+}
+
+// Paths of the files and directories under the data dir.
+func (c *Config) ConfigPath() string  { return filepath.Join(c.DataDir, "config.toml") }
+func (c *Config) RootDir() string     { return filepath.Join(c.DataDir, "root") }
+func (c *Config) StateDir() string    { return filepath.Join(c.DataDir, "state") }
+func (c *Config) LogPath() string     { return filepath.Join(c.DataDir, "containerd.log") }
+func (c *Config) CNIConfDir() string  { return filepath.Join(c.DataDir, "cni", "net.d") }
+func (c *Config) IPAMDataDir() string { return filepath.Join(c.DataDir, "cni", "ipam") }
+func (c *Config) HostsDir() string    { return filepath.Join(c.DataDir, "certs.d") }
+func (c *Config) Socket() string      { return c.socket() }
+func (c *Config) Endpoint() string    { return "unix://" + c.socket() }
+func (c *Config) CNIConfPath() string { return filepath.Join(c.CNIConfDir(), "10-skiff.conflist") }
+func (c *Config) Bridge() string      { return c.bridge() }
+func (c *Config) cniBinDir() string   { return or(c.CNIBinDir, DefaultCNIBinDir) }
+func (c *Config) logLevel() string    { return or(c.LogLevel, "info") }
+func (c *Config) socket() string {
+	return or(c.SocketPath, filepath.Join(c.DataDir, "containerd.sock"))
+}
+func (c *Config) runcRoot() string      { return filepath.Join(c.StateDir(), "runc") }
+func (c *Config) optDir() string        { return filepath.Join(c.DataDir, "opt") }
+func (c *Config) ttrpcSocket() string   { return c.socket() + ".ttrpc" }
+func (c *Config) streamAddress() string { return "127.0.0.1" }
+
+// Validate checks the required fields.
+func (c *Config) Validate() error {
+	if c.DataDir == "" {
+		return fmt.Errorf("containerd config: DataDir is required")
+	}
+	if !filepath.IsAbs(c.DataDir) {
+		return fmt.Errorf("containerd config: DataDir %q must be absolute", c.DataDir)
+	}
+	if _, _, err := net.ParseCIDR(c.PodCIDR); err != nil {
+		return fmt.Errorf("containerd config: PodCIDR %q: %v", c.PodCIDR, err)
+	}
+	if c.SandboxImage == "" {
+		return fmt.Errorf("containerd config: SandboxImage is required")
+	}
+	if b := c.bridge(); len(b) > 15 {
+		return fmt.Errorf("containerd config: bridge name %q longer than 15 characters", b)
+	}
+	if c.RegistryMirror != "" {
+		if _, _, err := net.SplitHostPort(c.RegistryMirror); err != nil {
+			return fmt.Errorf("containerd config: RegistryMirror %q must be host:port: %v", c.RegistryMirror, err)
+		}
+	}
+	// A unix socket path is limited to 107 bytes.
+	if len(c.socket()) > 100 {
+		return fmt.Errorf("containerd config: socket path %q is too long for a unix socket", c.socket())
+	}
+	return nil
+}
+
+var configTemplate = template.Must(template.New("config.toml").Funcs(template.FuncMap{"q": strconv.Quote}).Parse(
+	`# Written by Skiff: a containerd of its own for node {{q .NodeName}}. Do not edit: rewritten at each start.
+version = 2
+root = {{q .Root}}
+state = {{q .State}}
+oom_score = 0
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
+
+[grpc]
+  address = {{q .Socket}}
+
+[ttrpc]
+  address = {{q .TTRPCSocket}}
+
+[debug]
+  level = {{q .LogLevel}}
+
+[plugins]
+  [plugins."io.containerd.internal.v1.opt"]
+    path = {{q .OptDir}}
+
+  [plugins."io.containerd.grpc.v1.cri"]
+    sandbox_image = {{q .SandboxImage}}
+    # The host lacks CAP_SYS_RESOURCE: without this, sandbox start fails with
+    # "can't get final child's PID".
+    restrict_oom_score_adj = true
+    stream_server_address = {{q .StreamAddress}}
+    stream_server_port = "0"
+    enable_selinux = false
+    disable_apparmor = true
+    enable_unprivileged_ports = true
+    enable_unprivileged_icmp = true
+    max_container_log_line_size = 16384
+
+    [plugins."io.containerd.grpc.v1.cri".containerd]
+      snapshotter = "overlayfs"
+      default_runtime_name = "runc"
+      discard_unpacked_layers = false
+
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+        runtime_type = "io.containerd.runc.v2"
+
+        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+          BinaryName = {{q .RuncBin}}
+          Root = {{q .RuncRoot}}
+          SystemdCgroup = false
+
+    [plugins."io.containerd.grpc.v1.cri".cni]
+      bin_dir = {{q .CNIBinDir}}
+      conf_dir = {{q .CNIConfDir}}
+      max_conf_num = 1
+
+    [plugins."io.containerd.grpc.v1.cri".registry]
+      config_path = {{q .HostsDir}}
+`))
+
+// RenderConfig returns the config.toml for c. runcBin is the runc binary's path ("" for "runc").
+func (c *Config) RenderConfig(runcBin string) ([]byte, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	err := configTemplate.Execute(&b, map[string]string{
+		"NodeName":      c.NodeName,
+		"Root":          c.RootDir(),
+		"State":         c.StateDir(),
+		"Socket":        c.socket(),
+		"TTRPCSocket":   c.ttrpcSocket(),
+		"LogLevel":      c.logLevel(),
+		"OptDir":        c.optDir(),
+		"SandboxImage":  c.SandboxImage,
+		"StreamAddress": c.streamAddress(),
+		"RuncBin":       or(runcBin, "runc"),
+		"RuncRoot":      c.runcRoot(),
+		"CNIBinDir":     c.cniBinDir(),
+		"CNIConfDir":    c.CNIConfDir(),
+		"HostsDir":      c.HostsDir(),
+	})
+	return b.Bytes(), err
+}
+
+// RenderHostsTOML returns the hosts.toml that lets containerd pull from RegistryMirror over
+// plain HTTP; it goes in <HostsDir>/<RegistryMirror>/hosts.toml.
+func (c *Config) RenderHostsTOML() []byte {
+	u := "http://" + c.RegistryMirror
+	return []byte(fmt.Sprintf(`# Written by Skiff: its loopback registry, served over plain HTTP.
+server = %s
+
+[host.%s]
+  capabilities = ["pull", "resolve", "push"]
+  skip_verify = true
+`, strconv.Quote(u), strconv.Quote(u)))
+}
+
+// RenderCNIConfList returns the node's CNI network: a bridge with host-local IPAM over PodCIDR
+// (the bridge is the pods' gateway, traffic leaving the node is masqueraded) and portmap for
+// hostPort.
+func (c *Config) RenderCNIConfList() ([]byte, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	_, subnet, _ := net.ParseCIDR(c.PodCIDR)
+	defaultRoute := "0.0.0.0/0"
+	if subnet.IP.To4() == nil {
+		defaultRoute = "::/0"
+	}
+	conf := map[string]any{
+		"cniVersion": "1.0.0",
+		"name":       c.NetworkName(),
+		"plugins": []any{
+			map[string]any{
+				"type":        "bridge",
+				"bridge":      c.bridge(),
+				"isGateway":   true,
+				"ipMasq":      true,
+				"hairpinMode": true,
+				// A bridge left behind by an earlier run with another subnet gets its gateway
+				// address replaced instead of failing every pod.
+				"forceAddress": true,
+				"ipam": map[string]any{
+					"type":    "host-local",
+					"ranges":  [][]map[string]string{{{"subnet": subnet.String()}}},
+					"routes":  []map[string]string{{"dst": defaultRoute}},
+					"dataDir": c.IPAMDataDir(),
+				},
+			},
+			map[string]any{
+				"type":         "portmap",
+				"capabilities": map[string]bool{"portMappings": true},
+			},
+		},
+	}
+	b, err := json.MarshalIndent(conf, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// WriteFiles writes config.toml, the CNI conflist and the registry hosts.toml under the data
+// dir, and creates the directories containerd needs.
+func (c *Config) WriteFiles(runcBin string) error {
+	cfg, err := c.RenderConfig(runcBin)
+	if err != nil {
+		return err
+	}
+	cni, err := c.RenderCNIConfList()
+	if err != nil {
+		return err
+	}
+	for _, d := range []string{c.DataDir, c.RootDir(), c.StateDir(), c.CNIConfDir(), c.IPAMDataDir(), c.HostsDir(), c.optDir(), filepath.Dir(c.socket())} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+	}
+	files := map[string][]byte{c.ConfigPath(): cfg, c.CNIConfPath(): cni}
+	if c.RegistryMirror != "" {
+		dir := filepath.Join(c.HostsDir(), hostsDirName(c.RegistryMirror))
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		files[filepath.Join(dir, "hosts.toml")] = c.RenderHostsTOML()
+	}
+	for p, b := range files {
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func or(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
+}
+
+// hostsDirName is the directory name containerd looks up for a registry host: host:port as is
+// ("_default" is for every host).
+func hostsDirName(hostPort string) string {
+	return strings.TrimSpace(hostPort)
+}
