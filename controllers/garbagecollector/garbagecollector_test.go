@@ -14,37 +14,17 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/skiff-dev/skiff/apiserver/apiservertest"
-	"github.com/skiff-dev/skiff/controllers"
+	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/garbagecollector"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
 // startCluster runs an API server and a manager with only the garbage collector.
 func startCluster(t *testing.T) kubernetes.Interface {
 	t.Helper()
-	s := apiservertest.Start(t)
-	mgr, err := controllers.NewManager(s.Config, controllers.Options{LeaderElection: false, MetricsBindAddress: "0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := garbagecollector.SetupWithManager(mgr, garbagecollector.Config{Workers: 4, ResyncPeriod: 2 * time.Second}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("manager: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("manager did not stop")
-		}
-	})
-	return s.Client
+	return controllertest.Start(t, func(mgr manager.Manager) error {
+		return garbagecollector.SetupWithManager(mgr, garbagecollector.Config{Workers: 4, ResyncPeriod: 2 * time.Second})
+	}).Client
 }
 
 func eventually(t *testing.T, what string, cond func(ctx context.Context) (bool, error)) {

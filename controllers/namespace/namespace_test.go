@@ -21,10 +21,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
-	"github.com/skiff-dev/skiff/apiserver/apiservertest"
-	"github.com/skiff-dev/skiff/controllers"
+	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/garbagecollector"
 	"github.com/skiff-dev/skiff/controllers/namespace"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
 func TestMain(m *testing.M) {
@@ -34,32 +34,11 @@ func TestMain(m *testing.M) {
 
 func startCluster(t *testing.T) kubernetes.Interface {
 	t.Helper()
-	s := apiservertest.Start(t)
-	mgr, err := controllers.NewManager(s.Config, controllers.Options{LeaderElection: false, MetricsBindAddress: "0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := namespace.SetupWithManager(mgr, namespace.Config{FinalizerEstimate: time.Second, SkipNameValidation: true}); err != nil {
-		t.Fatal(err)
-	}
-	if err := garbagecollector.SetupWithManager(mgr, garbagecollector.Config{Workers: 4}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("manager: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("manager did not stop")
-		}
-	})
-	return s.Client
+	return controllertest.Start(t, func(mgr manager.Manager) error {
+		return namespace.SetupWithManager(mgr, namespace.Config{FinalizerEstimate: time.Second, SkipNameValidation: true})
+	}, func(mgr manager.Manager) error {
+		return garbagecollector.SetupWithManager(mgr, garbagecollector.Config{Workers: 4})
+	}).Client
 }
 
 func eventually(t *testing.T, what string, cond func(ctx context.Context) (bool, error)) {

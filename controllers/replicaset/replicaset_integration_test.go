@@ -15,31 +15,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
-	"github.com/skiff-dev/skiff/apiserver/apiservertest"
-	"github.com/skiff-dev/skiff/controllers"
+	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/replicaset"
 )
 
 func startController(t *testing.T) *kubernetes.Clientset {
 	t.Helper()
-	s := apiservertest.Start(t)
-	mgr, err := controllers.NewManager(s.Config, controllers.Options{LeaderElection: false, MetricsBindAddress: "0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := (&replicaset.Reconciler{SkipNameValidation: true}).SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
-	return s.Client
+	return controllertest.Start(t, (&replicaset.Reconciler{SkipNameValidation: true}).SetupWithManager).Client
 }
 
 func newNamespace(t *testing.T, c kubernetes.Interface, name string) string {
