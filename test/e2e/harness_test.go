@@ -179,9 +179,15 @@ func (r result) String() string {
 // kubectlIn runs kubectl with the cluster's kubeconfig and stdin (may be empty).
 func (s *skiff) kubectlIn(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
+	return s.kubectlBin(t, "kubectl", s.cacheDir, stdin, args...)
+}
+
+// kubectlBin runs a given kubectl binary (another version) with its own discovery cache.
+func (s *skiff) kubectlBin(t *testing.T, bin, cacheDir, stdin string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), kubectlLimit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "kubectl", s.kubectlArgs(args)...)
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--kubeconfig", s.kubeconfig, "--cache-dir", cacheDir}, args...)...)
 	cmd.Env = kubectlEnv()
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
