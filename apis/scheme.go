@@ -7,6 +7,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -40,6 +41,7 @@ var Groups = []Group{
 	{policyv1.SchemeGroupVersion, policyv1.AddToScheme},
 	{authenticationv1.SchemeGroupVersion, authenticationv1.AddToScheme},
 	{networkingv1.SchemeGroupVersion, networkingv1.AddToScheme},
+	{certificatesv1.SchemeGroupVersion, certificatesv1.AddToScheme},
 }
 
 // AddToScheme registers every served group: the k8s.io/api types under their external version
@@ -131,7 +133,8 @@ var FieldLabels = map[schema.GroupVersionKind][]string{
 		"regarding.apiVersion", "regarding.resourceVersion", "regarding.fieldPath", "reason",
 		"reportingController", "type",
 	},
-	appsv1.SchemeGroupVersion.WithKind("ReplicaSet"): {"status.replicas"},
+	appsv1.SchemeGroupVersion.WithKind("ReplicaSet"):                        {"status.replicas"},
+	certificatesv1.SchemeGroupVersion.WithKind("CertificateSigningRequest"): {"spec.signerName"},
 }
 
 func addFieldLabelConversions(scheme *runtime.Scheme) error {

@@ -28,6 +28,7 @@ import (
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
+	genericfilters "k8s.io/apiserver/pkg/server/filters"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/server/routes"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
@@ -40,6 +41,7 @@ import (
 
 	"github.com/skiff-dev/skiff/apis"
 	skiffadmission "github.com/skiff-dev/skiff/apiserver/admission"
+	"github.com/skiff-dev/skiff/apiserver/bootstrap"
 	"github.com/skiff-dev/skiff/apiserver/etcd"
 	"github.com/skiff-dev/skiff/apiserver/pki"
 	"github.com/skiff-dev/skiff/apiserver/registry"
@@ -107,6 +109,10 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 	gc := genericapiserver.NewRecommendedConfig(codecs)
 	c.Generic = gc
 	gc.EffectiveVersion = compatibility.NewEffectiveVersionFromString(o.Version, "", "")
+	// Pod streams: logs, exec, attach and port-forward are long-running, as in kube-apiserver
+	// (no request timeout).
+	gc.LongRunningFunc = genericfilters.BasicLongRunningRequestCheck(
+		sets.NewString("watch", "proxy"), sets.NewString("attach", "exec", "proxy", "log", "portforward"))
 
 	serving := genericoptions.NewSecureServingOptions()
 	serving.BindAddress, serving.BindPort = o.BindAddress, o.SecurePort
@@ -128,7 +134,16 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 	if err := gc.Authentication.ApplyClientCert(clientCA, gc.SecureServing); err != nil {
 		return nil, fmt.Errorf("client CA: %w", err)
 	}
-	gc.Authentication.Authenticator = newAuthenticator(clientCA)
+	loopbackClient, err := kubernetes.NewForConfig(gc.LoopbackClientConfig)
+	if err != nil {
+		return nil, fmt.Errorf("loopback client: %w", err)
+	}
+	joinTokens := bootstrap.NewInformerTokenAuthenticator(loopbackClient)
+	gc.AddPostStartHookOrDie("skiff-bootstrap-tokens", func(hook genericapiserver.PostStartHookContext) error {
+		joinTokens.Start(hook.Done())
+		return nil
+	})
+	gc.Authentication.Authenticator = newAuthenticator(clientCA, joinTokens)
 	gc.Authorization.Authorizer = authorizer.AuthorizerFunc(authorize)
 	genericapiserver.AuthorizeClientBearerToken(gc.LoopbackClientConfig, &gc.Authentication, &gc.Authorization)
 
@@ -292,7 +307,17 @@ func (c CompletedConfig) New() (*Server, error) {
 	}
 	gs.DiscoveryGroupManager.AddGroup(extensionsGroup())
 	c.openAPIV3.setDelegate(crds.GenericAPIServer.UnprotectedHandler())
-	groups, err := registry.Build(c.Scheme, c.Codecs, c.Generic.RESTOptionsGetter, registry.Options{ServiceClusterIPRange: c.Options.ServiceClusterIPRange})
+	// Pod streams (pods/log, exec, attach, portforward): the API server reaches node agents with
+	// a client certificate of the cluster CA and verifies their serving certificates with it.
+	nodeCert, nodeKey, err := c.CA.Issue(pki.CertSpec{CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"}, Client: true})
+	if err != nil {
+		return nil, fmt.Errorf("node client certificate: %w", err)
+	}
+	nodeTLS, err := registry.NodeClientTLS(c.CA.CertPEM, nodeCert, nodeKey)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := registry.Build(c.Scheme, c.Codecs, c.Generic.RESTOptionsGetter, registry.Options{ServiceClusterIPRange: c.Options.ServiceClusterIPRange, NodeClientTLS: nodeTLS})
 	if err != nil {
 		return nil, err
 	}
@@ -305,6 +330,7 @@ func (c CompletedConfig) New() (*Server, error) {
 	installVersion(gs, c.Options.Version)
 	s := &Server{Config: c.Config, generic: gs, ready: make(chan struct{}), kubernetesServiceIP: groups.KubernetesServiceIP}
 	gs.AddPostStartHookOrDie("skiff-system-namespaces", s.ensureSystemNamespaces)
+	gs.AddPostStartHookOrDie("skiff-cluster-info", bootstrap.PublishClusterInfo(c.ServerURL(), c.CA.CertPEM))
 	return s, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -48,6 +49,7 @@ var (
 	leasesGR         = schema.GroupResource{Group: "coordination.k8s.io", Resource: "leases"}
 	endpointSlicesGR = schema.GroupResource{Group: "discovery.k8s.io", Resource: "endpointslices"}
 	eventsEventsGR   = schema.GroupResource{Group: "events.k8s.io", Resource: "events"}
+	csrGR            = schema.GroupResource{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}
 )
 
 // convert runs the resource's convertor with default options and fails the test on error.
@@ -121,6 +123,7 @@ func TestColumns(t *testing.T) {
 			{"Containers", "string", 1}, {"Images", "string", 1}, {"Selector", "string", 1}}},
 		{leasesGR, []column{{"Name", "string", 0}, {"Holder", "string", 0}, {"Age", "string", 0}}},
 		{endpointSlicesGR, []column{{"Name", "string", 0}, {"AddressType", "string", 0}, {"Ports", "string", 0}, {"Endpoints", "string", 0}, {"Age", "string", 0}}},
+		{csrGR, []column{{"Name", "string", 0}, {"Age", "string", 0}, {"SignerName", "string", 0}, {"Requestor", "string", 0}, {"RequestedDuration", "string", 0}, {"Condition", "string", 0}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.gr.String(), func(t *testing.T) {
@@ -184,6 +187,7 @@ var emptyLists = map[schema.GroupResource]runtime.Object{
 	leasesGR:         &coordinationv1.LeaseList{},
 	endpointSlicesGR: &discoveryv1.EndpointSliceList{},
 	eventsEventsGR:   &eventsv1.EventList{},
+	csrGR:            &certificatesv1.CertificateSigningRequestList{},
 }
 
 // zeroObjects holds a zero-valued object of every printed resource.
@@ -202,6 +206,7 @@ var zeroObjects = map[schema.GroupResource]runtime.Object{
 	leasesGR:         &coordinationv1.Lease{},
 	endpointSlicesGR: &discoveryv1.EndpointSlice{},
 	eventsEventsGR:   &eventsv1.Event{},
+	csrGR:            &certificatesv1.CertificateSigningRequest{},
 }
 
 func TestEmptyLists(t *testing.T) {

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"crypto/tls"
 	"fmt"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -27,11 +28,19 @@ type Groups struct {
 type Options struct {
 	// ServiceClusterIPRange is the IPv4 CIDR service ClusterIPs come from.
 	ServiceClusterIPRange string
+	// NodeClientTLS is how the API server reaches node agents for pods/log, exec, attach and
+	// portforward: a client certificate of the cluster CA (CN kube-apiserver-kubelet-client,
+	// O system:masters) and the roots that verify the agents' serving certificates. Without it
+	// those subresources answer 503.
+	NodeClientTLS *tls.Config
 }
 
 // Build creates the storage of every served kind and groups it for installation.
 func Build(scheme *runtime.Scheme, codecs serializer.CodecFactory, optsGetter generic.RESTOptionsGetter, o Options) (*Groups, error) {
 	out := &Groups{Stores: map[schema.GroupResource]*Storage{}}
+	if err := addStreamOptionConversions(scheme); err != nil {
+		return nil, err
+	}
 	infos := map[string]*genericapiserver.APIGroupInfo{}
 	var order []string
 	infoFor := func(gv schema.GroupVersion) map[string]rest.Storage {
@@ -54,7 +63,7 @@ func Build(scheme *runtime.Scheme, codecs serializer.CodecFactory, optsGetter ge
 		if err != nil {
 			return nil, err
 		}
-		addSubresources(k, st)
+		addSubresources(k, st, o, out.Stores)
 		out.Stores[k.GroupResource()] = st
 		m := infoFor(k.GroupVersion)
 		for path, s := range st.Paths(k) {
@@ -89,15 +98,18 @@ func Build(scheme *runtime.Scheme, codecs serializer.CodecFactory, optsGetter ge
 }
 
 // addSubresources adds the subresources that need their own code.
-func addSubresources(k *Kind, st *Storage) {
+func addSubresources(k *Kind, st *Storage, o Options, stores map[schema.GroupResource]*Storage) {
 	switch k {
 	case PodKind:
 		st.Subresources["binding"] = &bindingREST{store: st.Store}
+		addPodStreams(st, newNodeConnector(o, stores))
 	case NamespaceKind:
 		st.Subresources["finalize"] = newFinalizeREST(st.Store, newStrategy(st.Store.CreateStrategy.(*strategy).ObjectTyper, k, false))
 	case DeploymentKind:
 		st.Subresources["scale"] = &scaleREST{store: st.Store, kind: k, toScale: deploymentScale, setReplicas: setDeploymentReplicas}
 	case ReplicaSetKind:
 		st.Subresources["scale"] = &scaleREST{store: st.Store, kind: k, toScale: replicaSetScale, setReplicas: setReplicaSetReplicas}
+	case CSRKind:
+		wireCSR(st)
 	}
 }

@@ -58,6 +58,7 @@ var Kinds = []*Kind{
 	IPAddressKind,
 	{GroupVersion: disco, Resource: "endpointslices", Singular: "endpointslice", Namespaced: true, Generation: true,
 		New: func() runtime.Object { return &discoveryv1.EndpointSlice{} }, NewList: func() runtime.Object { return &discoveryv1.EndpointSliceList{} }},
+	CSRKind,
 }
 
 func coreEventFields(obj runtime.Object) fields.Set {

@@ -12,6 +12,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/skiff-dev/skiff/apiserver"
+	"github.com/skiff-dev/skiff/controllers/certificates"
 	"github.com/skiff-dev/skiff/controllers/controllermanager"
 )
 
@@ -87,6 +88,8 @@ func (p *controlPlane) run(ctx context.Context, cmd *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("loading %s: %w", cmKubeconfig, err)
 	}
+	// The controllers run beside the CA: node certificates are signed with it.
+	p.controllers.CertificateSigner = certificates.NewCASigner(cfg.CA.Cert, cfg.CA.Key)
 	g.Go(func() error { return controllermanager.Start(gctx, restCfg, p.controllers) })
 	for _, run := range p.extra {
 		g.Go(func() error { return run(gctx, cfg.AdminKubeconfig) })

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/skiff-dev/skiff/controllers"
+	"github.com/skiff-dev/skiff/controllers/certificates"
 	"github.com/skiff-dev/skiff/controllers/deployment"
 	"github.com/skiff-dev/skiff/controllers/endpoints"
 	"github.com/skiff-dev/skiff/controllers/garbagecollector"
@@ -28,6 +29,9 @@ type Config struct {
 	NodeMonitorPeriod time.Duration
 	// SkipNameValidation lets several managers run in one process (tests).
 	SkipNameValidation bool
+	// CertificateSigner signs approved node certificates (the cluster CA); when nil, node CSRs
+	// are approved but not signed.
+	CertificateSigner certificates.Signer
 }
 
 // DefaultConfig is upstream's defaults.
@@ -58,6 +62,9 @@ func Setup(mgr manager.Manager, c Config) error {
 			return nodelifecycle.New(nodelifecycle.Config{GracePeriod: c.NodeMonitorGracePeriod, MonitorPeriod: c.NodeMonitorPeriod}).SetupWithManager(mgr)
 		}},
 		{"scheduler", func() error { return scheduler.New(scheduler.Config{}).SetupWithManager(mgr) }},
+		{"certificates", func() error {
+			return (&certificates.Controller{Signer: c.CertificateSigner, SkipNameValidation: c.SkipNameValidation}).SetupWithManager(mgr)
+		}},
 	}
 	for _, s := range steps {
 		if err := s.setup(); err != nil {
