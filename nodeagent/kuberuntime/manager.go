@@ -47,6 +47,16 @@ type Config struct {
 	// MinimumGracePeriod for stopping containers (default 2 s, upstream's).
 	MinimumGracePeriod time.Duration
 	Clock              clock.Clock
+	// Event, when set, is told about what upstream's kubelet records as events on a
+	// container (Pulling, Pulled, Failed, BackOff, Created, Started, Killing) or, with an
+	// empty container name, on the pod (SandboxChanged, FailedCreatePodSandBox), in its words.
+	Event func(pod *corev1.Pod, containerName, eventType, reason, message string)
+}
+
+func (m *Manager) event(pod *corev1.Pod, container, eventType, reason, format string, args ...any) {
+	if m.cfg.Event != nil {
+		m.cfg.Event(pod, container, eventType, reason, fmt.Sprintf(format, args...))
+	}
 }
 
 // Manager runs pods on a CRI runtime.
@@ -159,6 +169,12 @@ func (m *Manager) PodRuntime(ctx context.Context, uid string) (*status.Runtime, 
 			out.State = status.ContainerStateRunning
 		case runtimeapi.ContainerState_CONTAINER_EXITED:
 			out.State = status.ContainerStateExited
+			if msg := terminationMessage(st); msg != "" {
+				if out.Message != "" {
+					out.Message += ": "
+				}
+				out.Message += msg
+			}
 		default:
 			out.State = status.ContainerStateUnknown
 		}
@@ -207,6 +223,7 @@ func (m *Manager) SyncPod(ctx context.Context, pod *corev1.Pod) SyncResult {
 	} else {
 		for _, k := range a.ContainersToKill {
 			klog.V(3).InfoS("Killing container", "pod", klog.KObj(pod), "container", k.Name, "reason", k.Message)
+			m.event(pod, k.Name, corev1.EventTypeNormal, "Killing", "%s", k.Message)
 			if err := m.stopContainer(ctx, pod, k.ID, nil); err != nil {
 				errs = append(errs, err)
 			}
@@ -220,8 +237,12 @@ func (m *Manager) SyncPod(ctx context.Context, pod *corev1.Pod) SyncResult {
 	sandboxID := a.SandboxID
 	sbConfig := m.SandboxConfig(pod, a.Attempt)
 	if a.CreateSandbox {
+		if a.Attempt > 0 {
+			m.event(pod, "", corev1.EventTypeNormal, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
+		}
 		id, err := m.cfg.Runtime.RunPodSandbox(ctx, sbConfig, m.cfg.RuntimeHandler)
 		if err != nil {
+			m.event(pod, "", corev1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
 			res.Err = fmt.Errorf("creating pod sandbox: %w", err)
 			return res
 		}
@@ -261,6 +282,7 @@ func (m *Manager) startContainer(ctx context.Context, pod *corev1.Pod, rt *statu
 		key := stableKey(pod, c)
 		if m.crashBackoff.IsInBackOffSince(key, latest.FinishedAt) {
 			msg := fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", m.crashBackoff.Get(key), c.Name, formatPod(pod))
+			m.event(pod, c.Name, corev1.EventTypeWarning, "BackOff", "Back-off restarting failed container %s in pod %s", c.Name, formatPod(pod))
 			return status.Waiting{Reason: status.CrashLoopBackOff, Message: msg}, nil
 		}
 		m.crashBackoff.Next(key, latest.FinishedAt)
@@ -277,17 +299,22 @@ func (m *Manager) startContainer(ctx context.Context, pod *corev1.Pod, rt *statu
 	if m.cfg.ContainerOptions != nil {
 		opts, err = m.cfg.ContainerOptions(ctx, pod, c)
 		if err != nil {
+			m.event(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: %v", err)
 			return status.Waiting{Reason: "CreateContainerConfigError", Message: err.Error()}, err
 		}
 	}
 	cfg := m.ContainerConfig(pod, c, imageRef, restartCount, opts)
 	id, err := m.cfg.Runtime.CreateContainer(ctx, sandboxID, cfg, sbConfig)
 	if err != nil {
+		m.event(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: %v", err)
 		return status.Waiting{Reason: status.CreateContainerErr, Message: err.Error()}, err
 	}
+	m.event(pod, c.Name, corev1.EventTypeNormal, "Created", "Created container: %s", c.Name)
 	if err := m.cfg.Runtime.StartContainer(ctx, id); err != nil {
+		m.event(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: %v", err)
 		return status.Waiting{Reason: status.RunContainerError, Message: err.Error()}, err
 	}
+	m.event(pod, c.Name, corev1.EventTypeNormal, "Started", "Started container %s", c.Name)
 	return status.Waiting{}, nil
 }
 
@@ -338,11 +365,14 @@ func (m *Manager) EnsureImageExists(ctx context.Context, pod *corev1.Pod, c *cor
 		msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", image)
 		return "", status.Waiting{Reason: status.ErrImageNeverPull, Message: msg}, ErrImageNeverPull
 	case policy == corev1.PullNever, policy == corev1.PullIfNotPresent && present != "":
+		m.event(pod, c.Name, corev1.EventTypeNormal, "Pulled", "Container image %q already present on machine", c.Image)
 		return present, status.Waiting{}, nil
 	}
 	key := fmt.Sprintf("%s_%s", pod.UID, image)
 	if m.imageBackoff.IsInBackOffSinceUpdate(key, m.cfg.Clock.Now()) {
 		msg := fmt.Sprintf("Back-off pulling image %q", image)
+		m.event(pod, c.Name, corev1.EventTypeNormal, "BackOff", "Back-off pulling image %q", c.Image)
+		m.event(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: %s", status.ImagePullBackOff)
 		if prev, ok := m.prevPullErr.Load(key); ok {
 			msg = fmt.Sprintf("%s: %s", msg, prev)
 		}
@@ -352,14 +382,26 @@ func (m *Manager) EnsureImageExists(ctx context.Context, pod *corev1.Pod, c *cor
 	if m.cfg.PullSecrets != nil {
 		auth = m.cfg.PullSecrets(pod, image)
 	}
+	m.event(pod, c.Name, corev1.EventTypeNormal, "Pulling", "Pulling image %q", c.Image)
+	pullStart := m.cfg.Clock.Now()
 	ref, err := m.cfg.Images.PullImage(ctx, spec, auth, sbConfig)
 	if err != nil {
+		m.event(pod, c.Name, corev1.EventTypeWarning, "Failed", "Failed to pull image %q: %v", c.Image, err)
+		m.event(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: %s", status.ErrImagePull)
 		m.imageBackoff.Next(key, m.cfg.Clock.Now())
 		msg := err.Error()
 		m.prevPullErr.Store(key, fmt.Sprintf("%s: %s", ErrImagePull, msg))
 		return "", status.Waiting{Reason: status.ErrImagePull, Message: msg}, ErrImagePull
 	}
 	m.prevPullErr.Delete(key)
+	if m.cfg.Event != nil {
+		took := m.cfg.Clock.Since(pullStart)
+		size := ""
+		if resp, err := m.cfg.Images.ImageStatus(ctx, &runtimeapi.ImageSpec{Image: ref}, false); err == nil && resp.GetImage() != nil {
+			size = fmt.Sprintf(" Image size: %d bytes.", resp.Image.GetSize())
+		}
+		m.event(pod, c.Name, corev1.EventTypeNormal, "Pulled", "Successfully pulled image %q in %s (%s including waiting).%s", c.Image, took, took, size)
+	}
 	m.imageBackoff.GC()
 	return ref, status.Waiting{}, nil
 }
@@ -408,6 +450,7 @@ func (m *Manager) killPodWithRuntime(ctx context.Context, pod *corev1.Pod, rt *s
 		if c.State != status.ContainerStateRunning && c.State != status.ContainerStateUnknown && c.State != status.ContainerStateCreated {
 			continue
 		}
+		m.event(pod, c.Name, corev1.EventTypeNormal, "Killing", "Stopping container %s", c.Name)
 		wg.Add(1)
 		go func(id string) {
 			defer wg.Done()

@@ -1,0 +1,520 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	cri "k8s.io/cri-api/pkg/apis"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+
+	"github.com/skiff-dev/skiff/nodeagent/kuberuntime"
+	"github.com/skiff-dev/skiff/nodeagent/podworkers"
+	"github.com/skiff-dev/skiff/nodeagent/probes"
+	"github.com/skiff-dev/skiff/nodeagent/volumes"
+)
+
+// Config configures an Agent. NodeName, Client, RuntimeService, ImageService and DataDir are
+// required; the rest have upstream's defaults.
+type Config struct {
+	NodeName       string
+	Client         kubernetes.Interface
+	RuntimeService cri.RuntimeService
+	ImageService   cri.ImageManagerService
+	// DataDir holds pods/<uid>/volumes and, unless PodLogsDir is set, pod-logs/.
+	DataDir string
+	// PodLogsDir is the root of the pod log directories (<ns>_<name>_<uid>/<container>/<n>.log);
+	// default <DataDir>/pod-logs.
+	PodLogsDir string
+	// PodCIDR is set as the Node's spec.podCIDR(s) (the runtime's CNI config uses the same).
+	PodCIDR string
+	// NodeIP is the InternalIP address and the pods' hostIP (default: the address of the
+	// default route's interface, as upstream's kubelet picks it).
+	NodeIP string
+	// ClusterDNS are the nameservers of ClusterFirst pods (none: such pods use the host's
+	// resolv.conf, as upstream without --cluster-dns); ClusterDomain defaults to cluster.local.
+	ClusterDNS    []string
+	ClusterDomain string
+	// ResolvConf is the host resolv.conf for dnsPolicy Default (default /etc/resolv.conf).
+	ResolvConf string
+	NodeLabels map[string]string
+	Taints     []corev1.Taint
+	// KubeletPort is reported as status.daemonEndpoints.kubeletEndpoint (default 10250).
+	KubeletPort int32
+	Clock       clock.WithTicker
+	// CrashLoop back-off (10 s to 5 min) and image pull back-off (same).
+	BackoffInitial, BackoffMax           time.Duration
+	ImageBackoffInitial, ImageBackoffMax time.Duration
+	// StatusInterval is how often the node status is computed (10 s); it is posted when it
+	// changed or StatusReportInterval (5 min) passed.
+	StatusInterval       time.Duration
+	StatusReportInterval time.Duration
+	// LeaseDuration (40 s) and LeaseRenewInterval (10 s) of the node Lease.
+	LeaseDuration      time.Duration
+	LeaseRenewInterval time.Duration
+	// RelistPeriod is how often container states are listed to notice exits (1 s, upstream's
+	// PLEG relist period).
+	RelistPeriod time.Duration
+	// ResyncPeriod syncs every pod again (1 min); SyncRetryPeriod retries a pod whose sync
+	// failed or is backing off (default min(10 s, BackoffInitial)).
+	ResyncPeriod    time.Duration
+	SyncRetryPeriod time.Duration
+	// MinimumGracePeriod for stopping containers (2 s).
+	MinimumGracePeriod time.Duration
+}
+
+// Agent is a running node agent.
+type Agent struct {
+	cfg            Config
+	machine        MachineInfo
+	runtimeVersion string
+	runtime        cri.RuntimeService
+	images         cri.ImageManagerService
+	kr             *kuberuntime.Manager
+	vols           *volumes.Manager
+	probes         *probes.Manager
+	workers        *podworkers.PodWorkers
+	metrics        *Metrics
+	recorder       record.EventRecorder
+	broadcaster    record.EventBroadcaster
+	pods           cache.Indexer
+	hostResolvConf []byte
+
+	mu             sync.Mutex
+	lastNodeStatus *corev1.NodeStatus
+	lastNodeReport time.Time
+	lastStatus     map[types.UID]corev1.PodStatus
+	podVolumes     map[types.UID]map[string]volumes.Volume
+	startedHere    map[types.UID]bool
+	startObserved  map[types.UID]bool
+	startLatency   map[types.UID]time.Duration
+	finishing      map[types.UID]bool
+	plegStates     map[string]runtimeapi.ContainerState
+}
+
+// New checks cfg and fills in defaults; Start runs the agent.
+func New(cfg Config) (*Agent, error) {
+	if cfg.NodeName == "" || cfg.Client == nil || cfg.RuntimeService == nil || cfg.ImageService == nil || cfg.DataDir == "" {
+		return nil, fmt.Errorf("agent needs NodeName, Client, RuntimeService, ImageService and DataDir")
+	}
+	if cfg.PodLogsDir == "" {
+		cfg.PodLogsDir = filepath.Join(cfg.DataDir, "pod-logs")
+	}
+	if cfg.NodeIP == "" {
+		// upstream's node IP detection: the address of the default route's interface.
+		if ip, err := utilnet.ChooseHostInterface(); err == nil {
+			cfg.NodeIP = ip.String()
+		}
+	}
+	if cfg.ClusterDomain == "" {
+		cfg.ClusterDomain = "cluster.local"
+	}
+	if cfg.ResolvConf == "" {
+		cfg.ResolvConf = "/etc/resolv.conf"
+	}
+	if cfg.KubeletPort == 0 {
+		cfg.KubeletPort = 10250
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	if cfg.BackoffInitial == 0 {
+		cfg.BackoffInitial = 10 * time.Second
+	}
+	if cfg.BackoffMax == 0 {
+		cfg.BackoffMax = 5 * time.Minute
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&cfg.StatusInterval, 10*time.Second)
+	def(&cfg.StatusReportInterval, 5*time.Minute)
+	def(&cfg.LeaseDuration, 40*time.Second)
+	def(&cfg.LeaseRenewInterval, 10*time.Second)
+	def(&cfg.RelistPeriod, time.Second)
+	def(&cfg.ResyncPeriod, time.Minute)
+	def(&cfg.SyncRetryPeriod, min(10*time.Second, cfg.BackoffInitial))
+	def(&cfg.MinimumGracePeriod, 2*time.Second)
+	for _, d := range []string{cfg.DataDir, cfg.PodLogsDir, filepath.Join(cfg.DataDir, "pods")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	a := &Agent{
+		cfg:           cfg,
+		machine:       ReadMachineInfo(cfg.DataDir),
+		metrics:       newMetrics(),
+		lastStatus:    map[types.UID]corev1.PodStatus{},
+		podVolumes:    map[types.UID]map[string]volumes.Volume{},
+		startedHere:   map[types.UID]bool{},
+		startObserved: map[types.UID]bool{},
+		startLatency:  map[types.UID]time.Duration{},
+		finishing:     map[types.UID]bool{},
+	}
+	a.hostResolvConf, _ = os.ReadFile(cfg.ResolvConf)
+	if servers, _, _ := ParseResolvConf(a.hostResolvConf); cfg.ResolvConf == "/etc/resolv.conf" && onlyLoopback(servers) {
+		// systemd-resolved's stub (127.0.0.53) is unreachable from a pod: use its upstream
+		// list, as kubeadm points the kubelet at.
+		if b, err := os.ReadFile("/run/systemd/resolve/resolv.conf"); err == nil {
+			a.hostResolvConf = b
+		}
+	}
+	a.runtime = &instrumentedRuntime{RuntimeService: cfg.RuntimeService, h: a.metrics.CRICallDuration}
+	a.images = &instrumentedImages{ImageManagerService: cfg.ImageService, h: a.metrics.CRICallDuration}
+	_, allocatable := a.machine.Capacity()
+	a.vols = &volumes.Manager{Root: filepath.Join(cfg.DataDir, "pods"), Client: cfg.Client, NodeAllocatable: allocatable}
+	a.probes = probes.NewManager(probes.Config{
+		Prober:   &probes.CRIProber{Runtime: a.runtime},
+		Clock:    cfg.Clock,
+		Event:    a.containerEvent,
+		OnChange: a.resync,
+	})
+	a.kr = kuberuntime.NewManager(kuberuntime.Config{
+		Runtime:             a.runtime,
+		Images:              a.images,
+		PodLogsDir:          cfg.PodLogsDir,
+		ClusterDomain:       cfg.ClusterDomain,
+		DNSConfig:           a.dnsConfig,
+		ContainerOptions:    a.containerOptions,
+		PullSecrets:         a.pullSecrets,
+		Probes:              a.probes,
+		NodeMemoryCapacity:  a.machine.MemoryBytes,
+		BackoffInitial:      cfg.BackoffInitial,
+		BackoffMax:          cfg.BackoffMax,
+		ImageBackoffInitial: cfg.ImageBackoffInitial,
+		ImageBackoffMax:     cfg.ImageBackoffMax,
+		MinimumGracePeriod:  cfg.MinimumGracePeriod,
+		Clock:               cfg.Clock,
+		Event:               a.containerEvent,
+	})
+	a.workers = podworkers.New(podworkers.Config{
+		Sync:         a.syncPod,
+		Terminate:    a.terminatePod,
+		ResyncPeriod: cfg.ResyncPeriod,
+		RetryPeriod:  cfg.SyncRetryPeriod,
+		Clock:        cfg.Clock,
+	})
+	return a, nil
+}
+
+// Metrics returns the agent's Prometheus registry (skiff_agent_*), for the caller to serve.
+func (a *Agent) Metrics() *Metrics { return a.metrics }
+
+// Runtime returns the kuberuntime manager the agent drives (for log and exec servers).
+func (a *Agent) Runtime() *kuberuntime.Manager { return a.kr }
+
+// PodLogsDir is the root of the pod log directories.
+func (a *Agent) PodLogsDir() string { return a.cfg.PodLogsDir }
+
+// PodLogDir is one pod's log directory, <PodLogsDir>/<namespace>_<name>_<uid> (its containers'
+// logs are <container>/<restartCount>.log in it); it fits nodeagent/server's Config.PodLogDir.
+func (a *Agent) PodLogDir(namespace, name, uid string) string {
+	return filepath.Join(a.cfg.PodLogsDir, strings.Join([]string{namespace, name, uid}, "_"))
+}
+
+// PodStartLatency is how long the pod took from creation to all containers started, if this
+// agent started it.
+func (a *Agent) PodStartLatency(uid types.UID) (time.Duration, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	d, ok := a.startLatency[uid]
+	return d, ok
+}
+
+const uidIndex = "uid"
+
+func onlyLoopback(servers []string) bool {
+	for _, s := range servers {
+		if ip := net.ParseIP(s); ip == nil || !ip.IsLoopback() {
+			return false
+		}
+	}
+	return len(servers) > 0
+}
+
+// Start registers the node and runs the agent until ctx ends. It returns an error when the
+// node cannot be registered or the runtime does not answer.
+func (a *Agent) Start(ctx context.Context) error {
+	log := klog.FromContext(ctx).WithValues("node", a.cfg.NodeName)
+	ctx = klog.NewContext(ctx, log)
+	v, err := a.runtime.Version(ctx, "v1")
+	if err != nil {
+		return fmt.Errorf("container runtime version: %w", err)
+	}
+	a.runtimeVersion = fmt.Sprintf("%s://%s", v.RuntimeName, v.RuntimeVersion)
+	if err := wait.PollUntilContextCancel(ctx, time.Second, true, func(ctx context.Context) (bool, error) {
+		if err := a.registerNode(ctx); err != nil {
+			log.Error(err, "Registering node, will retry")
+			return false, nil
+		}
+		return true, nil
+	}); err != nil {
+		return err
+	}
+
+	a.broadcaster = record.NewBroadcaster(record.WithContext(ctx))
+	a.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.cfg.Client.CoreV1().Events("")})
+	defer a.broadcaster.Shutdown()
+	a.recorder = a.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: a.cfg.NodeName})
+
+	factory := informers.NewSharedInformerFactoryWithOptions(a.cfg.Client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", a.cfg.NodeName).String()
+		}))
+	inf := factory.Core().V1().Pods().Informer()
+	if err := inf.AddIndexers(cache.Indexers{uidIndex: func(obj any) ([]string, error) {
+		return []string{string(obj.(*corev1.Pod).UID)}, nil
+	}}); err != nil {
+		return err
+	}
+	a.pods = inf.GetIndexer()
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { a.handlePod(ctx, obj.(*corev1.Pod)) },
+		UpdateFunc: func(_, obj any) { a.handlePod(ctx, obj.(*corev1.Pod)) },
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			if pod, ok := obj.(*corev1.Pod); ok {
+				a.handlePodRemoved(ctx, pod)
+			}
+		},
+	}); err != nil {
+		return fmt.Errorf("watching pods: %w", err)
+	}
+	a.probes.Start(ctx)
+	factory.Start(ctx.Done())
+	defer factory.Shutdown()
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		return ctx.Err()
+	}
+	var wg sync.WaitGroup
+	run := func(f func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+	// orphans belong to no pod the workers know: remove them beside the workers' start.
+	run(func() { a.removeOrphans(ctx) })
+	run(func() { _ = a.workers.Start(ctx) })
+	run(func() {
+		wait.UntilWithContext(ctx, func(ctx context.Context) {
+			if err := a.renewLease(ctx); err != nil {
+				log.Error(err, "Renewing node lease failed")
+			}
+		}, a.cfg.LeaseRenewInterval)
+	})
+	run(func() {
+		wait.UntilWithContext(ctx, func(ctx context.Context) {
+			if err := a.syncNodeStatus(ctx); err != nil {
+				log.Error(err, "Updating node status failed")
+			}
+		}, a.cfg.StatusInterval)
+	})
+	run(func() { wait.UntilWithContext(ctx, a.relist, a.cfg.RelistPeriod) })
+	log.Info("Node agent started", "runtime", a.runtimeVersion)
+	<-ctx.Done()
+	wg.Wait()
+	return nil
+}
+
+// podByUID returns the pod from the informer cache.
+func (a *Agent) podByUID(uid types.UID) *corev1.Pod {
+	if a.pods == nil {
+		return nil
+	}
+	objs, err := a.pods.ByIndex(uidIndex, string(uid))
+	if err != nil || len(objs) == 0 {
+		return nil
+	}
+	return objs[0].(*corev1.Pod)
+}
+
+// resync hands the cached pod to its worker again (probe result changed, container exited).
+func (a *Agent) resync(uid types.UID) {
+	if pod := a.podByUID(uid); pod != nil && !isTerminalAPI(pod) {
+		a.workers.UpdatePod(pod)
+	}
+}
+
+func isTerminalAPI(pod *corev1.Pod) bool {
+	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
+}
+
+func (a *Agent) handlePod(ctx context.Context, pod *corev1.Pod) {
+	if pod.DeletionTimestamp != nil && (a.workers.IsTerminated(pod.UID) || isTerminalAPI(pod) && !a.known(pod.UID)) {
+		// finished here before (or before a restart): remove what is left and the object.
+		a.finishAsync(ctx, pod)
+		return
+	}
+	if isTerminalAPI(pod) && !a.known(pod.UID) {
+		return // never run a finished pod again
+	}
+	a.workers.UpdatePod(pod)
+}
+
+func (a *Agent) known(uid types.UID) bool {
+	for _, u := range a.workers.Known() {
+		if u == uid {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *Agent) handlePodRemoved(ctx context.Context, pod *corev1.Pod) {
+	if a.workers.IsTerminated(pod.UID) || isTerminalAPI(pod) && !a.known(pod.UID) {
+		// a finished pod (whose containers stay for their logs) is removed: clean up.
+		a.workers.Forget(pod.UID)
+		a.forget(pod.UID)
+		a.finishAsync(ctx, pod)
+		return
+	}
+	a.workers.KillPod(pod, nil)
+}
+
+// finishAsync runs the end of the termination path for a pod without a worker, once at a
+// time per pod.
+func (a *Agent) finishAsync(ctx context.Context, pod *corev1.Pod) {
+	a.mu.Lock()
+	busy := a.finishing[pod.UID]
+	a.finishing[pod.UID] = true
+	a.mu.Unlock()
+	if busy {
+		return
+	}
+	go func() {
+		defer func() {
+			a.mu.Lock()
+			delete(a.finishing, pod.UID)
+			a.mu.Unlock()
+		}()
+		if err := a.terminatePod(ctx, pod, nil); err != nil {
+			klog.FromContext(ctx).V(2).Info("Finishing pod", "pod", klog.KObj(pod), "err", err)
+		}
+	}()
+}
+
+func (a *Agent) forget(uid types.UID) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.lastStatus, uid)
+	delete(a.podVolumes, uid)
+	delete(a.startedHere, uid)
+	delete(a.startObserved, uid)
+}
+
+// removeOrphans stops and removes sandboxes and containers of pods the API does not know, and
+// their volume directories (restart safety).
+func (a *Agent) removeOrphans(ctx context.Context) {
+	log := klog.FromContext(ctx)
+	sbs, err := a.runtime.ListPodSandbox(ctx, nil)
+	if err != nil {
+		log.Error(err, "Listing sandboxes for orphans")
+		return
+	}
+	seen := map[string]bool{}
+	for _, sb := range sbs {
+		uid := sb.Labels[kuberuntime.PodUIDLabel]
+		if uid == "" || seen[uid] || a.podByUID(types.UID(uid)) != nil {
+			continue
+		}
+		seen[uid] = true
+		stub := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: types.UID(uid),
+			Name: sb.Labels[kuberuntime.PodNameLabel], Namespace: sb.Labels[kuberuntime.PodNamespaceLabel]}}
+		zero := int64(0)
+		if err := a.kr.KillPod(ctx, stub, &zero); err != nil {
+			log.Error(err, "Stopping orphaned pod", "uid", uid)
+			continue
+		}
+		if err := a.kr.RemovePod(ctx, uid); err != nil {
+			log.Error(err, "Removing orphaned pod", "uid", uid)
+		}
+		if stub.Name != "" && stub.Namespace != "" {
+			_ = os.RemoveAll(kuberuntime.BuildPodLogsDirectory(a.cfg.PodLogsDir, stub))
+		}
+		log.Info("Removed orphaned pod sandbox", "pod", klog.KObj(stub), "uid", uid)
+	}
+	for _, uid := range a.vols.PodUIDs() {
+		if a.podByUID(types.UID(uid)) == nil {
+			_ = a.vols.CleanUp(uid)
+		}
+	}
+}
+
+// relist is a small PLEG: list containers, and resync pods whose containers changed state.
+func (a *Agent) relist(ctx context.Context) {
+	cs, err := a.runtime.ListContainers(ctx, nil)
+	if err != nil {
+		return
+	}
+	now := map[string]runtimeapi.ContainerState{}
+	changed := map[types.UID]bool{}
+	running := 0
+	a.mu.Lock()
+	prev := a.plegStates
+	for _, c := range cs {
+		now[c.Id] = c.State
+		if c.State == runtimeapi.ContainerState_CONTAINER_RUNNING {
+			running++
+		}
+		if prev != nil {
+			if old, ok := prev[c.Id]; !ok || old != c.State {
+				changed[types.UID(c.Labels[kuberuntime.PodUIDLabel])] = true
+			}
+		}
+	}
+	a.plegStates = now
+	a.mu.Unlock()
+	a.metrics.RunningContainers.Set(float64(running))
+	if sbs, err := a.runtime.ListPodSandbox(ctx, &runtimeapi.PodSandboxFilter{State: &runtimeapi.PodSandboxStateValue{State: runtimeapi.PodSandboxState_SANDBOX_READY}}); err == nil {
+		a.metrics.RunningPods.Set(float64(len(sbs)))
+	}
+	for uid := range changed {
+		if uid != "" {
+			a.resync(uid)
+		}
+	}
+}
+
+// containerEvent records an event on a pod's container as the kubelet does (fieldPath
+// spec.containers{name}).
+func (a *Agent) containerEvent(pod *corev1.Pod, container, eventType, reason, message string) {
+	if a.recorder == nil {
+		return
+	}
+	ref := &corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID, ResourceVersion: pod.ResourceVersion}
+	if container != "" {
+		ref.FieldPath = fmt.Sprintf("spec.containers{%s}", container)
+		for _, c := range pod.Spec.InitContainers {
+			if c.Name == container {
+				ref.FieldPath = fmt.Sprintf("spec.initContainers{%s}", container)
+			}
+		}
+	}
+	a.recorder.Event(ref, eventType, reason, message)
+}
+
+func (a *Agent) podEvent(pod *corev1.Pod, eventType, reason, message string) {
+	a.containerEvent(pod, "", eventType, reason, message)
+}

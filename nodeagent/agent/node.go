@@ -1,0 +1,316 @@
+package agent
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
+)
+
+// KubeletVersion is what the agent reports as nodeInfo.kubeletVersion.
+const KubeletVersion = "v1.37.2-skiff"
+
+// MachineInfo is what the agent knows about the machine.
+type MachineInfo struct {
+	NumCPU           int
+	MemoryBytes      int64
+	EphemeralStorage int64
+	KernelVersion    string
+	OSImage          string
+	MachineID        string
+	BootID           string
+}
+
+// ReadMachineInfo reads /proc/meminfo, statfs of dataDir, uname and /etc/os-release.
+func ReadMachineInfo(dataDir string) MachineInfo {
+	mi := MachineInfo{NumCPU: runtime.NumCPU()}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		mi.MemoryBytes = ParseMemTotal(b)
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(dataDir, &st); err == nil {
+		mi.EphemeralStorage = int64(st.Blocks) * int64(st.Bsize)
+	}
+	var u unix.Utsname
+	if err := unix.Uname(&u); err == nil {
+		mi.KernelVersion = unix.ByteSliceToString(u.Release[:])
+	}
+	mi.OSImage = "Linux"
+	if b, err := os.ReadFile("/etc/os-release"); err == nil {
+		if v := ParseOSRelease(b)["PRETTY_NAME"]; v != "" {
+			mi.OSImage = v
+		}
+	}
+	if b, err := os.ReadFile("/etc/machine-id"); err == nil {
+		mi.MachineID = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/random/boot_id"); err == nil {
+		mi.BootID = strings.TrimSpace(string(b))
+	}
+	return mi
+}
+
+// ParseMemTotal returns MemTotal of /proc/meminfo in bytes.
+func ParseMemTotal(b []byte) int64 {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) >= 2 && f[0] == "MemTotal:" {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			if len(f) >= 3 && strings.EqualFold(f[2], "kB") {
+				n *= 1024
+			}
+			return n
+		}
+	}
+	return 0
+}
+
+// ParseOSRelease parses KEY=value lines, unquoting values.
+func ParseOSRelease(b []byte) map[string]string {
+	out := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "=")
+		if !ok || strings.HasPrefix(k, "#") {
+			continue
+		}
+		if uq, err := strconv.Unquote(v); err == nil {
+			v = uq
+		} else {
+			v = strings.Trim(v, `"'`)
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// Capacity is the node's capacity; Allocatable subtracts upstream's default hard eviction
+// thresholds (memory.available<100Mi, nodefs.available<10%).
+func (mi MachineInfo) Capacity() (capacity, allocatable corev1.ResourceList) {
+	capacity = corev1.ResourceList{
+		corev1.ResourceCPU:              *resource.NewQuantity(int64(mi.NumCPU), resource.DecimalSI),
+		corev1.ResourceMemory:           *resource.NewQuantity(mi.MemoryBytes, resource.BinarySI),
+		corev1.ResourcePods:             *resource.NewQuantity(110, resource.DecimalSI),
+		corev1.ResourceEphemeralStorage: *resource.NewQuantity(mi.EphemeralStorage, resource.BinarySI),
+	}
+	allocatable = capacity.DeepCopy()
+	allocatable[corev1.ResourceMemory] = *resource.NewQuantity(max(0, mi.MemoryBytes-100*1024*1024), resource.BinarySI)
+	allocatable[corev1.ResourceEphemeralStorage] = *resource.NewQuantity(mi.EphemeralStorage-mi.EphemeralStorage/10, resource.BinarySI)
+	return capacity, allocatable
+}
+
+func (a *Agent) nodeLabels() map[string]string {
+	l := map[string]string{
+		corev1.LabelHostname:      a.cfg.NodeName,
+		corev1.LabelOSStable:      runtime.GOOS,
+		corev1.LabelArchStable:    runtime.GOARCH,
+		"beta.kubernetes.io/os":   runtime.GOOS,
+		"beta.kubernetes.io/arch": runtime.GOARCH,
+	}
+	for k, v := range a.cfg.NodeLabels {
+		l[k] = v
+	}
+	return l
+}
+
+// nodeStatus computes the node's status; heartbeat times are now, transition times carried
+// from old when a condition did not change.
+func (a *Agent) nodeStatus(old *corev1.NodeStatus) corev1.NodeStatus {
+	now := metav1.NewTime(a.cfg.Clock.Now())
+	capacity, allocatable := a.machine.Capacity()
+	hostname, _ := os.Hostname()
+	if hostname == "" {
+		hostname = a.cfg.NodeName
+	}
+	var addrs []corev1.NodeAddress
+	if a.cfg.NodeIP != "" {
+		addrs = append(addrs, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: a.cfg.NodeIP})
+	}
+	addrs = append(addrs, corev1.NodeAddress{Type: corev1.NodeHostName, Address: hostname})
+	cond := func(t corev1.NodeConditionType, s corev1.ConditionStatus, reason, msg string) corev1.NodeCondition {
+		c := corev1.NodeCondition{Type: t, Status: s, Reason: reason, Message: msg, LastHeartbeatTime: now, LastTransitionTime: now}
+		if old != nil {
+			for _, o := range old.Conditions {
+				if o.Type == t && o.Status == s {
+					c.LastTransitionTime = o.LastTransitionTime
+				}
+			}
+		}
+		return c
+	}
+	st := corev1.NodeStatus{
+		Capacity:    capacity,
+		Allocatable: allocatable,
+		Phase:       "",
+		Conditions: []corev1.NodeCondition{
+			cond(corev1.NodeMemoryPressure, corev1.ConditionFalse, "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+			cond(corev1.NodeDiskPressure, corev1.ConditionFalse, "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+			cond(corev1.NodePIDPressure, corev1.ConditionFalse, "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+			cond(corev1.NodeReady, corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status"),
+		},
+		Addresses:       addrs,
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: a.cfg.KubeletPort}},
+		NodeInfo: corev1.NodeSystemInfo{
+			MachineID:               a.machine.MachineID,
+			SystemUUID:              a.machine.MachineID,
+			BootID:                  a.machine.BootID,
+			KernelVersion:           a.machine.KernelVersion,
+			OSImage:                 a.machine.OSImage,
+			ContainerRuntimeVersion: a.runtimeVersion,
+			KubeletVersion:          KubeletVersion,
+			OperatingSystem:         runtime.GOOS,
+			Architecture:            runtime.GOARCH,
+		},
+	}
+	if old != nil {
+		st.Images, st.VolumesInUse, st.VolumesAttached, st.Config = old.Images, old.VolumesInUse, old.VolumesAttached, old.Config
+	}
+	return st
+}
+
+// statusChanged compares two node statuses without heartbeat times.
+func statusChanged(a, b *corev1.NodeStatus) bool {
+	strip := func(s *corev1.NodeStatus) []byte {
+		c := s.DeepCopy()
+		for i := range c.Conditions {
+			c.Conditions[i].LastHeartbeatTime = metav1.Time{}
+		}
+		out, _ := json.Marshal(c)
+		return out
+	}
+	return !bytes.Equal(strip(a), strip(b))
+}
+
+// registerNode creates the Node, or reconciles an existing one (labels, pod CIDR) and posts
+// its status.
+func (a *Agent) registerNode(ctx context.Context) error {
+	nodes := a.cfg.Client.CoreV1().Nodes()
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: a.cfg.NodeName, Labels: a.nodeLabels()}}
+	if a.cfg.PodCIDR != "" {
+		node.Spec.PodCIDR, node.Spec.PodCIDRs = a.cfg.PodCIDR, []string{a.cfg.PodCIDR}
+	}
+	node.Spec.Taints = a.cfg.Taints
+	node.Status = a.nodeStatus(nil)
+	created, err := nodes.Create(ctx, node, metav1.CreateOptions{})
+	if err == nil {
+		// status is dropped on create by the node strategy; post it.
+		created.Status = node.Status
+		if upd, err := nodes.UpdateStatus(ctx, created, metav1.UpdateOptions{}); err == nil {
+			a.setLastNodeStatus(upd.Status)
+		} else {
+			return fmt.Errorf("posting node status: %w", err)
+		}
+		klog.FromContext(ctx).Info("Node registered", "node", a.cfg.NodeName)
+		return nil
+	}
+	if !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("registering node %s: %w", a.cfg.NodeName, err)
+	}
+	cur, err := nodes.Get(ctx, a.cfg.NodeName, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("reading node %s: %w", a.cfg.NodeName, err)
+	}
+	changed := false
+	if cur.Labels == nil {
+		cur.Labels = map[string]string{}
+	}
+	for k, v := range a.nodeLabels() {
+		if cur.Labels[k] != v {
+			cur.Labels[k] = v
+			changed = true
+		}
+	}
+	if cur.Spec.PodCIDR == "" && a.cfg.PodCIDR != "" {
+		cur.Spec.PodCIDR, cur.Spec.PodCIDRs = a.cfg.PodCIDR, []string{a.cfg.PodCIDR}
+		changed = true
+	}
+	if changed {
+		if cur, err = nodes.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("updating node %s: %w", a.cfg.NodeName, err)
+		}
+	}
+	cur.Status = a.nodeStatus(&cur.Status)
+	upd, err := nodes.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+	if err != nil {
+		return fmt.Errorf("posting node status: %w", err)
+	}
+	a.setLastNodeStatus(upd.Status)
+	return nil
+}
+
+func (a *Agent) setLastNodeStatus(s corev1.NodeStatus) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.lastNodeStatus = s.DeepCopy()
+	a.lastNodeReport = a.cfg.Clock.Now()
+}
+
+// syncNodeStatus posts the node status when it changed or when the report interval passed
+// (upstream's nodeStatusReportFrequency, 5 min); the Lease carries the heartbeat otherwise.
+func (a *Agent) syncNodeStatus(ctx context.Context) error {
+	a.mu.Lock()
+	last, lastReport := a.lastNodeStatus, a.lastNodeReport
+	a.mu.Unlock()
+	next := a.nodeStatus(last)
+	if last != nil && !statusChanged(last, &next) && a.cfg.Clock.Since(lastReport) < a.cfg.StatusReportInterval {
+		return nil
+	}
+	nodes := a.cfg.Client.CoreV1().Nodes()
+	cur, err := nodes.Get(ctx, a.cfg.NodeName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return a.registerNode(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	cur.Status = a.nodeStatus(&cur.Status)
+	upd, err := nodes.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+	if err != nil {
+		return err
+	}
+	a.setLastNodeStatus(upd.Status)
+	return nil
+}
+
+// renewLease creates or renews the node's Lease in kube-node-lease.
+func (a *Agent) renewLease(ctx context.Context) error {
+	leases := a.cfg.Client.CoordinationV1().Leases(corev1.NamespaceNodeLease)
+	now := metav1.NewMicroTime(a.cfg.Clock.Now())
+	lease, err := leases.Get(ctx, a.cfg.NodeName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		lease = &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{Name: a.cfg.NodeName, Namespace: corev1.NamespaceNodeLease},
+			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To(a.cfg.NodeName),
+				LeaseDurationSeconds: ptr.To(int32(a.cfg.LeaseDuration / time.Second)), RenewTime: &now},
+		}
+		if node, err := a.cfg.Client.CoreV1().Nodes().Get(ctx, a.cfg.NodeName, metav1.GetOptions{}); err == nil {
+			lease.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID}}
+		}
+		_, err = leases.Create(ctx, lease, metav1.CreateOptions{})
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	lease.Spec.RenewTime = &now
+	lease.Spec.HolderIdentity = ptr.To(a.cfg.NodeName)
+	lease.Spec.LeaseDurationSeconds = ptr.To(int32(a.cfg.LeaseDuration / time.Second))
+	_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
+	return err
+}

@@ -1,0 +1,361 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
+
+	"github.com/skiff-dev/skiff/nodeagent/kuberuntime"
+	"github.com/skiff-dev/skiff/nodeagent/probes"
+	"github.com/skiff-dev/skiff/nodeagent/status"
+	"github.com/skiff-dev/skiff/nodeagent/volumes"
+)
+
+// errBackingOff makes the pod worker retry a pod whose containers wait in a back-off.
+var errBackingOff = errors.New("containers waiting to start")
+
+func (a *Agent) hostIPs() []string {
+	if a.cfg.NodeIP == "" {
+		return nil
+	}
+	return []string{a.cfg.NodeIP}
+}
+
+func (a *Agent) dnsConfig(pod *corev1.Pod) *runtimeapi.DNSConfig {
+	return PodDNSConfig(pod, DNSInput{ClusterDNS: a.cfg.ClusterDNS, ClusterDomain: a.cfg.ClusterDomain, HostResolvConf: a.hostResolvConf})
+}
+
+// apiSources reads ConfigMaps, Secrets and Services from the API.
+type apiSources struct {
+	ctx context.Context
+	a   *Agent
+}
+
+func (s apiSources) ConfigMap(ns, name string) (*corev1.ConfigMap, error) {
+	return volumes.GetConfigMap(s.ctx, s.a.cfg.Client, ns, name)
+}
+
+func (s apiSources) Secret(ns, name string) (*corev1.Secret, error) {
+	return volumes.GetSecret(s.ctx, s.a.cfg.Client, ns, name)
+}
+
+func (s apiSources) Services(pod *corev1.Pod) ([]*corev1.Service, error) {
+	var out []*corev1.Service
+	if pod.Spec.EnableServiceLinks == nil || *pod.Spec.EnableServiceLinks {
+		l, err := s.a.cfg.Client.CoreV1().Services(pod.Namespace).List(s.ctx, metav1.ListOptions{ResourceVersion: "0"})
+		if err != nil {
+			return nil, err
+		}
+		for i := range l.Items {
+			if pod.Namespace == metav1.NamespaceDefault && l.Items[i].Name == "kubernetes" {
+				continue
+			}
+			out = append(out, &l.Items[i])
+		}
+	}
+	if k, err := s.a.cfg.Client.CoreV1().Services(metav1.NamespaceDefault).Get(s.ctx, "kubernetes", metav1.GetOptions{}); err == nil {
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// containerOptions resolves a container's environment and mounts for kuberuntime.
+func (a *Agent) containerOptions(ctx context.Context, pod *corev1.Pod, c *corev1.Container) (*kuberuntime.ContainerOptions, error) {
+	in := EnvInput{HostIPs: a.hostIPs()}
+	_, in.NodeAllocatable = a.machine.Capacity()
+	if rt, err := a.kr.PodRuntime(ctx, string(pod.UID)); err == nil && len(rt.Sandboxes) > 0 && rt.Sandboxes[0].Ready {
+		in.PodIPs = rt.Sandboxes[0].IPs
+	}
+	if pod.Spec.HostNetwork && len(in.PodIPs) == 0 {
+		in.PodIPs = in.HostIPs
+	}
+	envs, err := MakeEnvironment(pod, c, in, apiSources{ctx: ctx, a: a})
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	vols := a.podVolumes[pod.UID]
+	a.mu.Unlock()
+	mounts, err := volumes.Mounts(c, vols)
+	if err != nil {
+		return nil, err
+	}
+	if c.TerminationMessagePath != "" {
+		// upstream: a fresh file per attempt, pods/<uid>/containers/<name>/<random>, world
+		// writable so any user of the container can write it.
+		dir := filepath.Join(a.vols.PodDir(string(pod.UID)), "containers", c.Name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		f, err := os.CreateTemp(dir, "")
+		if err != nil {
+			return nil, err
+		}
+		_ = f.Close()
+		if err := os.Chmod(f.Name(), 0o666); err != nil {
+			return nil, err
+		}
+		mounts = append(mounts, &runtimeapi.Mount{ContainerPath: c.TerminationMessagePath, HostPath: f.Name()})
+	}
+	if mountsEtcHosts(pod, c, in.PodIPs) {
+		p := filepath.Join(a.vols.PodDir(string(pod.UID)), "etc-hosts")
+		if err := os.WriteFile(p, HostsFile(pod, in.PodIPs, a.cfg.ClusterDomain), 0o644); err != nil {
+			return nil, err
+		}
+		mounts = append(mounts, &runtimeapi.Mount{ContainerPath: "/etc/hosts", HostPath: p})
+	}
+	return &kuberuntime.ContainerOptions{Envs: envs, Mounts: mounts}, nil
+}
+
+// probeMaps gives status.Generate the probe results of the containers' current attempts. A
+// container with no result yet keeps the readiness (and started) the old status gave the same
+// container ID, so an agent restart does not flap Ready.
+func (a *Agent) probeMaps(pod *corev1.Pod, old *corev1.PodStatus, rt *status.Runtime) (readiness, startup map[string]bool) {
+	prev := func(name, id string) *corev1.ContainerStatus {
+		for i := range old.ContainerStatuses {
+			cs := &old.ContainerStatuses[i]
+			if cs.Name == name && cs.ContainerID == rt.RuntimeName+"://"+id {
+				return cs
+			}
+		}
+		return nil
+	}
+	readiness, startup = map[string]bool{}, map[string]bool{}
+	for i := range pod.Spec.Containers {
+		c := &pod.Spec.Containers[i]
+		l := rt.Latest(c.Name)
+		if l == nil {
+			continue
+		}
+		if c.ReadinessProbe != nil {
+			if r := a.probes.Result(l.ID, probes.Readiness); r != probes.Unknown {
+				readiness[c.Name] = r == probes.Success
+			} else if p := prev(c.Name, l.ID); p != nil && p.Ready {
+				readiness[c.Name] = true
+			}
+		}
+		if c.StartupProbe != nil {
+			if r := a.probes.Result(l.ID, probes.Startup); r != probes.Unknown {
+				startup[c.Name] = r == probes.Success
+			} else if p := prev(c.Name, l.ID); p != nil && p.Started != nil && *p.Started {
+				startup[c.Name] = true
+			}
+		}
+	}
+	return readiness, startup
+}
+
+// oldStatus is the status the last write left (the informer may lag behind it).
+func (a *Agent) oldStatus(pod *corev1.Pod) *corev1.Pod {
+	a.mu.Lock()
+	last, ok := a.lastStatus[pod.UID]
+	a.mu.Unlock()
+	if !ok {
+		return pod
+	}
+	p := pod.DeepCopy()
+	// conditions written by others (PodScheduled, DisruptionTarget) come from the API.
+	p.Status = *last.DeepCopy()
+	return p
+}
+
+func (a *Agent) generate(ctx context.Context, pod *corev1.Pod, failures map[string]status.Waiting, terminal bool) (corev1.PodStatus, *status.Runtime, error) {
+	rt, err := a.kr.PodRuntime(ctx, string(pod.UID))
+	if err != nil {
+		return corev1.PodStatus{}, nil, err
+	}
+	old := a.oldStatus(pod)
+	readiness, startup := a.probeMaps(pod, &old.Status, rt)
+	st := status.Generate(status.Input{Pod: old, Runtime: rt, StartFailures: failures, Readiness: readiness, Startup: startup,
+		HostIPs: a.hostIPs(), PodIsTerminal: terminal, Now: a.cfg.Clock.Now()})
+	return st, rt, nil
+}
+
+// syncPod is the pod worker's sync: volumes, runtime, probes, status.
+func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) (bool, error) {
+	start := a.cfg.Clock.Now()
+	defer func() { a.metrics.PodSyncDuration.Observe(a.cfg.Clock.Since(start).Seconds()) }()
+	vols, err := a.vols.SetUp(ctx, pod)
+	if err != nil {
+		a.podEvent(pod, corev1.EventTypeWarning, "FailedMount", err.Error())
+		if st, _, gerr := a.generate(ctx, pod, nil, false); gerr == nil {
+			_ = a.writeStatus(ctx, pod, st)
+		}
+		return false, err
+	}
+	a.mu.Lock()
+	a.podVolumes[pod.UID] = vols
+	a.mu.Unlock()
+	for _, d := range []string{kuberuntime.BuildPodLogsDirectory(a.cfg.PodLogsDir, pod), a.vols.PodDir(string(pod.UID))} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return false, err
+		}
+	}
+	a.probes.AddPod(pod)
+
+	res := a.kr.SyncPod(ctx, pod)
+	act := res.Actions
+	if act.CreateSandbox || act.NextInitContainerToStart != nil || len(act.ContainersToStart) > 0 {
+		a.mu.Lock()
+		if !a.startObserved[pod.UID] {
+			a.startedHere[pod.UID] = true
+		}
+		a.mu.Unlock()
+	}
+	st, _, err := a.generate(ctx, pod, res.StartFailures, false)
+	if err != nil {
+		return false, err
+	}
+	a.probes.UpdatePodStatus(pod.UID, &st)
+	a.observeStart(pod, &st)
+	if err := a.writeStatus(ctx, pod, st); err != nil {
+		return false, err
+	}
+	if res.Err != nil {
+		return false, res.Err
+	}
+	if len(res.StartFailures) > 0 {
+		return false, errBackingOff
+	}
+	return st.Phase == corev1.PodSucceeded || st.Phase == corev1.PodFailed, nil
+}
+
+// observeStart records the pod start latency once all containers run (pods this agent
+// started only).
+func (a *Agent) observeStart(pod *corev1.Pod, st *corev1.PodStatus) {
+	if len(st.ContainerStatuses) == 0 {
+		return
+	}
+	for _, cs := range st.ContainerStatuses {
+		if cs.State.Running == nil {
+			return
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.startObserved[pod.UID] {
+		return
+	}
+	a.startObserved[pod.UID] = true
+	if !a.startedHere[pod.UID] {
+		return
+	}
+	d := a.cfg.Clock.Since(pod.CreationTimestamp.Time)
+	a.startLatency[pod.UID] = d
+	a.metrics.PodStartDuration.Observe(d.Seconds())
+	klog.V(2).InfoS("Pod started", "pod", klog.KObj(pod), "latency", d)
+}
+
+// terminatePod stops the pod's containers with the grace period, writes the final status, and
+// for a deleted pod removes its containers, sandboxes and volumes and then the API object
+// (grace 0, UID precondition) as the kubelet's status manager does.
+func (a *Agent) terminatePod(ctx context.Context, pod *corev1.Pod, grace *int64) error {
+	a.probes.RemovePod(pod.UID)
+	if err := a.kr.KillPod(ctx, pod, grace); err != nil {
+		return err
+	}
+	cached := a.podByUID(pod.UID)
+	if cached != nil {
+		pod = cached
+	}
+	st, _, err := a.generate(ctx, pod, nil, true)
+	if err != nil {
+		return err
+	}
+	if cached != nil {
+		if err := a.writeStatus(ctx, pod, st); err != nil {
+			return err
+		}
+	}
+	if cached != nil && pod.DeletionTimestamp == nil {
+		return nil // finished pod: containers stay (their logs) until the pod is deleted
+	}
+	if err := a.kr.RemovePod(ctx, string(pod.UID)); err != nil {
+		return err
+	}
+	if err := a.vols.CleanUp(string(pod.UID)); err != nil {
+		return err
+	}
+	// upstream removes the logs of a deleted pod with its containers.
+	if err := os.RemoveAll(kuberuntime.BuildPodLogsDirectory(a.cfg.PodLogsDir, pod)); err != nil {
+		return err
+	}
+	if cached != nil {
+		err := a.cfg.Client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
+			GracePeriodSeconds: ptr.To[int64](0), Preconditions: &metav1.Preconditions{UID: &pod.UID}})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return fmt.Errorf("deleting pod: %w", err)
+		}
+	}
+	a.forget(pod.UID)
+	return nil
+}
+
+func statusJSON(s *corev1.PodStatus) []byte {
+	b, _ := json.Marshal(s)
+	return b
+}
+
+// writeStatus writes pods/status when the status differs from what the API (or the last
+// write) has.
+func (a *Agent) writeStatus(ctx context.Context, pod *corev1.Pod, st corev1.PodStatus) error {
+	a.mu.Lock()
+	last, ok := a.lastStatus[pod.UID]
+	a.mu.Unlock()
+	nb := string(statusJSON(&st))
+	if nb == string(statusJSON(&pod.Status)) || ok && nb == string(statusJSON(&last)) {
+		return nil
+	}
+	pods := a.cfg.Client.CoreV1().Pods(pod.Namespace)
+	a.metrics.StatusUpdates.Inc()
+	p := pod.DeepCopy()
+	p.Status = st
+	_, err := pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) {
+		cur, gerr := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+		if gerr != nil {
+			return gerr
+		}
+		if cur.UID != pod.UID {
+			return nil
+		}
+		// keep conditions others own
+		merged := st.DeepCopy()
+		for _, c := range cur.Status.Conditions {
+			if !hasCondition(merged.Conditions, c.Type) {
+				merged.Conditions = append(merged.Conditions, c)
+			}
+		}
+		cur.Status = *merged
+		_, err = pods.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+	}
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("writing pod status: %w", err)
+	}
+	a.mu.Lock()
+	a.lastStatus[pod.UID] = st
+	a.mu.Unlock()
+	return nil
+}
+
+func hasCondition(cs []corev1.PodCondition, t corev1.PodConditionType) bool {
+	for _, c := range cs {
+		if c.Type == t {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,6 @@
+// Package probes runs liveness, readiness and startup probes after upstream's prober
+// (pkg/kubelet/prober): one worker per container and probe kind, exec through CRI ExecSync,
+// httpGet and tcpSocket from the host to the pod IP, initialDelaySeconds, periodSeconds,
+// timeoutSeconds, successThreshold and failureThreshold with upstream's semantics, and results
+// keyed by container ID so that a restarted container starts afresh.
+package probes

@@ -1,0 +1,500 @@
+package probes
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	cri "k8s.io/cri-api/pkg/apis"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+)
+
+// Kind is the probe kind.
+type Kind int
+
+// Probe kinds.
+const (
+	Liveness Kind = iota
+	Readiness
+	Startup
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Liveness:
+		return "Liveness"
+	case Readiness:
+		return "Readiness"
+	}
+	return "Startup"
+}
+
+// Result of a probe.
+type Result int
+
+// Results; Unknown is "no result yet".
+const (
+	Unknown Result = iota
+	Success
+	Failure
+)
+
+// Prober runs one probe against one container.
+type Prober interface {
+	Probe(ctx context.Context, pod *corev1.Pod, status *corev1.PodStatus, c *corev1.Container, containerID string, p *corev1.Probe) (Result, string, error)
+}
+
+// Config configures a Manager.
+type Config struct {
+	Prober Prober
+	Clock  clock.WithTicker
+	// Event records a container event (Warning Unhealthy "Liveness probe failed: ...").
+	Event func(pod *corev1.Pod, container, eventType, reason, message string)
+	// OnChange is called when a result changed, so the pod is synced again.
+	OnChange func(uid types.UID)
+}
+
+type key struct {
+	uid       types.UID
+	container string
+	kind      Kind
+}
+
+// Manager owns the probe workers and their results.
+type Manager struct {
+	cfg Config
+
+	mu       sync.Mutex
+	ctx      context.Context
+	workers  map[key]*worker
+	results  map[string]map[Kind]Result // by container ID (without runtime prefix)
+	statuses map[types.UID]*corev1.PodStatus
+}
+
+// NewManager returns a Manager; workers run under ctx given to Start.
+func NewManager(cfg Config) *Manager {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	return &Manager{cfg: cfg, workers: map[key]*worker{}, results: map[string]map[Kind]Result{}, statuses: map[types.UID]*corev1.PodStatus{}}
+}
+
+// Start sets the context the workers run under (they stop when it ends).
+func (m *Manager) Start(ctx context.Context) {
+	m.mu.Lock()
+	m.ctx = ctx
+	m.mu.Unlock()
+}
+
+func probeOf(c *corev1.Container, k Kind) *corev1.Probe {
+	switch k {
+	case Liveness:
+		return c.LivenessProbe
+	case Readiness:
+		return c.ReadinessProbe
+	}
+	return c.StartupProbe
+}
+
+// AddPod starts workers for the pod's probes that have none yet (idempotent).
+func (m *Manager) AddPod(pod *corev1.Pod) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ctx == nil {
+		return
+	}
+	for i := range pod.Spec.Containers {
+		c := &pod.Spec.Containers[i]
+		for _, k := range []Kind{Liveness, Readiness, Startup} {
+			p := probeOf(c, k)
+			if p == nil {
+				continue
+			}
+			kk := key{pod.UID, c.Name, k}
+			if _, ok := m.workers[kk]; ok {
+				continue
+			}
+			w := newWorker(m, pod, c, k, p)
+			m.workers[kk] = w
+			go w.run(m.ctx)
+		}
+	}
+}
+
+// RemovePod stops the pod's workers and forgets its results.
+func (m *Manager) RemovePod(uid types.UID) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, w := range m.workers {
+		if k.uid == uid {
+			close(w.stop)
+			delete(m.workers, k)
+		}
+	}
+	delete(m.statuses, uid)
+}
+
+// UpdatePodStatus gives the workers the pod's current status (container IDs, start times,
+// pod IP).
+func (m *Manager) UpdatePodStatus(uid types.UID, s *corev1.PodStatus) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.statuses[uid] = s.DeepCopy()
+}
+
+func (m *Manager) status(uid types.UID) *corev1.PodStatus {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.statuses[uid]
+}
+
+// Result returns the current result of a kind for a container ID (Unknown: none).
+func (m *Manager) Result(containerID string, k Kind) Result {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.results[trimID(containerID)][k]
+}
+
+// Failed implements kuberuntime.ProbeResults: a container whose liveness or startup probe
+// failed must be restarted.
+func (m *Manager) Failed(containerID string) string {
+	switch {
+	case m.Result(containerID, Liveness) == Failure:
+		return "failed liveness probe"
+	case m.Result(containerID, Startup) == Failure:
+		return "failed startup probe"
+	}
+	return ""
+}
+
+func (m *Manager) set(uid types.UID, containerID string, k Kind, r Result) {
+	m.mu.Lock()
+	id := trimID(containerID)
+	rs := m.results[id]
+	if rs == nil {
+		rs = map[Kind]Result{}
+		m.results[id] = rs
+	}
+	changed := rs[k] != r
+	rs[k] = r
+	m.mu.Unlock()
+	if changed && m.cfg.OnChange != nil {
+		m.cfg.OnChange(uid)
+	}
+}
+
+func (m *Manager) remove(containerID string, k Kind) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id := trimID(containerID)
+	if rs := m.results[id]; rs != nil {
+		delete(rs, k)
+		if len(rs) == 0 {
+			delete(m.results, id)
+		}
+	}
+}
+
+func trimID(id string) string {
+	if i := strings.Index(id, "://"); i >= 0 {
+		return id[i+3:]
+	}
+	return id
+}
+
+// worker probes one container with one probe kind, as upstream's worker.
+type worker struct {
+	m         *Manager
+	pod       *corev1.Pod
+	container *corev1.Container
+	kind      Kind
+	probe     *corev1.Probe
+	stop      chan struct{}
+
+	initial     Result
+	containerID string
+	lastResult  Result
+	resultRun   int
+	onHold      bool
+}
+
+func newWorker(m *Manager, pod *corev1.Pod, c *corev1.Container, k Kind, p *corev1.Probe) *worker {
+	w := &worker{m: m, pod: pod, container: c, kind: k, probe: withDefaults(p), stop: make(chan struct{})}
+	switch k {
+	case Readiness:
+		w.initial = Failure
+	case Liveness:
+		w.initial = Success
+	default:
+		w.initial = Unknown
+	}
+	return w
+}
+
+func withDefaults(p *corev1.Probe) *corev1.Probe {
+	p = p.DeepCopy()
+	if p.TimeoutSeconds == 0 {
+		p.TimeoutSeconds = 1
+	}
+	if p.PeriodSeconds == 0 {
+		p.PeriodSeconds = 10
+	}
+	if p.SuccessThreshold == 0 {
+		p.SuccessThreshold = 1
+	}
+	if p.FailureThreshold == 0 {
+		p.FailureThreshold = 3
+	}
+	return p
+}
+
+func (w *worker) run(ctx context.Context) {
+	t := w.m.cfg.Clock.NewTicker(time.Duration(w.probe.PeriodSeconds) * time.Second)
+	defer t.Stop()
+	defer func() {
+		if w.containerID != "" {
+			w.m.remove(w.containerID, w.kind)
+		}
+	}()
+	for w.doProbe(ctx) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.stop:
+			return
+		case <-t.C():
+		}
+	}
+}
+
+// doProbe is upstream's worker.doProbe: it returns whether to keep probing.
+func (w *worker) doProbe(ctx context.Context) bool {
+	st := w.m.status(w.pod.UID)
+	if st == nil {
+		return true // no status yet
+	}
+	if st.Phase == corev1.PodFailed || st.Phase == corev1.PodSucceeded {
+		return false
+	}
+	var cs *corev1.ContainerStatus
+	for i := range st.ContainerStatuses {
+		if st.ContainerStatuses[i].Name == w.container.Name {
+			cs = &st.ContainerStatuses[i]
+		}
+	}
+	if cs == nil || cs.ContainerID == "" {
+		return true // container not created yet
+	}
+	if w.containerID != cs.ContainerID {
+		if w.containerID != "" {
+			w.m.remove(w.containerID, w.kind)
+		}
+		w.containerID = cs.ContainerID
+		initial := w.initial
+		// a container the status already shows ready (started) keeps that until probed, so
+		// that an agent restart does not flap it.
+		if w.kind == Readiness && cs.Ready || w.kind == Startup && cs.Started != nil && *cs.Started {
+			initial = Success
+		}
+		w.m.set(w.pod.UID, w.containerID, w.kind, initial)
+		w.onHold = false
+		w.lastResult, w.resultRun = Unknown, 0
+	}
+	if w.onHold {
+		return true // waiting for the container to be restarted
+	}
+	if cs.State.Running == nil {
+		if w.kind != Startup || cs.State.Terminated != nil {
+			w.m.set(w.pod.UID, w.containerID, w.kind, Failure)
+		}
+		return cs.State.Terminated == nil || w.pod.Spec.RestartPolicy != corev1.RestartPolicyNever
+	}
+	// graceful deletion: readiness fails, the others stop.
+	if w.pod.DeletionTimestamp != nil {
+		if w.kind == Readiness {
+			w.m.set(w.pod.UID, w.containerID, w.kind, Failure)
+		}
+		return true
+	}
+	started := cs.Started != nil && *cs.Started
+	if w.kind == Startup {
+		if started {
+			return true // startup done: liveness and readiness take over
+		}
+	} else if w.container.StartupProbe != nil && !started {
+		return true // wait for the startup probe
+	}
+	if w.m.cfg.Clock.Since(cs.State.Running.StartedAt.Time) < time.Duration(w.probe.InitialDelaySeconds)*time.Second {
+		return true
+	}
+	result, output, err := w.m.cfg.Prober.Probe(ctx, w.pod, st, w.container, trimID(cs.ContainerID), w.probe)
+	if err != nil {
+		klog.V(2).InfoS("Probe errored", "kind", w.kind, "pod", klog.KObj(w.pod), "container", w.container.Name, "err", err)
+		w.event(corev1.EventTypeWarning, "Unhealthy", fmt.Sprintf("%s probe errored: %v", w.kind, err))
+		return true // an error keeps the previous result
+	}
+	if result == Failure {
+		w.event(corev1.EventTypeWarning, "Unhealthy", fmt.Sprintf("%s probe failed: %s", w.kind, output))
+	}
+	return w.observe(result)
+}
+
+// observe applies the thresholds to one probe result.
+func (w *worker) observe(result Result) bool {
+	if w.lastResult == result {
+		w.resultRun++
+	} else {
+		w.lastResult, w.resultRun = result, 1
+	}
+	if (result == Failure && w.resultRun < int(w.probe.FailureThreshold)) ||
+		(result == Success && w.resultRun < int(w.probe.SuccessThreshold)) {
+		return true // keep the previous result
+	}
+	w.m.set(w.pod.UID, w.containerID, w.kind, result)
+	if (w.kind == Liveness || w.kind == Startup) && result == Failure {
+		// the container will be restarted: wait for the new one.
+		w.onHold = true
+		w.resultRun = 0
+	}
+	return true
+}
+
+func (w *worker) event(eventType, reason, msg string) {
+	if w.m.cfg.Event != nil {
+		w.m.cfg.Event(w.pod, w.container.Name, eventType, reason, msg)
+	}
+}
+
+// CRIProber runs probes for real: exec through CRI, HTTP and TCP from the host.
+type CRIProber struct {
+	Runtime cri.RuntimeService
+}
+
+// Probe implements Prober.
+func (p *CRIProber) Probe(ctx context.Context, pod *corev1.Pod, st *corev1.PodStatus, c *corev1.Container, containerID string, pr *corev1.Probe) (Result, string, error) {
+	timeout := time.Duration(pr.TimeoutSeconds) * time.Second
+	switch {
+	case pr.Exec != nil:
+		stdout, stderr, err := p.Runtime.ExecSync(ctx, containerID, pr.Exec.Command, timeout)
+		out := string(stdout) + string(stderr)
+		if err != nil {
+			var exit interface{ ExitStatus() int }
+			if errors.As(err, &exit) {
+				return Failure, out, nil
+			}
+			if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timeout") || strings.Contains(err.Error(), "DeadlineExceeded") {
+				return Failure, fmt.Sprintf("command %q timed out", strings.Join(pr.Exec.Command, " ")), nil
+			}
+			return Unknown, "", err
+		}
+		return Success, out, nil
+	case pr.HTTPGet != nil:
+		g := pr.HTTPGet
+		host := g.Host
+		if host == "" {
+			host = st.PodIP
+		}
+		port, err := ResolvePort(g.Port, c)
+		if err != nil {
+			return Unknown, "", err
+		}
+		scheme := strings.ToLower(string(g.Scheme))
+		if scheme == "" {
+			scheme = "http"
+		}
+		path := g.Path
+		if path == "" {
+			path = "/"
+		}
+		u := &url.URL{Scheme: scheme, Host: net.JoinHostPort(host, strconv.Itoa(port))}
+		if pu, err := url.Parse(path); err == nil {
+			u.Path, u.RawQuery = pu.Path, pu.RawQuery
+		} else {
+			u.Path = path
+		}
+		return DoHTTP(ctx, u, g.HTTPHeaders, timeout)
+	case pr.TCPSocket != nil:
+		host := pr.TCPSocket.Host
+		if host == "" {
+			host = st.PodIP
+		}
+		port, err := ResolvePort(pr.TCPSocket.Port, c)
+		if err != nil {
+			return Unknown, "", err
+		}
+		conn, err := (&net.Dialer{Timeout: timeout}).DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			return Failure, err.Error(), nil
+		}
+		_ = conn.Close()
+		return Success, "", nil
+	}
+	return Unknown, "", fmt.Errorf("missing probe handler for %s", c.Name)
+}
+
+// DoHTTP is upstream's HTTP probe: GET with the kube-probe user agent, 2xx/3xx succeed.
+func DoHTTP(ctx context.Context, u *url.URL, headers []corev1.HTTPHeader, timeout time.Duration) (Result, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return Unknown, "", err
+	}
+	req.Header.Set("User-Agent", "kube-probe/1.37")
+	req.Header.Set("Accept", "*/*")
+	for _, h := range headers {
+		if strings.EqualFold(h.Name, "Host") {
+			req.Host = h.Value
+			continue
+		}
+		req.Header.Add(h.Name, h.Value)
+	}
+	client := &http.Client{Transport: &http.Transport{
+		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // upstream's probes skip verification
+		DisableKeepAlives: true,
+		Proxy:             nil,
+	}}
+	resp, err := client.Do(req)
+	if err != nil {
+		return Failure, err.Error(), nil
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, 10*1024)
+	n, _ := resp.Body.Read(buf)
+	body := string(buf[:n])
+	if resp.StatusCode >= http.StatusOK && resp.StatusCode < http.StatusBadRequest {
+		return Success, body, nil
+	}
+	return Failure, fmt.Sprintf("HTTP probe failed with statuscode: %d", resp.StatusCode), nil
+}
+
+// ResolvePort is upstream's findPortByName / intstr resolution.
+func ResolvePort(p intstr.IntOrString, c *corev1.Container) (int, error) {
+	if p.Type == intstr.Int {
+		if p.IntVal <= 0 || p.IntVal > 65535 {
+			return 0, fmt.Errorf("invalid port number: %v", p.IntVal)
+		}
+		return int(p.IntVal), nil
+	}
+	for _, cp := range c.Ports {
+		if cp.Name == p.StrVal {
+			return int(cp.ContainerPort), nil
+		}
+	}
+	if n, err := strconv.Atoi(p.StrVal); err == nil {
+		return n, nil
+	}
+	return 0, fmt.Errorf("port %s not found in container %s", p.StrVal, c.Name)
+}

@@ -1,0 +1,313 @@
+package volumes
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// Plugin directory names, upstream's escaped plugin names.
+const (
+	EmptyDirPlugin    = "kubernetes.io~empty-dir"
+	ConfigMapPlugin   = "kubernetes.io~configmap"
+	SecretPlugin      = "kubernetes.io~secret"
+	DownwardAPIPlugin = "kubernetes.io~downward-api"
+	ProjectedPlugin   = "kubernetes.io~projected"
+)
+
+// Volume is a pod volume set up on the host.
+type Volume struct {
+	// Path on the host.
+	Path string
+	// ReadOnly volumes are always mounted read-only (configMap, secret, downwardAPI,
+	// projected, as upstream).
+	ReadOnly bool
+}
+
+// Manager sets up and tears down pod volumes under Root (<data dir>/pods).
+type Manager struct {
+	Root   string
+	Client kubernetes.Interface
+	// NodeAllocatable stands in for unset limits in resourceFieldRef.
+	NodeAllocatable corev1.ResourceList
+}
+
+// PodDir is the pod's directory.
+func (m *Manager) PodDir(uid string) string { return filepath.Join(m.Root, uid) }
+
+// VolumeDir is where a volume of a plugin lives.
+func (m *Manager) VolumeDir(uid, plugin, name string) string {
+	return filepath.Join(m.Root, uid, "volumes", plugin, name)
+}
+
+// NotFound is the error upstream's kubelet reports for a missing ConfigMap or Secret
+// (`configmap "x" not found`), from its object cache's singular resource name.
+func NotFound(resource, name string) error {
+	return apierrors.NewNotFound(schema.GroupResource{Resource: resource}, name)
+}
+
+// GetConfigMap reads a ConfigMap; a missing one is NotFound("configmap", name).
+func GetConfigMap(ctx context.Context, c kubernetes.Interface, ns, name string) (*corev1.ConfigMap, error) {
+	cm, err := c.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, NotFound("configmap", name)
+	}
+	return cm, err
+}
+
+// GetSecret reads a Secret; a missing one is NotFound("secret", name).
+func GetSecret(ctx context.Context, c kubernetes.Interface, ns, name string) (*corev1.Secret, error) {
+	s, err := c.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, NotFound("secret", name)
+	}
+	return s, err
+}
+
+// SetUp makes every volume of the pod ready (and refreshes configMap, secret and downwardAPI
+// contents), returning them by name. The error names the volume as upstream's FailedMount
+// event does: `MountVolume.SetUp failed for volume "x" : configmap "x" not found`.
+func (m *Manager) SetUp(ctx context.Context, pod *corev1.Pod) (map[string]Volume, error) {
+	out := map[string]Volume{}
+	uid := string(pod.UID)
+	for _, v := range pod.Spec.Volumes {
+		vol, err := m.setUp(ctx, pod, uid, &v)
+		if err != nil {
+			return nil, fmt.Errorf("MountVolume.SetUp failed for volume %q : %w", v.Name, err)
+		}
+		out[v.Name] = vol
+	}
+	return out, nil
+}
+
+func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, uid string, v *corev1.Volume) (Volume, error) {
+	src := v.VolumeSource
+	switch {
+	case src.EmptyDir != nil:
+		dir := m.VolumeDir(uid, EmptyDirPlugin, v.Name)
+		if err := os.MkdirAll(dir, 0o777); err != nil {
+			return Volume{}, err
+		}
+		// upstream: emptyDir is world-writable (0777), whatever the umask.
+		return Volume{Path: dir}, os.Chmod(dir, 0o777)
+	case src.HostPath != nil:
+		t := corev1.HostPathUnset
+		if src.HostPath.Type != nil {
+			t = *src.HostPath.Type
+		}
+		return Volume{Path: src.HostPath.Path}, CheckHostPathType(src.HostPath.Path, t)
+	case src.ConfigMap != nil:
+		files, err := m.configMapFiles(ctx, pod.Namespace, src.ConfigMap.Name, src.ConfigMap.Items, src.ConfigMap.DefaultMode, src.ConfigMap.Optional)
+		if err != nil {
+			return Volume{}, err
+		}
+		return m.write(uid, ConfigMapPlugin, v.Name, files)
+	case src.Secret != nil:
+		files, err := m.secretFiles(ctx, pod.Namespace, src.Secret.SecretName, src.Secret.Items, src.Secret.DefaultMode, src.Secret.Optional)
+		if err != nil {
+			return Volume{}, err
+		}
+		return m.write(uid, SecretPlugin, v.Name, files)
+	case src.DownwardAPI != nil:
+		files, err := DownwardAPIFiles(pod, src.DownwardAPI.Items, src.DownwardAPI.DefaultMode, m.NodeAllocatable)
+		if err != nil {
+			return Volume{}, err
+		}
+		return m.write(uid, DownwardAPIPlugin, v.Name, files)
+	case src.Projected != nil:
+		files := map[string]File{}
+		for _, s := range src.Projected.Sources {
+			var part map[string]File
+			var err error
+			mode := src.Projected.DefaultMode
+			switch {
+			case s.ConfigMap != nil:
+				part, err = m.configMapFiles(ctx, pod.Namespace, s.ConfigMap.Name, s.ConfigMap.Items, mode, s.ConfigMap.Optional)
+			case s.Secret != nil:
+				part, err = m.secretFiles(ctx, pod.Namespace, s.Secret.Name, s.Secret.Items, mode, s.Secret.Optional)
+			case s.DownwardAPI != nil:
+				part, err = DownwardAPIFiles(pod, s.DownwardAPI.Items, mode, m.NodeAllocatable)
+			default:
+				return Volume{}, fmt.Errorf("projected volume source not supported by skiff")
+			}
+			if err != nil {
+				return Volume{}, err
+			}
+			for k, f := range part {
+				files[k] = f
+			}
+		}
+		return m.write(uid, ProjectedPlugin, v.Name, files)
+	}
+	return Volume{}, fmt.Errorf("volume type not supported by skiff")
+}
+
+func (m *Manager) write(uid, plugin, name string, files map[string]File) (Volume, error) {
+	dir := m.VolumeDir(uid, plugin, name)
+	if _, err := WriteAtomic(dir, files); err != nil {
+		return Volume{}, err
+	}
+	return Volume{Path: dir, ReadOnly: true}, nil
+}
+
+func (m *Manager) configMapFiles(ctx context.Context, ns, name string, items []corev1.KeyToPath, mode *int32, optional *bool) (map[string]File, error) {
+	opt := optional != nil && *optional
+	cm, err := GetConfigMap(ctx, m.Client, ns, name)
+	if err != nil {
+		if !(opt && apierrors.IsNotFound(err)) {
+			return nil, err
+		}
+		cm = nil
+	}
+	return ConfigMapFiles(cm, items, mode, opt)
+}
+
+func (m *Manager) secretFiles(ctx context.Context, ns, name string, items []corev1.KeyToPath, mode *int32, optional *bool) (map[string]File, error) {
+	opt := optional != nil && *optional
+	s, err := GetSecret(ctx, m.Client, ns, name)
+	if err != nil {
+		if !(opt && apierrors.IsNotFound(err)) {
+			return nil, err
+		}
+		s = nil
+	}
+	return SecretFiles(s, items, mode, opt)
+}
+
+// CleanUp removes the pod's directory (its volumes; hostPath volumes are not inside it).
+func (m *Manager) CleanUp(uid string) error {
+	if uid == "" {
+		return nil
+	}
+	return os.RemoveAll(m.PodDir(uid))
+}
+
+// PodUIDs lists the pods with a directory under Root.
+func (m *Manager) PodUIDs() []string {
+	entries, _ := os.ReadDir(m.Root)
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// CheckHostPathType is upstream's hostPath type check, creating what the *OrCreate types ask
+// for.
+func CheckHostPathType(path string, t corev1.HostPathType) error {
+	fi, statErr := os.Stat(path)
+	exists := statErr == nil
+	isDir := exists && fi.IsDir()
+	mode := os.FileMode(0)
+	if exists {
+		mode = fi.Mode()
+	}
+	switch t {
+	case corev1.HostPathUnset:
+		return nil
+	case corev1.HostPathDirectoryOrCreate:
+		if !exists {
+			return os.MkdirAll(path, 0o755)
+		}
+		if !isDir {
+			return fmt.Errorf("hostPath type check failed: %s is not a directory", path)
+		}
+	case corev1.HostPathDirectory:
+		if !isDir {
+			return fmt.Errorf("hostPath type check failed: %s is not a directory", path)
+		}
+	case corev1.HostPathFileOrCreate:
+		if !exists {
+			f, err := os.OpenFile(path, os.O_CREATE, 0o644)
+			if err != nil {
+				return err
+			}
+			return f.Close()
+		}
+		if !mode.IsRegular() {
+			return fmt.Errorf("hostPath type check failed: %s is not a file", path)
+		}
+	case corev1.HostPathFile:
+		if !exists || !mode.IsRegular() {
+			return fmt.Errorf("hostPath type check failed: %s is not a file", path)
+		}
+	case corev1.HostPathSocket:
+		if !exists || mode&os.ModeSocket == 0 {
+			return fmt.Errorf("hostPath type check failed: %s is not a socket file", path)
+		}
+	case corev1.HostPathCharDev:
+		if !exists || mode&os.ModeCharDevice == 0 {
+			return fmt.Errorf("hostPath type check failed: %s is not a character device", path)
+		}
+	case corev1.HostPathBlockDev:
+		if !exists || mode&os.ModeDevice == 0 || mode&os.ModeCharDevice != 0 {
+			return fmt.Errorf("hostPath type check failed: %s is not a block device", path)
+		}
+	default:
+		return fmt.Errorf("%s is an invalid volume type", t)
+	}
+	return nil
+}
+
+// Mounts turns a container's volumeMounts into CRI mounts over the pod's volumes, as
+// upstream's makeMounts: readOnly when the mount or the volume says so, subPath joined (and
+// created as a directory when missing), mount propagation.
+func Mounts(c *corev1.Container, vols map[string]Volume) ([]*runtimeapi.Mount, error) {
+	var out []*runtimeapi.Mount
+	for _, vm := range c.VolumeMounts {
+		v, ok := vols[vm.Name]
+		if !ok {
+			return nil, fmt.Errorf("cannot find volume %q to mount into container %q", vm.Name, c.Name)
+		}
+		host := v.Path
+		if vm.SubPath != "" {
+			if filepath.IsAbs(vm.SubPath) || hasDotDot(vm.SubPath) {
+				return nil, fmt.Errorf("subPath %q of volume mount %q must be a relative path without '..'", vm.SubPath, vm.Name)
+			}
+			host = filepath.Join(host, vm.SubPath)
+			if _, err := os.Lstat(host); os.IsNotExist(err) {
+				if v.ReadOnly {
+					return nil, fmt.Errorf("subPath %q does not exist in volume %q", vm.SubPath, vm.Name)
+				}
+				if err := os.MkdirAll(host, 0o755); err != nil {
+					return nil, err
+				}
+			}
+		}
+		mnt := &runtimeapi.Mount{
+			ContainerPath: vm.MountPath,
+			HostPath:      host,
+			Readonly:      vm.ReadOnly || v.ReadOnly,
+		}
+		if vm.MountPropagation != nil {
+			switch *vm.MountPropagation {
+			case corev1.MountPropagationHostToContainer:
+				mnt.Propagation = runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER
+			case corev1.MountPropagationBidirectional:
+				mnt.Propagation = runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL
+			}
+		}
+		out = append(out, mnt)
+	}
+	return out, nil
+}
+
+func hasDotDot(p string) bool {
+	for _, part := range strings.Split(p, "/") {
+		if part == ".." {
+			return true
+		}
+	}
+	return false
+}
