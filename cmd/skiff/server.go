@@ -35,8 +35,8 @@ func controlPlaneFlags(fs *pflag.FlagSet, o *apiserver.Options) {
 type controlPlane struct {
 	api         *apiserver.Options
 	controllers controllermanager.Config
-	// extra runs beside the control plane once the API is ready, with the admin kubeconfig.
-	extra []func(ctx context.Context, kubeconfig string) error
+	// extra runs beside the control plane once the API is ready.
+	extra []func(ctx context.Context, cfg *apiserver.Config) error
 }
 
 func newControlPlane() *controlPlane {
@@ -92,7 +92,7 @@ func (p *controlPlane) run(ctx context.Context, cmd *cobra.Command) error {
 	p.controllers.CertificateSigner = certificates.NewCASigner(cfg.CA.Cert, cfg.CA.Key)
 	g.Go(func() error { return controllermanager.Start(gctx, restCfg, p.controllers) })
 	for _, run := range p.extra {
-		g.Go(func() error { return run(gctx, cfg.AdminKubeconfig) })
+		g.Go(func() error { return run(gctx, cfg) })
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "Skiff is ready. Kubeconfig: %s\n  export KUBECONFIG=%s\n", cfg.AdminKubeconfig, cfg.AdminKubeconfig)
 	err = g.Wait()

@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/skiff-dev/skiff/apiserver"
+	"github.com/skiff-dev/skiff/nodeagent/server"
 	"github.com/skiff-dev/skiff/nodeagent/simulated"
 )
 
@@ -16,6 +20,7 @@ func newUpCommand() *cobra.Command {
 	p := newControlPlane()
 	var agent bool
 	var simulatedNodes int
+	node := &localNode{podCIDR: "10.244.100.0/24", port: server.DefaultPort, imagesSrc: "."}
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run a whole cluster on this machine",
@@ -23,18 +28,27 @@ func newUpCommand() *cobra.Command {
 			"--simulated-nodes N adds N simulated nodes (no containers run) for trying the controllers out.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if simulatedNodes > 0 {
-				p.extra = append(p.extra, func(ctx context.Context, kubeconfig string) error {
-					return runSimulatedNodes(ctx, kubeconfig, simulatedNodes)
+				p.extra = append(p.extra, func(ctx context.Context, cfg *apiserver.Config) error {
+					return runSimulatedNodes(ctx, cfg.AdminKubeconfig, simulatedNodes)
 				})
 			}
 			if agent {
-				fmt.Fprintln(cmd.ErrOrStderr(), "Note: the node agent is not built yet; running the control plane without a local node.")
+				if node.name == "" {
+					node.name, _ = os.Hostname()
+					node.name = strings.ToLower(node.name)
+				}
+				p.api.ExtraMetrics = append(p.api.ExtraMetrics, node)
+				p.extra = append(p.extra, node.run)
 			}
 			return p.run(cmd.Context(), cmd)
 		},
 	}
 	p.flags(cmd.Flags())
-	cmd.Flags().BoolVar(&agent, "agent", true, "Run a node agent for this machine.")
+	cmd.Flags().BoolVar(&agent, "agent", true, "Run a node agent for this machine (containers on a private containerd).")
+	cmd.Flags().StringVar(&node.name, "node-name", "", "Name of this machine's node (default: the hostname).")
+	cmd.Flags().StringVar(&node.podCIDR, "pod-cidr", node.podCIDR, "Pod subnet of this machine's node.")
+	cmd.Flags().IntVar(&node.port, "node-port", node.port, "Port of the node agent's HTTPS server (logs, exec, port-forward; 0: any free port).")
+	cmd.Flags().StringVar(&node.imagesSrc, "images-src", node.imagesSrc, "Skiff source tree whose test/images are built into the builtin images (pause, busybox, skiff-http).")
 	cmd.Flags().IntVar(&simulatedNodes, "simulated-nodes", 0, "Number of simulated nodes to register (explicit simulated mode: pods are marked running, no containers run).")
 	return cmd
 }

@@ -1,0 +1,74 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestLocalNode runs real containers: `skiff up` with its local node (a private containerd, the
+// loopback registry with the builtin images), driven by kubectl.
+func TestLocalNode(t *testing.T) {
+	dir := t.TempDir()
+	s := startSkiffT(t, dir, "--agent=true", "--node-name=e2e-node", "--node-port=0",
+		"--pod-cidr=10.244.210.0/24", "--images-src", moduleRoot())
+	eventually(t, 90*time.Second, func() error {
+		out := s.kubectl(t, "get", "node", "e2e-node", "--no-headers")
+		if out.err != nil || !strings.Contains(out.stdout, " Ready ") {
+			return fmt.Errorf("node e2e-node not Ready: %s%s", out.stdout, out.stderr)
+		}
+		return nil
+	})
+	addr, err := os.ReadFile(filepath.Join(dir, "registry.addr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	busybox := strings.TrimSpace(string(addr)) + "/skiff/busybox:latest"
+	ns := s.namespace(t)
+	// The pods go before the cluster stops: containers outlive containerd, as with a kubelet.
+	t.Cleanup(func() { s.kubectl(t, "delete", "pods", "--all", "-n", ns, "--timeout=60s") })
+
+	s.ok(t, "run", "bb", "-n", ns, "--image="+busybox, "--restart=Never", "--", "sh", "-c", "echo hello from skiff; sleep 3600")
+	s.ok(t, "wait", "-n", ns, "--for=condition=Ready", "pod/bb", "--timeout=90s")
+	ip := s.ok(t, "get", "pod", "bb", "-n", ns, "-o", "jsonpath={.status.podIP}")
+	if !strings.HasPrefix(ip, "10.244.210.") {
+		t.Errorf("pod IP %q is not in the node's pod CIDR 10.244.210.0/24", ip)
+	}
+	if out := s.ok(t, "logs", "bb", "-n", ns); !strings.Contains(out, "hello from skiff") {
+		t.Errorf("kubectl logs: %q", out)
+	}
+	if out := s.ok(t, "exec", "bb", "-n", ns, "--", "sh", "-c", "echo exec $((6*7))"); strings.TrimSpace(out) != "exec 42" {
+		t.Errorf("kubectl exec: %q", out)
+	}
+
+	s.ok(t, "run", "crash", "-n", ns, "--image="+busybox, "--restart=Always", "--", "sh", "-c", "echo dying; exit 1")
+	eventually(t, 90*time.Second, func() error {
+		out := s.ok(t, "get", "pod", "crash", "-n", ns, "-o",
+			`jsonpath={.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].state.waiting.reason}`)
+		f := strings.Fields(out)
+		if len(f) != 2 || f[0] == "0" || f[1] != "CrashLoopBackOff" {
+			return fmt.Errorf("crash pod: %q, want restarts > 0 and CrashLoopBackOff", out)
+		}
+		return nil
+	})
+	if out := s.ok(t, "get", "pod", "crash", "-n", ns); !strings.Contains(out, "CrashLoopBackOff") {
+		t.Errorf("kubectl get pod crash: %s", out)
+	}
+
+	s.ok(t, "run", "nosuch", "-n", ns, "--image="+strings.TrimSpace(string(addr))+"/skiff/nosuch:1", "--restart=Never")
+	eventually(t, 60*time.Second, func() error {
+		out := s.ok(t, "get", "pod", "nosuch", "-n", ns, "-o", "jsonpath={.status.containerStatuses[0].state.waiting.reason}")
+		if out != "ErrImagePull" && out != "ImagePullBackOff" {
+			return fmt.Errorf("bad image: waiting reason %q", out)
+		}
+		return nil
+	})
+
+	s.ok(t, "delete", "pod", "bb", "-n", ns, "--grace-period=1", "--timeout=60s")
+	if out := s.kubectl(t, "get", "pod", "bb", "-n", ns); out.err == nil {
+		t.Errorf("pod bb still exists after delete:\n%s", out)
+	}
+}
