@@ -45,7 +45,6 @@ func (n *localNode) Gather() ([]*dto.MetricFamily, error) {
 	return nil, nil
 }
 
-
 // run starts the node; it blocks until ctx ends. A missing runtime is reported in one line and
 // is not an error for the control plane.
 func (n *localNode) run(ctx context.Context, cfg *apiserver.Config) error {

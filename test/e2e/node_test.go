@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,8 +68,46 @@ func TestLocalNode(t *testing.T) {
 		return nil
 	})
 
+	// An image built from a directory with `skiff image build` runs as a pod.
+	root := filepath.Join(t.TempDir(), "rootfs")
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Fatalf("busybox-static is installed by hack/install-runtime.sh: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "bin", "busybox"), bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ref := runSkiff(t, "image", "build", "--data-dir", dir, "--entrypoint=/bin/busybox,echo,built by skiff image", root, "e2e/echo:v1")
+	s.ok(t, "run", "built", "-n", ns, "--image="+strings.TrimSpace(ref), "--restart=Never")
+	eventually(t, 60*time.Second, func() error {
+		if phase := s.ok(t, "get", "pod", "built", "-n", ns, "-o", "jsonpath={.status.phase}"); phase != "Succeeded" {
+			return fmt.Errorf("pod built: phase %q", phase)
+		}
+		return nil
+	})
+	if out := s.ok(t, "logs", "built", "-n", ns); strings.TrimSpace(out) != "built by skiff image" {
+		t.Errorf("logs of the built image: %q", out)
+	}
+
 	s.ok(t, "delete", "pod", "bb", "-n", ns, "--grace-period=1", "--timeout=60s")
 	if out := s.kubectl(t, "get", "pod", "bb", "-n", ns); out.err == nil {
 		t.Errorf("pod bb still exists after delete:\n%s", out)
 	}
+}
+
+// runSkiff runs the skiff binary and returns its stdout.
+func runSkiff(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(skiffBin, args...).Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("skiff %s: %v\n%s", strings.Join(args, " "), err, stderr)
+	}
+	return string(out)
 }
