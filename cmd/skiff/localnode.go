@@ -76,6 +76,8 @@ func (n *localNode) run(ctx context.Context, cfg *apiserver.Config) error {
 	if err != nil {
 		return err
 	}
+	// The kubelet's API rate limits (--kube-api-qps 50, --kube-api-burst 100), not client-go's 5/10.
+	restCfg.QPS, restCfg.Burst = 50, 100
 	client, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
 		return err
