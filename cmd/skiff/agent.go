@@ -1,17 +1,23 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"fmt"
+	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	certutil "k8s.io/client-go/util/cert"
 
 	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/nodeagent/join"
+	"github.com/skiff-dev/skiff/nodeagent/server"
 	"github.com/skiff-dev/skiff/nodeagent/simulated"
 )
 
@@ -19,6 +25,7 @@ func newAgentCommand() *cobra.Command {
 	cfg := join.Config{DataDir: apiserver.NewOptions().DataDir}
 	cfg.NodeName, _ = os.Hostname()
 	var sim bool
+	node := &localNode{podCIDR: "10.244.101.0/24", port: server.DefaultPort, imagesSrc: "."}
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Run a node: join the cluster with --server and --token, then run the node agent",
@@ -34,7 +41,28 @@ func newAgentCommand() *cobra.Command {
 				return err
 			}
 			if !sim {
-				return errors.New("joined, but the container agent is not wired yet: run with --simulated for a simulated node")
+				fmt.Fprintf(cmd.OutOrStdout(), "Node %s joined. Kubeconfig: %s\n", cfg.NodeName, res.Kubeconfig)
+				caPEM, err := os.ReadFile(filepath.Join(cfg.DataDir, join.CAFile))
+				if err != nil {
+					return fmt.Errorf("reading the cluster CA: %w", err)
+				}
+				cas, err := certutil.ParseCertsPEM(caPEM)
+				if err != nil {
+					return fmt.Errorf("parsing the cluster CA: %w", err)
+				}
+				node.name = cfg.NodeName
+				return node.run(ctx, cfg.DataDir, nodeIdentity{kubeconfig: res.Kubeconfig, ca: cas[0],
+					servingCert: func(ctx context.Context, client kubernetes.Interface, ips []net.IP, dnsNames []string) ([]byte, []byte, error) {
+						// The request is approved against the Node's reported addresses: wait for them.
+						err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, cfg.Timeout, true, func(ctx context.Context) (bool, error) {
+							n, err := client.CoreV1().Nodes().Get(ctx, cfg.NodeName, metav1.GetOptions{})
+							return err == nil && len(n.Status.Addresses) > 0, nil
+						})
+						if err != nil {
+							return nil, nil, fmt.Errorf("node %s did not register: %w", cfg.NodeName, err)
+						}
+						return join.ServingCertificate(ctx, client, cfg.NodeName, ips, dnsNames, cfg.Timeout)
+					}})
 			}
 			restCfg, err := clientcmd.BuildConfigFromFlags("", res.Kubeconfig)
 			if err != nil {
@@ -62,6 +90,10 @@ func newAgentCommand() *cobra.Command {
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "Directory for the node's credential (agent.kubeconfig) and the cluster CA.")
 	fs.StringVar(&cfg.CACertHash, "ca-cert-hash", "", "sha256:<hex> of the cluster CA's public key, as `skiff token create` prints it; without it the CA is trusted on first use.")
 	fs.DurationVar(&cfg.Timeout, "join-timeout", 5*time.Minute, "How long to wait for the node's certificate to be approved and signed.")
+	fs.StringVar(&node.podCIDR, "pod-cidr", node.podCIDR, "Pod subnet of this node (distinct per node).")
+	fs.IntVar(&node.port, "node-port", node.port, "Port of the node agent's HTTPS server (logs, exec, port-forward).")
+	fs.StringVar(&node.registry, "registry", "", "Use this loopback registry (HOST:PORT, e.g. the server's <data-dir>/registry.addr) instead of running one.")
+	fs.StringVar(&node.imagesSrc, "images-src", node.imagesSrc, "Skiff source tree whose test/images are built into the builtin images.")
 	fs.BoolVar(&sim, "simulated", false, "Run a simulated node (explicit simulated mode: pods are marked running, no containers run).")
 	return cmd
 }

@@ -33,6 +33,9 @@ type localNode struct {
 	podCIDR   string
 	port      int
 	imagesSrc string
+	// registry, when set, is an existing loopback registry (another node's on this machine) with
+	// the builtin images; otherwise the node runs its own.
+	registry string
 	// metrics is the running agent's registry, gathered into the API server's /metrics.
 	metrics atomic.Pointer[prometheus.Registry]
 }
@@ -45,34 +48,46 @@ func (n *localNode) Gather() ([]*dto.MetricFamily, error) {
 	return nil, nil
 }
 
-// run starts the node; it blocks until ctx ends. A missing runtime is reported in one line and
-// is not an error for the control plane.
-func (n *localNode) run(ctx context.Context, cfg *apiserver.Config) error {
+// nodeIdentity is how a node reaches the API server and proves itself to it.
+type nodeIdentity struct {
+	// kubeconfig is the node's credential for the API.
+	kubeconfig string
+	// ca is the cluster CA: the agent's server accepts only clients it signed (the API server).
+	ca *x509.Certificate
+	// servingCert returns the agent server's certificate for the node's addresses.
+	servingCert func(ctx context.Context, client kubernetes.Interface, ips []net.IP, dnsNames []string) (certPEM, keyPEM []byte, err error)
+}
+
+// upIdentity is the local node of `skiff up`: the CA is in this process.
+func upIdentity(cfg *apiserver.Config, nodeName string) nodeIdentity {
+	return nodeIdentity{kubeconfig: cfg.AdminKubeconfig, ca: cfg.CA.Cert,
+		servingCert: func(_ context.Context, _ kubernetes.Interface, ips []net.IP, dnsNames []string) ([]byte, []byte, error) {
+			return cfg.CA.Issue(pki.CertSpec{CommonName: "system:node:" + nodeName, Organization: []string{"system:nodes"},
+				Server: true, DNSNames: append(dnsNames, "localhost"), IPs: append(ips, net.ParseIP("127.0.0.1"))})
+		}}
+}
+
+// run starts the node with its data under baseDir/node; it blocks until ctx ends. A missing
+// runtime is reported in one line and is not an error for the control plane.
+func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) error {
 	log := klog.FromContext(ctx).WithValues("node", n.name)
-	dataDir := filepath.Join(cfg.Options.DataDir, "node")
+	dataDir := filepath.Join(baseDir, "node")
 	if _, _, err := containerd.LookupBinaries(containerd.Config{}); err != nil {
 		fmt.Fprintf(os.Stderr, "skiff: no local node: %v (the control plane keeps running)\n", err)
 		return nil
 	}
-	reg := images.NewRegistry(filepath.Join(dataDir, "registry"), "127.0.0.1:0")
-	if err := reg.Start(ctx); err != nil {
-		return fmt.Errorf("image registry: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(cfg.Options.DataDir, "registry.addr"), []byte(reg.Addr()+"\n"), 0o644); err != nil {
-		return fmt.Errorf("writing the registry address: %w", err)
-	}
-	refs, err := images.EnsureBuiltin(ctx, reg, n.imagesSrc)
+	regAddr, refs, err := n.images(ctx, baseDir)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "skiff: no local node: building the builtin images from %s failed: %v (the control plane keeps running)\n", n.imagesSrc, err)
+		fmt.Fprintf(os.Stderr, "skiff: no local node: %v (the control plane keeps running)\n", err)
 		return nil
 	}
 	crd := containerd.New(containerd.Config{DataDir: filepath.Join(dataDir, "containerd"), NodeName: n.name,
-		PodCIDR: n.podCIDR, SandboxImage: refs[images.PauseRef], RegistryMirror: reg.Addr()})
+		PodCIDR: n.podCIDR, SandboxImage: refs[images.PauseRef], RegistryMirror: regAddr})
 	if err := crd.Start(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "skiff: no local node: containerd did not start: %v (the control plane keeps running)\n", err)
 		return nil
 	}
-	restCfg, err := clientcmd.BuildConfigFromFlags("", cfg.AdminKubeconfig)
+	restCfg, err := clientcmd.BuildConfigFromFlags("", id.kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -99,25 +114,52 @@ func (n *localNode) run(ctx context.Context, cfg *apiserver.Config) error {
 		return err
 	}
 	n.metrics.Store(ag.Metrics().Registry)
-	certPEM, keyPEM, err := cfg.CA.Issue(pki.CertSpec{CommonName: "system:node:" + n.name, Organization: []string{"system:nodes"},
-		Server: true, DNSNames: []string{n.name, "localhost"}, IPs: []net.IP{nodeIP, net.ParseIP("127.0.0.1")}})
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cfg.CA.Cert)
-	srv, err := server.New(server.Config{Listener: ln, CertPEM: certPEM, KeyPEM: keyPEM, ClientCAs: pool,
-		Runtime: crd.RuntimeService(), PodLogDir: ag.PodLogDir})
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	log.Info("Local node starting", "podCIDR", n.podCIDR, "registry", reg.Addr(), "port", ln.Addr().String())
+	log.Info("Local node starting", "podCIDR", n.podCIDR, "registry", regAddr, "port", ln.Addr().String())
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ag.Start(gctx) })
-	g.Go(func() error { return srv.Start(gctx) })
+	g.Go(func() error {
+		// As the kubelet: the node registers first, then gets its serving certificate for the
+		// addresses it reports, then serves logs, exec and port-forward.
+		certPEM, keyPEM, err := id.servingCert(gctx, client, []net.IP{nodeIP}, []string{n.name})
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("node serving certificate: %w", err)
+		}
+		pool := x509.NewCertPool()
+		pool.AddCert(id.ca)
+		srv, err := server.New(server.Config{Listener: ln, CertPEM: certPEM, KeyPEM: keyPEM, ClientCAs: pool,
+			Runtime: crd.RuntimeService(), PodLogDir: ag.PodLogDir})
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		return srv.Start(gctx)
+	})
 	err = g.Wait()
 	<-crd.Done()
 	return err
+}
+
+// images returns the registry address the node pulls from and the builtin images' references:
+// the given registry's, or a registry of the node's own, started and filled here.
+func (n *localNode) images(ctx context.Context, baseDir string) (string, map[string]string, error) {
+	if n.registry != "" {
+		refs := map[string]string{}
+		for _, r := range []string{images.PauseRef, images.BusyboxRef, images.HTTPRef} {
+			refs[r] = n.registry + "/" + r
+		}
+		return n.registry, refs, nil
+	}
+	reg := images.NewRegistry(filepath.Join(baseDir, "node", "registry"), "127.0.0.1:0")
+	if err := reg.Start(ctx); err != nil {
+		return "", nil, fmt.Errorf("image registry: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(baseDir, "registry.addr"), []byte(reg.Addr()+"\n"), 0o644); err != nil {
+		return "", nil, fmt.Errorf("writing the registry address: %w", err)
+	}
+	refs, err := images.EnsureBuiltin(ctx, reg, n.imagesSrc)
+	if err != nil {
+		return "", nil, fmt.Errorf("building the builtin images from %s: %w", n.imagesSrc, err)
+	}
+	return reg.Addr(), refs, nil
 }

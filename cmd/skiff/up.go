@@ -38,7 +38,9 @@ func newUpCommand() *cobra.Command {
 					node.name = strings.ToLower(node.name)
 				}
 				p.api.ExtraMetrics = append(p.api.ExtraMetrics, node)
-				p.extra = append(p.extra, node.run)
+				p.extra = append(p.extra, func(ctx context.Context, cfg *apiserver.Config) error {
+					return node.run(ctx, cfg.Options.DataDir, upIdentity(cfg, node.name))
+				})
 			}
 			return p.run(cmd.Context(), cmd)
 		},

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -343,4 +344,45 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// ServingCertificate obtains the node's serving certificate (signer kubernetes.io/kubelet-serving)
+// with the node's own credential: a CSR for CN system:node:<name>, O system:nodes and the given
+// addresses, approved and signed by the control plane. It returns the certificate and key PEM.
+func ServingCertificate(ctx context.Context, client kubernetes.Interface, nodeName string, ips []net.IP, dnsNames []string, timeout time.Duration) (certPEM, keyPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generating the serving key: %w", err)
+	}
+	der, err := certutil.MakeCSR(key, &pkix.Name{CommonName: NodeUserPrefix + nodeName, Organization: []string{NodesGroup}}, dnsNames, ips)
+	if err != nil {
+		return nil, nil, fmt.Errorf("making the serving certificate request: %w", err)
+	}
+	csr := &certificatesv1.CertificateSigningRequest{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "csr-"},
+		Spec: certificatesv1.CertificateSigningRequestSpec{
+			Request:    der,
+			SignerName: certificatesv1.KubeletServingSignerName,
+			Usages: []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageKeyEncipherment,
+				certificatesv1.UsageServerAuth},
+		},
+	}
+	created, err := client.CertificatesV1().CertificateSigningRequests().Create(ctx, csr, metav1.CreateOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating the serving certificate request: %w", err)
+	}
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	certPEM, err = csrutil.WaitForCertificate(wctx, client, created.Name, created.UID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("waiting for serving certificate request %s: %w", created.Name, err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), nil
 }

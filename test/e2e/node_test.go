@@ -111,3 +111,89 @@ func runSkiff(t *testing.T, args ...string) string {
 	}
 	return string(out)
 }
+
+// TestSecondNodeJoins joins a second real node with a token (`skiff agent`) and runs a pod on it:
+// its logs and exec go through the API server to that node's own server.
+func TestSecondNodeJoins(t *testing.T) {
+	dir := t.TempDir()
+	s := startSkiffT(t, dir, "--agent=true", "--node-name=join-n1", "--node-port=0",
+		"--pod-cidr=10.244.213.0/24", "--images-src", moduleRoot())
+	eventually(t, 90*time.Second, func() error {
+		if _, err := os.Stat(filepath.Join(dir, "registry.addr")); err != nil {
+			return err
+		}
+		return nil
+	})
+	addr, err := os.ReadFile(filepath.Join(dir, "registry.addr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	registry := strings.TrimSpace(string(addr))
+	token := strings.TrimSpace(runSkiff(t, "token", "create", "--data-dir", dir))
+	server := s.ok(t, "config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}")
+
+	agentDir := t.TempDir()
+	agent := exec.Command(skiffBin, "agent", "--server", server, "--token", token, "--node-name=join-n2",
+		"--data-dir", agentDir, "--node-port=0", "--pod-cidr=10.244.214.0/24", "--registry", registry)
+	logFile, err := os.Create(filepath.Join(agentDir, "agent.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent.Stdout, agent.Stderr = logFile, logFile
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- agent.Wait() }()
+	ns := s.namespace(t)
+	t.Cleanup(func() {
+		// Pods first (containers outlive containerd), then the agent, cleanly.
+		s.kubectl(t, "delete", "pods", "--all", "-n", ns, "--timeout=60s")
+		_ = agent.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			_ = agent.Process.Kill()
+			<-exited
+		}
+		logFile.Close()
+	})
+	eventually(t, 120*time.Second, func() error {
+		out := s.kubectl(t, "get", "node", "join-n2", "--no-headers")
+		if out.err != nil || !strings.Contains(out.stdout, " Ready ") {
+			log, _ := os.ReadFile(filepath.Join(agentDir, "agent.log"))
+			return fmt.Errorf("node join-n2 not Ready: %s%s\nagent log tail: %s", out.stdout, out.stderr, tailOf(string(log), 1500))
+		}
+		return nil
+	})
+	if who := s.ok(t, "--kubeconfig", filepath.Join(agentDir, "agent.kubeconfig"), "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"); who != "system:node:join-n2" {
+		t.Errorf("the agent's credential is %q, want system:node:join-n2", who)
+	}
+	s.okIn(t, fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: on-n2}
+spec:
+  nodeSelector: {kubernetes.io/hostname: join-n2}
+  containers:
+  - name: main
+    image: %s/skiff/busybox:latest
+    command: [sh, -c, "echo hello from the second node; sleep 3600"]
+`, registry), "apply", "-n", ns, "-f", "-")
+	s.ok(t, "wait", "-n", ns, "--for=condition=Ready", "pod/on-n2", "--timeout=90s")
+	if ip := s.ok(t, "get", "pod", "on-n2", "-n", ns, "-o", "jsonpath={.spec.nodeName} {.status.podIP}"); !strings.HasPrefix(ip, "join-n2 10.244.214.") {
+		t.Errorf("pod on the second node: %q", ip)
+	}
+	if out := s.ok(t, "logs", "on-n2", "-n", ns); !strings.Contains(out, "hello from the second node") {
+		t.Errorf("kubectl logs through the second node: %q", out)
+	}
+	if out := s.ok(t, "exec", "on-n2", "-n", ns, "--", "hostname"); strings.TrimSpace(out) != "on-n2" {
+		t.Errorf("kubectl exec through the second node: %q", out)
+	}
+}
+
+func tailOf(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
