@@ -116,8 +116,10 @@ func runSkiff(t *testing.T, args ...string) string {
 // its logs and exec go through the API server to that node's own server.
 func TestSecondNodeJoins(t *testing.T) {
 	dir := t.TempDir()
+	// Node leases are renewed every 10 s: a 15 s grace period notices a dead node quickly.
 	s := startSkiffT(t, dir, "--agent=true", "--node-name=join-n1", "--node-port=0",
-		"--pod-cidr=10.244.213.0/24", "--images-src", moduleRoot())
+		"--pod-cidr=10.244.213.0/24", "--images-src", moduleRoot(),
+		"--node-monitor-grace-period=15s", "--node-monitor-period=1s")
 	eventually(t, 90*time.Second, func() error {
 		if _, err := os.Stat(filepath.Join(dir, "registry.addr")); err != nil {
 			return err
@@ -133,22 +135,28 @@ func TestSecondNodeJoins(t *testing.T) {
 	server := s.ok(t, "config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}")
 
 	agentDir := t.TempDir()
-	agent := exec.Command(skiffBin, "agent", "--server", server, "--token", token, "--node-name=join-n2",
-		"--data-dir", agentDir, "--node-port=0", "--pod-cidr=10.244.214.0/24", "--registry", registry)
 	logFile, err := os.Create(filepath.Join(agentDir, "agent.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	agent.Stdout, agent.Stderr = logFile, logFile
-	if err := agent.Start(); err != nil {
-		t.Fatal(err)
+	var agent *exec.Cmd
+	var exited chan error
+	startAgent := func() {
+		agent = exec.Command(skiffBin, "agent", "--server", server, "--token", token, "--node-name=join-n2",
+			"--data-dir", agentDir, "--node-port=0", "--pod-cidr=10.244.214.0/24", "--registry", registry)
+		agent.Stdout, agent.Stderr = logFile, logFile
+		if err := agent.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited = make(chan error, 1)
+		go func() { exited <- agent.Wait() }()
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- agent.Wait() }()
+	startAgent()
 	ns := s.namespace(t)
 	t.Cleanup(func() {
-		// Pods first (containers outlive containerd), then the agent, cleanly.
-		s.kubectl(t, "delete", "pods", "--all", "-n", ns, "--timeout=60s")
+		// The namespace first: its controllers' pods must not be recreated, and containers outlive
+		// containerd. Then the agent, cleanly.
+		s.kubectl(t, "delete", "namespace", ns, "--timeout=120s")
 		_ = agent.Process.Signal(os.Interrupt)
 		select {
 		case <-exited:
@@ -158,14 +166,17 @@ func TestSecondNodeJoins(t *testing.T) {
 		}
 		logFile.Close()
 	})
-	eventually(t, 120*time.Second, func() error {
-		out := s.kubectl(t, "get", "node", "join-n2", "--no-headers")
-		if out.err != nil || !strings.Contains(out.stdout, " Ready ") {
-			log, _ := os.ReadFile(filepath.Join(agentDir, "agent.log"))
-			return fmt.Errorf("node join-n2 not Ready: %s%s\nagent log tail: %s", out.stdout, out.stderr, tailOf(string(log), 1500))
+	nodeReady := func(name string) func() error {
+		return func() error {
+			out := s.kubectl(t, "get", "node", name, "--no-headers")
+			if out.err != nil || !strings.Contains(out.stdout, " Ready ") {
+				log, _ := os.ReadFile(filepath.Join(agentDir, "agent.log"))
+				return fmt.Errorf("node %s not Ready: %s%s\nagent log tail: %s", name, out.stdout, out.stderr, tailOf(string(log), 1500))
+			}
+			return nil
 		}
-		return nil
-	})
+	}
+	eventually(t, 120*time.Second, nodeReady("join-n2"))
 	if who := s.ok(t, "--kubeconfig", filepath.Join(agentDir, "agent.kubeconfig"), "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"); who != "system:node:join-n2" {
 		t.Errorf("the agent's credential is %q, want system:node:join-n2", who)
 	}
@@ -189,6 +200,58 @@ spec:
 	if out := s.ok(t, "exec", "on-n2", "-n", ns, "--", "hostname"); strings.TrimSpace(out) != "on-n2" {
 		t.Errorf("kubectl exec through the second node: %q", out)
 	}
+
+	// kill -9 the second agent: its node goes NotReady, its ReplicaSet pod comes back on the first
+	// node with real containers; the agent, restarted, takes its node back.
+	s.okIn(t, fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: mobile}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: mobile}}
+  template:
+    metadata: {labels: {app: mobile}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      tolerations:
+      - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 2}
+      - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoExecute, tolerationSeconds: 2}
+      containers:
+      - {name: main, image: %s/skiff/busybox:latest, command: [sleep, "3600"]}
+`, registry), "apply", "-n", ns, "-f", "-")
+	s.ok(t, "rollout", "status", "-n", ns, "deploy/mobile", "--timeout=90s")
+	onN2 := false
+	for _, node := range podNodes(t, s, ns, "app=mobile") {
+		onN2 = onN2 || node == "join-n2"
+	}
+	if !onN2 {
+		t.Fatalf("the Deployment's pods were not spread onto join-n2: %v", podNodes(t, s, ns, "app=mobile"))
+	}
+	_ = agent.Process.Kill()
+	<-exited
+	eventually(t, 60*time.Second, func() error {
+		if out := s.ok(t, "get", "node", "join-n2", "--no-headers"); !strings.Contains(out, "NotReady") {
+			return fmt.Errorf("join-n2 after kill -9 of its agent: %s", out)
+		}
+		return nil
+	})
+	eventually(t, 90*time.Second, func() error {
+		running := 0
+		for pod, node := range podNodes(t, s, ns, "app=mobile") {
+			if node == "join-n2" {
+				return fmt.Errorf("pod %s still on the dead node", pod)
+			}
+			if phase := s.ok(t, "get", "pod", pod, "-n", ns, "-o", "jsonpath={.status.phase}"); phase == "Running" {
+				running++
+			}
+		}
+		if running != 2 {
+			return fmt.Errorf("%d of 2 pods running on join-n1", running)
+		}
+		return nil
+	})
+	startAgent() // no token needed any more: the agent reuses its own credential
+	eventually(t, 120*time.Second, nodeReady("join-n2"))
 }
 
 func tailOf(s string, n int) string {
