@@ -18,8 +18,12 @@ help: ## List the targets.
 build: ## Build bin/skiff.
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/skiff
 
+.PHONY: install-runtime
+install-runtime: ## Install containerd, runc, CNI plugins and busybox-static from Debian when missing.
+	./hack/install-runtime.sh
+
 .PHONY: run
-run: build ## Build and run `skiff up` on $(DATA_DIR).
+run: build install-runtime ## Build, install the runtime if missing, and run `skiff up` on $(DATA_DIR).
 	./$(BIN) up --data-dir $(DATA_DIR)
 
 .PHONY: test
