@@ -46,13 +46,13 @@ func Setup(mgr manager.Manager, c Config) error {
 		setup func() error
 	}{
 		{"replicaset", func() error {
-			return (&replicaset.Reconciler{SkipNameValidation: c.SkipNameValidation}).SetupWithManager(mgr)
+			return (&replicaset.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
 		}},
 		{"deployment", func() error {
-			return (&deployment.Reconciler{SkipNameValidation: c.SkipNameValidation}).SetupWithManager(mgr)
+			return (&deployment.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
 		}},
 		{"endpoints", func() error {
-			return (&endpoints.Reconciler{SkipNameValidation: c.SkipNameValidation}).SetupWithManager(mgr)
+			return (&endpoints.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
 		}},
 		{"garbagecollector", func() error { return garbagecollector.SetupWithManager(mgr, garbagecollector.Config{}) }},
 		{"namespace", func() error {

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/skiff-dev/skiff/controllers"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -13,11 +15,9 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
-	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 )
 
 // ControllerName names the controller and its events' source.
@@ -27,36 +27,15 @@ var controllerKind = appsv1.SchemeGroupVersion.WithKind("Deployment")
 
 // Reconciler rolls Deployments out through ReplicaSets.
 type Reconciler struct {
-	// Client reads from the manager's cache and writes to the API server.
-	Client client.Client
-	// APIReader reads straight from the API server (owner re-check before adoption); nil uses Client.
-	APIReader client.Reader
-	// Recorder emits ScalingReplicaSet and related events.
-	Recorder record.EventRecorder
+	controllers.Base
 	// Clock stamps conditions and measures progressDeadlineSeconds; nil is the real clock.
 	Clock clock.Clock
-	// MaxConcurrentReconciles defaults to 5 (--concurrent-deployment-syncs).
-	MaxConcurrentReconciles int
-	// SkipNameValidation allows several managers with this controller in one process (tests).
-	SkipNameValidation bool
 }
 
 // SetupWithManager fills defaults and registers the controller with mgr.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.Client == nil {
-		r.Client = mgr.GetClient()
-	}
-	if r.APIReader == nil {
-		r.APIReader = mgr.GetAPIReader()
-	}
-	if r.Recorder == nil {
-		r.Recorder = mgr.GetEventRecorderFor(ControllerName) //nolint:staticcheck // core/v1 events, as upstream
-	}
+	opts := r.Complete(mgr, ControllerName)
 	r.defaults()
-	opts := controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}
-	if r.SkipNameValidation {
-		opts.SkipNameValidation = &r.SkipNameValidation
-	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("deployment").
 		For(&appsv1.Deployment{}).
@@ -69,9 +48,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 func (r *Reconciler) defaults() {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
-	}
-	if r.MaxConcurrentReconciles <= 0 {
-		r.MaxConcurrentReconciles = 5
 	}
 	if r.APIReader == nil {
 		r.APIReader = r.Client

@@ -37,10 +37,10 @@ func start(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := (&replicaset.Reconciler{SkipNameValidation: true}).SetupWithManager(mgr); err != nil {
+	if err := (&replicaset.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
-	if err := (&deployment.Reconciler{SkipNameValidation: true}).SetupWithManager(mgr); err != nil {
+	if err := (&deployment.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/skiff-dev/skiff/controllers"
+
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -12,12 +14,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -32,39 +32,17 @@ const LastChangeTriggerTimeAnnotation = corev1.EndpointsLastChangeTriggerTime
 
 // Reconciler keeps the Endpoints and EndpointSlices of Services with selectors.
 type Reconciler struct {
-	// Client reads pods and services from the manager's cache and writes to the API server.
-	Client client.Client
-	// APIReader reads Endpoints and EndpointSlices straight from the server, so a stale cache
-	// never makes duplicate slices; nil uses Client.
-	APIReader client.Reader
-	// Recorder emits FailedToUpdateEndpoint/FailedToUpdateEndpointSlices warnings.
-	Recorder record.EventRecorder
+	controllers.Base
 	// Clock stamps the last-change-trigger-time annotation; nil is the real clock.
 	Clock clock.PassiveClock
 	// MaxEndpointsPerSlice defaults to 100.
 	MaxEndpointsPerSlice int
-	// MaxConcurrentReconciles defaults to 5 (--concurrent-endpoint-syncs).
-	MaxConcurrentReconciles int
-	// SkipNameValidation allows several managers with this controller in one process (tests).
-	SkipNameValidation bool
 }
 
 // SetupWithManager fills defaults and registers the controller with mgr.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.Client == nil {
-		r.Client = mgr.GetClient()
-	}
-	if r.APIReader == nil {
-		r.APIReader = mgr.GetAPIReader()
-	}
-	if r.Recorder == nil {
-		r.Recorder = mgr.GetEventRecorderFor(ControllerName) //nolint:staticcheck // core/v1 events, as upstream
-	}
+	opts := r.Complete(mgr, ControllerName)
 	r.defaults()
-	opts := controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}
-	if r.SkipNameValidation {
-		opts.SkipNameValidation = &r.SkipNameValidation
-	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("endpoints").
 		For(&corev1.Service{}).
@@ -86,9 +64,6 @@ func (r *Reconciler) defaults() {
 	}
 	if r.MaxEndpointsPerSlice <= 0 {
 		r.MaxEndpointsPerSlice = MaxEndpointsPerSlice
-	}
-	if r.MaxConcurrentReconciles <= 0 {
-		r.MaxConcurrentReconciles = 5
 	}
 	if r.APIReader == nil {
 		r.APIReader = r.Client

@@ -16,13 +16,14 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/endpoints"
 )
 
 func start(t *testing.T) *kubernetes.Clientset {
 	t.Helper()
-	return controllertest.Start(t, (&endpoints.Reconciler{SkipNameValidation: true}).SetupWithManager).Client
+	return controllertest.Start(t, (&endpoints.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager).Client
 }
 
 func poll(t *testing.T, what string, f func() error) {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/skiff-dev/skiff/controllers"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,11 +18,9 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
-	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 )
 
@@ -37,41 +37,19 @@ var controllerKind = appsv1.SchemeGroupVersion.WithKind("ReplicaSet")
 
 // Reconciler keeps each ReplicaSet's pods at spec.replicas.
 type Reconciler struct {
-	// Client reads from the manager's cache and writes to the API server.
-	Client client.Client
-	// APIReader reads straight from the API server (used to re-check an owner before adoption);
-	// nil uses Client.
-	APIReader client.Reader
-	// Recorder emits SuccessfulCreate/SuccessfulDelete/FailedCreate/FailedDelete events.
-	Recorder record.EventRecorder
+	controllers.Base
 	// Clock is used for availability (minReadySeconds) and expectations; nil is the real clock.
 	Clock clock.Clock
 	// BurstReplicas caps creates or deletes per sync (default BurstReplicas).
 	BurstReplicas int
-	// MaxConcurrentReconciles defaults to 5, as kube-controller-manager's --concurrent-replicaset-syncs.
-	MaxConcurrentReconciles int
-	// SkipNameValidation allows several managers with this controller in one process (tests).
-	SkipNameValidation bool
 
 	expectations *Expectations
 }
 
 // SetupWithManager fills defaults and registers the controller with mgr.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.Client == nil {
-		r.Client = mgr.GetClient()
-	}
-	if r.APIReader == nil {
-		r.APIReader = mgr.GetAPIReader()
-	}
-	if r.Recorder == nil {
-		r.Recorder = mgr.GetEventRecorderFor(ControllerName) //nolint:staticcheck // core/v1 events, as upstream
-	}
+	opts := r.Complete(mgr, ControllerName)
 	r.defaults()
-	opts := controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}
-	if r.SkipNameValidation {
-		opts.SkipNameValidation = &r.SkipNameValidation
-	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("replicaset").
 		For(&appsv1.ReplicaSet{}).
@@ -86,9 +64,6 @@ func (r *Reconciler) defaults() {
 	}
 	if r.BurstReplicas <= 0 {
 		r.BurstReplicas = BurstReplicas
-	}
-	if r.MaxConcurrentReconciles <= 0 {
-		r.MaxConcurrentReconciles = 5
 	}
 	if r.APIReader == nil {
 		r.APIReader = r.Client

@@ -15,13 +15,14 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/replicaset"
 )
 
 func startController(t *testing.T) *kubernetes.Clientset {
 	t.Helper()
-	return controllertest.Start(t, (&replicaset.Reconciler{SkipNameValidation: true}).SetupWithManager).Client
+	return controllertest.Start(t, (&replicaset.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager).Client
 }
 
 func newNamespace(t *testing.T, c kubernetes.Interface, name string) string {
