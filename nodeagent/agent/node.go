@@ -10,16 +10,15 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/skiff-dev/skiff/nodeagent/nodelease"
 
 	"golang.org/x/sys/unix"
-	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
-	"k8s.io/utils/ptr"
 )
 
 // KubeletVersion is what the agent reports as nodeInfo.kubeletVersion.
@@ -290,27 +289,5 @@ func (a *Agent) syncNodeStatus(ctx context.Context) error {
 
 // renewLease creates or renews the node's Lease in kube-node-lease.
 func (a *Agent) renewLease(ctx context.Context) error {
-	leases := a.cfg.Client.CoordinationV1().Leases(corev1.NamespaceNodeLease)
-	now := metav1.NewMicroTime(a.cfg.Clock.Now())
-	lease, err := leases.Get(ctx, a.cfg.NodeName, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		lease = &coordinationv1.Lease{
-			ObjectMeta: metav1.ObjectMeta{Name: a.cfg.NodeName, Namespace: corev1.NamespaceNodeLease},
-			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To(a.cfg.NodeName),
-				LeaseDurationSeconds: ptr.To(int32(a.cfg.LeaseDuration / time.Second)), RenewTime: &now},
-		}
-		if node, err := a.cfg.Client.CoreV1().Nodes().Get(ctx, a.cfg.NodeName, metav1.GetOptions{}); err == nil {
-			lease.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID}}
-		}
-		_, err = leases.Create(ctx, lease, metav1.CreateOptions{})
-		return err
-	}
-	if err != nil {
-		return err
-	}
-	lease.Spec.RenewTime = &now
-	lease.Spec.HolderIdentity = ptr.To(a.cfg.NodeName)
-	lease.Spec.LeaseDurationSeconds = ptr.To(int32(a.cfg.LeaseDuration / time.Second))
-	_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
-	return err
+	return nodelease.Renew(ctx, a.cfg.Client, a.cfg.NodeName, a.cfg.LeaseDuration, a.cfg.Clock.Now())
 }

@@ -7,7 +7,8 @@ import (
 	"sync"
 	"time"
 
-	coordinationv1 "k8s.io/api/coordination/v1"
+	"github.com/skiff-dev/skiff/nodeagent/nodelease"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -178,27 +179,7 @@ func (n *Node) register(ctx context.Context) error {
 }
 
 func (n *Node) renewLease(ctx context.Context) error {
-	leases := n.cfg.Client.CoordinationV1().Leases(corev1.NamespaceNodeLease)
-	now := metav1.NewMicroTime(n.cfg.Clock.Now())
-	lease, err := leases.Get(ctx, n.cfg.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		lease = &coordinationv1.Lease{
-			ObjectMeta: metav1.ObjectMeta{Name: n.cfg.Name, Namespace: corev1.NamespaceNodeLease},
-			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To(n.cfg.Name),
-				LeaseDurationSeconds: ptr.To(int32(n.cfg.LeaseDuration / time.Second)), RenewTime: &now},
-		}
-		if node, err := n.cfg.Client.CoreV1().Nodes().Get(ctx, n.cfg.Name, metav1.GetOptions{}); err == nil {
-			lease.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID}}
-		}
-		_, err = leases.Create(ctx, lease, metav1.CreateOptions{})
-		return err
-	}
-	if err != nil {
-		return err
-	}
-	lease.Spec.RenewTime = &now
-	_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
-	return err
+	return nodelease.Renew(ctx, n.cfg.Client, n.cfg.Name, n.cfg.LeaseDuration, n.cfg.Clock.Now())
 }
 
 func (n *Node) worker(ctx context.Context) {
