@@ -3,13 +3,13 @@ package deployment
 import (
 	"context"
 
+	"github.com/skiff-dev/skiff/controllers"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -17,17 +17,6 @@ import (
 )
 
 type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
-
-func ownerKey(ns string, ref *metav1.OwnerReference, kind schema.GroupVersionKind) *types.NamespacedName {
-	if ref == nil {
-		return nil
-	}
-	gv, err := schema.ParseGroupVersion(ref.APIVersion)
-	if err != nil || ref.Kind != kind.Kind || gv.Group != kind.Group {
-		return nil
-	}
-	return &types.NamespacedName{Namespace: ns, Name: ref.Name}
-}
 
 // rsHandler enqueues a ReplicaSet's owning Deployment, or for orphans every Deployment whose
 // selector matches it (a candidate adopter).
@@ -44,7 +33,7 @@ func (h *rsHandler) Update(ctx context.Context, e event.TypedUpdateEvent[client.
 	}
 	curRef, oldRef := metav1.GetControllerOf(cur), metav1.GetControllerOf(old)
 	if !equality.Semantic.DeepEqual(curRef, oldRef) && oldRef != nil {
-		if k := ownerKey(old.GetNamespace(), oldRef, controllerKind); k != nil {
+		if k := controllers.OwnerKey(old.GetNamespace(), oldRef, controllerKind); k != nil {
 			q.Add(reconcile.Request{NamespacedName: *k})
 		}
 	}
@@ -56,7 +45,7 @@ func (h *rsHandler) Update(ctx context.Context, e event.TypedUpdateEvent[client.
 }
 
 func (h *rsHandler) Delete(ctx context.Context, e event.TypedDeleteEvent[client.Object], q queue) {
-	if k := ownerKey(e.Object.GetNamespace(), metav1.GetControllerOf(e.Object), controllerKind); k != nil {
+	if k := controllers.OwnerKey(e.Object.GetNamespace(), metav1.GetControllerOf(e.Object), controllerKind); k != nil {
 		q.Add(reconcile.Request{NamespacedName: *k})
 	}
 }
@@ -65,7 +54,7 @@ func (h *rsHandler) Generic(context.Context, event.TypedGenericEvent[client.Obje
 
 func (h *rsHandler) enqueue(ctx context.Context, obj client.Object, q queue) {
 	if ref := metav1.GetControllerOf(obj); ref != nil {
-		if k := ownerKey(obj.GetNamespace(), ref, controllerKind); k != nil {
+		if k := controllers.OwnerKey(obj.GetNamespace(), ref, controllerKind); k != nil {
 			q.Add(reconcile.Request{NamespacedName: *k})
 		}
 		return
@@ -112,7 +101,7 @@ func (h *podHandler) Delete(ctx context.Context, e event.TypedDeleteEvent[client
 func (h *podHandler) Generic(context.Context, event.TypedGenericEvent[client.Object], queue) {}
 
 func (h *podHandler) enqueue(ctx context.Context, pod client.Object, q queue) {
-	k := ownerKey(pod.GetNamespace(), metav1.GetControllerOf(pod), appsv1.SchemeGroupVersion.WithKind("ReplicaSet"))
+	k := controllers.OwnerKey(pod.GetNamespace(), metav1.GetControllerOf(pod), appsv1.SchemeGroupVersion.WithKind("ReplicaSet"))
 	if k == nil {
 		return
 	}
@@ -120,7 +109,7 @@ func (h *podHandler) enqueue(ctx context.Context, pod client.Object, q queue) {
 	if err := h.r.Client.Get(ctx, *k, rs); err != nil {
 		return
 	}
-	if dk := ownerKey(rs.Namespace, metav1.GetControllerOf(rs), controllerKind); dk != nil {
+	if dk := controllers.OwnerKey(rs.Namespace, metav1.GetControllerOf(rs), controllerKind); dk != nil {
 		q.Add(reconcile.Request{NamespacedName: *dk})
 	}
 }

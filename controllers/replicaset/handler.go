@@ -3,12 +3,13 @@ package replicaset
 import (
 	"context"
 
+	"github.com/skiff-dev/skiff/controllers"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -97,16 +98,15 @@ func (h *podHandler) deleted(ctx context.Context, pod *corev1.Pod, q queue) {
 // resolve returns the ReplicaSet a controller reference points to, if it is in the cache with
 // the same UID.
 func (h *podHandler) resolve(ctx context.Context, ns string, ref *metav1.OwnerReference) *types.NamespacedName {
-	gv, err := schema.ParseGroupVersion(ref.APIVersion)
-	if err != nil || ref.Kind != controllerKind.Kind || gv.Group != controllerKind.Group {
+	key := controllers.OwnerKey(ns, ref, controllerKind)
+	if key == nil {
 		return nil
 	}
 	rs := &appsv1.ReplicaSet{}
-	key := types.NamespacedName{Namespace: ns, Name: ref.Name}
-	if err := h.r.Client.Get(ctx, key, rs); err != nil || rs.UID != ref.UID {
+	if err := h.r.Client.Get(ctx, *key, rs); err != nil || rs.UID != ref.UID {
 		return nil
 	}
-	return &key
+	return key
 }
 
 // enqueueMatching enqueues every ReplicaSet whose selector matches an orphan pod.
