@@ -980,16 +980,7 @@ func validatePodSecurityContext(spec *corev1.PodSpec, fldPath *field.Path) field
 			allErrs = append(allErrs, field.Invalid(fldPath.Child("fsGroup"), *sc.FSGroup, msg))
 		}
 	}
-	if sc.RunAsUser != nil {
-		for _, msg := range validation.IsValidUserID(*sc.RunAsUser) {
-			allErrs = append(allErrs, field.Invalid(fldPath.Child("runAsUser"), *sc.RunAsUser, msg))
-		}
-	}
-	if sc.RunAsGroup != nil {
-		for _, msg := range validation.IsValidGroupID(*sc.RunAsGroup) {
-			allErrs = append(allErrs, field.Invalid(fldPath.Child("runAsGroup"), *sc.RunAsGroup, msg))
-		}
-	}
+	allErrs = append(allErrs, validateRunAsIDs(sc.RunAsUser, sc.RunAsGroup, fldPath)...)
 	for g, gid := range sc.SupplementalGroups {
 		for _, msg := range validation.IsValidGroupID(gid) {
 			allErrs = append(allErrs, field.Invalid(fldPath.Child("supplementalGroups").Index(g), gid, msg))
@@ -1030,21 +1021,28 @@ func validatePodSecurityContext(spec *corev1.PodSpec, fldPath *field.Path) field
 
 var sysctlRegexp = regexp.MustCompile("^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$")
 
+// validateRunAsIDs checks runAsUser and runAsGroup, of a pod's or a container's security context.
+func validateRunAsIDs(runAsUser, runAsGroup *int64, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	if runAsUser != nil {
+		for _, msg := range validation.IsValidUserID(*runAsUser) {
+			allErrs = append(allErrs, field.Invalid(fldPath.Child("runAsUser"), *runAsUser, msg))
+		}
+	}
+	if runAsGroup != nil {
+		for _, msg := range validation.IsValidGroupID(*runAsGroup) {
+			allErrs = append(allErrs, field.Invalid(fldPath.Child("runAsGroup"), *runAsGroup, msg))
+		}
+	}
+	return allErrs
+}
+
 func validateSecurityContext(sc *corev1.SecurityContext, fldPath *field.Path, hostUsers bool) field.ErrorList {
 	if sc == nil {
 		return nil
 	}
 	var allErrs field.ErrorList
-	if sc.RunAsUser != nil {
-		for _, msg := range validation.IsValidUserID(*sc.RunAsUser) {
-			allErrs = append(allErrs, field.Invalid(fldPath.Child("runAsUser"), *sc.RunAsUser, msg))
-		}
-	}
-	if sc.RunAsGroup != nil {
-		for _, msg := range validation.IsValidGroupID(*sc.RunAsGroup) {
-			allErrs = append(allErrs, field.Invalid(fldPath.Child("runAsGroup"), *sc.RunAsGroup, msg))
-		}
-	}
+	allErrs = append(allErrs, validateRunAsIDs(sc.RunAsUser, sc.RunAsGroup, fldPath)...)
 	if sc.ProcMount != nil {
 		switch *sc.ProcMount {
 		case corev1.DefaultProcMount, corev1.UnmaskedProcMount:
