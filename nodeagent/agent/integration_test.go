@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiff-dev/skiff/nodeagent/runtime/containerd/containerdtest"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
@@ -44,12 +46,7 @@ func TestAgentWithContainerd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts containerd")
 	}
-	if os.Geteuid() != 0 {
-		t.Fatalf("this test runs containerd and needs root (uid %d): %s", os.Geteuid(), containerd.InstallHint)
-	}
-	if _, _, err := containerd.LookupBinaries(containerd.Config{}); err != nil {
-		t.Fatal(err)
-	}
+	containerdtest.Require(t)
 	ctrllog.SetLogger(klog.Background())
 	testStart := time.Now()
 	dir := t.TempDir()
@@ -57,16 +54,7 @@ func TestAgentWithContainerd(t *testing.T) {
 	defer cancel()
 
 	// Registry with the builtin images.
-	regCtx, stopReg := context.WithCancel(context.Background())
-	t.Cleanup(stopReg)
-	reg := images.NewRegistry(filepath.Join(dir, "registry"), "")
-	if err := reg.Start(regCtx); err != nil {
-		t.Fatal(err)
-	}
-	refs, err := images.EnsureBuiltin(ctx, reg, filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg, refs := containerdtest.Registry(t, ctx, dir, filepath.Join("..", ".."))
 
 	// API server and controllers.
 	srv := apiservertest.Start(t)
@@ -91,25 +79,8 @@ func TestAgentWithContainerd(t *testing.T) {
 		RegistryMirror: reg.Addr(),
 	}
 	_, podNet, _ := net.ParseCIDR(ccfg.PodCIDR)
-	crdCtx, stopContainerd := context.WithCancel(context.Background())
-	c := containerd.New(ccfg)
-	if err := c.Start(crdCtx); err != nil {
-		stopContainerd()
-		<-c.Done()
-		_ = ccfg.DeleteBridge()
-		t.Fatalf("starting containerd: %v", err)
-	}
+	c := containerdtest.Start(t, ccfg)
 	rs, is := c.RuntimeService(), c.ImageService()
-	t.Cleanup(func() {
-		cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer ccancel()
-		if err := containerd.RemoveAllPodSandboxes(cctx, rs); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-		stopContainerd()
-		<-c.Done()
-		_ = ccfg.DeleteBridge()
-	})
 
 	acfg := agent.Config{
 		NodeName: nodeName, Client: client, RuntimeService: rs, ImageService: is,
@@ -145,6 +116,7 @@ func TestAgentWithContainerd(t *testing.T) {
 
 	// The node registers with real capacity and becomes Ready; its Lease is renewed.
 	var node *corev1.Node
+	var err error
 	eventually(t, 30*time.Second, func() (bool, string) {
 		node, err = client.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
 		if err != nil {

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiff-dev/skiff/nodeagent/runtime/containerd/containerdtest"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
@@ -45,12 +47,7 @@ func TestPodStreams(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts containerd and an API server")
 	}
-	if os.Geteuid() != 0 {
-		t.Fatalf("this test runs containerd and needs root (uid %d)", os.Geteuid())
-	}
-	if _, _, err := containerd.LookupBinaries(containerd.Config{}); err != nil {
-		t.Fatal(err)
-	}
+	containerdtest.Require(t)
 	if _, err := exec.LookPath("kubectl"); err != nil {
 		t.Fatalf("kubectl not found: %v", err)
 	}
@@ -80,16 +77,7 @@ func TestPodStreams(t *testing.T) {
 	}
 
 	// The registry, its images and containerd.
-	regCtx, stopReg := context.WithCancel(context.Background())
-	t.Cleanup(stopReg)
-	reg := images.NewRegistry(filepath.Join(dir, "registry"), "")
-	if err := reg.Start(regCtx); err != nil {
-		t.Fatal(err)
-	}
-	refs, err := images.EnsureBuiltin(ctx, reg, filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg, refs := containerdtest.Registry(t, ctx, dir, filepath.Join("..", ".."))
 	n := os.Getpid()%200 + 1
 	cfg := containerd.Config{
 		DataDir:        filepath.Join(dir, "containerd"),
@@ -98,30 +86,8 @@ func TestPodStreams(t *testing.T) {
 		SandboxImage:   refs[images.PauseRef],
 		RegistryMirror: reg.Addr(),
 	}
-	crdCtx, stopContainerd := context.WithCancel(context.Background())
-	c := containerd.New(cfg)
-	if err := c.Start(crdCtx); err != nil {
-		stopContainerd()
-		<-c.Done()
-		t.Fatalf("%v\n%s", err, tail(cfg.LogPath()))
-	}
+	c := containerdtest.Start(t, cfg)
 	rs, is := c.RuntimeService(), c.ImageService()
-	t.Cleanup(func() {
-		cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer ccancel()
-		if err := containerd.RemoveAllPodSandboxes(cctx, rs); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-		stopContainerd()
-		select {
-		case <-c.Done():
-		case <-time.After(20 * time.Second):
-			t.Errorf("containerd did not stop")
-		}
-		if err := cfg.DeleteBridge(); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-	})
 
 	// The pod: sandbox, a busybox printing five lines then sleeping, and skiff-http.
 	logRoot := filepath.Join(dir, "pods")
@@ -142,7 +108,7 @@ func TestPodStreams(t *testing.T) {
 	}
 	podID, err := rs.RunPodSandbox(ctx, sc, "")
 	if err != nil {
-		t.Fatalf("RunPodSandbox: %v\n%s", err, tail(cfg.LogPath()))
+		t.Fatalf("RunPodSandbox: %v\n%s", err, containerdtest.Tail(cfg.LogPath()))
 	}
 	run := func(name, image string, attempt uint32, stdin bool, command []string, env ...*runtimeapi.KeyValue) {
 		imageRef, err := is.PullImage(ctx, &runtimeapi.ImageSpec{Image: image}, nil, nil)
@@ -538,16 +504,4 @@ func httpGet(u string) (string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
-}
-
-// tail returns the end of a log file, for failure messages.
-func tail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return "--- " + path + " ---\n" + string(b)
 }

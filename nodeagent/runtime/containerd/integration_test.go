@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiff-dev/skiff/nodeagent/runtime/containerd/containerdtest"
+
 	internalapi "k8s.io/cri-api/pkg/apis"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -26,30 +28,15 @@ func TestCRIPodLifecycle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts containerd")
 	}
-	if os.Geteuid() != 0 {
-		t.Fatalf("this test runs containerd and needs root (uid %d)", os.Geteuid())
-	}
-	if _, _, err := containerd.LookupBinaries(containerd.Config{}); err != nil {
-		t.Fatal(err)
-	}
+	containerdtest.Require(t)
 	testStart := time.Now()
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	// The registry and its images.
-	// The registry and containerd live until the cleanups (which run after ctx is canceled).
-	regCtx, stopReg := context.WithCancel(context.Background())
-	t.Cleanup(stopReg)
-	reg := images.NewRegistry(filepath.Join(dir, "registry"), "")
-	if err := reg.Start(regCtx); err != nil {
-		t.Fatal(err)
-	}
+	// The registry and its images; they and containerd live until the cleanups.
 	t0 := time.Now()
-	refs, err := images.EnsureBuiltin(ctx, reg, filepath.Join("..", "..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg, refs := containerdtest.Registry(t, ctx, dir, filepath.Join("..", "..", ".."))
 	t.Logf("built and pushed %d images in %s", len(refs), time.Since(t0).Round(time.Millisecond))
 
 	// A subnet and bridge of this run, so concurrent runs and leftovers do not clash.
@@ -73,45 +60,17 @@ func TestCRIPodLifecycle(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = cfg.DeleteBridge() })
 
-	crdCtx, stopContainerd := context.WithCancel(context.Background())
-	c := containerd.New(cfg)
 	t0 = time.Now()
-	if err := c.Start(crdCtx); err != nil {
-		stopContainerd()
-		<-c.Done()
-		t.Fatalf("%v\n%s", err, tail(cfg.LogPath()))
-	}
+	c := containerdtest.Start(t, cfg)
 	t.Logf("containerd answered CRI in %s", time.Since(t0).Round(time.Millisecond))
 	rs, is := c.RuntimeService(), c.ImageService()
-	t.Cleanup(func() {
-		cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer ccancel()
-		if err := containerd.RemoveAllPodSandboxes(cctx, rs); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-		stopContainerd()
-		select {
-		case <-c.Done():
-		case <-time.After(20 * time.Second):
-			t.Errorf("containerd did not stop")
-		}
-		if err := c.Err(); err != nil {
-			t.Errorf("containerd stopped with: %v\n%s", err, tail(cfg.LogPath()))
-		}
-		if err := cfg.DeleteBridge(); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-		if _, err := net.InterfaceByName(cfg.Bridge()); err == nil {
-			t.Errorf("bridge %s left behind", cfg.Bridge())
-		}
-	})
 
 	// Pull busybox from the loopback registry (the pause image is pulled by RunPodSandbox).
 	busybox := refs[images.BusyboxRef]
 	t0 = time.Now()
 	imageRef, err := is.PullImage(ctx, &runtimeapi.ImageSpec{Image: busybox}, nil, nil)
 	if err != nil {
-		t.Fatalf("PullImage %s: %v\n%s", busybox, err, tail(cfg.LogPath()))
+		t.Fatalf("PullImage %s: %v\n%s", busybox, err, containerdtest.Tail(cfg.LogPath()))
 	}
 	t.Logf("pulled %s (%s) in %s", busybox, imageRef, time.Since(t0).Round(time.Millisecond))
 
@@ -146,7 +105,7 @@ func TestCRIPodLifecycle(t *testing.T) {
 	t0 = time.Now()
 	podID, err := rs.RunPodSandbox(ctx, sandboxConfig, "")
 	if err != nil {
-		t.Fatalf("RunPodSandbox: %v\n%s", err, tail(cfg.LogPath()))
+		t.Fatalf("RunPodSandbox: %v\n%s", err, containerdtest.Tail(cfg.LogPath()))
 	}
 	sandboxTime := time.Since(t0)
 	st, err := rs.PodSandboxStatus(ctx, podID, false)
@@ -182,10 +141,10 @@ func TestCRIPodLifecycle(t *testing.T) {
 	t0 = time.Now()
 	ctrID, err := rs.CreateContainer(ctx, podID, containerConfig, sandboxConfig)
 	if err != nil {
-		t.Fatalf("CreateContainer: %v\n%s", err, tail(cfg.LogPath()))
+		t.Fatalf("CreateContainer: %v\n%s", err, containerdtest.Tail(cfg.LogPath()))
 	}
 	if err := rs.StartContainer(ctx, ctrID); err != nil {
-		t.Fatalf("StartContainer: %v\n%s", err, tail(cfg.LogPath()))
+		t.Fatalf("StartContainer: %v\n%s", err, containerdtest.Tail(cfg.LogPath()))
 	}
 	containerTime := time.Since(t0)
 	t.Logf("container %.12s created and started in %s", ctrID, containerTime.Round(time.Millisecond))
@@ -347,15 +306,3 @@ func runHTTPPod(ctx context.Context, t *testing.T, rs internalapi.RuntimeService
 }
 
 func pollWait() { <-time.After(20 * time.Millisecond) }
-
-// tail returns the end of a log file, for failure messages.
-func tail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return "--- " + path + " ---\n" + string(b)
-}
