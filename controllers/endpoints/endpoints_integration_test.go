@@ -166,10 +166,14 @@ func TestEndpointsIntegration(t *testing.T) {
 
 	// A placeholder slice and an empty Endpoints object before any pod.
 	expect("", "")
-	_, slices := describeSlices(t, c, ns, "web")
-	if len(slices) != 1 {
-		t.Fatalf("%d placeholder slices", len(slices))
-	}
+	// The Endpoints object and the placeholder slice are written separately:
+	// wait for the slice rather than reading it once.
+	poll(t, "placeholder slice", func() error {
+		if _, slices := describeSlices(t, c, ns, "web"); len(slices) != 1 {
+			return fmt.Errorf("%d placeholder slices", len(slices))
+		}
+		return nil
+	})
 
 	runPod(t, c, ns, "a", "10.0.0.1", 8080, true)
 	runPod(t, c, ns, "b", "10.0.0.2", 9090, false)
