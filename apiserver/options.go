@@ -25,6 +25,8 @@ type Options struct {
 	EtcdClientPort, EtcdPeerPort int
 	// ServiceClusterIPRange is the IPv4 CIDR of service ClusterIPs (upstream's default).
 	ServiceClusterIPRange string
+	// ServiceNodePortRange is the port range NodePorts come from (upstream's default 30000-32767).
+	ServiceNodePortRange string
 	// ExtraMetrics are gathered into /metrics beside the API server's own (in-process controllers).
 	ExtraMetrics []prometheus.Gatherer
 	// Version is the Kubernetes version reported by /version.
@@ -45,6 +47,7 @@ func NewOptions() *Options {
 		EtcdPeerPort:          2380,
 		Version:               KubernetesVersion,
 		ServiceClusterIPRange: "10.96.0.0/12",
+		ServiceNodePortRange:  "30000-32767",
 	}
 }
 

@@ -317,7 +317,7 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	groups, err := registry.Build(c.Scheme, c.Codecs, c.Generic.RESTOptionsGetter, registry.Options{ServiceClusterIPRange: c.Options.ServiceClusterIPRange, NodeClientTLS: nodeTLS})
+	groups, err := registry.Build(c.Scheme, c.Codecs, c.Generic.RESTOptionsGetter, registry.Options{ServiceClusterIPRange: c.Options.ServiceClusterIPRange, ServiceNodePortRange: c.Options.ServiceNodePortRange, NodeClientTLS: nodeTLS})
 	if err != nil {
 		return nil, err
 	}

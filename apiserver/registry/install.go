@@ -28,6 +28,8 @@ type Groups struct {
 type Options struct {
 	// ServiceClusterIPRange is the IPv4 CIDR service ClusterIPs come from.
 	ServiceClusterIPRange string
+	// ServiceNodePortRange is the NodePort range, "30000-32767" when empty.
+	ServiceNodePortRange string
 	// NodeClientTLS is how the API server reaches node agents for pods/log, exec, attach and
 	// portforward: a client certificate of the cluster CA (CN kube-apiserver-kubelet-client,
 	// O system:masters) and the roots that verify the agents' serving certificates. Without it
@@ -80,7 +82,15 @@ func Build(scheme *runtime.Scheme, codecs serializer.CodecFactory, optsGetter ge
 	if err != nil {
 		return nil, err
 	}
-	wireServiceAllocation(out.Stores[schema.GroupResource{Resource: "services"}].Store, alloc)
+	nodePortRange := o.ServiceNodePortRange
+	if nodePortRange == "" {
+		nodePortRange = DefaultServiceNodePortRange
+	}
+	ports, err := newPortAllocator(nodePortRange, optsGetter)
+	if err != nil {
+		return nil, err
+	}
+	wireServiceAllocation(out.Stores[schema.GroupResource{Resource: "services"}].Store, alloc, ports)
 	out.KubernetesServiceIP = alloc.First()
 	infoFor(authenticationv1.SchemeGroupVersion)["selfsubjectreviews"] = &selfSubjectReviewREST{}
 	infoFor(eventsv1.SchemeGroupVersion)["events"] = newEventsREST(out.Stores[schema.GroupResource{Resource: "events"}].Store)

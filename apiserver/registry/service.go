@@ -19,50 +19,102 @@ func needsClusterIP(svc *corev1.Service) bool {
 }
 
 // wireServiceAllocation makes the services store allocate ClusterIPs on create (and on a change
-// away from ExternalName), keep them on updates that omit them, and release them on delete.
-func wireServiceAllocation(store *genericregistry.Store, alloc *ipAllocator) {
+// away from ExternalName) and NodePorts (NodePort and LoadBalancer types, the health-check port
+// of LoadBalancer services with externalTrafficPolicy Local), keep them on updates that omit
+// them, and release them on delete and on type changes that drop them.
+func wireServiceAllocation(store *genericregistry.Store, alloc *ipAllocator, ports *portAllocator) {
 	store.BeginCreate = func(ctx context.Context, obj runtime.Object, options *metav1.CreateOptions) (genericregistry.FinishFunc, error) {
 		svc := obj.(*corev1.Service)
 		if ns, ok := genericapirequest.NamespaceFrom(ctx); ok && svc.Namespace == "" {
 			svc.Namespace = ns
 		}
-		if !needsClusterIP(svc) {
-			return noop, nil
+		dryRun := len(options.DryRun) > 0
+		finishIP := genericregistry.FinishFunc(noop)
+		if needsClusterIP(svc) {
+			f, err := allocateFor(ctx, alloc, svc, dryRun)
+			if err != nil {
+				return nil, err
+			}
+			finishIP = f
 		}
-		return allocateFor(ctx, alloc, svc, len(options.DryRun) > 0)
+		op := ports.begin(dryRun)
+		if needsNodePorts(svc) {
+			if err := initNodePorts(ctx, svc, op); err != nil {
+				logRelease(ctx, op.finish(ctx, false))
+				finishIP(ctx, false)
+				return nil, err
+			}
+		}
+		return func(ctx context.Context, success bool) {
+			logRelease(ctx, op.finish(ctx, success))
+			finishIP(ctx, success)
+		}, nil
 	}
 	store.BeginUpdate = func(ctx context.Context, obj, old runtime.Object, options *metav1.UpdateOptions) (genericregistry.FinishFunc, error) {
 		svc, oldSvc := obj.(*corev1.Service), old.(*corev1.Service)
 		keepAllocated(svc, oldSvc)
 		dryRun := len(options.DryRun) > 0
-		switch {
-		case needsClusterIP(svc) && (oldSvc.Spec.ClusterIP == "" || oldSvc.Spec.Type == corev1.ServiceTypeExternalName) && svc.Spec.ClusterIP == "":
-			return allocateFor(ctx, alloc, svc, dryRun)
-		case svc.Spec.Type == corev1.ServiceTypeExternalName && oldSvc.Spec.ClusterIP != "" && oldSvc.Spec.ClusterIP != corev1.ClusterIPNone:
-			ip := oldSvc.Spec.ClusterIP
-			return func(ctx context.Context, success bool) {
-				if success && !dryRun {
-					logRelease(ctx, alloc.release(ctx, ip))
-				}
-			}, nil
+		op := ports.begin(dryRun)
+		if err := updateNodePorts(ctx, svc, oldSvc, op); err != nil {
+			logRelease(ctx, op.finish(ctx, false))
+			return nil, err
 		}
-		return noop, nil
+		dropTypeDependentFields(svc, oldSvc)
+		finishIP, err := updateClusterIP(ctx, alloc, svc, oldSvc, dryRun)
+		if err != nil {
+			logRelease(ctx, op.finish(ctx, false))
+			return nil, err
+		}
+		return func(ctx context.Context, success bool) {
+			logRelease(ctx, op.finish(ctx, success))
+			finishIP(ctx, success)
+		}, nil
 	}
 	store.AfterDelete = func(obj runtime.Object, options *metav1.DeleteOptions) {
 		svc := obj.(*corev1.Service)
-		if len(options.DryRun) > 0 || !needsClusterIP(svc) || svc.Spec.ClusterIP == "" {
+		if len(options.DryRun) > 0 {
 			return
 		}
 		ctx := context.Background()
+		if needsNodePorts(svc) || svc.Spec.HealthCheckNodePort != 0 {
+			var np []int
+			for p := range serviceNodePorts(svc) {
+				np = append(np, int(p))
+			}
+			if svc.Spec.HealthCheckNodePort != 0 {
+				np = append(np, int(svc.Spec.HealthCheckNodePort))
+			}
+			logRelease(ctx, ports.release(ctx, np...))
+		}
+		if !needsClusterIP(svc) || svc.Spec.ClusterIP == "" {
+			return
+		}
 		logRelease(ctx, alloc.release(ctx, svc.Spec.ClusterIP))
 	}
+}
+
+// updateClusterIP allocates a ClusterIP for a service that gains one, or releases it when the
+// service becomes ExternalName.
+func updateClusterIP(ctx context.Context, alloc *ipAllocator, svc, oldSvc *corev1.Service, dryRun bool) (genericregistry.FinishFunc, error) {
+	switch {
+	case needsClusterIP(svc) && (oldSvc.Spec.ClusterIP == "" || oldSvc.Spec.Type == corev1.ServiceTypeExternalName) && svc.Spec.ClusterIP == "":
+		return allocateFor(ctx, alloc, svc, dryRun)
+	case svc.Spec.Type == corev1.ServiceTypeExternalName && oldSvc.Spec.ClusterIP != "" && oldSvc.Spec.ClusterIP != corev1.ClusterIPNone:
+		ip := oldSvc.Spec.ClusterIP
+		return func(ctx context.Context, success bool) {
+			if success && !dryRun {
+				logRelease(ctx, alloc.release(ctx, ip))
+			}
+		}, nil
+	}
+	return noop, nil
 }
 
 func noop(context.Context, bool) {}
 
 func logRelease(ctx context.Context, err error) {
 	if err != nil {
-		klog.FromContext(ctx).Error(err, "Releasing service IP failed")
+		klog.FromContext(ctx).Error(err, "Releasing a service allocation failed")
 	}
 }
 
@@ -100,19 +152,5 @@ func keepAllocated(svc, old *corev1.Service) {
 			svc.Spec.IPFamilies, svc.Spec.IPFamilyPolicy = old.Spec.IPFamilies, old.Spec.IPFamilyPolicy
 		}
 	}
-	if svc.Spec.Type == corev1.ServiceTypeNodePort || svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
-		for i := range svc.Spec.Ports {
-			if svc.Spec.Ports[i].NodePort != 0 {
-				continue
-			}
-			for _, op := range old.Spec.Ports {
-				if op.Port == svc.Spec.Ports[i].Port && op.Protocol == svc.Spec.Ports[i].Protocol {
-					svc.Spec.Ports[i].NodePort = op.NodePort
-				}
-			}
-		}
-	}
-	if svc.Spec.Type == corev1.ServiceTypeLoadBalancer && svc.Spec.HealthCheckNodePort == 0 {
-		svc.Spec.HealthCheckNodePort = old.Spec.HealthCheckNodePort
-	}
+	keepNodePorts(svc, old)
 }

@@ -29,6 +29,7 @@ func controlPlaneFlags(fs *pflag.FlagSet, o *apiserver.Options) {
 	fs.IntVar(&o.EtcdClientPort, "etcd-client-port", o.EtcdClientPort, "Loopback client port of the embedded etcd (0: any free port).")
 	fs.IntVar(&o.EtcdPeerPort, "etcd-peer-port", o.EtcdPeerPort, "Loopback peer port of the embedded etcd (0: any free port).")
 	fs.StringVar(&o.ServiceClusterIPRange, "service-cluster-ip-range", o.ServiceClusterIPRange, "IPv4 CIDR of service ClusterIPs.")
+	fs.StringVar(&o.ServiceNodePortRange, "service-node-port-range", o.ServiceNodePortRange, "Port range reserved for services with NodePort visibility (inclusive, e.g. 30000-32767).")
 }
 
 // controlPlane is what `skiff server` and `skiff up` run.
