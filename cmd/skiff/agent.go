@@ -94,6 +94,7 @@ func newAgentCommand() *cobra.Command {
 	fs.IntVar(&node.port, "node-port", node.port, "Port of the node agent's HTTPS server (logs, exec, port-forward).")
 	fs.StringVar(&node.registry, "registry", "", "Use this loopback registry (HOST:PORT, e.g. the server's <data-dir>/registry.addr) instead of running one.")
 	fs.StringVar(&node.imagesSrc, "images-src", node.imagesSrc, "Skiff source tree whose test/images are built into the builtin images.")
+	fs.BoolVar(&node.profiling, "profiling", false, "Serve pprof at /debug/pprof/ on the node's HTTPS server (to clients of the cluster CA), as the kubelet's enableProfilingHandler.")
 	fs.BoolVar(&sim, "simulated", false, "Run a simulated node (explicit simulated mode: pods are marked running, no containers run).")
 	return cmd
 }

@@ -36,7 +36,10 @@ type localNode struct {
 	// registry, when set, is an existing loopback registry (another node's on this machine) with
 	// the builtin images; otherwise the node runs its own.
 	registry string
-	// metrics is the running agent's registry, gathered into the API server's /metrics.
+	// profiling serves pprof on the node's server (--profiling).
+	profiling bool
+	// metrics is the running agent's registry, served on the node's /metrics and gathered into
+	// the API server's /metrics when the node runs in `skiff up`.
 	metrics atomic.Pointer[prometheus.Registry]
 }
 
@@ -128,7 +131,7 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 		pool := x509.NewCertPool()
 		pool.AddCert(id.ca)
 		srv, err := server.New(server.Config{Listener: ln, CertPEM: certPEM, KeyPEM: keyPEM, ClientCAs: pool,
-			Runtime: crd.RuntimeService(), PodLogDir: ag.PodLogDir})
+			Runtime: crd.RuntimeService(), PodLogDir: ag.PodLogDir, Metrics: n, Profiling: n.profiling})
 		if err != nil {
 			ln.Close()
 			return err

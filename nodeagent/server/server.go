@@ -7,6 +7,8 @@
 package server
 
 import (
+	"net/http/pprof"
+
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -22,6 +24,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -57,6 +62,12 @@ type Config struct {
 	// the runtime does not report a container's log path and for the logs of containers the
 	// runtime no longer has. May be nil.
 	PodLogDir func(namespace, name, uid string) string
+	// Metrics, when set, is served at /metrics (to authenticated callers), as the kubelet
+	// serves its metrics on its own port.
+	Metrics prometheus.Gatherer
+	// Profiling serves net/http/pprof at /debug/pprof/ (to authenticated callers), as the
+	// kubelet's enableProfilingHandler.
+	Profiling bool
 }
 
 // Server serves the node's API.
@@ -148,6 +159,15 @@ func (s *Server) routes() http.Handler {
 	for _, method := range []string{"GET", "POST"} {
 		mux.Handle(method+" /portForward/{namespace}/{pod}", auth(s.portForward))
 		mux.Handle(method+" /portForward/{namespace}/{pod}/{uid}", auth(s.portForward))
+	}
+	if s.cfg.Metrics != nil {
+		mux.Handle("GET /metrics", authenticated(promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{})))
+	}
+	if s.cfg.Profiling {
+		mux.Handle("GET /debug/pprof/", auth(pprof.Index))
+		mux.Handle("GET /debug/pprof/profile", auth(pprof.Profile))
+		mux.Handle("GET /debug/pprof/symbol", auth(pprof.Symbol))
+		mux.Handle("GET /debug/pprof/trace", auth(pprof.Trace))
 	}
 	return mux
 }

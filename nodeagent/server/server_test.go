@@ -1,0 +1,50 @@
+package server_test
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/skiff-dev/skiff/apiserver/pki"
+	"github.com/skiff-dev/skiff/nodeagent/server"
+)
+
+// TestMetricsAndProfiling: /metrics and /debug/pprof/ answer callers with a certificate of the
+// client CA and refuse the others with 401, as the kubelet's port does.
+func TestMetricsAndProfiling(t *testing.T) {
+	ca, err := pki.LoadOrCreateCA(t.TempDir(), "ca", "test-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "skiff_test_total", Help: "A test counter."})
+	reg.MustRegister(c)
+	c.Inc()
+	h := server.RoutesForTest(server.Config{Metrics: reg, Profiling: true})
+	for _, tc := range []struct {
+		path, want string
+		verified   bool
+		code       int
+	}{
+		{"/metrics", "skiff_test_total 1", true, http.StatusOK},
+		{"/metrics", "Unauthorized", false, http.StatusUnauthorized},
+		{"/debug/pprof/", "heap", true, http.StatusOK},
+		{"/debug/pprof/heap?debug=1", "heap profile", true, http.StatusOK},
+		{"/debug/pprof/", "Unauthorized", false, http.StatusUnauthorized},
+	} {
+		req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+		if tc.verified {
+			req.TLS = &tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{ca.Cert}}}
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.want) {
+			t.Errorf("GET %s (verified %v): %d %.200q, want %d containing %q", tc.path, tc.verified, rec.Code, rec.Body.String(), tc.code, tc.want)
+		}
+	}
+}
