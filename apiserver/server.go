@@ -156,7 +156,7 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 	if err := c.applyStorage(ctx); err != nil {
 		return nil, err
 	}
-	if err := c.applyAdmission(); err != nil {
+	if err := c.applyAdmission(ctx); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -231,7 +231,7 @@ func (c *Config) applyStorage(ctx context.Context) error {
 
 // applyAdmission installs NamespaceLifecycle: no objects in missing or terminating namespaces,
 // and the system namespaces cannot be deleted.
-func (c *Config) applyAdmission() error {
+func (c *Config) applyAdmission(ctx context.Context) error {
 	client, err := kubernetes.NewForConfig(c.Generic.LoopbackClientConfig)
 	if err != nil {
 		return fmt.Errorf("loopback client: %w", err)
@@ -248,7 +248,12 @@ func (c *Config) applyAdmission() error {
 	if err := nsLifecycle.ValidateInitialization(); err != nil {
 		return fmt.Errorf("namespace lifecycle admission: %w", err)
 	}
-	c.Generic.AdmissionControl = admission.NewChainHandler(nsLifecycle, skiffadmission.NewDefaultTolerations())
+	quotaAdmission, err := skiffadmission.NewResourceQuota(client, factory, ctx.Done())
+	if err != nil {
+		return err
+	}
+	c.Generic.AdmissionControl = admission.NewChainHandler(nsLifecycle, skiffadmission.NewLimitRanger(client, factory),
+		skiffadmission.NewDefaultTolerations(), quotaAdmission)
 	return nil
 }
 

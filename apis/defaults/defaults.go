@@ -33,6 +33,8 @@ func Default(obj runtime.Object) {
 		defaultConfigMap(o)
 	case *corev1.Endpoints:
 		defaultEndpoints(o)
+	case *corev1.LimitRange:
+		defaultLimitRange(o)
 	case *appsv1.ReplicaSet:
 		defaultReplicaSet(o)
 	case *appsv1.Deployment:

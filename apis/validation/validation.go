@@ -15,6 +15,9 @@ import (
 
 // ValidateCreate validates a new object.
 func ValidateCreate(obj runtime.Object) field.ErrorList {
+	if errs, ok := validateRBACCreate(obj); ok {
+		return errs
+	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		return validatePodCreate(o)
@@ -36,6 +39,10 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 		return validateSecret(o)
 	case *corev1.ServiceAccount:
 		return validateServiceAccount(o)
+	case *corev1.ResourceQuota:
+		return validateResourceQuota(o)
+	case *corev1.LimitRange:
+		return validateLimitRange(o)
 	case *appsv1.ReplicaSet:
 		return validateReplicaSet(o)
 	case *appsv1.Deployment:
@@ -54,6 +61,9 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 
 // ValidateUpdate validates an update of the main resource (old is the stored object).
 func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
+	if errs, ok := validateRBACUpdate(obj, old); ok {
+		return errs
+	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		if p, ok := old.(*corev1.Pod); ok {
@@ -93,6 +103,14 @@ func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 		if p, ok := old.(*corev1.ServiceAccount); ok {
 			allErrs := validateObjectMetaUpdate(&o.ObjectMeta, &p.ObjectMeta, field.NewPath("metadata"))
 			return append(allErrs, validateServiceAccount(o)...)
+		}
+	case *corev1.ResourceQuota:
+		if p, ok := old.(*corev1.ResourceQuota); ok {
+			return validateResourceQuotaUpdate(o, p)
+		}
+	case *corev1.LimitRange:
+		if p, ok := old.(*corev1.LimitRange); ok {
+			return validateLimitRangeUpdate(o, p)
 		}
 	case *appsv1.ReplicaSet:
 		if p, ok := old.(*appsv1.ReplicaSet); ok {
@@ -141,6 +159,10 @@ func ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
 	case *corev1.Service:
 		if p, ok := old.(*corev1.Service); ok {
 			return validateServiceStatusUpdate(o, p)
+		}
+	case *corev1.ResourceQuota:
+		if p, ok := old.(*corev1.ResourceQuota); ok {
+			return validateResourceQuotaStatusUpdate(o, p)
 		}
 	case *appsv1.ReplicaSet:
 		if p, ok := old.(*appsv1.ReplicaSet); ok {

@@ -51,6 +51,8 @@ var Kinds = []*Kind{
 		}},
 	{GroupVersion: core, Resource: "serviceaccounts", Singular: "serviceaccount", Namespaced: true, ShortNames: []string{"sa"},
 		New: func() runtime.Object { return &corev1.ServiceAccount{} }, NewList: func() runtime.Object { return &corev1.ServiceAccountList{} }},
+	ResourceQuotaKind,
+	LimitRangeKind,
 	ReplicaSetKind,
 	DeploymentKind,
 	{GroupVersion: coord, Resource: "leases", Singular: "lease", Namespaced: true,
