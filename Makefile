@@ -7,6 +7,9 @@ BUILD_DATE := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -X github.com/skiff-dev/skiff/apiserver.buildDate=$(BUILD_DATE)
 # Packages whose tests need root, containerd or long runs are still plain go test packages.
 TEST_TIMEOUT ?= 20m
+# controller-gen, pinned: deepcopy and CRDs of the project's own kinds (apis/<group>/<version>).
+CONTROLLER_GEN ?= $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
+CONTROLLER_GEN_ARGS ?= object:headerFile=hack/boilerplate.go.txt crd output:crd:artifacts:config=config/crd/bases paths=./apis/...
 
 .DEFAULT_GOAL := help
 
@@ -42,14 +45,16 @@ vet: ## go vet and gofmt.
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 .PHONY: generate
-generate: ## Regenerate generated code (OpenAPI definitions).
+generate: ## Regenerate generated code (OpenAPI definitions; deepcopy and CRDs with controller-gen).
 	./hack/update-openapi.sh
+	$(CONTROLLER_GEN) $(CONTROLLER_GEN_ARGS)
 
 .PHONY: verify-generated
 verify-generated: ## Check that generated code is current.
 	@tmp=$$(mktemp -d); ./hack/update-openapi.sh $$tmp >/dev/null 2>&1 || { echo "openapi-gen failed"; exit 1; }; \
 	if ! diff -q $$tmp/zz_generated.openapi.go apiserver/openapi/zz_generated.openapi.go >/dev/null; then \
 	  echo "apiserver/openapi/zz_generated.openapi.go is stale: run 'make generate'"; rm -rf $$tmp; exit 1; fi; rm -rf $$tmp
+	@CONTROLLER_GEN="$(CONTROLLER_GEN)" ./hack/verify-controller-gen.sh
 
 .PHONY: clean
 clean: ## Remove build output.

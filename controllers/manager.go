@@ -10,6 +10,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	chaosv1alpha1 "github.com/skiff-dev/skiff/apis/chaos/v1alpha1"
 )
 
 // Options configure the controller manager.
@@ -39,10 +41,14 @@ func DefaultOptions() Options {
 	}
 }
 
-// NewScheme returns the scheme controllers use: every client-go built-in type.
+// NewScheme returns the scheme controllers use: every client-go built-in type and Skiff's own
+// kinds (chaos.skiff.dev).
 func NewScheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, fmt.Errorf("building scheme: %w", err)
+	}
+	if err := chaosv1alpha1.AddToScheme(s); err != nil {
 		return nil, fmt.Errorf("building scheme: %w", err)
 	}
 	return s, nil
