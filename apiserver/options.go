@@ -3,10 +3,12 @@ package apiserver
 import (
 	"fmt"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/skiff-dev/skiff/apiserver/etcd"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Options are the API server's settings, as flags set them.
@@ -23,6 +25,11 @@ type Options struct {
 	EtcdServers []string
 	// EtcdClientPort and EtcdPeerPort are the embedded member's loopback ports (0: any free port).
 	EtcdClientPort, EtcdPeerPort int
+	// EtcdCluster, when set, runs the embedded etcd as a member of a growable cluster (TLS with
+	// the etcd CA, peers on the advertise address; apiserver/controlplane prepares it), named
+	// EtcdMemberName.
+	EtcdCluster    *etcd.Cluster
+	EtcdMemberName string
 	// ServiceClusterIPRange is the IPv4 CIDR of service ClusterIPs (upstream's default).
 	ServiceClusterIPRange string
 	// ServiceNodePortRange is the port range NodePorts come from (upstream's default 30000-32767).
@@ -31,6 +38,14 @@ type Options struct {
 	ExtraMetrics []prometheus.Gatherer
 	// Version is the Kubernetes version reported by /version.
 	Version string
+	// ServiceAccountIssuer is the iss claim of service account tokens and the API's audience
+	// (--service-account-issuer; default https://kubernetes.default.svc.cluster.local).
+	ServiceAccountIssuer string
+	// ServiceAccountMaxTokenExpiration caps TokenRequest durations (0: no cap).
+	ServiceAccountMaxTokenExpiration time.Duration
+	// DisableServiceAccountAdmission turns the ServiceAccount admission plugin off, as upstream's
+	// integration tests do where no controller creates the default ServiceAccounts.
+	DisableServiceAccountAdmission bool
 }
 
 // NewOptions returns the defaults: data dir ~/.skiff, port 6443, embedded etcd on 2379/2380.
@@ -47,6 +62,7 @@ func NewOptions() *Options {
 		EtcdPeerPort:          2380,
 		Version:               KubernetesVersion,
 		ServiceClusterIPRange: "10.96.0.0/12",
+		ServiceAccountIssuer:  "https://kubernetes.default.svc.cluster.local",
 		ServiceNodePortRange:  "30000-32767",
 	}
 }
@@ -78,6 +94,9 @@ func (o *Options) ControllerManagerKubeconfigPath() string {
 
 func (o *Options) pkiDir() string  { return filepath.Join(o.DataDir, "pki") }
 func (o *Options) etcdDir() string { return filepath.Join(o.DataDir, "etcd") }
+
+// AdvertiseIP is AdvertiseAddress, or the host's primary IP, or nil when there is none.
+func (o *Options) AdvertiseIP() net.IP { return o.advertiseIP() }
 
 // advertiseIP is AdvertiseAddress, or the host's primary IP, or nil when there is none.
 func (o *Options) advertiseIP() net.IP {

@@ -24,7 +24,6 @@ import (
 	apimachineryversion "k8s.io/apimachinery/pkg/version"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
@@ -41,7 +40,9 @@ import (
 
 	"github.com/skiff-dev/skiff/apis"
 	skiffadmission "github.com/skiff-dev/skiff/apiserver/admission"
+	"github.com/skiff-dev/skiff/apiserver/authorization"
 	"github.com/skiff-dev/skiff/apiserver/bootstrap"
+	"github.com/skiff-dev/skiff/apiserver/controlplane"
 	"github.com/skiff-dev/skiff/apiserver/etcd"
 	"github.com/skiff-dev/skiff/apiserver/pki"
 	"github.com/skiff-dev/skiff/apiserver/registry"
@@ -64,6 +65,10 @@ type Config struct {
 	etcd        *etcd.Server
 	etcdOptions *genericoptions.EtcdOptions
 	openAPIV3   *openAPIV3Merge
+	// serviceAccounts signs and authenticates service account tokens (serviceaccounts.go).
+	serviceAccounts *serviceAccounts
+	// authz is the authorization chain (rbac.go).
+	authz *authorization.Authorizers
 }
 
 // CompletedConfig is a Config with defaults filled in.
@@ -143,8 +148,15 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 		joinTokens.Start(hook.Done())
 		return nil
 	})
-	gc.Authentication.Authenticator = newAuthenticator(clientCA, joinTokens)
-	gc.Authorization.Authorizer = authorizer.AuthorizerFunc(authorize)
+	c.serviceAccounts, err = c.setUpServiceAccounts(loopbackClient)
+	if err != nil {
+		return nil, err
+	}
+	gc.Authentication.Authenticator = newAuthenticator(clientCA, joinTokens, c.serviceAccounts.authn)
+	gc.SharedInformerFactory = informers.NewSharedInformerFactory(loopbackClient, 10*time.Minute)
+	if err := c.applyAuthorization(); err != nil {
+		return nil, err
+	}
 	genericapiserver.AuthorizeClientBearerToken(gc.LoopbackClientConfig, &gc.Authentication, &gc.Authorization)
 
 	namer := openapinamer.NewDefinitionNamer(scheme, apiextensionsapiserver.Scheme)
@@ -202,7 +214,8 @@ func (c *Config) applyStorage(ctx context.Context) error {
 	servers := o.EtcdServers
 	if len(servers) == 0 {
 		e, err := etcd.Start(ctx, etcd.Config{Dir: o.etcdDir(), ClientPort: o.EtcdClientPort, PeerPort: o.EtcdPeerPort,
-			LogFile: filepath.Join(o.DataDir, "logs", "etcd.log")})
+			LogFile: filepath.Join(o.DataDir, "logs", "etcd.log"), Name: o.EtcdMemberName, Cluster: o.EtcdCluster,
+			ClientInfoFile: filepath.Join(o.DataDir, controlplane.ClientInfoFile)})
 		if err != nil {
 			return err
 		}
@@ -221,6 +234,10 @@ func (c *Config) applyStorage(ctx context.Context) error {
 	etcdOpts := genericoptions.NewEtcdOptions(storagebackend.NewDefaultConfig("/registry", storageCodec))
 	etcdOpts.StorageConfig.Transport.ServerList = servers
 	etcdOpts.StorageConfig.EncodeVersioner = schema.GroupVersions(gvs)
+	if cl := o.EtcdCluster; cl != nil && c.etcd != nil {
+		etcdOpts.StorageConfig.Transport.TrustedCAFile = cl.CAFile
+		etcdOpts.StorageConfig.Transport.CertFile, etcdOpts.StorageConfig.Transport.KeyFile = cl.ClientCertFile, cl.ClientKeyFile
+	}
 	if err := etcdOpts.ApplyTo(&c.Generic.Config); err != nil {
 		c.Close()
 		return fmt.Errorf("etcd storage: %w", err)
@@ -236,8 +253,11 @@ func (c *Config) applyAdmission(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("loopback client: %w", err)
 	}
-	factory := informers.NewSharedInformerFactory(client, 10*time.Minute)
-	c.Generic.SharedInformerFactory = factory
+	factory := c.Generic.SharedInformerFactory
+	if factory == nil {
+		factory = informers.NewSharedInformerFactory(client, 10*time.Minute)
+		c.Generic.SharedInformerFactory = factory
+	}
 	c.Generic.ClientConfig = c.Generic.LoopbackClientConfig
 	nsLifecycle, err := lifecycle.NewLifecycle(sets.New(SystemNamespaces...))
 	if err != nil {
@@ -252,8 +272,13 @@ func (c *Config) applyAdmission(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Generic.AdmissionControl = admission.NewChainHandler(nsLifecycle, skiffadmission.NewLimitRanger(client, factory),
-		skiffadmission.NewDefaultTolerations(), quotaAdmission)
+	plugins := []admission.Interface{nsLifecycle, skiffadmission.NewLimitRanger(client, factory)}
+	if !c.Options.DisableServiceAccountAdmission {
+		// After NamespaceLifecycle and LimitRanger, as in upstream's order.
+		plugins = append(plugins, skiffadmission.NewServiceAccount(factory, client))
+	}
+	plugins = append(plugins, authorization.NewNodeRestriction())
+	c.Generic.AdmissionControl = admission.NewChainHandler(append(plugins, skiffadmission.NewDefaultTolerations(), quotaAdmission)...)
 	return nil
 }
 
@@ -322,7 +347,8 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	groups, err := registry.Build(c.Scheme, c.Codecs, c.Generic.RESTOptionsGetter, registry.Options{ServiceClusterIPRange: c.Options.ServiceClusterIPRange, ServiceNodePortRange: c.Options.ServiceNodePortRange, NodeClientTLS: nodeTLS})
+	groups, err := registry.Build(c.Scheme, c.Codecs, c.Generic.RESTOptionsGetter, registry.Options{ServiceClusterIPRange: c.Options.ServiceClusterIPRange, ServiceNodePortRange: c.Options.ServiceNodePortRange, NodeClientTLS: nodeTLS, ServiceAccountTokens: c.serviceAccounts.tokens(c.Options),
+		Authorizer: c.Generic.Authorization.Authorizer, RuleResolver: c.authz.RuleResolver, RBACGuard: c.authz.Guard})
 	if err != nil {
 		return nil, err
 	}
@@ -333,9 +359,16 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, fmt.Errorf("installing API groups: %w", err)
 	}
 	installVersion(gs, c.Options.Version)
+	if err := c.installOpenIDDiscovery(gs, c.serviceAccounts); err != nil {
+		return nil, err
+	}
 	s := &Server{Config: c.Config, generic: gs, ready: make(chan struct{}), kubernetesServiceIP: groups.KubernetesServiceIP}
 	gs.AddPostStartHookOrDie("skiff-system-namespaces", s.ensureSystemNamespaces)
 	gs.AddPostStartHookOrDie("skiff-cluster-info", bootstrap.PublishClusterInfo(c.ServerURL(), c.CA.CertPEM))
+	if c.etcd != nil && c.Options.EtcdCluster != nil {
+		// New control-plane members join through any member (skiff server --join).
+		gs.Handler.NonGoRestfulMux.Handle(bootstrap.ControlPlaneJoinPath, controlplane.JoinHandler(c.Options.DataDir, c.etcd.Members))
+	}
 	return s, nil
 }
 

@@ -31,12 +31,36 @@ func Start(t testing.TB) *Server {
 }
 
 // StartOn runs a server on dataDir; it stops when the test ends or Stop is called.
+//
+// The ServiceAccount admission plugin is off, as in upstream's integration tests: no controller
+// creates the namespaces' default ServiceAccounts here. StartWith turns it back on.
 func StartOn(t testing.TB, dataDir string) *Server {
+	t.Helper()
+	return start(t, dataDir, nil)
+}
+
+// StartWith runs a server on a new temporary data dir after configure has adjusted its options
+// (the ServiceAccount admission plugin enabled unless configure disables it).
+func StartWith(t testing.TB, configure func(o *apiserver.Options)) *Server {
+	t.Helper()
+	return start(t, t.TempDir(), func(o *apiserver.Options) {
+		o.DisableServiceAccountAdmission = false
+		if configure != nil {
+			configure(o)
+		}
+	})
+}
+
+func start(t testing.TB, dataDir string, configure func(o *apiserver.Options)) *Server {
 	t.Helper()
 	o := apiserver.NewOptions()
 	o.DataDir = dataDir
 	o.SecurePort, o.EtcdClientPort, o.EtcdPeerPort = 0, 0, 0
 	o.BindAddress = []byte{127, 0, 0, 1}
+	o.DisableServiceAccountAdmission = true
+	if configure != nil {
+		configure(o)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg, err := o.Config(ctx)
 	if err != nil {

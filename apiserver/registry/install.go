@@ -5,10 +5,12 @@ import (
 	"fmt"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
@@ -35,6 +37,14 @@ type Options struct {
 	// O system:masters) and the roots that verify the agents' serving certificates. Without it
 	// those subresources answer 503.
 	NodeClientTLS *tls.Config
+	// ServiceAccountTokens configures serviceaccounts/token (TokenRequest).
+	ServiceAccountTokens ServiceAccountTokens
+	// Authorizer and RuleResolver answer the authorization.k8s.io reviews; RBACGuard refuses
+	// RBAC writes that escalate privileges. Without them the reviews are not served and RBAC
+	// writes are not checked.
+	Authorizer   authorizer.Authorizer
+	RuleResolver authorizer.RuleResolver
+	RBACGuard    RBACGuard
 }
 
 // Build creates the storage of every served kind and groups it for installation.
@@ -93,6 +103,11 @@ func Build(scheme *runtime.Scheme, codecs serializer.CodecFactory, optsGetter ge
 	wireServiceAllocation(out.Stores[schema.GroupResource{Resource: "services"}].Store, alloc, ports)
 	out.KubernetesServiceIP = alloc.First()
 	infoFor(authenticationv1.SchemeGroupVersion)["selfsubjectreviews"] = &selfSubjectReviewREST{}
+	wireRBACGuard(out.Stores, o.RBACGuard)
+	if o.Authorizer != nil {
+		addAuthorizationReviews(infoFor(authorizationv1.SchemeGroupVersion), o.Authorizer, o.RuleResolver)
+	}
+	infoFor(core)["serviceaccounts/token"] = newTokenREST(o.ServiceAccountTokens, out.Stores)
 	infoFor(eventsv1.SchemeGroupVersion)["events"] = newEventsREST(out.Stores[schema.GroupResource{Resource: "events"}].Store)
 	for _, g := range order {
 		if g == "" {

@@ -1,0 +1,83 @@
+package apiserver
+
+import (
+	"crypto/rsa"
+	"fmt"
+	"net"
+	"strconv"
+
+	"k8s.io/apiserver/pkg/authentication/authenticator"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/skiff-dev/skiff/apiserver/registry"
+	"github.com/skiff-dev/skiff/apiserver/serviceaccount"
+)
+
+// serviceAccounts is the API server's service account token setup: the signing key in
+// <data-dir>/pki (sa.key, sa.pub), the signer behind serviceaccounts/token and the
+// authenticator of the tokens.
+type serviceAccounts struct {
+	issuer string
+	key    *rsa.PrivateKey
+	signer *serviceaccount.Signer
+	authn  *serviceaccount.Authenticator
+}
+
+// setUpServiceAccounts loads or creates the key, and prepares the signer and the authenticator,
+// whose informers start with the server. The API's audiences become the issuer.
+func (c *Config) setUpServiceAccounts(client kubernetes.Interface) (*serviceAccounts, error) {
+	o := c.Options
+	issuer := o.ServiceAccountIssuer
+	if issuer == "" {
+		issuer = serviceaccount.DefaultIssuer
+	}
+	key, err := serviceaccount.LoadOrCreateKey(o.pkiDir())
+	if err != nil {
+		return nil, err
+	}
+	signer, err := serviceaccount.NewSigner(issuer, key, nil)
+	if err != nil {
+		return nil, err
+	}
+	getter := serviceaccount.NewCachedGetter(client)
+	c.Generic.AddPostStartHookOrDie("skiff-serviceaccount-token-authenticator", func(hook genericapiserver.PostStartHookContext) error {
+		getter.Start(hook.Done())
+		return nil
+	})
+	c.Generic.Authentication.APIAudiences = authenticator.Audiences{issuer}
+	authn := serviceaccount.NewAuthenticator(issuer, []*rsa.PublicKey{&key.PublicKey}, []string{issuer}, getter, nil)
+	return &serviceAccounts{issuer: issuer, key: key, signer: signer, authn: authn}, nil
+}
+
+// tokens are the settings of serviceaccounts/token.
+func (s *serviceAccounts) tokens(o *Options) registry.ServiceAccountTokens {
+	if s == nil {
+		return registry.ServiceAccountTokens{}
+	}
+	return registry.ServiceAccountTokens{Signer: s.signer, APIAudiences: []string{s.issuer},
+		MaxExpiration: o.ServiceAccountMaxTokenExpiration, ExtendExpiration: true}
+}
+
+// installOpenIDDiscovery serves /.well-known/openid-configuration and /openid/v1/jwks, with the
+// key set's URL on the advertise address (where pods reach the API server).
+func (c *Config) installOpenIDDiscovery(gs *genericapiserver.GenericAPIServer, s *serviceAccounts) error {
+	if s == nil {
+		return nil
+	}
+	base := c.ServerURL()
+	if ip := c.Options.advertiseIP(); ip != nil {
+		port := c.Options.SecurePort
+		if l := c.Generic.SecureServing.Listener; l != nil {
+			port = l.Addr().(*net.TCPAddr).Port
+		}
+		base = "https://" + net.JoinHostPort(ip.String(), strconv.Itoa(port))
+	}
+	cfg, jwks, err := serviceaccount.DiscoveryHandlers(s.issuer, base, []*rsa.PublicKey{&s.key.PublicKey})
+	if err != nil {
+		return fmt.Errorf("service account issuer discovery: %w", err)
+	}
+	gs.Handler.NonGoRestfulMux.Handle(serviceaccount.OpenIDConfigPath, cfg)
+	gs.Handler.NonGoRestfulMux.Handle(serviceaccount.JWKSPath, jwks)
+	return nil
+}
