@@ -51,6 +51,9 @@ func Authorize(a authorizer.Attributes) (decision authorizer.Decision, reason st
 		}
 		return authorizer.DecisionDeny, ReasonBootstrapper, true
 	}
+	if a.GetVerb() == "get" && a.GetPath() == ControlPlaneJoinPath && IsControlPlaneJoiner(u) {
+		return authorizer.DecisionAllow, "", true
+	}
 	if a.GetVerb() == "get" {
 		for _, p := range discoveryPaths {
 			if a.GetPath() == p || strings.HasPrefix(a.GetPath(), p+"/") {

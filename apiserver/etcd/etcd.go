@@ -2,6 +2,8 @@ package etcd
 
 import (
 	"context"
+	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/url"
@@ -10,6 +12,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -21,17 +25,99 @@ type Config struct {
 	Dir string
 	// Name is the member name (default "default").
 	Name string
-	// ClientPort and PeerPort are the loopback ports; 0 picks free ports.
+	// ClientPort and PeerPort are the member's ports; 0 picks free ports.
 	ClientPort, PeerPort int
 	// LogFile, when set, receives etcd's own log; otherwise only errors go to stderr.
 	LogFile string
+	// ClientInfoFile, when set, receives the client endpoints and credentials (ClientInfo, JSON)
+	// for tools such as `skiff etcd snapshot save`.
+	ClientInfoFile string
+	// Cluster, when set, makes the member part of a growable etcd cluster: TLS between peers and
+	// for clients, peers on the advertise address. Nil runs a single member on plain loopback.
+	Cluster *Cluster
+}
+
+// Cluster is the clustering side of a member's configuration.
+type Cluster struct {
+	// AdvertiseIP is the address other members and clients reach this member on.
+	AdvertiseIP net.IP
+	// CAFile is the etcd CA: it signs the member certificate and every client certificate.
+	CAFile string
+	// MemberCertFile and MemberKeyFile serve clients and peers and authenticate to peers.
+	MemberCertFile, MemberKeyFile string
+	// ClientCertFile and ClientKeyFile are the credentials the API server and tools use.
+	ClientCertFile, ClientKeyFile string
+	// InitialCluster is "name=peerURL,..." when bootstrapping a new member (ignored when the data
+	// dir already holds one); Existing tells that the member joins a running cluster.
+	InitialCluster string
+	Existing       bool
+	// PromoteVia, when set, are client URLs of running members: the new member was added as a
+	// learner, and is promoted to a voting member through them once it has caught up.
+	PromoteVia []string
+}
+
+// ClientInfo tells clients how to reach the member.
+type ClientInfo struct {
+	Endpoints []string `json:"endpoints"`
+	CAFile    string   `json:"caFile,omitempty"`
+	CertFile  string   `json:"certFile,omitempty"`
+	KeyFile   string   `json:"keyFile,omitempty"`
+}
+
+// TLS returns the clients' TLS configuration, nil without TLS.
+func (ci ClientInfo) TLS() (*tls.Config, error) {
+	if ci.CAFile == "" {
+		return nil, nil
+	}
+	info := transport.TLSInfo{CertFile: ci.CertFile, KeyFile: ci.KeyFile, TrustedCAFile: ci.CAFile}
+	cfg, err := info.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("etcd client TLS: %w", err)
+	}
+	return cfg, nil
+}
+
+// ClientConfig returns an etcd client configuration for the member.
+func (ci ClientInfo) ClientConfig() (clientv3.Config, error) {
+	tlsCfg, err := ci.TLS()
+	if err != nil {
+		return clientv3.Config{}, err
+	}
+	return clientv3.Config{Endpoints: ci.Endpoints, TLS: tlsCfg, DialTimeout: 5 * time.Second, Logger: zap.NewNop()}, nil
+}
+
+// ReadClientInfo reads a file written through Config.ClientInfoFile.
+func ReadClientInfo(path string) (ClientInfo, error) {
+	var ci ClientInfo
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ci, err
+	}
+	if err := json.Unmarshal(b, &ci); err != nil {
+		return ci, fmt.Errorf("parsing %s: %w", path, err)
+	}
+	if len(ci.Endpoints) == 0 {
+		return ci, fmt.Errorf("%s names no etcd endpoint", path)
+	}
+	return ci, nil
 }
 
 // Server is a running embedded etcd member.
 type Server struct {
 	etcd *embed.Etcd
-	// Endpoints are the client URLs to give to etcd clients.
+	// Endpoints are the client URLs to give to local etcd clients (the API server).
 	Endpoints []string
+	// Client tells clients how to reach the member.
+	Client ClientInfo
+}
+
+// Member is one member of the etcd cluster.
+type Member struct {
+	ID         uint64
+	Name       string
+	PeerURLs   []string
+	ClientURLs []string
+	IsLearner  bool
 }
 
 // Start starts the member and waits until it serves clients.
@@ -45,6 +131,8 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 	cfg := embed.NewConfig()
 	cfg.Name = c.Name
 	cfg.Dir = c.Dir
+	// Nothing is acknowledged before it is on disk: etcd fsyncs its WAL before it answers.
+	cfg.UnsafeNoFsync = false
 	clientPort, peerPort := c.ClientPort, c.PeerPort
 	var err error
 	if clientPort == 0 {
@@ -57,11 +145,44 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	cu := url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(clientPort))}
-	pu := url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(peerPort))}
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{cu}, []url.URL{cu}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{pu}, []url.URL{pu}
-	cfg.InitialCluster = cfg.InitialClusterFromName(c.Name)
+	loopback := net.ParseIP("127.0.0.1")
+	client := ClientInfo{}
+	if cl := c.Cluster; cl != nil {
+		adv := cl.AdvertiseIP
+		if adv == nil {
+			adv = loopback
+		}
+		local := url.URL{Scheme: "https", Host: net.JoinHostPort(loopback.String(), strconv.Itoa(clientPort))}
+		cu := url.URL{Scheme: "https", Host: net.JoinHostPort(adv.String(), strconv.Itoa(clientPort))}
+		pu := url.URL{Scheme: "https", Host: net.JoinHostPort(adv.String(), strconv.Itoa(peerPort))}
+		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{local}, []url.URL{cu}
+		if !adv.IsLoopback() {
+			cfg.ListenClientUrls = append(cfg.ListenClientUrls, cu)
+		}
+		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{pu}, []url.URL{pu}
+		ti := transport.TLSInfo{CertFile: cl.MemberCertFile, KeyFile: cl.MemberKeyFile, TrustedCAFile: cl.CAFile, ClientCertAuth: true}
+		cfg.ClientTLSInfo, cfg.PeerTLSInfo = ti, ti
+		cfg.InitialCluster = cl.InitialCluster
+		if cfg.InitialCluster == "" {
+			cfg.InitialCluster = c.Name + "=" + pu.String()
+		}
+		cfg.InitialClusterToken = "skiff"
+		cfg.ClusterState = embed.ClusterStateFlagNew
+		if cl.Existing {
+			cfg.ClusterState = embed.ClusterStateFlagExisting
+		}
+		// Members on one machine (tests) and on a LAN: upstream's defaults (100 ms heartbeat,
+		// 1 s election timeout) let a new leader be elected within seconds of a member's loss.
+		cfg.StrictReconfigCheck = true
+		client = ClientInfo{Endpoints: []string{local.String()}, CAFile: cl.CAFile, CertFile: cl.ClientCertFile, KeyFile: cl.ClientKeyFile}
+	} else {
+		cu := url.URL{Scheme: "http", Host: net.JoinHostPort(loopback.String(), strconv.Itoa(clientPort))}
+		pu := url.URL{Scheme: "http", Host: net.JoinHostPort(loopback.String(), strconv.Itoa(peerPort))}
+		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{cu}, []url.URL{cu}
+		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{pu}, []url.URL{pu}
+		cfg.InitialCluster = cfg.InitialClusterFromName(c.Name)
+		client = ClientInfo{Endpoints: []string{cu.String()}}
+	}
 	cfg.AutoCompactionMode = "periodic"
 	cfg.AutoCompactionRetention = "5m"
 	cfg.QuotaBackendBytes = 8 << 30
@@ -75,26 +196,157 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting embedded etcd in %s: %w", c.Dir, err)
 	}
+	s := &Server{etcd: e, Endpoints: client.Endpoints, Client: client}
+	if c.Cluster != nil && len(c.Cluster.PromoteVia) > 0 {
+		// A learner does not become ready before it is promoted: promote it while waiting.
+		go s.promote(ctx, c.Cluster.PromoteVia)
+	}
 	select {
 	case <-e.Server.ReadyNotify():
 	case err := <-e.Err():
 		e.Close()
 		return nil, fmt.Errorf("embedded etcd failed: %w", err)
-	case <-time.After(60 * time.Second):
+	case <-time.After(90 * time.Second):
 		e.Close()
-		return nil, fmt.Errorf("embedded etcd in %s not ready after 60s", c.Dir)
+		return nil, fmt.Errorf("embedded etcd in %s not ready after 90s", c.Dir)
 	case <-ctx.Done():
 		e.Close()
 		return nil, ctx.Err()
 	}
-	return &Server{etcd: e, Endpoints: []string{cu.String()}}, nil
+	if c.Cluster != nil && len(c.Cluster.PromoteVia) > 0 {
+		if err := s.waitVoter(ctx); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	if c.Cluster != nil && len(c.Cluster.PromoteVia) == 0 {
+		if err := s.updatePeerURL(ctx, cfg.AdvertisePeerUrls[0].String()); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	if c.ClientInfoFile != "" {
+		if err := writeJSON(c.ClientInfoFile, client); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	return s, nil
 }
+
+// promote turns this learner into a voting member through the other members, retrying while
+// it catches up with the leader.
+func (s *Server) promote(ctx context.Context, via []string) {
+	cc, err := ClientInfo{Endpoints: via, CAFile: s.tlsCA(), CertFile: s.clientCert(), KeyFile: s.clientKey()}.ClientConfig()
+	if err != nil {
+		return
+	}
+	cli, err := clientv3.New(cc)
+	if err != nil {
+		return
+	}
+	defer cli.Close()
+	id := uint64(s.etcd.Server.MemberID())
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := cli.MemberPromote(rctx, id)
+		cancel()
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.etcd.Server.StopNotify():
+			return
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// updatePeerURL makes the member's peer URL in the membership the advertised one: a data dir
+// that ran as a single server (or was restored from a snapshot) knows a loopback http URL.
+func (s *Server) updatePeerURL(ctx context.Context, want string) error {
+	for _, m := range s.Members() {
+		if m.ID != s.ID() || len(m.PeerURLs) == 1 && m.PeerURLs[0] == want {
+			continue
+		}
+		cc, err := s.Client.ClientConfig()
+		if err != nil {
+			return err
+		}
+		cli, err := clientv3.New(cc)
+		if err != nil {
+			return fmt.Errorf("etcd client: %w", err)
+		}
+		defer cli.Close()
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if _, err := cli.MemberUpdate(rctx, m.ID, []string{want}); err != nil {
+			return fmt.Errorf("updating this member's peer URL from %v to %s: %w", m.PeerURLs, want, err)
+		}
+	}
+	return nil
+}
+
+// waitVoter waits until the member is no longer a learner.
+func (s *Server) waitVoter(ctx context.Context) error {
+	deadline := time.Now().Add(90 * time.Second)
+	for s.etcd.Server.IsLearner() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the new etcd member was not promoted from learner within 90s")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-s.etcd.Err():
+			return fmt.Errorf("embedded etcd failed: %w", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func (s *Server) tlsCA() string      { return s.etcd.Config().PeerTLSInfo.TrustedCAFile }
+func (s *Server) clientCert() string { return s.etcd.Config().PeerTLSInfo.CertFile }
+func (s *Server) clientKey() string  { return s.etcd.Config().PeerTLSInfo.KeyFile }
 
 // Err reports a fatal error of the running member.
 func (s *Server) Err() <-chan error { return s.etcd.Err() }
 
 // Close stops the member, waiting for in-flight requests.
 func (s *Server) Close() { s.etcd.Close() }
+
+// ID is the member's ID.
+func (s *Server) ID() uint64 { return uint64(s.etcd.Server.MemberID()) }
+
+// IsLeader tells whether this member is the raft leader.
+func (s *Server) IsLeader() bool { return s.etcd.Server.Leader() == s.etcd.Server.MemberID() }
+
+// Members lists the cluster's members as this member knows them.
+func (s *Server) Members() []Member {
+	var out []Member
+	for _, m := range s.etcd.Server.Cluster().Members() {
+		out = append(out, Member{ID: uint64(m.ID), Name: m.Name, PeerURLs: m.PeerURLs, ClientURLs: m.ClientURLs, IsLearner: m.IsLearner})
+	}
+	return out
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("writing %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
 
 func newLogger(file string) (*zap.Logger, error) {
 	cfg := zap.NewProductionConfig()

@@ -36,6 +36,8 @@ func controlPlaneFlags(fs *pflag.FlagSet, o *apiserver.Options) {
 type controlPlane struct {
 	api         *apiserver.Options
 	controllers controllermanager.Config
+	// cluster makes a highly available control plane (`skiff server --cluster-init|--join`).
+	cluster clusterOptions
 	// extra runs beside the control plane once the API is ready.
 	extra []func(ctx context.Context, cfg *apiserver.Config) error
 }
@@ -62,12 +64,16 @@ func newServerCommand() *cobra.Command {
 		},
 	}
 	p.flags(cmd.Flags())
+	p.cluster.flags(cmd.Flags())
 	return cmd
 }
 
 // run starts the API server, then the controllers and any extras, and blocks until the context
 // ends or one of them fails.
 func (p *controlPlane) run(ctx context.Context, cmd *cobra.Command) error {
+	if err := p.cluster.apply(ctx, p.api, cmd.OutOrStdout()); err != nil {
+		return err
+	}
 	cfg, err := p.api.Config(ctx)
 	if err != nil {
 		return err
@@ -83,6 +89,9 @@ func (p *controlPlane) run(ctx context.Context, cmd *cobra.Command) error {
 	case <-srv.Ready():
 	case <-gctx.Done():
 		return g.Wait()
+	}
+	if err := installCRDs(gctx, cfg.AdminKubeconfig); err != nil {
+		return err
 	}
 	cmKubeconfig := p.api.ControllerManagerKubeconfigPath()
 	restCfg, err := clientcmd.BuildConfigFromFlags("", cmKubeconfig)

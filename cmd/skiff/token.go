@@ -28,10 +28,11 @@ func newTokenCommand() *cobra.Command {
 
 func newTokenCreateCommand() *cobra.Command {
 	var (
-		ttl         time.Duration
-		kubeconfig  string
-		dataDir     = apiserver.NewOptions().DataDir
-		description string
+		ttl          time.Duration
+		kubeconfig   string
+		dataDir      = apiserver.NewOptions().DataDir
+		description  string
+		controlPlane bool
 	)
 	cmd := &cobra.Command{
 		Use:   "create",
@@ -61,7 +62,12 @@ func newTokenCreateCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				secret := bootstrap.NewSecret(tok, bootstrap.SecretOptions{TTL: ttl, Description: description})
+				opts := bootstrap.SecretOptions{TTL: ttl, Description: description}
+				if controlPlane {
+					// Only for `skiff server --join`: it reads the cluster's CA and key with it.
+					opts.ExtraGroups, opts.Usages = []string{bootstrap.ControlPlaneGroup}, []string{"authentication"}
+				}
+				secret := bootstrap.NewSecret(tok, opts)
 				_, secretErr = client.CoreV1().Secrets(bootstrap.Namespace).Create(cmd.Context(), secret, metav1.CreateOptions{})
 				if apierrors.IsAlreadyExists(secretErr) {
 					continue
@@ -71,6 +77,9 @@ func newTokenCreateCommand() *cobra.Command {
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), tok.String())
 				hint := fmt.Sprintf("skiff agent --server %s --token %s --node-name <name>", cfg.Host, tok)
+				if controlPlane {
+					hint = fmt.Sprintf("skiff server --join %s --token %s --member-name <name>", cfg.Host, tok)
+				}
 				if certs, err := certutil.ParseCertsPEM(cfg.CAData); err == nil && len(certs) > 0 {
 					hint += " --ca-cert-hash " + join.CAHash(certs[0])
 				}
@@ -78,7 +87,11 @@ func newTokenCreateCommand() *cobra.Command {
 				if ttl > 0 {
 					expiry = "expires in " + ttl.String()
 				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "Join a node (the token %s) with:\n  %s\n", expiry, hint)
+				what := "a node"
+				if controlPlane {
+					what = "a control-plane member"
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "Join %s (the token %s) with:\n  %s\n", what, expiry, hint)
 				return nil
 			}
 			return fmt.Errorf("storing the token: %w", secretErr)
@@ -88,5 +101,6 @@ func newTokenCreateCommand() *cobra.Command {
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "Admin kubeconfig of the cluster (default <data-dir>/kubeconfig).")
 	cmd.Flags().StringVar(&dataDir, "data-dir", dataDir, "Data dir of the control plane, whose kubeconfig is used when --kubeconfig is not given.")
 	cmd.Flags().StringVar(&description, "description", "", "A description stored with the token.")
+	cmd.Flags().BoolVar(&controlPlane, "control-plane", false, "A token for `skiff server --join` (a new control-plane member, which receives the cluster CA and its key), not for nodes.")
 	return cmd
 }
