@@ -63,6 +63,7 @@ func Setup(mgr manager.Manager, c Config) error {
 			return nodelifecycle.New(nodelifecycle.Config{GracePeriod: c.NodeMonitorGracePeriod, MonitorPeriod: c.NodeMonitorPeriod}).SetupWithManager(mgr)
 		}},
 		{"scheduler", func() error { return scheduler.New(scheduler.Config{}).SetupWithManager(mgr) }},
+		{"fault", func() error { return setupFault(mgr, c) }},
 		{"certificates", func() error {
 			return (&certificates.Controller{Signer: c.CertificateSigner, SkipNameValidation: c.SkipNameValidation}).SetupWithManager(mgr)
 		}},

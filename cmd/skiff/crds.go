@@ -1,0 +1,23 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/skiff-dev/skiff/config/crd"
+)
+
+// installCRDs installs the project's own kinds (chaos.skiff.dev Faults, ...) with the admin
+// credential, so they are served before the controllers and the nodes watch them.
+func installCRDs(ctx context.Context, adminKubeconfig string) error {
+	cfg, err := clientcmd.BuildConfigFromFlags("", adminKubeconfig)
+	if err != nil {
+		return fmt.Errorf("loading %s: %w", adminKubeconfig, err)
+	}
+	if err := crd.Install(ctx, cfg); err != nil {
+		return fmt.Errorf("installing the project's CustomResourceDefinitions: %w", err)
+	}
+	return nil
+}
