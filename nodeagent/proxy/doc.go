@@ -1,0 +1,22 @@
+// Package proxy is Skiff's service proxy, the kube-proxy of every node, modelled on upstream
+// kube-proxy's nftables mode. It watches Services and IPv4 EndpointSlices and programs one
+// nftables table (ip family) through sigs.k8s.io/knftables:
+//
+//   - ClusterIP:port is DNATed to one of the service's ready endpoints with equal probability
+//     (numgen random + a verdict map per service port); services without endpoints reject
+//     (icmp port-unreachable), as upstream;
+//   - NodePorts answer on the node's local addresses (fib daddr type local, not 127.0.0.0/8),
+//     LoadBalancer ingress IPs and externalIPs on their address and port;
+//   - sessionAffinity ClientIP through per-endpoint sets with timeouts;
+//   - externalTrafficPolicy and internalTrafficPolicy Local restrict to this node's endpoints
+//     (drop when it has none);
+//   - traffic is masqueraded where upstream does: off-cluster sources to a ClusterIP, external
+//     (NodePort, LoadBalancer) traffic with externalTrafficPolicy Cluster, and hairpin traffic
+//     (a pod reaching itself through a service).
+//
+// Changes are coalesced and applied as one nft transaction within MinSyncInterval; each sync
+// writes only what changed since the last one (chains whose rules changed, map elements added
+// or removed), and a periodic full resync rewrites everything. Start never flushes the table:
+// the first sync after a restart replaces the old rules in one atomic transaction, so the
+// services keep working throughout. Cleanup removes the table.
+package proxy

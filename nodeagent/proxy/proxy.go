@@ -1,0 +1,435 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/knftables"
+)
+
+// DefaultTableName is the proxy's nftables table (family ip) when Config.TableName is empty.
+const DefaultTableName = "skiff-proxy"
+
+// Defaults of Config.
+const (
+	DefaultMinSyncInterval  = 50 * time.Millisecond
+	DefaultFullSyncInterval = 5 * time.Minute
+)
+
+// Labels and annotations the proxy reads, as upstream's.
+const (
+	labelServiceName      = discoveryv1.LabelServiceName
+	labelServiceProxyName = "service.kubernetes.io/service-proxy-name"
+	// LastChangeTriggerTimeAnnotation on an EndpointSlice is when the change it carries
+	// happened; the network programming latency is measured from it.
+	LastChangeTriggerTimeAnnotation = corev1.EndpointsLastChangeTriggerTime
+)
+
+// TableNameFor is the table of the proxy of node nodeName: several Skiff nodes can share one
+// machine (and its network namespace), and each programs a table of its own.
+func TableNameFor(nodeName string) string {
+	if nodeName == "" {
+		return DefaultTableName
+	}
+	n := DefaultTableName + "-" + nodeName
+	if len(n) > knftables.NameLengthMax {
+		n = DefaultTableName + "-" + hash(nodeName)
+	}
+	return n
+}
+
+// Config configures a Proxier.
+type Config struct {
+	// NodeName is this node: endpoints on it are local (traffic policies Local).
+	NodeName string
+	// Client watches Services and EndpointSlices.
+	Client kubernetes.Interface
+	// PodCIDRs are the sources counted as in-cluster traffic (upstream's detect-local-mode
+	// NodeCIDR): traffic from elsewhere to a ClusterIP is masqueraded. Empty: none is.
+	PodCIDRs []string
+	// ServiceCIDRs, when set, make traffic to their unallocated addresses drop.
+	ServiceCIDRs []string
+	// NodePortAddresses restricts NodePorts to local addresses in these CIDRs; empty: all
+	// local addresses but 127.0.0.0/8.
+	NodePortAddresses []string
+	// TableName is the nftables table (family ip); default DefaultTableName.
+	TableName string
+	// NFTables runs the nft commands; nil: the system's nft on TableName.
+	NFTables knftables.Interface
+	// MinSyncInterval is the shortest time between two syncs: changes within it are
+	// coalesced into one transaction. Default DefaultMinSyncInterval.
+	MinSyncInterval time.Duration
+	// FullSyncInterval is how often everything is rewritten even without changes (repairing
+	// anything changed behind the proxy's back). Default DefaultFullSyncInterval.
+	FullSyncInterval time.Duration
+	// ConfigureHost makes Start load br_netfilter and set the sysctls service traffic needs
+	// (net.bridge.bridge-nf-call-iptables, net.ipv4.ip_forward).
+	ConfigureHost bool
+	// Registerer gets the proxy's metrics; nil: a registry of its own (Proxier.Registry).
+	Registerer prometheus.Registerer
+	// Clock paces the syncs; nil is the real clock.
+	Clock clock.Clock
+}
+
+// Proxier programs the node's service rules.
+type Proxier struct {
+	cfg     Config
+	gen     genConfig
+	nft     knftables.Interface
+	clock   clock.Clock
+	metrics *Metrics
+	// Registry holds the metrics when Config.Registerer was nil.
+	Registry *prometheus.Registry
+
+	trigger chan struct{}
+
+	mu       sync.Mutex
+	triggers []time.Time // last-change-trigger-times of changes not yet synced
+	started  time.Time
+
+	svcLister    corelisters.ServiceLister
+	sliceIndexer cache.Indexer
+
+	// applied is what the last successful sync wrote; nil forces a full sync.
+	applied *ruleset
+	// afterSync, when set (tests, benchmarks), sees each successful sync.
+	afterSync func(full bool, took time.Duration, want *ruleset, triggers []time.Time)
+}
+
+func parseCIDRs(field string, in []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range in {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("proxy config: %s: %w", field, err)
+		}
+		if !p.Addr().Is4() {
+			continue // the proxy programs IPv4 only
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// New checks cfg and prepares a Proxier; Start runs it.
+func New(cfg Config) (*Proxier, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("proxy config: Client is required")
+	}
+	var gen genConfig
+	var err error
+	if gen.localCIDRs, err = parseCIDRs("PodCIDRs", cfg.PodCIDRs); err != nil {
+		return nil, err
+	}
+	if gen.serviceCIDRs, err = parseCIDRs("ServiceCIDRs", cfg.ServiceCIDRs); err != nil {
+		return nil, err
+	}
+	if gen.nodePortAddresses, err = parseCIDRs("NodePortAddresses", cfg.NodePortAddresses); err != nil {
+		return nil, err
+	}
+	if cfg.TableName == "" {
+		cfg.TableName = DefaultTableName
+	}
+	if cfg.MinSyncInterval <= 0 {
+		cfg.MinSyncInterval = DefaultMinSyncInterval
+	}
+	if cfg.FullSyncInterval <= 0 {
+		cfg.FullSyncInterval = DefaultFullSyncInterval
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	p := &Proxier{cfg: cfg, gen: gen, clock: cfg.Clock, metrics: newMetrics(), trigger: make(chan struct{}, 1)}
+	reg := cfg.Registerer
+	if reg == nil {
+		p.Registry = prometheus.NewRegistry()
+		reg = p.Registry
+	}
+	if err := p.metrics.register(reg); err != nil {
+		return nil, fmt.Errorf("proxy metrics: %w", err)
+	}
+	p.nft = cfg.NFTables
+	if p.nft == nil {
+		if p.nft, err = knftables.New(knftables.IPv4Family, cfg.TableName); err != nil {
+			return nil, fmt.Errorf("nftables: %w", err)
+		}
+	}
+	return p, nil
+}
+
+// Metrics returns the proxy's metrics.
+func (p *Proxier) Metrics() *Metrics { return p.metrics }
+
+// Cleanup removes the proxy's table, with all its rules.
+func (p *Proxier) Cleanup(ctx context.Context) error { return cleanup(ctx, p.nft) }
+
+// CleanupTable removes the table of a proxy (`skiff agent --cleanup`) with the system's nft.
+func CleanupTable(ctx context.Context, table string) error {
+	nft, err := knftables.New(knftables.IPv4Family, table)
+	if err != nil {
+		return fmt.Errorf("nftables: %w", err)
+	}
+	return cleanup(ctx, nft)
+}
+
+// Start watches Services and EndpointSlices and keeps the table in line with them until ctx
+// ends. The first sync waits for both caches, so a restarted proxy never writes a table
+// without the services it had: the old rules stay until the new ones replace them.
+func (p *Proxier) Start(ctx context.Context) error {
+	log := klog.FromContext(ctx).WithValues("table", p.cfg.TableName)
+	if p.cfg.ConfigureHost {
+		configureHost(ctx)
+	}
+	p.mu.Lock()
+	p.started = p.clock.Now()
+	p.mu.Unlock()
+
+	factory := informers.NewSharedInformerFactory(p.cfg.Client, 0)
+	svcInf := factory.Core().V1().Services()
+	sliceInf := factory.Discovery().V1().EndpointSlices().Informer()
+	if err := sliceInf.AddIndexers(cache.Indexers{"service": sliceServiceIndex}); err != nil {
+		return fmt.Errorf("endpointslice index: %w", err)
+	}
+	p.svcLister = svcInf.Lister()
+	p.sliceIndexer = sliceInf.GetIndexer()
+	if _, err := svcInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { p.requestSync() },
+		UpdateFunc: func(any, any) { p.requestSync() },
+		DeleteFunc: func(any) { p.requestSync() },
+	}); err != nil {
+		return err
+	}
+	if _, err := sliceInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { p.sliceChanged(obj) },
+		UpdateFunc: func(_, obj any) { p.sliceChanged(obj) },
+		DeleteFunc: func(any) { p.requestSync() },
+	}); err != nil {
+		return err
+	}
+	factory.Start(ctx.Done())
+	defer factory.Shutdown()
+	if !cache.WaitForCacheSync(ctx.Done(), svcInf.Informer().HasSynced, sliceInf.HasSynced) {
+		return nil // ctx ended
+	}
+	log.Info("Service proxy starting")
+
+	var lastSync time.Time
+	nextFull := p.clock.Now()
+	retry := time.Duration(0)
+	p.requestSync()
+	for {
+		var retryC <-chan time.Time
+		if retry > 0 {
+			retryC = p.clock.After(retry)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-p.trigger:
+		case <-retryC:
+		case <-p.clock.After(nextFull.Sub(p.clock.Now())):
+		}
+		// Coalesce: at most one sync per MinSyncInterval.
+		if wait := lastSync.Add(p.cfg.MinSyncInterval).Sub(p.clock.Now()); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-p.clock.After(wait):
+			}
+		}
+		// Drain a trigger that arrived meanwhile: this sync covers it.
+		select {
+		case <-p.trigger:
+		default:
+		}
+		full := !p.clock.Now().Before(nextFull)
+		lastSync = p.clock.Now()
+		if err := p.sync(ctx, full); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			retry = min(max(2*retry, 100*time.Millisecond), 10*time.Second)
+			log.Error(err, "Syncing the service rules failed", "retryIn", retry)
+			continue
+		}
+		retry = 0
+		if full {
+			nextFull = p.clock.Now().Add(p.cfg.FullSyncInterval)
+		}
+	}
+}
+
+func sliceServiceIndex(obj any) ([]string, error) {
+	s, ok := obj.(*discoveryv1.EndpointSlice)
+	if !ok {
+		return nil, nil
+	}
+	name := s.Labels[labelServiceName]
+	if name == "" {
+		return nil, nil
+	}
+	return []string{s.Namespace + "/" + name}, nil
+}
+
+func (p *Proxier) requestSync() {
+	select {
+	case p.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// sliceChanged records the change's trigger time for the network programming latency (only
+// changes made after the proxy started: older ones were programmed by an earlier run).
+func (p *Proxier) sliceChanged(obj any) {
+	if s, ok := obj.(*discoveryv1.EndpointSlice); ok && s.AddressType == discoveryv1.AddressTypeIPv4 {
+		if v := s.Annotations[LastChangeTriggerTimeAnnotation]; v != "" {
+			if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+				p.mu.Lock()
+				if t.After(p.started) {
+					p.triggers = append(p.triggers, t)
+				}
+				p.mu.Unlock()
+			}
+		}
+	}
+	p.requestSync()
+}
+
+// snapshot reads the informers' caches into the service ports and their endpoints.
+func (p *Proxier) snapshot() []svcEndpoints {
+	svcs, _ := p.svcLister.List(labels.Everything())
+	sort.Slice(svcs, func(i, j int) bool {
+		if svcs[i].Namespace != svcs[j].Namespace {
+			return svcs[i].Namespace < svcs[j].Namespace
+		}
+		return svcs[i].Name < svcs[j].Name
+	})
+	var out []svcEndpoints
+	for _, svc := range svcs {
+		if _, other := svc.Labels[labelServiceProxyName]; other {
+			continue // served by another proxy, as upstream
+		}
+		ports := servicePorts(svc)
+		if len(ports) == 0 {
+			continue
+		}
+		objs, _ := p.sliceIndexer.ByIndex("service", svc.Namespace+"/"+svc.Name)
+		slices := make([]*discoveryv1.EndpointSlice, 0, len(objs))
+		for _, o := range objs {
+			if s, ok := o.(*discoveryv1.EndpointSlice); ok {
+				slices = append(slices, s)
+			}
+		}
+		eps := sliceEndpoints(slices, p.cfg.NodeName)
+		for _, sp := range ports {
+			out = append(out, svcEndpoints{sp: sp, eps: eps[portKey(sp.portName, sp.protocol)]})
+		}
+	}
+	return out
+}
+
+// sync writes the rules for the current state in one transaction: the differences from the
+// last sync, or everything when full (or when the last sync failed).
+func (p *Proxier) sync(ctx context.Context, full bool) error {
+	start := p.clock.Now()
+	p.mu.Lock()
+	triggers := p.triggers
+	p.triggers = nil
+	p.mu.Unlock()
+
+	want := buildRuleset(p.gen, p.snapshot())
+	err := p.apply(ctx, want, full)
+	if err != nil {
+		p.metrics.SyncFailures.Inc()
+		p.mu.Lock()
+		p.triggers = append(triggers, p.triggers...)
+		p.mu.Unlock()
+		return err
+	}
+	took := p.clock.Since(start)
+	wasFull := full || p.applied == nil
+	p.applied = want
+	p.metrics.SyncDuration.Observe(took.Seconds())
+	if wasFull {
+		p.metrics.FullSyncDuration.Observe(took.Seconds())
+	} else {
+		p.metrics.PartialSync.Observe(took.Seconds())
+	}
+	now := p.clock.Now()
+	p.metrics.LastSync.Set(float64(now.UnixNano()) / 1e9)
+	for _, t := range triggers {
+		p.metrics.NetworkProgramming.Observe(now.Sub(t).Seconds())
+	}
+	rules, chains, elements := want.counts()
+	p.metrics.Rules.WithLabelValues("rules").Set(float64(rules))
+	p.metrics.Rules.WithLabelValues("chains").Set(float64(chains))
+	p.metrics.Rules.WithLabelValues("elements").Set(float64(elements))
+	if p.afterSync != nil {
+		p.afterSync(wasFull, took, want, triggers)
+	}
+	return nil
+}
+
+// apply writes want into the table.
+func (p *Proxier) apply(ctx context.Context, want *ruleset, full bool) error {
+	old := p.applied
+	var staleChains, staleSets []string
+	if full || old == nil {
+		old = nil
+		var err error
+		if staleChains, staleSets, err = existing(ctx, p.nft); err != nil {
+			p.applied = nil
+			return err
+		}
+	}
+	tx := p.nft.NewTransaction()
+	writeTransaction(tx, old, want, staleChains, staleSets)
+	if old != nil && tx.NumOperations() <= 1 {
+		return nil // nothing changed (only the table's idempotent add)
+	}
+	if err := p.nft.Run(ctx, tx); err != nil {
+		p.applied = nil
+		return fmt.Errorf("nftables transaction of %d operations: %w", tx.NumOperations(), err)
+	}
+	return nil
+}
+
+// configureHost makes bridged pod traffic pass through netfilter (so that replies of a pod
+// to a pod on the same bridge are un-DNATed) and the node forward packets. Failures are
+// logged: the proxy still serves what it can.
+func configureHost(ctx context.Context) {
+	log := klog.FromContext(ctx)
+	const brnf = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+	if _, err := os.Stat(brnf); err != nil {
+		if out, err := exec.CommandContext(ctx, "modprobe", "br_netfilter").CombinedOutput(); err != nil {
+			log.Info("Could not load br_netfilter: pod-to-service traffic on one bridge may fail", "err", err, "output", strings.TrimSpace(string(out)))
+		}
+	}
+	for _, f := range []string{brnf, "/proc/sys/net/ipv4/ip_forward"} {
+		b, err := os.ReadFile(f)
+		if err == nil && strings.TrimSpace(string(b)) == "1" {
+			continue
+		}
+		if err := os.WriteFile(f, []byte("1"), 0o644); err != nil {
+			log.Info("Could not set a sysctl the service proxy needs", "sysctl", f, "err", err)
+		}
+	}
+}

@@ -1,0 +1,351 @@
+package proxy
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/knftables"
+)
+
+// Names of the fixed objects of the table, as upstream's.
+const (
+	chainServices            = "services"
+	chainMasquerading        = "masquerading"
+	chainMarkForMasquerade   = "mark-for-masquerade"
+	chainServiceEndpoints    = "service-endpoints-check"
+	chainNodePortEndpoints   = "nodeport-endpoints-check"
+	chainClusterIPsCheck     = "cluster-ips-check"
+	chainReject              = "reject-chain"
+	setClusterIPs            = "cluster-ips"
+	mapServiceIPs            = "service-ips"
+	mapServiceNodePorts      = "service-nodeports"
+	mapNoEndpointServices    = "no-endpoint-services"
+	mapNoEndpointNodePorts   = "no-endpoint-nodeports"
+	masqueradeBit            = "0x00004000"
+	ipProtoPortVerdictType   = "ipv4_addr . inet_proto . inet_service : verdict"
+	protoPortVerdictType     = "inet_proto . inet_service : verdict"
+	filterPriorityMinus10    = "-110"
+	dstnatPriorityPlus10     = "-90"
+	dstnatPriorityMinus10    = "-110"
+	loopbackExcluded         = "ip daddr != 127.0.0.0/8"
+	nodePortLocalDestination = "fib daddr type local"
+)
+
+// chainSpec is one chain the proxy wants: its definition and its rules in order.
+type chainSpec struct {
+	chain *knftables.Chain
+	rules []string
+}
+
+// ruleset is everything the proxy wants in its table. The fixed chains, sets and maps are in
+// it too, so one diff of two rulesets says what a sync writes.
+type ruleset struct {
+	chains map[string]*chainSpec
+	sets   map[string]*knftables.Set
+	maps   map[string]*knftables.Map
+	// elements are the contents of the sets and maps: name -> key -> value ("" for sets).
+	elements map[string]map[string]string
+}
+
+func (r *ruleset) addChain(c *knftables.Chain, rules ...string) {
+	r.chains[c.Name] = &chainSpec{chain: c, rules: rules}
+}
+
+func (r *ruleset) addElement(setOrMap, key, value string) {
+	m := r.elements[setOrMap]
+	if m == nil {
+		m = map[string]string{}
+		r.elements[setOrMap] = m
+	}
+	m[key] = value
+}
+
+// counts returns the number of rules, chains and set/map elements.
+func (r *ruleset) counts() (rules, chains, elements int) {
+	for _, c := range r.chains {
+		rules += len(c.rules)
+	}
+	for _, e := range r.elements {
+		elements += len(e)
+	}
+	return rules, len(r.chains), elements
+}
+
+// genConfig is what rule generation depends on besides the services.
+type genConfig struct {
+	// localCIDRs are the sources counted as in-cluster (the node's pod CIDR); traffic from
+	// anywhere else to a ClusterIP is masqueraded. None: no such masquerading.
+	localCIDRs []netip.Prefix
+	// nodePortAddresses restricts NodePorts to these local addresses; none: every local
+	// address but loopback.
+	nodePortAddresses []netip.Prefix
+	// serviceCIDRs: traffic to unallocated addresses in them is dropped.
+	serviceCIDRs []netip.Prefix
+}
+
+// svcEndpoints is a service port with the endpoints of its slices.
+type svcEndpoints struct {
+	sp  servicePort
+	eps []endpoint
+}
+
+func baseChain(name string, t knftables.BaseChainType, hook knftables.BaseChainHook, prio string) *knftables.Chain {
+	return &knftables.Chain{Name: name, Type: &t, Hook: &hook, Priority: knftables.PtrTo(knftables.BaseChainPriority(prio))}
+}
+
+func cidrList(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	if len(s) == 1 {
+		return s[0]
+	}
+	return "{ " + strings.Join(s, ", ") + " }"
+}
+
+// buildRuleset computes the table's whole desired content.
+func buildRuleset(cfg genConfig, services []svcEndpoints) *ruleset {
+	r := &ruleset{chains: map[string]*chainSpec{}, sets: map[string]*knftables.Set{},
+		maps: map[string]*knftables.Map{}, elements: map[string]map[string]string{}}
+
+	// Base chains: filtering of services without endpoints before DNAT, DNAT, masquerading.
+	r.addChain(baseChain("filter-input", knftables.FilterType, knftables.InputHook, filterPriorityMinus10),
+		"ct state new jump "+chainNodePortEndpoints, "ct state new jump "+chainServiceEndpoints)
+	r.addChain(baseChain("filter-forward", knftables.FilterType, knftables.ForwardHook, filterPriorityMinus10),
+		"ct state new jump "+chainServiceEndpoints, "ct state new jump "+chainClusterIPsCheck)
+	r.addChain(baseChain("filter-output", knftables.FilterType, knftables.OutputHook, filterPriorityMinus10),
+		"ct state new jump "+chainServiceEndpoints)
+	r.addChain(baseChain("filter-output-post-dnat", knftables.FilterType, knftables.OutputHook, dstnatPriorityPlus10),
+		"ct state new jump "+chainClusterIPsCheck)
+	r.addChain(baseChain("nat-prerouting", knftables.NATType, knftables.PreroutingHook, string(knftables.DNATPriority)),
+		"jump "+chainServices)
+	r.addChain(baseChain("nat-output", knftables.NATType, knftables.OutputHook, string(knftables.DNATPriority)),
+		"jump "+chainServices)
+	r.addChain(baseChain("nat-postrouting", knftables.NATType, knftables.PostroutingHook, string(knftables.SNATPriority)),
+		"jump "+chainMasquerading)
+
+	r.addChain(&knftables.Chain{Name: chainMarkForMasquerade}, "mark set mark or "+masqueradeBit)
+	r.addChain(&knftables.Chain{Name: chainMasquerading},
+		"mark and "+masqueradeBit+" == 0 return",
+		"mark set mark xor "+masqueradeBit,
+		"masquerade fully-random")
+	nodePortMatch := nodePortLocalDestination + " " + loopbackExcluded
+	if len(cfg.nodePortAddresses) > 0 {
+		nodePortMatch = "ip daddr " + cidrList(cfg.nodePortAddresses)
+	}
+	r.addChain(&knftables.Chain{Name: chainServices},
+		"ip daddr . meta l4proto . th dport vmap @"+mapServiceIPs,
+		nodePortMatch+" meta l4proto . th dport vmap @"+mapServiceNodePorts)
+	r.addChain(&knftables.Chain{Name: chainServiceEndpoints},
+		"ip daddr . meta l4proto . th dport vmap @"+mapNoEndpointServices)
+	r.addChain(&knftables.Chain{Name: chainNodePortEndpoints},
+		nodePortMatch+" meta l4proto . th dport vmap @"+mapNoEndpointNodePorts)
+	clusterIPsCheck := []string{"ip daddr @" + setClusterIPs + " reject"}
+	if len(cfg.serviceCIDRs) > 0 {
+		clusterIPsCheck = append(clusterIPsCheck, "ip daddr "+cidrList(cfg.serviceCIDRs)+" drop")
+	}
+	r.addChain(&knftables.Chain{Name: chainClusterIPsCheck}, clusterIPsCheck...)
+	r.addChain(&knftables.Chain{Name: chainReject}, "reject")
+
+	r.sets[setClusterIPs] = &knftables.Set{Name: setClusterIPs, Type: "ipv4_addr"}
+	r.elements[setClusterIPs] = map[string]string{}
+	for _, m := range []*knftables.Map{
+		{Name: mapServiceIPs, Type: ipProtoPortVerdictType},
+		{Name: mapServiceNodePorts, Type: protoPortVerdictType},
+		{Name: mapNoEndpointServices, Type: ipProtoPortVerdictType},
+		{Name: mapNoEndpointNodePorts, Type: protoPortVerdictType},
+	} {
+		r.maps[m.Name] = m
+		r.elements[m.Name] = map[string]string{}
+	}
+
+	for _, s := range services {
+		r.addService(cfg, s.sp, s.eps)
+	}
+	return r
+}
+
+// addService writes one service port: its chains, map elements and affinity sets.
+func (r *ruleset) addService(cfg genConfig, sp servicePort, eps []endpoint) {
+	proto := sp.protocol
+	port := strconv.Itoa(int(sp.port))
+	clusterEps := usable(eps, false)
+	localEps := usable(eps, true)
+	hasEndpoints := len(clusterEps) > 0
+	internalEps, externalEps := clusterEps, clusterEps
+	if sp.internalLocal {
+		internalEps = localEps
+	}
+	if sp.externalLocal {
+		externalEps = localEps
+	}
+	clusterChain := chainName("service", sp.name)
+	localChain := chainName("local", sp.name)
+	externalChain := chainName("external", sp.name)
+	internalChain := clusterChain
+	if sp.internalLocal {
+		internalChain = localChain
+	}
+	// With no endpoints at all: reject; with endpoints only elsewhere (policy Local): drop.
+	noEndpointVerdict := "goto " + chainReject
+	if hasEndpoints {
+		noEndpointVerdict = "drop"
+	}
+
+	// Endpoint chains (with their affinity sets) for every endpoint any policy chain uses.
+	// Policy chains: the cluster-wide one and the node-local one, as needed.
+	needCluster := len(clusterEps) > 0 && (!sp.internalLocal || (len(sp.externalIPs) > 0 || sp.nodePort > 0))
+	needLocal := (sp.internalLocal && len(internalEps) > 0) || (sp.externalLocal && len(externalEps) > 0)
+	used := map[string]endpoint{}
+	if needCluster {
+		for _, e := range clusterEps {
+			used[e.String()] = e
+		}
+	}
+	if needLocal {
+		for _, e := range localEps {
+			used[e.String()] = e
+		}
+	}
+	for _, e := range used {
+		name := endpointChainName(sp.name, e)
+		rules := []string{"ip saddr " + e.ip + " jump " + chainMarkForMasquerade}
+		if sp.affinitySeconds > 0 {
+			set := affinitySetName(sp, e)
+			r.sets[set] = &knftables.Set{Name: set, Type: "ipv4_addr",
+				Flags:   []knftables.SetFlag{knftables.DynamicFlag, knftables.TimeoutFlag},
+				Timeout: knftables.PtrTo(time.Duration(sp.affinitySeconds) * time.Second)}
+			rules = append(rules, "update @"+set+" { ip saddr }")
+		}
+		rules = append(rules, "meta l4proto "+proto+" dnat to "+e.String())
+		r.addChain(&knftables.Chain{Name: name}, rules...)
+	}
+
+	if needCluster {
+		r.addChain(&knftables.Chain{Name: clusterChain}, r.balance(sp, clusterEps)...)
+	}
+	if needLocal {
+		r.addChain(&knftables.Chain{Name: localChain}, r.balance(sp, localEps)...)
+	}
+
+	// ClusterIPs.
+	for _, ip := range sp.clusterIPs {
+		r.addElement(setClusterIPs, ip, "")
+		key := ip + " . " + proto + " . " + port
+		if len(internalEps) == 0 {
+			r.addElement(mapNoEndpointServices, key, noEndpointVerdict)
+			continue
+		}
+		r.addElement(mapServiceIPs, key, "goto "+internalChain)
+		// Masquerade traffic from outside the cluster: the reply must come back through here.
+		if len(cfg.localCIDRs) > 0 {
+			c := r.chains[internalChain]
+			c.rules = append([]string{"ip daddr " + ip + " " + proto + " dport " + port +
+				" ip saddr != " + cidrList(cfg.localCIDRs) + " jump " + chainMarkForMasquerade}, c.rules...)
+		}
+	}
+
+	// External destinations: NodePort, externalIPs, LoadBalancer ingress IPs.
+	if sp.nodePort == 0 && len(sp.externalIPs) == 0 {
+		return
+	}
+	nodePortKey := proto + " . " + strconv.Itoa(int(sp.nodePort))
+	if len(externalEps) == 0 {
+		for _, ip := range sp.externalIPs {
+			r.addElement(mapNoEndpointServices, ip+" . "+proto+" . "+port, noEndpointVerdict)
+		}
+		if sp.nodePort > 0 {
+			r.addElement(mapNoEndpointNodePorts, nodePortKey, noEndpointVerdict)
+		}
+		return
+	}
+	var ext []string
+	if !sp.externalLocal {
+		// Policy Cluster: masquerade, so that the reply returns through this node.
+		ext = []string{"jump " + chainMarkForMasquerade, "goto " + clusterChain}
+	} else {
+		// Policy Local keeps the client's address; traffic from this node itself and from its
+		// pods may still go to any endpoint.
+		ext = []string{
+			"fib saddr type local jump " + chainMarkForMasquerade,
+			"fib saddr type local goto " + clusterChain,
+		}
+		if len(cfg.localCIDRs) > 0 {
+			ext = append(ext, "ip saddr "+cidrList(cfg.localCIDRs)+" goto "+clusterChain)
+		}
+		ext = append(ext, "goto "+localChain)
+	}
+	r.addChain(&knftables.Chain{Name: externalChain}, ext...)
+	for _, ip := range sp.externalIPs {
+		r.addElement(mapServiceIPs, ip+" . "+proto+" . "+port, "goto "+externalChain)
+	}
+	if sp.nodePort > 0 {
+		r.addElement(mapServiceNodePorts, nodePortKey, "goto "+externalChain)
+	}
+}
+
+// balance returns a policy chain's rules: affinity first, then one endpoint at random.
+func (r *ruleset) balance(sp servicePort, eps []endpoint) []string {
+	var rules []string
+	if sp.affinitySeconds > 0 {
+		for _, e := range eps {
+			rules = append(rules, "ip saddr @"+affinitySetName(sp, e)+" goto "+endpointChainName(sp.name, e))
+		}
+	}
+	if len(eps) == 0 {
+		return rules
+	}
+	vmap := make([]string, len(eps))
+	for i, e := range eps {
+		vmap[i] = strconv.Itoa(i) + " : goto " + endpointChainName(sp.name, e)
+	}
+	return append(rules, "numgen random mod "+strconv.Itoa(len(eps))+" vmap { "+strings.Join(vmap, " , ")+" }")
+}
+
+// chainName is upstream's "<prefix>-<hash>-<ns>/<svc>/<proto>/<port>": the hash keeps names
+// unique however they are cut; nft names are at most 256 characters.
+func chainName(prefix, name string) string {
+	n := prefix + "-" + hash(name) + "-" + name
+	if len(n) > knftables.NameLengthMax {
+		n = n[:knftables.NameLengthMax]
+	}
+	return n
+}
+
+func endpointChainName(svcPortName string, e endpoint) string {
+	return chainName("endpoint", svcPortName+"__"+e.nameSuffix())
+}
+
+// affinitySetName includes the timeout in its hash: a set's timeout cannot change in place,
+// so a new timeout makes a new set.
+func affinitySetName(sp servicePort, e endpoint) string {
+	name := sp.name + "__" + e.nameSuffix()
+	n := "affinity-" + hash(name+"/"+strconv.Itoa(int(sp.affinitySeconds))) + "-" + name
+	if len(n) > knftables.NameLengthMax {
+		n = n[:knftables.NameLengthMax]
+	}
+	return n
+}
+
+func hash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return base32.StdEncoding.EncodeToString(sum[:])[:8]
+}
+
+func itoa(i int64) string { return strconv.FormatInt(i, 10) }
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
