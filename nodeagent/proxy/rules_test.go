@@ -170,8 +170,8 @@ func TestRules(t *testing.T) {
 		svcs: []*corev1.Service{testService("web", "10.96.0.10", nodePort)}, slices: []*discoveryv1.EndpointSlice{two},
 		want: []string{rule + "services ip daddr 192.0.2.1/32 meta l4proto . th dport vmap @service-nodeports"},
 	}, {
-		name: "LoadBalancer ingress IP and externalIPs go to the external chain",
-		svcs: []*corev1.Service{testService("web", "10.96.0.10", lb, func(s *corev1.Service) { s.Spec.ExternalIPs = []string{"198.51.100.7"} })},
+		name:   "LoadBalancer ingress IP and externalIPs go to the external chain",
+		svcs:   []*corev1.Service{testService("web", "10.96.0.10", lb, func(s *corev1.Service) { s.Spec.ExternalIPs = []string{"198.51.100.7"} })},
 		slices: []*discoveryv1.EndpointSlice{two},
 		want: []string{
 			table + "service-ips { 192.0.2.50 . tcp . 80 : goto external-default/web/tcp/http }",
@@ -195,9 +195,9 @@ func TestRules(t *testing.T) {
 		},
 		dontWant: []string{"external-default/web", "service-nodeports { tcp . 30080"},
 	}, {
-		name: "externalTrafficPolicy Local with a local endpoint",
-		gen:  genConfig{localCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.1.0/24")}},
-		svcs: []*corev1.Service{testService("web", "10.96.0.10", nodePort, etpLocal)},
+		name:   "externalTrafficPolicy Local with a local endpoint",
+		gen:    genConfig{localCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.1.0/24")}},
+		svcs:   []*corev1.Service{testService("web", "10.96.0.10", nodePort, etpLocal)},
 		slices: []*discoveryv1.EndpointSlice{testSlice("web", 8080, ep{ip: "10.244.1.5", local: true}, ep{ip: "10.244.2.6"})},
 		want: []string{
 			rule + "external-default/web/tcp/http fib saddr type local jump mark-for-masquerade",
@@ -228,8 +228,8 @@ func TestRules(t *testing.T) {
 		},
 		dontWant: []string{"10.244.2.6"},
 	}, {
-		name: "sessionAffinity ClientIP with the default timeout",
-		svcs: []*corev1.Service{testService("web", "10.96.0.10", func(s *corev1.Service) { s.Spec.SessionAffinity = corev1.ServiceAffinityClientIP })},
+		name:   "sessionAffinity ClientIP with the default timeout",
+		svcs:   []*corev1.Service{testService("web", "10.96.0.10", func(s *corev1.Service) { s.Spec.SessionAffinity = corev1.ServiceAffinityClientIP })},
 		slices: []*discoveryv1.EndpointSlice{two},
 		want: []string{
 			"add set ip skiff-proxy affinity-default/web/tcp/http__10.244.1.5/8080 { type ipv4_addr ; flags dynamic,timeout ; timeout 10800s ; }",
