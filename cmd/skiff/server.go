@@ -29,6 +29,9 @@ func controlPlaneFlags(fs *pflag.FlagSet, o *apiserver.Options) {
 	fs.IntVar(&o.EtcdClientPort, "etcd-client-port", o.EtcdClientPort, "Loopback client port of the embedded etcd (0: any free port).")
 	fs.IntVar(&o.EtcdPeerPort, "etcd-peer-port", o.EtcdPeerPort, "Loopback peer port of the embedded etcd (0: any free port).")
 	fs.StringVar(&o.ServiceClusterIPRange, "service-cluster-ip-range", o.ServiceClusterIPRange, "IPv4 CIDR of service ClusterIPs.")
+	fs.StringVar(&o.ServiceAccountIssuer, "service-account-issuer", o.ServiceAccountIssuer, "Issuer (iss claim) of service account tokens, also the API's audience.")
+	fs.DurationVar(&o.ServiceAccountMaxTokenExpiration, "service-account-max-token-expiration", o.ServiceAccountMaxTokenExpiration, "Longest validity of a requested service account token (0: no limit).")
+	o.Hardening.AddFlags(fs)
 	fs.StringVar(&o.ServiceNodePortRange, "service-node-port-range", o.ServiceNodePortRange, "Port range reserved for services with NodePort visibility (inclusive, e.g. 30000-32767).")
 }
 
@@ -100,6 +103,8 @@ func (p *controlPlane) run(ctx context.Context, cmd *cobra.Command) error {
 	}
 	// The controllers run beside the CA: node certificates are signed with it.
 	p.controllers.CertificateSigner = certificates.NewCASigner(cfg.CA.Cert, cfg.CA.Key)
+	// Every namespace's kube-root-ca.crt publishes the cluster CA for pods.
+	p.controllers.RootCA = cfg.CA.CertPEM
 	g.Go(func() error { return controllermanager.Start(gctx, restCfg, p.controllers) })
 	for _, run := range p.extra {
 		g.Go(func() error { return run(gctx, cfg) })

@@ -10,6 +10,7 @@ import (
 
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/certificates"
+	"github.com/skiff-dev/skiff/controllers/clusterroleaggregation"
 	"github.com/skiff-dev/skiff/controllers/deployment"
 	"github.com/skiff-dev/skiff/controllers/endpoints"
 	"github.com/skiff-dev/skiff/controllers/garbagecollector"
@@ -18,6 +19,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/replicaset"
 	"github.com/skiff-dev/skiff/controllers/resourcequota"
 	"github.com/skiff-dev/skiff/controllers/scheduler"
+	"github.com/skiff-dev/skiff/controllers/serviceaccount"
 )
 
 // Config holds the manager options and the timings tests and users may shorten.
@@ -33,6 +35,11 @@ type Config struct {
 	// CertificateSigner signs approved node certificates (the cluster CA); when nil, node CSRs
 	// are approved but not signed.
 	CertificateSigner certificates.Signer
+	// RootCA is the CA bundle published in every namespace's kube-root-ca.crt ConfigMap; empty:
+	// the CA of the manager's kubeconfig.
+	RootCA []byte
+	// GarbageCollector configures the garbage collector (zero: upstream's defaults).
+	GarbageCollector garbagecollector.Config
 }
 
 // DefaultConfig is upstream's defaults.
@@ -55,7 +62,7 @@ func Setup(mgr manager.Manager, c Config) error {
 		{"endpoints", func() error {
 			return (&endpoints.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
 		}},
-		{"garbagecollector", func() error { return garbagecollector.SetupWithManager(mgr, garbagecollector.Config{}) }},
+		{"garbagecollector", func() error { return garbagecollector.SetupWithManager(mgr, c.GarbageCollector) }},
 		{"namespace", func() error {
 			return namespace.SetupWithManager(mgr, namespace.Config{SkipNameValidation: c.SkipNameValidation})
 		}},
@@ -64,6 +71,12 @@ func Setup(mgr manager.Manager, c Config) error {
 		}},
 		{"scheduler", func() error { return scheduler.New(scheduler.Config{}).SetupWithManager(mgr) }},
 		{"fault", func() error { return setupFault(mgr, c) }},
+		{"clusterroleaggregation", func() error {
+			return (&clusterroleaggregation.Controller{SkipNameValidation: c.SkipNameValidation}).SetupWithManager(mgr)
+		}},
+		{"serviceaccount", func() error {
+			return (&serviceaccount.Controller{RootCA: c.RootCA, SkipNameValidation: c.SkipNameValidation}).SetupWithManager(mgr)
+		}},
 		{"certificates", func() error {
 			return (&certificates.Controller{Signer: c.CertificateSigner, SkipNameValidation: c.SkipNameValidation}).SetupWithManager(mgr)
 		}},
