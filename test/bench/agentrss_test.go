@@ -1,0 +1,180 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
+)
+
+// BenchmarkAgentRSS is issue 4's density budget: the resident memory of a standalone
+// `skiff agent` process (the node agent, its pod workers, probes, node server; containerd is a
+// separate process) idle and then with 20 running pods, next to the upstream kubelet's 50 MiB
+// budget. The control plane and the image registry run in a separate `skiff up`.
+func BenchmarkAgentRSS(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		runAgentRSS(b)
+	}
+}
+
+func runAgentRSS(b *testing.B) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bin := filepath.Join(b.TempDir(), "skiff")
+	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(root, "cmd", "skiff")).CombinedOutput(); err != nil {
+		b.Fatalf("building skiff: %v\n%s", err, out)
+	}
+	dir := b.TempDir()
+	up := exec.Command(bin, "up", "--data-dir", dir, "--secure-port=0", "--etcd-client-port=0", "--etcd-peer-port=0",
+		"--bind-address=127.0.0.1", "--node-name=rss-server", "--node-port=0", "--pod-cidr=10.244.222.0/24", "--images-src", root)
+	upLog := &bytes.Buffer{}
+	up.Stderr = upLog
+	waitReadyLine(b, up, "Skiff is ready.")
+	defer func() { _ = up.Process.Signal(os.Interrupt); _ = up.Wait() }()
+
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.QPS, cfg.Burst = -1, 0
+	c := kubernetes.NewForConfigOrDie(cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	waitFor(b, 2*time.Minute, func() bool {
+		n, err := c.CoreV1().Nodes().Get(ctx, "rss-server", metav1.GetOptions{})
+		return err == nil && nodeReady(n)
+	})
+	regAddr, err := os.ReadFile(filepath.Join(dir, "registry.addr"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	token, err := exec.Command(bin, "token", "create", "--data-dir", dir).Output()
+	if err != nil {
+		b.Fatalf("token create: %v", err)
+	}
+	agentDir := filepath.Join(b.TempDir(), "agent")
+	agentLog := &bytes.Buffer{}
+	agent := exec.Command(bin, "agent", "--server", cfg.Host, "--token", strings.TrimSpace(string(token)),
+		"--node-name", "rss-node", "--data-dir", agentDir, "--registry", strings.TrimSpace(string(regAddr)),
+		"--pod-cidr", "10.244.223.0/24", "--node-port", "0", "--images-src", root)
+	agent.Stdout, agent.Stderr = agentLog, agentLog
+	if err := agent.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = agent.Process.Signal(os.Interrupt); _ = agent.Wait() }()
+	waitFor(b, 2*time.Minute, func() bool {
+		n, err := c.CoreV1().Nodes().Get(ctx, "rss-node", metav1.GetOptions{})
+		return err == nil && nodeReady(n)
+	})
+	image := strings.TrimSpace(string(regAddr)) + "/skiff/busybox:latest"
+	settle := func() int64 {
+		// Let the pod workers, probes and status loop reach their steady state.
+		time.Sleep(15 * time.Second) // settling time before a memory reading, not a test wait
+		return processRSS(agent.Process.Pid)
+	}
+	idle := settle()
+
+	rs := &appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "rss", Namespace: "default"},
+		Spec: appsv1.ReplicaSetSpec{
+			Replicas: ptr.To(int32(startPods)),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "rss"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "rss"}},
+				Spec: corev1.PodSpec{TerminationGracePeriodSeconds: ptr.To[int64](1),
+					NodeSelector: map[string]string{"kubernetes.io/hostname": "rss-node"},
+					Containers: []corev1.Container{{Name: "c", Image: image, Command: []string{"sleep", "3600"},
+						ReadinessProbe: &corev1.Probe{PeriodSeconds: 5,
+							ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}}}}},
+			},
+		},
+	}
+	if _, err := c.AppsV1().ReplicaSets("default").Create(ctx, rs, metav1.CreateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for countRunning(ctx, c, "rss") != startPods {
+		if time.Now().After(deadline) {
+			pods, _ := c.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=rss"})
+			var states []string
+			for _, p := range pods.Items {
+				st := string(p.Status.Phase) + "@" + p.Spec.NodeName
+				for _, cs := range p.Status.ContainerStatuses {
+					if cs.State.Waiting != nil {
+						st += " " + cs.State.Waiting.Reason + ": " + cs.State.Waiting.Message
+					}
+				}
+				for _, cond := range p.Status.Conditions {
+					if cond.Status != corev1.ConditionTrue {
+						st += " " + string(cond.Type) + "=" + cond.Reason + ": " + cond.Message
+					}
+				}
+				states = append(states, p.Name+" "+st)
+			}
+			b.Fatalf("20 pods not running after 3m:\n%s\nagent log tail:\n%s\nskiff up log tail:\n%s", strings.Join(states, "\n"), tail(agentLog.String(), 3000), tail(upLog.String(), 6000))
+		}
+		time.Sleep(time.Second) // polling interval
+	}
+	loaded := settle()
+
+	_ = c.AppsV1().ReplicaSets("default").Delete(ctx, "rss", metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationForeground)})
+	waitFor(b, 2*time.Minute, func() bool {
+		pods, err := c.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=rss"})
+		return err == nil && len(pods.Items) == 0
+	})
+	b.ReportMetric(float64(idle)/(1<<20), "agent-idle-rss-MiB")
+	b.ReportMetric(float64(loaded)/(1<<20), "agent-20pods-rss-MiB")
+	fmt.Printf("\nStandalone `skiff agent` resident memory (containerd is a separate process)\n")
+	fmt.Printf("  idle node              %6.1f MiB\n", float64(idle)/(1<<20))
+	fmt.Printf("  with %d running pods   %6.1f MiB   (goal: under 50 MiB, the kubelet's density budget)\n", startPods, float64(loaded)/(1<<20))
+}
+
+// waitReadyLine starts cmd and waits for a line of its standard output starting with prefix.
+func waitReadyLine(b *testing.B, cmd *exec.Cmd, prefix string) {
+	b.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), prefix) {
+				close(ready)
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(2 * time.Minute):
+		_ = cmd.Process.Kill()
+		b.Fatalf("%s not ready after 2m", cmd.Path)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
