@@ -238,6 +238,15 @@ func (r *Reconciler) syncSlices(ctx context.Context, svc *corev1.Service, pods [
 		}
 	}
 	var errs []error
+	// As upstream's EndpointSlice controller: written slices carry the time of the change, from
+	// which the proxies measure their network programming latency.
+	changedAt := r.Clock.Now().UTC().Format(time.RFC3339Nano)
+	for _, s := range append(append([]*discoveryv1.EndpointSlice(nil), plan.Create...), plan.Update...) {
+		if s.Annotations == nil {
+			s.Annotations = map[string]string{}
+		}
+		s.Annotations[LastChangeTriggerTimeAnnotation] = changedAt
+	}
 	// Create and update before deleting, so that consumers never see a gap.
 	for _, s := range plan.Create {
 		if err := r.Client.Create(ctx, s); err != nil {

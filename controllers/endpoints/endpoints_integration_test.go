@@ -159,6 +159,9 @@ func TestEndpointsIntegration(t *testing.T) {
 					s.AddressType != discoveryv1.AddressTypeIPv4 || !strings.HasPrefix(s.Name, "web-") || s.Labels["team"] != "a" {
 					return fmt.Errorf("slice %s meta %+v", s.Name, s.ObjectMeta)
 				}
+				if _, err := time.Parse(time.RFC3339Nano, s.Annotations[corev1.EndpointsLastChangeTriggerTime]); err != nil {
+					return fmt.Errorf("slice %s last-change-trigger-time: %w", s.Name, err)
+				}
 			}
 			return nil
 		})
