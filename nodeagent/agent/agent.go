@@ -27,6 +27,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
+	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/kuberuntime"
 	"github.com/skiff-dev/skiff/nodeagent/podworkers"
 	"github.com/skiff-dev/skiff/nodeagent/probes"
@@ -80,6 +81,9 @@ type Config struct {
 	SyncRetryPeriod time.Duration
 	// MinimumGracePeriod for stopping containers (2 s).
 	MinimumGracePeriod time.Duration
+	// Faults, when set, makes the agent carry out chaos.skiff.dev Faults targeting its node:
+	// stopped heartbeats, failing image pulls, killed containers. The agent starts it.
+	Faults *faults.Watcher
 }
 
 // Agent is a running node agent.
@@ -98,6 +102,7 @@ type Agent struct {
 	broadcaster    record.EventBroadcaster
 	pods           cache.Indexer
 	hostResolvConf []byte
+	heartbeat      *faults.Gate
 
 	mu             sync.Mutex
 	lastNodeStatus *corev1.NodeStatus
@@ -182,8 +187,13 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.runtime = &instrumentedRuntime{RuntimeService: cfg.RuntimeService, h: a.metrics.CRICallDuration}
 	a.images = &instrumentedImages{ImageManagerService: cfg.ImageService, h: a.metrics.CRICallDuration}
+	if cfg.Faults != nil {
+		a.images = &faults.Images{ImageManagerService: a.images, Watcher: cfg.Faults, Node: cfg.NodeName}
+		a.heartbeat = cfg.Faults.HeartbeatGate(cfg.NodeName)
+	}
 	_, allocatable := a.machine.Capacity()
-	a.vols = &volumes.Manager{Root: filepath.Join(cfg.DataDir, "pods"), Client: cfg.Client, NodeAllocatable: allocatable}
+	a.vols = &volumes.Manager{Root: filepath.Join(cfg.DataDir, "pods"), Client: cfg.Client, NodeAllocatable: allocatable,
+		Tokens: &volumes.TokenManager{Client: cfg.Client, Now: cfg.Clock.Now}}
 	a.probes = probes.NewManager(probes.Config{
 		Prober:   &probes.CRIProber{Runtime: a.runtime},
 		Clock:    cfg.Clock,
@@ -332,6 +342,7 @@ func (a *Agent) Start(ctx context.Context) error {
 		}, a.cfg.StatusInterval)
 	})
 	run(func() { wait.UntilWithContext(ctx, a.relist, a.cfg.RelistPeriod) })
+	a.runFaults(ctx, run)
 	log.Info("Node agent started", "runtime", a.runtimeVersion)
 	<-ctx.Done()
 	wg.Wait()

@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -39,6 +41,18 @@ type Manager struct {
 	Client kubernetes.Interface
 	// NodeAllocatable stands in for unset limits in resourceFieldRef.
 	NodeAllocatable corev1.ResourceList
+	// Tokens requests projected service account tokens (one on Client when nil).
+	Tokens   *TokenManager
+	initOnce sync.Once
+}
+
+func (m *Manager) tokens() *TokenManager {
+	m.initOnce.Do(func() {
+		if m.Tokens == nil {
+			m.Tokens = &TokenManager{Client: m.Client}
+		}
+	})
+	return m.Tokens
 }
 
 // PodDir is the pod's directory.
@@ -136,6 +150,12 @@ func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, uid string, v *cor
 				part, err = m.secretFiles(ctx, pod.Namespace, s.Secret.Name, s.Secret.Items, mode, s.Secret.Optional)
 			case s.DownwardAPI != nil:
 				part, err = DownwardAPIFiles(pod, s.DownwardAPI.Items, mode, m.NodeAllocatable)
+			case s.ServiceAccountToken != nil:
+				// A token bound to the pod, requested again before it expires (TokenManager).
+				var tok string
+				if tok, err = m.tokens().Token(ctx, pod, s.ServiceAccountToken); err == nil {
+					part = map[string]File{s.ServiceAccountToken.Path: {Data: []byte(tok), Mode: defaultMode(mode)}}
+				}
 			default:
 				return Volume{}, fmt.Errorf("projected volume source not supported by skiff")
 			}
@@ -188,6 +208,7 @@ func (m *Manager) CleanUp(uid string) error {
 	if uid == "" {
 		return nil
 	}
+	m.tokens().Forget(types.UID(uid))
 	return os.RemoveAll(m.PodDir(uid))
 }
 
