@@ -20,6 +20,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/resourcequota"
 	"github.com/skiff-dev/skiff/controllers/scheduler"
 	"github.com/skiff-dev/skiff/controllers/serviceaccount"
+	"github.com/skiff-dev/skiff/controllers/servicelb"
 )
 
 // Config holds the manager options and the timings tests and users may shorten.
@@ -40,6 +41,9 @@ type Config struct {
 	RootCA []byte
 	// GarbageCollector configures the garbage collector (zero: upstream's defaults).
 	GarbageCollector garbagecollector.Config
+	// LoadBalancer is the cloud provider of type LoadBalancer Services; nil: the built-in local
+	// provider (the nodes' InternalIPs as ingress).
+	LoadBalancer servicelb.LoadBalancer
 }
 
 // DefaultConfig is upstream's defaults.
@@ -70,6 +74,9 @@ func Setup(mgr manager.Manager, c Config) error {
 			return nodelifecycle.New(nodelifecycle.Config{GracePeriod: c.NodeMonitorGracePeriod, MonitorPeriod: c.NodeMonitorPeriod}).SetupWithManager(mgr)
 		}},
 		{"scheduler", func() error { return scheduler.New(scheduler.Config{}).SetupWithManager(mgr) }},
+		{"servicelb", func() error {
+			return (&servicelb.Controller{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}, Provider: c.LoadBalancer}).SetupWithManager(mgr)
+		}},
 		{"fault", func() error { return setupFault(mgr, c) }},
 		{"clusterroleaggregation", func() error {
 			return (&clusterroleaggregation.Controller{SkipNameValidation: c.SkipNameValidation}).SetupWithManager(mgr)
