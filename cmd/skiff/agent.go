@@ -17,6 +17,7 @@ import (
 
 	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/nodeagent/join"
+	"github.com/skiff-dev/skiff/nodeagent/proxy"
 	"github.com/skiff-dev/skiff/nodeagent/server"
 	"github.com/skiff-dev/skiff/nodeagent/simulated"
 )
@@ -24,7 +25,7 @@ import (
 func newAgentCommand() *cobra.Command {
 	cfg := join.Config{DataDir: apiserver.NewOptions().DataDir}
 	cfg.NodeName, _ = os.Hostname()
-	var sim bool
+	var sim, cleanupOnly bool
 	node := &localNode{podCIDR: "10.244.101.0/24", port: server.DefaultPort, imagesSrc: "."}
 	cmd := &cobra.Command{
 		Use:   "agent",
@@ -36,6 +37,15 @@ func newAgentCommand() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if cleanupOnly {
+				// As `kube-proxy --cleanup`: remove the node's service rules and exit.
+				if err := proxy.CleanupTable(ctx, proxy.TableNameFor(cfg.NodeName)); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Removed the service proxy rules of node %s (nftables table ip %s).\n",
+					cfg.NodeName, proxy.TableNameFor(cfg.NodeName))
+				return nil
+			}
 			res, err := join.Join(ctx, cfg)
 			if err != nil {
 				return err
@@ -95,6 +105,7 @@ func newAgentCommand() *cobra.Command {
 	fs.StringVar(&node.registry, "registry", "", "Use this loopback registry (HOST:PORT, e.g. the server's <data-dir>/registry.addr) instead of running one.")
 	fs.StringVar(&node.imagesSrc, "images-src", node.imagesSrc, "Skiff source tree whose test/images are built into the builtin images.")
 	fs.BoolVar(&node.profiling, "profiling", false, "Serve pprof at /debug/pprof/ on the node's HTTPS server (to clients of the cluster CA), as the kubelet's enableProfilingHandler.")
+	fs.BoolVar(&cleanupOnly, "cleanup", false, "Remove the service proxy's nftables rules of node --node-name and exit.")
 	fs.BoolVar(&sim, "simulated", false, "Run a simulated node (explicit simulated mode: pods are marked running, no containers run).")
 	return cmd
 }
