@@ -11,7 +11,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,6 +35,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/component-base/compatibility"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 	goruntime "runtime"
 
 	"github.com/skiff-dev/skiff/apis"
@@ -85,6 +85,8 @@ type Server struct {
 	ready   chan struct{}
 	// kubernetesServiceIP is the ClusterIP of default/kubernetes.
 	kubernetesServiceIP string
+	// endpoints keeps default/kubernetes's endpoints listing the live API servers.
+	endpoints *endpointReconciler
 }
 
 // Config prepares certificates and storage (starting the embedded etcd) and builds the generic
@@ -106,7 +108,7 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 		return nil, err
 	}
 	servingCert, servingKey := filepath.Join(o.pkiDir(), "apiserver.crt"), filepath.Join(o.pkiDir(), "apiserver.key")
-	if err := ca.EnsurePair(servingCert, servingKey, servingSpec(o.advertiseIP())); err != nil {
+	if err := ca.EnsurePair(servingCert, servingKey, withKubernetesServiceIP(servingSpec(o.advertiseIP()), o.ServiceClusterIPRange, servingCert, servingKey)); err != nil {
 		return nil, err
 	}
 
@@ -169,6 +171,10 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 		return nil, err
 	}
 	if err := c.applyAdmission(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if err := c.applyHardening(); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -238,6 +244,12 @@ func (c *Config) applyStorage(ctx context.Context) error {
 		etcdOpts.StorageConfig.Transport.TrustedCAFile = cl.CAFile
 		etcdOpts.StorageConfig.Transport.CertFile, etcdOpts.StorageConfig.Transport.KeyFile = cl.ClientCertFile, cl.ClientKeyFile
 	}
+	encryption, err := o.encryptionConfigPath()
+	if err != nil {
+		c.Close()
+		return err
+	}
+	etcdOpts.EncryptionProviderConfigFilepath = encryption
 	if err := etcdOpts.ApplyTo(&c.Generic.Config); err != nil {
 		c.Close()
 		return fmt.Errorf("etcd storage: %w", err)
@@ -363,6 +375,12 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Config: c.Config, generic: gs, ready: make(chan struct{}), kubernetesServiceIP: groups.KubernetesServiceIP}
+	endpointsClient, err := kubernetes.NewForConfig(c.Generic.LoopbackClientConfig)
+	if err != nil {
+		return nil, fmt.Errorf("loopback client: %w", err)
+	}
+	s.endpoints = newEndpointReconciler(endpointsClient, c.Options.advertiseIP(), clock.RealClock{})
+	gs.AddPreShutdownHookOrDie("skiff-kubernetes-endpoints", s.endpoints.preShutdown)
 	gs.AddPostStartHookOrDie("skiff-system-namespaces", s.ensureSystemNamespaces)
 	gs.AddPostStartHookOrDie("skiff-cluster-info", bootstrap.PublishClusterInfo(c.ServerURL(), c.CA.CertPEM))
 	if c.etcd != nil && c.Options.EtcdCluster != nil {
@@ -417,43 +435,8 @@ func (s *Server) ensureKubernetesService(ctx context.Context, client kubernetes.
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating the kubernetes service: %w", err)
 	}
-	ip := s.Config.Options.advertiseIP()
-	if ip == nil || ip.IsLoopback() {
-		klog.FromContext(ctx).Info("No non-loopback advertise address: the kubernetes service has no endpoints")
-		return nil
-	}
-	addr := ip.String()
-	ep := &corev1.Endpoints{
-		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
-			Labels: map[string]string{"endpointslice.kubernetes.io/skip-mirror": "true"}},
-		Subsets: []corev1.EndpointSubset{{
-			Addresses: []corev1.EndpointAddress{{IP: addr}},
-			Ports:     []corev1.EndpointPort{{Name: "https", Port: port, Protocol: corev1.ProtocolTCP}},
-		}},
-	}
-	if _, err := client.CoreV1().Endpoints(ep.Namespace).Update(ctx, ep, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("writing the kubernetes endpoints: %w", err)
-	}
-	ready, name, proto := true, "https", corev1.ProtocolTCP
-	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
-			Labels: map[string]string{discoveryv1.LabelServiceName: "kubernetes"}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{addr}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
-		Ports:       []discoveryv1.EndpointPort{{Name: &name, Port: &port, Protocol: &proto}},
-	}
-	cur, err := client.DiscoveryV1().EndpointSlices(slice.Namespace).Get(ctx, slice.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		_, err = client.DiscoveryV1().EndpointSlices(slice.Namespace).Create(ctx, slice, metav1.CreateOptions{})
-	case err == nil:
-		slice.ResourceVersion = cur.ResourceVersion
-		_, err = client.DiscoveryV1().EndpointSlices(slice.Namespace).Update(ctx, slice, metav1.UpdateOptions{})
-	}
-	if err != nil {
-		return fmt.Errorf("writing the kubernetes endpointslice: %w", err)
-	}
-	return nil
+	// Its Endpoints and EndpointSlice list every live API server (kubernetesendpoints.go).
+	return s.endpoints.start(ctx, port)
 }
 
 // LoopbackConfig is a privileged client config for in-process components.

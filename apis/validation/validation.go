@@ -15,6 +15,9 @@ import (
 
 // ValidateCreate validates a new object.
 func ValidateCreate(obj runtime.Object) field.ErrorList {
+	if errs, ok := validateRBACCreate(obj); ok {
+		return errs
+	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		return validatePodCreate(o)
@@ -58,6 +61,9 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 
 // ValidateUpdate validates an update of the main resource (old is the stored object).
 func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
+	if errs, ok := validateRBACUpdate(obj, old); ok {
+		return errs
+	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		if p, ok := old.(*corev1.Pod); ok {

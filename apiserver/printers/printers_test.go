@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -124,6 +125,10 @@ func TestColumns(t *testing.T) {
 		{leasesGR, []column{{"Name", "string", 0}, {"Holder", "string", 0}, {"Age", "string", 0}}},
 		{endpointSlicesGR, []column{{"Name", "string", 0}, {"AddressType", "string", 0}, {"Ports", "string", 0}, {"Endpoints", "string", 0}, {"Age", "string", 0}}},
 		{csrGR, []column{{"Name", "string", 0}, {"Age", "string", 0}, {"SignerName", "string", 0}, {"Requestor", "string", 0}, {"RequestedDuration", "string", 0}, {"Condition", "string", 0}}},
+		{rolesGR, []column{{"Name", "string", 0}, {"Created At", "date", 0}}},
+		{clusterRolesGR, []column{{"Name", "string", 0}, {"Created At", "date", 0}}},
+		{roleBindingsGR, []column{{"Name", "string", 0}, {"Role", "string", 0}, {"Age", "string", 0}, {"Users", "string", 1}, {"Groups", "string", 1}, {"ServiceAccounts", "string", 1}}},
+		{clusterRoleBindingsGR, []column{{"Name", "string", 0}, {"Role", "string", 0}, {"Age", "string", 0}, {"Users", "string", 1}, {"Groups", "string", 1}, {"ServiceAccounts", "string", 1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.gr.String(), func(t *testing.T) {
@@ -173,40 +178,48 @@ func TestForResourceUnknown(t *testing.T) {
 
 // emptyLists holds an empty list of every printed resource.
 var emptyLists = map[schema.GroupResource]runtime.Object{
-	podsGR:           &corev1.PodList{},
-	nodesGR:          &corev1.NodeList{},
-	namespacesGR:     &corev1.NamespaceList{},
-	servicesGR:       &corev1.ServiceList{},
-	endpointsGR:      &corev1.EndpointsList{},
-	coreEventsGR:     &corev1.EventList{},
-	configMapsGR:     &corev1.ConfigMapList{},
-	secretsGR:        &corev1.SecretList{},
-	serviceAccountGR: &corev1.ServiceAccountList{},
-	replicaSetsGR:    &appsv1.ReplicaSetList{},
-	deploymentsGR:    &appsv1.DeploymentList{},
-	leasesGR:         &coordinationv1.LeaseList{},
-	endpointSlicesGR: &discoveryv1.EndpointSliceList{},
-	eventsEventsGR:   &eventsv1.EventList{},
-	csrGR:            &certificatesv1.CertificateSigningRequestList{},
+	podsGR:                &corev1.PodList{},
+	nodesGR:               &corev1.NodeList{},
+	namespacesGR:          &corev1.NamespaceList{},
+	servicesGR:            &corev1.ServiceList{},
+	endpointsGR:           &corev1.EndpointsList{},
+	coreEventsGR:          &corev1.EventList{},
+	configMapsGR:          &corev1.ConfigMapList{},
+	secretsGR:             &corev1.SecretList{},
+	serviceAccountGR:      &corev1.ServiceAccountList{},
+	replicaSetsGR:         &appsv1.ReplicaSetList{},
+	deploymentsGR:         &appsv1.DeploymentList{},
+	leasesGR:              &coordinationv1.LeaseList{},
+	endpointSlicesGR:      &discoveryv1.EndpointSliceList{},
+	eventsEventsGR:        &eventsv1.EventList{},
+	csrGR:                 &certificatesv1.CertificateSigningRequestList{},
+	rolesGR:               &rbacv1.RoleList{},
+	clusterRolesGR:        &rbacv1.ClusterRoleList{},
+	roleBindingsGR:        &rbacv1.RoleBindingList{},
+	clusterRoleBindingsGR: &rbacv1.ClusterRoleBindingList{},
 }
 
 // zeroObjects holds a zero-valued object of every printed resource.
 var zeroObjects = map[schema.GroupResource]runtime.Object{
-	podsGR:           &corev1.Pod{},
-	nodesGR:          &corev1.Node{},
-	namespacesGR:     &corev1.Namespace{},
-	servicesGR:       &corev1.Service{},
-	endpointsGR:      &corev1.Endpoints{},
-	coreEventsGR:     &corev1.Event{},
-	configMapsGR:     &corev1.ConfigMap{},
-	secretsGR:        &corev1.Secret{},
-	serviceAccountGR: &corev1.ServiceAccount{},
-	replicaSetsGR:    &appsv1.ReplicaSet{},
-	deploymentsGR:    &appsv1.Deployment{},
-	leasesGR:         &coordinationv1.Lease{},
-	endpointSlicesGR: &discoveryv1.EndpointSlice{},
-	eventsEventsGR:   &eventsv1.Event{},
-	csrGR:            &certificatesv1.CertificateSigningRequest{},
+	podsGR:                &corev1.Pod{},
+	nodesGR:               &corev1.Node{},
+	namespacesGR:          &corev1.Namespace{},
+	servicesGR:            &corev1.Service{},
+	endpointsGR:           &corev1.Endpoints{},
+	coreEventsGR:          &corev1.Event{},
+	configMapsGR:          &corev1.ConfigMap{},
+	secretsGR:             &corev1.Secret{},
+	serviceAccountGR:      &corev1.ServiceAccount{},
+	replicaSetsGR:         &appsv1.ReplicaSet{},
+	deploymentsGR:         &appsv1.Deployment{},
+	leasesGR:              &coordinationv1.Lease{},
+	endpointSlicesGR:      &discoveryv1.EndpointSlice{},
+	eventsEventsGR:        &eventsv1.Event{},
+	csrGR:                 &certificatesv1.CertificateSigningRequest{},
+	rolesGR:               &rbacv1.Role{},
+	clusterRolesGR:        &rbacv1.ClusterRole{},
+	roleBindingsGR:        &rbacv1.RoleBinding{},
+	clusterRoleBindingsGR: &rbacv1.ClusterRoleBinding{},
 }
 
 func TestEmptyLists(t *testing.T) {

@@ -61,6 +61,7 @@ var Kinds = []*Kind{
 	{GroupVersion: disco, Resource: "endpointslices", Singular: "endpointslice", Namespaced: true, Generation: true,
 		New: func() runtime.Object { return &discoveryv1.EndpointSlice{} }, NewList: func() runtime.Object { return &discoveryv1.EndpointSliceList{} }},
 	CSRKind,
+	ClusterRoleBindingKind, ClusterRoleKind, RoleBindingKind, RoleKind,
 }
 
 func coreEventFields(obj runtime.Object) fields.Set {

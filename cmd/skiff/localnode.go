@@ -21,7 +21,9 @@ import (
 	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/pki"
 	"github.com/skiff-dev/skiff/nodeagent/agent"
+	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/images"
+	"github.com/skiff-dev/skiff/nodeagent/proxy"
 	"github.com/skiff-dev/skiff/nodeagent/runtime/containerd"
 	"github.com/skiff-dev/skiff/nodeagent/server"
 )
@@ -41,14 +43,19 @@ type localNode struct {
 	// metrics is the running agent's registry, served on the node's /metrics and gathered into
 	// the API server's /metrics when the node runs in `skiff up`.
 	metrics atomic.Pointer[prometheus.Registry]
+	// proxyMetrics is the service proxy's registry, gathered with the agent's.
+	proxyMetrics atomic.Pointer[prometheus.Registry]
 }
 
-// Gather implements prometheus.Gatherer over the agent's metrics once it runs.
+// Gather implements prometheus.Gatherer over the agent's and the proxy's metrics once they run.
 func (n *localNode) Gather() ([]*dto.MetricFamily, error) {
-	if r := n.metrics.Load(); r != nil {
-		return r.Gather()
+	var gs prometheus.Gatherers
+	for _, r := range []*prometheus.Registry{n.metrics.Load(), n.proxyMetrics.Load()} {
+		if r != nil {
+			gs = append(gs, r)
+		}
 	}
-	return nil, nil
+	return gs.Gather()
 }
 
 // nodeIdentity is how a node reaches the API server and proves itself to it.
@@ -61,13 +68,19 @@ type nodeIdentity struct {
 	servingCert func(ctx context.Context, client kubernetes.Interface, ips []net.IP, dnsNames []string) (certPEM, keyPEM []byte, err error)
 }
 
-// upIdentity is the local node of `skiff up`: the CA is in this process.
-func upIdentity(cfg *apiserver.Config, nodeName string) nodeIdentity {
-	return nodeIdentity{kubeconfig: cfg.AdminKubeconfig, ca: cfg.CA.Cert,
+// upIdentity is the local node of `skiff up`: the CA is in this process, and the node gets its
+// own credential (user system:node:<name>, group system:nodes) in <data-dir>/node.kubeconfig,
+// so the node authorizer and NodeRestriction judge it as any joined node.
+func upIdentity(cfg *apiserver.Config, nodeName string) (nodeIdentity, error) {
+	kubeconfig := filepath.Join(cfg.Options.DataDir, "node.kubeconfig")
+	if err := cfg.WriteClientKubeconfig(kubeconfig, "system:node:"+nodeName, "system:nodes"); err != nil {
+		return nodeIdentity{}, fmt.Errorf("node credential: %w", err)
+	}
+	return nodeIdentity{kubeconfig: kubeconfig, ca: cfg.CA.Cert,
 		servingCert: func(_ context.Context, _ kubernetes.Interface, ips []net.IP, dnsNames []string) ([]byte, []byte, error) {
 			return cfg.CA.Issue(pki.CertSpec{CommonName: "system:node:" + nodeName, Organization: []string{"system:nodes"},
 				Server: true, DNSNames: append(dnsNames, "localhost"), IPs: append(ips, net.ParseIP("127.0.0.1"))})
-		}}
+		}}, nil
 }
 
 // run starts the node with its data under baseDir/node; it blocks until ctx ends. A missing
@@ -100,6 +113,10 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	if err != nil {
 		return err
 	}
+	faultWatcher, err := faults.NewWatcherForConfig(restCfg)
+	if err != nil {
+		return err
+	}
 	nodeIP, err := utilnet.ChooseHostInterface()
 	if err != nil {
 		nodeIP = net.ParseIP("127.0.0.1")
@@ -111,15 +128,28 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	ag, err := agent.New(agent.Config{NodeName: n.name, Client: client,
 		RuntimeService: crd.RuntimeService(), ImageService: crd.ImageService(),
 		DataDir: filepath.Join(dataDir, "agent"), PodCIDR: n.podCIDR, NodeIP: nodeIP.String(),
-		KubeletPort: int32(ln.Addr().(*net.TCPAddr).Port)})
+		KubeletPort: int32(ln.Addr().(*net.TCPAddr).Port), Faults: faultWatcher})
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	n.metrics.Store(ag.Metrics().Registry)
+	// The service proxy (kube-proxy) of the node, on a table of its own: several nodes can
+	// share this machine. Without nftables the node runs without it, as the one line says.
+	px, err := proxy.New(proxy.Config{NodeName: n.name, Client: client, PodCIDRs: []string{n.podCIDR},
+		TableName: proxy.TableNameFor(n.name), ConfigureHost: true})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "skiff: node %s runs without its service proxy: %v\n", n.name, err)
+		px = nil
+	} else {
+		n.proxyMetrics.Store(px.Registry)
+	}
 	log.Info("Local node starting", "podCIDR", n.podCIDR, "registry", regAddr, "port", ln.Addr().String())
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ag.Start(gctx) })
+	if px != nil {
+		g.Go(func() error { return px.Start(gctx) })
+	}
 	g.Go(func() error {
 		// As the kubelet: the node registers first, then gets its serving certificate for the
 		// addresses it reports, then serves logs, exec and port-forward.

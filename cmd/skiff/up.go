@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/skiff-dev/skiff/apiserver"
+	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/server"
 	"github.com/skiff-dev/skiff/nodeagent/simulated"
 )
@@ -39,7 +40,11 @@ func newUpCommand() *cobra.Command {
 				}
 				p.api.ExtraMetrics = append(p.api.ExtraMetrics, node)
 				p.extra = append(p.extra, func(ctx context.Context, cfg *apiserver.Config) error {
-					return node.run(ctx, cfg.Options.DataDir, upIdentity(cfg, node.name))
+					id, err := upIdentity(cfg, node.name)
+					if err != nil {
+						return err
+					}
+					return node.run(ctx, cfg.Options.DataDir, id)
 				})
 			}
 			return p.run(cmd.Context(), cmd)
@@ -66,10 +71,15 @@ func runSimulatedNodes(ctx context.Context, kubeconfig string, n int) error {
 	if err != nil {
 		return err
 	}
+	// One Fault watcher for all the simulated nodes: they honour NodeHeartbeat faults.
+	faultWatcher, err := faults.NewWatcherForConfig(cfg)
+	if err != nil {
+		return err
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	for i := 0; i < n; i++ {
 		node, err := simulated.New(simulated.Config{Name: fmt.Sprintf("sim-%d", i), Client: client,
-			PodCIDR: fmt.Sprintf("10.244.%d.0/24", i%256)})
+			PodCIDR: fmt.Sprintf("10.244.%d.0/24", i%256), Faults: faultWatcher})
 		if err != nil {
 			return err
 		}
