@@ -14,7 +14,9 @@ import (
 )
 
 func TestAggregate(t *testing.T) {
-	sel := func(k string) metav1.LabelSelector { return metav1.LabelSelector{MatchLabels: map[string]string{k: "true"}} }
+	sel := func(k string) metav1.LabelSelector {
+		return metav1.LabelSelector{MatchLabels: map[string]string{k: "true"}}
+	}
 	get := rbacv1.PolicyRule{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"pods"}}
 	del := rbacv1.PolicyRule{Verbs: []string{"delete"}, APIGroups: []string{""}, Resources: []string{"pods"}}
 	agg := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "agg", Labels: map[string]string{"a": "true"}},
