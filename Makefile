@@ -36,8 +36,8 @@ test: verify-generated vet ## Run every test (unit, integration with the real AP
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./test/e2e/
 
 .PHONY: bench
-bench: ## Run the benchmarks (API vs raw etcd, ReplicaSet burst, scheduler SchedulingBasic 500 and 5000 nodes).
-	SKIFF_BENCH_LARGE=1 $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/ ./controllers/scheduler/
+bench: ## Run the benchmarks (API vs raw etcd, ReplicaSet burst, scheduler SchedulingBasic 500 and 5000 nodes, service proxy programming).
+	SKIFF_BENCH_LARGE=1 $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/ ./controllers/scheduler/ ./nodeagent/proxy/
 
 .PHONY: vet
 vet: ## go vet and gofmt.
