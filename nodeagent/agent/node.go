@@ -263,6 +263,9 @@ func (a *Agent) setLastNodeStatus(s corev1.NodeStatus) {
 // syncNodeStatus posts the node status when it changed or when the report interval passed
 // (upstream's nodeStatusReportFrequency, 5 min); the Lease carries the heartbeat otherwise.
 func (a *Agent) syncNodeStatus(ctx context.Context) error {
+	if a.heartbeatStopped(ctx) {
+		return nil
+	}
 	a.mu.Lock()
 	last, lastReport := a.lastNodeStatus, a.lastNodeReport
 	a.mu.Unlock()
@@ -289,5 +292,8 @@ func (a *Agent) syncNodeStatus(ctx context.Context) error {
 
 // renewLease creates or renews the node's Lease in kube-node-lease.
 func (a *Agent) renewLease(ctx context.Context) error {
+	if a.heartbeatStopped(ctx) {
+		return nil
+	}
 	return nodelease.Renew(ctx, a.cfg.Client, a.cfg.NodeName, a.cfg.LeaseDuration, a.cfg.Clock.Now())
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/nodelease"
 
 	corev1 "k8s.io/api/core/v1"
@@ -42,6 +43,9 @@ type Config struct {
 	RenewInterval time.Duration
 	// Clock is injectable for tests.
 	Clock clock.Clock
+	// Faults, when set, makes the node honour NodeHeartbeat Faults (it stops renewing its Lease
+	// while one targets it, and marks itself Ready again after). Nodes may share one Watcher.
+	Faults *faults.Watcher
 }
 
 // Node is a running simulated node.
@@ -126,7 +130,19 @@ func (n *Node) Start(ctx context.Context) error {
 	for i := 0; i < 4; i++ {
 		go n.worker(ctx)
 	}
+	var gate *faults.Gate
+	if n.cfg.Faults != nil {
+		go func() { _ = n.cfg.Faults.Start(ctx) }()
+		gate = n.cfg.Faults.HeartbeatGate(n.cfg.Name)
+	}
 	wait.UntilWithContext(ctx, func(ctx context.Context) {
+		if stopped, resumed := gate.Check(ctx); stopped {
+			return
+		} else if resumed {
+			if err := n.register(ctx); err != nil {
+				log.Error(err, "Marking node ready after a fault")
+			}
+		}
 		if err := n.renewLease(ctx); err != nil {
 			log.Error(err, "Renewing node lease failed")
 		}
