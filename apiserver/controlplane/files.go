@@ -12,10 +12,11 @@ import (
 )
 
 // SharedPrefixes are the data-dir paths (a directory ends in "/") every control-plane member
-// needs identical copies of: the PKI (cluster CA and key, etcd CA and key, service-account keys).
-// Components that add cluster-wide files elsewhere in the data dir (e.g. an encryption-at-rest
-// key) list them here, so that joining members and snapshot archives carry them.
-var SharedPrefixes = []string{"pki/"}
+// needs identical copies of: the PKI (cluster CA and key, etcd CA and key, service-account keys)
+// and the encryption-at-rest configuration with its keys (without it a member or a restored
+// snapshot could not read Secrets). Components that add cluster-wide files elsewhere in the data
+// dir list them here, so that joining members and snapshot archives carry them.
+var SharedPrefixes = []string{"pki/", "encryption-config.yaml"}
 
 // MemberFiles are files under SharedPrefixes that belong to one member and are never copied:
 // certificates naming its own addresses.
