@@ -305,5 +305,7 @@ func NodeRules() []rbacv1.PolicyRule {
 		{Verbs: read, APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}},
 		// Skiff's agents carry out the Faults that target their node.
 		{Verbs: read, APIGroups: []string{"chaos.skiff.dev"}, Resources: []string{"faults"}},
+		// ... and record on a PodKill Fault's status when they killed its pods' containers.
+		{Verbs: []string{"update", "patch"}, APIGroups: []string{"chaos.skiff.dev"}, Resources: []string{"faults/status"}},
 	}
 }
