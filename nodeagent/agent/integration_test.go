@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -520,6 +521,35 @@ func TestAgentWithContainerd(t *testing.T) {
 		if !names[n] {
 			t.Errorf("metric %s missing (have %v)", n, names)
 		}
+	}
+	// 10. containerd is killed: it is restarted, the CRI clients reconnect, the running pods keep
+	// their containers and restart counts, and a new pod runs.
+	echoBefore = containersOf(ctx, t, rs, echo.UID)
+	pid := c.Pid()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	eventually(t, 60*time.Second, func() (bool, string) {
+		if c.Pid() == pid {
+			return false, "containerd not restarted"
+		}
+		_, err := rs.Version(ctx, "")
+		return err == nil, fmt.Sprintf("CRI after the restart: %v", err)
+	})
+	t.Logf("containerd answered CRI again %s after kill -9 (restarts %d)", time.Since(killed).Round(time.Millisecond), c.Restarts())
+	survivor := createPod(ctx, t, client, ns, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "after-containerd"}, Spec: corev1.PodSpec{
+		TerminationGracePeriodSeconds: ptr.To[int64](1),
+		Containers:                    []corev1.Container{{Name: "c", Image: busybox, Command: []string{"sleep", "3600"}}}}})
+	eventually(t, 60*time.Second, func() (bool, string) {
+		p := getPod(ctx, t, client, ns, survivor.Name)
+		return p.Status.Phase == corev1.PodRunning, string(p.Status.Phase)
+	})
+	if got := containersOf(ctx, t, rs, echo.UID); !sameIDs(got, echoBefore) || len(sandboxesOf(ctx, t, rs, echo.UID)) != 1 {
+		t.Errorf("echo containers after the containerd restart %v, before %v (sandboxes %d)", got, echoBefore, len(sandboxesOf(ctx, t, rs, echo.UID)))
+	}
+	if p := getPod(ctx, t, client, ns, echo.Name); p.Status.Phase != corev1.PodRunning || p.Status.ContainerStatuses[0].RestartCount != 0 {
+		t.Errorf("echo after the containerd restart: %s, %+v", p.Status.Phase, p.Status.ContainerStatuses)
 	}
 	t.Logf("whole test %s", time.Since(testStart).Round(time.Millisecond))
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -28,6 +29,11 @@ const (
 	stopTimeout = 10 * time.Second
 	// criTimeout is the connection (and default per-call) timeout of the CRI clients.
 	criTimeout = 2 * time.Minute
+	// restartBackoffMin and restartBackoffMax bound the wait before restarting a containerd that
+	// exited unexpectedly; the wait is back to the minimum after restartBackoffReset of running.
+	restartBackoffMin   = time.Second
+	restartBackoffMax   = 30 * time.Second
+	restartBackoffReset = time.Minute
 )
 
 // Containerd is one running containerd of Skiff's.
@@ -40,6 +46,8 @@ type Containerd struct {
 	images  internalapi.ImageManagerService
 	done    chan struct{} // closed when the process has exited (and ctx handling finished)
 	exitErr error
+	// restarts counts restarts after unexpected exits.
+	restarts atomic.Int64
 }
 
 // New returns a Containerd for cfg; Start launches it.
@@ -98,8 +106,9 @@ func LookupBinaries(cfg Config) (containerdBin, runcBin string, err error) {
 
 // Start writes the config files, launches containerd and returns once it answers CRI (Version,
 // and Status with the runtime and network ready). containerd is stopped (SIGTERM, then SIGKILL
-// after 10 s) when ctx ends; Done is closed after it exited. Containers keep running in their
-// shims across a restart of containerd, as with a kubelet.
+// after 10 s) when ctx ends; Done is closed after it exited. A containerd that exits on its own
+// later is restarted (see supervise). Containers keep running in their shims across a restart
+// of containerd, as with a kubelet.
 func (c *Containerd) Start(ctx context.Context) error {
 	logger := klog.FromContext(ctx).WithName("containerd")
 	containerdBin, runcBin, err := LookupBinaries(c.cfg)
@@ -119,9 +128,24 @@ func (c *Containerd) Start(ctx context.Context) error {
 		}
 	}
 
-	logFile, err := os.OpenFile(c.cfg.LogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	exited, err := c.launch(logger, containerdBin, runcBin)
 	if err != nil {
 		return err
+	}
+	ready := make(chan struct{})
+	go c.supervise(ctx, logger, exited, ready, func() (<-chan error, error) { return c.launch(logger, containerdBin, runcBin) })
+	if err := c.waitReady(ctx); err != nil {
+		return err
+	}
+	close(ready)
+	return nil
+}
+
+// launch starts one containerd process; the returned channel receives how it exited.
+func (c *Containerd) launch(logger klog.Logger, containerdBin, runcBin string) (<-chan error, error) {
+	logFile, err := os.OpenFile(c.cfg.LogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
 	}
 	cmd := exec.Command(containerdBin, "--config", c.cfg.ConfigPath())
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -131,38 +155,24 @@ func (c *Containerd) Start(ctx context.Context) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		return fmt.Errorf("starting containerd: %w", err)
+		return nil, fmt.Errorf("starting containerd: %w", err)
 	}
 	c.mu.Lock()
 	c.cmd = cmd
 	c.mu.Unlock()
 	logger.Info("Started containerd", "pid", cmd.Process.Pid, "config", c.cfg.ConfigPath(), "log", c.cfg.LogPath())
-
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait(); logFile.Close() }()
+	return exited, nil
+}
 
-	// Stop on ctx end; record how it exited.
-	go func() {
-		var err error
-		select {
-		case err = <-exited:
-			if err == nil {
-				err = errors.New("containerd exited")
-			}
-			err = fmt.Errorf("containerd exited unexpectedly: %w (see %s)", err, c.cfg.LogPath())
-		case <-ctx.Done():
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case err = <-exited:
-				if isSignal(err, syscall.SIGTERM) {
-					err = nil
-				}
-			case <-time.After(stopTimeout):
-				_ = cmd.Process.Kill()
-				err = <-exited
-				err = fmt.Errorf("containerd did not stop within %s, killed: %w", stopTimeout, err)
-			}
-		}
+// supervise stops containerd when ctx ends and records how it exited. Once containerd has been
+// ready (ready closed), an unexpected exit is followed by a restart with a doubling back-off
+// (1 s to 30 s), as systemd's Restart=always would: the containers keep running in their shims
+// and the CRI clients reconnect, so the node survives a containerd crash. An exit before ready
+// ends it (Start reports the error).
+func (c *Containerd) supervise(ctx context.Context, logger klog.Logger, exited <-chan error, ready <-chan struct{}, relaunch func() (<-chan error, error)) {
+	finish := func(err error) {
 		c.closeClients()
 		c.mu.Lock()
 		c.exitErr = err
@@ -173,13 +183,76 @@ func (c *Containerd) Start(ctx context.Context) error {
 			logger.Info("Stopped containerd")
 		}
 		close(c.done)
-	}()
-
-	if err := c.waitReady(ctx); err != nil {
-		return err
 	}
-	return nil
+	backoff, started := restartBackoffMin, time.Now()
+	for {
+		select {
+		case err := <-exited:
+			if err == nil {
+				err = errors.New("containerd exited")
+			}
+			err = fmt.Errorf("containerd exited unexpectedly: %w (see %s)", err, c.cfg.LogPath())
+			select {
+			case <-ready:
+			default:
+				finish(err)
+				return
+			}
+			if time.Since(started) > restartBackoffReset {
+				backoff = restartBackoffMin
+			}
+			logger.Error(err, "Restarting containerd", "after", backoff)
+			select {
+			case <-ctx.Done():
+				finish(err)
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, restartBackoffMax)
+			started = time.Now()
+			next, lerr := relaunch()
+			if lerr != nil {
+				failed := make(chan error, 1)
+				failed <- lerr
+				next = failed
+			} else {
+				c.restarts.Add(1)
+			}
+			exited = next
+		case <-ctx.Done():
+			c.mu.Lock()
+			cmd := c.cmd
+			c.mu.Unlock()
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			var err error
+			select {
+			case err = <-exited:
+				if isSignal(err, syscall.SIGTERM) {
+					err = nil
+				}
+			case <-time.After(stopTimeout):
+				_ = cmd.Process.Kill()
+				err = <-exited
+				err = fmt.Errorf("containerd did not stop within %s, killed: %w", stopTimeout, err)
+			}
+			finish(err)
+			return
+		}
+	}
 }
+
+// Pid is the process ID of the running containerd (0 before Start).
+func (c *Containerd) Pid() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cmd == nil || c.cmd.Process == nil {
+		return 0
+	}
+	return c.cmd.Process.Pid
+}
+
+// Restarts counts the restarts after unexpected exits.
+func (c *Containerd) Restarts() int64 { return c.restarts.Load() }
 
 // waitReady polls until containerd answers CRI Version and reports runtime and network ready.
 func (c *Containerd) waitReady(ctx context.Context) error {
