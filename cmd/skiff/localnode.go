@@ -24,6 +24,7 @@ import (
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/images"
 	"github.com/skiff-dev/skiff/nodeagent/proxy"
+	"github.com/skiff-dev/skiff/nodeagent/routes"
 	"github.com/skiff-dev/skiff/nodeagent/runtime/containerd"
 	"github.com/skiff-dev/skiff/nodeagent/server"
 )
@@ -45,6 +46,9 @@ type localNode struct {
 	metrics atomic.Pointer[prometheus.Registry]
 	// proxyMetrics is the service proxy's registry, gathered with the agent's.
 	proxyMetrics atomic.Pointer[prometheus.Registry]
+	// clusterDNS and clusterDomain are the DNS of ClusterFirst pods (--cluster-dns, --cluster-domain).
+	clusterDNS    []string
+	clusterDomain string
 }
 
 // Gather implements prometheus.Gatherer over the agent's and the proxy's metrics once they run.
@@ -128,7 +132,8 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	ag, err := agent.New(agent.Config{NodeName: n.name, Client: client,
 		RuntimeService: crd.RuntimeService(), ImageService: crd.ImageService(),
 		DataDir: filepath.Join(dataDir, "agent"), PodCIDR: n.podCIDR, NodeIP: nodeIP.String(),
-		KubeletPort: int32(ln.Addr().(*net.TCPAddr).Port), Faults: faultWatcher})
+		KubeletPort: int32(ln.Addr().(*net.TCPAddr).Port), Faults: faultWatcher,
+		ClusterDNS: n.clusterDNS, ClusterDomain: n.clusterDomain})
 	if err != nil {
 		ln.Close()
 		return err
@@ -149,6 +154,12 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	g.Go(func() error { return ag.Start(gctx) })
 	if px != nil {
 		g.Go(func() error { return px.Start(gctx) })
+	}
+	// Routes to the pod subnets of nodes on other machines.
+	if rt, err := routes.New(routes.Config{Client: client, NodeName: n.name, ManageForwarding: true}); err != nil {
+		fmt.Fprintf(os.Stderr, "skiff: node %s runs without routes to other nodes: %v\n", n.name, err)
+	} else {
+		g.Go(func() error { return rt.Start(gctx) })
 	}
 	g.Go(func() error {
 		// As the kubelet: the node registers first, then gets its serving certificate for the

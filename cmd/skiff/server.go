@@ -41,6 +41,8 @@ type controlPlane struct {
 	controllers controllermanager.Config
 	// cluster makes a highly available control plane (`skiff server --cluster-init|--join`).
 	cluster clusterOptions
+	// dns is the cluster DNS server every control-plane process runs.
+	dns clusterDNSOptions
 	// extra runs beside the control plane once the API is ready.
 	extra []func(ctx context.Context, cfg *apiserver.Config) error
 }
@@ -54,6 +56,7 @@ func newControlPlane() *controlPlane {
 
 func (p *controlPlane) flags(fs *pflag.FlagSet) {
 	controlPlaneFlags(fs, p.api)
+	clusterDNSFlags(fs, &p.dns)
 	controllerFlags(fs, &p.controllers)
 }
 
@@ -106,6 +109,7 @@ func (p *controlPlane) run(ctx context.Context, cmd *cobra.Command) error {
 	// Every namespace's kube-root-ca.crt publishes the cluster CA for pods.
 	p.controllers.RootCA = cfg.CA.CertPEM
 	g.Go(func() error { return controllermanager.Start(gctx, restCfg, p.controllers) })
+	g.Go(func() error { return runClusterDNS(gctx, cfg, p.dns) })
 	for _, run := range p.extra {
 		g.Go(func() error { return run(gctx, cfg) })
 	}

@@ -34,6 +34,7 @@ func newUpCommand() *cobra.Command {
 				})
 			}
 			if agent {
+				node.clusterDomain = p.dns.domain
 				if node.name == "" {
 					node.name, _ = os.Hostname()
 					node.name = strings.ToLower(node.name)
@@ -51,6 +52,7 @@ func newUpCommand() *cobra.Command {
 		},
 	}
 	p.flags(cmd.Flags())
+	nodeDNSFlags(cmd.Flags(), node, false)
 	cmd.Flags().BoolVar(&agent, "agent", true, "Run a node agent for this machine (containers on a private containerd).")
 	cmd.Flags().StringVar(&node.name, "node-name", "", "Name of this machine's node (default: the hostname).")
 	cmd.Flags().StringVar(&node.podCIDR, "pod-cidr", node.podCIDR, "Pod subnet of this machine's node.")
