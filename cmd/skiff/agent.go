@@ -16,6 +16,7 @@ import (
 	certutil "k8s.io/client-go/util/cert"
 
 	"github.com/skiff-dev/skiff/apiserver"
+	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/join"
 	"github.com/skiff-dev/skiff/nodeagent/proxy"
 	"github.com/skiff-dev/skiff/nodeagent/server"
@@ -82,7 +83,11 @@ func newAgentCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			node, err := simulated.New(simulated.Config{Name: cfg.NodeName, Client: client})
+			faultWatcher, err := faults.NewWatcherForConfig(restCfg)
+			if err != nil {
+				return err
+			}
+			node, err := simulated.New(simulated.Config{Name: cfg.NodeName, Client: client, Faults: faultWatcher})
 			if err != nil {
 				return err
 			}
