@@ -46,6 +46,8 @@ type Options struct {
 	// DisableServiceAccountAdmission turns the ServiceAccount admission plugin off, as upstream's
 	// integration tests do where no controller creates the default ServiceAccounts.
 	DisableServiceAccountAdmission bool
+	// Hardening holds the audit log, encryption at rest and request limits (hardening.go).
+	Hardening HardeningOptions
 }
 
 // NewOptions returns the defaults: data dir ~/.skiff, port 6443, embedded etcd on 2379/2380.
@@ -64,6 +66,7 @@ func NewOptions() *Options {
 		ServiceClusterIPRange: "10.96.0.0/12",
 		ServiceAccountIssuer:  "https://kubernetes.default.svc.cluster.local",
 		ServiceNodePortRange:  "30000-32767",
+		Hardening:             NewHardeningOptions(),
 	}
 }
 

@@ -186,7 +186,9 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 	cfg.AutoCompactionMode = "periodic"
 	cfg.AutoCompactionRetention = "5m"
 	cfg.QuotaBackendBytes = 8 << 30
-	cfg.MaxRequestBytes = 3 << 20
+	// etcd's default 1.5 MiB request limit, as under kube-apiserver: larger objects are refused
+	// with "etcdserver: request is too large" (bodies themselves are capped at 3 MiB).
+	cfg.MaxRequestBytes = 1536 * 1024
 	logger, err := newLogger(c.LogFile)
 	if err != nil {
 		return nil, err
