@@ -46,6 +46,8 @@ type Options struct {
 	// DisableServiceAccountAdmission turns the ServiceAccount admission plugin off, as upstream's
 	// integration tests do where no controller creates the default ServiceAccounts.
 	DisableServiceAccountAdmission bool
+	// EtcdForTests tunes the embedded single etcd member for in-process tests (etcd.Config.ForTests).
+	EtcdForTests bool
 	// Hardening holds the audit log, encryption at rest and request limits (hardening.go).
 	Hardening HardeningOptions
 }

@@ -225,7 +225,7 @@ func (c *Config) applyStorage(ctx context.Context) error {
 	if len(servers) == 0 {
 		e, err := etcd.Start(ctx, etcd.Config{Dir: o.etcdDir(), ClientPort: o.EtcdClientPort, PeerPort: o.EtcdPeerPort,
 			LogFile: filepath.Join(o.DataDir, "logs", "etcd.log"), Name: o.EtcdMemberName, Cluster: o.EtcdCluster,
-			ClientInfoFile: filepath.Join(o.DataDir, controlplane.ClientInfoFile)})
+			ClientInfoFile: filepath.Join(o.DataDir, controlplane.ClientInfoFile), ForTests: o.EtcdForTests})
 		if err != nil {
 			return err
 		}

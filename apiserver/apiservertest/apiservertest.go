@@ -51,6 +51,13 @@ func StartWith(t testing.TB, configure func(o *apiserver.Options)) *Server {
 	})
 }
 
+// StartOnWith runs a server on dataDir after configure has adjusted its options (the
+// ServiceAccount admission plugin off unless configure enables it).
+func StartOnWith(t testing.TB, dataDir string, configure func(o *apiserver.Options)) *Server {
+	t.Helper()
+	return start(t, dataDir, configure)
+}
+
 func start(t testing.TB, dataDir string, configure func(o *apiserver.Options)) *Server {
 	t.Helper()
 	o := apiserver.NewOptions()
@@ -58,6 +65,7 @@ func start(t testing.TB, dataDir string, configure func(o *apiserver.Options)) *
 	o.SecurePort, o.EtcdClientPort, o.EtcdPeerPort = 0, 0, 0
 	o.BindAddress = []byte{127, 0, 0, 1}
 	o.DisableServiceAccountAdmission = true
+	o.EtcdForTests = true
 	if configure != nil {
 		configure(o)
 	}

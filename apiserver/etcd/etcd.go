@@ -35,6 +35,9 @@ type Config struct {
 	// Cluster, when set, makes the member part of a growable etcd cluster: TLS between peers and
 	// for clients, peers on the advertise address. Nil runs a single member on plain loopback.
 	Cluster *Cluster
+	// ForTests tunes a single member for in-process tests: 10 ms ticks (it elects itself in
+	// tens of milliseconds instead of hundreds) and no fsync (a machine crash loses writes).
+	ForTests bool
 }
 
 // Cluster is the clustering side of a member's configuration.
@@ -189,6 +192,10 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 	// etcd's default 1.5 MiB request limit, as under kube-apiserver: larger objects are refused
 	// with "etcdserver: request is too large" (bodies themselves are capped at 3 MiB).
 	cfg.MaxRequestBytes = 1536 * 1024
+	if c.ForTests && c.Cluster == nil {
+		cfg.TickMs, cfg.ElectionMs = 10, 100
+		cfg.UnsafeNoFsync = true
+	}
 	logger, err := newLogger(c.LogFile)
 	if err != nil {
 		return nil, err

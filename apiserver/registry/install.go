@@ -100,7 +100,15 @@ func Build(scheme *runtime.Scheme, codecs serializer.CodecFactory, optsGetter ge
 	if err != nil {
 		return nil, err
 	}
-	wireServiceAllocation(out.Stores[schema.GroupResource{Resource: "services"}].Store, alloc, ports)
+	svcStore := out.Stores[schema.GroupResource{Resource: "services"}].Store
+	wireServiceAllocation(svcStore, alloc, ports)
+	// The allocator's raw storage (its etcd client) is released with the services store; kept
+	// open, it held the embedded etcd's shutdown for its 7 s request timeout.
+	if destroy := svcStore.DestroyFunc; destroy != nil {
+		svcStore.DestroyFunc = func() { destroy(); ports.destroy() }
+	} else {
+		svcStore.DestroyFunc = ports.destroy
+	}
 	out.KubernetesServiceIP = alloc.First()
 	infoFor(authenticationv1.SchemeGroupVersion)["selfsubjectreviews"] = &selfSubjectReviewREST{}
 	wireRBACGuard(out.Stores, o.RBACGuard)

@@ -40,6 +40,8 @@ func (e *errPortNotInRange) Error() string {
 type portAllocator struct {
 	pr      utilnet.PortRange
 	storage storage.Interface
+	// destroy releases the storage's etcd client.
+	destroy func()
 }
 
 // newPortAllocator builds the NodePort allocator over raw storage from optsGetter.
@@ -52,11 +54,11 @@ func newPortAllocator(rangeSpec string, optsGetter generic.RESTOptionsGetter) (*
 	if err != nil {
 		return nil, fmt.Errorf("node port allocation storage: %w", err)
 	}
-	st, _, err := generic.NewRawStorage(opts.StorageConfig, nil, nil, nodePortKey)
+	st, destroy, err := generic.NewRawStorage(opts.StorageConfig, nil, nil, nodePortKey)
 	if err != nil {
 		return nil, fmt.Errorf("node port allocation storage: %w", err)
 	}
-	return &portAllocator{pr: *pr, storage: st}, nil
+	return &portAllocator{pr: *pr, storage: st, destroy: destroy}, nil
 }
 
 func (a *portAllocator) contains(port int) bool {

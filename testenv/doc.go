@@ -1,0 +1,12 @@
+// Package testenv runs a whole Skiff control plane inside a Go test, for operator authors: an
+// embedded etcd, the API server (with CustomResourceDefinitions) and the controllers (garbage
+// collector, namespace, ReplicaSet, Deployment, endpoints, node lifecycle, scheduler), optionally
+// simulated nodes, all in the test process on free loopback ports and a temporary data dir.
+//
+//	env := testenv.Start(t, testenv.WithCRDs("config/crd"), testenv.WithSimulatedNodes(2))
+//	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{...})
+//
+// Unlike controller-runtime's envtest it needs no external binaries, and the cluster behaves as a
+// real one: namespaces finish deleting, ownerReferences cascade, Deployments make Pods that get
+// scheduled onto nodes. Everything stops and is removed when the test ends.
+package testenv
