@@ -66,7 +66,7 @@ func TestRBACViewInOneNamespace(t *testing.T) {
 		{[]string{"get", "secrets", "-n", ns}, fmt.Sprintf(`Error from server (Forbidden): secrets is forbidden: User "jane" cannot list resource "secrets" in API group "" in the namespace %q`, ns)},
 		{[]string{"delete", "pod", "web", "-n", ns}, fmt.Sprintf(`Error from server (Forbidden): pods "web" is forbidden: User "jane" cannot delete resource "pods" in API group "" in the namespace %q`, ns)},
 		{[]string{"get", "nodes"}, `Error from server (Forbidden): nodes is forbidden: User "jane" cannot list resource "nodes" in API group "" at the cluster scope`},
-		{[]string{"create", "rolebinding", "jane-admin", "--clusterrole=admin", "--user=jane", "-n", ns}, `Error from server (Forbidden): rolebindings.rbac.authorization.k8s.io is forbidden: User "jane" cannot create resource "rolebindings" in API group "rbac.authorization.k8s.io"`},
+		{[]string{"create", "rolebinding", "jane-admin", "--clusterrole=admin", "--user=jane", "-n", ns}, fmt.Sprintf(`rolebindings.rbac.authorization.k8s.io is forbidden: User "jane" cannot create resource "rolebindings" in API group "rbac.authorization.k8s.io" in the namespace %q`, ns)},
 	} {
 		out, err := kubectlAs(jane, c.args...)
 		if err == nil || !strings.Contains(out, c.want) {
