@@ -16,6 +16,7 @@ import (
 	certutil "k8s.io/client-go/util/cert"
 
 	"github.com/skiff-dev/skiff/apiserver"
+	"github.com/skiff-dev/skiff/nodeagent/failover"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/join"
 	"github.com/skiff-dev/skiff/nodeagent/proxy"
@@ -27,6 +28,7 @@ func newAgentCommand() *cobra.Command {
 	cfg := join.Config{DataDir: apiserver.NewOptions().DataDir}
 	cfg.NodeName, _ = os.Hostname()
 	var sim, cleanupOnly bool
+	var servers []string
 	node := &localNode{podCIDR: "10.244.101.0/24", port: server.DefaultPort, imagesSrc: "."}
 	cmd := &cobra.Command{
 		Use:   "agent",
@@ -47,6 +49,9 @@ func newAgentCommand() *cobra.Command {
 					cfg.NodeName, proxy.TableNameFor(cfg.NodeName))
 				return nil
 			}
+			if len(servers) > 0 {
+				cfg.Server = servers[0]
+			}
 			res, err := join.Join(ctx, cfg)
 			if err != nil {
 				return err
@@ -62,7 +67,7 @@ func newAgentCommand() *cobra.Command {
 					return fmt.Errorf("parsing the cluster CA: %w", err)
 				}
 				node.name = cfg.NodeName
-				return node.run(ctx, cfg.DataDir, nodeIdentity{kubeconfig: res.Kubeconfig, ca: cas[0],
+				return node.run(ctx, cfg.DataDir, nodeIdentity{kubeconfig: res.Kubeconfig, ca: cas[0], servers: servers,
 					servingCert: func(ctx context.Context, client kubernetes.Interface, ips []net.IP, dnsNames []string) ([]byte, []byte, error) {
 						// The request is approved against the Node's reported addresses: wait for them.
 						err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, cfg.Timeout, true, func(ctx context.Context) (bool, error) {
@@ -78,6 +83,9 @@ func newAgentCommand() *cobra.Command {
 			restCfg, err := clientcmd.BuildConfigFromFlags("", res.Kubeconfig)
 			if err != nil {
 				return fmt.Errorf("loading %s: %w", res.Kubeconfig, err)
+			}
+			if _, err := failover.Apply(restCfg, servers); err != nil {
+				return err
 			}
 			client, err := kubernetes.NewForConfig(restCfg)
 			if err != nil {
@@ -99,7 +107,7 @@ func newAgentCommand() *cobra.Command {
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&cfg.Server, "server", "", "URL of the API server, https://HOST:PORT.")
+	fs.StringSliceVar(&servers, "server", nil, "URL of the API server, https://HOST:PORT; repeat it for the members of a highly available control plane: the node joins through the first and fails over to the next that answers.")
 	fs.StringVar(&cfg.Token, "token", "", "Join token <id>.<secret> from `skiff token create` (needed only for the first join).")
 	fs.StringVar(&cfg.NodeName, "node-name", cfg.NodeName, "Name of this node.")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "Directory for the node's credential (agent.kubeconfig) and the cluster CA.")

@@ -21,6 +21,7 @@ import (
 	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/pki"
 	"github.com/skiff-dev/skiff/nodeagent/agent"
+	"github.com/skiff-dev/skiff/nodeagent/failover"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/images"
 	"github.com/skiff-dev/skiff/nodeagent/proxy"
@@ -70,6 +71,8 @@ type nodeIdentity struct {
 	ca *x509.Certificate
 	// servingCert returns the agent server's certificate for the node's addresses.
 	servingCert func(ctx context.Context, client kubernetes.Interface, ips []net.IP, dnsNames []string) (certPEM, keyPEM []byte, err error)
+	// servers, when several, are the control plane's API servers to fail over between.
+	servers []string
 }
 
 // upIdentity is the local node of `skiff up`: the CA is in this process, and the node gets its
@@ -109,6 +112,9 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	}
 	restCfg, err := clientcmd.BuildConfigFromFlags("", id.kubeconfig)
 	if err != nil {
+		return err
+	}
+	if _, err := failover.Apply(restCfg, id.servers); err != nil {
 		return err
 	}
 	// The kubelet's API rate limits (--kube-api-qps 50, --kube-api-burst 100), not client-go's 5/10.

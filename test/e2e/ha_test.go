@@ -188,6 +188,29 @@ func TestHAKillEtcdLeader(t *testing.T) {
 	if members[leader] == nil {
 		t.Fatalf("no etcd leader among %v", names)
 	}
+	// A (simulated) node that knows every API server, the leader's first: it keeps renewing its
+	// Lease through another member once the leader's process is gone.
+	serverArgs := []string{"--server", members[leader].restConfig(t).Host}
+	for _, n := range names {
+		if n != leader {
+			serverArgs = append(serverArgs, "--server", members[n].restConfig(t).Host)
+		}
+	}
+	agent := startAgent(t, append(serverArgs, "--token", nodeTok, "--node-name", "ha-node", "--data-dir", filepath.Join(base, "node"), "--simulated")...)
+	leaseRenewed := func(c *kubernetes.Clientset, after time.Time) error {
+		l, err := c.CoordinationV1().Leases("kube-node-lease").Get(ctx, "ha-node", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if l.Spec.RenewTime == nil || !l.Spec.RenewTime.After(after) {
+			return fmt.Errorf("node lease last renewed %v, not after %v", l.Spec.RenewTime, after)
+		}
+		return nil
+	}
+	eventually(t, 40*time.Second, func() error { return leaseRenewed(clients[leader], time.Time{}) })
+	if now, _ := etcdLeader(t, dirs["m1"]); now != leader {
+		t.Fatalf("etcd leadership moved from %s to %s without a fault; log of the agent:\n%s", leader, now, agent.log)
+	}
 	killedAt := time.Now()
 	members[leader].kill()
 	before := ackCount()
@@ -261,6 +284,10 @@ func TestHAKillEtcdLeader(t *testing.T) {
 	for _, n := range survivors {
 		checkAll(n)
 	}
+	// The node failed over: its Lease was renewed after the kill, through a surviving member.
+	eventually(t, 30*time.Second, func() error { return leaseRenewed(clients[survivors[0]], killedAt.Add(time.Second)) })
+	t.Logf("the node renewed its Lease through another API server after the kill")
+	members[survivors[0]].ok(t, "delete", "node", "ha-node")
 	// The killed member restarts on its data dir (no join flags), rejoins and catches up.
 	members[leader] = startServerT(t, dirs[leader])
 	cfg := members[leader].restConfig(t)
