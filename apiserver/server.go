@@ -178,10 +178,6 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 		c.Close()
 		return nil, err
 	}
-	if err := c.applyHardening(); err != nil {
-		c.Close()
-		return nil, err
-	}
 	c.shareAggregatedDiscovery()
 	c.openAPIV3 = &openAPIV3Merge{}
 	gc.BuildHandlerChainFunc = func(h http.Handler, gcfg *genericapiserver.Config) http.Handler {
@@ -248,12 +244,6 @@ func (c *Config) applyStorage(ctx context.Context) error {
 		etcdOpts.StorageConfig.Transport.TrustedCAFile = cl.CAFile
 		etcdOpts.StorageConfig.Transport.CertFile, etcdOpts.StorageConfig.Transport.KeyFile = cl.ClientCertFile, cl.ClientKeyFile
 	}
-	encryption, err := o.encryptionConfigPath()
-	if err != nil {
-		c.Close()
-		return err
-	}
-	etcdOpts.EncryptionProviderConfigFilepath = encryption
 	encryption, err := o.encryptionConfigPath()
 	if err != nil {
 		c.Close()
