@@ -290,7 +290,8 @@ func (c *Config) applyAdmission(ctx context.Context) error {
 		plugins = append(plugins, skiffadmission.NewServiceAccount(factory, client))
 	}
 	plugins = append(plugins, authorization.NewNodeRestriction())
-	c.Generic.AdmissionControl = admission.NewChainHandler(append(plugins, skiffadmission.NewDefaultTolerations(), quotaAdmission)...)
+	c.Generic.AdmissionControl = admission.NewChainHandler(append(plugins, skiffadmission.NewDefaultTolerationsWith(
+		tolerationSeconds(c.Options.DefaultNotReadyTolerationSeconds), tolerationSeconds(c.Options.DefaultUnreachableTolerationSeconds)), quotaAdmission)...)
 	return nil
 }
 

@@ -2,14 +2,18 @@ package apiserver
 
 import (
 	"crypto/rsa"
+	"encoding/binary"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/kubernetes"
+	certutil "k8s.io/client-go/util/cert"
 
+	"github.com/skiff-dev/skiff/apiserver/pki"
 	"github.com/skiff-dev/skiff/apiserver/registry"
 	"github.com/skiff-dev/skiff/apiserver/serviceaccount"
 )
@@ -80,4 +84,25 @@ func (c *Config) installOpenIDDiscovery(gs *genericapiserver.GenericAPIServer, s
 	gs.Handler.NonGoRestfulMux.Handle(serviceaccount.OpenIDConfigPath, cfg)
 	gs.Handler.NonGoRestfulMux.Handle(serviceaccount.JWKSPath, jwks)
 	return nil
+}
+
+// withKubernetesServiceIP adds the kubernetes Service's ClusterIP (the first address of the
+// service range) to the serving certificate's IPs, as kube-apiserver does, so in-cluster clients
+// verify the server they reach through KUBERNETES_SERVICE_HOST. A serving certificate written
+// before without it is removed, to be issued again.
+func withKubernetesServiceIP(spec pki.CertSpec, serviceRange, certPath, keyPath string) pki.CertSpec {
+	_, n, err := net.ParseCIDR(serviceRange)
+	if err != nil || n.IP.To4() == nil {
+		return spec
+	}
+	ip := make(net.IP, 4)
+	binary.BigEndian.PutUint32(ip, binary.BigEndian.Uint32(n.IP.To4())+1)
+	spec.IPs = append(spec.IPs, ip)
+	if data, err := os.ReadFile(certPath); err == nil {
+		if certs, err := certutil.ParseCertsPEM(data); err == nil && len(certs) > 0 && certs[0].VerifyHostname(ip.String()) != nil {
+			_ = os.Remove(certPath)
+			_ = os.Remove(keyPath)
+		}
+	}
+	return spec
 }
