@@ -212,9 +212,12 @@ func TestRealNFTables(t *testing.T) {
 		return ""
 	})
 	t.Logf("removed endpoint out of rotation after %v", time.Since(removed))
-	if n := histogramCount(t, p.Registry, "kubeproxy_network_programming_duration_seconds"); n < 1 {
-		t.Errorf("network programming latency observed %d times, want at least 1", n)
-	}
+	eventually(t, 5*time.Second, "network programming latency observed", func() string {
+		if histogramCount(t, p.Registry, "kubeproxy_network_programming_duration_seconds") < 1 {
+			return "no observation"
+		}
+		return ""
+	})
 
 	// Restart: the old rules keep serving while the new proxier starts, and it replaces them
 	// without a gap. Requests run all along.
@@ -257,12 +260,32 @@ func TestRealNFTables(t *testing.T) {
 	if err := p2.Cleanup(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("ip", "netns", "exec", node.name, "nft", "list", "tables").CombinedOutput()
-	if err != nil {
-		t.Fatalf("nft list tables: %v: %s", err, out)
+	tableLeft := func() bool {
+		out, err := exec.Command("ip", "netns", "exec", node.name, "nft", "list", "tables").CombinedOutput()
+		if err != nil {
+			t.Fatalf("nft list tables: %v: %s", err, out)
+		}
+		return strings.Contains(string(out), table)
 	}
-	if strings.Contains(string(out), table) {
-		t.Errorf("table %s left after Cleanup:\n%s", table, out)
+	if tableLeft() {
+		t.Errorf("table %s left after Cleanup", table)
+	}
+
+	// CleanupOnExit: the table goes when the proxier stops.
+	cfg.CleanupOnExit = true
+	p3, stop3 := startProxier(t, cfg)
+	eventually(t, 10*time.Second, "third proxier synced", func() string {
+		if histogramCount(t, p3.Registry, "kubeproxy_sync_full_proxy_rules_duration_seconds") < 1 {
+			return "no full sync yet"
+		}
+		return ""
+	})
+	if !tableLeft() {
+		t.Fatalf("no table %s after a sync", table)
+	}
+	stop3()
+	if tableLeft() {
+		t.Errorf("table %s left after a proxier with CleanupOnExit stopped", table)
 	}
 }
 

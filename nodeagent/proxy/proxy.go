@@ -83,6 +83,10 @@ type Config struct {
 	// ConfigureHost makes Start load br_netfilter and set the sysctls service traffic needs
 	// (net.bridge.bridge-nf-call-iptables, net.ipv4.ip_forward).
 	ConfigureHost bool
+	// CleanupOnExit removes the table when Start returns. Off, the rules outlive the proxy so
+	// that a restart has no gap (as kube-proxy); on, nothing is left behind by a cluster that
+	// stops for good (`skiff up`, whose API server stops with it).
+	CleanupOnExit bool
 	// Registerer gets the proxy's metrics; nil: a registry of its own (Proxier.Registry).
 	Registerer prometheus.Registerer
 	// Clock paces the syncs; nil is the real clock.
@@ -230,7 +234,22 @@ func (p *Proxier) Start(ctx context.Context) error {
 		return nil // ctx ended
 	}
 	log.Info("Service proxy starting")
+	p.loop(ctx)
+	if p.cfg.CleanupOnExit {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := p.Cleanup(cctx); err != nil {
+			return err
+		}
+		log.Info("Service proxy rules removed")
+	}
+	return nil
+}
 
+// loop syncs on changes (coalesced over MinSyncInterval), fully every FullSyncInterval, and
+// again after failures with a backoff, until ctx ends.
+func (p *Proxier) loop(ctx context.Context) {
+	log := klog.FromContext(ctx).WithValues("table", p.cfg.TableName)
 	var lastSync time.Time
 	nextFull := p.clock.Now()
 	retry := time.Duration(0)
@@ -242,7 +261,7 @@ func (p *Proxier) Start(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-p.trigger:
 		case <-retryC:
 		case <-p.clock.After(nextFull.Sub(p.clock.Now())):
@@ -251,7 +270,7 @@ func (p *Proxier) Start(ctx context.Context) error {
 		if wait := lastSync.Add(p.cfg.MinSyncInterval).Sub(p.clock.Now()); wait > 0 {
 			select {
 			case <-ctx.Done():
-				return nil
+				return
 			case <-p.clock.After(wait):
 			}
 		}
@@ -264,7 +283,7 @@ func (p *Proxier) Start(ctx context.Context) error {
 		lastSync = p.clock.Now()
 		if err := p.sync(ctx, full); err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return
 			}
 			retry = min(max(2*retry, 100*time.Millisecond), 10*time.Second)
 			log.Error(err, "Syncing the service rules failed", "retryIn", retry)
