@@ -45,6 +45,9 @@ type localNode struct {
 	// metrics is the running agent's registry, served on the node's /metrics and gathered into
 	// the API server's /metrics when the node runs in `skiff up`.
 	metrics atomic.Pointer[prometheus.Registry]
+	// cleanupProxyOnExit removes the service proxy's rules when the node stops (`skiff up`,
+	// whose cluster stops with it); a joined node keeps them so that a restart has no gap.
+	cleanupProxyOnExit bool
 	// proxyMetrics is the service proxy's registry, gathered with the agent's.
 	proxyMetrics atomic.Pointer[prometheus.Registry]
 	// clusterDNS and clusterDomain are the DNS of ClusterFirst pods (--cluster-dns, --cluster-domain).
@@ -148,7 +151,7 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	// The service proxy (kube-proxy) of the node, on a table of its own: several nodes can
 	// share this machine. Without nftables the node runs without it, as the one line says.
 	px, err := proxy.New(proxy.Config{NodeName: n.name, Client: client, PodCIDRs: []string{n.podCIDR},
-		TableName: proxy.TableNameFor(n.name), ConfigureHost: true})
+		TableName: proxy.TableNameFor(n.name), ConfigureHost: true, CleanupOnExit: n.cleanupProxyOnExit})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "skiff: node %s runs without its service proxy: %v\n", n.name, err)
 		px = nil

@@ -21,7 +21,7 @@ func newUpCommand() *cobra.Command {
 	p := newControlPlane()
 	var agent bool
 	var simulatedNodes int
-	node := &localNode{podCIDR: "10.244.100.0/24", port: server.DefaultPort, imagesSrc: "."}
+	node := &localNode{podCIDR: "10.244.100.0/24", port: server.DefaultPort, imagesSrc: ".", cleanupProxyOnExit: true}
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run a whole cluster on this machine",
