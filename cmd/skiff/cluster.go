@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 
 	"github.com/spf13/pflag"
@@ -32,7 +31,7 @@ func (c *clusterOptions) flags(fs *pflag.FlagSet) {
 
 // apply prepares a clustered member (--cluster-init, --join, or a data dir that is already one)
 // and points the API server's embedded etcd at it; a plain data dir is left alone.
-func (c *clusterOptions) apply(ctx context.Context, api *apiserver.Options, out io.Writer) error {
+func (c *clusterOptions) apply(ctx context.Context, api *apiserver.Options) error {
 	if c.join != "" && c.token == "" && !controlplane.Clustered(api.DataDir) {
 		return fmt.Errorf("--join needs --token (create one with `skiff token create --control-plane` on a member)")
 	}

@@ -29,9 +29,12 @@ func controlPlaneFlags(fs *pflag.FlagSet, o *apiserver.Options) {
 	fs.IntVar(&o.EtcdClientPort, "etcd-client-port", o.EtcdClientPort, "Loopback client port of the embedded etcd (0: any free port).")
 	fs.IntVar(&o.EtcdPeerPort, "etcd-peer-port", o.EtcdPeerPort, "Loopback peer port of the embedded etcd (0: any free port).")
 	fs.StringVar(&o.ServiceClusterIPRange, "service-cluster-ip-range", o.ServiceClusterIPRange, "IPv4 CIDR of service ClusterIPs.")
+	fs.Int64Var(&o.DefaultNotReadyTolerationSeconds, "default-not-ready-toleration-seconds", tolerationDefault(o.DefaultNotReadyTolerationSeconds),
+		"Seconds pods tolerate the node.kubernetes.io/not-ready:NoExecute taint, given to every pod without such a toleration.")
+	fs.Int64Var(&o.DefaultUnreachableTolerationSeconds, "default-unreachable-toleration-seconds", tolerationDefault(o.DefaultUnreachableTolerationSeconds),
+		"Seconds pods tolerate the node.kubernetes.io/unreachable:NoExecute taint, given to every pod without such a toleration.")
 	fs.StringVar(&o.ServiceAccountIssuer, "service-account-issuer", o.ServiceAccountIssuer, "Issuer (iss claim) of service account tokens, also the API's audience.")
 	fs.DurationVar(&o.ServiceAccountMaxTokenExpiration, "service-account-max-token-expiration", o.ServiceAccountMaxTokenExpiration, "Longest validity of a requested service account token (0: no limit).")
-	o.Hardening.AddFlags(fs)
 	o.Hardening.AddFlags(fs)
 	fs.StringVar(&o.ServiceNodePortRange, "service-node-port-range", o.ServiceNodePortRange, "Port range reserved for services with NodePort visibility (inclusive, e.g. 30000-32767).")
 }
@@ -78,7 +81,7 @@ func newServerCommand() *cobra.Command {
 // run starts the API server, then the controllers and any extras, and blocks until the context
 // ends or one of them fails.
 func (p *controlPlane) run(ctx context.Context, cmd *cobra.Command) error {
-	if err := p.cluster.apply(ctx, p.api, cmd.OutOrStdout()); err != nil {
+	if err := p.cluster.apply(ctx, p.api); err != nil {
 		return err
 	}
 	cfg, err := p.api.Config(ctx)
