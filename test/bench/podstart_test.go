@@ -275,13 +275,20 @@ func criFloor(ctx context.Context, b *testing.B, containerdDir, image string) []
 }
 
 // processRSS reads VmRSS of a process, in bytes.
-func processRSS(pid int) int64 {
+func processRSS(pid int) int64 { return procStatus(pid, "VmRSS:") }
+
+// processAnonRSS reads RssAnon of a process (heap, stacks: what cgroup memory.stat calls rss or
+// anon, the kubelet density tests' MemoryRSSInBytes), in bytes.
+func processAnonRSS(pid int) int64 { return procStatus(pid, "RssAnon:") }
+
+// procStatus reads one kB field of /proc/<pid>/status, in bytes.
+func procStatus(pid int, field string) int64 {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil || runtime.GOOS != "linux" {
 		return 0
 	}
 	for _, line := range strings.Split(string(raw), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
 			var kb int64
 			fmt.Sscan(f[1], &kb)
 			return kb << 10
