@@ -32,6 +32,12 @@ type Options struct {
 	EtcdMemberName string
 	// ServiceClusterIPRange is the IPv4 CIDR of service ClusterIPs (upstream's default).
 	ServiceClusterIPRange string
+	// DefaultNotReadyTolerationSeconds and DefaultUnreachableTolerationSeconds are the
+	// tolerationSeconds the DefaultTolerationSeconds admission plugin gives pods without their own
+	// (upstream's --default-not-ready-toleration-seconds and
+	// --default-unreachable-toleration-seconds; 0: upstream's 300).
+	DefaultNotReadyTolerationSeconds    int64
+	DefaultUnreachableTolerationSeconds int64
 	// ServiceNodePortRange is the port range NodePorts come from (upstream's default 30000-32767).
 	ServiceNodePortRange string
 	// ExtraMetrics are gathered into /metrics beside the API server's own (in-process controllers).

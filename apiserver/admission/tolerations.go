@@ -18,14 +18,22 @@ const DefaultTolerationSeconds int64 = 300
 // lifecycle evicts pods five minutes after their node is lost, as on Kubernetes.
 type DefaultTolerations struct {
 	*admission.Handler
-	Seconds int64
+	// Seconds of the not-ready toleration; UnreachableSeconds of the unreachable one (upstream's
+	// --default-not-ready-toleration-seconds and --default-unreachable-toleration-seconds).
+	Seconds            int64
+	UnreachableSeconds int64
 }
 
 var _ admission.MutationInterface = &DefaultTolerations{}
 
 // NewDefaultTolerations returns the plugin with upstream's 300 s.
 func NewDefaultTolerations() *DefaultTolerations {
-	return &DefaultTolerations{Handler: admission.NewHandler(admission.Create), Seconds: DefaultTolerationSeconds}
+	return NewDefaultTolerationsWith(DefaultTolerationSeconds, DefaultTolerationSeconds)
+}
+
+// NewDefaultTolerationsWith returns the plugin with the given not-ready and unreachable seconds.
+func NewDefaultTolerationsWith(notReady, unreachable int64) *DefaultTolerations {
+	return &DefaultTolerations{Handler: admission.NewHandler(admission.Create), Seconds: notReady, UnreachableSeconds: unreachable}
 }
 
 // Admit adds the missing tolerations to pods being created.
@@ -37,17 +45,27 @@ func (p *DefaultTolerations) Admit(ctx context.Context, a admission.Attributes, 
 	if !ok {
 		return nil
 	}
-	AddDefaultTolerations(&pod.Spec, p.Seconds)
+	AddDefaultTolerationsFor(&pod.Spec, p.Seconds, p.UnreachableSeconds)
 	return nil
 }
 
 // AddDefaultTolerations adds the not-ready and unreachable NoExecute tolerations when absent.
 func AddDefaultTolerations(spec *corev1.PodSpec, seconds int64) {
-	for _, key := range []string{corev1.TaintNodeNotReady, corev1.TaintNodeUnreachable} {
+	AddDefaultTolerationsFor(spec, seconds, seconds)
+}
+
+// AddDefaultTolerationsFor adds the not-ready and unreachable NoExecute tolerations when absent,
+// each with its own seconds.
+func AddDefaultTolerationsFor(spec *corev1.PodSpec, notReady, unreachable int64) {
+	for _, d := range []struct {
+		key     string
+		seconds int64
+	}{{corev1.TaintNodeNotReady, notReady}, {corev1.TaintNodeUnreachable, unreachable}} {
+		key := d.key
 		if tolerates(spec.Tolerations, key) {
 			continue
 		}
-		s := seconds
+		s := d.seconds
 		spec.Tolerations = append(spec.Tolerations, corev1.Toleration{
 			Key: key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &s,
 		})

@@ -6,6 +6,7 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 
+	skiffadmission "github.com/skiff-dev/skiff/apiserver/admission"
 	"github.com/skiff-dev/skiff/config/crd"
 )
 
@@ -20,4 +21,13 @@ func installCRDs(ctx context.Context, adminKubeconfig string) error {
 		return fmt.Errorf("installing the project's CustomResourceDefinitions: %w", err)
 	}
 	return nil
+}
+
+// tolerationDefault is the flag default of a DefaultTolerationSeconds setting: upstream's 300 s
+// when unset.
+func tolerationDefault(s int64) int64 {
+	if s == 0 {
+		return skiffadmission.DefaultTolerationSeconds
+	}
+	return s
 }
