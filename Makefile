@@ -34,10 +34,12 @@ test: verify-generated vet ## Run every test (unit, integration with the real AP
 	$(GO) test -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /test/e2e)
 	@# e2e builds bin/skiff in a subprocess, which the test cache cannot see: never cached.
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./test/e2e/
+	@# test/operator is its own module (an operator written against controller-runtime on testenv).
+	cd test/operator && $(GO) vet ./... && $(GO) test -timeout $(TEST_TIMEOUT) ./...
 
 .PHONY: bench
-bench: ## Run the benchmarks (API vs raw etcd, ReplicaSet burst, scheduler SchedulingBasic 500 and 5000 nodes, service proxy programming).
-	SKIFF_BENCH_LARGE=1 $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/ ./controllers/scheduler/ ./nodeagent/proxy/
+bench: ## Run the benchmarks (API vs raw etcd, ReplicaSet burst, scheduler SchedulingBasic 500 and 5000 nodes, service proxy programming, testenv start).
+	SKIFF_BENCH_LARGE=1 $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/ ./controllers/scheduler/ ./nodeagent/proxy/ ./testenv/
 
 .PHONY: vet
 vet: ## go vet and gofmt.

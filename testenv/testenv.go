@@ -20,6 +20,7 @@ import (
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
@@ -28,6 +29,10 @@ import (
 	"github.com/skiff-dev/skiff/controllers/garbagecollector"
 	"github.com/skiff-dev/skiff/nodeagent/simulated"
 )
+
+// logOnce sends controller-runtime's logs (the controllers', the manager's) to klog, once per
+// process; a test may set its own logger after Start.
+var logOnce sync.Once
 
 // Env is a running test cluster. Its fields are read-only.
 type Env struct {
@@ -134,6 +139,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 	}
 	crds = append(crds, o.crds...)
 
+	logOnce.Do(func() { ctrllog.SetLogger(klog.Background()) })
 	began := time.Now()
 	dataDir := t.TempDir()
 	if err := seedPKI(dataDir); err != nil {
