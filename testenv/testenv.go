@@ -24,6 +24,7 @@ import (
 
 	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	skiffcrd "github.com/skiff-dev/skiff/config/crd"
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/controllermanager"
 	"github.com/skiff-dev/skiff/controllers/garbagecollector"
@@ -44,7 +45,8 @@ type Env struct {
 	Kubeconfig string
 	// DataDir holds etcd's data, the PKI and the kubeconfigs; it is removed when the test ends.
 	DataDir string
-	// CRDs are the installed CustomResourceDefinitions, as the server returned them.
+	// CRDs are the installed CustomResourceDefinitions, as the server returned them: Skiff's own
+	// kinds (with controllers) first, then those given with WithCRDs and WithCRDObjects.
 	CRDs []*apiextensionsv1.CustomResourceDefinition
 	// Nodes are the names of the simulated nodes (sim-0, sim-1, ...).
 	Nodes []string
@@ -138,6 +140,15 @@ func Start(t testing.TB, opts ...Option) *Env {
 		t.Fatalf("testenv: %v", err)
 	}
 	crds = append(crds, o.crds...)
+	if !o.noControllers {
+		// Skiff's own kinds (chaos.skiff.dev Faults, ...), as skiff up installs them: their
+		// controllers start only when the kinds are served.
+		own, err := skiffcrd.CRDs()
+		if err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+		crds = append(own, crds...)
+	}
 
 	logOnce.Do(func() { ctrllog.SetLogger(klog.Background()) })
 	began := time.Now()

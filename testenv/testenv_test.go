@@ -50,8 +50,12 @@ func TestClusterBehavesAsReal(t *testing.T) {
 	t.Logf("start phases: %v", env.Phases)
 	ctx := context.Background()
 	cs := env.Clientset
-	if len(env.CRDs) != 1 || env.CRDs[0].Name != "widgets.example.skiff.dev" {
-		t.Fatalf("installed CRDs = %v, want widgets.example.skiff.dev only", env.CRDs)
+	var names []string
+	for _, crd := range env.CRDs {
+		names = append(names, crd.Name)
+	}
+	if !slices.Contains(names, "widgets.example.skiff.dev") || !slices.Contains(names, "faults.chaos.skiff.dev") {
+		t.Fatalf("installed CRDs = %v, want widgets.example.skiff.dev and Skiff's own faults.chaos.skiff.dev", names)
 	}
 	if !slices.Equal(env.Nodes, []string{"sim-0", "sim-1"}) {
 		t.Fatalf("nodes = %v", env.Nodes)
