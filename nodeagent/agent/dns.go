@@ -73,7 +73,8 @@ func PodDNSConfig(pod *corev1.Pod, in DNSInput) *runtimeapi.DNSConfig {
 		cfg.Servers = append([]string{}, in.ClusterDNS...)
 		cfg.Searches = []string{fmt.Sprintf("%s.svc.%s", pod.Namespace, domain), "svc." + domain, domain}
 		_, hostSearch, _ := ParseResolvConf(in.HostResolvConf)
-		cfg.Searches = append(cfg.Searches, hostSearch...)
+		// Upstream omits duplicates (generateSearchesForDNSClusterFirst).
+		cfg.Searches = dedup(append(cfg.Searches, hostSearch...))
 		cfg.Options = []string{"ndots:5"}
 	case corev1.DNSDefault:
 		cfg.Servers, cfg.Searches, cfg.Options = ParseResolvConf(in.HostResolvConf)

@@ -171,6 +171,9 @@ func TestPodDNSConfig(t *testing.T) {
 		{"ClusterFirst merged with dnsConfig", pod(corev1.DNSClusterFirst, false, &corev1.PodDNSConfig{Nameservers: []string{"9.9.9.9"},
 			Options: []corev1.PodDNSConfigOption{{Name: "ndots", Value: ptr.To("2")}}}), in, []string{"10.96.0.10", "9.9.9.9"},
 			[]string{"team.svc.cluster.local", "svc.cluster.local", "cluster.local", "corp.example"}, []string{"ndots:2"}},
+		{"ClusterFirst without duplicate searches", pod(corev1.DNSClusterFirst, false, nil),
+			DNSInput{ClusterDNS: []string{"10.96.0.10"}, HostResolvConf: []byte("nameserver 1.1.1.1\nsearch cluster.local corp.example\n")},
+			[]string{"10.96.0.10"}, []string{"team.svc.cluster.local", "svc.cluster.local", "cluster.local", "corp.example"}, []string{"ndots:5"}},
 	}
 	for _, tc := range cases {
 		got := PodDNSConfig(tc.pod, tc.in)
