@@ -24,7 +24,10 @@ func faultStatus(t *testing.T, s *skiff, ns, name string) (phase, start, end str
 // node NotReady; its pods are evicted and the ReplicaSet's pods run again on the other nodes;
 // the Fault's status shows when it started and ended, and the node comes back Ready.
 func TestFaultNodeHeartbeat(t *testing.T) {
-	s := startSkiffT(t, t.TempDir(), "--simulated-nodes=3", "--node-monitor-grace-period=15s", "--node-monitor-period=1s")
+	// Short timings: NotReady 15 s after the last renewal (simulated nodes renew every 10 s), and
+	// pods leave a lost node after 2 s instead of the default 300 s.
+	s := startSkiffT(t, t.TempDir(), "--simulated-nodes=3", "--node-monitor-grace-period=15s", "--node-monitor-period=1s",
+		"--default-not-ready-toleration-seconds=2", "--default-unreachable-toleration-seconds=2")
 	eventually(t, 60*time.Second, func() error {
 		out := s.ok(t, "get", "nodes", "--no-headers")
 		if strings.Count(out, " Ready ") != 3 {
@@ -34,7 +37,6 @@ func TestFaultNodeHeartbeat(t *testing.T) {
 	})
 	ns := s.namespace(t)
 	t.Cleanup(func() { s.kubectl(t, "delete", "namespace", ns, "--timeout=60s") })
-	// Pods leave an unreachable node after 2 s instead of the default 300 s.
 	s.okIn(t, `apiVersion: apps/v1
 kind: ReplicaSet
 metadata:
@@ -48,9 +50,6 @@ spec:
       labels: {app: web}
     spec:
       terminationGracePeriodSeconds: 0
-      tolerations:
-      - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 2}
-      - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoExecute, tolerationSeconds: 2}
       containers:
       - {name: web, image: nginx}
 `, "apply", "-n", ns, "-f", "-")
