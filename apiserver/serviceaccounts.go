@@ -7,8 +7,10 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"time"
 
 	"k8s.io/apiserver/pkg/authentication/authenticator"
+	tokencache "k8s.io/apiserver/pkg/authentication/token/cache"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/kubernetes"
 	certutil "k8s.io/client-go/util/cert"
@@ -25,7 +27,9 @@ type serviceAccounts struct {
 	issuer string
 	key    *rsa.PrivateKey
 	signer *serviceaccount.Signer
-	authn  *serviceaccount.Authenticator
+	// authn is the token authenticator, behind kube-apiserver's 10 s cache of successful
+	// authentications (a deleted pod's token may work for up to 10 s more, as upstream).
+	authn authenticator.Token
 }
 
 // setUpServiceAccounts loads or creates the key, and prepares the signer and the authenticator,
@@ -50,7 +54,8 @@ func (c *Config) setUpServiceAccounts(client kubernetes.Interface) (*serviceAcco
 		return nil
 	})
 	c.Generic.Authentication.APIAudiences = authenticator.Audiences{issuer}
-	authn := serviceaccount.NewAuthenticator(issuer, []*rsa.PublicKey{&key.PublicKey}, []string{issuer}, getter, nil)
+	authn := tokencache.New(serviceaccount.NewAuthenticator(issuer, []*rsa.PublicKey{&key.PublicKey}, []string{issuer}, getter, nil),
+		false, 10*time.Second, 0)
 	return &serviceAccounts{issuer: issuer, key: key, signer: signer, authn: authn}, nil
 }
 
