@@ -1,3 +1,3 @@
 // Package admission holds Skiff's own admission plugins, written after kube-apiserver's:
-// DefaultTolerationSeconds today; ServiceAccount, LimitRanger and ResourceQuota to come.
+// DefaultTolerationSeconds, ServiceAccount (serviceaccount.go); LimitRanger and ResourceQuota.
 package admission
