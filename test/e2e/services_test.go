@@ -168,6 +168,25 @@ spec:
     command: [sh, -c, "sleep 3600"]
 ---
 apiVersion: v1
+kind: Pod
+metadata: {name: db-0, labels: {app: db, e2e: services}}
+spec:
+  hostname: db-0
+  subdomain: db
+  containers:
+  - name: main
+    image: %[2]s
+    command: [sh, -c, "sleep 3600"]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db, labels: {e2e: services}}
+spec:
+  clusterIP: None
+  selector: {app: db}
+  ports: [{name: tcp, port: 5432}]
+---
+apiVersion: v1
 kind: Service
 metadata: {name: web, labels: {e2e: services}}
 spec:
@@ -207,8 +226,8 @@ spec:
 `, httpImage, busybox), "apply", "-n", "default", "-f", "-")
 	eventually(t, 240*time.Second, func() error {
 		ready := s.ok(t, "get", "deploy", "web", "web2", "-n", "default", "-o", "jsonpath={.items[*].status.readyReplicas}")
-		clients := s.ok(t, "get", "pod", "client", "client2", "-n", "default", "-o", `jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}`)
-		if ready != "3 1" || clients != "True True" {
+		clients := s.ok(t, "get", "pod", "client", "client2", "db-0", "-n", "default", "-o", `jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}`)
+		if ready != "3 1" || clients != "True True True" {
 			return fmt.Errorf("ready replicas %q (want \"3 1\"), clients ready %q; pods:\n%s", ready, clients,
 				s.kubectl(t, "get", "pods", "-n", "default", "-o", "wide").stdout)
 		}
@@ -274,6 +293,19 @@ spec:
 				t.Errorf("headless lookup lacks pod IP %s: %v %s %s", ip, out.err, out.stdout, out.stderr)
 			}
 		}
+		// A named port's SRV record, and a headless pod's own name (hostname + subdomain).
+		out = s.kubectl(t, "exec", "-n", "default", "client", "--", "nslookup", "-type=SRV", "_http._tcp.web.default.svc.cluster.local")
+		if !strings.Contains(out.stdout, "0 100 80 web.default.svc.cluster.local") {
+			t.Errorf("SRV _http._tcp.web: %v %s %s", out.err, out.stdout, out.stderr)
+		}
+		dbIP := s.ok(t, "get", "pod", "db-0", "-n", "default", "-o", "jsonpath={.status.podIP}")
+		eventually(t, 30*time.Second, func() error {
+			out := s.kubectl(t, "exec", "-n", "default", "client", "--", "nslookup", "db-0.db.default.svc.cluster.local")
+			if !strings.Contains(out.stdout, "Address: "+dbIP) {
+				return fmt.Errorf("nslookup db-0.db.default.svc.cluster.local (pod IP %s): %v %s %s", dbIP, out.err, out.stdout, out.stderr)
+			}
+			return nil
+		})
 		// The search path: a short name resolves too.
 		if out := s.kubectl(t, "exec", "-n", "default", "client", "--", "sh", "-c", podGetShell("web", "80")); out.err != nil || !containsAny(out.stdout, podNames) {
 			t.Errorf("GET http://web/ from a pod: %v %q %s", out.err, out.stdout, out.stderr)
