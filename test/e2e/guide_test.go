@@ -61,6 +61,13 @@ func TestGuideExtending(t *testing.T) {
 	s.ok(t, "apply", "-f", filepath.Join(crdDir, crdFile))
 	t.Cleanup(func() { s.kubectl(t, "delete", "crd", "greetings.guide.example.com", "--wait=false") })
 	s.ok(t, "wait", "--for", "condition=Established", "--timeout=30s", "crd/greetings.guide.example.com")
+	eventually(t, 30*time.Second, func() error {
+		r := s.kubectl(t, "explain", "greeting.spec.salutation")
+		if r.err != nil || !strings.Contains(r.stdout, "Salutation starts the message") {
+			return fmt.Errorf("kubectl explain: %v", r)
+		}
+		return nil
+	})
 	ctl := startController(t, bin, s.kubeconfig)
 	ctl.waitLine(t, "Greeting controller running", 30*time.Second)
 
