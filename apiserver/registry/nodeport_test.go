@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
 )
 
@@ -247,4 +249,55 @@ func mustCreateNodePort(t *testing.T, c kubernetes.Interface, name string, port 
 	if _, err := c.CoreV1().Services("default").Create(context.Background(), v, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("creating %s with nodePort %d: %v", name, port, err)
 	}
+}
+
+// TestNodePortsAcrossAPIServers runs two API servers on one etcd: a port one of them handed out
+// is refused by the other, and concurrent creates through both never share a port.
+func TestNodePortsAcrossAPIServers(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	etcdPort := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	a := apiservertest.StartOnWith(t, t.TempDir(), func(o *apiserver.Options) { o.EtcdClientPort = etcdPort })
+	b := apiservertest.StartOnWith(t, t.TempDir(), func(o *apiserver.Options) {
+		o.EtcdServers = []string{fmt.Sprintf("http://127.0.0.1:%d", etcdPort)}
+	})
+	defer b.Stop() // before a, whose etcd it uses
+	ctx := context.Background()
+	mustCreateNodePort(t, a.Client, "on-a", 30090)
+	v := svcOf("on-b", corev1.ServiceTypeNodePort)
+	v.Spec.Ports[0].NodePort = 30090
+	_, err = b.Client.CoreV1().Services("default").Create(ctx, v, metav1.CreateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.ports[0].nodePort: Invalid value: 30090: provided port is already allocated") {
+		t.Fatalf("the other API server gave out 30090 again: %v", err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	seen := map[int32]string{}
+	for i := 0; i < 20; i++ {
+		c := a.Client
+		if i%2 == 1 {
+			c = b.Client
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("both-%d", i)
+			got, err := c.CoreV1().Services("default").Create(ctx, svcOf(name, corev1.ServiceTypeNodePort), metav1.CreateOptions{})
+			if err != nil {
+				t.Errorf("create %s: %v", name, err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			p := got.Spec.Ports[0].NodePort
+			if other, dup := seen[p]; dup {
+				t.Errorf("nodePort %d given to %s and %s", p, other, name)
+			}
+			seen[p] = name
+		}()
+	}
+	wg.Wait()
 }
