@@ -92,7 +92,7 @@ func join(ctx context.Context, o Options, st *State) (*etcd.Cluster, error) {
 // addLearner adds the member (or finds it, added by an earlier attempt that did not start) and
 // returns the initial-cluster string naming every started member and this one.
 func addLearner(ctx context.Context, cli *clientv3.Client, st *State) (string, error) {
-	rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	list, err := cli.MemberList(rctx)
 	if err != nil {
@@ -112,7 +112,24 @@ func addLearner(ctx context.Context, cli *clientv3.Client, st *State) (string, e
 	}
 	members := list.Members
 	if mine == nil {
-		added, err := cli.MemberAddAsLearner(rctx, []string{st.PeerURL()})
+		// A cluster that just changed (a member promoted a moment ago) or that has a learner
+		// catching up refuses another for a while: retry.
+		var added *clientv3.MemberAddResponse
+		for attempt := 0; ; attempt++ {
+			added, err = cli.MemberAddAsLearner(rctx, []string{st.PeerURL()})
+			retry := errors.Is(err, rpctypes.ErrGRPCUnhealthy) || errors.Is(err, rpctypes.ErrGRPCTooManyLearners) ||
+				errors.Is(err, rpctypes.ErrUnhealthy) || errors.Is(err, rpctypes.ErrTooManyLearners)
+			if err == nil || !retry || attempt >= 100 {
+				break
+			}
+			select {
+			case <-rctx.Done():
+			case <-time.After(500 * time.Millisecond):
+			}
+			if rctx.Err() != nil {
+				break
+			}
+		}
 		if err != nil {
 			if errors.Is(err, rpctypes.ErrGRPCPeerURLExist) {
 				return "", fmt.Errorf("peer URL %s is already an etcd member's: %w", st.PeerURL(), err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -12,11 +13,13 @@ import (
 	"strconv"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"k8s.io/klog/v2"
 )
 
 // Config is an embedded etcd member's configuration.
@@ -57,6 +60,10 @@ type Cluster struct {
 	// PromoteVia, when set, are client URLs of running members: the new member was added as a
 	// learner, and is promoted to a voting member through them once it has caught up.
 	PromoteVia []string
+	// LeaveOnStop removes the member from the cluster when it is closed, then deletes its etcd
+	// data and calls OnLeft (`skiff server --leave`).
+	LeaveOnStop bool
+	OnLeft      func()
 }
 
 // ClientInfo tells clients how to reach the member.
@@ -108,6 +115,9 @@ func ReadClientInfo(path string) (ClientInfo, error) {
 // Server is a running embedded etcd member.
 type Server struct {
 	etcd *embed.Etcd
+	// leave is the member's Cluster when it leaves the cluster on Close; dir is its data dir.
+	leave *Cluster
+	dir   string
 	// Endpoints are the client URLs to give to local etcd clients (the API server).
 	Endpoints []string
 	// Client tells clients how to reach the member.
@@ -205,7 +215,10 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting embedded etcd in %s: %w", c.Dir, err)
 	}
-	s := &Server{etcd: e, Endpoints: client.Endpoints, Client: client}
+	s := &Server{etcd: e, Endpoints: client.Endpoints, Client: client, dir: c.Dir}
+	if c.Cluster != nil && c.Cluster.LeaveOnStop {
+		s.leave = c.Cluster
+	}
 	if c.Cluster != nil && len(c.Cluster.PromoteVia) > 0 {
 		// A learner does not become ready before it is promoted: promote it while waiting.
 		go s.promote(ctx, c.Cluster.PromoteVia)
@@ -324,8 +337,59 @@ func (s *Server) clientKey() string  { return s.etcd.Config().PeerTLSInfo.KeyFil
 // Err reports a fatal error of the running member.
 func (s *Server) Err() <-chan error { return s.etcd.Err() }
 
-// Close stops the member, waiting for in-flight requests.
-func (s *Server) Close() { s.etcd.Close() }
+// Close stops the member, waiting for in-flight requests; a member that leaves on stop first
+// removes itself from the cluster, and afterwards deletes its etcd data.
+func (s *Server) Close() {
+	if s.leave == nil {
+		s.etcd.Close()
+		return
+	}
+	err := s.removeSelf()
+	s.etcd.Close()
+	log := klog.Background()
+	if err != nil {
+		log.Error(err, "Leaving the etcd cluster failed: remove the member with `skiff etcd member remove` on another member")
+		return
+	}
+	log.Info("Left the etcd cluster", "member", fmt.Sprintf("%x", s.ID()))
+	if err := os.RemoveAll(s.dir); err != nil {
+		log.Error(err, "Removing the etcd data of the departed member")
+	}
+	if s.leave.OnLeft != nil {
+		s.leave.OnLeft()
+	}
+}
+
+// removeSelf removes this member from the cluster through its own client endpoint.
+func (s *Server) removeSelf() error {
+	cc, err := s.Client.ClientConfig()
+	if err != nil {
+		return err
+	}
+	cli, err := clientv3.New(cc)
+	if err != nil {
+		return fmt.Errorf("etcd client: %w", err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for {
+		_, err := cli.MemberRemove(ctx, s.ID())
+		// etcd refuses a removal while the member has been connected to its peers for less than
+		// its health interval (5 s; a member that just started): retry until then.
+		if err == nil || !errors.Is(err, rpctypes.ErrUnhealthy) && !errors.Is(err, rpctypes.ErrGRPCUnhealthy) {
+			if err != nil {
+				return fmt.Errorf("removing member %x: %w", s.ID(), err)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("removing member %x: %w", s.ID(), err)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
 
 // ID is the member's ID.
 func (s *Server) ID() uint64 { return uint64(s.etcd.Server.MemberID()) }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/pflag"
 	"k8s.io/klog/v2"
@@ -19,6 +21,7 @@ type clusterOptions struct {
 	token      string
 	caCertHash string
 	memberName string
+	leave      bool
 }
 
 func (c *clusterOptions) flags(fs *pflag.FlagSet) {
@@ -27,6 +30,7 @@ func (c *clusterOptions) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.token, "token", "", "Control-plane join token <id>.<secret> for --join (needed only for the first start).")
 	fs.StringVar(&c.caCertHash, "ca-cert-hash", "", "sha256:<hex> of the cluster CA's public key for --join; without it the CA is trusted on first use.")
 	fs.StringVar(&c.memberName, "member-name", "", "Name of this control-plane member in etcd, unique in the cluster (default: the host name).")
+	fs.BoolVar(&c.leave, "leave", false, "When stopped (SIGTERM), remove this member from the etcd cluster and delete its etcd data and member state, so that the data dir can --join again.")
 }
 
 // apply prepares a clustered member (--cluster-init, --join, or a data dir that is already one)
@@ -54,6 +58,14 @@ func (c *clusterOptions) apply(ctx context.Context, api *apiserver.Options) erro
 	}
 	if cl == nil {
 		return nil
+	}
+	if c.leave {
+		cl.LeaveOnStop = true
+		cl.OnLeft = func() {
+			for _, f := range []string{controlplane.StateFile, controlplane.ClientInfoFile} {
+				_ = os.Remove(filepath.Join(api.DataDir, f))
+			}
+		}
 	}
 	api.EtcdCluster, api.EtcdMemberName = cl, st.Name
 	api.EtcdClientPort, api.EtcdPeerPort = st.ClientPort, st.PeerPort

@@ -114,6 +114,12 @@ func TestHAKillEtcdLeader(t *testing.T) {
 		t.Fatalf("joining with a node token: err=%v, output:\n%s", err, tailOf(out, 20))
 	}
 	tok := strings.TrimSpace(runSkiff(t, "token", "create", "--control-plane", "--data-dir", dirs["m1"]))
+	// A pinned CA that is not the cluster's is refused before anything is downloaded.
+	if out, err := execSkiff("server", "--data-dir", filepath.Join(base, "bad2"), "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
+		"--secure-port", "0", "--etcd-client-port", "0", "--etcd-peer-port", "0", "--join", url, "--token", tok, "--member-name", "bad2",
+		"--ca-cert-hash", "sha256:"+strings.Repeat("0", 64)); err == nil || !strings.Contains(out, "does not match --ca-cert-hash") {
+		t.Fatalf("joining with a wrong --ca-cert-hash: err=%v, output:\n%s", err, tailOf(out, 20))
+	}
 	for _, n := range names[1:] {
 		members[n] = startServerT(t, dirs[n], "--join", url, "--token", tok, "--member-name", n)
 	}
@@ -289,7 +295,7 @@ func TestHAKillEtcdLeader(t *testing.T) {
 	t.Logf("the node renewed its Lease through another API server after the kill")
 	members[survivors[0]].ok(t, "delete", "node", "ha-node")
 	// The killed member restarts on its data dir (no join flags), rejoins and catches up.
-	members[leader] = startServerT(t, dirs[leader])
+	members[leader] = startServerT(t, dirs[leader], "--leave")
 	cfg := members[leader].restConfig(t)
 	clients[leader] = kubernetes.NewForConfigOrDie(cfg)
 	checkAll(leader)
@@ -297,4 +303,17 @@ func TestHAKillEtcdLeader(t *testing.T) {
 		t.Errorf("%d etcd members after the restart, want 3", count)
 	}
 	members[survivors[0]].ok(t, "delete", "namespace", ns, "--wait=false")
+	// Started with --leave, it removes itself from etcd when stopped, and its data dir forgets
+	// the membership.
+	if err := members[leader].stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, count := etcdLeader(t, dirs[survivors[0]]); count != 2 {
+		t.Errorf("%d etcd members after %s left, want 2; its log:\n%s", count, leader, members[leader].logTail())
+	}
+	for _, f := range []string{"etcd-member.json", "etcd/member"} {
+		if _, err := os.Stat(filepath.Join(dirs[leader], f)); !os.IsNotExist(err) {
+			t.Errorf("%s still has %s after leaving (%v)", leader, f, err)
+		}
+	}
 }

@@ -76,6 +76,23 @@ func TestSnapshotSaveWipeRestore(t *testing.T) {
 	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("snapshot file: %v, mode %v (want 0600: it holds the CA key)", err, st.Mode())
 	}
+	// The archive carries the cluster-wide credentials (and the encryption-at-rest key, without
+	// which the restored Secrets could not be read), never a member's own serving key.
+	entries, err := exec.Command("tar", "-tzf", file).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"etcd/snapshot.db", "pki/ca.crt", "pki/ca.key"} {
+		if !strings.Contains(string(entries), want+"\n") {
+			t.Errorf("archive lacks %s:\n%s", want, entries)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "encryption-config.yaml")); err == nil && !strings.Contains(string(entries), "encryption-config.yaml\n") {
+		t.Errorf("archive lacks the encryption config:\n%s", entries)
+	}
+	if strings.Contains(string(entries), "pki/apiserver.key") {
+		t.Errorf("archive carries the member's serving key:\n%s", entries)
+	}
 	oldKubeconfig, err := os.ReadFile(s.kubeconfig)
 	if err != nil {
 		t.Fatal(err)
