@@ -14,8 +14,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 
-	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/clusterdns"
+	"github.com/skiff-dev/skiff/controllers/controllertest"
+	"github.com/skiff-dev/skiff/controllers/endpoints"
 )
 
 // fakeUpstream answers every A query with 192.0.2.1 on a loopback UDP port.
@@ -94,7 +98,10 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func TestClusterDNSAgainstAPIServer(t *testing.T) {
-	api := apiservertest.Start(t)
+	// The endpoints controller runs too: it must leave the slices it does not manage alone.
+	api := controllertest.Start(t, func(mgr manager.Manager) error {
+		return (&endpoints.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager(mgr)
+	})
 	ctx := context.Background()
 	upstream := fakeUpstream(t)
 	// EndpointSlices refuse loopback addresses: listen on this host's own address.
@@ -146,6 +153,15 @@ func TestClusterDNSAgainstAPIServer(t *testing.T) {
 	}
 	if r := query(t, "udp", addr, "missing.default.svc.cluster.local.", dns.TypeA); r.Rcode != dns.RcodeNameError || !r.Authoritative {
 		t.Errorf("unknown service: rcode %s, authoritative %v", dns.RcodeToString[r.Rcode], r.Authoritative)
+	}
+	// Once the endpoints controller has written web's slice, the kube-dns slice is still ours.
+	eventually(t, "web's EndpointSlice from the endpoints controller", func() bool {
+		l, err := api.Client.DiscoveryV1().EndpointSlices("default").List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=web"})
+		return err == nil && len(l.Items) > 0
+	})
+	if got, err := api.Client.DiscoveryV1().EndpointSlices("kube-system").Get(ctx, "kube-dns-member-a", metav1.GetOptions{}); err != nil ||
+		got.Labels[discoveryv1.LabelManagedBy] != clusterdns.ManagedBy || len(got.Endpoints) != 1 || got.Endpoints[0].Addresses[0] != hostIP.String() {
+		t.Errorf("kube-dns slice after the endpoints controller ran: %v %+v", err, got)
 	}
 	// Other names go to the host's nameservers.
 	if r := query(t, "udp", addr, "example.org.", dns.TypeA); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "192.0.2.1" {
