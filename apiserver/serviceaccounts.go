@@ -111,3 +111,12 @@ func withKubernetesServiceIP(spec pki.CertSpec, serviceRange, certPath, keyPath 
 	}
 	return spec
 }
+
+// ServiceAccountSigner signs service account tokens with the server's key; the tokens
+// controller run beside the server uses it for kubernetes.io/service-account-token Secrets.
+func (c *Config) ServiceAccountSigner() *serviceaccount.Signer {
+	if c.serviceAccounts == nil {
+		return nil
+	}
+	return c.serviceAccounts.signer
+}

@@ -61,8 +61,18 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*a
 		return nil, false, nil
 	}
 	var unverified jwt.Claims
-	if err := tok.UnsafeClaimsWithoutVerification(&unverified); err != nil || unverified.Issuer != a.issuer {
+	if err := tok.UnsafeClaimsWithoutVerification(&unverified); err != nil || (unverified.Issuer != a.issuer && unverified.Issuer != LegacyIssuer) {
 		return nil, false, nil
+	}
+	if unverified.Issuer == LegacyIssuer {
+		var std jwt.Claims
+		var lc legacyClaims
+		for _, k := range a.keys {
+			if err := tok.Claims(k, &std, &lc); err == nil {
+				return a.authenticateLegacy(ctx, token, &std, &lc)
+			}
+		}
+		return nil, false, errors.New("service account token could not be verified: invalid signature")
 	}
 	var std jwt.Claims
 	var pc privateClaims

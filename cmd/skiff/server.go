@@ -112,6 +112,10 @@ func (p *controlPlane) run(ctx context.Context, cmd *cobra.Command) error {
 	p.controllers.CertificateSigner = certificates.NewCASigner(cfg.CA.Cert, cfg.CA.Key)
 	// Every namespace's kube-root-ca.crt publishes the cluster CA for pods.
 	p.controllers.RootCA = cfg.CA.CertPEM
+	// Service-account-token Secrets are signed with the API server's key.
+	if signer := cfg.ServiceAccountSigner(); signer != nil {
+		p.controllers.ServiceAccountTokenSigner = signer
+	}
 	g.Go(func() error { return controllermanager.Start(gctx, restCfg, p.controllers) })
 	g.Go(func() error { return runClusterDNS(gctx, cfg, p.dns) })
 	for _, run := range p.extra {

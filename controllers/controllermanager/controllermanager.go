@@ -39,6 +39,9 @@ type Config struct {
 	// RootCA is the CA bundle published in every namespace's kube-root-ca.crt ConfigMap; empty:
 	// the CA of the manager's kubeconfig.
 	RootCA []byte
+	// ServiceAccountTokenSigner, when set, runs the tokens controller, which fills in
+	// kubernetes.io/service-account-token Secrets (the API server's signer, in the same process).
+	ServiceAccountTokenSigner serviceaccount.LegacyTokenSigner
 	// GarbageCollector configures the garbage collector (zero: upstream's defaults).
 	GarbageCollector garbagecollector.Config
 	// LoadBalancer is the cloud provider of type LoadBalancer Services; nil: the built-in local
@@ -83,6 +86,13 @@ func Setup(mgr manager.Manager, c Config) error {
 		}},
 		{"serviceaccount", func() error {
 			return (&serviceaccount.Controller{RootCA: c.RootCA, SkipNameValidation: c.SkipNameValidation}).SetupWithManager(mgr)
+		}},
+		{"serviceaccount-token", func() error {
+			if c.ServiceAccountTokenSigner == nil {
+				return nil
+			}
+			return (&serviceaccount.TokensController{Signer: c.ServiceAccountTokenSigner, RootCA: c.RootCA,
+				SkipNameValidation: c.SkipNameValidation}).SetupWithManager(mgr)
 		}},
 		{"certificates", func() error {
 			return (&certificates.Controller{Signer: c.CertificateSigner, SkipNameValidation: c.SkipNameValidation}).SetupWithManager(mgr)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"os/exec"
@@ -41,7 +42,8 @@ func kubectlToken(t *testing.T, s *skiff, token string, args ...string) result {
 	return result{args: args, stdout: out.String(), stderr: errOut.String(), err: err}
 }
 
-// TestServiceAccountTokens: `kubectl create token` gives a token kubectl can use; a real pod
+// TestServiceAccountTokens: `kubectl create token` and service-account-token Secrets give
+// tokens kubectl can use; a real pod
 // gets the projected token, CA and namespace at the standard path, and a client-go program in a
 // pod reads the API with rest.InClusterConfig(), through the API server's address and through
 // the kubernetes Service's ClusterIP; the pod's token dies with the pod.
@@ -77,6 +79,23 @@ func TestServiceAccountTokens(t *testing.T) {
 	if r := s.kubectl(t, "create", "token", "default", "-n", ns, "--duration=1m"); r.err == nil ||
 		!strings.Contains(r.stderr, "may not specify a duration less than 10 minutes") {
 		t.Errorf("kubectl create token --duration=1m: %v", r)
+	}
+
+	// A kubernetes.io/service-account-token Secret gets a long-lived token from the tokens controller.
+	s.okIn(t, `{"apiVersion":"v1","kind":"Secret","type":"kubernetes.io/service-account-token",
+		"metadata":{"name":"default-token","annotations":{"kubernetes.io/service-account.name":"default"}}}`, "apply", "-n", ns, "-f", "-")
+	var legacy string
+	eventually(t, 30*time.Second, func() error {
+		out := s.ok(t, "get", "secret", "default-token", "-n", ns, "-o", "jsonpath={.data.token}")
+		if out == "" {
+			return fmt.Errorf("secret default-token has no token yet")
+		}
+		b, err := base64.StdEncoding.DecodeString(out)
+		legacy = string(b)
+		return err
+	})
+	if r := kubectlToken(t, s, legacy, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"); r.err != nil || r.stdout != want {
+		t.Errorf("secret token: kubectl --token auth whoami: %v, want %s", r, want)
 	}
 
 	eventually(t, 90*time.Second, func() error {
