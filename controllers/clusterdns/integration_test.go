@@ -154,6 +154,11 @@ func TestClusterDNSAgainstAPIServer(t *testing.T) {
 	if r := query(t, "udp", addr, "missing.default.svc.cluster.local.", dns.TypeA); r.Rcode != dns.RcodeNameError || !r.Authoritative {
 		t.Errorf("unknown service: rcode %s, authoritative %v", dns.RcodeToString[r.Rcode], r.Authoritative)
 	}
+	if rev, err := dns.ReverseAddr(web.Spec.ClusterIP); err != nil {
+		t.Error(err)
+	} else if r := query(t, "udp", addr, rev, dns.TypePTR); len(r.Answer) != 1 || r.Answer[0].(*dns.PTR).Ptr != "web.default.svc.cluster.local." {
+		t.Errorf("PTR of web's ClusterIP: %v", r)
+	}
 	// Once the endpoints controller has written web's slice, the kube-dns slice is still ours.
 	eventually(t, "web's EndpointSlice from the endpoints controller", func() bool {
 		l, err := api.Client.DiscoveryV1().EndpointSlices("default").List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=web"})

@@ -19,6 +19,10 @@ type Source interface {
 	Service(ns, name string) *corev1.Service
 	// Slices returns the EndpointSlices of service ns/name.
 	Slices(ns, name string) []*discoveryv1.EndpointSlice
+	// ServicesByIP returns the services with ClusterIP ip; SlicesByAddress the EndpointSlices
+	// with an endpoint at ip (reverse lookups).
+	ServicesByIP(ip string) []*corev1.Service
+	SlicesByAddress(ip string) []*discoveryv1.EndpointSlice
 }
 
 // answer is the result of resolving one question inside the cluster domain.
@@ -265,4 +269,64 @@ func (r *resolver) pod(q dns.Question, label string) answer {
 		a.answer = append(a.answer, rr)
 	}
 	return a
+}
+
+// reverse answers a PTR query for a service ClusterIP (<svc>.<ns>.svc.<domain>) or the endpoint
+// of a headless service (<hostname or dashed IP>.<svc>.<ns>.svc.<domain>), as CoreDNS's
+// kubernetes plugin; ok is false for other addresses, which are forwarded.
+func (r *resolver) reverse(q dns.Question) (a answer, ok bool) {
+	ip := reverseIP(q.Name)
+	if ip == "" {
+		return answer{}, false
+	}
+	var targets []string
+	for _, svc := range r.src.ServicesByIP(ip) {
+		targets = append(targets, r.fqdn(svc.Name, svc.Namespace, "svc"))
+	}
+	for _, sl := range r.src.SlicesByAddress(ip) {
+		name := sl.Labels[discoveryv1.LabelServiceName]
+		svc := r.src.Service(sl.Namespace, name)
+		if svc == nil || !isHeadless(svc) {
+			continue
+		}
+		for _, ep := range r.endpoints(sl.Namespace, name, true) {
+			if ep.ip == ip {
+				targets = append(targets, r.fqdn(ep.label, name, sl.Namespace, "svc"))
+			}
+		}
+	}
+	if len(targets) == 0 {
+		return answer{}, false
+	}
+	sort.Strings(targets)
+	if q.Qtype != dns.TypePTR && q.Qtype != dns.TypeANY {
+		return answer{}, true
+	}
+	for i, t := range targets {
+		if i > 0 && targets[i-1] == t {
+			continue
+		}
+		a.answer = append(a.answer, &dns.PTR{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: ttl}, Ptr: t})
+	}
+	return a, true
+}
+
+// reverseIP turns d.c.b.a.in-addr.arpa. into a.b.c.d ("" when it is not a full IPv4 name).
+func reverseIP(name string) string {
+	rest, ok := strings.CutSuffix(strings.ToLower(name), ".in-addr.arpa.")
+	if !ok {
+		return ""
+	}
+	parts := strings.Split(rest, ".")
+	if len(parts) != 4 {
+		return ""
+	}
+	for i, j := 0, 3; i < j; i, j = i+1, j-1 {
+		parts[i], parts[j] = parts[j], parts[i]
+	}
+	ip := net.ParseIP(strings.Join(parts, "."))
+	if ip == nil || ip.To4() == nil {
+		return ""
+	}
+	return ip.String()
 }

@@ -22,6 +22,34 @@ func (m mapSource) Slices(ns, name string) []*discoveryv1.EndpointSlice {
 	return m.slices[ns+"/"+name]
 }
 
+func (m mapSource) ServicesByIP(ip string) []*corev1.Service {
+	var out []*corev1.Service
+	for _, svc := range m.svcs {
+		for _, c := range svc.Spec.ClusterIPs {
+			if c == ip {
+				out = append(out, svc)
+			}
+		}
+	}
+	return out
+}
+
+func (m mapSource) SlicesByAddress(ip string) []*discoveryv1.EndpointSlice {
+	var out []*discoveryv1.EndpointSlice
+	for _, ss := range m.slices {
+		for _, sl := range ss {
+			for _, ep := range sl.Endpoints {
+				for _, a := range ep.Addresses {
+					if a == ip {
+						out = append(out, sl)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func slice(ready []bool, hostnames []string, ips ...string) *discoveryv1.EndpointSlice {
@@ -48,7 +76,11 @@ func testSource() mapSource {
 	return mapSource{
 		svcs: map[string]*corev1.Service{"default/web": web, "data/db": db, "default/ext": ext},
 		slices: map[string][]*discoveryv1.EndpointSlice{
-			"data/db": {slice([]bool{true, true, false}, []string{"db-0", "", "db-2"}, "10.244.1.5", "10.244.1.6", "10.244.1.7")},
+			"data/db": {func() *discoveryv1.EndpointSlice {
+				s := slice([]bool{true, true, false}, []string{"db-0", "", "db-2"}, "10.244.1.5", "10.244.1.6", "10.244.1.7")
+				s.Namespace, s.Labels = "data", map[string]string{discoveryv1.LabelServiceName: "db"}
+				return s
+			}()},
 		},
 	}
 }
@@ -138,5 +170,27 @@ func TestServiceIPFor(t *testing.T) {
 	}
 	if got := SliceName("Node_1.example"); got != "kube-dns-node-1-example" {
 		t.Errorf("SliceName = %s", got)
+	}
+}
+
+func TestReverse(t *testing.T) {
+	r := newResolver("cluster.local", testSource())
+	cases := []struct {
+		qname  string
+		ok     bool
+		answer string
+	}{
+		{"50.0.96.10.in-addr.arpa.", true, "50.0.96.10.in-addr.arpa. 5 IN PTR web.default.svc.cluster.local."},
+		{"5.1.244.10.in-addr.arpa.", true, "5.1.244.10.in-addr.arpa. 5 IN PTR db-0.db.data.svc.cluster.local."},
+		{"6.1.244.10.in-addr.arpa.", true, "6.1.244.10.in-addr.arpa. 5 IN PTR 10-244-1-6.db.data.svc.cluster.local."},
+		{"9.9.9.9.in-addr.arpa.", false, ""},
+		{"1.168.192.in-addr.arpa.", false, ""},
+		{"example.org.", false, ""},
+	}
+	for _, tc := range cases {
+		a, ok := r.reverse(dns.Question{Name: tc.qname, Qtype: dns.TypePTR, Qclass: dns.ClassINET})
+		if ok != tc.ok || render(a.answer) != tc.answer {
+			t.Errorf("%s: ok %v answer %q, want %v %q", tc.qname, ok, render(a.answer), tc.ok, tc.answer)
+		}
 	}
 }

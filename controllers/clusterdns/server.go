@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 )
@@ -55,6 +56,8 @@ type Server struct {
 	services corelisters.ServiceLister
 	slices   discoverylisters.EndpointSliceLister
 	factory  informers.SharedInformerFactory
+	// svcIndex and sliceIndex find services and slices by address (reverse lookups).
+	svcIndex, sliceIndex cache.Indexer
 
 	mu   sync.Mutex
 	addr *net.UDPAddr // set once listening
@@ -95,6 +98,15 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, up: make(chan struct{})}
 	s.factory = informers.NewSharedInformerFactory(cfg.Client, 0)
+	svcInformer := s.factory.Core().V1().Services().Informer()
+	sliceInformer := s.factory.Discovery().V1().EndpointSlices().Informer()
+	if err := svcInformer.AddIndexers(cache.Indexers{byIP: serviceIPs}); err != nil {
+		return nil, err
+	}
+	if err := sliceInformer.AddIndexers(cache.Indexers{byIP: sliceAddresses}); err != nil {
+		return nil, err
+	}
+	s.svcIndex, s.sliceIndex = svcInformer.GetIndexer(), sliceInformer.GetIndexer()
 	s.services = s.factory.Core().V1().Services().Lister()
 	s.slices = s.factory.Discovery().V1().EndpointSlices().Lister()
 	s.resolver = newResolver(cfg.Domain, s)
@@ -115,6 +127,60 @@ func (s *Server) Slices(ns, name string) []*discoveryv1.EndpointSlice {
 	out, err := s.slices.EndpointSlices(ns).List(labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: name}))
 	if err != nil {
 		return nil
+	}
+	return out
+}
+
+const byIP = "ip"
+
+func serviceIPs(obj any) ([]string, error) {
+	svc, ok := obj.(*corev1.Service)
+	if !ok {
+		return nil, nil
+	}
+	var out []string
+	for _, ip := range svc.Spec.ClusterIPs {
+		if ip != corev1.ClusterIPNone && ip != "" {
+			out = append(out, ip)
+		}
+	}
+	return out, nil
+}
+
+func sliceAddresses(obj any) ([]string, error) {
+	sl, ok := obj.(*discoveryv1.EndpointSlice)
+	if !ok {
+		return nil, nil
+	}
+	var out []string
+	for _, ep := range sl.Endpoints {
+		out = append(out, ep.Addresses...)
+	}
+	return out, nil
+}
+
+// ServicesByIP implements Source from the informer cache.
+func (s *Server) ServicesByIP(ip string) []*corev1.Service {
+	objs, err := s.svcIndex.ByIndex(byIP, ip)
+	if err != nil {
+		return nil
+	}
+	var out []*corev1.Service
+	for _, o := range objs {
+		out = append(out, o.(*corev1.Service))
+	}
+	return out
+}
+
+// SlicesByAddress implements Source from the informer cache.
+func (s *Server) SlicesByAddress(ip string) []*discoveryv1.EndpointSlice {
+	objs, err := s.sliceIndex.ByIndex(byIP, ip)
+	if err != nil {
+		return nil
+	}
+	var out []*discoveryv1.EndpointSlice
+	for _, o := range objs {
+		out = append(out, o.(*discoveryv1.EndpointSlice))
 	}
 	return out
 }
@@ -232,11 +298,15 @@ func (s *Server) serve(ctx context.Context, w dns.ResponseWriter, req *dns.Msg, 
 		return
 	}
 	q := req.Question[0]
-	if !s.resolver.inZone(q.Name) {
+	var a answer
+	if s.resolver.inZone(q.Name) {
+		a = s.resolver.resolve(q)
+	} else if ra, ok := s.resolver.reverse(q); ok {
+		a = ra
+	} else {
 		fwd.forward(ctx, w, req)
 		return
 	}
-	a := s.resolver.resolve(q)
 	resp.SetReply(req)
 	resp.Authoritative = true
 	resp.RecursionAvailable = true
