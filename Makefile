@@ -41,6 +41,16 @@ test: verify-generated vet ## Run every test (unit, integration with the real AP
 bench: ## Run the benchmarks (API vs raw etcd, ReplicaSet burst, scheduler SchedulingBasic 500 and 5000 nodes, service proxy programming, testenv start).
 	SKIFF_BENCH_LARGE=1 $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/ ./controllers/scheduler/ ./nodeagent/proxy/ ./testenv/
 
+# go test -fuzz targets as package:FuzzName; `make test` runs their seed corpora (f.Add and
+# testdata/fuzz) as plain tests.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := ./apis:FuzzDecodeRequestBody ./apis/validation:FuzzValidate ./nodeagent/kuberuntime:FuzzPodSpecToCRI ./nodeagent/volumes:FuzzVolumePaths
+
+.PHONY: fuzz
+fuzz: ## Fuzz each target for FUZZTIME (default 10s): request body decoding, validation, the agent's pod spec handling.
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name ($$pkg)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
+
 .PHONY: vet
 vet: ## go vet and gofmt.
 	$(GO) vet ./...

@@ -1,0 +1,69 @@
+package validation_test
+
+import (
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+
+	"github.com/skiff-dev/skiff/apis"
+	"github.com/skiff-dev/skiff/apis/validation"
+)
+
+// fuzzKinds are the kinds FuzzValidate decodes its input as.
+var fuzzKinds = []schema.GroupVersionKind{
+	corev1.SchemeGroupVersion.WithKind("Pod"), corev1.SchemeGroupVersion.WithKind("Service"),
+	corev1.SchemeGroupVersion.WithKind("Node"), corev1.SchemeGroupVersion.WithKind("Namespace"),
+	corev1.SchemeGroupVersion.WithKind("ConfigMap"), corev1.SchemeGroupVersion.WithKind("Secret"),
+	corev1.SchemeGroupVersion.WithKind("Endpoints"), corev1.SchemeGroupVersion.WithKind("Event"),
+	corev1.SchemeGroupVersion.WithKind("ServiceAccount"), corev1.SchemeGroupVersion.WithKind("ResourceQuota"),
+	corev1.SchemeGroupVersion.WithKind("LimitRange"), corev1.SchemeGroupVersion.WithKind("Binding"),
+	appsv1.SchemeGroupVersion.WithKind("Deployment"), appsv1.SchemeGroupVersion.WithKind("ReplicaSet"),
+	coordinationv1.SchemeGroupVersion.WithKind("Lease"), discoveryv1.SchemeGroupVersion.WithKind("EndpointSlice"),
+	eventsv1.SchemeGroupVersion.WithKind("Event"),
+}
+
+// FuzzValidate decodes arbitrary JSON as one of the served kinds through the API's codecs
+// (defaulting included) and runs create, update and status-update validation on it, also
+// against a second decoded object as the old one. Validation must never panic.
+func FuzzValidate(f *testing.F) {
+	f.Add(uint8(0), []byte(`{"metadata":{"name":"p","namespace":"d"},"spec":{"containers":[{"name":"c","image":"i","env":[{"name":"A","valueFrom":{"fieldRef":{"fieldPath":"metadata.name"}}}]}]}}`), []byte(`{}`))
+	f.Add(uint8(1), []byte(`{"metadata":{"name":"s","namespace":"d"},"spec":{"type":"LoadBalancer","ports":[{"port":80,"nodePort":30000}],"clusterIPs":["10.0.0.1","fd00::1"],"ipFamilies":["IPv4","IPv6"]}}`), []byte(`{"spec":{"clusterIP":"None"}}`))
+	f.Add(uint8(9), []byte(`{"metadata":{"name":"q","namespace":"d"},"spec":{"hard":{"pods":"1.5","requests.cpu":"-1"},"scopes":["BestEffort","NotBestEffort"],"scopeSelector":{"matchExpressions":[{"scopeName":"PriorityClass","operator":"In"}]}}}`), []byte(`{}`))
+	f.Add(uint8(10), []byte(`{"metadata":{"name":"l","namespace":"d"},"spec":{"limits":[{"type":"Container","min":{"cpu":"0"},"max":{"cpu":"0"},"maxLimitRequestRatio":{"cpu":"2"}},{"type":"Pod","default":{"cpu":"1"}}]}}`), []byte(`{}`))
+	f.Add(uint8(12), []byte(`{"metadata":{"name":"d","namespace":"d"},"spec":{"replicas":-1,"selector":{"matchExpressions":[{"key":"a","operator":"Bogus"}]},"strategy":{"type":"RollingUpdate","rollingUpdate":{"maxSurge":"200%","maxUnavailable":"x"}}}}`), []byte(`{"spec":{"selector":{}}}`))
+	f.Add(uint8(15), []byte(`{"metadata":{"name":"e","namespace":"d"},"addressType":"IPv4","endpoints":[{"addresses":["1.2.3.4"],"conditions":{}}],"ports":[{"port":-1}]}`), []byte(`{}`))
+
+	scheme := runtime.NewScheme()
+	if err := apis.AddToScheme(scheme); err != nil {
+		f.Fatal(err)
+	}
+	metav1.AddToGroupVersion(scheme, schema.GroupVersion{Version: "v1"})
+	codecs := serializer.NewCodecFactory(scheme)
+	info, _ := runtime.SerializerInfoForMediaType(codecs.SupportedMediaTypes(), runtime.ContentTypeJSON)
+	dec := codecs.DecoderToVersion(info.Serializer, runtime.InternalGroupVersioner)
+	f.Fuzz(func(t *testing.T, kind uint8, data, oldData []byte) {
+		gvk := fuzzKinds[int(kind)%len(fuzzKinds)]
+		obj, _, err := dec.Decode(data, &gvk, nil)
+		if err != nil || obj == nil {
+			return
+		}
+		_ = validation.ValidateCreate(obj)
+		_ = validation.ValidateUpdate(obj, obj.DeepCopyObject())
+		_ = validation.ValidateStatusUpdate(obj, obj.DeepCopyObject())
+		old, _, err := dec.Decode(oldData, &gvk, nil)
+		if err != nil || old == nil {
+			return
+		}
+		_ = validation.ValidateUpdate(obj, old)
+		_ = validation.ValidateStatusUpdate(obj, old)
+		_ = validation.ValidateUpdate(old, obj)
+	})
+}
