@@ -108,6 +108,7 @@ type Agent struct {
 	lastNodeStatus *corev1.NodeStatus
 	lastNodeReport time.Time
 	lastStatus     map[types.UID]corev1.PodStatus
+	statusBase     map[types.UID]string
 	podVolumes     map[types.UID]map[string]volumes.Volume
 	startedHere    map[types.UID]bool
 	startObserved  map[types.UID]bool
@@ -430,6 +431,7 @@ func (a *Agent) forget(uid types.UID) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.lastStatus, uid)
+	delete(a.statusBase, uid)
 	delete(a.podVolumes, uid)
 	delete(a.startedHere, uid)
 	delete(a.startObserved, uid)

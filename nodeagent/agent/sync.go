@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
@@ -311,11 +312,16 @@ func statusJSON(s *corev1.PodStatus) []byte {
 func (a *Agent) writeStatus(ctx context.Context, pod *corev1.Pod, st corev1.PodStatus) error {
 	a.mu.Lock()
 	last, ok := a.lastStatus[pod.UID]
+	base := a.statusBase[pod.UID] // the resourceVersion of the pod the last write replaced
 	a.mu.Unlock()
 	nb := string(statusJSON(&st))
-	if nb == string(statusJSON(&pod.Status)) || ok && nb == string(statusJSON(&last)) {
+	// Written before and the pod is the one that write replaced (the informer lags): done. A
+	// pod changed since by others (the node lifecycle controller marking it not ready while
+	// the node was unreachable) gets the status again, as the kubelet's status manager does.
+	if nb == string(statusJSON(&pod.Status)) || ok && nb == string(statusJSON(&last)) && pod.ResourceVersion == base {
 		return nil
 	}
+	base = pod.ResourceVersion
 	pods := a.cfg.Client.CoreV1().Pods(pod.Namespace)
 	a.metrics.StatusUpdates.Inc()
 	p := pod.DeepCopy()
@@ -337,6 +343,7 @@ func (a *Agent) writeStatus(ctx context.Context, pod *corev1.Pod, st corev1.PodS
 			}
 		}
 		cur.Status = *merged
+		base = cur.ResourceVersion
 		_, err = pods.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
 	}
 	if apierrors.IsNotFound(err) {
@@ -347,6 +354,10 @@ func (a *Agent) writeStatus(ctx context.Context, pod *corev1.Pod, st corev1.PodS
 	}
 	a.mu.Lock()
 	a.lastStatus[pod.UID] = st
+	if a.statusBase == nil {
+		a.statusBase = map[types.UID]string{}
+	}
+	a.statusBase[pod.UID] = base
 	a.mu.Unlock()
 	return nil
 }

@@ -160,11 +160,13 @@ spec:
 
 // TestFaultOnRealNode: on a node with real containers, a PodKill Fault kills a pod's container
 // through the runtime and the node restarts it (restartCount grows, exit code 137); an ImagePull
-// Fault makes pulls fail with ErrImagePull until it ends, then the pod starts.
+// Fault makes pulls fail with ErrImagePull until it ends, then the pod starts; a NodeHeartbeat
+// Fault makes the real node NotReady until it ends, then Ready again with its pods.
 func TestFaultOnRealNode(t *testing.T) {
 	dir := t.TempDir()
 	s := startSkiffT(t, dir, "--agent=true", "--node-name=fault-node", "--node-port=0",
-		"--pod-cidr=10.244.211.0/24", "--images-src", moduleRoot())
+		"--pod-cidr=10.244.211.0/24", "--images-src", moduleRoot(),
+		"--node-monitor-grace-period=15s", "--node-monitor-period=1s")
 	eventually(t, 90*time.Second, func() error {
 		out := s.kubectl(t, "get", "node", "fault-node", "--no-headers")
 		if out.err != nil || !strings.Contains(out.stdout, " Ready ") {
@@ -250,4 +252,32 @@ spec:
 	if phase, _, end := faultStatus(t, s, ns, "registry-down"); phase != "Succeeded" || end == "" {
 		t.Errorf("registry-down: phase %q end %q", phase, end)
 	}
+
+	// The real agent stops its Lease and status for 30 s: NotReady, then Ready again, and its
+	// pods (marked not ready by the node lifecycle controller meanwhile) Ready again too.
+	s.okIn(t, `apiVersion: chaos.skiff.dev/v1alpha1
+kind: Fault
+metadata:
+  name: node-down
+spec:
+  type: NodeHeartbeat
+  nodeHeartbeat: {nodeName: fault-node}
+  duration: 30s
+`, "apply", "-n", ns, "-f", "-")
+	eventually(t, 45*time.Second, func() error {
+		if out := s.ok(t, "get", "node", "fault-node", "--no-headers"); !strings.Contains(out, " NotReady ") {
+			return fmt.Errorf("node not NotReady yet: %s", out)
+		}
+		return nil
+	})
+	eventually(t, 60*time.Second, func() error {
+		if phase, _, _ := faultStatus(t, s, ns, "node-down"); phase != "Succeeded" {
+			return fmt.Errorf("node-down phase %q", phase)
+		}
+		if out := s.ok(t, "get", "node", "fault-node", "--no-headers"); !strings.Contains(out, " Ready ") {
+			return fmt.Errorf("node not Ready again: %s", out)
+		}
+		return nil
+	})
+	s.ok(t, "wait", "-n", ns, "--for=condition=Ready", "pod/victim", "--timeout=60s")
 }
