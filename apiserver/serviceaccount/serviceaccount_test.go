@@ -224,3 +224,56 @@ func TestSplitUserName(t *testing.T) {
 		}
 	}
 }
+
+// secretObjects adds Secrets to objects, for legacy tokens.
+type secretObjects struct {
+	*objects
+	secrets map[string]*corev1.Secret
+}
+
+func (o *secretObjects) Secret(_ context.Context, ns, name string, _ types.UID) (*corev1.Secret, error) {
+	if s, ok := o.secrets[ns+"/"+name]; ok {
+		return s, nil
+	}
+	return nil, notFound("secrets", name)
+}
+
+func TestLegacySecretTokens(t *testing.T) {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	signer, _ := NewSigner(DefaultIssuer, key, nil)
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "robot", UID: "sa-uid"}}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "robot-token"}}
+	tok, err := signer.IssueLegacy(sa, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		stored string
+		err    string
+	}{
+		{name: "held by its secret", stored: tok},
+		{name: "secret holds another token", stored: "other", err: "token does not match the one in secret ns/robot-token"},
+		{name: "secret deleted", err: "secret ns/robot-token has been deleted"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			objs := &secretObjects{objects: &objects{sas: map[string]*corev1.ServiceAccount{"ns/robot": sa}}, secrets: map[string]*corev1.Secret{}}
+			if c.stored != "" {
+				s := secret.DeepCopy()
+				s.Data = map[string][]byte{"token": []byte(c.stored)}
+				objs.secrets["ns/robot-token"] = s
+			}
+			a := NewAuthenticator(DefaultIssuer, []*rsa.PublicKey{&key.PublicKey}, []string{DefaultIssuer}, objs, nil)
+			resp, ok, err := a.AuthenticateToken(context.Background(), tok)
+			if c.err != "" {
+				if err == nil || err.Error() != c.err {
+					t.Fatalf("error %v, want %q", err, c.err)
+				}
+				return
+			}
+			if err != nil || !ok || resp.User.GetName() != "system:serviceaccount:ns:robot" || resp.User.GetUID() != "sa-uid" {
+				t.Fatalf("resp %+v ok %v err %v", resp, ok, err)
+			}
+		})
+	}
+}
