@@ -131,7 +131,7 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 		}
 	}
 	serving.ServerCert.CertKey = genericoptions.CertKey{CertFile: servingCert, KeyFile: servingKey}
-	if err := serving.WithLoopback().ApplyTo(&gc.SecureServing, &gc.LoopbackClientConfig); err != nil {
+	if err := applySecureServing(serving, ca, &gc.SecureServing, &gc.LoopbackClientConfig); err != nil {
 		return nil, fmt.Errorf("secure serving: %w", err)
 	}
 	clientCA, err := dynamiccertificates.NewStaticCAContent("client-ca", ca.CertPEM)
