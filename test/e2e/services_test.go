@@ -62,6 +62,14 @@ func sortedKeys(m map[string]int) []string {
 // other clusters running on this machine at the same time.
 func TestServices(t *testing.T) {
 	dir := t.TempDir()
+	// Last, once both nodes are gone: their service proxy rules (skiff agent --cleanup).
+	t.Cleanup(func() {
+		for _, n := range []string{"svc-n1", "svc-n2"} {
+			if out, err := exec.Command(skiffBin, "agent", "--cleanup", "--node-name", n).CombinedOutput(); err != nil {
+				t.Errorf("skiff agent --cleanup --node-name %s: %v\n%s", n, err, out)
+			}
+		}
+	})
 	s := startSkiffT(t, dir, "--agent=true", "--node-name=svc-n1", "--node-port=0",
 		"--pod-cidr=10.244.230.0/24", "--images-src", moduleRoot(),
 		"--service-cluster-ip-range=10.150.0.0/16", "--cluster-dns=10.150.0.10")
