@@ -2,6 +2,8 @@ package fault
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/yaml"
 
 	chaosv1alpha1 "github.com/skiff-dev/skiff/apis/chaos/v1alpha1"
 	"github.com/skiff-dev/skiff/config/crd"
@@ -246,10 +249,29 @@ func TestSchemaValidation(t *testing.T) {
 			}
 		})
 	}
+	// The samples are valid Faults.
+	samples, err := filepath.Glob("../../config/samples/chaos_v1alpha1_fault_*.yaml")
+	if err != nil || len(samples) < 3 {
+		t.Fatalf("samples: %v %v", samples, err)
+	}
+	for _, path := range samples {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := &chaosv1alpha1.Fault{}
+		if err := yaml.UnmarshalStrict(b, f); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		f.Namespace = "default"
+		if err := e.c.Create(ctx, f); err != nil {
+			t.Errorf("%s: %v", path, err)
+		}
+	}
 	// The spec is immutable.
 	f := fault("fixed", chaosv1alpha1.FaultSpec{Type: chaosv1alpha1.PodKill, PodKill: &chaosv1alpha1.PodKillFault{PodName: "p"}})
 	e.create(f)
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if err := e.c.Get(ctx, client.ObjectKeyFromObject(f), f); err != nil {
 			return err
 		}
