@@ -125,7 +125,11 @@ func WithTimeout(d time.Duration) Option {
 }
 
 // Start brings a cluster up for the test and stops it when the test ends; it fails the test
-// (t.Fatal) when any part cannot start.
+// (t.Fatal) when any part cannot start. It returns once the API is ready (every post-start
+// hook done), the CRDs are Established and served, the controllers' shared caches have synced
+// and the controllers have started, and the simulated nodes are Ready. The garbage collector
+// builds its own graph in the background; it acts on what exists when it is done, so nothing
+// is missed.
 func Start(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	o := options{waitTimeout: 60 * time.Second, gcResyncPeriod: time.Second}
