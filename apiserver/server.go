@@ -361,7 +361,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 	groups, err := registry.Build(c.Scheme, c.Codecs, c.Generic.RESTOptionsGetter, registry.Options{ServiceClusterIPRange: c.Options.ServiceClusterIPRange, ServiceNodePortRange: c.Options.ServiceNodePortRange, NodeClientTLS: nodeTLS, ServiceAccountTokens: c.serviceAccounts.tokens(c.Options),
-		Authorizer: c.Generic.Authorization.Authorizer, RuleResolver: c.authz.RuleResolver, RBACGuard: c.authz.Guard})
+		TokenReviews: c.tokenReviews(), Authorizer: c.Generic.Authorization.Authorizer, RuleResolver: c.authz.RuleResolver, RBACGuard: c.authz.Guard})
 	if err != nil {
 		return nil, err
 	}

@@ -120,3 +120,8 @@ func (c *Config) ServiceAccountSigner() *serviceaccount.Signer {
 	}
 	return c.serviceAccounts.signer
 }
+
+// tokenReviews answers TokenReview with the server's own authenticator and audiences.
+func (c *Config) tokenReviews() registry.TokenReviews {
+	return registry.TokenReviews{Authenticator: c.Generic.Authentication.Authenticator, APIAudiences: c.Generic.Authentication.APIAudiences}
+}

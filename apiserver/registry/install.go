@@ -39,6 +39,8 @@ type Options struct {
 	NodeClientTLS *tls.Config
 	// ServiceAccountTokens configures serviceaccounts/token (TokenRequest).
 	ServiceAccountTokens ServiceAccountTokens
+	// TokenReviews configures authentication.k8s.io/v1 tokenreviews.
+	TokenReviews TokenReviews
 	// Authorizer and RuleResolver answer the authorization.k8s.io reviews; RBACGuard refuses
 	// RBAC writes that escalate privileges. Without them the reviews are not served and RBAC
 	// writes are not checked.
@@ -116,6 +118,7 @@ func Build(scheme *runtime.Scheme, codecs serializer.CodecFactory, optsGetter ge
 		addAuthorizationReviews(infoFor(authorizationv1.SchemeGroupVersion), o.Authorizer, o.RuleResolver)
 	}
 	infoFor(core)["serviceaccounts/token"] = newTokenREST(o.ServiceAccountTokens, out.Stores)
+	infoFor(authenticationv1.SchemeGroupVersion)["tokenreviews"] = &tokenReviewREST{cfg: o.TokenReviews}
 	infoFor(eventsv1.SchemeGroupVersion)["events"] = newEventsREST(out.Stores[schema.GroupResource{Resource: "events"}].Store)
 	for _, g := range order {
 		if g == "" {

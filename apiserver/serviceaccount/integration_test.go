@@ -209,6 +209,36 @@ func TestTokenRequestAndAdmission(t *testing.T) {
 		}
 	})
 
+	t.Run("token review", func(t *testing.T) {
+		review := func(token string, auds ...string) authenticationv1.TokenReviewStatus {
+			t.Helper()
+			r, err := c.AuthenticationV1().TokenReviews().Create(ctx, &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token, Audiences: auds}}, metav1.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.Status
+		}
+		api := mustCreate[*authenticationv1.TokenRequest](t)(c.CoreV1().ServiceAccounts("ns1").CreateToken(ctx, "builder", &authenticationv1.TokenRequest{}, metav1.CreateOptions{}))
+		st := review(api.Status.Token)
+		if !st.Authenticated || st.User.Username != "system:serviceaccount:ns1:builder" || st.Audiences[0] != serviceaccount.DefaultIssuer || st.Error != "" {
+			t.Errorf("API token: %+v", st)
+		}
+		vault := mustCreate[*authenticationv1.TokenRequest](t)(c.CoreV1().ServiceAccounts("ns1").CreateToken(ctx, "builder", &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{Audiences: []string{"vault"}}}, metav1.CreateOptions{}))
+		if st := review(vault.Status.Token, "vault"); !st.Authenticated || len(st.Audiences) != 1 || st.Audiences[0] != "vault" {
+			t.Errorf("vault token for vault: %+v", st)
+		}
+		if st := review(vault.Status.Token); st.Authenticated || !strings.Contains(st.Error, "token audiences") {
+			t.Errorf("vault token for the API: %+v", st)
+		}
+		if st := review("not-a-token"); st.Authenticated || st.Error == "" {
+			t.Errorf("garbage: %+v", st)
+		}
+		_, err := c.AuthenticationV1().TokenReviews().Create(ctx, &authenticationv1.TokenReview{}, metav1.CreateOptions{})
+		if !apierrors.IsBadRequest(err) || err.Error() != "token is required for TokenReview in authentication" {
+			t.Errorf("empty review: %v", err)
+		}
+	})
+
 	t.Run("openid discovery", func(t *testing.T) {
 		body, err := c.Discovery().RESTClient().Get().AbsPath("/.well-known/openid-configuration").DoRaw(ctx)
 		if err != nil {
