@@ -95,8 +95,10 @@ func (r *Reconciler) quotasOf(ctx context.Context, obj ctrl.Object) []reconcile.
 
 // Reconcile recomputes status.hard and status.used, writing them when they changed.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	// From the cache: the controller's role allows list and watch, as upstream's; a stale copy
+	// only costs a conflict and a retry.
 	var q corev1.ResourceQuota
-	if err := r.APIReader.Get(ctx, req.NamespacedName, &q); err != nil {
+	if err := r.Client.Get(ctx, req.NamespacedName, &q); err != nil {
 		return reconcile.Result{}, ctrl.IgnoreNotFound(err)
 	}
 	used, err := r.Usage(ctx, &q)
