@@ -177,14 +177,21 @@ func Start(t testing.TB, opts ...Option) *Env {
 	var wg sync.WaitGroup
 	var runErrMu sync.Mutex
 	var runErrs []error
+	// failed receives the first error of a component that stopped early.
+	failed := make(chan error, 1)
 	run := func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := f(ctx); err != nil && ctx.Err() == nil {
+				err = fmt.Errorf("%s: %w", name, err)
 				runErrMu.Lock()
-				runErrs = append(runErrs, fmt.Errorf("%s: %w", name, err))
+				runErrs = append(runErrs, err)
 				runErrMu.Unlock()
+				select {
+				case failed <- err:
+				default:
+				}
 			}
 		}()
 	}
@@ -236,6 +243,8 @@ func Start(t testing.TB, opts ...Option) *Env {
 		}
 		select {
 		case <-elected:
+		case err := <-failed:
+			fail("%v", err)
 		case <-waitCtx.Done():
 			fail("controllers not started within %v", o.waitTimeout)
 		}
