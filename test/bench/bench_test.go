@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
+	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
 	"github.com/skiff-dev/skiff/apiserver/etcd"
 )
@@ -67,7 +68,8 @@ func BenchmarkAPIServer(b *testing.B) {
 func runOnce(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	s := apiservertest.Start(b)
+	// Production etcd settings (fsync on, default ticks), the same as the raw etcd compared below.
+	s := apiservertest.StartWith(b, func(o *apiserver.Options) { o.EtcdForTests = false })
 	defer s.Stop()
 	// Controllers and agents use protobuf, as kube components do.
 	cfg := rest.CopyConfig(s.Config)
