@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/skiff-dev/skiff/apiserver"
+	"github.com/skiff-dev/skiff/controllers/clusterdns"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/server"
 	"github.com/skiff-dev/skiff/nodeagent/simulated"
@@ -35,6 +36,14 @@ func newUpCommand() *cobra.Command {
 			}
 			if agent {
 				node.clusterDomain = p.dns.domain
+				if !cmd.Flags().Changed("cluster-dns") {
+					// The kube-dns address of this cluster's own service range.
+					ip, err := clusterdns.ServiceIPFor(p.api.ServiceClusterIPRange)
+					if err != nil {
+						return err
+					}
+					node.clusterDNS = []string{ip}
+				}
 				if node.name == "" {
 					node.name, _ = os.Hostname()
 					node.name = strings.ToLower(node.name)

@@ -72,7 +72,7 @@ func TestServices(t *testing.T) {
 	})
 	s := startSkiffT(t, dir, "--agent=true", "--node-name=svc-n1", "--node-port=0",
 		"--pod-cidr=10.244.230.0/24", "--images-src", moduleRoot(),
-		"--service-cluster-ip-range=10.150.0.0/16", "--cluster-dns=10.150.0.10")
+		"--service-cluster-ip-range=10.150.0.0/16") // the node's --cluster-dns follows: 10.150.0.10
 	eventually(t, 90*time.Second, func() error {
 		_, err := os.Stat(filepath.Join(dir, "registry.addr"))
 		return err
