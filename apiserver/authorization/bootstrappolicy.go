@@ -75,6 +75,10 @@ func ClusterRoles() []rbacv1.ClusterRole {
 			urls(verbs("get"), "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*", "/readyz", "/version", "/version/")),
 		clusterRole("system:public-info-viewer", nil,
 			urls(verbs("get"), "/healthz", "/livez", "/readyz", "/version", "/version/")),
+		// Service accounts read the issuer's OIDC discovery documents, as upstream's
+		// system:service-account-issuer-discovery.
+		clusterRole("system:service-account-issuer-discovery", nil,
+			urls(verbs("get"), "/.well-known/openid-configuration", "/.well-known/openid-configuration/", "/openid/v1/jwks", "/openid/v1/jwks/")),
 		clusterRole("system:basic-user", nil,
 			rule(verbs("create"), groups("authorization.k8s.io"), "selfsubjectaccessreviews", "selfsubjectrulesreviews"),
 			rule(verbs("create"), groups("authentication.k8s.io"), "selfsubjectreviews")),
@@ -265,6 +269,8 @@ func ClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 		clusterRoleBinding("system:public-info-viewer", "system:public-info-viewer",
 			groupSubject(user.AllAuthenticated), groupSubject(user.AllUnauthenticated)),
 		clusterRoleBinding("system:monitoring", "system:monitoring", groupSubject("system:monitoring")),
+		clusterRoleBinding("system:service-account-issuer-discovery", "system:service-account-issuer-discovery",
+			groupSubject("system:serviceaccounts")),
 		clusterRoleBinding("system:kube-controller-manager", "system:kube-controller-manager", userSubject(ControllerManagerUser)),
 		clusterRoleBinding("system:kube-scheduler", "system:kube-scheduler", userSubject(SchedulerUser)),
 		clusterRoleBinding("system:node-proxier", "system:node-proxier", userSubject("system:kube-proxy")),

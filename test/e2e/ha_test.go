@@ -31,7 +31,7 @@ func startServerT(t *testing.T, dataDir string, extra ...string) *skiff {
 		t.Fatal(err)
 	}
 	args := append([]string{"server", "--data-dir", dataDir, "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
-		"--secure-port", "0", "--etcd-client-port", "0", "--etcd-peer-port", "0"}, extra...)
+		"--secure-port", "0", "--etcd-client-port", "0", "--etcd-peer-port", "0", "--cluster-dns-port", "0"}, extra...)
 	cmd := exec.Command(skiffBin, args...)
 	cmd.Stderr = logFile
 	stdout, err := cmd.StdoutPipe()
