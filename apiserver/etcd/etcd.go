@@ -345,6 +345,11 @@ func (s *Server) Close() {
 		return
 	}
 	err := s.removeSelf()
+	if err != nil && s.removed(5*time.Second) {
+		// The removal went through even though its answer was lost: a member that removes
+		// itself stops serving, possibly before it answers.
+		err = nil
+	}
 	s.etcd.Close()
 	log := klog.Background()
 	if err != nil {
@@ -388,6 +393,20 @@ func (s *Server) removeSelf() error {
 			return fmt.Errorf("removing member %x: %w", s.ID(), err)
 		case <-time.After(500 * time.Millisecond):
 		}
+	}
+}
+
+// removed reports whether this member has seen its own removal applied, waiting up to d.
+func (s *Server) removed(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if s.etcd.Server.Cluster().Member(s.etcd.Server.MemberID()) == nil {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(100 * time.Millisecond) // polling the member's own view of the cluster
 	}
 }
 

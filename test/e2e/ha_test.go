@@ -313,7 +313,7 @@ func TestHAKillEtcdLeader(t *testing.T) {
 	}
 	for _, f := range []string{"etcd-member.json", "etcd/member"} {
 		if _, err := os.Stat(filepath.Join(dirs[leader], f)); !os.IsNotExist(err) {
-			t.Errorf("%s still has %s after leaving (%v)", leader, f, err)
+			t.Errorf("%s still has %s after leaving (%v); its log:\n%s", leader, f, err, members[leader].logTail())
 		}
 	}
 }

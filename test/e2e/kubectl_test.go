@@ -476,7 +476,7 @@ func TestDelete(t *testing.T) {
 	if !strings.Contains(out, `configmap "l0" deleted`) || !strings.Contains(out, `configmap "l1" deleted`) || strings.Contains(out, "l2") {
 		t.Errorf("delete -l: %q", out)
 	}
-	if got := strings.TrimSpace(s.ok(t, "get", "cm", "-n", ns, "-o", "name")); got != "configmap/l2" {
+	if got := strings.TrimSpace(s.ok(t, "get", "cm", "-n", ns, "-o", "name", "--field-selector", "metadata.name!=kube-root-ca.crt")); got != "configmap/l2" {
 		t.Errorf("after delete -l: %q", got)
 	}
 }
