@@ -84,6 +84,11 @@ func runOnce(b *testing.B) {
 		if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 			b.Fatal(err)
 		}
+		// ServiceAccount admission is on, as in a cluster: the namespace's default account
+		// (the controllers' job, not running here).
+		if _, err := c.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil {
+			b.Fatal(err)
+		}
 	}
 	var rows []row
 	report := func(metric, unit string, v float64, format, goal string) {
