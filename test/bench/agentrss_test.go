@@ -31,14 +31,7 @@ func BenchmarkAgentRSS(b *testing.B) {
 }
 
 func runAgentRSS(b *testing.B) {
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		b.Fatal(err)
-	}
-	bin := filepath.Join(b.TempDir(), "skiff")
-	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(root, "cmd", "skiff")).CombinedOutput(); err != nil {
-		b.Fatalf("building skiff: %v\n%s", err, out)
-	}
+	root, bin := buildSkiff(b)
 	dir := b.TempDir()
 	up := exec.Command(bin, "up", "--data-dir", dir, "--secure-port=0", "--etcd-client-port=0", "--etcd-peer-port=0",
 		"--bind-address=127.0.0.1", "--node-name=rss-server", "--node-port=0", "--pod-cidr=10.244.222.0/24", "--images-src", root)
@@ -157,6 +150,21 @@ func binarySize(path string) int64 {
 		return 0
 	}
 	return st.Size()
+}
+
+// buildSkiff builds the skiff binary of this tree into a temporary directory and returns the
+// tree's root and the binary.
+func buildSkiff(b *testing.B) (root, bin string) {
+	b.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bin = filepath.Join(b.TempDir(), "skiff")
+	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(root, "cmd", "skiff")).CombinedOutput(); err != nil {
+		b.Fatalf("building skiff: %v\n%s", err, out)
+	}
+	return root, bin
 }
 
 // waitReadyLine starts cmd and waits for a line of its standard output starting with prefix.

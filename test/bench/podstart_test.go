@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -39,39 +38,12 @@ func BenchmarkPodStartup(b *testing.B) {
 }
 
 func runPodStartup(b *testing.B) {
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		b.Fatal(err)
-	}
-	bin := filepath.Join(b.TempDir(), "skiff")
-	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(root, "cmd", "skiff")).CombinedOutput(); err != nil {
-		b.Fatalf("building skiff: %v\n%s", err, out)
-	}
+	root, bin := buildSkiff(b)
 	dir := b.TempDir()
 	cmd := exec.Command(bin, "up", "--data-dir", dir, "--secure-port=0", "--etcd-client-port=0", "--etcd-peer-port=0",
 		"--bind-address=127.0.0.1", "--node-name=bench-node", "--node-port=0", "--pod-cidr=10.244.220.0/24", "--images-src", root)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
+	waitReadyLine(b, cmd, "Skiff is ready.")
 	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "Skiff is ready.") {
-				close(ready)
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(2 * time.Minute):
-		b.Fatal("skiff up not ready after 2m")
-	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(dir, "kubeconfig"))
 	if err != nil {
 		b.Fatal(err)
