@@ -7,6 +7,8 @@ BUILD_DATE := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -X github.com/skiff-dev/skiff/apiserver.buildDate=$(BUILD_DATE)
 # Packages whose tests need root, containerd or long runs are still plain go test packages.
 TEST_TIMEOUT ?= 20m
+# How long `make test` fuzzes each go test -fuzz target.
+TEST_FUZZTIME ?= 5s
 # controller-gen, pinned: deepcopy and CRDs of the project's own kinds (apis/<group>/<version>).
 CONTROLLER_GEN ?= $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
 CONTROLLER_GEN_ARGS ?= object:headerFile=hack/boilerplate.go.txt crd output:crd:artifacts:config=config/crd/bases paths=./apis/...
@@ -30,12 +32,14 @@ run: build install-runtime ## Build, install the runtime if missing, and run `sk
 	./$(BIN) up --data-dir $(DATA_DIR)
 
 .PHONY: test
-test: verify-generated vet ## Run every test (unit, integration with the real API server, e2e with kubectl).
+test: verify-generated vet ## Run every test (unit, integration with the real API server, e2e with kubectl, brief fuzzing).
 	$(GO) test -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /test/e2e)
 	@# e2e builds bin/skiff in a subprocess, which the test cache cannot see: never cached.
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./test/e2e/
 	@# test/operator is its own module (an operator written against controller-runtime on testenv).
 	cd test/operator && $(GO) vet ./... && $(GO) test -timeout $(TEST_TIMEOUT) ./...
+	@# Each fuzz target briefly beyond its seeds (a crash fails the run and is kept in testdata/fuzz).
+	$(MAKE) fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 .PHONY: bench
 bench: ## Run the benchmarks (API vs raw etcd, ReplicaSet burst, scheduler SchedulingBasic 500 and 5000 nodes, service proxy programming, testenv start).
