@@ -18,8 +18,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
-	"github.com/skiff-dev/skiff/apiserver/apiservertest"
 	"github.com/skiff-dev/skiff/controllers"
+	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/deployment"
 	"github.com/skiff-dev/skiff/controllers/replicaset"
 )
@@ -32,30 +32,15 @@ type env struct {
 
 func start(t *testing.T) *env {
 	t.Helper()
-	s := apiservertest.Start(t)
-	mgr, err := controllers.NewManager(s.Config, controllers.Options{LeaderElection: false, MetricsBindAddress: "0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := (&replicaset.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	if err := (&deployment.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
+	s := controllertest.Start(t,
+		(&replicaset.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager,
+		(&deployment.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager)
 	e := &env{c: s.Client}
+	ctx, cancel := context.WithCancel(context.Background())
 	kubeletDone := make(chan struct{})
 	go e.kubelet(ctx, kubeletDone)
-	t.Cleanup(func() {
-		cancel()
-		<-kubeletDone
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
+	// Registered after the manager's: runs first, so the fake kubelet stops before the manager.
+	t.Cleanup(func() { cancel(); <-kubeletDone })
 	return e
 }
 

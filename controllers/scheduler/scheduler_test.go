@@ -7,15 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiff-dev/skiff/controllers/controllertest"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-
-	"github.com/skiff-dev/skiff/apiserver/apiservertest"
-	"github.com/skiff-dev/skiff/controllers"
 )
 
 type env struct {
@@ -27,30 +25,9 @@ type env struct {
 // startEnv runs a real API server and a manager with only the scheduler.
 func startEnv(t testing.TB, c Config) *env {
 	t.Helper()
-	s := apiservertest.Start(t)
-	mgr, err := controllers.NewManager(s.Config, controllers.Options{LeaderElection: false, MetricsBindAddress: "0"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	sched := New(c)
-	if err := sched.SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("manager: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("manager did not stop")
-		}
-	})
-	return &env{client: s.Client, ctx: ctx, sched: sched}
+	s := controllertest.Start(t, sched.SetupWithManager)
+	return &env{client: s.Client, ctx: t.Context(), sched: sched}
 }
 
 func (e *env) createNode(t testing.TB, n *corev1.Node) {
