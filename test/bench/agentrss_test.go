@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 )
@@ -31,41 +32,19 @@ func BenchmarkAgentRSS(b *testing.B) {
 }
 
 func runAgentRSS(b *testing.B) {
-	root, bin := buildSkiff(b)
-	dir := b.TempDir()
-	up := exec.Command(bin, "up", "--data-dir", dir, "--secure-port=0", "--etcd-client-port=0", "--etcd-peer-port=0",
-		"--bind-address=127.0.0.1", "--node-name=rss-server", "--node-port=0", "--pod-cidr=10.244.222.0/24", "--images-src", root)
-	upLog := &bytes.Buffer{}
-	up.Stderr = upLog
-	waitReadyLine(b, up, "Skiff is ready.")
-	defer func() { _ = up.Process.Signal(os.Interrupt); _ = up.Wait() }()
-
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg.QPS, cfg.Burst = -1, 0
-	c := kubernetes.NewForConfigOrDie(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	waitFor(b, 2*time.Minute, func() bool {
-		n, err := c.CoreV1().Nodes().Get(ctx, "rss-server", metav1.GetOptions{})
-		return err == nil && nodeReady(n)
-	})
-	regAddr, err := os.ReadFile(filepath.Join(dir, "registry.addr"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	up := startUp(ctx, b, "rss-server", "10.244.222.0/24")
+	c, bin, dir := up.client, up.bin, up.dir
 	token, err := exec.Command(bin, "token", "create", "--data-dir", dir).Output()
 	if err != nil {
 		b.Fatalf("token create: %v", err)
 	}
 	agentDir := filepath.Join(b.TempDir(), "agent")
 	agentLog := &bytes.Buffer{}
-	agent := exec.Command(bin, "agent", "--server", cfg.Host, "--token", strings.TrimSpace(string(token)),
-		"--node-name", "rss-node", "--data-dir", agentDir, "--registry", strings.TrimSpace(string(regAddr)),
-		"--pod-cidr", "10.244.223.0/24", "--node-port", "0", "--images-src", root)
+	agent := exec.Command(bin, "agent", "--server", up.cfg.Host, "--token", strings.TrimSpace(string(token)),
+		"--node-name", "rss-node", "--data-dir", agentDir, "--registry", up.registry,
+		"--pod-cidr", "10.244.223.0/24", "--node-port", "0", "--images-src", up.root)
 	agent.Stdout, agent.Stderr = agentLog, agentLog
 	if err := agent.Start(); err != nil {
 		b.Fatal(err)
@@ -75,7 +54,7 @@ func runAgentRSS(b *testing.B) {
 		n, err := c.CoreV1().Nodes().Get(ctx, "rss-node", metav1.GetOptions{})
 		return err == nil && nodeReady(n)
 	})
-	image := strings.TrimSpace(string(regAddr)) + "/skiff/busybox:latest"
+	image := up.registry + "/skiff/busybox:latest"
 	settle := func() (anon, total int64) {
 		// Let the pod workers, probes and status loop reach their steady state.
 		time.Sleep(15 * time.Second) // settling time before a memory reading, not a test wait
@@ -120,7 +99,7 @@ func runAgentRSS(b *testing.B) {
 				}
 				states = append(states, p.Name+" "+st)
 			}
-			b.Fatalf("20 pods not running after 3m:\n%s\nagent log tail:\n%s\nskiff up log tail:\n%s", strings.Join(states, "\n"), tail(agentLog.String(), 3000), tail(upLog.String(), 6000))
+			b.Fatalf("20 pods not running after 3m:\n%s\nagent log tail:\n%s\nskiff up log tail:\n%s", strings.Join(states, "\n"), tail(agentLog.String(), 3000), tail(up.log.String(), 6000))
 		}
 		time.Sleep(time.Second) // polling interval
 	}
@@ -150,6 +129,49 @@ func binarySize(path string) int64 {
 		return 0
 	}
 	return st.Size()
+}
+
+// upCluster is a `skiff up` subprocess (control plane and its local node) for a benchmark.
+type upCluster struct {
+	root, bin, dir string
+	cfg            *rest.Config
+	client         kubernetes.Interface
+	// registry is the address of the node's loopback image registry.
+	registry string
+	// log is skiff up's standard error.
+	log *bytes.Buffer
+	// pid is the skiff up process.
+	pid int
+}
+
+// startUp builds skiff, runs `skiff up` with its local node nodeName on podCIDR and waits for
+// that node to be Ready; the process is interrupted when the benchmark ends.
+func startUp(ctx context.Context, b *testing.B, nodeName, podCIDR string) *upCluster {
+	b.Helper()
+	u := &upCluster{dir: b.TempDir(), log: &bytes.Buffer{}}
+	u.root, u.bin = buildSkiff(b)
+	cmd := exec.Command(u.bin, "up", "--data-dir", u.dir, "--secure-port=0", "--etcd-client-port=0", "--etcd-peer-port=0",
+		"--bind-address=127.0.0.1", "--node-name="+nodeName, "--node-port=0", "--pod-cidr="+podCIDR, "--images-src", u.root)
+	cmd.Stderr = u.log
+	waitReadyLine(b, cmd, "Skiff is ready.")
+	u.pid = cmd.Process.Pid
+	b.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() })
+	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(u.dir, "kubeconfig"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.QPS, cfg.Burst = -1, 0
+	u.cfg, u.client = cfg, kubernetes.NewForConfigOrDie(cfg)
+	waitFor(b, 2*time.Minute, func() bool {
+		n, err := u.client.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
+		return err == nil && nodeReady(n)
+	})
+	addr, err := os.ReadFile(filepath.Join(u.dir, "registry.addr"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	u.registry = strings.TrimSpace(string(addr))
+	return u
 }
 
 // buildSkiff builds the skiff binary of this tree into a temporary directory and returns the

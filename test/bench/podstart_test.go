@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -18,7 +17,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	remote "k8s.io/cri-client/pkg"
 	"k8s.io/utils/ptr"
@@ -38,29 +36,11 @@ func BenchmarkPodStartup(b *testing.B) {
 }
 
 func runPodStartup(b *testing.B) {
-	root, bin := buildSkiff(b)
-	dir := b.TempDir()
-	cmd := exec.Command(bin, "up", "--data-dir", dir, "--secure-port=0", "--etcd-client-port=0", "--etcd-peer-port=0",
-		"--bind-address=127.0.0.1", "--node-name=bench-node", "--node-port=0", "--pod-cidr=10.244.220.0/24", "--images-src", root)
-	waitReadyLine(b, cmd, "Skiff is ready.")
-	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
-	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(dir, "kubeconfig"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg.QPS, cfg.Burst = -1, 0
-	c := kubernetes.NewForConfigOrDie(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	waitFor(b, 2*time.Minute, func() bool {
-		n, err := c.CoreV1().Nodes().Get(ctx, "bench-node", metav1.GetOptions{})
-		return err == nil && nodeReady(n)
-	})
-	addr, err := os.ReadFile(filepath.Join(dir, "registry.addr"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	image := strings.TrimSpace(string(addr)) + "/skiff/busybox:latest"
+	up := startUp(ctx, b, "bench-node", "10.244.220.0/24")
+	c, dir := up.client, up.dir
+	image := up.registry + "/skiff/busybox:latest"
 
 	// Warm-up: pull the image (the SLI excludes image pulls).
 	warm := startRS(ctx, b, c, "warm", image, 1)
@@ -69,7 +49,7 @@ func runPodStartup(b *testing.B) {
 
 	latencies := measureStartup(ctx, b, c, image)
 	floor := criFloor(ctx, b, filepath.Join(dir, "node", "containerd"), image)
-	rss := processRSS(cmd.Process.Pid)
+	rss := processRSS(up.pid)
 	_ = c.AppsV1().ReplicaSets("default").Delete(ctx, "start", metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationForeground)})
 	waitFor(b, 2*time.Minute, func() bool {
 		pods, err := c.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
