@@ -197,27 +197,13 @@ func memberPKI(dataDir string, st *State) (*etcd.Cluster, error) {
 		MemberCertFile: filepath.Join(dir, "member.crt"), MemberKeyFile: filepath.Join(dir, "member.key"),
 		ClientCertFile: filepath.Join(dir, "client.crt"), ClientKeyFile: filepath.Join(dir, "client.key"),
 	}
-	if err := writePair(ca, cl.MemberCertFile, cl.MemberKeyFile, pki.CertSpec{CommonName: st.Name, DNSNames: dns, IPs: ips, Server: true, Client: true}); err != nil {
+	if err := ca.WritePair(cl.MemberCertFile, cl.MemberKeyFile, pki.CertSpec{CommonName: st.Name, DNSNames: dns, IPs: ips, Server: true, Client: true}); err != nil {
 		return nil, err
 	}
-	if err := writePair(ca, cl.ClientCertFile, cl.ClientKeyFile, pki.CertSpec{CommonName: "kube-apiserver-etcd-client", Client: true}); err != nil {
+	if err := ca.WritePair(cl.ClientCertFile, cl.ClientKeyFile, pki.CertSpec{CommonName: "kube-apiserver-etcd-client", Client: true}); err != nil {
 		return nil, err
 	}
 	return cl, nil
-}
-
-func writePair(ca *pki.CA, certPath, keyPath string, spec pki.CertSpec) error {
-	certPEM, keyPEM, err := ca.Issue(spec)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(keyPath, keyPEM, 0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", keyPath, err)
-	}
-	if err := os.WriteFile(certPath, certPEM, 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", certPath, err)
-	}
-	return nil
 }
 
 func freePort(ip net.IP) (int, error) {

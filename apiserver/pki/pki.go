@@ -144,6 +144,12 @@ func (ca *CA) EnsurePair(certPath, keyPath string, spec CertSpec) error {
 	if fileExists(certPath) && fileExists(keyPath) {
 		return nil
 	}
+	return ca.WritePair(certPath, keyPath, spec)
+}
+
+// WritePair issues a leaf certificate for spec and writes it and its key (mode 0600) to
+// certPath/keyPath, replacing what is there.
+func (ca *CA) WritePair(certPath, keyPath string, spec CertSpec) error {
 	certPEM, keyPEM, err := ca.Issue(spec)
 	if err != nil {
 		return err
