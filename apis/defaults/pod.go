@@ -112,9 +112,9 @@ func defaultContainer(c *corev1.Container) {
 	}
 	defaultResourceList(c.Resources.Limits)
 	defaultResourceList(c.Resources.Requests)
-	defaultProbe(c.LivenessProbe)
-	defaultProbe(c.ReadinessProbe)
-	defaultProbe(c.StartupProbe)
+	Probe(c.LivenessProbe)
+	Probe(c.ReadinessProbe)
+	Probe(c.StartupProbe)
 	if c.Lifecycle != nil {
 		defaultLifecycleHandler(c.Lifecycle.PostStart)
 		defaultLifecycleHandler(c.Lifecycle.PreStop)
@@ -146,7 +146,9 @@ func imageTag(image string) string {
 	return tag
 }
 
-func defaultProbe(p *corev1.Probe) {
+// Probe fills in a probe's unset timeout, period and thresholds and its httpGet path and
+// scheme, as upstream; nil is left alone.
+func Probe(p *corev1.Probe) {
 	if p == nil {
 		return
 	}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/skiff-dev/skiff/apis/defaults"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -243,20 +245,11 @@ func newWorker(m *Manager, pod *corev1.Pod, c *corev1.Container, k Kind, p *core
 	return w
 }
 
+// withDefaults is a copy of p with the API's probe defaults, for probes that did not come
+// through the API server.
 func withDefaults(p *corev1.Probe) *corev1.Probe {
 	p = p.DeepCopy()
-	if p.TimeoutSeconds == 0 {
-		p.TimeoutSeconds = 1
-	}
-	if p.PeriodSeconds == 0 {
-		p.PeriodSeconds = 10
-	}
-	if p.SuccessThreshold == 0 {
-		p.SuccessThreshold = 1
-	}
-	if p.FailureThreshold == 0 {
-		p.FailureThreshold = 3
-	}
+	defaults.Probe(p)
 	return p
 }
 
