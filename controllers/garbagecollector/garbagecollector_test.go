@@ -20,11 +20,18 @@ import (
 )
 
 // startCluster runs an API server and a manager with only the garbage collector.
-func startCluster(t *testing.T) kubernetes.Interface {
+func startCluster(t *testing.T) (kubernetes.Interface, *garbagecollector.GarbageCollector) {
 	t.Helper()
-	return controllertest.Start(t, func(mgr manager.Manager) error {
-		return garbagecollector.SetupWithManager(mgr, garbagecollector.Config{Workers: 4, ResyncPeriod: 2 * time.Second})
+	var gc *garbagecollector.GarbageCollector
+	c := controllertest.Start(t, func(mgr manager.Manager) error {
+		var err error
+		gc, err = garbagecollector.New(mgr.GetConfig(), garbagecollector.Config{Workers: 4, ResyncPeriod: 2 * time.Second}, mgr.GetEventRecorder(garbagecollector.ControllerName))
+		if err != nil {
+			return err
+		}
+		return mgr.Add(gc)
 	}).Client
+	return c, gc
 }
 
 func eventually(t *testing.T, what string, cond func(ctx context.Context) (bool, error)) {
@@ -111,7 +118,7 @@ func chain(t *testing.T, c kubernetes.Interface, ns string, block bool, podFinal
 }
 
 func TestGarbageCollector(t *testing.T) {
-	c := startCluster(t)
+	c, gc := startCluster(t)
 	ctx := context.Background()
 
 	t.Run("background: configmap owned by a configmap", func(t *testing.T) {
@@ -175,6 +182,10 @@ func TestGarbageCollector(t *testing.T) {
 		const ns = "fg-chain"
 		createNS(t, c, ns)
 		_, _, pod := chain(t, c, ns, true, "example.com/hold")
+		// The ordering below holds once the collector's graph has the pod and its owner edge.
+		eventually(t, "the collector observes the pod", func(context.Context) (bool, error) {
+			return gc.Observed(pod.UID), nil
+		})
 		fg := metav1.DeletePropagationForeground
 		if err := c.AppsV1().Deployments(ns).Delete(ctx, "web", metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
 			t.Fatal(err)
