@@ -108,21 +108,39 @@ func (a *portAllocator) read(ctx context.Context) (*big.Int, error) {
 	return a.decode(ra), nil
 }
 
-// pickFree returns a free offset of used, skipping those in extra: random probes, then a scan.
+// pickFree returns a free offset of used, skipping those in extra. As upstream's allocator
+// (KEP-3668), automatic allocation prefers the upper part of the range and leaves a lower band
+// (staticBand) for ports users choose; within a part: random probes, then a scan.
 func (a *portAllocator) pickFree(used *big.Int, extra map[int]bool) (int, bool) {
 	free := func(off int) bool { return used.Bit(off) == 0 && !extra[off+a.pr.Base] }
-	for i := 0; i < 32; i++ {
-		if off := rand.IntN(a.pr.Size); free(off) {
-			return off, true
+	band := staticBand(a.pr.Size)
+	for _, part := range [][2]int{{band, a.pr.Size}, {0, band}} {
+		lo, n := part[0], part[1]-part[0]
+		if n <= 0 {
+			continue
 		}
-	}
-	start := rand.IntN(a.pr.Size)
-	for i := 0; i < a.pr.Size; i++ {
-		if off := (start + i) % a.pr.Size; free(off) {
-			return off, true
+		for i := 0; i < 32; i++ {
+			if off := lo + rand.IntN(n); free(off) {
+				return off, true
+			}
+		}
+		start := rand.IntN(n)
+		for i := 0; i < n; i++ {
+			if off := lo + (start+i)%n; free(off) {
+				return off, true
+			}
 		}
 	}
 	return 0, false
+}
+
+// staticBand is the size of the lower band of a range of size ports that automatic allocation
+// uses last: size/32, at least 16 and at most 128 (none for a range under 16), as upstream.
+func staticBand(size int) int {
+	if size < 16 {
+		return 0
+	}
+	return min(max(size/32, 16), 128)
 }
 
 // portOp is one request's NodePort changes, as upstream's PortAllocationOperation: allocations
