@@ -81,6 +81,7 @@ func newServerCommand() *cobra.Command {
 // run starts the API server, then the controllers and any extras, and blocks until the context
 // ends or one of them fails.
 func (p *controlPlane) run(ctx context.Context, cmd *cobra.Command) error {
+	apiserver.TuneGC()
 	if err := p.cluster.apply(ctx, p.api); err != nil {
 		return err
 	}

@@ -1,11 +1,14 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -68,6 +71,8 @@ func BenchmarkAPIServer(b *testing.B) {
 func runOnce(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	// The control plane's collector setting, as `skiff up` and `skiff server` run it.
+	apiserver.TuneGC()
 	// Production etcd settings (fsync on, default ticks), the same as the raw etcd compared below.
 	s := apiservertest.StartWith(b, func(o *apiserver.Options) { o.EtcdForTests = false })
 	defer s.Stop()
@@ -118,15 +123,25 @@ func runOnce(b *testing.B) {
 	}
 	value := encodedSize(b, stored)
 
-	// 2. Raw etcd puts of the same size with the same concurrency, on the same disk.
+	// 2. Raw etcd puts of the same size with the same concurrency, on the same disk; and, on the
+	// same etcd, the least any HTTP API can do per create: an HTTP/2 + TLS handler that only runs
+	// the create transaction (no authentication, admission, managedFields or watch cache).
 	b.StopTimer()
-	putLat, putDur := rawEtcdPuts(ctx, b, len(value), value)
+	raw := rawEtcd(ctx, b)
+	putLat, putDur := raw.puts(ctx, b, value)
+	floorLat, floorDur := raw.httpCreates(ctx, b, value)
+	raw.close()
 	b.StartTimer()
 	etcdPut := float64(etcdPutCount) / putDur.Seconds()
+	floor := float64(etcdPutCount) / floorDur.Seconds()
 	report(fmt.Sprintf("raw etcd put throughput (%d-byte values)", len(value)), "etcd-puts/s", etcdPut, "%.0f", "")
 	report("raw etcd put p50", "etcd-put-p50-ms", ms(pct(putLat, 50)), "%.1f", "")
 	report("raw etcd put p99", "etcd-put-p99-ms", ms(pct(putLat, 99)), "%.1f", "")
+	report("HTTP/2+TLS handler doing only the etcd create", "floor-creates/s", floor, "%.0f", "")
+	report("  its p99", "floor-p99-ms", ms(pct(floorLat, 99)), "%.1f", "")
 	report("API create throughput / raw etcd put throughput", "create/put-ratio", apiCreate/etcdPut, "%.2f", ">= 0.5")
+	report("  bare HTTP handler / raw etcd put (the most any API gets)", "floor/put-ratio", floor/etcdPut, "%.2f", "")
+	report("  API create / bare HTTP handler", "create/floor-ratio", apiCreate/floor, "%.2f", "")
 
 	// 3. Gets of random pods.
 	getLat, getDur := parallel(ctx, b, getCount, func(ctx context.Context, i int) error {
@@ -233,27 +248,89 @@ func parallel(ctx context.Context, b *testing.B, n int, f func(ctx context.Conte
 	return lat, total
 }
 
-// rawEtcdPuts starts an embedded etcd (same package, same settings as the API server's) on
-// the same disk and puts values of the given size with the same concurrency.
-func rawEtcdPuts(ctx context.Context, b *testing.B, size int, value []byte) ([]time.Duration, time.Duration) {
+// rawEtcdServer is an embedded etcd (same package, same settings as the API server's) on the
+// same disk, for the raw put and bare-handler peers.
+type rawEtcdServer struct {
+	etcd *etcd.Server
+	cli  *clientv3.Client
+}
+
+func rawEtcd(ctx context.Context, b *testing.B) *rawEtcdServer {
 	dir := b.TempDir()
 	e, err := etcd.Start(ctx, etcd.Config{Dir: dir + "/etcd", ClientPort: 0, PeerPort: 0, LogFile: dir + "/etcd.log"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer e.Close()
 	cli, err := clientv3.New(clientv3.Config{Endpoints: e.Endpoints, DialTimeout: 10 * time.Second, Logger: nopLogger()})
 	if err != nil {
+		e.Close()
 		b.Fatal(err)
 	}
-	defer cli.Close()
 	// Warm the connection, as the API server's client is warm.
 	if _, err := cli.Put(ctx, "/registry/warmup", "x"); err != nil {
 		b.Fatal(err)
 	}
+	return &rawEtcdServer{etcd: e, cli: cli}
+}
+
+func (r *rawEtcdServer) close() {
+	_ = r.cli.Close()
+	r.etcd.Close()
+}
+
+// puts writes etcdPutCount values with the same concurrency as the API clients.
+func (r *rawEtcdServer) puts(ctx context.Context, b *testing.B, value []byte) ([]time.Duration, time.Duration) {
 	return parallel(ctx, b, etcdPutCount, func(ctx context.Context, i int) error {
-		_, err := cli.Put(ctx, fmt.Sprintf("/registry/pods/bench/pod-%05d", i), string(value[:size]))
+		_, err := r.cli.Put(ctx, fmt.Sprintf("/registry/pods/bench/pod-%05d", i), string(value))
 		return err
+	})
+}
+
+// httpCreates posts etcdPutCount bodies to an HTTP/2 + TLS server (Go's, as the API server's)
+// whose handler only runs the transaction an API create runs (put if absent) and echoes the body.
+func (r *rawEtcdServer) httpCreates(ctx context.Context, b *testing.B, value []byte) ([]time.Duration, time.Duration) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		key := "/registry/pods/floor" + req.URL.Path
+		resp, err := r.cli.Txn(req.Context()).If(clientv3.Compare(clientv3.ModRevision(key), "=", 0)).
+			Then(clientv3.OpPut(key, string(body))).Commit()
+		switch {
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		case !resp.Succeeded:
+			http.Error(w, "exists", http.StatusConflict)
+		default:
+			w.Header().Set("Content-Type", "application/vnd.kubernetes.protobuf")
+			w.WriteHeader(http.StatusCreated)
+			_, _ = w.Write(body)
+		}
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	client := srv.Client()
+	return parallel(ctx, b, etcdPutCount, func(ctx context.Context, i int) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, fmt.Sprintf("%s/pod-%05d", srv.URL, i), bytes.NewReader(value))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/vnd.kubernetes.protobuf")
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusCreated || resp.ProtoMajor != 2 {
+			return fmt.Errorf("bare handler: %s over %s", resp.Status, resp.Proto)
+		}
+		return nil
 	})
 }
 
