@@ -151,7 +151,7 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	// The service proxy (kube-proxy) of the node, on a table of its own: several nodes can
 	// share this machine. Without nftables the node runs without it, as the one line says.
 	px, err := proxy.New(proxy.Config{NodeName: n.name, Client: client, PodCIDRs: []string{n.podCIDR},
-		TableName: proxy.TableNameFor(n.name), ConfigureHost: true, CleanupOnExit: n.cleanupProxyOnExit})
+		NodeIPs: []string{nodeIP.String()}, TableName: proxy.TableNameFor(n.name), ConfigureHost: true, CleanupOnExit: n.cleanupProxyOnExit})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "skiff: node %s runs without its service proxy: %v\n", n.name, err)
 		px = nil

@@ -7,6 +7,9 @@
 //     (icmp port-unreachable), as upstream;
 //   - NodePorts answer on the node's local addresses (fib daddr type local, not 127.0.0.0/8),
 //     LoadBalancer ingress IPs and externalIPs on their address and port;
+//   - spec.loadBalancerSourceRanges: new connections to a LoadBalancer ingress IP from other
+//     sources are dropped before DNAT (a firewall-ips verdict map to a per-service chain, as
+//     upstream; NodePorts and externalIPs are not restricted);
 //   - sessionAffinity ClientIP through per-endpoint sets with timeouts;
 //   - externalTrafficPolicy and internalTrafficPolicy Local restrict to this node's endpoints
 //     (drop when it has none);

@@ -28,6 +28,12 @@ type servicePort struct {
 	// externalIPs are spec.externalIPs and LoadBalancer ingress IPs (IPv4), the destinations
 	// that externalTrafficPolicy governs besides the NodePort.
 	externalIPs []string
+	// loadBalancerIPs are the LoadBalancer ingress IPs (IPv4), the destinations that
+	// sourceRanges restrict.
+	loadBalancerIPs []string
+	// sourceRanges are spec.loadBalancerSourceRanges (IPv4, canonical); empty: every source
+	// may reach the load balancer IPs.
+	sourceRanges []netip.Prefix
 	// affinitySeconds is the ClientIP affinity timeout; 0 without affinity.
 	affinitySeconds int32
 	internalLocal   bool
@@ -69,7 +75,8 @@ func servicePorts(svc *corev1.Service) []servicePort {
 	if len(clusterIPs) == 0 {
 		return nil
 	}
-	var external []string
+	var external, lbIPs []string
+	var ranges []netip.Prefix
 	for _, ip := range svc.Spec.ExternalIPs {
 		if isIPv4(ip) {
 			external = append(external, ip)
@@ -83,10 +90,19 @@ func servicePorts(svc *corev1.Service) []servicePort {
 			}
 			if isIPv4(ing.IP) {
 				external = append(external, ing.IP)
+				lbIPs = append(lbIPs, ing.IP)
+			}
+		}
+		// As upstream, only the ranges of the proxy's family count (validation has
+		// rejected malformed ones; any left are skipped).
+		for _, r := range svc.Spec.LoadBalancerSourceRanges {
+			if p, err := netip.ParsePrefix(strings.TrimSpace(r)); err == nil && p.Addr().Is4() {
+				ranges = append(ranges, p.Masked())
 			}
 		}
 	}
 	external = dedup(external)
+	lbIPs = dedup(lbIPs)
 	var affinity int32
 	if svc.Spec.SessionAffinity == corev1.ServiceAffinityClientIP {
 		affinity = defaultAffinitySeconds
@@ -108,6 +124,7 @@ func servicePorts(svc *corev1.Service) []servicePort {
 			name: svc.Namespace + "/" + svc.Name + "/" + proto + "/" + p.Name,
 			svc:  key, portName: p.Name, protocol: proto, port: p.Port,
 			clusterIPs: clusterIPs, externalIPs: external, affinitySeconds: affinity,
+			loadBalancerIPs: lbIPs, sourceRanges: ranges,
 			internalLocal: internalLocal, externalLocal: externalLocal,
 		}
 		if svc.Spec.Type == corev1.ServiceTypeNodePort || svc.Spec.Type == corev1.ServiceTypeLoadBalancer {

@@ -70,6 +70,10 @@ type Config struct {
 	// NodePortAddresses restricts NodePorts to local addresses in these CIDRs; empty: all
 	// local addresses but 127.0.0.0/8.
 	NodePortAddresses []string
+	// NodeIPs are this node's addresses (upstream's --node-ip): a Service's
+	// loadBalancerSourceRanges entry holding one of them also admits its load balancer IPs as
+	// sources, for a node that has the LB IP as a local address. Optional.
+	NodeIPs []string
 	// TableName is the nftables table (family ip); default DefaultTableName.
 	TableName string
 	// NFTables runs the nft commands; nil: the system's nft on TableName.
@@ -148,6 +152,15 @@ func New(cfg Config) (*Proxier, error) {
 	}
 	if gen.nodePortAddresses, err = parseCIDRs("NodePortAddresses", cfg.NodePortAddresses); err != nil {
 		return nil, err
+	}
+	for _, s := range cfg.NodeIPs {
+		a, err := netip.ParseAddr(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("proxy config: NodeIPs: %w", err)
+		}
+		if a.Is4() {
+			gen.nodeIPs = append(gen.nodeIPs, a)
+		}
 	}
 	if cfg.TableName == "" {
 		cfg.TableName = DefaultTableName

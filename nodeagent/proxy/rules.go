@@ -21,11 +21,13 @@ const (
 	chainNodePortEndpoints   = "nodeport-endpoints-check"
 	chainClusterIPsCheck     = "cluster-ips-check"
 	chainReject              = "reject-chain"
+	chainFirewallCheck       = "firewall-check"
 	setClusterIPs            = "cluster-ips"
 	mapServiceIPs            = "service-ips"
 	mapServiceNodePorts      = "service-nodeports"
 	mapNoEndpointServices    = "no-endpoint-services"
 	mapNoEndpointNodePorts   = "no-endpoint-nodeports"
+	mapFirewallIPs           = "firewall-ips"
 	masqueradeBit            = "0x00004000"
 	ipProtoPortVerdictType   = "ipv4_addr . inet_proto . inet_service : verdict"
 	protoPortVerdictType     = "inet_proto . inet_service : verdict"
@@ -86,6 +88,9 @@ type genConfig struct {
 	nodePortAddresses []netip.Prefix
 	// serviceCIDRs: traffic to unallocated addresses in them is dropped.
 	serviceCIDRs []netip.Prefix
+	// nodeIPs are this node's addresses: a loadBalancerSourceRanges entry holding one of them
+	// also admits the service's load balancer IPs as sources (upstream's allowFromNode).
+	nodeIPs []netip.Addr
 }
 
 // svcEndpoints is a service port with the endpoints of its slices.
@@ -114,13 +119,16 @@ func buildRuleset(cfg genConfig, services []svcEndpoints) *ruleset {
 	r := &ruleset{chains: map[string]*chainSpec{}, sets: map[string]*knftables.Set{},
 		maps: map[string]*knftables.Map{}, elements: map[string]map[string]string{}}
 
-	// Base chains: filtering of services without endpoints before DNAT, DNAT, masquerading.
+	// Base chains: filtering of services without endpoints and of load balancer sources
+	// before DNAT, DNAT, masquerading.
+	r.addChain(baseChain("filter-prerouting", knftables.FilterType, knftables.PreroutingHook, filterPriorityMinus10),
+		"ct state new jump "+chainFirewallCheck)
 	r.addChain(baseChain("filter-input", knftables.FilterType, knftables.InputHook, filterPriorityMinus10),
 		"ct state new jump "+chainNodePortEndpoints, "ct state new jump "+chainServiceEndpoints)
 	r.addChain(baseChain("filter-forward", knftables.FilterType, knftables.ForwardHook, filterPriorityMinus10),
 		"ct state new jump "+chainServiceEndpoints, "ct state new jump "+chainClusterIPsCheck)
 	r.addChain(baseChain("filter-output", knftables.FilterType, knftables.OutputHook, filterPriorityMinus10),
-		"ct state new jump "+chainServiceEndpoints)
+		"ct state new jump "+chainServiceEndpoints, "ct state new jump "+chainFirewallCheck)
 	r.addChain(baseChain("filter-output-post-dnat", knftables.FilterType, knftables.OutputHook, dstnatPriorityPlus10),
 		"ct state new jump "+chainClusterIPsCheck)
 	r.addChain(baseChain("nat-prerouting", knftables.NATType, knftables.PreroutingHook, string(knftables.DNATPriority)),
@@ -152,6 +160,8 @@ func buildRuleset(cfg genConfig, services []svcEndpoints) *ruleset {
 	}
 	r.addChain(&knftables.Chain{Name: chainClusterIPsCheck}, clusterIPsCheck...)
 	r.addChain(&knftables.Chain{Name: chainReject}, "reject")
+	r.addChain(&knftables.Chain{Name: chainFirewallCheck},
+		"ip daddr . meta l4proto . th dport vmap @"+mapFirewallIPs)
 
 	r.sets[setClusterIPs] = &knftables.Set{Name: setClusterIPs, Type: "ipv4_addr"}
 	r.elements[setClusterIPs] = map[string]string{}
@@ -160,6 +170,7 @@ func buildRuleset(cfg genConfig, services []svcEndpoints) *ruleset {
 		{Name: mapServiceNodePorts, Type: protoPortVerdictType},
 		{Name: mapNoEndpointServices, Type: ipProtoPortVerdictType},
 		{Name: mapNoEndpointNodePorts, Type: protoPortVerdictType},
+		{Name: mapFirewallIPs, Type: ipProtoPortVerdictType},
 	} {
 		r.maps[m.Name] = m
 		r.elements[m.Name] = map[string]string{}
@@ -251,6 +262,17 @@ func (r *ruleset) addService(cfg genConfig, sp servicePort, eps []endpoint) {
 		}
 	}
 
+	// loadBalancerSourceRanges: traffic to the load balancer IPs from other sources is
+	// dropped, with or without endpoints (as upstream, NodePorts and externalIPs are not
+	// restricted).
+	if len(sp.loadBalancerIPs) > 0 && len(sp.sourceRanges) > 0 {
+		fw := chainName("firewall", sp.name)
+		r.addChain(&knftables.Chain{Name: fw}, "ip saddr != "+cidrList(firewallSources(cfg, sp))+" drop")
+		for _, ip := range sp.loadBalancerIPs {
+			r.addElement(mapFirewallIPs, ip+" . "+proto+" . "+port, "goto "+fw)
+		}
+	}
+
 	// External destinations: NodePort, externalIPs, LoadBalancer ingress IPs.
 	if sp.nodePort == 0 && len(sp.externalIPs) == 0 {
 		return
@@ -288,6 +310,55 @@ func (r *ruleset) addService(cfg genConfig, sp servicePort, eps []endpoint) {
 	if sp.nodePort > 0 {
 		r.addElement(mapServiceNodePorts, nodePortKey, "goto "+externalChain)
 	}
+}
+
+// firewallSources are the sources a load balancer IP admits: the service's source ranges and,
+// when one of them holds a node IP, the load balancer IPs themselves (a node that has an LB IP
+// as a local address reaches it from that address). Prefixes inside others are left out:
+// nft refuses overlapping intervals in one set.
+func firewallSources(cfg genConfig, sp servicePort) []netip.Prefix {
+	src := append([]netip.Prefix(nil), sp.sourceRanges...)
+	allowFromNode := false
+	for _, p := range sp.sourceRanges {
+		for _, ip := range cfg.nodeIPs {
+			if p.Contains(ip) {
+				allowFromNode = true
+			}
+		}
+	}
+	if allowFromNode {
+		for _, ip := range sp.loadBalancerIPs {
+			if a, err := netip.ParseAddr(ip); err == nil {
+				src = append(src, netip.PrefixFrom(a, 32))
+			}
+		}
+	}
+	return disjoint(src)
+}
+
+// disjoint drops the prefixes contained in another (and duplicates), in a stable order.
+func disjoint(ps []netip.Prefix) []netip.Prefix {
+	sort.Slice(ps, func(i, j int) bool {
+		if ps[i].Bits() != ps[j].Bits() {
+			return ps[i].Bits() < ps[j].Bits()
+		}
+		return ps[i].Addr().Less(ps[j].Addr())
+	})
+	var out []netip.Prefix
+	for _, p := range ps {
+		covered := false
+		for _, q := range out {
+			if q.Bits() <= p.Bits() && q.Contains(p.Addr()) {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Addr().Less(out[j].Addr()) })
+	return out
 }
 
 // balance returns a policy chain's rules: affinity first, then one endpoint at random.

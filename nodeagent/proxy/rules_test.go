@@ -75,7 +75,7 @@ func snapshotOf(svcs []*corev1.Service, slices []*discoveryv1.EndpointSlice) []s
 	return out
 }
 
-var hashRE = regexp.MustCompile(`\b(service|local|external|endpoint|affinity)-[A-Z2-7]{8}-`)
+var hashRE = regexp.MustCompile(`\b(service|local|external|endpoint|affinity|firewall)-[A-Z2-7]{8}-`)
 
 // dump is the fake table's content with the chain-name hashes removed, for readable tests.
 func dump(f *knftables.Fake) string { return hashRE.ReplaceAllString(f.Dump(), "$1-") }
@@ -178,6 +178,47 @@ func TestRules(t *testing.T) {
 			table + "service-ips { 198.51.100.7 . tcp . 80 : goto external-default/web/tcp/http }",
 			table + "service-nodeports { tcp . 30080 : goto external-default/web/tcp/http }",
 		},
+	}, {
+		name: "loadBalancerSourceRanges: other sources to the LB IP are dropped, NodePort and externalIPs are not restricted",
+		svcs: []*corev1.Service{testService("web", "10.96.0.10", lb, func(s *corev1.Service) {
+			s.Spec.ExternalIPs = []string{"198.51.100.7"}
+			s.Spec.LoadBalancerSourceRanges = []string{"203.0.113.0/24", " 10.1.0.0/16", "10.1.2.0/24", "2001:db8::/32"}
+		})},
+		slices: []*discoveryv1.EndpointSlice{two},
+		want: []string{
+			table + "firewall-ips { 192.0.2.50 . tcp . 80 : goto firewall-default/web/tcp/http }",
+			rule + "firewall-default/web/tcp/http ip saddr != { 10.1.0.0/16, 203.0.113.0/24 } drop",
+			rule + "firewall-check ip daddr . meta l4proto . th dport vmap @firewall-ips",
+			rule + "filter-prerouting ct state new jump firewall-check",
+			rule + "filter-output ct state new jump firewall-check",
+			table + "service-ips { 192.0.2.50 . tcp . 80 : goto external-default/web/tcp/http }",
+		},
+		dontWant: []string{"198.51.100.7 . tcp . 80 : goto firewall", "tcp . 30080 : goto firewall", "10.1.2.0/24", "2001:db8"},
+	}, {
+		name: "loadBalancerSourceRanges holding the node IP admit the LB IP itself as a source",
+		gen:  genConfig{nodeIPs: []netip.Addr{netip.MustParseAddr("203.0.113.9")}},
+		svcs: []*corev1.Service{testService("web", "10.96.0.10", lb, func(s *corev1.Service) {
+			s.Spec.LoadBalancerSourceRanges = []string{"203.0.113.0/24"}
+		})},
+		slices: []*discoveryv1.EndpointSlice{two},
+		want:   []string{rule + "firewall-default/web/tcp/http ip saddr != { 192.0.2.50/32, 203.0.113.0/24 } drop"},
+	}, {
+		name: "loadBalancerSourceRanges apply without endpoints too; a single range",
+		gen:  genConfig{nodeIPs: []netip.Addr{netip.MustParseAddr("198.51.100.1")}},
+		svcs: []*corev1.Service{testService("web", "10.96.0.10", lb, func(s *corev1.Service) {
+			s.Spec.LoadBalancerSourceRanges = []string{"203.0.113.0/24"}
+		})},
+		slices: []*discoveryv1.EndpointSlice{testSlice("web", 8080)},
+		want: []string{
+			table + "firewall-ips { 192.0.2.50 . tcp . 80 : goto firewall-default/web/tcp/http }",
+			rule + "firewall-default/web/tcp/http ip saddr != 203.0.113.0/24 drop",
+			table + "no-endpoint-services { 192.0.2.50 . tcp . 80 : goto reject-chain }",
+		},
+	}, {
+		name:     "no loadBalancerSourceRanges: every source",
+		svcs:     []*corev1.Service{testService("web", "10.96.0.10", lb)},
+		slices:   []*discoveryv1.EndpointSlice{two},
+		dontWant: []string{"add element ip skiff-proxy firewall-ips", "firewall-default"},
 	}, {
 		name: "LoadBalancer ingress with ipMode Proxy is not programmed",
 		svcs: []*corev1.Service{testService("web", "10.96.0.10", lb, func(s *corev1.Service) {
@@ -291,7 +332,11 @@ func TestIncrementalMatchesFull(t *testing.T) {
 	}{
 		{svcs: []*corev1.Service{testService("web", "10.96.0.10")}, slices: []*discoveryv1.EndpointSlice{testSlice("web", 8080)}},
 		{svcs: []*corev1.Service{testService("web", "10.96.0.10")}, slices: []*discoveryv1.EndpointSlice{testSlice("web", 8080, ep{ip: "10.244.1.5"})}},
-		{svcs: []*corev1.Service{testService("web", "10.96.0.10", affinity), testService("api", "10.96.0.20", np)},
+		{svcs: []*corev1.Service{testService("web", "10.96.0.10", affinity), testService("api", "10.96.0.20", np, func(s *corev1.Service) {
+			s.Spec.Type = corev1.ServiceTypeLoadBalancer
+			s.Spec.LoadBalancerSourceRanges = []string{"203.0.113.0/24"}
+			s.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "192.0.2.50"}}
+		})},
 			slices: []*discoveryv1.EndpointSlice{testSlice("web", 8080, ep{ip: "10.244.1.5"}, ep{ip: "10.244.1.6"}), testSlice("api", 9090, ep{ip: "10.244.1.7", local: true})}},
 		{svcs: []*corev1.Service{testService("web", "10.96.0.10", affinity, func(s *corev1.Service) {
 			s.Spec.SessionAffinityConfig = &corev1.SessionAffinityConfig{ClientIP: &corev1.ClientIPConfig{TimeoutSeconds: ptr.To[int32](30)}}

@@ -1,0 +1,121 @@
+package proxy
+
+import (
+	"context"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+)
+
+// dialFrom sends one HTTP/1.0 request from ns, from source address src, to addr and returns
+// the body (bounded by timeout).
+func dialFrom(ns *netnsEnv, src, addr string, timeout time.Duration) (string, error) {
+	var body string
+	var derr error
+	err := inNetns(ns, func() {
+		d := net.Dialer{Timeout: timeout, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+		conn, err := d.Dial("tcp", addr)
+		if err != nil {
+			derr = err
+			return
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(timeout))
+		if _, err := io.WriteString(conn, "GET / HTTP/1.0\r\nHost: x\r\n\r\n"); err != nil {
+			derr = err
+			return
+		}
+		b, err := io.ReadAll(conn)
+		if err != nil {
+			derr = err
+			return
+		}
+		_, body, _ = strings.Cut(string(b), "\r\n\r\n")
+	})
+	if err != nil {
+		return "", err
+	}
+	return body, derr
+}
+
+// TestLoadBalancerSourceRangesReal: with real nftables in a network namespace, a client
+// address inside spec.loadBalancerSourceRanges reaches the LoadBalancer IP, one outside does
+// not (dropped), the NodePort stays open to both, and removing the ranges opens the LB IP.
+func TestLoadBalancerSourceRangesReal(t *testing.T) {
+	requireNetns(t)
+	const (
+		allowed = "198.51.100.2"
+		denied  = "198.51.100.3"
+		lbIP    = "203.0.113.50"
+	)
+	node := newNetns(t, "skp-node")
+	pod := newNetns(t, "skp-pod")
+	client := newNetns(t, "skp-cli")
+	veth(t, node, "vpod", nodePodSide+"/24", pod, "eth0", podIP+"/24")
+	veth(t, node, "vcli", nodeOuterSide+"/24", client, "eth0", allowed+"/24")
+	run(t, "ip", "-n", client.name, "addr", "add", denied+"/24", "dev", "eth0")
+	run(t, "ip", "-n", pod.name, "route", "add", "default", "via", nodePodSide)
+	run(t, "ip", "-n", client.name, "route", "add", "default", "via", nodeOuterSide)
+	run(t, "ip", "netns", "exec", node.name, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	serveIn(t, pod, podIP+":8080", "pod-a")
+
+	c := apiservertest.Start(t).Client
+	const table = "skiff-proxy-fwtest"
+	nft := nftIn(t, node, table)
+	t.Cleanup(func() { _ = cleanup(context.Background(), nft) })
+	startProxier(t, Config{NodeName: "node-a", Client: c, PodCIDRs: []string{"192.0.2.0/24"}, TableName: table,
+		NFTables: nft, NodeIPs: []string{nodeOuterSide}})
+
+	createService(t, c, "web", webIP, func(s *corev1.Service) {
+		s.Spec.Type = corev1.ServiceTypeLoadBalancer
+		s.Spec.Ports[0].NodePort = 30080
+		s.Spec.LoadBalancerSourceRanges = []string{allowed + "/32"}
+	})
+	ctx := context.Background()
+	svc, err := c.CoreV1().Services("default").Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: lbIP}}
+	if _, err := c.CoreV1().Services("default").UpdateStatus(ctx, svc, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	createSlice(t, c, "web", []int32{8080})
+
+	answers := func(src, addr string) func() string {
+		return func() string {
+			body, err := dialFrom(client, src, addr, time.Second)
+			if err != nil {
+				return err.Error()
+			}
+			if body != "pod-a" {
+				return "answered " + body
+			}
+			return ""
+		}
+	}
+	lb := lbIP + ":80"
+	eventually(t, 10*time.Second, "LB IP from an allowed source", answers(allowed, lb))
+	if body, err := dialFrom(client, denied, lb, 500*time.Millisecond); err == nil {
+		t.Errorf("LB IP from a source outside loadBalancerSourceRanges answered %q, want no answer", body)
+	}
+	eventually(t, 2*time.Second, "NodePort from a source outside the ranges (not restricted)", answers(denied, nodeOuterSide+":30080"))
+
+	// The ranges go: every source reaches the LB IP.
+	svc, err = c.CoreV1().Services("default").Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Spec.LoadBalancerSourceRanges = nil
+	if _, err := c.CoreV1().Services("default").Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "LB IP from any source once the ranges are removed", answers(denied, lb))
+}
