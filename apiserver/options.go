@@ -103,6 +103,11 @@ func (o *Options) ControllerManagerKubeconfigPath() string {
 	return filepath.Join(o.DataDir, "controller-manager.kubeconfig")
 }
 
+// KubeDNSKubeconfigPath is the cluster DNS server's kubeconfig (user system:kube-dns).
+func (o *Options) KubeDNSKubeconfigPath() string {
+	return filepath.Join(o.DataDir, "kube-dns.kubeconfig")
+}
+
 func (o *Options) pkiDir() string  { return filepath.Join(o.DataDir, "pki") }
 func (o *Options) etcdDir() string { return filepath.Join(o.DataDir, "etcd") }
 

@@ -295,15 +295,20 @@ func (c *Config) applyAdmission(ctx context.Context) error {
 	return nil
 }
 
-// writeAdminKubeconfig writes DATA_DIR/kubeconfig with a system:masters client certificate, and
-// DATA_DIR/controller-manager.kubeconfig for the controllers' own identity.
+// writeAdminKubeconfig writes DATA_DIR/kubeconfig with a system:masters client certificate,
+// DATA_DIR/controller-manager.kubeconfig for the controllers' own identity and
+// DATA_DIR/kube-dns.kubeconfig for the cluster DNS server's (system:kube-dns). Every member,
+// joined ones too, issues its own from the shared CA at every start.
 func (c *Config) writeAdminKubeconfig() error {
 	o := c.Options
 	c.AdminKubeconfig = o.KubeconfigPath()
 	if err := c.WriteClientKubeconfig(c.AdminKubeconfig, "skiff-admin", "system:masters"); err != nil {
 		return err
 	}
-	return c.WriteClientKubeconfig(o.ControllerManagerKubeconfigPath(), "system:kube-controller-manager")
+	if err := c.WriteClientKubeconfig(o.ControllerManagerKubeconfigPath(), authorization.ControllerManagerUser); err != nil {
+		return err
+	}
+	return c.WriteClientKubeconfig(o.KubeDNSKubeconfigPath(), authorization.KubeDNSUser)
 }
 
 // WriteClientKubeconfig writes a kubeconfig for this server with a new client certificate for

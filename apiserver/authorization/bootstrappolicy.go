@@ -14,6 +14,11 @@ const (
 	ControllerManagerUser = "system:kube-controller-manager"
 	// SchedulerUser is the scheduler's identity.
 	SchedulerUser = "system:kube-scheduler"
+	// KubeDNSUser is the cluster DNS server's identity (its client certificate's CN), bound to
+	// upstream's system:kube-dns role.
+	KubeDNSUser = "system:kube-dns"
+	// KubeDNSServiceAccount is upstream's kube-dns account in kube-system.
+	KubeDNSServiceAccount = "kube-dns"
 	// AutoUpdateAnnotation marks bootstrap objects that are reconciled at every start; set it
 	// to "false" to keep your own edits.
 	AutoUpdateAnnotation = "rbac.authorization.kubernetes.io/autoupdate"
@@ -131,6 +136,11 @@ func ClusterRoles() []rbacv1.ClusterRole {
 			rule(verbs("list", "watch"), groups(""), "endpoints", "services"),
 			rule(read, groups(""), "nodes"),
 			eventsRule,
+			rule(verbs("list", "watch"), groups("discovery.k8s.io"), "endpointslices")),
+		// Upstream's role of the cluster DNS server, with the reads Skiff's DNS informers make:
+		// Services and EndpointSlices (upstream's kube-dns read Endpoints instead).
+		clusterRole("system:kube-dns", nil,
+			rule(verbs("list", "watch"), groups(""), "services"),
 			rule(verbs("list", "watch"), groups("discovery.k8s.io"), "endpointslices")),
 		clusterRole("system:node-bootstrapper", nil,
 			rule(verbs("create", "get", "list", "watch"), groups("certificates.k8s.io"), "certificatesigningrequests")),
@@ -274,6 +284,9 @@ func ClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 		clusterRoleBinding("system:kube-controller-manager", "system:kube-controller-manager", userSubject(ControllerManagerUser)),
 		clusterRoleBinding("system:kube-scheduler", "system:kube-scheduler", userSubject(SchedulerUser)),
 		clusterRoleBinding("system:node-proxier", "system:node-proxier", userSubject("system:kube-proxy")),
+		clusterRoleBinding("system:kube-dns", "system:kube-dns",
+			rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: "kube-system", Name: KubeDNSServiceAccount},
+			userSubject(KubeDNSUser)),
 		// kubeadm's bindings for joining nodes: join tokens may request client certificates,
 		// which are approved automatically; nodes may renew their own.
 		clusterRoleBinding("kubeadm:kubelet-bootstrap", "system:node-bootstrapper", groupSubject("system:bootstrappers")),
@@ -315,6 +328,12 @@ func Roles() []rbacv1.Role {
 		role("kube-system", "system::leader-locking-kube-scheduler",
 			rule(verbs("watch"), groups(""), "configmaps"),
 			named(rule(verbs("get", "update"), groups(""), "configmaps"), "kube-scheduler")),
+		// Skiff's DNS server keeps the kube-dns Service (created when missing) and its member's
+		// EndpointSlice kube-dns-<member> in kube-system.
+		role("kube-system", "skiff:kube-dns",
+			named(rule(verbs("get"), groups(""), "services"), "kube-dns"),
+			rule(verbs("create"), groups(""), "services"),
+			rule(verbs("get", "create", "update", "delete"), groups("discovery.k8s.io"), "endpointslices")),
 	}
 }
 
@@ -333,5 +352,6 @@ func RoleBindings() []rbacv1.RoleBinding {
 			userSubject(ControllerManagerUser)),
 		binding("kube-system", "system::leader-locking-kube-scheduler", "system::leader-locking-kube-scheduler",
 			userSubject(SchedulerUser)),
+		binding("kube-system", "skiff:kube-dns", "skiff:kube-dns", userSubject(KubeDNSUser)),
 	}
 }

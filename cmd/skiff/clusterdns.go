@@ -42,9 +42,12 @@ func runClusterDNS(ctx context.Context, cfg *apiserver.Config, o clusterDNSOptio
 	if err != nil {
 		return err
 	}
-	restCfg, err := clientcmd.BuildConfigFromFlags("", cfg.AdminKubeconfig)
+	// Its own identity (system:kube-dns), with only the rights of the system:kube-dns role and
+	// of the skiff:kube-dns Role in kube-system, as upstream's CoreDNS runs with its own account.
+	kubeconfig := cfg.Options.KubeDNSKubeconfigPath()
+	restCfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
-		return fmt.Errorf("loading %s: %w", cfg.AdminKubeconfig, err)
+		return fmt.Errorf("loading %s: %w", kubeconfig, err)
 	}
 	client, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
