@@ -234,10 +234,6 @@ func controllerRoles() []rbacv1.ClusterRole {
 			rule(verbs("patch", "update"), groups(""), "services/status"),
 			rule(verbs("list", "watch"), groups(""), "nodes")),
 		// Skiff's own controllers.
-		c("skiff-cluster-dns",
-			rule(verbs("get", "list", "watch", "create", "update", "patch"), groups(""), "services"),
-			rule(read, groups(""), "pods", "namespaces", "endpoints"),
-			rule(verbs("get", "list", "watch", "create", "update", "patch", "delete"), groups("discovery.k8s.io"), "endpointslices")),
 		c("skiff-fault-controller",
 			rule(readWrite, groups("chaos.skiff.dev"), "*"),
 			rule(verbs("get", "list", "watch", "delete"), groups(""), "pods")),
