@@ -20,6 +20,7 @@ import (
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/join"
 	"github.com/skiff-dev/skiff/nodeagent/proxy"
+	"github.com/skiff-dev/skiff/nodeagent/routes"
 	"github.com/skiff-dev/skiff/nodeagent/server"
 	"github.com/skiff-dev/skiff/nodeagent/simulated"
 )
@@ -47,6 +48,12 @@ func newAgentCommand() *cobra.Command {
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "Removed the service proxy rules of node %s (nftables table ip %s).\n",
 					cfg.NodeName, proxy.TableNameFor(cfg.NodeName))
+				// And the routes to other nodes' pod subnets (shared by the Skiff nodes of this
+				// machine; a running one puts its own back at its next resync).
+				if err := routes.Cleanup(ctx, routes.Config{ManageForwarding: true}); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Removed Skiff's routes to pod subnets (ip route proto %s).\n", routes.Protocol)
 				return nil
 			}
 			if len(servers) > 0 {
@@ -118,7 +125,7 @@ func newAgentCommand() *cobra.Command {
 	fs.StringVar(&node.registry, "registry", "", "Use this loopback registry (HOST:PORT, e.g. the server's <data-dir>/registry.addr) instead of running one.")
 	fs.StringVar(&node.imagesSrc, "images-src", node.imagesSrc, "Skiff source tree whose test/images are built into the builtin images.")
 	fs.BoolVar(&node.profiling, "profiling", false, "Serve pprof at /debug/pprof/ on the node's HTTPS server (to clients of the cluster CA), as the kubelet's enableProfilingHandler.")
-	fs.BoolVar(&cleanupOnly, "cleanup", false, "Remove the service proxy's nftables rules of node --node-name and exit.")
+	fs.BoolVar(&cleanupOnly, "cleanup", false, "Remove the service proxy's nftables rules of node --node-name and Skiff's routes to pod subnets, and exit.")
 	nodeDNSFlags(fs, node, true)
 	fs.BoolVar(&sim, "simulated", false, "Run a simulated node (explicit simulated mode: pods are marked running, no containers run).")
 	return cmd

@@ -255,7 +255,7 @@ func (r *Routes) ensureForwarding(ctx context.Context, nodes []*corev1.Node) err
 		}
 		for _, c := range cidrs {
 			for _, dir := range []string{"-s", "-d"} {
-				rule := []string{"FORWARD", dir, c, "-m", "comment", "--comment", "skiff pod network", "-j", "ACCEPT"}
+				rule := []string{"FORWARD", dir, c, "-m", "comment", "--comment", forwardComment, "-j", "ACCEPT"}
 				if _, err := r.cfg.Run(ctx, "iptables", append([]string{"-C"}, rule...)...); err == nil {
 					continue
 				}
@@ -307,17 +307,73 @@ func (r *Routes) Start(ctx context.Context) error {
 	}
 }
 
-// Cleanup removes every Skiff route (skiff agent --cleanup).
-func (r *Routes) Cleanup(ctx context.Context) error {
+// Cleanup removes every Skiff route and, with ManageForwarding, the FORWARD accept rules
+// (skiff agent --cleanup).
+func (r *Routes) Cleanup(ctx context.Context) error { return Cleanup(ctx, r.cfg) }
+
+// Cleanup removes, without a cluster, every route Skiff added on this machine (protocol
+// Protocol: those of all its nodes here, which share the machine's routing table) and, when
+// cfg.ManageForwarding is set, the iptables FORWARD accept rules for pod subnets that the
+// route keeper inserted. Only cfg.IPCommand, cfg.Run and cfg.ManageForwarding are used.
+func Cleanup(ctx context.Context, cfg Config) error {
+	if len(cfg.IPCommand) == 0 {
+		cfg.IPCommand = []string{"ip"}
+	}
+	if cfg.Run == nil {
+		cfg.Run = execRun
+	}
+	r := &Routes{cfg: cfg}
 	cur, err := r.Current(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("listing routes: %w", err)
 	}
 	var errs []error
-	for cidr := range cur {
+	for _, cidr := range sortedKeys(cur) {
 		if _, err := r.ip(ctx, "route", "del", cidr, "proto", Protocol); err != nil {
 			errs = append(errs, err)
 		}
 	}
+	if cfg.ManageForwarding {
+		errs = append(errs, removeForwardRules(ctx, cfg.Run))
+	}
 	return errors.Join(errs...)
+}
+
+// forwardComment marks the FORWARD accept rules of ensureForwarding.
+const forwardComment = "skiff pod network"
+
+// removeForwardRules deletes the FORWARD rules carrying forwardComment. Without iptables
+// there are none.
+func removeForwardRules(ctx context.Context, run Runner) error {
+	out, err := run(ctx, "iptables", "-S", "FORWARD")
+	if err != nil {
+		if _, lerr := exec.LookPath("iptables"); lerr != nil {
+			return nil
+		}
+		return fmt.Errorf("listing the FORWARD rules: %w", err)
+	}
+	var errs []error
+	for _, line := range strings.Split(string(out), "\n") {
+		if !strings.Contains(line, `--comment "`+forwardComment+`"`) {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 4 || f[0] != "-A" || f[1] != "FORWARD" || (f[2] != "-s" && f[2] != "-d") {
+			continue
+		}
+		rule := []string{"-D", "FORWARD", f[2], f[3], "-m", "comment", "--comment", forwardComment, "-j", "ACCEPT"}
+		if _, err := run(ctx, "iptables", rule...); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
