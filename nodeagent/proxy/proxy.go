@@ -74,6 +74,12 @@ type Config struct {
 	// loadBalancerSourceRanges entry holding one of them also admits its load balancer IPs as
 	// sources, for a node that has the LB IP as a local address. Optional.
 	NodeIPs []string
+	// Conntrack clears stale UDP conntrack entries after the syncs that change a UDP service's
+	// serving endpoints or remove it (a client would otherwise keep sending to the endpoint
+	// that is gone until its entry times out). Nil: the kernel's through netlink when
+	// NFTables is nil too; none when NFTables is given (it may act in another network
+	// namespace), unless set.
+	Conntrack Conntrack
 	// TableName is the nftables table (family ip); default DefaultTableName.
 	TableName string
 	// NFTables runs the nft commands; nil: the system's nft on TableName.
@@ -118,6 +124,9 @@ type Proxier struct {
 
 	// applied is what the last successful sync wrote; nil forces a full sync.
 	applied *ruleset
+	conntrack Conntrack
+	// udpCleaned is the UDP state conntrack was last cleaned for; nil before the first time.
+	udpCleaned *udpState
 	// afterSync, when set (tests, benchmarks), sees each successful sync.
 	afterSync func(full bool, took time.Duration, want *ruleset, triggers []time.Time)
 }
@@ -184,6 +193,10 @@ func New(cfg Config) (*Proxier, error) {
 		return nil, fmt.Errorf("proxy metrics: %w", err)
 	}
 	p.nft = cfg.NFTables
+	p.conntrack = cfg.Conntrack
+	if p.conntrack == nil && cfg.NFTables == nil {
+		p.conntrack = NewNetlinkConntrack("")
+	}
 	if p.nft == nil {
 		if p.nft, err = knftables.New(knftables.IPv4Family, cfg.TableName); err != nil {
 			return nil, fmt.Errorf("nftables: %w", err)
@@ -387,7 +400,8 @@ func (p *Proxier) sync(ctx context.Context, full bool) error {
 	p.triggers = nil
 	p.mu.Unlock()
 
-	want := buildRuleset(p.gen, p.snapshot())
+	services := p.snapshot()
+	want := buildRuleset(p.gen, services)
 	err := p.apply(ctx, want, full)
 	if err != nil {
 		p.metrics.SyncFailures.Inc()
@@ -414,10 +428,42 @@ func (p *Proxier) sync(ctx context.Context, full bool) error {
 	p.metrics.Rules.WithLabelValues("rules").Set(float64(rules))
 	p.metrics.Rules.WithLabelValues("chains").Set(float64(chains))
 	p.metrics.Rules.WithLabelValues("elements").Set(float64(elements))
+	p.cleanConntrack(ctx, udpStateOf(services), wasFull)
 	if p.afterSync != nil {
 		p.afterSync(wasFull, took, want, triggers)
 	}
 	return nil
+}
+
+// cleanConntrack deletes the UDP conntrack entries the rules just written made stale: on the
+// first sync, on full syncs, and whenever the UDP services or their serving endpoints
+// changed. Failures are logged and retried at the next sync.
+func (p *Proxier) cleanConntrack(ctx context.Context, st udpState, full bool) {
+	if p.conntrack == nil {
+		return
+	}
+	prev := p.udpCleaned
+	if prev != nil && !full && st.equal(*prev) {
+		return
+	}
+	check := st
+	if prev != nil {
+		check = st.withGone(*prev)
+	}
+	if check.empty() {
+		p.udpCleaned = &st
+		return
+	}
+	n, err := p.conntrack.DeleteUDP(ctx, check.stale)
+	log := klog.FromContext(ctx).WithValues("table", p.cfg.TableName)
+	if err != nil {
+		log.Error(err, "Clearing stale UDP conntrack entries failed")
+		return
+	}
+	if n > 0 {
+		log.V(2).Info("Stale UDP conntrack entries cleared", "entries", n)
+	}
+	p.udpCleaned = &st
 }
 
 // apply writes want into the table.
