@@ -123,7 +123,7 @@ type Proxier struct {
 	sliceIndexer cache.Indexer
 
 	// applied is what the last successful sync wrote; nil forces a full sync.
-	applied *ruleset
+	applied   *ruleset
 	conntrack Conntrack
 	// udpCleaned is the UDP state conntrack was last cleaned for; nil before the first time.
 	udpCleaned *udpState
