@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"sync"
 	"testing"
@@ -162,4 +163,122 @@ func TestProxierClearsStaleUDP(t *testing.T) {
 	if !ct.has(other) {
 		t.Fatalf("an unrelated flow was cleared")
 	}
+}
+
+// udpServeIn answers every datagram to addr in ns with body until the test ends.
+func udpServeIn(t *testing.T, ns *netnsEnv, addr, body string) {
+	t.Helper()
+	var conn net.PacketConn
+	var lerr error
+	if err := inNetns(ns, func() { conn, lerr = net.ListenPacket("udp4", addr) }); err != nil {
+		t.Fatal(err)
+	}
+	if lerr != nil {
+		t.Fatalf("listen udp %s in %s: %v", addr, ns.name, lerr)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 512)
+		for {
+			_, from, err := conn.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = conn.WriteTo([]byte(body), from)
+		}
+	}()
+	t.Cleanup(func() { conn.Close(); <-done })
+}
+
+// TestStaleUDPConntrackReal: with real nftables and conntrack in a network namespace, a UDP
+// client that keeps one source port (so one conntrack entry) moves to the new endpoint soon
+// after its endpoint is replaced, and gets no answer once the service is deleted.
+func TestStaleUDPConntrackReal(t *testing.T) {
+	requireNetns(t)
+	const (
+		podA  = "192.0.2.2"
+		podB  = "192.0.2.3"
+		dnsIP = "10.96.200.53"
+	)
+	node := newNetns(t, "skp-node")
+	pod := newNetns(t, "skp-pod")
+	client := newNetns(t, "skp-cli")
+	veth(t, node, "vpod", nodePodSide+"/24", pod, "eth0", podA+"/24")
+	run(t, "ip", "-n", pod.name, "addr", "add", podB+"/24", "dev", "eth0")
+	veth(t, node, "vcli", nodeOuterSide+"/24", client, "eth0", clientIP+"/24")
+	run(t, "ip", "-n", pod.name, "route", "add", "default", "via", nodePodSide)
+	run(t, "ip", "-n", client.name, "route", "add", "default", "via", nodeOuterSide)
+	run(t, "ip", "netns", "exec", node.name, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	udpServeIn(t, pod, podA+":5353", "pod-a")
+	udpServeIn(t, pod, podB+":5353", "pod-b")
+
+	c := apiservertest.Start(t).Client
+	ctx := context.Background()
+	const table = "skiff-proxy-cttest"
+	nft := nftIn(t, node, table)
+	t.Cleanup(func() { _ = cleanup(context.Background(), nft) })
+	startProxier(t, Config{NodeName: testNode, Client: c, PodCIDRs: []string{"192.0.2.0/24"}, TableName: table,
+		NFTables: nft, Conntrack: NewNetlinkConntrack(node.path)})
+	createService(t, c, "dns", dnsIP, udp)
+	slice, err := c.DiscoveryV1().EndpointSlices("default").Create(ctx, udpSlice("dns", ep{ip: podA}), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// One client socket, one source port, for the whole test.
+	var conn net.PacketConn
+	var lerr error
+	if err := inNetns(client, func() { conn, lerr = net.ListenPacket("udp4", clientIP+":40053") }); err != nil {
+		t.Fatal(err)
+	}
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	defer conn.Close()
+	svc := &net.UDPAddr{IP: net.ParseIP(dnsIP), Port: 53}
+	ask := func() (string, error) {
+		if _, err := conn.WriteTo([]byte("q"), svc); err != nil {
+			return "", err
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		buf := make([]byte, 64)
+		n, _, err := conn.ReadFrom(buf)
+		if err != nil {
+			return "", err
+		}
+		return string(buf[:n]), nil
+	}
+	answeredBy := func(want string) func() string {
+		return func() string {
+			got, err := ask()
+			if err != nil {
+				return err.Error()
+			}
+			if got != want {
+				return "answered by " + got
+			}
+			return ""
+		}
+	}
+	eventually(t, 10*time.Second, "UDP service answers", answeredBy("pod-a"))
+
+	slice.Endpoints = []discoveryv1.Endpoint{{Addresses: []string{podB}, NodeName: ptr.To(testNode),
+		Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}}
+	if _, err := c.DiscoveryV1().EndpointSlices("default").Update(ctx, slice, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	replaced := time.Now()
+	eventually(t, 5*time.Second, "the same client socket reaches the new endpoint", answeredBy("pod-b"))
+	t.Logf("client moved to the new endpoint %v after the change", time.Since(replaced))
+
+	if err := c.CoreV1().Services("default").Delete(ctx, "dns", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "no answer once the service is deleted", func() string {
+		if got, err := ask(); err == nil {
+			return "still answered by " + got
+		}
+		return ""
+	})
 }
