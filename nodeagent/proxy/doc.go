@@ -17,6 +17,11 @@
 //     (NodePort, LoadBalancer) traffic with externalTrafficPolicy Cluster, and hairpin traffic
 //     (a pod reaching itself through a service).
 //
+// After a sync that changes a UDP service's serving endpoints or deletes it, the conntrack
+// entries of UDP flows to its addresses and NodePorts whose replies come from no serving
+// endpoint are deleted through netlink (upstream's CleanStaleEntries), so that clients move
+// to the live endpoints at once instead of when the entry times out.
+//
 // Changes are coalesced and applied as one nft transaction within MinSyncInterval; each sync
 // writes only what changed since the last one (chains whose rules changed, map elements added
 // or removed), and a periodic full resync rewrites everything. Start never flushes the table:

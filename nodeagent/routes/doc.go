@@ -4,5 +4,6 @@
 // are told apart from others and the stale ones removed), updated from a Node informer. Nodes
 // on the same machine need no route (their bridges are local); the package makes sure the
 // kernel forwards between them (net.ipv4.ip_forward, and ACCEPT rules for the pod subnets when
-// the iptables FORWARD policy is DROP).
+// the iptables FORWARD policy is DROP). Cleanup (`skiff agent --cleanup`) removes the routes
+// and those FORWARD rules without a cluster.
 package routes
