@@ -47,7 +47,9 @@ func dialFrom(ns *netnsEnv, src, addr string, timeout time.Duration) (string, er
 
 // TestLoadBalancerSourceRangesReal: with real nftables in a network namespace, a client
 // address inside spec.loadBalancerSourceRanges reaches the LoadBalancer IP, one outside does
-// not (dropped), the NodePort stays open to both, and removing the ranges opens the LB IP.
+// not (dropped), the NodePort stays open to both, the node itself reaches the LB IP it has as a
+// local address (its source is then the LB IP: admitted as a range holds the node IP), and
+// removing the ranges opens the LB IP.
 func TestLoadBalancerSourceRangesReal(t *testing.T) {
 	requireNetns(t)
 	const (
@@ -76,7 +78,7 @@ func TestLoadBalancerSourceRangesReal(t *testing.T) {
 	createService(t, c, "web", webIP, func(s *corev1.Service) {
 		s.Spec.Type = corev1.ServiceTypeLoadBalancer
 		s.Spec.Ports[0].NodePort = 30080
-		s.Spec.LoadBalancerSourceRanges = []string{allowed + "/32"}
+		s.Spec.LoadBalancerSourceRanges = []string{allowed + "/32", nodeOuterSide + "/32"}
 	})
 	ctx := context.Background()
 	svc, err := c.CoreV1().Services("default").Get(ctx, "web", metav1.GetOptions{})
@@ -107,6 +109,20 @@ func TestLoadBalancerSourceRangesReal(t *testing.T) {
 		t.Errorf("LB IP from a source outside loadBalancerSourceRanges answered %q, want no answer", body)
 	}
 	eventually(t, 2*time.Second, "NodePort from a source outside the ranges (not restricted)", answers(denied, nodeOuterSide+":30080"))
+
+	// The node has the LB IP as a local address (as VIP-style load balancers set up): its own
+	// requests to it come from the LB IP.
+	run(t, "ip", "-n", node.name, "addr", "add", lbIP+"/32", "dev", "lo")
+	eventually(t, 2*time.Second, "LB IP from the node itself", func() string {
+		body, err := dialFrom(node, lbIP, lb, time.Second)
+		if err != nil {
+			return err.Error()
+		}
+		if body != "pod-a" {
+			return "answered " + body
+		}
+		return ""
+	})
 
 	// The ranges go: every source reaches the LB IP.
 	svc, err = c.CoreV1().Services("default").Get(ctx, "web", metav1.GetOptions{})
