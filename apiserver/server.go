@@ -370,6 +370,9 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The escalation check reads roles and bindings from storage, as upstream's: not from the
+	// authorizer's informers, which may not have seen a Role created a moment before its binding.
+	c.authz.Guard.Resolver = authorization.NewStaticRuleResolver(registry.RBACStorageListers(groups.Stores))
 	if err := gs.InstallLegacyAPIGroup(genericapiserver.DefaultLegacyAPIPrefix, groups.Legacy); err != nil {
 		return nil, fmt.Errorf("installing core/v1: %w", err)
 	}

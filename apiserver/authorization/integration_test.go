@@ -2,6 +2,7 @@ package authorization_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -188,6 +189,19 @@ func TestRBACEscalationPrevented(t *testing.T) {
 	if _, err := bob.RbacV1().RoleBindings("esc").Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "alice-reader"},
 		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "reader"}, Subjects: []rbacv1.Subject{{Kind: "User", Name: "alice"}}}, metav1.CreateOptions{}); err != nil {
 		t.Errorf("binding a role within his rights: %v", err)
+	}
+	// A binding written right after its role (one kubectl apply of both) finds the role: the
+	// escalation check reads storage, not the authorizer's informers.
+	for i := range 10 {
+		name := fmt.Sprintf("reader-%d", i)
+		if _, err := bob.RbacV1().Roles("esc").Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Rules: []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"pods"}}}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bob.RbacV1().RoleBindings("esc").Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name}, Subjects: []rbacv1.Subject{{Kind: "User", Name: "alice"}}}, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("binding role %s right after creating it: %v", name, err)
+		}
 	}
 	// Validation: upstream's field paths.
 	_, err = admin.RbacV1().Roles("esc").Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "bad"},

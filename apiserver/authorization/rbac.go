@@ -39,7 +39,8 @@ func NewRuleResolver(factory informers.SharedInformerFactory) *RuleResolver {
 	return r
 }
 
-// NewStaticRuleResolver resolves from fixed listers (tests).
+// NewStaticRuleResolver resolves from the given listers (tests, and the escalation check over
+// storage).
 func NewStaticRuleResolver(roles rbaclisters.RoleLister, clusterRoles rbaclisters.ClusterRoleLister,
 	roleBindings rbaclisters.RoleBindingLister, clusterRoleBindings rbaclisters.ClusterRoleBindingLister) *RuleResolver {
 	return &RuleResolver{roles: roles, clusterRoles: clusterRoles, roleBindings: roleBindings, clusterRoleBindings: clusterRoleBindings}
