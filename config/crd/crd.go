@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/yaml"
@@ -130,6 +131,33 @@ func Install(ctx context.Context, cfg *rest.Config, crds ...*apiextensionsv1.Cus
 			return fmt.Errorf("CustomResourceDefinition %s not established: %w", want.Name, err)
 		}
 	}
+	// Established is not yet discoverable: clients map kinds to resources through discovery,
+	// which the server updates a moment later. Wait for it, as envtest's CRD install does.
+	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("discovery client: %w", err)
+	}
+	for _, want := range crds {
+		for _, v := range want.Spec.Versions {
+			if !v.Served {
+				continue
+			}
+			gv := want.Spec.Group + "/" + v.Name
+			err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+				// The aggregated discovery document (what kubectl and controller-runtime read)
+				// and the group version's own list must both have it.
+				_, all, _ := disco.ServerGroupsAndResources()
+				l, err := disco.ServerResourcesForGroupVersion(gv)
+				if err != nil {
+					return false, nil
+				}
+				return hasResource(all, gv, want.Spec.Names.Plural) && hasResource([]*metav1.APIResourceList{l}, gv, want.Spec.Names.Plural), nil
+			})
+			if err != nil {
+				return fmt.Errorf("%s of %s not in discovery: %w", gv, want.Name, err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -147,4 +175,19 @@ func sameSpec(cur, want *apiextensionsv1.CustomResourceDefinition) bool {
 	}
 	b, err2 := yaml.Marshal(c)
 	return err1 == nil && err2 == nil && bytes.Equal(a, b)
+}
+
+// hasResource reports whether lists have resource in group version gv.
+func hasResource(lists []*metav1.APIResourceList, gv, resource string) bool {
+	for _, l := range lists {
+		if l == nil || l.GroupVersion != gv {
+			continue
+		}
+		for _, r := range l.APIResources {
+			if r.Name == resource {
+				return true
+			}
+		}
+	}
+	return false
 }
