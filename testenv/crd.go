@@ -8,18 +8,17 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
+
+	"github.com/skiff-dev/skiff/config/crd"
 )
 
 // loadCRDs reads the CustomResourceDefinitions in the given files and directories.
@@ -92,72 +91,24 @@ func readCRDFile(path string) ([]*apiextensionsv1.CustomResourceDefinition, erro
 	}
 }
 
-// installCRDs creates (or updates) the CRDs and waits until each is Established and every
-// served version is listed by discovery.
+// installCRDs creates (or updates) the CRDs, waits until each is Established and every served
+// version is listed by discovery (crd.Install), and returns them as the server has them.
 func installCRDs(ctx context.Context, cfg *rest.Config, crds []*apiextensionsv1.CustomResourceDefinition) ([]*apiextensionsv1.CustomResourceDefinition, error) {
+	if len(crds) == 0 {
+		return nil, nil
+	}
+	if err := crd.Install(ctx, cfg, crds...); err != nil {
+		return nil, err
+	}
 	cs, err := apiextensionsclient.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("apiextensions client: %w", err)
 	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("discovery client: %w", err)
-	}
-	api := cs.ApiextensionsV1().CustomResourceDefinitions()
-	for _, crd := range crds {
-		_, err := api.Create(ctx, crd.DeepCopy(), metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) {
-			cur, gerr := api.Get(ctx, crd.Name, metav1.GetOptions{})
-			if gerr != nil {
-				return nil, fmt.Errorf("reading CustomResourceDefinition %s: %w", crd.Name, gerr)
-			}
-			upd := crd.DeepCopy()
-			upd.ResourceVersion = cur.ResourceVersion
-			_, err = api.Update(ctx, upd, metav1.UpdateOptions{})
-		}
-		if err != nil {
-			return nil, fmt.Errorf("installing CustomResourceDefinition %s: %w", crd.Name, err)
-		}
-	}
 	installed := make([]*apiextensionsv1.CustomResourceDefinition, 0, len(crds))
-	for _, crd := range crds {
-		var cur *apiextensionsv1.CustomResourceDefinition
-		err := poll(ctx, func() (bool, error) {
-			c, err := api.Get(ctx, crd.Name, metav1.GetOptions{})
-			if err != nil {
-				return false, nil
-			}
-			cur = c
-			for _, cond := range c.Status.Conditions {
-				if cond.Type == apiextensionsv1.NamesAccepted && cond.Status == apiextensionsv1.ConditionFalse {
-					return false, fmt.Errorf("CustomResourceDefinition %s: names not accepted: %s", crd.Name, cond.Message)
-				}
-				if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-					return true, nil
-				}
-			}
-			return false, nil
-		})
+	for _, c := range crds {
+		cur, err := cs.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, c.Name, metav1.GetOptions{})
 		if err != nil {
-			return nil, fmt.Errorf("waiting for CustomResourceDefinition %s to be Established: %w", crd.Name, err)
-		}
-		for _, v := range cur.Spec.Versions {
-			if !v.Served {
-				continue
-			}
-			gv := cur.Spec.Group + "/" + v.Name
-			err := poll(ctx, func() (bool, error) {
-				list, err := dc.ServerResourcesForGroupVersion(gv)
-				if err != nil {
-					return false, nil
-				}
-				return slices.ContainsFunc(list.APIResources, func(r metav1.APIResource) bool {
-					return r.Name == cur.Spec.Names.Plural
-				}), nil
-			})
-			if err != nil {
-				return nil, fmt.Errorf("waiting for %s in %s to be served: %w", cur.Spec.Names.Plural, gv, err)
-			}
+			return nil, fmt.Errorf("reading CustomResourceDefinition %s: %w", c.Name, err)
 		}
 		installed = append(installed, cur)
 	}

@@ -73,7 +73,7 @@ func Parse(b []byte) ([]*apiextensionsv1.CustomResourceDefinition, error) {
 }
 
 // Install creates the given CRDs (default: the project's own), or updates them when they differ,
-// and waits until each is Established, so its kind is served when Install returns.
+// and waits until each is served (WaitServed), so clients can use its kind when Install returns.
 func Install(ctx context.Context, cfg *rest.Config, crds ...*apiextensionsv1.CustomResourceDefinition) error {
 	if len(crds) == 0 {
 		var err error
@@ -114,6 +114,23 @@ func Install(ctx context.Context, cfg *rest.Config, crds ...*apiextensionsv1.Cus
 			}
 		}
 	}
+	return WaitServed(ctx, cfg, crds...)
+}
+
+// WaitServed waits until each CRD is Established and discovery (the aggregated document, which
+// kubectl and controller-runtime read, and the group version's own list) has each served
+// version's resource: Established alone comes a moment before clients can map the kind. A CRD
+// whose names are refused fails at once.
+func WaitServed(ctx context.Context, cfg *rest.Config, crds ...*apiextensionsv1.CustomResourceDefinition) error {
+	client, err := apiextensionsclient.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("apiextensions client: %w", err)
+	}
+	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("discovery client: %w", err)
+	}
+	api := client.ApiextensionsV1().CustomResourceDefinitions()
 	for _, want := range crds {
 		err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 			cur, err := api.Get(ctx, want.Name, metav1.GetOptions{})
@@ -121,6 +138,9 @@ func Install(ctx context.Context, cfg *rest.Config, crds ...*apiextensionsv1.Cus
 				return false, nil
 			}
 			for _, c := range cur.Status.Conditions {
+				if c.Type == apiextensionsv1.NamesAccepted && c.Status == apiextensionsv1.ConditionFalse {
+					return false, fmt.Errorf("names not accepted: %s", c.Message)
+				}
 				if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
 					return true, nil
 				}
@@ -130,22 +150,12 @@ func Install(ctx context.Context, cfg *rest.Config, crds ...*apiextensionsv1.Cus
 		if err != nil {
 			return fmt.Errorf("CustomResourceDefinition %s not established: %w", want.Name, err)
 		}
-	}
-	// Established is not yet discoverable: clients map kinds to resources through discovery,
-	// which the server updates a moment later. Wait for it, as envtest's CRD install does.
-	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("discovery client: %w", err)
-	}
-	for _, want := range crds {
 		for _, v := range want.Spec.Versions {
 			if !v.Served {
 				continue
 			}
 			gv := want.Spec.Group + "/" + v.Name
 			err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-				// The aggregated discovery document (what kubectl and controller-runtime read)
-				// and the group version's own list must both have it.
 				_, all, _ := disco.ServerGroupsAndResources()
 				l, err := disco.ServerResourcesForGroupVersion(gv)
 				if err != nil {
@@ -154,7 +164,7 @@ func Install(ctx context.Context, cfg *rest.Config, crds ...*apiextensionsv1.Cus
 				return hasResource(all, gv, want.Spec.Names.Plural) && hasResource([]*metav1.APIResourceList{l}, gv, want.Spec.Names.Plural), nil
 			})
 			if err != nil {
-				return fmt.Errorf("%s of %s not in discovery: %w", gv, want.Name, err)
+				return fmt.Errorf("%s of CustomResourceDefinition %s not in discovery: %w", gv, want.Name, err)
 			}
 		}
 	}
