@@ -421,8 +421,22 @@ func (a *Agent) finishAsync(ctx context.Context, pod *corev1.Pod) {
 			delete(a.finishing, pod.UID)
 			a.mu.Unlock()
 		}()
-		if err := a.terminatePod(ctx, pod, nil); err != nil {
-			klog.FromContext(ctx).V(2).Info("Finishing pod", "pod", klog.KObj(pod), "err", err)
+		// Retried as a worker retries: containers, sandboxes and volumes must not outlive the pod.
+		backoff := wait.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Steps: 8, Cap: 10 * time.Second}
+		for {
+			err := a.terminatePod(ctx, pod, nil)
+			if err == nil || ctx.Err() != nil {
+				return
+			}
+			klog.FromContext(ctx).Error(err, "Finishing pod, will retry", "pod", klog.KObj(pod))
+			if backoff.Steps <= 1 {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-a.cfg.Clock.After(backoff.Step()):
+			}
 		}
 	}()
 }

@@ -30,7 +30,7 @@ type TerminateFunc func(ctx context.Context, pod *corev1.Pod, gracePeriod *int64
 type Config struct {
 	Sync      SyncFunc
 	Terminate TerminateFunc
-	// OnTerminated is called once a pod's termination succeeded, before it is forgotten
+	// OnTerminated is called once a pod's termination succeeded and no update is pending
 	// (e.g. remove its containers, drop the API object's finalizer, delete with grace 0).
 	OnTerminated func(pod *corev1.Pod)
 	// ResyncPeriod syncs every pod again (default 1 min, upstream's syncFrequency).
@@ -206,13 +206,19 @@ func (p *PodWorkers) run(uid types.UID, w *worker) {
 		} else {
 			err = p.cfg.Terminate(p.ctx, pod, grace)
 			if err == nil {
-				if p.cfg.OnTerminated != nil {
-					p.cfg.OnTerminated(pod)
-				}
 				p.mu.Lock()
+				if w.dirty {
+					// An update came during the termination (the API object deleted while a
+					// finished pod's status was written): terminate again with it, or it is lost.
+					p.mu.Unlock()
+					continue
+				}
 				delete(p.workers, uid)
 				p.terminated[uid] = true
 				p.mu.Unlock()
+				if p.cfg.OnTerminated != nil {
+					p.cfg.OnTerminated(pod)
+				}
 				return
 			}
 		}

@@ -226,3 +226,38 @@ func TestResyncAndRetry(t *testing.T) {
 	clk.Step(50 * time.Second)
 	eventually(t, func() bool { return len(r.get("a")) == 3 })
 }
+
+// An update that arrives while the pod is being terminated (its API object deleted while a
+// finished pod's last status is written) gets a second termination with that pod.
+func TestUpdateDuringTerminationIsNotLost(t *testing.T) {
+	entered, release := make(chan struct{}, 4), make(chan struct{})
+	var mu sync.Mutex
+	var seen []string
+	p, _ := start(t, Config{
+		Sync: func(context.Context, *corev1.Pod) (bool, error) { return true, nil },
+		Terminate: func(ctx context.Context, pd *corev1.Pod, _ *int64) error {
+			mu.Lock()
+			seen = append(seen, pd.ResourceVersion)
+			first := len(seen) == 1
+			mu.Unlock()
+			if first {
+				entered <- struct{}{}
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+			}
+			return nil
+		},
+	})
+	p.UpdatePod(pod("a", "1"))
+	<-entered
+	p.KillPod(pod("a", "2"), nil)
+	close(release)
+	eventually(t, func() bool { return p.IsTerminated("a") })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 2 || seen[1] != "2" {
+		t.Fatalf("terminations saw resourceVersions %v, want [1 2]", seen)
+	}
+}
