@@ -71,11 +71,7 @@ func join(ctx context.Context, o Options, st *State) (*etcd.Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	cc, err := etcd.ClientInfo{Endpoints: resp.EtcdClientURLs, CAFile: cl.CAFile, CertFile: cl.ClientCertFile, KeyFile: cl.ClientKeyFile}.ClientConfig()
-	if err != nil {
-		return nil, err
-	}
-	cli, err := newEtcdClient(cc)
+	cli, err := etcd.ClientInfo{Endpoints: resp.EtcdClientURLs, CAFile: cl.CAFile, CertFile: cl.ClientCertFile, KeyFile: cl.ClientKeyFile}.NewClient()
 	if err != nil {
 		return nil, err
 	}
@@ -153,14 +149,6 @@ func addLearner(ctx context.Context, cli *clientv3.Client, st *State) (string, e
 		}
 	}
 	return strings.Join(parts, ","), nil
-}
-
-func newEtcdClient(cc clientv3.Config) (*clientv3.Client, error) {
-	cli, err := clientv3.New(cc)
-	if err != nil {
-		return nil, fmt.Errorf("etcd client for %v: %w", cc.Endpoints, err)
-	}
-	return cli, nil
 }
 
 // fetchJoin reads ControlPlaneJoinPath with the token, verifying the server with the CA.

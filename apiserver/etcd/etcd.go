@@ -96,6 +96,19 @@ func (ci ClientInfo) ClientConfig() (clientv3.Config, error) {
 	return clientv3.Config{Endpoints: ci.Endpoints, TLS: tlsCfg, DialTimeout: 5 * time.Second, Logger: zap.NewNop()}, nil
 }
 
+// NewClient connects a client to the member (ClientConfig, then clientv3.New).
+func (ci ClientInfo) NewClient() (*clientv3.Client, error) {
+	cc, err := ci.ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	cli, err := clientv3.New(cc)
+	if err != nil {
+		return nil, fmt.Errorf("etcd client for %v: %w", ci.Endpoints, err)
+	}
+	return cli, nil
+}
+
 // ReadClientInfo reads a file written through Config.ClientInfoFile.
 func ReadClientInfo(path string) (ClientInfo, error) {
 	var ci ClientInfo
@@ -259,11 +272,7 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 // promote turns this learner into a voting member through the other members, retrying while
 // it catches up with the leader.
 func (s *Server) promote(ctx context.Context, via []string) {
-	cc, err := ClientInfo{Endpoints: via, CAFile: s.tlsCA(), CertFile: s.clientCert(), KeyFile: s.clientKey()}.ClientConfig()
-	if err != nil {
-		return
-	}
-	cli, err := clientv3.New(cc)
+	cli, err := ClientInfo{Endpoints: via, CAFile: s.tlsCA(), CertFile: s.clientCert(), KeyFile: s.clientKey()}.NewClient()
 	if err != nil {
 		return
 	}
@@ -294,13 +303,9 @@ func (s *Server) updatePeerURL(ctx context.Context, want string) error {
 		if m.ID != s.ID() || len(m.PeerURLs) == 1 && m.PeerURLs[0] == want {
 			continue
 		}
-		cc, err := s.Client.ClientConfig()
+		cli, err := s.Client.NewClient()
 		if err != nil {
 			return err
-		}
-		cli, err := clientv3.New(cc)
-		if err != nil {
-			return fmt.Errorf("etcd client: %w", err)
 		}
 		defer cli.Close()
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -367,13 +372,9 @@ func (s *Server) Close() {
 
 // removeSelf removes this member from the cluster through its own client endpoint.
 func (s *Server) removeSelf() error {
-	cc, err := s.Client.ClientConfig()
+	cli, err := s.Client.NewClient()
 	if err != nil {
 		return err
-	}
-	cli, err := clientv3.New(cc)
-	if err != nil {
-		return fmt.Errorf("etcd client: %w", err)
 	}
 	defer cli.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

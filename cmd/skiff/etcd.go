@@ -356,13 +356,9 @@ func withEtcdClient(ctx context.Context, f *etcdClientFlags, do func(context.Con
 	if err != nil {
 		return err
 	}
-	cc, err := ci.ClientConfig()
+	cli, err := ci.NewClient()
 	if err != nil {
 		return err
-	}
-	cli, err := clientv3.New(cc)
-	if err != nil {
-		return fmt.Errorf("etcd client: %w", err)
 	}
 	defer cli.Close()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
