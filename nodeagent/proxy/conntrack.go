@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"strconv"
 
@@ -121,46 +122,13 @@ func udpStateOf(services []svcEndpoints) udpState {
 func (s udpState) empty() bool { return len(s.services) == 0 && len(s.nodePorts) == 0 }
 
 func (s udpState) equal(o udpState) bool {
-	if len(s.services) != len(o.services) || len(s.nodePorts) != len(o.nodePorts) {
-		return false
-	}
-	for k, v := range s.services {
-		w, ok := o.services[k]
-		if !ok || !sameAddrs(v, w) {
-			return false
-		}
-	}
-	for k, v := range s.nodePorts {
-		w, ok := o.nodePorts[k]
-		if !ok || !sameAddrs(v, w) {
-			return false
-		}
-	}
-	return true
-}
-
-func sameAddrs(a, b map[netip.Addr]bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k := range a {
-		if !b[k] {
-			return false
-		}
-	}
-	return true
+	return maps.EqualFunc(s.services, o.services, maps.Equal) && maps.EqualFunc(s.nodePorts, o.nodePorts, maps.Equal)
 }
 
 // withGone adds the addresses and NodePorts of prev that s no longer has, with no serving
 // endpoint: the entries of a deleted UDP service are all stale.
 func (s udpState) withGone(prev udpState) udpState {
-	out := udpState{services: map[string]map[netip.Addr]bool{}, nodePorts: map[uint16]map[netip.Addr]bool{}}
-	for k, v := range s.services {
-		out.services[k] = v
-	}
-	for k, v := range s.nodePorts {
-		out.nodePorts[k] = v
-	}
+	out := udpState{services: maps.Clone(s.services), nodePorts: maps.Clone(s.nodePorts)}
 	for k := range prev.services {
 		if _, ok := out.services[k]; !ok {
 			out.services[k] = nil
