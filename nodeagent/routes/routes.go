@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -255,7 +257,7 @@ func (r *Routes) ensureForwarding(ctx context.Context, nodes []*corev1.Node) err
 		}
 		for _, c := range cidrs {
 			for _, dir := range []string{"-s", "-d"} {
-				rule := []string{"FORWARD", dir, c, "-m", "comment", "--comment", forwardComment, "-j", "ACCEPT"}
+				rule := forwardRule(dir, c)
 				if _, err := r.cfg.Run(ctx, "iptables", append([]string{"-C"}, rule...)...); err == nil {
 					continue
 				}
@@ -328,7 +330,7 @@ func Cleanup(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("listing routes: %w", err)
 	}
 	var errs []error
-	for _, cidr := range sortedKeys(cur) {
+	for _, cidr := range slices.Sorted(maps.Keys(cur)) {
 		if _, err := r.ip(ctx, "route", "del", cidr, "proto", Protocol); err != nil {
 			errs = append(errs, err)
 		}
@@ -341,6 +343,12 @@ func Cleanup(ctx context.Context, cfg Config) error {
 
 // forwardComment marks the FORWARD accept rules of ensureForwarding.
 const forwardComment = "skiff pod network"
+
+// forwardRule is the FORWARD accept rule for traffic from (dir -s) or to (-d) cidr, without
+// the iptables command (-C, -I, -D).
+func forwardRule(dir, cidr string) []string {
+	return []string{"FORWARD", dir, cidr, "-m", "comment", "--comment", forwardComment, "-j", "ACCEPT"}
+}
 
 // removeForwardRules deletes the FORWARD rules carrying forwardComment. Without iptables
 // there are none.
@@ -361,19 +369,9 @@ func removeForwardRules(ctx context.Context, run Runner) error {
 		if len(f) < 4 || f[0] != "-A" || f[1] != "FORWARD" || (f[2] != "-s" && f[2] != "-d") {
 			continue
 		}
-		rule := []string{"-D", "FORWARD", f[2], f[3], "-m", "comment", "--comment", forwardComment, "-j", "ACCEPT"}
-		if _, err := run(ctx, "iptables", rule...); err != nil {
+		if _, err := run(ctx, "iptables", append([]string{"-D"}, forwardRule(f[2], f[3])...)...); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
