@@ -161,26 +161,23 @@ func sliceAddresses(obj any) ([]string, error) {
 
 // ServicesByIP implements Source from the informer cache.
 func (s *Server) ServicesByIP(ip string) []*corev1.Service {
-	objs, err := s.svcIndex.ByIndex(byIP, ip)
-	if err != nil {
-		return nil
-	}
-	var out []*corev1.Service
-	for _, o := range objs {
-		out = append(out, o.(*corev1.Service))
-	}
-	return out
+	return byIndex[*corev1.Service](s.svcIndex, ip)
 }
 
 // SlicesByAddress implements Source from the informer cache.
 func (s *Server) SlicesByAddress(ip string) []*discoveryv1.EndpointSlice {
-	objs, err := s.sliceIndex.ByIndex(byIP, ip)
+	return byIndex[*discoveryv1.EndpointSlice](s.sliceIndex, ip)
+}
+
+// byIndex returns the objects of idx with ip in the byIP index.
+func byIndex[T any](idx cache.Indexer, ip string) []T {
+	objs, err := idx.ByIndex(byIP, ip)
 	if err != nil {
 		return nil
 	}
-	var out []*discoveryv1.EndpointSlice
+	out := make([]T, 0, len(objs))
 	for _, o := range objs {
-		out = append(out, o.(*discoveryv1.EndpointSlice))
+		out = append(out, o.(T))
 	}
 	return out
 }
