@@ -7,8 +7,6 @@ BUILD_DATE := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -X github.com/skiff-dev/skiff/apiserver.buildDate=$(BUILD_DATE)
 # Packages whose tests need root, containerd or long runs are still plain go test packages.
 TEST_TIMEOUT ?= 20m
-# How long `make test` fuzzes each go test -fuzz target.
-TEST_FUZZTIME ?= 5s
 # controller-gen, pinned: deepcopy and CRDs of the project's own kinds (apis/<group>/<version>).
 CONTROLLER_GEN ?= $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
 CONTROLLER_GEN_ARGS ?= object:headerFile=hack/boilerplate.go.txt crd output:crd:artifacts:config=config/crd/bases paths=./apis/...
@@ -32,21 +30,21 @@ run: build install-runtime ## Build, install the runtime if missing, and run `sk
 	./$(BIN) up --data-dir $(DATA_DIR)
 
 .PHONY: test
-test: verify-generated vet ## Run every test (unit, integration with the real API server, e2e with kubectl, brief fuzzing).
+test: verify-generated vet ## Run every test (unit, integration with the real API server, e2e with kubectl; fuzz seed corpora as plain tests).
 	$(GO) test -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /test/e2e)
 	@# e2e builds bin/skiff in a subprocess, which the test cache cannot see: never cached.
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./test/e2e/
 	@# test/operator is its own module (an operator written against controller-runtime on testenv).
 	cd test/operator && $(GO) vet ./... && $(GO) test -timeout $(TEST_TIMEOUT) ./...
-	@# Each fuzz target briefly beyond its seeds (a crash fails the run and is kept in testdata/fuzz).
-	$(MAKE) fuzz FUZZTIME=$(TEST_FUZZTIME)
+	@# The fuzz targets' seed corpora (f.Add and testdata/fuzz) ran above as plain tests; fuzzing
+	@# beyond them builds coverage instrumentation for minutes, so it is `make fuzz`, not part of test.
 
 .PHONY: bench
 bench: ## Run the benchmarks (API vs raw etcd, ReplicaSet burst, scheduler SchedulingBasic 500 and 5000 nodes, service proxy programming, testenv start).
 	SKIFF_BENCH_LARGE=1 $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/ ./controllers/scheduler/ ./nodeagent/proxy/ ./testenv/
 
-# go test -fuzz targets as package:FuzzName; `make test` runs their seed corpora (f.Add and
-# testdata/fuzz) as plain tests.
+# go test -fuzz targets as package:FuzzName; `make test` runs only their seed corpora (f.Add and
+# testdata/fuzz) as plain tests, `make fuzz` fuzzes beyond them.
 FUZZTIME ?= 10s
 FUZZ_TARGETS := ./apis:FuzzDecodeRequestBody ./apis/validation:FuzzValidate ./nodeagent/kuberuntime:FuzzPodSpecToCRI ./nodeagent/volumes:FuzzVolumePaths
 

@@ -384,7 +384,11 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Config: c.Config, generic: gs, ready: make(chan struct{}), kubernetesServiceIP: groups.KubernetesServiceIP}
-	endpointsClient, err := kubernetes.NewForConfig(c.Generic.LoopbackClientConfig)
+	// The reconciler keeps default/kubernetes's v1 Endpoints on purpose (as kube-apiserver's does,
+	// which writes storage directly): its reads must not log the API's deprecation warning.
+	endpointsConfig := rest.CopyConfig(c.Generic.LoopbackClientConfig)
+	endpointsConfig.WarningHandler = rest.NoWarnings{}
+	endpointsClient, err := kubernetes.NewForConfig(endpointsConfig)
 	if err != nil {
 		return nil, fmt.Errorf("loopback client: %w", err)
 	}

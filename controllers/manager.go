@@ -1,12 +1,15 @@
 package controllers
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -65,6 +68,8 @@ func NewManager(cfg *rest.Config, o Options) (manager.Manager, error) {
 		id = "skiff-controller-manager"
 	}
 	lease, renew, retry := o.LeaseDuration, o.RenewDeadline, o.RetryPeriod
+	cfg = rest.CopyConfig(cfg)
+	cfg.WarningHandler, cfg.WarningHandlerWithContext = nil, ownAPIWarnings{}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
 		LeaderElection:                o.LeaderElection,
@@ -81,4 +86,22 @@ func NewManager(cfg *rest.Config, o Options) (manager.Manager, error) {
 		return nil, fmt.Errorf("creating controller manager: %w", err)
 	}
 	return mgr, nil
+}
+
+// ownAPIWarnings logs the API's warnings to the controllers' clients, except the deprecation
+// warnings of the kinds the controllers keep on purpose (v1 Endpoints, as upstream's endpoints
+// controller does): a user should not see "v1 Endpoints is deprecated" every few seconds.
+type ownAPIWarnings struct{}
+
+func (ownAPIWarnings) HandleWarningHeaderWithContext(ctx context.Context, code int, agent string, text string) {
+	if code != 299 || len(text) == 0 || isOwnDeprecation(text) {
+		return
+	}
+	klog.FromContext(ctx).Info("API warning", "warning", text)
+}
+
+// isOwnDeprecation reports whether a warning is the deprecation warning of a kind Skiff's
+// controllers use on purpose.
+func isOwnDeprecation(text string) bool {
+	return strings.HasPrefix(text, "v1 Endpoints is deprecated")
 }

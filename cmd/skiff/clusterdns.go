@@ -33,7 +33,7 @@ func clusterDNSFlags(fs *pflag.FlagSet, o *clusterDNSOptions) {
 // runClusterDNS serves cluster DNS in this control-plane process (every member runs one) and
 // keeps kube-system/kube-dns. A server that cannot start is reported in one line; the control
 // plane keeps running.
-func runClusterDNS(ctx context.Context, cfg *apiserver.Config, o clusterDNSOptions) error {
+func runClusterDNS(ctx context.Context, cfg *apiserver.Config, o clusterDNSOptions, pr *progress) error {
 	ip := cfg.Options.AdvertiseIP()
 	if ip == nil {
 		ip = net.ParseIP("127.0.0.1")
@@ -62,6 +62,13 @@ func runClusterDNS(ctx context.Context, cfg *apiserver.Config, o clusterDNSOptio
 	if err != nil {
 		return err
 	}
+	go func() {
+		select {
+		case <-s.Ready():
+			pr.step("Cluster DNS is serving %s on %s", o.domain, s.Addr())
+		case <-ctx.Done():
+		}
+	}()
 	if err := s.Start(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil

@@ -53,6 +53,8 @@ type localNode struct {
 	// clusterDNS and clusterDomain are the DNS of ClusterFirst pods (--cluster-dns, --cluster-domain).
 	clusterDNS    []string
 	clusterDomain string
+	// progress, when set (`skiff up`), prints a short line for each step of the node's start.
+	progress *progress
 }
 
 // Gather implements prometheus.Gatherer over the agent's and the proxy's metrics once they run.
@@ -102,6 +104,7 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 		fmt.Fprintf(os.Stderr, "skiff: no local node: %v (the control plane keeps running)\n", err)
 		return nil
 	}
+	n.progress.step("Node %s: preparing the built-in images (pause, busybox, skiff-http)", n.name)
 	regAddr, refs, err := n.images(ctx, baseDir)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "skiff: no local node: %v (the control plane keeps running)\n", err)
@@ -109,6 +112,7 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	}
 	crd := containerd.New(containerd.Config{DataDir: filepath.Join(dataDir, "containerd"), NodeName: n.name,
 		PodCIDR: n.podCIDR, SandboxImage: refs[images.PauseRef], RegistryMirror: regAddr})
+	n.progress.step("Node %s: starting containerd", n.name)
 	if err := crd.Start(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "skiff: no local node: containerd did not start: %v (the control plane keeps running)\n", err)
 		return nil
@@ -159,6 +163,7 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 		n.proxyMetrics.Store(px.Registry)
 	}
 	log.Info("Local node starting", "podCIDR", n.podCIDR, "registry", regAddr, "port", ln.Addr().String())
+	n.progress.step("Node %s: registering, starting its agent and service proxy", n.name)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ag.Start(gctx) })
 	if px != nil {

@@ -30,7 +30,6 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetGlobalNormalizationFunc(flag.WordSepNormalizeFunc)
-	klogFlags := flagSetForKlog()
 	root.PersistentFlags().AddGoFlagSet(klogFlags)
 	ctrl.SetLogger(klog.NewKlogr())
 	root.AddCommand(newUpCommand(), newServerCommand(), newAgentCommand(), newControllerManagerCommand(), newTokenCommand(), newImageCommand(), newEtcdCommand(), newVersionCommand())

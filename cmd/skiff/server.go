@@ -49,6 +49,8 @@ type controlPlane struct {
 	dns clusterDNSOptions
 	// extra runs beside the control plane once the API is ready.
 	extra []func(ctx context.Context, cfg *apiserver.Config) error
+	// progress, when set (`skiff up`), prints a short line for each step.
+	progress *progress
 }
 
 func newControlPlane() *controlPlane {
@@ -85,6 +87,7 @@ func (p *controlPlane) run(ctx context.Context, cmd *cobra.Command) error {
 	if err := p.cluster.apply(ctx, p.api); err != nil {
 		return err
 	}
+	p.progress.step("Starting etcd (data in %s)", p.api.DataDir)
 	cfg, err := p.api.Config(ctx)
 	if err != nil {
 		return err
@@ -94,6 +97,7 @@ func (p *controlPlane) run(ctx context.Context, cmd *cobra.Command) error {
 		cfg.Close()
 		return err
 	}
+	p.progress.step("etcd is ready; starting the API server")
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Start(gctx) })
 	select {
@@ -101,6 +105,7 @@ func (p *controlPlane) run(ctx context.Context, cmd *cobra.Command) error {
 	case <-gctx.Done():
 		return g.Wait()
 	}
+	p.progress.step("API server is ready on %s", cfg.ServerURL())
 	if err := installCRDs(gctx, cfg.AdminKubeconfig); err != nil {
 		return err
 	}
@@ -118,7 +123,8 @@ func (p *controlPlane) run(ctx context.Context, cmd *cobra.Command) error {
 		p.controllers.ServiceAccountTokenSigner = signer
 	}
 	g.Go(func() error { return controllermanager.Start(gctx, restCfg, p.controllers) })
-	g.Go(func() error { return runClusterDNS(gctx, cfg, p.dns) })
+	p.progress.step("Controllers and scheduler started")
+	g.Go(func() error { return runClusterDNS(gctx, cfg, p.dns, p.progress) })
 	for _, run := range p.extra {
 		g.Go(func() error { return run(gctx, cfg) })
 	}

@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -20,7 +24,7 @@ import (
 
 func newUpCommand() *cobra.Command {
 	p := newControlPlane()
-	var agent bool
+	var agent, logToStderr bool
 	var simulatedNodes int
 	node := &localNode{podCIDR: "10.244.100.0/24", port: server.DefaultPort, imagesSrc: ".", cleanupProxyOnExit: true}
 	cmd := &cobra.Command{
@@ -29,6 +33,14 @@ func newUpCommand() *cobra.Command {
 		Long: "Run the control plane (embedded etcd, API server, controllers, scheduler) in one process.\n" +
 			"--simulated-nodes N adds N simulated nodes (no containers run) for trying the controllers out.",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !logToStderr && !cmd.Flags().Changed("v") {
+				path, err := logToFile(p.api.DataDir)
+				if err != nil {
+					return err
+				}
+				p.progress = newProgress(cmd.OutOrStdout())
+				p.progress.step("Logs: %s (--log-to-stderr or -v N shows them here)", path)
+			}
 			if simulatedNodes > 0 {
 				p.extra = append(p.extra, func(ctx context.Context, cfg *apiserver.Config) error {
 					return runSimulatedNodes(ctx, cfg.AdminKubeconfig, simulatedNodes)
@@ -49,12 +61,16 @@ func newUpCommand() *cobra.Command {
 					node.name = strings.ToLower(node.name)
 				}
 				p.api.ExtraMetrics = append(p.api.ExtraMetrics, node)
+				node.progress = p.progress
 				p.extra = append(p.extra, func(ctx context.Context, cfg *apiserver.Config) error {
 					id, err := upIdentity(cfg, node.name)
 					if err != nil {
 						return err
 					}
 					return node.run(ctx, cfg.Options.DataDir, id)
+				}, func(ctx context.Context, cfg *apiserver.Config) error {
+					reportNodeReady(ctx, cfg.AdminKubeconfig, node.name, p.progress)
+					return nil
 				})
 			}
 			return p.run(cmd.Context(), cmd)
@@ -62,6 +78,7 @@ func newUpCommand() *cobra.Command {
 	}
 	p.flags(cmd.Flags())
 	nodeDNSFlags(cmd.Flags(), node, false)
+	cmd.Flags().BoolVar(&logToStderr, "log-to-stderr", false, "Write the components' logs to stderr instead of <data-dir>/logs/skiff.log (also when -v is given).")
 	cmd.Flags().BoolVar(&agent, "agent", true, "Run a node agent for this machine (containers on a private containerd).")
 	cmd.Flags().StringVar(&node.name, "node-name", "", "Name of this machine's node (default: the hostname).")
 	cmd.Flags().StringVar(&node.podCIDR, "pod-cidr", node.podCIDR, "Pod subnet of this machine's node.")
@@ -97,4 +114,34 @@ func runSimulatedNodes(ctx context.Context, kubeconfig string, n int) error {
 		g.Go(func() error { return node.Start(gctx) })
 	}
 	return g.Wait()
+}
+
+// reportNodeReady prints one progress line when the node first reports Ready, with a next step.
+func reportNodeReady(ctx context.Context, kubeconfig, name string, pr *progress) {
+	if pr == nil {
+		return
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return
+	}
+	err = wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		node, err := client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		for _, c := range node.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err == nil {
+		pr.step("Node %s is Ready. Next: kubectl get nodes; kubectl create deployment web --image=busybox -- sleep 3600", name)
+	}
 }

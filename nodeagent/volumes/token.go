@@ -11,8 +11,10 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -23,13 +25,18 @@ const (
 	tokenMaxJitter = 10 * time.Second
 )
 
+// tokenForbiddenRetry is how a TokenRequest refused as Forbidden is retried: about 3 s in all.
+var tokenForbiddenRetry = wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Steps: 6}
+
 // TokenManager requests and caches the pods' projected service account tokens (TokenRequest
 // bound to the pod), keyed by account, audience, expiration and pod.
 type TokenManager struct {
 	Client kubernetes.Interface
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
-	mu  sync.Mutex
+	// ForbiddenRetry, when set, replaces the back-off of retries of Forbidden refusals.
+	ForbiddenRetry *wait.Backoff
+	mu             sync.Mutex
 	// cache holds the last TokenRequest answer per key.
 	cache map[string]*authenticationv1.TokenRequest
 }
@@ -39,6 +46,13 @@ func (m *TokenManager) now() time.Time {
 		return m.Now()
 	}
 	return time.Now()
+}
+
+func (m *TokenManager) retry() wait.Backoff {
+	if m.ForbiddenRetry != nil {
+		return *m.ForbiddenRetry
+	}
+	return tokenForbiddenRetry
 }
 
 func tokenKey(ns, sa string, audiences []string, secs int64, pod types.UID) string {
@@ -68,13 +82,23 @@ func (m *TokenManager) Token(ctx context.Context, pod *corev1.Pod, p *corev1.Ser
 	if cached != nil && !m.requiresRefresh(cached) {
 		return cached.Status.Token, nil
 	}
-	tr, err := m.Client.CoreV1().ServiceAccounts(pod.Namespace).CreateToken(ctx, pod.Spec.ServiceAccountName, &authenticationv1.TokenRequest{
+	req := &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{
 			Audiences:         auds,
 			ExpirationSeconds: &secs,
 			BoundObjectRef:    &authenticationv1.BoundObjectReference{APIVersion: "v1", Kind: "Pod", Name: pod.Name, UID: pod.UID},
 		},
-	}, metav1.CreateOptions{})
+	}
+	var tr *authenticationv1.TokenRequest
+	var err error
+	// The node authorizer learns of a new pod's binding to the node a moment after the pod is
+	// bound (its graph follows a watch), so the first request of a new pod can be refused with
+	// "no relationship found between node ... and this object". Retry such refusals quietly for
+	// a short while before reporting them (a FailedMount event).
+	_ = wait.ExponentialBackoffWithContext(ctx, m.retry(), func(ctx context.Context) (bool, error) {
+		tr, err = m.Client.CoreV1().ServiceAccounts(pod.Namespace).CreateToken(ctx, pod.Spec.ServiceAccountName, req.DeepCopy(), metav1.CreateOptions{})
+		return err == nil || !apierrors.IsForbidden(err), nil
+	})
 	if err != nil {
 		if cached != nil && m.now().Before(cached.Status.ExpirationTimestamp.Time) {
 			return cached.Status.Token, nil

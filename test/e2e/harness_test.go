@@ -148,12 +148,18 @@ func (s *skiff) kill() {
 	<-s.exited
 }
 
+// logTail is the end of the process's output and of the components' log file, which `skiff
+// up` keeps in <data-dir>/logs.
 func (s *skiff) logTail() string {
-	b, _ := os.ReadFile(s.logPath)
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
+	var out []byte
+	for _, p := range []string{s.logPath, filepath.Join(s.dataDir, "logs", "skiff.log")} {
+		b, _ := os.ReadFile(p)
+		if len(b) > 4000 {
+			b = b[len(b)-4000:]
+		}
+		out = append(out, fmt.Sprintf("--- %s\n%s", p, b)...)
 	}
-	return string(b)
+	return string(out)
 }
 
 // restConfig is the admin kubeconfig as a client config.
