@@ -92,6 +92,11 @@ func TestLocalNode(t *testing.T) {
 		t.Errorf("logs of the built image: %q", out)
 	}
 
+	// Its pods' service-account tokens were fetched without a FailedMount warning, and `skiff
+	// up` said what the node was doing until it was Ready.
+	expectNoEvent(t, s, ns, "FailedMount")
+	expectNodeProgress(t, s, "e2e-node")
+
 	s.ok(t, "delete", "pod", "bb", "-n", ns, "--grace-period=1", "--timeout=60s")
 	if out := s.kubectl(t, "get", "pod", "bb", "-n", ns); out.err == nil {
 		t.Errorf("pod bb still exists after delete:\n%s", out)

@@ -75,3 +75,31 @@ func TestUpOutput(t *testing.T) {
 		}
 	}
 }
+
+// expectNoEvent fails the test if the namespace has an event with the reason.
+func expectNoEvent(t *testing.T, s *skiff, ns, reason string) {
+	t.Helper()
+	if out := s.ok(t, "get", "events", "-n", ns, "--field-selector", "reason="+reason, "-o", "name"); strings.TrimSpace(out) != "" {
+		t.Errorf("%s events in %s:\n%s", reason, ns, s.ok(t, "get", "events", "-n", ns, "--field-selector", "reason="+reason))
+	}
+}
+
+// expectNodeProgress checks `skiff up`'s progress lines for its local node, in order.
+func expectNodeProgress(t *testing.T, s *skiff, node string) {
+	t.Helper()
+	b, err := os.ReadFile(s.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(b)
+	at := 0
+	for _, want := range []string{"Node " + node + ": preparing the built-in images", "Node " + node + ": starting containerd",
+		"Node " + node + ": registering", "Node " + node + " is Ready. Next:"} {
+		i := strings.Index(out[at:], want)
+		if i < 0 {
+			t.Errorf("no progress line %q after offset %d of the output:\n%s", want, at, out)
+			return
+		}
+		at += i + len(want)
+	}
+}
