@@ -297,7 +297,7 @@ func TestFilter(t *testing.T) {
 	expect("bad token, cached", badToken, 0, 401, counts{0, 0})
 	expect("denied, 29s", deniedReq, 29*time.Second, 403, counts{0, 0})
 	expect("denied, 30s: reviewed again", deniedReq, 30*time.Second, 403, counts{0, 1})
-	expect("token, 2m: reviewed again", tokenReq, 2*time.Minute, 200, counts{1, 1})
+	expect("token, 2m: reviewed again (its decision still cached)", tokenReq, 2*time.Minute, 200, counts{1, 0})
 	expect("bad token, 2m: reviewed again", badToken, 2*time.Minute, 401, counts{1, 0})
 	expect("allowed, 4m59s", allowedReq, 5*time.Minute-time.Second, 200, counts{0, 0})
 	expect("allowed, 5m: reviewed again", allowedReq, 5*time.Minute, 200, counts{0, 1})
