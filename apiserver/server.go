@@ -357,7 +357,9 @@ func (c CompletedConfig) New() (*Server, error) {
 	c.openAPIV3.setDelegate(crds.GenericAPIServer.UnprotectedHandler())
 	// Pod streams (pods/log, exec, attach, portforward): the API server reaches node agents with
 	// a client certificate of the cluster CA and verifies their serving certificates with it.
-	nodeCert, nodeKey, err := c.CA.Issue(pki.CertSpec{CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"}, Client: true})
+	// Its user (no group) is bound to system:kubelet-api-admin, which the agents check with a
+	// SubjectAccessReview; every member issues its own at start, joined ones too.
+	nodeCert, nodeKey, err := c.CA.Issue(pki.CertSpec{CommonName: authorization.KubeletClientUser, Client: true})
 	if err != nil {
 		return nil, fmt.Errorf("node client certificate: %w", err)
 	}

@@ -17,6 +17,12 @@ const (
 	// KubeDNSUser is the cluster DNS server's identity (its client certificate's CN), bound to
 	// upstream's system:kube-dns role.
 	KubeDNSUser = "system:kube-dns"
+	// KubeletClientUser is the API server's identity toward node agents (the CN of its client
+	// certificate, kube-apiserver's --kubelet-client-certificate in kubeadm), bound to
+	// upstream's system:kubelet-api-admin role.
+	KubeletClientUser = "kube-apiserver-kubelet-client"
+	// KubeletAPIAdminRole is upstream's role of full access to the nodes' agent API.
+	KubeletAPIAdminRole = "system:kubelet-api-admin"
 	// KubeDNSServiceAccount is upstream's kube-dns account in kube-system.
 	KubeDNSServiceAccount = "kube-dns"
 	// AutoUpdateAnnotation marks bootstrap objects that are reconciled at every start; set it
@@ -132,6 +138,12 @@ func ClusterRoles() []rbacv1.ClusterRole {
 			rule(read, groups("networking.k8s.io"), "ingresses", "ingresses/status", "networkpolicies")),
 
 		clusterRole("system:node", nil, NodeRules()...),
+		// Upstream's role of full access to the agents' API (logs, exec, attach, port-forward,
+		// metrics, stats): the node agents authorize every request on nodes/<subresource>.
+		clusterRole(KubeletAPIAdminRole, nil,
+			rule(read, groups(""), "nodes"),
+			rule(verbs("proxy"), groups(""), "nodes"),
+			rule(verbs("*"), groups(""), "nodes/proxy", "nodes/metrics", "nodes/stats", "nodes/log")),
 		clusterRole("system:node-proxier", nil,
 			rule(verbs("list", "watch"), groups(""), "endpoints", "services"),
 			rule(read, groups(""), "nodes"),
@@ -288,6 +300,9 @@ func ClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 		clusterRoleBinding("kubeadm:kubelet-bootstrap", "system:node-bootstrapper", groupSubject("system:bootstrappers")),
 		clusterRoleBinding("kubeadm:node-autoapprove-bootstrap", "system:certificates.k8s.io:certificatesigningrequests:nodeclient", groupSubject("system:bootstrappers")),
 		clusterRoleBinding("kubeadm:node-autoapprove-certificate-rotation", "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", groupSubject(NodesGroup)),
+		// The API server reaches node agents (pods/log, exec, attach, portforward) as
+		// kube-apiserver-kubelet-client, as kubeadm binds it.
+		clusterRoleBinding("skiff:kube-apiserver-kubelet-client", KubeletAPIAdminRole, userSubject(KubeletClientUser)),
 		// Skiff's node agent runs the service proxy with the node's credential.
 		clusterRoleBinding("skiff:node-proxier", "system:node-proxier", groupSubject(NodesGroup)),
 	}

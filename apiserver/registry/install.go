@@ -34,8 +34,8 @@ type Options struct {
 	ServiceNodePortRange string
 	// NodeClientTLS is how the API server reaches node agents for pods/log, exec, attach and
 	// portforward: a client certificate of the cluster CA (CN kube-apiserver-kubelet-client,
-	// O system:masters) and the roots that verify the agents' serving certificates. Without it
-	// those subresources answer 503.
+	// bound to system:kubelet-api-admin) and the roots that verify the agents' serving
+	// certificates. Without it those subresources answer 503.
 	NodeClientTLS *tls.Config
 	// ServiceAccountTokens configures serviceaccounts/token (TokenRequest).
 	ServiceAccountTokens ServiceAccountTokens

@@ -72,7 +72,8 @@ func (n *localNode) Gather() ([]*dto.MetricFamily, error) {
 type nodeIdentity struct {
 	// kubeconfig is the node's credential for the API.
 	kubeconfig string
-	// ca is the cluster CA: the agent's server accepts only clients it signed (the API server).
+	// ca is the cluster CA: the agent's server accepts client certificates it signed (users
+	// and the API server), then authorizes each request with the API server.
 	ca *x509.Certificate
 	// servingCert returns the agent server's certificate for the node's addresses.
 	servingCert func(ctx context.Context, client kubernetes.Interface, ips []net.IP, dnsNames []string) (certPEM, keyPEM []byte, err error)
@@ -185,7 +186,11 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 		}
 		pool := x509.NewCertPool()
 		pool.AddCert(id.ca)
+		// Callers are authenticated (client certificates of the cluster CA, bearer tokens by
+		// TokenReview) and authorized (SubjectAccessReview on nodes/<subresource> of this node)
+		// through the node's own credential, as the kubelet's webhook mode.
 		srv, err := server.New(server.Config{Listener: ln, CertPEM: certPEM, KeyPEM: keyPEM, ClientCAs: pool,
+			NodeName: n.name, Client: client,
 			Runtime: crd.RuntimeService(), PodLogDir: ag.PodLogDir, Metrics: n, Profiling: n.profiling})
 		if err != nil {
 			ln.Close()

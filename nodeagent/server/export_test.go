@@ -2,5 +2,5 @@ package server
 
 import "net/http"
 
-// RoutesForTest is the server's handler for a configuration, without a listener.
-func RoutesForTest(cfg Config) http.Handler { return (&Server{cfg: cfg}).routes() }
+// HandlerForTest is the server's handler for a configuration, without a listener or TLS.
+func HandlerForTest(cfg Config) (http.Handler, error) { return newHandler(cfg) }

@@ -151,7 +151,8 @@ func TestPodStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{Listener: l, CertPEM: servingCert, KeyPEM: servingKey, ClientCAs: clientCAs, Runtime: rs, PodLogDir: podLogDir})
+	srv, err := server.New(server.Config{Listener: l, CertPEM: servingCert, KeyPEM: servingKey, ClientCAs: clientCAs, Runtime: rs, PodLogDir: podLogDir,
+		NodeName: nodeName, Client: nodeClient(t, api, ca, nodeName)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,11 @@
 // proxies pods/log, pods/exec, pods/attach and pods/portforward to: /containerLogs reads the
 // containers' CRI log files, /exec, /attach and /portForward ask CRI for a streaming URL and
 // proxy the upgraded (SPDY or websocket) connection to the runtime's streaming server, as
-// upstream kubelet does with its streaming proxy option. Callers authenticate with a client
-// certificate of the cluster CA.
+// upstream kubelet does with its streaming proxy option.
+//
+// Every request is authenticated and authorized as the kubelet's port does (auth.go): a client
+// certificate of the cluster CA or a bearer token (TokenReview), nothing anonymous; then a
+// SubjectAccessReview on nodes/<subresource> of this node through the node's API client.
 package server
 
 import (
@@ -31,9 +34,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/proxy"
+	"k8s.io/client-go/kubernetes"
 	internalapi "k8s.io/cri-api/pkg/apis"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 )
 
 // The labels the agent puts on CRI sandboxes and containers (upstream kubelet's keys).
@@ -56,16 +61,23 @@ type Config struct {
 	CertPEM, KeyPEM []byte
 	// ClientCAs authenticate callers: only certificates they signed are accepted.
 	ClientCAs *x509.CertPool
+	// NodeName is the node's name: requests are authorized on the nodes object of that name.
+	NodeName string
+	// Client is the node's API client, through which bearer tokens are reviewed (TokenReview)
+	// and every request is authorized (SubjectAccessReview).
+	Client kubernetes.Interface
+	// Clock, when set, replaces the real clock of the review caches (for tests).
+	Clock clock.PassiveClock
 	// Runtime is the CRI runtime service the pods run on.
 	Runtime internalapi.RuntimeService
 	// PodLogDir returns a pod's log directory (<dir>/<container>/<restartCount>.log); used when
 	// the runtime does not report a container's log path and for the logs of containers the
 	// runtime no longer has. May be nil.
 	PodLogDir func(namespace, name, uid string) string
-	// Metrics, when set, is served at /metrics (to authenticated callers), as the kubelet
-	// serves its metrics on its own port.
+	// Metrics, when set, is served at /metrics (to callers allowed nodes/metrics), as the
+	// kubelet serves its metrics on its own port.
 	Metrics prometheus.Gatherer
-	// Profiling serves net/http/pprof at /debug/pprof/ (to authenticated callers), as the
+	// Profiling serves net/http/pprof at /debug/pprof/ (to callers allowed nodes/proxy), as the
 	// kubelet's enableProfilingHandler.
 	Profiling bool
 }
@@ -84,6 +96,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.ClientCAs == nil {
 		return nil, fmt.Errorf("node server: no client CA")
+	}
+	handler, err := newHandler(cfg)
+	if err != nil {
+		return nil, err
 	}
 	cert, err := tls.X509KeyPair(cfg.CertPEM, cfg.KeyPEM)
 	if err != nil {
@@ -107,15 +123,25 @@ func New(cfg Config) (*Server, error) {
 		// Upgrades (SPDY, websocket) need HTTP/1.1.
 		NextProtos: []string{"http/1.1"},
 	}
-	s := &Server{cfg: cfg, listener: tls.NewListener(l, tlsConfig)}
-	s.handler = s.routes()
-	return s, nil
+	return &Server{cfg: cfg, listener: tls.NewListener(l, tlsConfig), handler: handler}, nil
+}
+
+// newHandler is the server's routes behind authentication and authorization.
+func newHandler(cfg Config) (http.Handler, error) {
+	if cfg.NodeName == "" {
+		return nil, fmt.Errorf("node server: no node name")
+	}
+	if cfg.Client == nil {
+		return nil, fmt.Errorf("node server: no API client to review tokens and authorize requests")
+	}
+	s := &Server{cfg: cfg}
+	return newRequestAuth(cfg.NodeName, cfg.Client, cfg.Clock).filter(s.routes()), nil
 }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.listener.Addr() }
 
-// Handler is the server's handler (authentication included), for tests.
+// Handler is the server's handler (authentication and authorization included), for tests.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Start serves until ctx is done.
@@ -144,44 +170,33 @@ func (s *Server) Start(ctx context.Context) error {
 	return err
 }
 
+// routes are the server's handlers; newHandler puts them behind authentication and
+// authorization.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
-	auth := func(h http.HandlerFunc) http.Handler { return authenticated(h) }
-	mux.Handle("GET /containerLogs/{namespace}/{pod}/{container}", auth(s.containerLogs))
+	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", s.containerLogs)
 	for _, verb := range []string{"exec", "attach"} {
-		h := auth(s.streaming(verb))
+		h := s.streaming(verb)
 		for _, method := range []string{"GET", "POST"} {
-			mux.Handle(method+" /"+verb+"/{namespace}/{pod}/{container}", h)
-			mux.Handle(method+" /"+verb+"/{namespace}/{pod}/{uid}/{container}", h)
+			mux.HandleFunc(method+" /"+verb+"/{namespace}/{pod}/{container}", h)
+			mux.HandleFunc(method+" /"+verb+"/{namespace}/{pod}/{uid}/{container}", h)
 		}
 	}
 	for _, method := range []string{"GET", "POST"} {
-		mux.Handle(method+" /portForward/{namespace}/{pod}", auth(s.portForward))
-		mux.Handle(method+" /portForward/{namespace}/{pod}/{uid}", auth(s.portForward))
+		mux.HandleFunc(method+" /portForward/{namespace}/{pod}", s.portForward)
+		mux.HandleFunc(method+" /portForward/{namespace}/{pod}/{uid}", s.portForward)
 	}
 	if s.cfg.Metrics != nil {
-		mux.Handle("GET /metrics", authenticated(promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{})))
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{}))
 	}
 	if s.cfg.Profiling {
-		mux.Handle("GET /debug/pprof/", auth(pprof.Index))
-		mux.Handle("GET /debug/pprof/profile", auth(pprof.Profile))
-		mux.Handle("GET /debug/pprof/symbol", auth(pprof.Symbol))
-		mux.Handle("GET /debug/pprof/trace", auth(pprof.Trace))
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	return mux
-}
-
-// authenticated admits requests whose client certificate the client CA verified.
-// TODO: authorize (the caller's groups) as the kubelet's webhook authorizer does.
-func authenticated(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {
-			writeError(w, http.StatusUnauthorized, "Unauthorized")
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {

@@ -2,12 +2,17 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // TestLocalNode runs real containers: `skiff up` with its local node (a private containerd, the
@@ -44,6 +49,41 @@ func TestLocalNode(t *testing.T) {
 	if out := s.ok(t, "exec", "bb", "-n", ns, "--", "sh", "-c", "echo exec $((6*7))"); strings.TrimSpace(out) != "exec 42" {
 		t.Errorf("kubectl exec: %q", out)
 	}
+	t.Run("agent port authorization", func(t *testing.T) {
+		// The node's own HTTPS server, called directly: the admin gets through, the node's own
+		// credential is refused (no nodes/proxy), a caller without a certificate gets 401.
+		port := s.ok(t, "get", "node", "e2e-node", "-o", "jsonpath={.status.daemonEndpoints.kubeletEndpoint.Port}")
+		logsURL := "https://127.0.0.1:" + port + "/containerLogs/" + ns + "/bb/bb"
+		get := func(cfg *rest.Config) (int, string) {
+			t.Helper()
+			c, err := rest.HTTPClientFor(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := c.Get(logsURL)
+			if err != nil {
+				t.Fatalf("GET %s: %v", logsURL, err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		admin := s.restConfig(t)
+		if code, body := get(admin); code != http.StatusOK || !strings.Contains(body, "hello from skiff") {
+			t.Errorf("admin: %d %q", code, body)
+		}
+		nodeCfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(dir, "node.kubeconfig"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, body := get(nodeCfg); code != http.StatusForbidden || body != "Forbidden (user=system:node:e2e-node, verb=get, resource=nodes, subresource=proxy)" {
+			t.Errorf("the node's credential: %d %q", code, body)
+		}
+		anon := rest.AnonymousClientConfig(admin)
+		if code, body := get(anon); code != http.StatusUnauthorized || body != "Unauthorized" {
+			t.Errorf("no credential: %d %q", code, body)
+		}
+	})
 
 	s.ok(t, "run", "crash", "-n", ns, "--image="+busybox, "--restart=Always", "--", "sh", "-c", "echo dying; exit 1")
 	eventually(t, 90*time.Second, func() error {
