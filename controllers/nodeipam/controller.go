@@ -94,7 +94,7 @@ func podCIDRs(n *corev1.Node) []string {
 // Reconcile occupies a node's podCIDRs, allocates them to a node without, or frees a deleted
 // node's.
 func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-	log := klog.FromContext(ctx).WithValues("node", req.Name)
+	log := klog.FromContext(ctx) // controller-runtime names the Node already
 	var node corev1.Node
 	getErr := c.Client.Get(ctx, req.NamespacedName, &node)
 	if getErr != nil && !apierrors.IsNotFound(getErr) {
@@ -117,8 +117,8 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		c.mu.Unlock()
 		return reconcile.Result{}, nil
 	}
-	reserved, ok := c.held[node.Name]
-	if !ok {
+	reserved := c.held[node.Name]
+	if len(reserved) == 0 {
 		var err error
 		if reserved, err = c.allocateLocked(); err != nil {
 			c.mu.Unlock()
@@ -166,12 +166,7 @@ func (c *Controller) initLocked(ctx context.Context) error {
 	}
 	c.sets, c.held = sets, map[string][]netip.Prefix{}
 	log := klog.FromContext(ctx)
-	services, _ := parseCIDRs("--service-cluster-ip-range", c.Config.ServiceCIDR)
-	for _, s := range services {
-		if c.occupy(s) {
-			c.held[serviceHolder] = append(c.held[serviceHolder], s)
-		}
-	}
+	c.occupyServiceRange()
 	for i := range nodes.Items {
 		if n := &nodes.Items[i]; len(podCIDRs(n)) > 0 {
 			c.holdLocked(log.WithValues("node", n.Name), n.Name, podCIDRs(n))
@@ -184,6 +179,17 @@ func (c *Controller) initLocked(ctx context.Context) error {
 	}
 	log.Info("Node CIDR allocator started", "clusterCIDR", c.Config.ClusterCIDR, "nodes", len(nodes.Items), "subnetsInUse", used)
 	return nil
+}
+
+// occupyServiceRange keeps the service range, where it overlaps a cluster CIDR, out of the
+// allocations, as upstream's filterOutServiceRange.
+func (c *Controller) occupyServiceRange() {
+	services, _ := parseCIDRs("--service-cluster-ip-range", c.Config.ServiceCIDR)
+	for _, s := range services {
+		if c.occupy(s) {
+			c.held[serviceHolder] = append(c.held[serviceHolder], s)
+		}
+	}
 }
 
 // holdLocked records a node's own podCIDRs as used, freeing what was held for it before if
