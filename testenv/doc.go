@@ -2,7 +2,8 @@
 // embedded etcd, the API server (with CustomResourceDefinitions) and the controllers (garbage
 // collector, namespace, ReplicaSet, Deployment, endpoints, node lifecycle, node IPAM, scheduler),
 // optionally simulated nodes, all in the test process on free loopback ports and a temporary
-// data dir. Skiff's own kinds (chaos.skiff.dev Faults) are installed with the controllers, as skiff up does.
+// data dir. Skiff's own kinds (chaos.skiff.dev Faults) are installed with the controllers, as
+// skiff up does.
 //
 //	env := testenv.Start(t, testenv.WithCRDs("config/crd"), testenv.WithSimulatedNodes(2))
 //	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{...})
