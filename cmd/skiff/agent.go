@@ -30,7 +30,7 @@ func newAgentCommand() *cobra.Command {
 	cfg.NodeName, _ = os.Hostname()
 	var sim, cleanupOnly bool
 	var servers []string
-	node := &localNode{podCIDR: "10.244.101.0/24", port: server.DefaultPort, imagesSrc: "."}
+	node := &localNode{port: server.DefaultPort, imagesSrc: "."}
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Run a node: join the cluster with --server and --token, then run the node agent",
@@ -102,12 +102,12 @@ func newAgentCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			node, err := simulated.New(simulated.Config{Name: cfg.NodeName, Client: client, Faults: faultWatcher})
+			simNode, err := simulated.New(simulated.Config{Name: cfg.NodeName, Client: client, Faults: faultWatcher, PodCIDR: node.podCIDR})
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Node %s joined (simulated). Kubeconfig: %s\n", cfg.NodeName, res.Kubeconfig)
-			if err := node.Start(ctx); err != nil && ctx.Err() == nil {
+			if err := simNode.Start(ctx); err != nil && ctx.Err() == nil {
 				return err
 			}
 			return nil
@@ -120,7 +120,7 @@ func newAgentCommand() *cobra.Command {
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "Directory for the node's credential (agent.kubeconfig) and the cluster CA.")
 	fs.StringVar(&cfg.CACertHash, "ca-cert-hash", "", "sha256:<hex> of the cluster CA's public key, as `skiff token create` prints it; without it the CA is trusted on first use.")
 	fs.DurationVar(&cfg.Timeout, "join-timeout", 5*time.Minute, "How long to wait for the node's certificate to be approved and signed.")
-	fs.StringVar(&node.podCIDR, "pod-cidr", node.podCIDR, "Pod subnet of this node (distinct per node).")
+	fs.StringVar(&node.podCIDR, "pod-cidr", "", "Pod subnet of this node, distinct per node (default: the subnet the control plane's node IPAM controller assigns; --simulated too).")
 	fs.IntVar(&node.port, "node-port", node.port, "Port of the node agent's HTTPS server (logs, exec, port-forward).")
 	fs.StringVar(&node.registry, "registry", "", "Use this loopback registry (HOST:PORT, e.g. the server's <data-dir>/registry.addr) instead of running one.")
 	fs.StringVar(&node.imagesSrc, "images-src", node.imagesSrc, "Skiff source tree whose test/images are built into the builtin images.")

@@ -19,6 +19,16 @@ func controllerFlags(fs *pflag.FlagSet, c *controllermanager.Config) {
 		"Elect a leader on the Lease kube-system/skiff-controller-manager, so only one of several control planes acts.")
 	fs.StringVar(&c.Manager.MetricsBindAddress, "controllers-metrics-bind-address", c.Manager.MetricsBindAddress,
 		"Where the controllers serve Prometheus metrics (\"0\" disables).")
+	fs.BoolVar(&c.NodeIPAM.AllocateNodeCIDRs, "allocate-node-cidrs", c.NodeIPAM.AllocateNodeCIDRs,
+		"Give every Node without spec.podCIDR a subnet of --cluster-cidr (the node IPAM controller).")
+	fs.StringVar(&c.NodeIPAM.ClusterCIDR, "cluster-cidr", c.NodeIPAM.ClusterCIDR,
+		"CIDR range of the pods, cut into node subnets; an IPv4 and an IPv6 CIDR comma-separated for dual-stack.")
+	fs.IntVar(&c.NodeIPAM.NodeCIDRMaskSize, "node-cidr-mask-size", c.NodeIPAM.NodeCIDRMaskSize,
+		"Mask size of the node subnets in a single-stack cluster (default 24 for IPv4, 64 for IPv6).")
+	fs.IntVar(&c.NodeIPAM.NodeCIDRMaskSizeIPv4, "node-cidr-mask-size-ipv4", c.NodeIPAM.NodeCIDRMaskSizeIPv4,
+		"Mask size of the IPv4 node subnets in a dual-stack cluster (default 24).")
+	fs.IntVar(&c.NodeIPAM.NodeCIDRMaskSizeIPv6, "node-cidr-mask-size-ipv6", c.NodeIPAM.NodeCIDRMaskSizeIPv6,
+		"Mask size of the IPv6 node subnets in a dual-stack cluster (default 64).")
 }
 
 func newControllerManagerCommand() *cobra.Command {
@@ -30,6 +40,9 @@ func newControllerManagerCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if kubeconfig == "" {
 				return fmt.Errorf("--kubeconfig is required")
+			}
+			if err := c.NodeIPAM.Validate(); err != nil {
+				return err
 			}
 			cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 			if err != nil {

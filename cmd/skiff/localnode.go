@@ -111,13 +111,6 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 		fmt.Fprintf(os.Stderr, "skiff: no local node: %v (the control plane keeps running)\n", err)
 		return nil
 	}
-	crd := containerd.New(containerd.Config{DataDir: filepath.Join(dataDir, "containerd"), NodeName: n.name,
-		PodCIDR: n.podCIDR, SandboxImage: refs[images.PauseRef], RegistryMirror: regAddr})
-	n.progress.step("Node %s: starting containerd", n.name)
-	if err := crd.Start(ctx); err != nil {
-		fmt.Fprintf(os.Stderr, "skiff: no local node: containerd did not start: %v (the control plane keeps running)\n", err)
-		return nil
-	}
 	restCfg, err := clientcmd.BuildConfigFromFlags("", id.kubeconfig)
 	if err != nil {
 		return err
@@ -143,11 +136,32 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	if err != nil {
 		return fmt.Errorf("node server: %w", err)
 	}
-	ag, err := agent.New(agent.Config{NodeName: n.name, Client: client,
-		RuntimeService: crd.RuntimeService(), ImageService: crd.ImageService(),
-		DataDir: filepath.Join(dataDir, "agent"), PodCIDR: n.podCIDR, NodeIP: nodeIP.String(),
-		KubeletPort: int32(ln.Addr().(*net.TCPAddr).Port), Faults: faultWatcher,
-		ClusterDNS: n.clusterDNS, ClusterDomain: n.clusterDomain})
+	agentCfg := agent.Config{NodeName: n.name, Client: client, DataDir: filepath.Join(dataDir, "agent"), PodCIDR: n.podCIDR,
+		NodeIP: nodeIP.String(), KubeletPort: int32(ln.Addr().(*net.TCPAddr).Port), Faults: faultWatcher,
+		ClusterDNS: n.clusterDNS, ClusterDomain: n.clusterDomain}
+	if agentCfg.PodCIDR == "" {
+		// No --pod-cidr: the node IPAM controller assigns the node's subnet; the pod network
+		// (CNI bridge), the proxy and the agent are configured with it.
+		n.progress.step("Node %s: waiting for its pod subnet (node IPAM controller)", n.name)
+		if agentCfg.PodCIDR, err = agent.AwaitPodCIDR(klog.NewContext(ctx, log), agentCfg); err != nil {
+			ln.Close()
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+	podCIDR := agentCfg.PodCIDR
+	crd := containerd.New(containerd.Config{DataDir: filepath.Join(dataDir, "containerd"), NodeName: n.name,
+		PodCIDR: podCIDR, SandboxImage: refs[images.PauseRef], RegistryMirror: regAddr})
+	n.progress.step("Node %s: starting containerd (pod subnet %s)", n.name, podCIDR)
+	if err := crd.Start(ctx); err != nil {
+		ln.Close()
+		fmt.Fprintf(os.Stderr, "skiff: no local node: containerd did not start: %v (the control plane keeps running)\n", err)
+		return nil
+	}
+	agentCfg.RuntimeService, agentCfg.ImageService = crd.RuntimeService(), crd.ImageService()
+	ag, err := agent.New(agentCfg)
 	if err != nil {
 		ln.Close()
 		return err
@@ -155,7 +169,7 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	n.metrics.Store(ag.Metrics().Registry)
 	// The service proxy (kube-proxy) of the node, on a table of its own: several nodes can
 	// share this machine. Without nftables the node runs without it, as the one line says.
-	px, err := proxy.New(proxy.Config{NodeName: n.name, Client: client, PodCIDRs: []string{n.podCIDR},
+	px, err := proxy.New(proxy.Config{NodeName: n.name, Client: client, PodCIDRs: []string{podCIDR},
 		NodeIPs: []string{nodeIP.String()}, TableName: proxy.TableNameFor(n.name), ConfigureHost: true, CleanupOnExit: n.cleanupProxyOnExit})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "skiff: node %s runs without its service proxy: %v\n", n.name, err)
@@ -163,7 +177,7 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	} else {
 		n.proxyMetrics.Store(px.Registry)
 	}
-	log.Info("Local node starting", "podCIDR", n.podCIDR, "registry", regAddr, "port", ln.Addr().String())
+	log.Info("Local node starting", "podCIDR", podCIDR, "registry", regAddr, "port", ln.Addr().String())
 	n.progress.step("Node %s: registering, starting its agent and service proxy", n.name)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ag.Start(gctx) })

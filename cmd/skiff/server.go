@@ -84,6 +84,11 @@ func newServerCommand() *cobra.Command {
 // ends or one of them fails.
 func (p *controlPlane) run(ctx context.Context, cmd *cobra.Command) error {
 	apiserver.TuneGC()
+	if err := p.controllers.NodeIPAM.Validate(); err != nil {
+		return err
+	}
+	// Node subnets stay out of the service range, as kube-controller-manager's.
+	p.controllers.NodeIPAM.ServiceCIDR = p.api.ServiceClusterIPRange
 	if err := p.cluster.apply(ctx, p.api); err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func newUpCommand() *cobra.Command {
 	p := newControlPlane()
 	var agent, logToStderr bool
 	var simulatedNodes int
-	node := &localNode{podCIDR: "10.244.100.0/24", port: server.DefaultPort, imagesSrc: ".", cleanupProxyOnExit: true}
+	node := &localNode{port: server.DefaultPort, imagesSrc: ".", cleanupProxyOnExit: true}
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run a whole cluster on this machine",
@@ -43,7 +43,7 @@ func newUpCommand() *cobra.Command {
 			}
 			if simulatedNodes > 0 {
 				p.extra = append(p.extra, func(ctx context.Context, cfg *apiserver.Config) error {
-					return runSimulatedNodes(ctx, cfg.AdminKubeconfig, simulatedNodes)
+					return runSimulatedNodes(ctx, cfg.AdminKubeconfig, simulatedNodes, !p.controllers.NodeIPAM.AllocateNodeCIDRs)
 				})
 			}
 			if agent {
@@ -81,15 +81,16 @@ func newUpCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&logToStderr, "log-to-stderr", false, "Write the components' logs to stderr instead of <data-dir>/logs/skiff.log (also when -v is given).")
 	cmd.Flags().BoolVar(&agent, "agent", true, "Run a node agent for this machine (containers on a private containerd).")
 	cmd.Flags().StringVar(&node.name, "node-name", "", "Name of this machine's node (default: the hostname).")
-	cmd.Flags().StringVar(&node.podCIDR, "pod-cidr", node.podCIDR, "Pod subnet of this machine's node.")
+	cmd.Flags().StringVar(&node.podCIDR, "pod-cidr", "", "Pod subnet of this machine's node (default: a subnet of --cluster-cidr, assigned by the node IPAM controller).")
 	cmd.Flags().IntVar(&node.port, "node-port", node.port, "Port of the node agent's HTTPS server (logs, exec, port-forward; 0: any free port).")
 	cmd.Flags().StringVar(&node.imagesSrc, "images-src", node.imagesSrc, "Skiff source tree whose test/images are built into the builtin images (pause, busybox, skiff-http).")
 	cmd.Flags().IntVar(&simulatedNodes, "simulated-nodes", 0, "Number of simulated nodes to register (explicit simulated mode: pods are marked running, no containers run).")
 	return cmd
 }
 
-// runSimulatedNodes runs n simulated nodes named sim-0, sim-1, ... with their own pod CIDRs.
-func runSimulatedNodes(ctx context.Context, kubeconfig string, n int) error {
+// runSimulatedNodes runs n simulated nodes named sim-0, sim-1, ...: their pod CIDRs come from
+// the node IPAM controller, or are 10.244.<i>.0/24 when it is off (explicit).
+func runSimulatedNodes(ctx context.Context, kubeconfig string, n int, explicitCIDRs bool) error {
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		return fmt.Errorf("loading %s: %w", kubeconfig, err)
@@ -106,8 +107,11 @@ func runSimulatedNodes(ctx context.Context, kubeconfig string, n int) error {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	for i := 0; i < n; i++ {
-		node, err := simulated.New(simulated.Config{Name: fmt.Sprintf("sim-%d", i), Client: client,
-			PodCIDR: fmt.Sprintf("10.244.%d.0/24", i%256), Faults: faultWatcher})
+		nc := simulated.Config{Name: fmt.Sprintf("sim-%d", i), Client: client, Faults: faultWatcher}
+		if explicitCIDRs {
+			nc.PodCIDR = fmt.Sprintf("10.244.%d.0/24", i%256)
+		}
+		node, err := simulated.New(nc)
 		if err != nil {
 			return err
 		}

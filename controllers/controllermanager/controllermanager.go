@@ -15,6 +15,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/endpoints"
 	"github.com/skiff-dev/skiff/controllers/garbagecollector"
 	"github.com/skiff-dev/skiff/controllers/namespace"
+	"github.com/skiff-dev/skiff/controllers/nodeipam"
 	"github.com/skiff-dev/skiff/controllers/nodelifecycle"
 	"github.com/skiff-dev/skiff/controllers/replicaset"
 	"github.com/skiff-dev/skiff/controllers/resourcequota"
@@ -47,11 +48,14 @@ type Config struct {
 	// LoadBalancer is the cloud provider of type LoadBalancer Services; nil: the built-in local
 	// provider (the nodes' InternalIPs as ingress).
 	LoadBalancer servicelb.LoadBalancer
+	// NodeIPAM gives Nodes their podCIDRs from the cluster CIDR (zero: off).
+	NodeIPAM nodeipam.Config
 }
 
 // DefaultConfig is upstream's defaults.
 func DefaultConfig() Config {
-	return Config{Manager: controllers.DefaultOptions(), NodeMonitorGracePeriod: 50 * time.Second, NodeMonitorPeriod: 5 * time.Second}
+	return Config{Manager: controllers.DefaultOptions(), NodeMonitorGracePeriod: 50 * time.Second, NodeMonitorPeriod: 5 * time.Second,
+		NodeIPAM: nodeipam.DefaultConfig()}
 }
 
 // Setup adds every controller to mgr.
@@ -75,6 +79,9 @@ func Setup(mgr manager.Manager, c Config) error {
 		}},
 		{"nodelifecycle", func() error {
 			return nodelifecycle.New(nodelifecycle.Config{GracePeriod: c.NodeMonitorGracePeriod, MonitorPeriod: c.NodeMonitorPeriod}).SetupWithManager(mgr)
+		}},
+		{"nodeipam", func() error {
+			return (&nodeipam.Controller{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}, Config: c.NodeIPAM}).SetupWithManager(mgr)
 		}},
 		{"scheduler", func() error { return scheduler.New(scheduler.Config{}).SetupWithManager(mgr) }},
 		{"servicelb", func() error {

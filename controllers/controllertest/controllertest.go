@@ -19,6 +19,16 @@ type Setup func(mgr manager.Manager) error
 func Start(t testing.TB, setups ...Setup) *apiservertest.Server {
 	t.Helper()
 	s := apiservertest.Start(t)
+	StartManager(t, s, setups...)
+	return s
+}
+
+// StartManager starts a manager (no leader election, no metrics listener) running the given
+// controllers against s. It stops when the test ends or when the returned function is called
+// (which waits for it: a test restarts its controllers so). Controllers started twice in one
+// process need their SkipNameValidation.
+func StartManager(t testing.TB, s *apiservertest.Server, setups ...Setup) (stop func()) {
+	t.Helper()
 	mgr, err := controllers.NewManager(s.Config, controllers.Options{LeaderElection: false, MetricsBindAddress: "0"})
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +41,12 @@ func Start(t testing.TB, setups ...Setup) *apiservertest.Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		select {
 		case err := <-done:
@@ -41,6 +56,7 @@ func Start(t testing.TB, setups ...Setup) *apiservertest.Server {
 		case <-time.After(30 * time.Second):
 			t.Errorf("manager did not stop within 30s")
 		}
-	})
-	return s
+	}
+	t.Cleanup(stop)
+	return stop
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/kuberuntime"
+	"github.com/skiff-dev/skiff/nodeagent/podcidr"
 	"github.com/skiff-dev/skiff/nodeagent/podworkers"
 	"github.com/skiff-dev/skiff/nodeagent/probes"
 	"github.com/skiff-dev/skiff/nodeagent/volumes"
@@ -103,6 +105,9 @@ type Agent struct {
 	pods           cache.Indexer
 	hostResolvConf []byte
 	heartbeat      *faults.Gate
+	// networkNotReady makes the node report Ready False: its pod network is not configured
+	// (AwaitPodCIDR's registration).
+	networkNotReady bool
 
 	mu             sync.Mutex
 	lastNodeStatus *corev1.NodeStatus
@@ -125,23 +130,12 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.PodLogsDir == "" {
 		cfg.PodLogsDir = filepath.Join(cfg.DataDir, "pod-logs")
 	}
-	if cfg.NodeIP == "" {
-		// upstream's node IP detection: the address of the default route's interface.
-		if ip, err := utilnet.ChooseHostInterface(); err == nil {
-			cfg.NodeIP = ip.String()
-		}
-	}
+	cfg.defaultNodeIdentity()
 	if cfg.ClusterDomain == "" {
 		cfg.ClusterDomain = "cluster.local"
 	}
 	if cfg.ResolvConf == "" {
 		cfg.ResolvConf = "/etc/resolv.conf"
-	}
-	if cfg.KubeletPort == 0 {
-		cfg.KubeletPort = 10250
-	}
-	if cfg.Clock == nil {
-		cfg.Clock = clock.RealClock{}
 	}
 	if cfg.BackoffInitial == 0 {
 		cfg.BackoffInitial = 10 * time.Second
@@ -227,6 +221,58 @@ func New(cfg Config) (*Agent, error) {
 		Clock:        cfg.Clock,
 	})
 	return a, nil
+}
+
+// defaultNodeIdentity fills in what the Node's registration reports: NodeIP, KubeletPort, Clock.
+func (cfg *Config) defaultNodeIdentity() {
+	if cfg.NodeIP == "" {
+		// upstream's node IP detection: the address of the default route's interface.
+		if ip, err := utilnet.ChooseHostInterface(); err == nil {
+			cfg.NodeIP = ip.String()
+		}
+	}
+	if cfg.KubeletPort == 0 {
+		cfg.KubeletPort = 10250
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+}
+
+// AwaitPodCIDR is the start of a node given no PodCIDR: it registers the Node, without
+// spec.podCIDR and NotReady (its pod network is not configured yet, as the kubelet reports before
+// its CNI config exists), unless the Node exists, and waits until the node IPAM controller has
+// set spec.podCIDR, which it returns. The caller configures the runtime's pod network with it and
+// runs the agent with Config.PodCIDR set. Only NodeName, Client, DataDir and the fields the
+// Node's status reports are used; RuntimeService and ImageService may be nil.
+func AwaitPodCIDR(ctx context.Context, cfg Config) (string, error) {
+	if cfg.NodeName == "" || cfg.Client == nil || cfg.DataDir == "" {
+		return "", fmt.Errorf("awaiting the pod CIDR needs NodeName, Client and DataDir")
+	}
+	cfg.defaultNodeIdentity()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return "", err
+	}
+	a := &Agent{cfg: cfg, machine: ReadMachineInfo(cfg.DataDir), networkNotReady: true}
+	log := klog.FromContext(ctx).WithValues("node", cfg.NodeName)
+	if err := wait.PollUntilContextCancel(ctx, time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := cfg.Client.CoreV1().Nodes().Get(ctx, cfg.NodeName, metav1.GetOptions{})
+		if err == nil {
+			return true, nil // registered before: its podCIDR, if any, is kept
+		}
+		if !apierrors.IsNotFound(err) {
+			log.Error(err, "Reading node, will retry")
+			return false, nil
+		}
+		if err := a.registerNode(ctx); err != nil {
+			log.Error(err, "Registering node, will retry")
+			return false, nil
+		}
+		return true, nil
+	}); err != nil {
+		return "", err
+	}
+	return podcidr.Wait(klog.NewContext(ctx, log), cfg.Client, cfg.NodeName)
 }
 
 // Metrics returns the agent's Prometheus registry (skiff_agent_*), for the caller to serve.

@@ -5,4 +5,7 @@
 // ending with the API object's deletion, events as the kubelet words them, and metrics on a
 // registry of its own. An agent restarted on the same runtime adopts its sandboxes and
 // containers through their labels; sandboxes of pods the API no longer knows are removed.
+//
+// A node given no pod CIDR starts with AwaitPodCIDR: it registers NotReady and waits for the node
+// IPAM controller to set spec.podCIDR, which its runtime's pod network then uses.
 package agent

@@ -153,6 +153,12 @@ func (a *Agent) nodeStatus(old *corev1.NodeStatus) corev1.NodeStatus {
 		}
 		return c
 	}
+	ready := cond(corev1.NodeReady, corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status")
+	if a.networkNotReady {
+		// The kubelet's message while the runtime has no CNI config.
+		ready = cond(corev1.NodeReady, corev1.ConditionFalse, "KubeletNotReady",
+			"container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized")
+	}
 	st := corev1.NodeStatus{
 		Capacity:    capacity,
 		Allocatable: allocatable,
@@ -161,7 +167,7 @@ func (a *Agent) nodeStatus(old *corev1.NodeStatus) corev1.NodeStatus {
 			cond(corev1.NodeMemoryPressure, corev1.ConditionFalse, "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
 			cond(corev1.NodeDiskPressure, corev1.ConditionFalse, "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
 			cond(corev1.NodePIDPressure, corev1.ConditionFalse, "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-			cond(corev1.NodeReady, corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status"),
+			ready,
 		},
 		Addresses:       addrs,
 		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: a.cfg.KubeletPort}},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/nodelease"
+	"github.com/skiff-dev/skiff/nodeagent/podcidr"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -36,7 +37,8 @@ type Config struct {
 	// Labels and Taints are set on the Node at registration.
 	Labels map[string]string
 	Taints []corev1.Taint
-	// PodCIDR gives pod IPs (default 10.244.0.0/24); each node should have its own.
+	// PodCIDR gives pod IPs; each node should have its own. Empty: the Node registers without
+	// spec.podCIDR and the node waits for the node IPAM controller to assign it.
 	PodCIDR string
 	// LeaseDuration and RenewInterval of the node Lease (defaults 40 s and 10 s, as the kubelet).
 	LeaseDuration time.Duration
@@ -72,9 +74,6 @@ func New(cfg Config) (*Node, error) {
 			corev1.ResourcePods: resource.MustParse("110"), corev1.ResourceEphemeralStorage: resource.MustParse("100Gi"),
 		}
 	}
-	if cfg.PodCIDR == "" {
-		cfg.PodCIDR = "10.244.0.0/24"
-	}
 	if cfg.LeaseDuration == 0 {
 		cfg.LeaseDuration = 40 * time.Second
 	}
@@ -84,18 +83,33 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	_, n, err := net.ParseCIDR(cfg.PodCIDR)
-	if err != nil || n.IP.To4() == nil {
-		return nil, fmt.Errorf("pod CIDR %q: need an IPv4 CIDR", cfg.PodCIDR)
+	node := &Node{
+		cfg:    cfg,
+		queue:  workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
+		podIPs: map[string]string{},
 	}
-	ones, _ := n.Mask.Size()
-	return &Node{
-		cfg:     cfg,
-		queue:   workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
-		podIPs:  map[string]string{},
-		baseIP:  n.IP.To4(),
-		ipLimit: 1<<(32-ones) - 2,
-	}, nil
+	if cfg.PodCIDR != "" {
+		if err := node.setPodCIDR(cfg.PodCIDR); err != nil {
+			return nil, err
+		}
+	}
+	return node, nil
+}
+
+// setPodCIDR makes cidr the range of the pods' IPs.
+func (n *Node) setPodCIDR(cidr string) error {
+	_, ipnet, err := net.ParseCIDR(cidr)
+	if err != nil || ipnet.IP.To4() == nil {
+		return fmt.Errorf("pod CIDR %q: need an IPv4 CIDR", cidr)
+	}
+	ones, _ := ipnet.Mask.Size()
+	if ones > 30 {
+		return fmt.Errorf("pod CIDR %q: need a /30 or larger", cidr)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.cfg.PodCIDR, n.baseIP, n.ipLimit = cidr, ipnet.IP.To4(), 1<<(32-ones)-2
+	return nil
 }
 
 // Start registers the node and runs until ctx ends: lease renewal and pod status.
@@ -104,6 +118,15 @@ func (n *Node) Start(ctx context.Context) error {
 	ctx = klog.NewContext(ctx, log)
 	if err := n.register(ctx); err != nil {
 		return err
+	}
+	if n.cfg.PodCIDR == "" {
+		cidr, err := podcidr.Wait(ctx, n.cfg.Client, n.cfg.Name)
+		if err != nil {
+			return err
+		}
+		if err := n.setPodCIDR(cidr); err != nil {
+			return err
+		}
 	}
 	factory := informers.NewSharedInformerFactoryWithOptions(n.cfg.Client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
@@ -159,7 +182,7 @@ func (n *Node) register(ctx context.Context) error {
 	}
 	node := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: n.cfg.Name, Labels: labels},
-		Spec:       corev1.NodeSpec{PodCIDR: n.cfg.PodCIDR, PodCIDRs: []string{n.cfg.PodCIDR}, Taints: n.cfg.Taints},
+		Spec:       corev1.NodeSpec{Taints: n.cfg.Taints},
 		Status: corev1.NodeStatus{
 			Capacity: n.cfg.Allocatable, Allocatable: n.cfg.Allocatable, Phase: corev1.NodeRunning,
 			Conditions: []corev1.NodeCondition{
@@ -173,6 +196,9 @@ func (n *Node) register(ctx context.Context) error {
 				OperatingSystem: "linux", Architecture: "amd64", OSImage: "simulated"},
 			Addresses: []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: n.cfg.Name}},
 		},
+	}
+	if n.cfg.PodCIDR != "" {
+		node.Spec.PodCIDR, node.Spec.PodCIDRs = n.cfg.PodCIDR, []string{n.cfg.PodCIDR}
 	}
 	_, err := n.cfg.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
