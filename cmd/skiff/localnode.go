@@ -178,7 +178,7 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 		n.proxyMetrics.Store(px.Registry)
 	}
 	log.Info("Local node starting", "podCIDR", podCIDR, "registry", regAddr, "port", ln.Addr().String())
-	n.progress.step("Node %s: registering, starting its agent and service proxy", n.name)
+	n.progress.step("Node %s: starting its agent, service proxy and server", n.name)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ag.Start(gctx) })
 	if px != nil {

@@ -94,7 +94,7 @@ func expectNodeProgress(t *testing.T, s *skiff, node string) {
 	out := string(b)
 	at := 0
 	for _, want := range []string{"Node " + node + ": preparing the built-in images", "Node " + node + ": starting containerd",
-		"Node " + node + ": registering", "Node " + node + " is Ready. Next:"} {
+		"Node " + node + ": starting its agent", "Node " + node + " is Ready. Next:"} {
 		i := strings.Index(out[at:], want)
 		if i < 0 {
 			t.Errorf("no progress line %q after offset %d of the output:\n%s", want, at, out)
