@@ -1,5 +1,6 @@
 // Command nettool is the network client of Skiff's builtin busybox image, installed as
-// /bin/wget, /bin/nc and /bin/nslookup there (Debian's busybox-static wget crashes on any URL).
+// /bin/wget and /bin/nc there (Debian's busybox-static wget crashes on any URL, its nc has no -z);
+// busybox's own nslookup is kept, and `nettool nslookup` is a plain alternative.
 // It is one static binary that acts by the name it is run as (or its first argument):
 //
 //	wget [-q] [-O FILE|-] [-T SEC] [--spider] [-S] [-U AGENT] [--header 'K: V'] URL
