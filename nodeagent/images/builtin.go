@@ -31,9 +31,10 @@ var builtinAliases = map[string][]string{
 }
 
 // netApplets are the busybox applets replaced by test/images/nettool in the busybox image:
-// Debian's busybox-static wget crashes on every URL and its nc has no -z. (Its nslookup works,
-// search domains and -type=SRV included, and stays.)
-var netApplets = []string{"wget", "nc"}
+// Debian's busybox-static wget crashes on every URL, its nc has no -z and its nslookup ignores
+// resolv.conf's search domains. (busybox sh still runs its own applets first: scripts name
+// /bin/wget.)
+var netApplets = []string{"wget", "nc", "nslookup"}
 
 // busyboxApplets are linked when `busybox --list` cannot be run.
 var busyboxApplets = []string{"sh", "ash", "echo", "sleep", "cat", "ls", "wget", "nc", "env", "true",
@@ -88,7 +89,7 @@ func HTTPImage(httpBinary []byte) (v1.Image, error) {
 // BusyboxImage is a busybox image from a static busybox binary (Debian's busybox-static at
 // BusyboxPath), with a symlink in /bin for each applet, /etc/passwd and /etc/group, and sh as
 // its command. nettool, when given, is the static binary of test/images/nettool: it goes in as
-// /bin/nettool, and /bin/wget and /bin/nc are links to it.
+// /bin/nettool, and /bin/wget, /bin/nc and /bin/nslookup are links to it.
 func BusyboxImage(ctx context.Context, busyboxPath string, nettool []byte) (v1.Image, error) {
 	bb, err := os.ReadFile(busyboxPath)
 	if err != nil {

@@ -1,12 +1,13 @@
 // Command nettool is the network client of Skiff's builtin busybox image, installed as
-// /bin/wget and /bin/nc there (Debian's busybox-static wget crashes on any URL, its nc has no -z);
-// busybox's own nslookup is kept, and `nettool nslookup` is a plain alternative.
+// /bin/wget, /bin/nc and /bin/nslookup there (Debian's busybox-static wget crashes on any URL,
+// its nc has no -z, its nslookup ignores resolv.conf's search domains).
 // It is one static binary that acts by the name it is run as (or its first argument):
 //
 //	wget [-q] [-O FILE|-] [-T SEC] [--spider] [-S] [-U AGENT] [--header 'K: V'] URL
 //	nc [-v] [-z] [-w SEC] HOST PORT     connect; pipe stdin to the peer and the peer to stdout
 //	nc -l [-p] PORT                      accept one connection and pipe it likewise
-//	nslookup NAME [SERVER]               A/AAAA lookup with /etc/resolv.conf's search domains
+//	nslookup [-type=A|AAAA|SRV|PTR|CNAME|TXT] NAME [SERVER]
+//	                                     lookup with /etc/resolv.conf's search domains
 //
 // Exit status 0 on success, 1 on failure (the reason on stderr), as busybox's applets.
 package main
@@ -312,12 +313,21 @@ func pipe(conn *net.TCPConn, idle time.Duration) error {
 }
 
 func nslookup(args []string) error {
-	_, operands, err := opts(args, map[string]bool{})
+	qtype := "A"
+	var rest []string
+	for _, a := range args {
+		if k, v, ok := strings.Cut(a, "="); ok && (k == "-type" || k == "-query" || k == "-q" || k == "--type") {
+			qtype = strings.ToUpper(v)
+			continue
+		}
+		rest = append(rest, a)
+	}
+	_, operands, err := opts(rest, map[string]bool{})
 	if err != nil {
 		return err
 	}
 	if len(operands) < 1 || len(operands) > 2 {
-		return errors.New("usage: nslookup NAME [SERVER]")
+		return errors.New("usage: nslookup [-type=A|AAAA|SRV|PTR|CNAME|TXT] NAME [SERVER]")
 	}
 	name := operands[0]
 	server := ""
@@ -345,26 +355,58 @@ func nslookup(args []string) error {
 	defer cancel()
 	host, _, _ := net.SplitHostPort(server)
 	fmt.Printf("Server:\t\t%s\nAddress:\t%s\n\n", host, server)
-	if ip := net.ParseIP(name); ip != nil {
+	fail := func(err error) error { return fmt.Errorf("** server can't find %s: %s", name, dnsReason(err)) }
+	if ip := net.ParseIP(name); ip != nil || qtype == "PTR" {
 		names, err := r.LookupAddr(ctx, name)
 		if err != nil {
-			return fmt.Errorf("** server can't find %s: %v", name, err)
+			return fail(err)
 		}
 		for _, n := range names {
-			fmt.Printf("%s\tname = %s\n", name, n)
+			fmt.Printf("%s\tname = %s\n", name, strings.TrimSuffix(n, "."))
 		}
 		return nil
 	}
+	switch qtype {
+	case "SRV":
+		cname, srvs, err := r.LookupSRV(ctx, "", "", name)
+		if err != nil {
+			return fail(err)
+		}
+		for _, s := range srvs {
+			fmt.Printf("%s\tservice = %d %d %d %s\n", strings.TrimSuffix(cname, "."), s.Priority, s.Weight, s.Port, strings.TrimSuffix(s.Target, "."))
+		}
+		return nil
+	case "TXT":
+		txts, err := r.LookupTXT(ctx, name)
+		if err != nil {
+			return fail(err)
+		}
+		for _, t := range txts {
+			fmt.Printf("%s\ttext = %q\n", name, t)
+		}
+		return nil
+	case "CNAME":
+		cname, err := r.LookupCNAME(ctx, name)
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Printf("%s\tcanonical name = %s\n", name, strings.TrimSuffix(cname, "."))
+		return nil
+	case "A", "AAAA", "ANY":
+	default:
+		return fmt.Errorf("query type %s is not supported (A, AAAA, SRV, PTR, CNAME, TXT)", qtype)
+	}
 	canonical, err := r.LookupCNAME(ctx, name)
 	if err != nil {
-		return fmt.Errorf("** server can't find %s: %v", name, dnsReason(err))
+		return fail(err)
 	}
-	ips, err := r.LookupIPAddr(ctx, canonical)
+	network := map[string]string{"A": "ip4", "AAAA": "ip6", "ANY": "ip"}[qtype]
+	ips, err := r.LookupIP(ctx, network, canonical)
 	if err != nil {
-		return fmt.Errorf("** server can't find %s: %v", name, dnsReason(err))
+		return fail(err)
 	}
 	for _, ip := range ips {
-		fmt.Printf("Name:\t%s\nAddress: %s\n\n", strings.TrimSuffix(canonical, "."), ip.IP)
+		fmt.Printf("Name:\t%s\nAddress: %s\n\n", strings.TrimSuffix(canonical, "."), ip)
 	}
 	return nil
 }
