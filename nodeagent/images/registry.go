@@ -1,9 +1,3 @@
-// Package images is Skiff's local image store: an OCI registry served over plain HTTP on
-// loopback (go-containerregistry's registry, blobs and manifests kept under the data dir so images
-// survive restarts), from which each node's containerd pulls, and the functions that put images in
-// it (build from a directory, import a tarball, push an image), which back `skiff image
-// build|import`. It also builds Skiff's own images without the internet: the pause (sandbox)
-// image, busybox and skiff-http (see builtin.go).
 package images
 
 import (
