@@ -73,6 +73,11 @@ func TestImagesByName(t *testing.T) {
 		}
 	}
 
+	// The archive holds one image (under two names): NAME:TAG imports it under that name alone.
+	if out := runSkiff(t, "image", "import", "--data-dir", dir, archive, "other:1"); strings.TrimSpace(out) != "docker.io/library/other:1" {
+		t.Errorf("skiff image import FILE other:1 printed %q", out)
+	}
+
 	ns := s.namespace(t)
 	t.Cleanup(func() { s.kubectl(t, "delete", "pods", "--all", "-n", ns, "--timeout=60s") })
 	pod := func(name, image, node string, args ...string) {
@@ -163,4 +168,12 @@ spec:
 	}
 	pod("demo-b", "example.com/demo:1.0", "img-b")
 	s.ok(t, "wait", "-n", ns, "--for=condition=Ready", "pod/demo-b", "--timeout=90s")
+
+	// skiff image rm takes names out of the registry.
+	if out := runSkiff(t, "image", "rm", "--data-dir", dir, "demo2:1.0", "other:1"); out != "Removed docker.io/library/demo2:1.0\nRemoved docker.io/library/other:1\n" {
+		t.Errorf("skiff image rm: %q", out)
+	}
+	if ls := runSkiff(t, "image", "ls", "--data-dir", dir); strings.Contains(ls, "demo2") || strings.Contains(ls, "other") || !strings.Contains(ls, "example.com/demo:1.0") {
+		t.Errorf("skiff image ls after rm:\n%s", ls)
+	}
 }
