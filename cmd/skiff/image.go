@@ -119,7 +119,7 @@ func newImageCommand() *cobra.Command {
 func registryAddr(ctx context.Context, dataDir string) (string, error) {
 	raw, err := os.ReadFile(filepath.Join(dataDir, "registry.addr"))
 	if err != nil {
-		return "", fmt.Errorf("no registry in %s (start `skiff up` with its local node first): %w", dataDir, err)
+		return "", fmt.Errorf("no registry in %s: run skiff image where `skiff up` runs, with its --data-dir (joined nodes use the server's registry): %w", dataDir, err)
 	}
 	addr := strings.TrimSpace(string(raw))
 	if err := images.Reachable(ctx, addr); err != nil {

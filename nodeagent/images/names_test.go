@@ -12,12 +12,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 func TestParseName(t *testing.T) {
@@ -365,5 +367,32 @@ func TestHumanSize(t *testing.T) {
 		if got := HumanSize(in); got != want {
 			t.Errorf("HumanSize(%d) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestRegistryKeepsItsAddress: a restart listens where the registry was (registry.addr), so
+// references to it stay valid.
+func TestRegistryKeepsItsAddress(t *testing.T) {
+	dir := t.TempDir()
+	r, stop := startRegistry(t, dir)
+	first := r.Addr()
+	stop()
+	// The first server lets go of the port once its shutdown ran.
+	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		ctx, cancel := context.WithCancel(context.Background())
+		r2 := NewRegistry(dir, ListenCandidates(first)...)
+		if err := r2.Start(ctx); err != nil {
+			cancel()
+			return false, err
+		}
+		if r2.Addr() != first {
+			cancel()
+			return false, nil
+		}
+		t.Cleanup(cancel)
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("the restarted registry did not get %s back: %v", first, err)
 	}
 }
