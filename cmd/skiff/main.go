@@ -33,7 +33,7 @@ func newRootCommand() *cobra.Command {
 	klogFlags := flagSetForKlog()
 	root.PersistentFlags().AddGoFlagSet(klogFlags)
 	ctrl.SetLogger(klog.NewKlogr())
-	root.AddCommand(newUpCommand(), newServerCommand(), newAgentCommand(), newControllerManagerCommand(), newTokenCommand(), newImageCommand(), newEtcdCommand(), newVersionCommand())
+	root.AddCommand(newUpCommand(), newServerCommand(), newAgentCommand(), newControllerManagerCommand(), newTokenCommand(), newImageCommand(), newEtcdCommand(), newKillallCommand(), newResetCommand(), newVersionCommand())
 	return root
 }
 

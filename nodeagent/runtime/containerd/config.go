@@ -92,6 +92,10 @@ func (c *Config) logLevel() string    { return or(c.LogLevel, "info") }
 func (c *Config) socket() string {
 	return or(c.SocketPath, filepath.Join(c.DataDir, "containerd.sock"))
 }
+
+// IPAMStore is the host-local store of the node's network: one file per allocated address.
+func (c *Config) IPAMStore() string { return filepath.Join(c.IPAMDataDir(), c.NetworkName()) }
+
 func (c *Config) runcRoot() string      { return filepath.Join(c.StateDir(), "runc") }
 func (c *Config) optDir() string        { return filepath.Join(c.DataDir, "opt") }
 func (c *Config) ttrpcSocket() string   { return c.socket() + ".ttrpc" }
