@@ -174,14 +174,18 @@ func cleanupRoutes(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Other nodes: skiff processes, or Skiff containerds (of agents run in other processes).
 	var others []int
 	for _, p := range procs {
-		if p.IsSkiff() && p.Pid != os.Getpid() {
+		if p.Pid == os.Getpid() {
+			continue
+		}
+		if c := p.ContainerdConfig(); p.IsSkiff() || (c != "" && isSkiffContainerd(filepath.Dir(c))) {
 			others = append(others, p.Pid)
 		}
 	}
 	if len(others) > 0 {
-		fmt.Fprintf(w, "Kept Skiff's routes (proto %s): other skiff processes run (pids %v) and share them.\n", routes.Protocol, others)
+		fmt.Fprintf(w, "Kept Skiff's routes (proto %s): other Skiff nodes run (pids %v) and share them.\n", routes.Protocol, others)
 		return nil
 	}
 	if err := routes.Cleanup(ctx, routes.Config{ManageForwarding: true}); err != nil {
@@ -216,23 +220,39 @@ func unrecordedNodes(procs []podnet.Proc, recs []noderecord.Record) []noderecord
 // containerd, with the node's name.
 var skiffConfigNode = regexp.MustCompile(`^# Written by Skiff: a containerd of its own for node ("(?:[^"\\]|\\.)*")`)
 
-// recordFromContainerdDir rebuilds a node's record from its containerd dir
-// (<data-dir>/node/containerd): the node name from config.toml, the bridge and subnet from the
-// CNI config. It fails for a dir that is not a Skiff containerd's.
-func recordFromContainerdDir(dir string) (noderecord.Record, error) {
+// isSkiffContainerd tells whether dir holds the config of a Skiff containerd.
+func isSkiffContainerd(dir string) bool {
+	_, err := skiffContainerdNode(dir)
+	return err == nil
+}
+
+// skiffContainerdNode reads the node name from the first line of the config.toml of a Skiff
+// containerd in dir.
+func skiffContainerdNode(dir string) (string, error) {
 	f, err := os.Open(filepath.Join(dir, "config.toml"))
 	if err != nil {
-		return noderecord.Record{}, err
+		return "", err
 	}
 	defer f.Close()
 	line, _ := bufio.NewReader(f).ReadString('\n')
 	m := skiffConfigNode.FindStringSubmatch(line)
 	if m == nil {
-		return noderecord.Record{}, fmt.Errorf("%s is not the config of a Skiff containerd", f.Name())
+		return "", fmt.Errorf("%s is not the config of a Skiff containerd", f.Name())
 	}
 	var node string
 	if err := json.Unmarshal([]byte(m[1]), &node); err != nil {
-		return noderecord.Record{}, fmt.Errorf("%s: node name: %w", f.Name(), err)
+		return "", fmt.Errorf("%s: node name: %w", f.Name(), err)
+	}
+	return node, nil
+}
+
+// recordFromContainerdDir rebuilds a node's record from its containerd dir
+// (<data-dir>/node/containerd): the node name from config.toml, the bridge and subnet from the
+// CNI config. It fails for a dir that is not a Skiff containerd's.
+func recordFromContainerdDir(dir string) (noderecord.Record, error) {
+	node, err := skiffContainerdNode(dir)
+	if err != nil {
+		return noderecord.Record{}, err
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "cni", "net.d", "10-skiff.conflist"))
 	if err != nil {
