@@ -1,5 +1,7 @@
 // Package nodeagent is Skiff's kubelet: it turns the pods bound to its node into CRI calls
 // against containerd and reports their status. Subpackages: agent (the loop), runtime/containerd,
 // images, kuberuntime, status, podworkers, volumes, probes, server (logs/exec/port-forward),
-// join (TLS bootstrap with a token) and simulated (an explicit mode without containers).
+// join (TLS bootstrap with a token), podnet (the pods a node's bridge holds: the sweep of another
+// cluster's leftovers at start, and what `skiff killall` removes), noderecord (the nodes' records
+// in the run directory) and simulated (an explicit mode without containers).
 package nodeagent

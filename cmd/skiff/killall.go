@@ -71,16 +71,33 @@ func newKillallCommand() *cobra.Command {
 }
 
 // killNodes stops the pods of the nodes and removes their network and mounts (see killall's
-// help), then their records. It goes on after an error and reports them all.
+// help), then their records, in three rounds: every node's processes (so that no pod is
+// started again meanwhile), then each bridge with what is attached to it (nodes of the same
+// name share one), then each node's proxy table and mounts. It goes on after an error and
+// reports them all; a node with an error keeps its record, for another try.
 func killNodes(ctx context.Context, w io.Writer, runDir string, recs []noderecord.Record) error {
 	var errs []error
-	for _, r := range recs {
-		if err := killNode(ctx, w, r); err != nil {
-			errs = append(errs, fmt.Errorf("node %s (%s): %w", r.Node, r.DataDir, err))
-			continue
+	failed := make([]bool, len(recs))
+	fail := func(i int, err error) {
+		if err != nil {
+			failed[i] = true
+			errs = append(errs, fmt.Errorf("node %s (%s): %w", recs[i].Node, recs[i].DataDir, err))
 		}
-		if err := noderecord.Remove(runDir, r); err != nil {
-			errs = append(errs, err)
+	}
+	for i, r := range recs {
+		fail(i, stopNodeProcesses(ctx, w, r))
+	}
+	bridges := map[string]error{}
+	for _, r := range recs {
+		if _, done := bridges[r.Bridge]; !done {
+			bridges[r.Bridge] = removeBridge(ctx, w, r.Bridge)
+		}
+	}
+	for i, r := range recs {
+		fail(i, bridges[r.Bridge])
+		fail(i, removeNodeLeftovers(ctx, w, r))
+		if !failed[i] {
+			fail(i, noderecord.Remove(runDir, r))
 		}
 	}
 	if len(recs) > 0 {
@@ -89,16 +106,19 @@ func killNodes(ctx context.Context, w io.Writer, runDir string, recs []noderecor
 	return errors.Join(errs...)
 }
 
-func killNode(ctx context.Context, w io.Writer, r noderecord.Record) error {
+// nodeLabel names a node in killall's output.
+func nodeLabel(r noderecord.Record) string { return fmt.Sprintf("node %s (%s)", r.Node, r.DataDir) }
+
+// stopNodeProcesses stops the node's skiff process if it still runs (or it would start its pods
+// again), its containerd, and kills its shims with the containers below them.
+func stopNodeProcesses(ctx context.Context, w io.Writer, r noderecord.Record) error {
 	var errs []error
-	fmt.Fprintf(w, "Node %s (data dir %s, bridge %s, pod CIDR %s):\n", r.Node, r.DataDir, r.Bridge, r.PodCIDR)
-	// The node's skiff process first, or it would start its pods again.
 	if recordRunning(r) {
 		if p, ok := podnet.ReadProc(r.PID); ok {
 			if err := podnet.StopProcess(ctx, p, skiffStopGrace); err != nil {
 				errs = append(errs, fmt.Errorf("stopping skiff (pid %d): %w", r.PID, err))
 			} else {
-				fmt.Fprintf(w, "  stopped skiff (pid %d)\n", r.PID)
+				fmt.Fprintf(w, "%s: stopped skiff (pid %d)\n", nodeLabel(r), r.PID)
 			}
 		}
 	}
@@ -111,58 +131,69 @@ func killNode(ctx context.Context, w io.Writer, r noderecord.Record) error {
 			if err := podnet.StopProcess(ctx, p, containerdStopGrace); err != nil {
 				errs = append(errs, fmt.Errorf("stopping containerd (pid %d): %w", p.Pid, err))
 			} else {
-				fmt.Fprintf(w, "  stopped containerd (pid %d)\n", p.Pid)
+				fmt.Fprintf(w, "%s: stopped containerd (pid %d)\n", nodeLabel(r), p.Pid)
 			}
 		}
 	}
 	if procs, err = podnet.ListProcs(); err != nil {
 		return err
 	}
-	shims := podnet.ShimsOf(procs, r.ContainerdSocket)
 	var roots []int
-	for _, s := range shims {
+	for _, s := range podnet.ShimsOf(procs, r.ContainerdSocket) {
 		roots = append(roots, s.Pid)
 	}
 	if len(roots) > 0 {
 		if err := podnet.KillTrees(ctx, procs, roots); err != nil {
 			errs = append(errs, err)
 		}
-		fmt.Fprintf(w, "  killed %d containerd shims and their containers\n", len(roots))
+		fmt.Fprintf(w, "%s: killed %d containerd shims and their containers\n", nodeLabel(r), len(roots))
 	}
-	if procs, err = podnet.ListProcs(); err != nil {
+	return errors.Join(errs...)
+}
+
+// removeBridge removes the network namespaces attached to a bridge (with any process left in
+// them), their veths, and the bridge.
+func removeBridge(ctx context.Context, w io.Writer, bridge string) error {
+	procs, err := podnet.ListProcs()
+	if err != nil {
 		return err
 	}
-	attached, err := podnet.Attached(r.Bridge, procs)
+	var errs []error
+	attached, err := podnet.Attached(bridge, procs)
 	if err != nil {
 		errs = append(errs, err)
 	} else if len(attached) > 0 {
 		if err := podnet.RemoveNetNS(ctx, procs, attached); err != nil {
 			errs = append(errs, err)
 		}
-		fmt.Fprintf(w, "  removed %d pod network namespaces and veths\n", len(attached))
+		fmt.Fprintf(w, "bridge %s: removed %d pod network namespaces and their veths\n", bridge, len(attached))
 	}
-	if podnet.LinkExists(r.Bridge) {
-		if err := podnet.DeleteBridge(r.Bridge); err != nil {
+	if podnet.LinkExists(bridge) {
+		if err := podnet.DeleteBridge(bridge); err != nil {
 			errs = append(errs, err)
 		} else {
-			fmt.Fprintf(w, "  deleted bridge %s\n", r.Bridge)
+			fmt.Fprintf(w, "bridge %s: deleted\n", bridge)
 		}
 	}
+	return errors.Join(errs...)
+}
+
+// removeNodeLeftovers removes the node's service proxy table and the mounts under its dir.
+func removeNodeLeftovers(ctx context.Context, w io.Writer, r noderecord.Record) error {
+	var errs []error
 	if r.ProxyTable != "" {
 		if err := proxy.CleanupTable(ctx, r.ProxyTable); err != nil {
 			errs = append(errs, err)
 		} else {
-			fmt.Fprintf(w, "  removed nftables table ip %s\n", r.ProxyTable)
+			fmt.Fprintf(w, "%s: removed nftables table ip %s\n", nodeLabel(r), r.ProxyTable)
 		}
 	}
-	if r.NodeDir != "" {
-		unmounted, err := podnet.UnmountUnder(r.NodeDir)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		if len(unmounted) > 0 {
-			fmt.Fprintf(w, "  unmounted %d mounts under %s\n", len(unmounted), r.NodeDir)
-		}
+	unmounted, err := podnet.UnmountUnder(r.NodeDir)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(unmounted) > 0 {
+		fmt.Fprintf(w, "%s: unmounted %d mounts under %s\n", nodeLabel(r), len(unmounted), r.NodeDir)
 	}
 	return errors.Join(errs...)
 }

@@ -149,14 +149,14 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	}
 	crd := containerd.New(containerd.Config{DataDir: filepath.Join(dataDir, "containerd"), NodeName: n.name,
 		PodCIDR: n.podCIDR, SandboxImage: refs[images.PauseRef], RegistryMirror: regAddr})
-	// The node records itself before it runs anything (`skiff killall` finds it by its record),
-	// and refuses a bridge that a running node of the same name uses.
-	if err := n.record(baseDir, dataDir, crd.Config()); err != nil {
-		return err
-	}
 	if err := crd.Start(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "skiff: no local node: containerd did not start: %v (the control plane keeps running)\n", err)
 		return nil
+	}
+	// The node records itself before it runs any pod (`skiff killall` finds it by its record),
+	// and refuses a bridge that a running node of the same name uses.
+	if err := n.record(baseDir, dataDir, crd.Config()); err != nil {
+		return err
 	}
 	// Pods outlive their node: those that another cluster's node of this name left on the
 	// bridge go before this node hands out their addresses again.

@@ -147,8 +147,15 @@ func TestLeftoverPodsAndKillall(t *testing.T) {
 			t.Errorf("the Service %s answered %q %d times: only the new pods %v may answer (all answers: %v)", clusterIP, name, n, slices.Sorted(maps.Keys(newIPs)), hits)
 		}
 	}
-	if log, _ := os.ReadFile(s2.logPath); !strings.Contains(string(log), "Removing leftover pod sandboxes of another cluster") {
+	log, _ := os.ReadFile(s2.logPath)
+	if i := strings.Index(string(log), "Removing leftover pod sandboxes of another cluster"); i < 0 {
 		t.Errorf("the second cluster did not report the leftover sandboxes; log:\n%s", s2.logTail())
+	} else {
+		line, _, _ := strings.Cut(string(log[i:]), "\n")
+		t.Logf("the second cluster's node: %s", line)
+		if !strings.Contains(line, "count=2") {
+			t.Errorf("want 2 leftover sandboxes reported: %s", line)
+		}
 	}
 	bridge := containerd.BridgeNameFor(node)
 	procs, err := podnet.ListProcs()

@@ -2,7 +2,9 @@
 // config.toml (runc, a CNI bridge network for the node's pod subnet, the local pause image, and
 // plain-HTTP pulls from Skiff's loopback registry), starts containerd with its root, state and
 // socket under the agent's data dir, so that several agents on one machine do not clash, and waits
-// until it answers CRI.
+// until it answers CRI. The bridge is named after the node (BridgeNameFor): pods outlive
+// containerd, so a node of the same name on another data dir finds the earlier one's pods on its
+// bridge; package podnet sweeps them when the node starts.
 package containerd
 
 import (
