@@ -182,6 +182,25 @@ func TestLeftoverPodsAndKillall(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A restart on the same data dir adopts its pods: they are the node's own, not swept.
+	s2, _ = up(dir2)
+	s2.ok(t, "rollout", "status", "deploy/new", "--timeout=60s")
+	if got := podIPs(s2, "new"); !maps.Equal(got, newIPs) {
+		t.Errorf("pods after the restart: %v, want the same %v", got, newIPs)
+	}
+	for name, ip := range newIPs {
+		if got, err := svcGet("http://"+ip+":8080/", 2*time.Second); err != nil || got != name {
+			t.Errorf("GET pod %s at %s after the restart: %q, %v", name, ip, got, err)
+		}
+	}
+	log, _ = os.ReadFile(s2.logPath)
+	if n := strings.Count(string(log), "Removing leftover pod sandboxes"); n != 1 {
+		t.Errorf("the restarted node reported leftovers: %d reports in its log, want only the first start's", n)
+	}
+	if err := s2.stop(); err != nil {
+		t.Fatal(err)
+	}
+
 	// killall: nothing of the run dir's nodes remains.
 	start := time.Now()
 	out, err := exec.Command(skiffBin, "killall", "--run-dir", runDir).CombinedOutput()
