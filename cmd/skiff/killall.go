@@ -38,7 +38,7 @@ func newKillallCommand() *cobra.Command {
 			"still runs, its containerd, every containerd shim with the containers below it, remove the\n" +
 			"pods' network namespaces and veths, the node's bridge, its service proxy table\n" +
 			"(nftables skiff-proxy-*) and the mounts under its data dir, then its record. Skiff's routes\n" +
-			"(proto " + routes.Protocol + ") go too when no other skiff process runs on the machine.\n" +
+			"(proto " + routes.Protocol + ") go too when no other Skiff node runs on the machine.\n" +
 			"Without --run-dir (or SKIFF_RUN_DIR) it also finds the shims of Skiff containerds that\n" +
 			"recorded nothing (by the config Skiff writes next to their socket). Data dirs are kept:\n" +
 			"`skiff reset --data-dir D` also wipes one.",

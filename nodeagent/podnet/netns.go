@@ -53,7 +53,7 @@ func (n NetNS) String() string {
 	return fmt.Sprintf("%s (%s)", name, strings.Join(ips, ","))
 }
 
-// mountinfoPath is read for the mounted namespaces; tests replace it.
+// mountinfoPath is read for the mount table.
 var mountinfoPath = "/proc/self/mountinfo"
 
 // Mount is one line of mountinfo: the mount point and the filesystem type.

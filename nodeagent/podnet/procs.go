@@ -22,7 +22,7 @@ type Proc struct {
 	Start uint64
 }
 
-// ProcFS reads processes; tests replace it.
+// procRoot is where processes are read.
 var procRoot = "/proc"
 
 // ListProcs reads every process of the machine (kernel threads have no command line and are
