@@ -85,6 +85,17 @@ func (n *localNode) record(baseDir, dataDir string, ccfg containerd.Config) erro
 	return nil
 }
 
+// bridgeInUse tells whether a running node recorded in the node's run dir uses bridge.
+func (n *localNode) bridgeInUse(bridge string) bool {
+	recs, _ := noderecord.List(noderecord.RunDir(n.runDir))
+	for _, r := range recs {
+		if r.Bridge == bridge && recordRunning(r) {
+			return true
+		}
+	}
+	return false
+}
+
 // recordRunning tells whether the process that a node record names still runs.
 func recordRunning(r noderecord.Record) bool {
 	return r.PID > 0 && r.PID != os.Getpid() && podnet.Alive(podnet.Proc{Pid: r.PID, Start: r.ProcessStart})
@@ -162,7 +173,7 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	// bridge go before this node hands out their addresses again.
 	ccfg := crd.Config()
 	if _, err := podnet.Sweep(ctx, podnet.SweepConfig{Bridge: ccfg.Bridge(), PodCIDR: n.podCIDR, Socket: ccfg.Socket(),
-		Runtime: crd.RuntimeService(), IPAMStore: ccfg.IPAMStore()}); err != nil {
+		Runtime: crd.RuntimeService(), IPAMStore: ccfg.IPAMStore(), BridgeInUse: n.bridgeInUse}); err != nil {
 		log.Error(err, "Sweeping the node's bridge of leftover pods failed")
 	}
 	restCfg, err := clientcmd.BuildConfigFromFlags("", id.kubeconfig)

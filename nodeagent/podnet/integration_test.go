@@ -37,6 +37,18 @@ func (f *fakeRuntime) PodSandboxStatus(_ context.Context, id string, _ bool) (*r
 	return &runtimeapi.PodSandboxStatusResponse{Status: &runtimeapi.PodSandboxStatus{Id: id}, Info: map[string]string{"info": info}}, nil
 }
 
+// podOn makes a pod's namespace with address addr, attached to bridge by veth.
+func podOn(t *testing.T, bridge, name, veth, addr string) string {
+	t.Helper()
+	ipCmd(t, "netns", "add", name)
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", name).Run() })
+	ipCmd(t, "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", name)
+	ipCmd(t, "link", "set", veth, "master", bridge, "up")
+	ipCmd(t, "-n", name, "addr", "add", addr+"/24", "dev", "eth0")
+	ipCmd(t, "-n", name, "link", "set", "eth0", "up")
+	return "/run/netns/" + name
+}
+
 func ipCmd(t *testing.T, args ...string) {
 	t.Helper()
 	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
@@ -62,15 +74,19 @@ func TestSweepOnARealBridge(t *testing.T) {
 	ipCmd(t, "link", "add", bridge, "type", "bridge")
 	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", bridge).Run() })
 	ipCmd(t, "link", "set", bridge, "up")
+	// Another Skiff bridge (a node of another name) with the same pod subnet and a pod.
+	b4 := make([]byte, 4)
+	_, _ = rand.Read(b4)
+	otherBridge := "skiff-" + hex.EncodeToString(b4)
+	ipCmd(t, "link", "add", otherBridge, "type", "bridge")
+	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", otherBridge).Run() })
+	ipCmd(t, "addr", "add", "10.244.189.1/24", "dev", otherBridge)
+	ipCmd(t, "link", "set", otherBridge, "up")
 	pod := func(name, veth, addr string) string {
-		ipCmd(t, "netns", "add", name)
-		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", name).Run() })
-		ipCmd(t, "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", name)
-		ipCmd(t, "link", "set", veth, "master", bridge, "up")
-		ipCmd(t, "-n", name, "addr", "add", addr+"/24", "dev", "eth0")
-		ipCmd(t, "-n", name, "link", "set", "eth0", "up")
-		return "/run/netns/" + name
+		return podOn(t, bridge, name, veth, addr)
 	}
+	otherNS := podOn(t, otherBridge, "clean-oth-"+r, "clean-vx-"+r, "10.244.189.7")
+
 	foreignNS := pod("clean-old-"+r, "clean-vo-"+r, "10.244.189.2")
 	ownNS := pod("clean-own-"+r, "clean-vn-"+r, "10.244.189.3")
 	sleeper := exec.Command("ip", "netns", "exec", filepath.Base(foreignNS), "sleep", "300")
@@ -122,8 +138,16 @@ func TestSweepOnARealBridge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Removed) != 1 || res.Removed[0].Path != foreignNS {
-		t.Errorf("removed %v, want %s", res.Removed, foreignNS)
+	var removed []string
+	for _, n := range res.Removed {
+		removed = append(removed, n.Path)
+	}
+	slices.Sort(removed)
+	if want := []string{foreignNS, otherNS}; !slices.Equal(removed, want) {
+		t.Errorf("removed %v, want %v", removed, want)
+	}
+	if !slices.Equal(res.StaleBridges, []string{otherBridge}) || LinkExists(otherBridge) {
+		t.Errorf("stale bridges %v (exists: %v), want %s deleted", res.StaleBridges, LinkExists(otherBridge), otherBridge)
 	}
 	select {
 	case <-exited:

@@ -284,3 +284,49 @@ func addProcs(nss []NetNS, procs []Proc) {
 		}
 	}
 }
+
+// IsSkiffBridge tells a bridge name of Skiff's nodes (containerd.BridgeNameFor): skiff0 or
+// skiff-<8 hex digits>.
+func IsSkiffBridge(name string) bool {
+	if name == "skiff0" {
+		return true
+	}
+	hex, ok := strings.CutPrefix(name, "skiff-")
+	if !ok || len(hex) != 8 {
+		return false
+	}
+	_, err := strconv.ParseUint(hex, 16, 32)
+	return err == nil
+}
+
+// BridgesWithSubnet returns the bridges other than self with an address whose prefix overlaps
+// subnet.
+func BridgesWithSubnet(self string, subnet netip.Prefix) ([]string, error) {
+	links, err := netlink.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("listing links: %w", err)
+	}
+	var out []string
+	for _, l := range links {
+		if l.Type() != "bridge" || l.Attrs().Name == self {
+			continue
+		}
+		addrs, err := netlink.AddrList(l, netlink.FAMILY_ALL)
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if a.IPNet == nil {
+				continue
+			}
+			ip, ok := netip.AddrFromSlice(a.IP)
+			ones, _ := a.Mask.Size()
+			if ok && netip.PrefixFrom(ip.Unmap(), ones).Masked().Overlaps(subnet) {
+				out = append(out, l.Attrs().Name)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}

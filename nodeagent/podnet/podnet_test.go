@@ -219,3 +219,14 @@ func TestSandboxNetNS(t *testing.T) {
 		t.Errorf("garbage: %q, %d", path, pid)
 	}
 }
+
+func TestIsSkiffBridge(t *testing.T) {
+	for name, want := range map[string]bool{
+		"skiff0": true, "skiff-d7d21418": true, "skiff-D7D21418": true,
+		"skiff-d7d2141": false, "skiff-d7d21418x": false, "skiff-zzzzzzzz": false, "cni0": false, "docker0": false, "skiff1": false,
+	} {
+		if got := IsSkiffBridge(name); got != want {
+			t.Errorf("IsSkiffBridge(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -176,7 +176,8 @@ func deleteLink(name string) error {
 		}
 		return fmt.Errorf("looking up %s: %w", name, err)
 	}
-	if err := netlink.LinkDel(l); err != nil {
+	if err := netlink.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
+		// ENODEV: gone meanwhile (a veth goes with its namespace).
 		return fmt.Errorf("deleting %s: %w", name, err)
 	}
 	return nil

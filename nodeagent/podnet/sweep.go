@@ -26,11 +26,17 @@ type SweepConfig struct {
 	// IPAMStore is the directory of the host-local store of the node's network
 	// (<dataDir>/<network name>).
 	IPAMStore string
+	// BridgeInUse tells whether another Skiff bridge that holds an address of PodCIDR belongs to
+	// a node that runs (e.g. by its record); such a bridge is reported and left alone. nil: only
+	// the running containerds of the pods on it count.
+	BridgeInUse func(bridge string) bool
 }
 
 // SweepResult is what a sweep did.
 type SweepResult struct {
-	Removed            []NetNS
+	Removed []NetNS
+	// StaleBridges are the other Skiff bridges of the pod subnet that were deleted.
+	StaleBridges       []string
 	Reserved, Released []netip.Addr
 }
 
@@ -41,6 +47,8 @@ type SweepResult struct {
 // this node's sandboxes, reports them in one log line and removes them; then it reserves in the
 // IPAM store every address still live on the bridge that the store does not hold, so that no
 // address in use is ever handed out (and releases such reservations whose address is gone).
+// Another Skiff bridge holding the same pod subnet (a node of another name with the same
+// --pod-cidr) is removed with its pods in the same sweep, unless its node still runs.
 func Sweep(ctx context.Context, cfg SweepConfig) (SweepResult, error) {
 	log := klog.FromContext(ctx)
 	var res SweepResult
@@ -60,8 +68,32 @@ func Sweep(ctx context.Context, cfg SweepConfig) (SweepResult, error) {
 	if err != nil {
 		return res, err
 	}
+	// Another Skiff bridge holding this pod subnet (a node of another name that used the same
+	// --pod-cidr) would take the host's traffic to it: its pods go too, and the bridge.
+	var staleBridges []string
+	foreign := Foreign(attached, own)
+	others, err := BridgesWithSubnet(cfg.Bridge, subnet)
+	if err != nil {
+		return res, err
+	}
+	for _, b := range others {
+		if !IsSkiffBridge(b) {
+			log.Error(nil, "Another bridge holds the node's pod subnet: the host may route pod traffic to it", "bridge", b, "podCIDR", cfg.PodCIDR)
+			continue
+		}
+		att, err := Attached(b, procs)
+		if err != nil {
+			return res, err
+		}
+		if (cfg.BridgeInUse != nil && cfg.BridgeInUse(b)) || anyContainerdRunning(procs, att) {
+			log.Error(nil, "A running node's bridge holds this node's pod subnet: give the nodes distinct --pod-cidr", "bridge", b, "podCIDR", cfg.PodCIDR)
+			continue
+		}
+		foreign = append(foreign, att...)
+		staleBridges = append(staleBridges, b)
+	}
 	var removeErr error
-	if foreign := Foreign(attached, own); len(foreign) > 0 {
+	if len(foreign)+len(staleBridges) > 0 {
 		var names, sockets []string
 		seen := map[string]bool{}
 		for _, n := range foreign {
@@ -74,10 +106,17 @@ func Sweep(ctx context.Context, cfg SweepConfig) (SweepResult, error) {
 			}
 		}
 		log.Info("Removing leftover pod sandboxes of another cluster", "count", len(foreign), "bridge", cfg.Bridge,
-			"sandboxes", names, "containerd", sockets)
-		res.Removed = foreign
+			"sandboxes", names, "containerd", sockets, "staleBridges", staleBridges)
+		res.Removed, res.StaleBridges = foreign, staleBridges
+		var errs []error
 		if err := RemoveNetNS(ctx, procs, foreign); err != nil {
 			// What is left stays live: its addresses are reserved below.
+			errs = append(errs, err)
+		}
+		for _, b := range staleBridges {
+			errs = append(errs, DeleteBridge(b))
+		}
+		if err := errors.Join(errs...); err != nil {
 			removeErr = fmt.Errorf("removing leftover pod sandboxes: %w", err)
 		}
 		if procs, err = ListProcs(); err != nil {
@@ -154,4 +193,20 @@ func SandboxNetNS(info string) (path string, pid int) {
 		}
 	}
 	return path, v.Pid
+}
+
+// anyContainerdRunning tells whether a shim of the namespaces reports to a containerd that runs
+// (a process whose --config sits next to the shim's socket, as Skiff lays out its containerds).
+func anyContainerdRunning(procs []Proc, nss []NetNS) bool {
+	for _, n := range nss {
+		for _, s := range n.Shims {
+			cfg := filepath.Join(filepath.Dir(s.Socket), "config.toml")
+			for _, p := range procs {
+				if c := p.ContainerdConfig(); c != "" && filepath.Clean(c) == cfg {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
