@@ -70,7 +70,7 @@ func shimsUnder(t *testing.T, dirs ...string) []string {
 // `skiff reset` wipes a data dir.
 func TestLeftoverPodsAndKillall(t *testing.T) {
 	const node, podCIDR = "clean-a", "10.244.180.0/24"
-	runDir, dir1, dir2 := t.TempDir(), t.TempDir(), t.TempDir()
+	runDir, dir1, dir2, dir3 := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
 	// Whatever the test leaves behind goes before its dirs do (cleanups run last-in first-out:
 	// after the clusters stop, before the temporary dirs are removed).
 	t.Cleanup(func() {
@@ -78,10 +78,13 @@ func TestLeftoverPodsAndKillall(t *testing.T) {
 			t.Errorf("cleanup: skiff killall: %v\n%s", err, out)
 		}
 	})
-	args := []string{"--agent=true", "--node-name=" + node, "--node-port=0", "--pod-cidr=" + podCIDR,
-		"--images-src", moduleRoot(), "--run-dir", runDir, "--service-cluster-ip-range=10.181.0.0/16"}
-	up := func(dir string) (*skiff, string) {
-		s := startSkiffT(t, dir, args...)
+	up := func(dir string, nodeName ...string) (*skiff, string) {
+		node := node
+		if len(nodeName) > 0 {
+			node = nodeName[0]
+		}
+		s := startSkiffT(t, dir, "--agent=true", "--node-name="+node, "--node-port=0", "--pod-cidr="+podCIDR,
+			"--images-src", moduleRoot(), "--run-dir", runDir, "--service-cluster-ip-range=10.181.0.0/16")
 		eventually(t, 90*time.Second, func() error {
 			out := s.kubectl(t, "get", "node", node, "--no-headers")
 			if out.err != nil || !strings.Contains(out.stdout, " Ready ") {
@@ -201,6 +204,32 @@ func TestLeftoverPodsAndKillall(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A node of another name with the same pod CIDR: the first bridge, with the second
+	// cluster's pods, would take the host's traffic to the subnet; it goes with them.
+	s3, image := up(dir3, "clean-b")
+	s3.okIn(t, cleanDeployment("third", 1, image), "apply", "-f", "-")
+	s3.ok(t, "rollout", "status", "deploy/third", "--timeout=90s")
+	for name, ip := range podIPs(s3, "third") {
+		if got, err := svcGet("http://"+ip+":8080/", 2*time.Second); err != nil || got != name {
+			t.Errorf("GET pod %s at %s: %q, %v; want the pod's own name", name, ip, got, err)
+		}
+	}
+	if podnet.LinkExists(bridge) {
+		t.Errorf("the first node's bridge %s, on the same pod subnet, is still there", bridge)
+	}
+	if procs, err = podnet.ListProcs(); err != nil {
+		t.Fatal(err)
+	}
+	if attached, err = podnet.Attached(containerd.BridgeNameFor("clean-b"), procs); err != nil || len(attached) != 1 {
+		t.Errorf("namespaces on clean-b's bridge: %v, %v; want its pod's", attached, err)
+	}
+	for _, n := range attached {
+		netnsPaths = append(netnsPaths, n.Path)
+	}
+	if err := s3.stop(); err != nil {
+		t.Fatal(err)
+	}
+
 	// killall: nothing of the run dir's nodes remains.
 	start := time.Now()
 	out, err := exec.Command(skiffBin, "killall", "--run-dir", runDir).CombinedOutput()
@@ -208,19 +237,23 @@ func TestLeftoverPodsAndKillall(t *testing.T) {
 		t.Fatalf("skiff killall: %v\n%s", err, out)
 	}
 	t.Logf("skiff killall (%v):\n%s", time.Since(start).Round(time.Millisecond), out)
-	if left := shimsUnder(t, dir1, dir2); len(left) > 0 {
+	if left := shimsUnder(t, dir1, dir2, dir3); len(left) > 0 {
 		t.Errorf("shims left after killall: %v", left)
 	}
-	if podnet.LinkExists(bridge) {
-		t.Errorf("bridge %s left after killall", bridge)
+	for _, b := range []string{bridge, containerd.BridgeNameFor("clean-b")} {
+		if podnet.LinkExists(b) {
+			t.Errorf("bridge %s left after killall", b)
+		}
 	}
 	for _, p := range netnsPaths {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("network namespace %s left after killall", p)
 		}
 	}
-	if _, err := exec.Command("nft", "list", "table", "ip", "skiff-proxy-"+node).CombinedOutput(); err == nil {
-		t.Errorf("nftables table skiff-proxy-%s left after killall", node)
+	for _, n := range []string{node, "clean-b"} {
+		if _, err := exec.Command("nft", "list", "table", "ip", "skiff-proxy-"+n).CombinedOutput(); err == nil {
+			t.Errorf("nftables table skiff-proxy-%s left after killall", n)
+		}
 	}
 	if entries, _ := os.ReadDir(runDir); len(entries) != 0 {
 		t.Errorf("node records left in the run dir: %v", entries)
