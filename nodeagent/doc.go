@@ -2,5 +2,7 @@
 // against containerd and reports their status. Subpackages: agent (the loop), runtime/containerd,
 // images, kuberuntime, status, podworkers, volumes, probes, server (logs/exec/port-forward,
 // every request authenticated and authorized through the API server as the kubelet's),
-// join (TLS bootstrap with a token) and simulated (an explicit mode without containers).
+// join (TLS bootstrap with a token), podnet (the pods a node's bridge holds: the sweep of another
+// cluster's leftovers at start, and what `skiff killall` removes), noderecord (the nodes' records
+// in the run directory) and simulated (an explicit mode without containers).
 package nodeagent

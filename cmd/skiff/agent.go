@@ -123,6 +123,7 @@ func newAgentCommand() *cobra.Command {
 	fs.StringVar(&node.podCIDR, "pod-cidr", "", "Pod subnet of this node, distinct per node (default: the subnet the control plane's node IPAM controller assigns; --simulated too).")
 	fs.IntVar(&node.port, "node-port", node.port, "Port of the node agent's HTTPS server (logs, exec, port-forward).")
 	fs.StringVar(&node.registry, "registry", "", "Mirror this Skiff registry (HOST:PORT, e.g. the server's <data-dir>/registry.addr) instead of running one. Without it the node uses the registry the server publishes (ConfigMap kube-system/skiff-registry) when it can reach it, else runs its own.")
+	runDirFlag(fs, &node.runDir, "Directory where the node records itself for skiff killall")
 	fs.StringVar(&node.imagesSrc, "images-src", node.imagesSrc, "Skiff source tree whose test/images are built into the builtin images.")
 	fs.BoolVar(&node.profiling, "profiling", false, "Serve pprof at /debug/pprof/ on the node's HTTPS server (to clients of the cluster CA), as the kubelet's enableProfilingHandler.")
 	fs.BoolVar(&cleanupOnly, "cleanup", false, "Remove the service proxy's nftables rules of node --node-name and Skiff's routes to pod subnets, and exit.")

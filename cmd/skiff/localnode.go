@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -26,6 +27,8 @@ import (
 	"github.com/skiff-dev/skiff/nodeagent/failover"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/images"
+	"github.com/skiff-dev/skiff/nodeagent/noderecord"
+	"github.com/skiff-dev/skiff/nodeagent/podnet"
 	"github.com/skiff-dev/skiff/nodeagent/proxy"
 	"github.com/skiff-dev/skiff/nodeagent/routes"
 	"github.com/skiff-dev/skiff/nodeagent/runtime/containerd"
@@ -60,6 +63,53 @@ type localNode struct {
 	clusterDomain string
 	// progress, when set (`skiff up`), prints a short line for each step of the node's start.
 	progress *progress
+	// runDir is where the node records itself for `skiff killall` (--run-dir; "": $SKIFF_RUN_DIR
+	// or noderecord.DefaultRunDir).
+	runDir string
+}
+
+// record writes the node's record into its run dir (and a copy under dataDir), after checking
+// that no running node of another data dir uses the same bridge (a node of the same name).
+func (n *localNode) record(baseDir, dataDir, podCIDR string, ccfg containerd.Config) error {
+	runDir := noderecord.RunDir(n.runDir)
+	baseDir, _ = filepath.Abs(baseDir)
+	dataDir, _ = filepath.Abs(dataDir)
+	self, _ := podnet.ReadProc(os.Getpid())
+	rec := noderecord.Record{Node: n.name, DataDir: baseDir, NodeDir: dataDir,
+		ContainerdConfig: ccfg.ConfigPath(), ContainerdSocket: ccfg.Socket(), ContainerdRoot: ccfg.RootDir(),
+		ContainerdState: ccfg.StateDir(), Bridge: ccfg.Bridge(), PodCIDR: podCIDR, ProxyTable: proxy.TableNameFor(n.name),
+		PID: os.Getpid(), ProcessStart: self.Start, Started: time.Now().UTC()}
+	recs, _ := noderecord.List(runDir)
+	if conflicts := noderecord.Conflicts(recs, rec, recordRunning); len(conflicts) > 0 {
+		o := conflicts[0]
+		return fmt.Errorf("node %s: its bridge %s is in use by the running node %s of data dir %s (pid %d): stop it (or `skiff killall`), or give this node another --node-name",
+			n.name, rec.Bridge, o.Node, o.DataDir, o.PID)
+	}
+	if err := noderecord.Write(runDir, rec); err != nil {
+		return fmt.Errorf("node %s: %w", n.name, err)
+	}
+	return nil
+}
+
+// bridgeInUse tells whether a running node recorded in the node's run dir uses bridge.
+func (n *localNode) bridgeInUse(bridge string) bool {
+	recs, _ := noderecord.List(noderecord.RunDir(n.runDir))
+	for _, r := range recs {
+		if r.Bridge == bridge && recordRunning(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// recordRunning tells whether the process that a node record names still runs.
+func recordRunning(r noderecord.Record) bool {
+	return r.PID > 0 && r.PID != os.Getpid() && podnet.Alive(podnet.Proc{Pid: r.PID, Start: r.ProcessStart})
+}
+
+// runDirFlag registers --run-dir.
+func runDirFlag(fs *pflag.FlagSet, p *string, what string) {
+	fs.StringVar(p, "run-dir", "", what+" (default $"+noderecord.RunDirEnv+", else "+noderecord.DefaultRunDir+").")
 }
 
 // Gather implements prometheus.Gatherer over the agent's and the proxy's metrics once they run.
@@ -170,6 +220,19 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 		ln.Close()
 		fmt.Fprintf(os.Stderr, "skiff: no local node: containerd did not start: %v (the control plane keeps running)\n", err)
 		return nil
+	}
+	// The node records itself before it runs any pod (`skiff killall` finds it by its record),
+	// and refuses a bridge that a running node of the same name uses.
+	if err := n.record(baseDir, dataDir, podCIDR, crd.Config()); err != nil {
+		ln.Close()
+		return err
+	}
+	// Pods outlive their node: those that another cluster's node of this name left on the
+	// bridge go before this node hands out their addresses again.
+	ccfg := crd.Config()
+	if _, err := podnet.Sweep(ctx, podnet.SweepConfig{Bridge: ccfg.Bridge(), PodCIDR: podCIDR, Socket: ccfg.Socket(),
+		Runtime: crd.RuntimeService(), IPAMStore: ccfg.IPAMStore(), BridgeInUse: n.bridgeInUse}); err != nil {
+		log.Error(err, "Sweeping the node's bridge of leftover pods failed")
 	}
 	agentCfg.RuntimeService, agentCfg.ImageService = crd.RuntimeService(), crd.ImageService()
 	ag, err := agent.New(agentCfg)

@@ -83,6 +83,7 @@ func newUpCommand() *cobra.Command {
 	cmd.Flags().StringVar(&node.name, "node-name", "", "Name of this machine's node (default: the hostname).")
 	cmd.Flags().StringVar(&node.podCIDR, "pod-cidr", "", "Pod subnet of this machine's node (default: a subnet of --cluster-cidr, assigned by the node IPAM controller).")
 	cmd.Flags().IntVar(&node.port, "node-port", node.port, "Port of the node agent's HTTPS server (logs, exec, port-forward; 0: any free port).")
+	runDirFlag(cmd.Flags(), &node.runDir, "Directory where the node records itself for skiff killall")
 	cmd.Flags().StringVar(&node.imagesSrc, "images-src", node.imagesSrc, "Skiff source tree whose test/images are built into the builtin images (pause, busybox, skiff-http).")
 	cmd.Flags().IntVar(&simulatedNodes, "simulated-nodes", 0, "Number of simulated nodes to register (explicit simulated mode: pods are marked running, no containers run).")
 	return cmd

@@ -28,6 +28,10 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
+	// Nodes record themselves (for `skiff killall`) in this run's own dir, not the machine's.
+	if os.Getenv("SKIFF_RUN_DIR") == "" {
+		os.Setenv("SKIFF_RUN_DIR", filepath.Join(tmp, "run"))
+	}
 	if skiffBin = os.Getenv("SKIFF_BIN"); skiffBin == "" {
 		skiffBin = filepath.Join(tmp, "skiff")
 		build := exec.Command("go", "build", "-o", skiffBin, "./cmd/skiff")

@@ -4,7 +4,9 @@
 // registry, so that a pod naming nginx:1.27 runs the image imported under that name, and the
 // real registry comes next when it can be reached), starts containerd with its root, state and
 // socket under the agent's data dir, so that several agents on one machine do not clash, and waits
-// until it answers CRI.
+// until it answers CRI. The bridge is named after the node (BridgeNameFor): pods outlive
+// containerd, so a node of the same name on another data dir finds the earlier one's pods on its
+// bridge; package podnet sweeps them when the node starts.
 package containerd
 
 import (
@@ -95,6 +97,10 @@ func (c *Config) logLevel() string    { return or(c.LogLevel, "info") }
 func (c *Config) socket() string {
 	return or(c.SocketPath, filepath.Join(c.DataDir, "containerd.sock"))
 }
+
+// IPAMStore is the host-local store of the node's network: one file per allocated address.
+func (c *Config) IPAMStore() string { return filepath.Join(c.IPAMDataDir(), c.NetworkName()) }
+
 func (c *Config) runcRoot() string      { return filepath.Join(c.StateDir(), "runc") }
 func (c *Config) optDir() string        { return filepath.Join(c.DataDir, "opt") }
 func (c *Config) ttrpcSocket() string   { return c.socket() + ".ttrpc" }
