@@ -46,6 +46,18 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/etcd"
 	"github.com/skiff-dev/skiff/apiserver/pki"
 	"github.com/skiff-dev/skiff/apiserver/registry"
+	appsstorage "github.com/skiff-dev/skiff/apiserver/registry/apps"
+	authnstorage "github.com/skiff-dev/skiff/apiserver/registry/authentication"
+	authzstorage "github.com/skiff-dev/skiff/apiserver/registry/authorization"
+	certificatesstorage "github.com/skiff-dev/skiff/apiserver/registry/certificates"
+	coordinationstorage "github.com/skiff-dev/skiff/apiserver/registry/coordination"
+	corestorage "github.com/skiff-dev/skiff/apiserver/registry/core"
+	nodestorage "github.com/skiff-dev/skiff/apiserver/registry/core/node"
+	servicestorage "github.com/skiff-dev/skiff/apiserver/registry/core/service"
+	discoverystorage "github.com/skiff-dev/skiff/apiserver/registry/discovery"
+	eventsstorage "github.com/skiff-dev/skiff/apiserver/registry/events"
+	networkingstorage "github.com/skiff-dev/skiff/apiserver/registry/networking"
+	rbacstorage "github.com/skiff-dev/skiff/apiserver/registry/rbac"
 )
 
 // SystemNamespaces exist from the first start and cannot be deleted.
@@ -363,18 +375,34 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node client certificate: %w", err)
 	}
-	nodeTLS, err := registry.NodeClientTLS(c.CA.CertPEM, nodeCert, nodeKey)
+	nodeTLS, err := nodestorage.ClientTLS(c.CA.CertPEM, nodeCert, nodeKey)
 	if err != nil {
 		return nil, err
 	}
-	groups, err := registry.Build(c.Scheme, c.Codecs, c.Generic.RESTOptionsGetter, registry.Options{ServiceClusterIPRange: c.Options.ServiceClusterIPRange, ServiceNodePortRange: c.Options.ServiceNodePortRange, NodeClientTLS: nodeTLS, ServiceAccountTokens: c.serviceAccounts.tokens(c.Options),
-		TokenReviews: c.tokenReviews(), Authorizer: c.Generic.Authorization.Authorizer, RuleResolver: c.authz.RuleResolver, RBACGuard: c.authz.Guard})
+	// One storage provider per API group, in discovery order (legacy core first).
+	core := &corestorage.Provider{
+		Services:             servicestorage.Config{ClusterIPRange: c.Options.ServiceClusterIPRange, NodePortRange: c.Options.ServiceNodePortRange},
+		NodeClientTLS:        nodeTLS,
+		ServiceAccountTokens: c.serviceAccounts.tokens(c.Options),
+	}
+	groups, err := registry.Build(c.Scheme, c.Codecs, c.Generic.RESTOptionsGetter,
+		core,
+		appsstorage.Provider{},
+		coordinationstorage.Provider{},
+		networkingstorage.Provider{},
+		discoverystorage.Provider{},
+		certificatesstorage.Provider{},
+		rbacstorage.Provider{Guard: c.authz.Guard},
+		authnstorage.Provider{TokenReviews: c.tokenReviews()},
+		authzstorage.Provider{Authorizer: c.Generic.Authorization.Authorizer, RuleResolver: c.authz.RuleResolver},
+		eventsstorage.Provider{},
+	)
 	if err != nil {
 		return nil, err
 	}
 	// The escalation check reads roles and bindings from storage, as upstream's: not from the
 	// authorizer's informers, which may not have seen a Role created a moment before its binding.
-	c.authz.Guard.Resolver = authorization.NewStaticRuleResolver(registry.RBACStorageListers(groups.Stores))
+	c.authz.Guard.Resolver = authorization.NewStaticRuleResolver(rbacstorage.StorageListers(groups.Stores))
 	if err := gs.InstallLegacyAPIGroup(genericapiserver.DefaultLegacyAPIPrefix, groups.Legacy); err != nil {
 		return nil, fmt.Errorf("installing core/v1: %w", err)
 	}
@@ -385,7 +413,7 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err := c.installOpenIDDiscovery(gs, c.serviceAccounts); err != nil {
 		return nil, err
 	}
-	s := &Server{Config: c.Config, generic: gs, ready: make(chan struct{}), kubernetesServiceIP: groups.KubernetesServiceIP}
+	s := &Server{Config: c.Config, generic: gs, ready: make(chan struct{}), kubernetesServiceIP: core.KubernetesServiceIP()}
 	// The reconciler keeps default/kubernetes's v1 Endpoints on purpose (as kube-apiserver's does,
 	// which writes storage directly): its reads must not log the API's deprecation warning.
 	endpointsConfig := rest.CopyConfig(c.Generic.LoopbackClientConfig)

@@ -16,7 +16,8 @@ import (
 	certutil "k8s.io/client-go/util/cert"
 
 	"github.com/skiff-dev/skiff/apiserver/pki"
-	"github.com/skiff-dev/skiff/apiserver/registry"
+	authnstorage "github.com/skiff-dev/skiff/apiserver/registry/authentication"
+	corestorage "github.com/skiff-dev/skiff/apiserver/registry/core"
 	"github.com/skiff-dev/skiff/apiserver/serviceaccount"
 )
 
@@ -60,11 +61,11 @@ func (c *Config) setUpServiceAccounts(client kubernetes.Interface) (*serviceAcco
 }
 
 // tokens are the settings of serviceaccounts/token.
-func (s *serviceAccounts) tokens(o *Options) registry.ServiceAccountTokens {
+func (s *serviceAccounts) tokens(o *Options) corestorage.ServiceAccountTokens {
 	if s == nil {
-		return registry.ServiceAccountTokens{}
+		return corestorage.ServiceAccountTokens{}
 	}
-	return registry.ServiceAccountTokens{Signer: s.signer, APIAudiences: []string{s.issuer},
+	return corestorage.ServiceAccountTokens{Signer: s.signer, APIAudiences: []string{s.issuer},
 		MaxExpiration: o.ServiceAccountMaxTokenExpiration, ExtendExpiration: true}
 }
 
@@ -122,6 +123,6 @@ func (c *Config) ServiceAccountSigner() *serviceaccount.Signer {
 }
 
 // tokenReviews answers TokenReview with the server's own authenticator and audiences.
-func (c *Config) tokenReviews() registry.TokenReviews {
-	return registry.TokenReviews{Authenticator: c.Generic.Authentication.Authenticator, APIAudiences: c.Generic.Authentication.APIAudiences}
+func (c *Config) tokenReviews() authnstorage.TokenReviews {
+	return authnstorage.TokenReviews{Authenticator: c.Generic.Authentication.Authenticator, APIAudiences: c.Generic.Authentication.APIAudiences}
 }

@@ -1,7 +1,12 @@
-// Package registry builds the REST storage of every kind Skiff serves: one generic strategy,
-// driven by a Kind descriptor (scope, status handling, field-selector attributes, graceful
-// deletion), on top of k8s.io/apiserver's registry Store, plus the subresources that need code
-// (pods/binding, */scale, namespaces/finalize, selfsubjectreviews).
+// Package registry holds what every kind's storage shares: the Kind descriptor (scope, status
+// handling, field-selector attributes, graceful deletion), the generic Strategy it drives, the
+// store builder on top of k8s.io/apiserver's registry Store with the table convertor from
+// apiserver/printers, the status and scale subresources, and Build, which runs one
+// RESTStorageProvider per API group in order.
+//
+// Each group's storage lives in its own package below: core (with core/pod, core/service,
+// core/namespace, core/node), apps, coordination, networking, discovery, certificates, rbac,
+// authentication, authorization and events.
 //
 // Defaulting happens in the codec (apis/defaults registered on the scheme), validation in the
 // strategy (apis/validation), table conversion in apiserver/printers.

@@ -1,20 +1,75 @@
 package registry
 
 import (
-	"crypto/tls"
 	"fmt"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
-	authorizationv1 "k8s.io/api/authorization/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/registry/generic"
+	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 )
+
+// RESTStorageProvider builds the storage of one API group, as kube-apiserver's providers do.
+// Each group's package (registry/core, registry/apps, ...) has one, configured with what its
+// group needs; the server lists them in installation (discovery) order.
+type RESTStorageProvider interface {
+	// GroupName is the API group ("" for the legacy core group).
+	GroupName() string
+	// NewRESTStorage builds the group's storage, by version then path ("pods", "pods/status").
+	// An empty map leaves the group out.
+	NewRESTStorage(c *Context) (map[string]map[string]rest.Storage, error)
+}
+
+// Context is what providers build storage with. Stores grows as providers run, so a provider
+// sees the stores of the providers before it; a store of a later group is reached with StoreFunc.
+type Context struct {
+	Scheme            *runtime.Scheme
+	Codecs            serializer.CodecFactory
+	RESTOptionsGetter generic.RESTOptionsGetter
+	// Stores gives each kind's storage by group resource, for code that needs the store itself.
+	Stores map[schema.GroupResource]*Storage
+	// required are the stores reached through StoreFunc, checked once every provider ran.
+	required []required
+}
+
+type required struct {
+	gr schema.GroupResource
+	by string
+}
+
+// NewStorage builds the store of k (and its status subresource) and records it in Stores.
+func (c *Context) NewStorage(k *Kind) (*Storage, error) {
+	st, err := NewStorage(c.Scheme, k, c.RESTOptionsGetter)
+	if err != nil {
+		return nil, err
+	}
+	c.Stores[k.GroupResource()] = st
+	return st, nil
+}
+
+// AddKinds builds the plain stores of kinds into m (the storage map of their version).
+func (c *Context) AddKinds(m map[string]rest.Storage, kinds ...*Kind) error {
+	for _, k := range kinds {
+		st, err := c.NewStorage(k)
+		if err != nil {
+			return err
+		}
+		for path, s := range st.Paths(k) {
+			m[path] = s
+		}
+	}
+	return nil
+}
+
+// StoreFunc returns the store of gr when called; Build fails when no provider built it. by names
+// the user in that error.
+func (c *Context) StoreFunc(gr schema.GroupResource, by string) func() *genericregistry.Store {
+	c.required = append(c.required, required{gr: gr, by: by})
+	return func() *genericregistry.Store { return c.Stores[gr].Store }
+}
 
 // Groups is the result of building all storage: the API groups to install, legacy core first.
 type Groups struct {
@@ -22,130 +77,36 @@ type Groups struct {
 	Named  []*genericapiserver.APIGroupInfo
 	// Stores gives each kind's storage by group resource, for code that needs the store itself.
 	Stores map[schema.GroupResource]*Storage
-	// KubernetesServiceIP is the first service IP, reserved for default/kubernetes.
-	KubernetesServiceIP string
 }
 
-// Options are the settings storage needs.
-type Options struct {
-	// ServiceClusterIPRange is the IPv4 CIDR service ClusterIPs come from.
-	ServiceClusterIPRange string
-	// ServiceNodePortRange is the NodePort range, "30000-32767" when empty.
-	ServiceNodePortRange string
-	// NodeClientTLS is how the API server reaches node agents for pods/log, exec, attach and
-	// portforward: a client certificate of the cluster CA (CN kube-apiserver-kubelet-client,
-	// bound to system:kubelet-api-admin) and the roots that verify the agents' serving
-	// certificates. Without it those subresources answer 503.
-	NodeClientTLS *tls.Config
-	// ServiceAccountTokens configures serviceaccounts/token (TokenRequest).
-	ServiceAccountTokens ServiceAccountTokens
-	// TokenReviews configures authentication.k8s.io/v1 tokenreviews.
-	TokenReviews TokenReviews
-	// Authorizer and RuleResolver answer the authorization.k8s.io reviews; RBACGuard refuses
-	// RBAC writes that escalate privileges. Without them the reviews are not served and RBAC
-	// writes are not checked.
-	Authorizer   authorizer.Authorizer
-	RuleResolver authorizer.RuleResolver
-	RBACGuard    RBACGuard
-}
-
-// Build creates the storage of every served kind and groups it for installation.
-func Build(scheme *runtime.Scheme, codecs serializer.CodecFactory, optsGetter generic.RESTOptionsGetter, o Options) (*Groups, error) {
-	out := &Groups{Stores: map[schema.GroupResource]*Storage{}}
-	if err := addStreamOptionConversions(scheme); err != nil {
-		return nil, err
-	}
-	infos := map[string]*genericapiserver.APIGroupInfo{}
-	var order []string
-	infoFor := func(gv schema.GroupVersion) map[string]rest.Storage {
-		info, ok := infos[gv.Group]
-		if !ok {
-			i := genericapiserver.NewDefaultAPIGroupInfo(gv.Group, scheme, runtime.NewParameterCodec(scheme), codecs)
-			info = &i
-			infos[gv.Group] = info
-			order = append(order, gv.Group)
-		}
-		m, ok := info.VersionedResourcesStorageMap[gv.Version]
-		if !ok {
-			m = map[string]rest.Storage{}
-			info.VersionedResourcesStorageMap[gv.Version] = m
-		}
-		return m
-	}
-	for _, k := range Kinds {
-		st, err := NewStorage(scheme, k, optsGetter)
+// Build runs the providers in order and groups their storage for installation; the order of
+// providers is the order of the groups in discovery.
+func Build(scheme *runtime.Scheme, codecs serializer.CodecFactory, optsGetter generic.RESTOptionsGetter, providers ...RESTStorageProvider) (*Groups, error) {
+	c := &Context{Scheme: scheme, Codecs: codecs, RESTOptionsGetter: optsGetter, Stores: map[schema.GroupResource]*Storage{}}
+	out := &Groups{Stores: c.Stores}
+	for _, p := range providers {
+		storage, err := p.NewRESTStorage(c)
 		if err != nil {
 			return nil, err
 		}
-		addSubresources(k, st, o, out.Stores)
-		out.Stores[k.GroupResource()] = st
-		m := infoFor(k.GroupVersion)
-		for path, s := range st.Paths(k) {
-			m[path] = s
-		}
-		if k == NamespaceKind {
-			m["namespaces"] = &namespaceREST{mainREST: m["namespaces"].(*mainREST)}
-		}
-		if k == PodKind {
-			m["bindings"] = st.Subresources["binding"]
-		}
-	}
-	alloc, err := newIPAllocator(o.ServiceClusterIPRange, out.Stores[IPAddressKind.GroupResource()].Store)
-	if err != nil {
-		return nil, err
-	}
-	nodePortRange := o.ServiceNodePortRange
-	if nodePortRange == "" {
-		nodePortRange = DefaultServiceNodePortRange
-	}
-	ports, err := newPortAllocator(nodePortRange, optsGetter)
-	if err != nil {
-		return nil, err
-	}
-	svcStore := out.Stores[schema.GroupResource{Resource: "services"}].Store
-	wireServiceAllocation(svcStore, alloc, ports)
-	// The allocator's raw storage (its etcd client) is released with the services store; kept
-	// open, it held the embedded etcd's shutdown for its 7 s request timeout.
-	if destroy := svcStore.DestroyFunc; destroy != nil {
-		svcStore.DestroyFunc = func() { destroy(); ports.destroy() }
-	} else {
-		svcStore.DestroyFunc = ports.destroy
-	}
-	out.KubernetesServiceIP = alloc.First()
-	infoFor(authenticationv1.SchemeGroupVersion)["selfsubjectreviews"] = &selfSubjectReviewREST{}
-	wireRBACGuard(out.Stores, o.RBACGuard)
-	if o.Authorizer != nil {
-		addAuthorizationReviews(infoFor(authorizationv1.SchemeGroupVersion), o.Authorizer, o.RuleResolver)
-	}
-	infoFor(core)["serviceaccounts/token"] = newTokenREST(o.ServiceAccountTokens, out.Stores)
-	infoFor(authenticationv1.SchemeGroupVersion)["tokenreviews"] = &tokenReviewREST{cfg: o.TokenReviews}
-	infoFor(eventsv1.SchemeGroupVersion)["events"] = newEventsREST(out.Stores[schema.GroupResource{Resource: "events"}].Store)
-	for _, g := range order {
-		if g == "" {
-			out.Legacy = infos[g]
+		if len(storage) == 0 {
 			continue
 		}
-		out.Named = append(out.Named, infos[g])
+		info := genericapiserver.NewDefaultAPIGroupInfo(p.GroupName(), scheme, runtime.NewParameterCodec(scheme), codecs)
+		info.VersionedResourcesStorageMap = storage
+		if p.GroupName() == "" {
+			out.Legacy = &info
+			continue
+		}
+		out.Named = append(out.Named, &info)
+	}
+	for _, r := range c.required {
+		if _, ok := c.Stores[r.gr]; !ok {
+			return nil, fmt.Errorf("%s needs the storage of %s, which no group built", r.by, r.gr)
+		}
 	}
 	if out.Legacy == nil {
 		return nil, fmt.Errorf("no core group built")
 	}
 	return out, nil
-}
-
-// addSubresources adds the subresources that need their own code.
-func addSubresources(k *Kind, st *Storage, o Options, stores map[schema.GroupResource]*Storage) {
-	switch k {
-	case PodKind:
-		st.Subresources["binding"] = &bindingREST{store: st.Store}
-		addPodStreams(st, newNodeConnector(o, stores))
-	case NamespaceKind:
-		st.Subresources["finalize"] = newFinalizeREST(st.Store, newStrategy(st.Store.CreateStrategy.(*strategy).ObjectTyper, k, false))
-	case DeploymentKind:
-		st.Subresources["scale"] = &scaleREST{store: st.Store, kind: k, toScale: deploymentScale, setReplicas: setDeploymentReplicas}
-	case ReplicaSetKind:
-		st.Subresources["scale"] = &scaleREST{store: st.Store, kind: k, toScale: replicaSetScale, setReplicas: setReplicaSetReplicas}
-	case CSRKind:
-		wireCSR(st)
-	}
 }

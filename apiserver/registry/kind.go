@@ -62,7 +62,7 @@ type Storage struct {
 
 // NewStorage builds the store of a kind from the RESTOptionsGetter.
 func NewStorage(scheme *runtime.Scheme, k *Kind, optsGetter generic.RESTOptionsGetter) (*Storage, error) {
-	main := newStrategy(scheme, k, false)
+	main := NewStrategy(scheme, k, false)
 	gr := k.GroupResource()
 	table := printers.ForResource(gr)
 	if table == nil {
@@ -90,35 +90,35 @@ func NewStorage(scheme *runtime.Scheme, k *Kind, optsGetter generic.RESTOptionsG
 	s := &Storage{Store: store, Subresources: map[string]rest.Storage{}}
 	if k.Status {
 		status := *store
-		st := newStrategy(scheme, k, true)
+		st := NewStrategy(scheme, k, true)
 		status.CreateStrategy, status.UpdateStrategy, status.ResetFieldsStrategy = nil, st, st
 		status.DeleteStrategy = st
-		s.Subresources["status"] = &statusREST{store: &status}
+		s.Subresources["status"] = &StatusREST{Store: &status}
 	}
 	return s, nil
 }
 
 // Paths returns the storage map entries for APIGroupInfo.VersionedResourcesStorageMap.
 func (s *Storage) Paths(k *Kind) map[string]rest.Storage {
-	out := map[string]rest.Storage{k.Resource: &mainREST{Store: s.Store, kind: k}}
+	out := map[string]rest.Storage{k.Resource: &MainREST{Store: s.Store, kind: k}}
 	for sub, st := range s.Subresources {
 		out[k.Resource+"/"+sub] = st
 	}
 	return out
 }
 
-// mainREST adds short names, categories and the singular name to a store.
-type mainREST struct {
+// MainREST adds short names, categories and the singular name to a store.
+type MainREST struct {
 	*genericregistry.Store
 	kind *Kind
 }
 
 var (
-	_ rest.ShortNamesProvider   = &mainREST{}
-	_ rest.CategoriesProvider   = &mainREST{}
-	_ rest.SingularNameProvider = &mainREST{}
+	_ rest.ShortNamesProvider   = &MainREST{}
+	_ rest.CategoriesProvider   = &MainREST{}
+	_ rest.SingularNameProvider = &MainREST{}
 )
 
-func (r *mainREST) ShortNames() []string    { return r.kind.ShortNames }
-func (r *mainREST) Categories() []string    { return r.kind.Categories }
-func (r *mainREST) GetSingularName() string { return strings.ToLower(r.kind.Singular) }
+func (r *MainREST) ShortNames() []string    { return r.kind.ShortNames }
+func (r *MainREST) Categories() []string    { return r.kind.Categories }
+func (r *MainREST) GetSingularName() string { return strings.ToLower(r.kind.Singular) }

@@ -20,24 +20,27 @@ import (
 	"github.com/skiff-dev/skiff/apis/validation"
 )
 
-// strategy implements the create, update, delete and reset-fields strategies for one Kind.
-// status selects the status-subresource variant.
-type strategy struct {
+// Strategy implements the create, update, delete and reset-fields strategies for one Kind.
+// status selects the status-subresource variant. Kinds with their own rules (CSRs, namespaces'
+// finalize) embed it and override what differs.
+type Strategy struct {
 	runtime.ObjectTyper
 	names.NameGenerator
 	kind   *Kind
 	status bool
 }
 
-func newStrategy(typer runtime.ObjectTyper, k *Kind, status bool) *strategy {
-	return &strategy{ObjectTyper: typer, NameGenerator: names.SimpleNameGenerator, kind: k, status: status}
+// NewStrategy returns the generic strategy of k: its main resource, or with status its status
+// subresource.
+func NewStrategy(typer runtime.ObjectTyper, k *Kind, status bool) *Strategy {
+	return &Strategy{ObjectTyper: typer, NameGenerator: names.SimpleNameGenerator, kind: k, status: status}
 }
 
-func (s *strategy) NamespaceScoped() bool { return s.kind.Namespaced }
+func (s *Strategy) NamespaceScoped() bool { return s.kind.Namespaced }
 
 // PrepareForCreate clears status when the kind has a status subresource (as upstream does for
 // pods, services, workloads), starts generation at 1, and runs the kind's own hook.
-func (s *strategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
+func (s *Strategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
 	if s.kind.Status && !s.kind.KeepStatusOnCreate {
 		setField(obj, "Status", nil)
 	}
@@ -51,7 +54,7 @@ func (s *strategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
 
 // PrepareForUpdate keeps the stored status on a main-resource update and the stored spec on a
 // status update, and bumps generation when the spec changed.
-func (s *strategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
+func (s *Strategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
 	newMeta, err1 := meta.Accessor(obj)
 	oldMeta, err2 := meta.Accessor(old)
 	if err1 != nil || err2 != nil {
@@ -101,33 +104,33 @@ func contentChanged(obj, old runtime.Object) bool {
 	return !apiequality.Semantic.DeepEqual(a, b)
 }
 
-func (s *strategy) Validate(ctx context.Context, obj runtime.Object) field.ErrorList {
+func (s *Strategy) Validate(ctx context.Context, obj runtime.Object) field.ErrorList {
 	return validation.ValidateCreate(obj)
 }
 
-func (s *strategy) WarningsOnCreate(ctx context.Context, obj runtime.Object) []string { return nil }
+func (s *Strategy) WarningsOnCreate(ctx context.Context, obj runtime.Object) []string { return nil }
 
-func (s *strategy) Canonicalize(obj runtime.Object) {}
+func (s *Strategy) Canonicalize(obj runtime.Object) {}
 
-func (s *strategy) AllowCreateOnUpdate(ctx context.Context) bool {
+func (s *Strategy) AllowCreateOnUpdate(ctx context.Context) bool {
 	return s.kind.AllowCreateOnUpdate && !s.status
 }
 
-func (s *strategy) AllowUnconditionalUpdate(ctx context.Context) bool { return true }
+func (s *Strategy) AllowUnconditionalUpdate(ctx context.Context) bool { return true }
 
-func (s *strategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+func (s *Strategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
 	if s.status {
 		return validation.ValidateStatusUpdate(obj, old)
 	}
 	return validation.ValidateUpdate(obj, old)
 }
 
-func (s *strategy) WarningsOnUpdate(ctx context.Context, obj, old runtime.Object) []string {
+func (s *Strategy) WarningsOnUpdate(ctx context.Context, obj, old runtime.Object) []string {
 	return nil
 }
 
 // GetResetFields tells server-side apply which fields this endpoint never changes.
-func (s *strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
+func (s *Strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 	if !s.kind.Status {
 		return nil
 	}
@@ -141,7 +144,7 @@ func (s *strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 }
 
 // CheckGracefulDelete defers to the kind (pods); other kinds are deleted at once.
-func (s *strategy) CheckGracefulDelete(ctx context.Context, obj runtime.Object, options *metav1.DeleteOptions) bool {
+func (s *Strategy) CheckGracefulDelete(ctx context.Context, obj runtime.Object, options *metav1.DeleteOptions) bool {
 	if s.kind.GracefulDelete == nil {
 		return false
 	}
@@ -149,7 +152,7 @@ func (s *strategy) CheckGracefulDelete(ctx context.Context, obj runtime.Object, 
 }
 
 // DefaultGarbageCollectionPolicy is background deletion for every kind, as for apps/v1.
-func (s *strategy) DefaultGarbageCollectionPolicy(ctx context.Context) rest.GarbageCollectionPolicy {
+func (s *Strategy) DefaultGarbageCollectionPolicy(ctx context.Context) rest.GarbageCollectionPolicy {
 	return rest.DeleteDependents
 }
 

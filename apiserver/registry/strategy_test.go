@@ -1,4 +1,4 @@
-package registry
+package registry_test
 
 import (
 	"context"
@@ -10,11 +10,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
+
+	"github.com/skiff-dev/skiff/apiserver/registry"
+	"github.com/skiff-dev/skiff/apiserver/registry/apps"
+	"github.com/skiff-dev/skiff/apiserver/registry/core"
+	"github.com/skiff-dev/skiff/apiserver/registry/discovery"
 )
 
-func kindFor(resource string) *Kind {
-	for _, k := range Kinds {
-		if k.Resource == resource && (resource != "events" || k.GroupVersion.Group == "") {
+func kindFor(resource string) *registry.Kind {
+	for _, k := range []*registry.Kind{discovery.EndpointSliceKind, apps.ReplicaSetKind, core.ConfigMapKind} {
+		if k.Resource == resource {
 			return k
 		}
 	}
@@ -58,14 +63,14 @@ func TestGeneration(t *testing.T) {
 			if k == nil {
 				t.Fatalf("no kind %s", tc.resource)
 			}
-			create := newStrategy(nil, k, false)
+			create := registry.NewStrategy(nil, k, false)
 			old := tc.old.DeepCopyObject()
 			create.PrepareForCreate(ctx, old)
 			if got := old.(metav1.Object).GetGeneration(); got != tc.created {
 				t.Fatalf("generation after create = %d, want %d", got, tc.created)
 			}
 			obj := tc.obj.DeepCopyObject()
-			newStrategy(nil, k, tc.status).PrepareForUpdate(ctx, obj, old)
+			registry.NewStrategy(nil, k, tc.status).PrepareForUpdate(ctx, obj, old)
 			if got := obj.(metav1.Object).GetGeneration(); got != tc.want {
 				t.Errorf("generation after update = %d, want %d", got, tc.want)
 			}

@@ -8,39 +8,45 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+
+	"github.com/skiff-dev/skiff/apis/validation"
 )
 
-// statusREST serves the status subresource: get, update and patch.
-type statusREST struct {
-	store *genericregistry.Store
+// StatusREST serves a status-like subresource (status, namespaces/finalize, CSR approval) on a
+// copy of the main store with its own update strategy: get, update and patch.
+type StatusREST struct {
+	Store *genericregistry.Store
 }
 
 var (
-	_ rest.Patcher             = &statusREST{}
-	_ rest.ResetFieldsStrategy = &statusREST{}
+	_ rest.Patcher             = &StatusREST{}
+	_ rest.ResetFieldsStrategy = &StatusREST{}
 )
 
-func (r *statusREST) New() runtime.Object { return r.store.NewFunc() }
-func (r *statusREST) Destroy()            {}
+func (r *StatusREST) New() runtime.Object { return r.Store.NewFunc() }
+func (r *StatusREST) Destroy()            {}
 
-func (r *statusREST) Get(ctx context.Context, name string, options *metav1.GetOptions) (runtime.Object, error) {
-	return r.store.Get(ctx, name, options)
+func (r *StatusREST) Get(ctx context.Context, name string, options *metav1.GetOptions) (runtime.Object, error) {
+	return r.Store.Get(ctx, name, options)
 }
 
-func (r *statusREST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc, forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
+func (r *StatusREST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc, forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
 	// Status updates never create.
-	return r.store.Update(ctx, name, objInfo, createValidation, updateValidation, false, options)
+	return r.Store.Update(ctx, name, objInfo, createValidation, updateValidation, false, options)
 }
 
-func (r *statusREST) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return r.store.GetResetFields()
+func (r *StatusREST) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
+	return r.Store.GetResetFields()
 }
 
-func (r *statusREST) ConvertToTable(ctx context.Context, object runtime.Object, tableOptions runtime.Object) (*metav1.Table, error) {
-	return r.store.ConvertToTable(ctx, object, tableOptions)
+func (r *StatusREST) ConvertToTable(ctx context.Context, object runtime.Object, tableOptions runtime.Object) (*metav1.Table, error) {
+	return r.Store.ConvertToTable(ctx, object, tableOptions)
 }
 
 // scaleREST serves the scale subresource of a workload as autoscaling/v1 Scale.
@@ -50,6 +56,32 @@ type scaleREST struct {
 	toScale     func(obj runtime.Object) (*autoscalingScale, error)
 	setReplicas func(obj runtime.Object, replicas int32)
 	kind        *Kind
+}
+
+// NewScaleREST serves the scale subresource of k's store: toScale reads the Scale of a stored
+// object (see NewScale), setReplicas writes the desired count into it.
+func NewScaleREST(store *genericregistry.Store, k *Kind, toScale func(obj runtime.Object) (*autoscalingv1.Scale, error), setReplicas func(obj runtime.Object, replicas int32)) rest.Storage {
+	return &scaleREST{store: store, kind: k, toScale: toScale, setReplicas: setReplicas}
+}
+
+type autoscalingScale = autoscalingv1.Scale
+
+var autoscalingScaleGVK = autoscalingv1.SchemeGroupVersion.WithKind("Scale")
+
+func validateScale(s *autoscalingScale) field.ErrorList { return validation.ValidateCreate(s) }
+
+// NewScale is the Scale of a workload with metadata m, desired and current replicas, and selector.
+func NewScale(m metav1.ObjectMeta, desired, current int32, selector *metav1.LabelSelector) (*autoscalingv1.Scale, error) {
+	sel, err := metav1.LabelSelectorAsSelector(selector)
+	if err != nil {
+		return nil, fmt.Errorf("invalid label selector: %w", err)
+	}
+	return &autoscalingScale{
+		ObjectMeta: metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, UID: m.UID,
+			ResourceVersion: m.ResourceVersion, CreationTimestamp: m.CreationTimestamp},
+		Spec:   autoscalingv1.ScaleSpec{Replicas: desired},
+		Status: autoscalingv1.ScaleStatus{Replicas: current, Selector: sel.String()},
+	}, nil
 }
 
 var (

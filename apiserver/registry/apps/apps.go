@@ -1,0 +1,80 @@
+package apps
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/registry/rest"
+	"strconv"
+
+	"github.com/skiff-dev/skiff/apiserver/registry"
+)
+
+// ReplicaSetKind is apps/v1 replicasets, with status and scale.
+var ReplicaSetKind = &registry.Kind{GroupVersion: appsv1.SchemeGroupVersion, Resource: "replicasets", Singular: "replicaset", Namespaced: true,
+	ShortNames: []string{"rs"}, Categories: []string{"all"}, Status: true, Generation: true,
+	New: func() runtime.Object { return &appsv1.ReplicaSet{} }, NewList: func() runtime.Object { return &appsv1.ReplicaSetList{} },
+	Fields: func(obj runtime.Object) fields.Set {
+		return fields.Set{"status.replicas": strconv.Itoa(int(obj.(*appsv1.ReplicaSet).Status.Replicas))}
+	}}
+
+// DeploymentKind is apps/v1 deployments, with status and scale.
+var DeploymentKind = &registry.Kind{GroupVersion: appsv1.SchemeGroupVersion, Resource: "deployments", Singular: "deployment", Namespaced: true,
+	ShortNames: []string{"deploy"}, Categories: []string{"all"}, Status: true, Generation: true,
+	New: func() runtime.Object { return &appsv1.Deployment{} }, NewList: func() runtime.Object { return &appsv1.DeploymentList{} },
+	PrepareForUpdate: func(obj, old runtime.Object) {
+		// Annotations are copied to the ReplicaSets, so changing them is a new generation too.
+		n, o := obj.(*appsv1.Deployment), old.(*appsv1.Deployment)
+		if n.Generation == o.Generation && !apiequality.Semantic.DeepEqual(n.Annotations, o.Annotations) {
+			n.Generation = o.Generation + 1
+		}
+	}}
+
+// Provider builds apps/v1: replicasets and deployments, each with status and scale.
+type Provider struct{}
+
+func (Provider) GroupName() string { return appsv1.GroupName }
+
+func (Provider) NewRESTStorage(c *registry.Context) (map[string]map[string]rest.Storage, error) {
+	m := map[string]rest.Storage{}
+	for _, w := range []struct {
+		kind        *registry.Kind
+		toScale     func(runtime.Object) (*autoscalingv1.Scale, error)
+		setReplicas func(runtime.Object, int32)
+	}{
+		{ReplicaSetKind, replicaSetScale, setReplicaSetReplicas},
+		{DeploymentKind, deploymentScale, setDeploymentReplicas},
+	} {
+		st, err := c.NewStorage(w.kind)
+		if err != nil {
+			return nil, err
+		}
+		st.Subresources["scale"] = registry.NewScaleREST(st.Store, w.kind, w.toScale, w.setReplicas)
+		for path, s := range st.Paths(w.kind) {
+			m[path] = s
+		}
+	}
+	return map[string]map[string]rest.Storage{appsv1.SchemeGroupVersion.Version: m}, nil
+}
+
+func replicas(p *int32) int32 {
+	if p == nil {
+		return 1
+	}
+	return *p
+}
+
+func deploymentScale(obj runtime.Object) (*autoscalingv1.Scale, error) {
+	d := obj.(*appsv1.Deployment)
+	return registry.NewScale(d.ObjectMeta, replicas(d.Spec.Replicas), d.Status.Replicas, d.Spec.Selector)
+}
+
+func replicaSetScale(obj runtime.Object) (*autoscalingv1.Scale, error) {
+	rs := obj.(*appsv1.ReplicaSet)
+	return registry.NewScale(rs.ObjectMeta, replicas(rs.Spec.Replicas), rs.Status.Replicas, rs.Spec.Selector)
+}
+
+func setDeploymentReplicas(obj runtime.Object, n int32) { obj.(*appsv1.Deployment).Spec.Replicas = &n }
+func setReplicaSetReplicas(obj runtime.Object, n int32) { obj.(*appsv1.ReplicaSet).Spec.Replicas = &n }
