@@ -74,9 +74,14 @@ func defaultStatefulSet(ss *appsv1.StatefulSet) {
 			ss.Spec.UpdateStrategy.RollingUpdate = &appsv1.RollingUpdateStatefulSetStrategy{}
 		}
 	}
-	if ss.Spec.UpdateStrategy.Type == appsv1.RollingUpdateStatefulSetStrategyType &&
-		ss.Spec.UpdateStrategy.RollingUpdate != nil && ss.Spec.UpdateStrategy.RollingUpdate.Partition == nil {
-		ss.Spec.UpdateStrategy.RollingUpdate.Partition = ptrTo(int32(0))
+	if ru := ss.Spec.UpdateStrategy.RollingUpdate; ss.Spec.UpdateStrategy.Type == appsv1.RollingUpdateStatefulSetStrategyType && ru != nil {
+		if ru.Partition == nil {
+			ru.Partition = ptrTo(int32(0))
+		}
+		// MaxUnavailableStatefulSet is beta and on by default since 1.37.
+		if ru.MaxUnavailable == nil {
+			ru.MaxUnavailable = ptrTo(intstr.FromInt32(1))
+		}
 	}
 	if ss.Spec.PersistentVolumeClaimRetentionPolicy == nil {
 		ss.Spec.PersistentVolumeClaimRetentionPolicy = &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{}
@@ -94,6 +99,24 @@ func defaultStatefulSet(ss *appsv1.StatefulSet) {
 		ss.Spec.RevisionHistoryLimit = ptrTo(int32(10))
 	}
 	defaultPodTemplateSpec(&ss.Spec.Template)
+	for i := range ss.Spec.VolumeClaimTemplates {
+		defaultPersistentVolumeClaim(&ss.Spec.VolumeClaimTemplates[i])
+	}
+}
+
+// defaultPersistentVolumeClaim is upstream's PersistentVolumeClaim defaulting (used for the
+// StatefulSet's volumeClaimTemplates): phase Pending, volumeMode Filesystem, quantities rounded.
+func defaultPersistentVolumeClaim(pvc *corev1.PersistentVolumeClaim) {
+	if pvc.Status.Phase == "" {
+		pvc.Status.Phase = corev1.ClaimPending
+	}
+	if pvc.Spec.VolumeMode == nil {
+		pvc.Spec.VolumeMode = ptrTo(corev1.PersistentVolumeFilesystem)
+	}
+	defaultResourceList(pvc.Spec.Resources.Limits)
+	defaultResourceList(pvc.Spec.Resources.Requests)
+	defaultResourceList(pvc.Status.Capacity)
+	defaultResourceList(pvc.Status.AllocatedResources)
 }
 
 func defaultEndpointSlice(es *discoveryv1.EndpointSlice) {

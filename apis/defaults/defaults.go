@@ -5,6 +5,8 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -45,8 +47,12 @@ func Default(obj runtime.Object) {
 		defaultStatefulSet(o)
 	case *discoveryv1.EndpointSlice:
 		defaultEndpointSlice(o)
+	case *schedulingv1.PriorityClass:
+		defaultPriorityClass(o)
 	case *coordinationv1.Lease:
 		// Lease has no defaults upstream.
+	case *appsv1.ControllerRevision, *policyv1.PodDisruptionBudget:
+		// No defaults upstream either.
 	}
 }
 

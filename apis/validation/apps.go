@@ -164,10 +164,7 @@ func validateRollingUpdateDeployment(ru *appsv1.RollingUpdateDeployment, fldPath
 	if intOrPercentValue(maxUnavailable) == 0 && intOrPercentValue(maxSurge) == 0 {
 		allErrs = append(allErrs, field.Invalid(fldPath.Child("maxUnavailable"), maxUnavailable, "may not be 0 when `maxSurge` is 0"))
 	}
-	if v, isPercent := percentValue(maxUnavailable); isPercent && v > 100 {
-		allErrs = append(allErrs, field.Invalid(fldPath.Child("maxUnavailable"), maxUnavailable, "must not be greater than 100%"))
-	}
-	return allErrs
+	return append(allErrs, isNotMoreThan100Percent(maxUnavailable, fldPath.Child("maxUnavailable"))...)
 }
 
 func validatePositiveIntOrPercent(v intstr.IntOrString, fldPath *field.Path) field.ErrorList {
@@ -185,8 +182,9 @@ func validatePositiveIntOrPercent(v intstr.IntOrString, fldPath *field.Path) fie
 	return allErrs
 }
 
+// percentValue is getPercentValue: the number of a valid percentage ("5%"), else false.
 func percentValue(v intstr.IntOrString) (int, bool) {
-	if v.Type != intstr.String || !strings.HasSuffix(v.StrVal, "%") {
+	if v.Type != intstr.String || len(validation.IsValidPercent(v.StrVal)) != 0 {
 		return 0, false
 	}
 	n, err := strconv.Atoi(strings.TrimSuffix(v.StrVal, "%"))
@@ -194,6 +192,14 @@ func percentValue(v intstr.IntOrString) (int, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// isNotMoreThan100Percent is IsNotMoreThan100Percent.
+func isNotMoreThan100Percent(v intstr.IntOrString, fldPath *field.Path) field.ErrorList {
+	if n, isPercent := percentValue(v); isPercent && n > 100 {
+		return field.ErrorList{field.Invalid(fldPath, v, "must not be greater than 100%")}
+	}
+	return nil
 }
 
 func intOrPercentValue(v intstr.IntOrString) int {

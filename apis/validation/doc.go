@@ -9,6 +9,8 @@
 //
 // Files follow upstream's split: pod.go, pod_update.go and volumes.go (PodSpec, Pod update and
 // status, Binding), service.go, core.go (Namespace, Node, ConfigMap, Secret, ServiceAccount,
-// Endpoints, core Events), apps.go (ReplicaSet, Deployment) and other.go (Scale, Lease,
-// EndpointSlice, events.k8s.io Events).
+// Endpoints, core Events), apps.go (ReplicaSet, Deployment), workloads.go (DaemonSet,
+// StatefulSet, ControllerRevision, ReplicationController, PodTemplate), policy.go
+// (PodDisruptionBudget, PriorityClass, the PersistentVolumeClaimSpec of volume claim templates)
+// and other.go (Scale, Lease, EndpointSlice, events.k8s.io Events).
 package validation

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -28,6 +29,9 @@ var fuzzKinds = []schema.GroupVersionKind{
 	appsv1.SchemeGroupVersion.WithKind("Deployment"), appsv1.SchemeGroupVersion.WithKind("ReplicaSet"),
 	coordinationv1.SchemeGroupVersion.WithKind("Lease"), discoveryv1.SchemeGroupVersion.WithKind("EndpointSlice"),
 	eventsv1.SchemeGroupVersion.WithKind("Event"),
+	appsv1.SchemeGroupVersion.WithKind("DaemonSet"), appsv1.SchemeGroupVersion.WithKind("StatefulSet"),
+	appsv1.SchemeGroupVersion.WithKind("ControllerRevision"), corev1.SchemeGroupVersion.WithKind("ReplicationController"),
+	corev1.SchemeGroupVersion.WithKind("PodTemplate"), policyv1.SchemeGroupVersion.WithKind("PodDisruptionBudget"),
 }
 
 // FuzzValidate decodes arbitrary JSON as one of the served kinds through the API's codecs
@@ -40,6 +44,11 @@ func FuzzValidate(f *testing.F) {
 	f.Add(uint8(10), []byte(`{"metadata":{"name":"l","namespace":"d"},"spec":{"limits":[{"type":"Container","min":{"cpu":"0"},"max":{"cpu":"0"},"maxLimitRequestRatio":{"cpu":"2"}},{"type":"Pod","default":{"cpu":"1"}}]}}`), []byte(`{}`))
 	f.Add(uint8(12), []byte(`{"metadata":{"name":"d","namespace":"d"},"spec":{"replicas":-1,"selector":{"matchExpressions":[{"key":"a","operator":"Bogus"}]},"strategy":{"type":"RollingUpdate","rollingUpdate":{"maxSurge":"200%","maxUnavailable":"x"}}}}`), []byte(`{"spec":{"selector":{}}}`))
 	f.Add(uint8(15), []byte(`{"metadata":{"name":"e","namespace":"d"},"addressType":"IPv4","endpoints":[{"addresses":["1.2.3.4"],"conditions":{}}],"ports":[{"port":-1}]}`), []byte(`{}`))
+	f.Add(uint8(17), []byte(`{"metadata":{"name":"ds","namespace":"d"},"spec":{"selector":{"matchLabels":{"a":"b"}},"updateStrategy":{"rollingUpdate":{"maxSurge":"-5%","maxUnavailable":0}},"template":{"metadata":{"labels":{"a":"b"}}}}}`), []byte(`{"spec":{"selector":null}}`))
+	f.Add(uint8(18), []byte(`{"metadata":{"name":"ss","namespace":"d"},"spec":{"serviceName":"x.y","ordinals":{"start":-1},"volumeClaimTemplates":[{"metadata":{"name":"v"},"spec":{"accessModes":["ReadWriteOncePod","ReadWriteOnce"],"dataSourceRef":{"kind":"","name":"","namespace":"N"},"dataSource":{"kind":"X"}}}],"template":{"spec":{"hostname":"h","volumes":[{"name":"v"}]}}}}`), []byte(`{"spec":{"podManagementPolicy":"Parallel"}}`))
+	f.Add(uint8(19), []byte(`{"metadata":{"name":"r","namespace":"d"},"revision":-1,"data":[1,2]}`), []byte(`{"data":null}`))
+	f.Add(uint8(20), []byte(`{"metadata":{"name":"rc","namespace":"d"},"spec":{"replicas":-1,"template":{"metadata":{"labels":{"a":"b"}}}}}`), []byte(`{"spec":{"template":null}}`))
+	f.Add(uint8(22), []byte(`{"metadata":{"name":"p","namespace":"d"},"spec":{"minAvailable":"101%","maxUnavailable":-1,"unhealthyPodEvictionPolicy":"x"},"status":{"conditions":[{"type":""}]}}`), []byte(`{}`))
 
 	scheme := runtime.NewScheme()
 	if err := apis.AddToScheme(scheme); err != nil {

@@ -18,6 +18,9 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 	if errs, ok := validateRBACCreate(obj); ok {
 		return errs
 	}
+	if errs, ok := validateWorkloadCreate(obj); ok {
+		return errs
+	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		return validatePodCreate(o)
@@ -62,6 +65,9 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 // ValidateUpdate validates an update of the main resource (old is the stored object).
 func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 	if errs, ok := validateRBACUpdate(obj, old); ok {
+		return errs
+	}
+	if errs, ok := validateWorkloadUpdate(obj, old); ok {
 		return errs
 	}
 	switch o := obj.(type) {
@@ -143,6 +149,9 @@ func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 
 // ValidateStatusUpdate validates an update through the status subresource.
 func ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
+	if errs, ok := validateWorkloadStatusUpdate(obj, old); ok {
+		return errs
+	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		if p, ok := old.(*corev1.Pod); ok {
