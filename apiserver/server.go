@@ -49,6 +49,7 @@ import (
 	appsstorage "github.com/skiff-dev/skiff/apiserver/registry/apps"
 	authnstorage "github.com/skiff-dev/skiff/apiserver/registry/authentication"
 	authzstorage "github.com/skiff-dev/skiff/apiserver/registry/authorization"
+	batchstorage "github.com/skiff-dev/skiff/apiserver/registry/batch"
 	certificatesstorage "github.com/skiff-dev/skiff/apiserver/registry/certificates"
 	coordinationstorage "github.com/skiff-dev/skiff/apiserver/registry/coordination"
 	corestorage "github.com/skiff-dev/skiff/apiserver/registry/core"
@@ -388,6 +389,7 @@ func (c CompletedConfig) New() (*Server, error) {
 	groups, err := registry.Build(c.Scheme, c.Codecs, c.Generic.RESTOptionsGetter,
 		core,
 		appsstorage.Provider{},
+		batchstorage.Provider{},
 		coordinationstorage.Provider{},
 		networkingstorage.Provider{},
 		discoverystorage.Provider{},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -51,6 +52,8 @@ var (
 	endpointSlicesGR = schema.GroupResource{Group: "discovery.k8s.io", Resource: "endpointslices"}
 	eventsEventsGR   = schema.GroupResource{Group: "events.k8s.io", Resource: "events"}
 	csrGR            = schema.GroupResource{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}
+	jobsGR           = schema.GroupResource{Group: "batch", Resource: "jobs"}
+	cronJobsGR       = schema.GroupResource{Group: "batch", Resource: "cronjobs"}
 )
 
 // convert runs the resource's convertor with default options and fails the test on error.
@@ -131,6 +134,10 @@ func TestColumns(t *testing.T) {
 		{clusterRoleBindingsGR, []column{{"Name", "string", 0}, {"Role", "string", 0}, {"Age", "string", 0}, {"Users", "string", 1}, {"Groups", "string", 1}, {"ServiceAccounts", "string", 1}}},
 		{core("resourcequotas"), []column{{"Name", "string", 0}, {"Age", "string", 0}, {"Request", "string", 0}, {"Limit", "string", 0}}},
 		{core("limitranges"), []column{{"Name", "string", 0}, {"Created At", "date", 0}}},
+		{jobsGR, []column{{"Name", "string", 0}, {"Status", "string", 0}, {"Completions", "string", 0}, {"Duration", "string", 0}, {"Age", "string", 0},
+			{"Containers", "string", 1}, {"Images", "string", 1}, {"Selector", "string", 1}}},
+		{cronJobsGR, []column{{"Name", "string", 0}, {"Schedule", "string", 0}, {"Timezone", "string", 0}, {"Suspend", "boolean", 0}, {"Active", "integer", 0},
+			{"Last Schedule", "string", 0}, {"Age", "string", 0}, {"Containers", "string", 1}, {"Images", "string", 1}, {"Selector", "string", 1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.gr.String(), func(t *testing.T) {
@@ -169,7 +176,6 @@ func TestForResourceUnknown(t *testing.T) {
 		{Group: "apps", Resource: "statefulsets"},
 		{Group: "extensions", Resource: "deployments"},
 		{Group: "apps", Resource: "pods"},
-		{Group: "batch", Resource: "jobs"},
 		{Group: "coordination.k8s.io", Resource: "leasecandidates"},
 	} {
 		if c := ForResource(gr); c != nil {
@@ -201,6 +207,8 @@ var emptyLists = map[schema.GroupResource]runtime.Object{
 	clusterRoleBindingsGR:  &rbacv1.ClusterRoleBindingList{},
 	core("resourcequotas"): &corev1.ResourceQuotaList{},
 	core("limitranges"):    &corev1.LimitRangeList{},
+	jobsGR:                 &batchv1.JobList{},
+	cronJobsGR:             &batchv1.CronJobList{},
 }
 
 // zeroObjects holds a zero-valued object of every printed resource.
@@ -226,6 +234,8 @@ var zeroObjects = map[schema.GroupResource]runtime.Object{
 	clusterRoleBindingsGR:  &rbacv1.ClusterRoleBinding{},
 	core("resourcequotas"): &corev1.ResourceQuota{},
 	core("limitranges"):    &corev1.LimitRange{},
+	jobsGR:                 &batchv1.Job{},
+	cronJobsGR:             &batchv1.CronJob{},
 }
 
 func TestEmptyLists(t *testing.T) {

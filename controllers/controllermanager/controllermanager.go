@@ -14,6 +14,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/deployment"
 	"github.com/skiff-dev/skiff/controllers/endpoints"
 	"github.com/skiff-dev/skiff/controllers/garbagecollector"
+	"github.com/skiff-dev/skiff/controllers/job"
 	"github.com/skiff-dev/skiff/controllers/namespace"
 	"github.com/skiff-dev/skiff/controllers/nodeipam"
 	"github.com/skiff-dev/skiff/controllers/nodelifecycle"
@@ -22,6 +23,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/scheduler"
 	"github.com/skiff-dev/skiff/controllers/serviceaccount"
 	"github.com/skiff-dev/skiff/controllers/servicelb"
+	"github.com/skiff-dev/skiff/controllers/ttlafterfinished"
 )
 
 // Config holds the manager options and the timings tests and users may shorten.
@@ -69,6 +71,12 @@ func Setup(mgr manager.Manager, c Config) error {
 		}},
 		{"deployment", func() error {
 			return (&deployment.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
+		}},
+		{"job", func() error {
+			return (&job.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
+		}},
+		{"ttlafterfinished", func() error {
+			return (&ttlafterfinished.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
 		}},
 		{"endpoints", func() error {
 			return (&endpoints.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
