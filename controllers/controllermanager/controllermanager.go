@@ -11,6 +11,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/certificates"
 	"github.com/skiff-dev/skiff/controllers/clusterroleaggregation"
+	"github.com/skiff-dev/skiff/controllers/cronjob"
 	"github.com/skiff-dev/skiff/controllers/deployment"
 	"github.com/skiff-dev/skiff/controllers/endpoints"
 	"github.com/skiff-dev/skiff/controllers/garbagecollector"
@@ -74,6 +75,9 @@ func Setup(mgr manager.Manager, c Config) error {
 		}},
 		{"job", func() error {
 			return (&job.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
+		}},
+		{"cronjob", func() error {
+			return (&cronjob.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
 		}},
 		{"ttlafterfinished", func() error {
 			return (&ttlafterfinished.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
