@@ -62,7 +62,9 @@ func TestCronJobCreate(t *testing.T) {
 		}, []want{{"spec.jobTemplate.spec.selector", field.ErrorTypeInvalid, "`selector` will be auto-generated"}}},
 		{"manual selector", func(c *batchv1.CronJob) { c.Spec.JobTemplate.Spec.ManualSelector = ptr(true) }, []want{
 			{"spec.jobTemplate.spec.manualSelector", field.ErrorTypeNotSupported, ""}}},
-		{"restart policy Always", func(c *batchv1.CronJob) { c.Spec.JobTemplate.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyAlways }, []want{
+		{"restart policy Always", func(c *batchv1.CronJob) {
+			c.Spec.JobTemplate.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyAlways
+		}, []want{
 			{"spec.jobTemplate.spec.template.spec.restartPolicy", field.ErrorTypeNotSupported, ""}}},
 		{"no containers", func(c *batchv1.CronJob) { c.Spec.JobTemplate.Spec.Template.Spec.Containers = nil }, []want{
 			{"spec.jobTemplate.spec.template.spec.containers", field.ErrorTypeRequired, ""}}},

@@ -164,4 +164,3 @@ func (r *Reconciler) deleteJob(ctx context.Context, cj *batchv1.CronJob, j *batc
 	r.Recorder.Eventf(cj, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted job %v", j.Name)
 	return nil
 }
-

@@ -74,5 +74,7 @@ type TimeoutError struct {
 	Last  error
 }
 
-func (e *TimeoutError) Error() string { return "still failing after " + e.After.String() + ": " + e.Last.Error() }
+func (e *TimeoutError) Error() string {
+	return "still failing after " + e.After.String() + ": " + e.Last.Error()
+}
 func (e *TimeoutError) Unwrap() error { return e.Last }
