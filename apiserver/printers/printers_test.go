@@ -15,6 +15,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -37,23 +38,24 @@ func objMeta(name string, age time.Duration) metav1.ObjectMeta {
 }
 
 var (
-	podsGR           = schema.GroupResource{Resource: "pods"}
-	nodesGR          = schema.GroupResource{Resource: "nodes"}
-	namespacesGR     = schema.GroupResource{Resource: "namespaces"}
-	servicesGR       = schema.GroupResource{Resource: "services"}
-	endpointsGR      = schema.GroupResource{Resource: "endpoints"}
-	coreEventsGR     = schema.GroupResource{Resource: "events"}
-	configMapsGR     = schema.GroupResource{Resource: "configmaps"}
-	secretsGR        = schema.GroupResource{Resource: "secrets"}
-	serviceAccountGR = schema.GroupResource{Resource: "serviceaccounts"}
-	replicaSetsGR    = schema.GroupResource{Group: "apps", Resource: "replicasets"}
-	deploymentsGR    = schema.GroupResource{Group: "apps", Resource: "deployments"}
-	leasesGR         = schema.GroupResource{Group: "coordination.k8s.io", Resource: "leases"}
-	endpointSlicesGR = schema.GroupResource{Group: "discovery.k8s.io", Resource: "endpointslices"}
-	eventsEventsGR   = schema.GroupResource{Group: "events.k8s.io", Resource: "events"}
-	csrGR            = schema.GroupResource{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}
-	jobsGR           = schema.GroupResource{Group: "batch", Resource: "jobs"}
-	cronJobsGR       = schema.GroupResource{Group: "batch", Resource: "cronjobs"}
+	podsGR            = schema.GroupResource{Resource: "pods"}
+	nodesGR           = schema.GroupResource{Resource: "nodes"}
+	namespacesGR      = schema.GroupResource{Resource: "namespaces"}
+	servicesGR        = schema.GroupResource{Resource: "services"}
+	endpointsGR       = schema.GroupResource{Resource: "endpoints"}
+	coreEventsGR      = schema.GroupResource{Resource: "events"}
+	configMapsGR      = schema.GroupResource{Resource: "configmaps"}
+	secretsGR         = schema.GroupResource{Resource: "secrets"}
+	serviceAccountGR  = schema.GroupResource{Resource: "serviceaccounts"}
+	replicaSetsGR     = schema.GroupResource{Group: "apps", Resource: "replicasets"}
+	deploymentsGR     = schema.GroupResource{Group: "apps", Resource: "deployments"}
+	leasesGR          = schema.GroupResource{Group: "coordination.k8s.io", Resource: "leases"}
+	endpointSlicesGR  = schema.GroupResource{Group: "discovery.k8s.io", Resource: "endpointslices"}
+	eventsEventsGR    = schema.GroupResource{Group: "events.k8s.io", Resource: "events"}
+	csrGR             = schema.GroupResource{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}
+	jobsGR            = schema.GroupResource{Group: "batch", Resource: "jobs"}
+	cronJobsGR        = schema.GroupResource{Group: "batch", Resource: "cronjobs"}
+	priorityClassesGR = schema.GroupResource{Group: "scheduling.k8s.io", Resource: "priorityclasses"}
 )
 
 // convert runs the resource's convertor with default options and fails the test on error.
@@ -138,6 +140,10 @@ func TestColumns(t *testing.T) {
 			{"Containers", "string", 1}, {"Images", "string", 1}, {"Selector", "string", 1}}},
 		{cronJobsGR, []column{{"Name", "string", 0}, {"Schedule", "string", 0}, {"Timezone", "string", 0}, {"Suspend", "boolean", 0}, {"Active", "integer", 0},
 			{"Last Schedule", "string", 0}, {"Age", "string", 0}, {"Containers", "string", 1}, {"Images", "string", 1}, {"Selector", "string", 1}}},
+		{core("replicationcontrollers"), []column{{"Name", "string", 0}, {"Desired", "integer", 0}, {"Current", "integer", 0}, {"Ready", "integer", 0}, {"Age", "string", 0},
+			{"Containers", "string", 1}, {"Images", "string", 1}, {"Selector", "string", 1}}},
+		{core("podtemplates"), []column{{"Name", "string", 0}, {"Containers", "string", 0}, {"Images", "string", 0}, {"Pod Labels", "string", 0}}},
+		{priorityClassesGR, []column{{"Name", "string", 0}, {"Value", "integer", 0}, {"Global-Default", "boolean", 0}, {"Age", "string", 0}, {"PreemptionPolicy", "string", 0}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.gr.String(), func(t *testing.T) {
@@ -186,56 +192,62 @@ func TestForResourceUnknown(t *testing.T) {
 
 // emptyLists holds an empty list of every printed resource.
 var emptyLists = map[schema.GroupResource]runtime.Object{
-	podsGR:                 &corev1.PodList{},
-	nodesGR:                &corev1.NodeList{},
-	namespacesGR:           &corev1.NamespaceList{},
-	servicesGR:             &corev1.ServiceList{},
-	endpointsGR:            &corev1.EndpointsList{},
-	coreEventsGR:           &corev1.EventList{},
-	configMapsGR:           &corev1.ConfigMapList{},
-	secretsGR:              &corev1.SecretList{},
-	serviceAccountGR:       &corev1.ServiceAccountList{},
-	replicaSetsGR:          &appsv1.ReplicaSetList{},
-	deploymentsGR:          &appsv1.DeploymentList{},
-	leasesGR:               &coordinationv1.LeaseList{},
-	endpointSlicesGR:       &discoveryv1.EndpointSliceList{},
-	eventsEventsGR:         &eventsv1.EventList{},
-	csrGR:                  &certificatesv1.CertificateSigningRequestList{},
-	rolesGR:                &rbacv1.RoleList{},
-	clusterRolesGR:         &rbacv1.ClusterRoleList{},
-	roleBindingsGR:         &rbacv1.RoleBindingList{},
-	clusterRoleBindingsGR:  &rbacv1.ClusterRoleBindingList{},
-	core("resourcequotas"): &corev1.ResourceQuotaList{},
-	core("limitranges"):    &corev1.LimitRangeList{},
-	jobsGR:                 &batchv1.JobList{},
-	cronJobsGR:             &batchv1.CronJobList{},
+	podsGR:                         &corev1.PodList{},
+	nodesGR:                        &corev1.NodeList{},
+	namespacesGR:                   &corev1.NamespaceList{},
+	servicesGR:                     &corev1.ServiceList{},
+	endpointsGR:                    &corev1.EndpointsList{},
+	coreEventsGR:                   &corev1.EventList{},
+	configMapsGR:                   &corev1.ConfigMapList{},
+	secretsGR:                      &corev1.SecretList{},
+	serviceAccountGR:               &corev1.ServiceAccountList{},
+	replicaSetsGR:                  &appsv1.ReplicaSetList{},
+	deploymentsGR:                  &appsv1.DeploymentList{},
+	leasesGR:                       &coordinationv1.LeaseList{},
+	endpointSlicesGR:               &discoveryv1.EndpointSliceList{},
+	eventsEventsGR:                 &eventsv1.EventList{},
+	csrGR:                          &certificatesv1.CertificateSigningRequestList{},
+	rolesGR:                        &rbacv1.RoleList{},
+	clusterRolesGR:                 &rbacv1.ClusterRoleList{},
+	roleBindingsGR:                 &rbacv1.RoleBindingList{},
+	clusterRoleBindingsGR:          &rbacv1.ClusterRoleBindingList{},
+	core("resourcequotas"):         &corev1.ResourceQuotaList{},
+	core("limitranges"):            &corev1.LimitRangeList{},
+	jobsGR:                         &batchv1.JobList{},
+	cronJobsGR:                     &batchv1.CronJobList{},
+	core("replicationcontrollers"): &corev1.ReplicationControllerList{},
+	core("podtemplates"):           &corev1.PodTemplateList{},
+	priorityClassesGR:              &schedulingv1.PriorityClassList{},
 }
 
 // zeroObjects holds a zero-valued object of every printed resource.
 var zeroObjects = map[schema.GroupResource]runtime.Object{
-	podsGR:                 &corev1.Pod{},
-	nodesGR:                &corev1.Node{},
-	namespacesGR:           &corev1.Namespace{},
-	servicesGR:             &corev1.Service{},
-	endpointsGR:            &corev1.Endpoints{},
-	coreEventsGR:           &corev1.Event{},
-	configMapsGR:           &corev1.ConfigMap{},
-	secretsGR:              &corev1.Secret{},
-	serviceAccountGR:       &corev1.ServiceAccount{},
-	replicaSetsGR:          &appsv1.ReplicaSet{},
-	deploymentsGR:          &appsv1.Deployment{},
-	leasesGR:               &coordinationv1.Lease{},
-	endpointSlicesGR:       &discoveryv1.EndpointSlice{},
-	eventsEventsGR:         &eventsv1.Event{},
-	csrGR:                  &certificatesv1.CertificateSigningRequest{},
-	rolesGR:                &rbacv1.Role{},
-	clusterRolesGR:         &rbacv1.ClusterRole{},
-	roleBindingsGR:         &rbacv1.RoleBinding{},
-	clusterRoleBindingsGR:  &rbacv1.ClusterRoleBinding{},
-	core("resourcequotas"): &corev1.ResourceQuota{},
-	core("limitranges"):    &corev1.LimitRange{},
-	jobsGR:                 &batchv1.Job{},
-	cronJobsGR:             &batchv1.CronJob{},
+	podsGR:                         &corev1.Pod{},
+	nodesGR:                        &corev1.Node{},
+	namespacesGR:                   &corev1.Namespace{},
+	servicesGR:                     &corev1.Service{},
+	endpointsGR:                    &corev1.Endpoints{},
+	coreEventsGR:                   &corev1.Event{},
+	configMapsGR:                   &corev1.ConfigMap{},
+	secretsGR:                      &corev1.Secret{},
+	serviceAccountGR:               &corev1.ServiceAccount{},
+	replicaSetsGR:                  &appsv1.ReplicaSet{},
+	deploymentsGR:                  &appsv1.Deployment{},
+	leasesGR:                       &coordinationv1.Lease{},
+	endpointSlicesGR:               &discoveryv1.EndpointSlice{},
+	eventsEventsGR:                 &eventsv1.Event{},
+	csrGR:                          &certificatesv1.CertificateSigningRequest{},
+	rolesGR:                        &rbacv1.Role{},
+	clusterRolesGR:                 &rbacv1.ClusterRole{},
+	roleBindingsGR:                 &rbacv1.RoleBinding{},
+	clusterRoleBindingsGR:          &rbacv1.ClusterRoleBinding{},
+	core("resourcequotas"):         &corev1.ResourceQuota{},
+	core("limitranges"):            &corev1.LimitRange{},
+	jobsGR:                         &batchv1.Job{},
+	cronJobsGR:                     &batchv1.CronJob{},
+	core("replicationcontrollers"): &corev1.ReplicationController{},
+	core("podtemplates"):           &corev1.PodTemplate{},
+	priorityClassesGR:              &schedulingv1.PriorityClass{},
 }
 
 func TestEmptyLists(t *testing.T) {
