@@ -70,6 +70,9 @@ func Setup(mgr manager.Manager, c Config) error {
 		{"replicaset", func() error {
 			return (&replicaset.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
 		}},
+		{"replicationcontroller", func() error {
+			return (&replicaset.Reconciler{Kind: replicaset.ReplicationControllers, Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
+		}},
 		{"deployment", func() error {
 			return (&deployment.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
 		}},

@@ -5,7 +5,6 @@ import (
 
 	"github.com/skiff-dev/skiff/controllers"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -98,12 +97,12 @@ func (h *podHandler) deleted(ctx context.Context, pod *corev1.Pod, q queue) {
 // resolve returns the ReplicaSet a controller reference points to, if it is in the cache with
 // the same UID.
 func (h *podHandler) resolve(ctx context.Context, ns string, ref *metav1.OwnerReference) *types.NamespacedName {
-	key := controllers.OwnerKey(ns, ref, controllerKind)
+	key := controllers.OwnerKey(ns, ref, h.r.Kind.GroupVersionKind)
 	if key == nil {
 		return nil
 	}
-	rs := &appsv1.ReplicaSet{}
-	if err := h.r.Client.Get(ctx, *key, rs); err != nil || rs.UID != ref.UID {
+	obj := h.r.Kind.New()
+	if err := h.r.Client.Get(ctx, *key, obj); err != nil || obj.GetUID() != ref.UID {
 		return nil
 	}
 	return key
@@ -114,15 +113,15 @@ func (h *podHandler) enqueueMatching(ctx context.Context, pod *corev1.Pod, q que
 	if len(pod.Labels) == 0 {
 		return
 	}
-	list := &appsv1.ReplicaSetList{}
+	list := h.r.Kind.NewList()
 	if err := h.r.Client.List(ctx, list, client.InNamespace(pod.Namespace)); err != nil {
 		return
 	}
-	for i := range list.Items {
-		sel, err := metav1.LabelSelectorAsSelector(list.Items[i].Spec.Selector)
+	for _, o := range h.r.Kind.Items(list) {
+		sel, err := metav1.LabelSelectorAsSelector(h.r.Kind.ToReplicaSet(o).Spec.Selector)
 		if err != nil || sel.Empty() || !sel.Matches(labels.Set(pod.Labels)) {
 			continue
 		}
-		q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(o)})
 	}
 }
