@@ -60,7 +60,9 @@ var ReplicationControllers = &Kind{
 		}
 		return out
 	},
-	ToReplicaSet: func(o client.Object) *appsv1.ReplicaSet { return replicationControllerToReplicaSet(o.(*corev1.ReplicationController)) },
+	ToReplicaSet: func(o client.Object) *appsv1.ReplicaSet {
+		return replicationControllerToReplicaSet(o.(*corev1.ReplicationController))
+	},
 	SetStatus: func(o client.Object, st appsv1.ReplicaSetStatus) {
 		rc := o.(*corev1.ReplicationController)
 		rc.Status = corev1.ReplicationControllerStatus{Replicas: st.Replicas, FullyLabeledReplicas: st.FullyLabeledReplicas,
