@@ -35,6 +35,9 @@ type Config struct {
 	NodeMonitorGracePeriod time.Duration
 	// NodeMonitorPeriod is how often node health is checked (5 s).
 	NodeMonitorPeriod time.Duration
+	// TerminatedPodGCThreshold is how many terminated pods may exist before the oldest are
+	// deleted (upstream's --terminated-pod-gc-threshold, 12500; 0 or less: never).
+	TerminatedPodGCThreshold int
 	// SkipNameValidation lets several managers run in one process (tests).
 	SkipNameValidation bool
 	// CertificateSigner signs approved node certificates (the cluster CA); when nil, node CSRs
@@ -58,7 +61,7 @@ type Config struct {
 // DefaultConfig is upstream's defaults.
 func DefaultConfig() Config {
 	return Config{Manager: controllers.DefaultOptions(), NodeMonitorGracePeriod: 50 * time.Second, NodeMonitorPeriod: 5 * time.Second,
-		NodeIPAM: nodeipam.DefaultConfig()}
+		TerminatedPodGCThreshold: 12500, NodeIPAM: nodeipam.DefaultConfig()}
 }
 
 // Setup adds every controller to mgr.
@@ -93,7 +96,8 @@ func Setup(mgr manager.Manager, c Config) error {
 			return namespace.SetupWithManager(mgr, namespace.Config{SkipNameValidation: c.SkipNameValidation})
 		}},
 		{"nodelifecycle", func() error {
-			return nodelifecycle.New(nodelifecycle.Config{GracePeriod: c.NodeMonitorGracePeriod, MonitorPeriod: c.NodeMonitorPeriod}).SetupWithManager(mgr)
+			return nodelifecycle.New(nodelifecycle.Config{GracePeriod: c.NodeMonitorGracePeriod, MonitorPeriod: c.NodeMonitorPeriod,
+				TerminatedPodGCThreshold: c.TerminatedPodGCThreshold}).SetupWithManager(mgr)
 		}},
 		{"nodeipam", func() error {
 			return (&nodeipam.Controller{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}, Config: c.NodeIPAM}).SetupWithManager(mgr)
