@@ -30,7 +30,7 @@ func newAgentCommand() *cobra.Command {
 	cfg.NodeName, _ = os.Hostname()
 	var sim, cleanupOnly bool
 	var servers []string
-	node := &localNode{podCIDR: "10.244.101.0/24", port: server.DefaultPort, imagesSrc: "."}
+	node := &localNode{podCIDR: "10.244.101.0/24", port: server.DefaultPort, imagesSrc: ".", learnRegistry: true}
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Run a node: join the cluster with --server and --token, then run the node agent",
@@ -122,7 +122,7 @@ func newAgentCommand() *cobra.Command {
 	fs.DurationVar(&cfg.Timeout, "join-timeout", 5*time.Minute, "How long to wait for the node's certificate to be approved and signed.")
 	fs.StringVar(&node.podCIDR, "pod-cidr", node.podCIDR, "Pod subnet of this node (distinct per node).")
 	fs.IntVar(&node.port, "node-port", node.port, "Port of the node agent's HTTPS server (logs, exec, port-forward).")
-	fs.StringVar(&node.registry, "registry", "", "Use this loopback registry (HOST:PORT, e.g. the server's <data-dir>/registry.addr) instead of running one.")
+	fs.StringVar(&node.registry, "registry", "", "Mirror this Skiff registry (HOST:PORT, e.g. the server's <data-dir>/registry.addr) instead of running one. Without it the node uses the registry the server publishes (ConfigMap kube-system/skiff-registry) when it can reach it, else runs its own.")
 	fs.StringVar(&node.imagesSrc, "images-src", node.imagesSrc, "Skiff source tree whose test/images are built into the builtin images.")
 	fs.BoolVar(&node.profiling, "profiling", false, "Serve pprof at /debug/pprof/ on the node's HTTPS server (to clients of the cluster CA), as the kubelet's enableProfilingHandler.")
 	fs.BoolVar(&cleanupOnly, "cleanup", false, "Remove the service proxy's nftables rules of node --node-name and Skiff's routes to pod subnets, and exit.")

@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/sync/errgroup"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
@@ -37,9 +39,12 @@ type localNode struct {
 	podCIDR   string
 	port      int
 	imagesSrc string
-	// registry, when set, is an existing loopback registry (another node's on this machine) with
-	// the builtin images; otherwise the node runs its own.
+	// registry, when set, is an existing registry (the server's) with the builtin images, which
+	// the node's containerd mirrors; otherwise the node runs its own.
 	registry string
+	// learnRegistry makes a joined node without --registry use the registry the server
+	// published (kube-system/skiff-registry) when it can reach it.
+	learnRegistry bool
 	// profiling serves pprof on the node's server (--profiling).
 	profiling bool
 	// metrics is the running agent's registry, served on the node's /metrics and gathered into
@@ -78,6 +83,9 @@ type nodeIdentity struct {
 	servingCert func(ctx context.Context, client kubernetes.Interface, ips []net.IP, dnsNames []string) (certPEM, keyPEM []byte, err error)
 	// servers, when several, are the control plane's API servers to fail over between.
 	servers []string
+	// adminKubeconfig, in `skiff up`, is the control plane's credential: the node publishes its
+	// registry's address with it (kube-system/skiff-registry) for joined nodes.
+	adminKubeconfig string
 }
 
 // upIdentity is the local node of `skiff up`: the CA is in this process, and the node gets its
@@ -88,7 +96,7 @@ func upIdentity(cfg *apiserver.Config, nodeName string) (nodeIdentity, error) {
 	if err := cfg.WriteClientKubeconfig(kubeconfig, "system:node:"+nodeName, "system:nodes"); err != nil {
 		return nodeIdentity{}, fmt.Errorf("node credential: %w", err)
 	}
-	return nodeIdentity{kubeconfig: kubeconfig, ca: cfg.CA.Cert,
+	return nodeIdentity{kubeconfig: kubeconfig, ca: cfg.CA.Cert, adminKubeconfig: cfg.AdminKubeconfig,
 		servingCert: func(_ context.Context, _ kubernetes.Interface, ips []net.IP, dnsNames []string) ([]byte, []byte, error) {
 			return cfg.CA.Issue(pki.CertSpec{CommonName: "system:node:" + nodeName, Organization: []string{"system:nodes"},
 				Server: true, DNSNames: append(dnsNames, "localhost"), IPs: append(ips, net.ParseIP("127.0.0.1"))})
@@ -104,19 +112,6 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 		fmt.Fprintf(os.Stderr, "skiff: no local node: %v (the control plane keeps running)\n", err)
 		return nil
 	}
-	n.progress.step("Node %s: preparing the built-in images (pause, busybox, skiff-http)", n.name)
-	regAddr, refs, err := n.images(ctx, baseDir)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "skiff: no local node: %v (the control plane keeps running)\n", err)
-		return nil
-	}
-	crd := containerd.New(containerd.Config{DataDir: filepath.Join(dataDir, "containerd"), NodeName: n.name,
-		PodCIDR: n.podCIDR, SandboxImage: refs[images.PauseRef], RegistryMirror: regAddr})
-	n.progress.step("Node %s: starting containerd", n.name)
-	if err := crd.Start(ctx); err != nil {
-		fmt.Fprintf(os.Stderr, "skiff: no local node: containerd did not start: %v (the control plane keeps running)\n", err)
-		return nil
-	}
 	restCfg, err := clientcmd.BuildConfigFromFlags("", id.kubeconfig)
 	if err != nil {
 		return err
@@ -129,6 +124,22 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	client, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
 		return err
+	}
+	n.progress.step("Node %s: preparing the built-in images (pause, busybox, skiff-http)", n.name)
+	regAddr, refs, err := n.images(ctx, baseDir, client)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "skiff: no local node: %v (the control plane keeps running)\n", err)
+		return nil
+	}
+	if id.adminKubeconfig != "" && n.registry == "" {
+		go publishRegistry(ctx, id.adminKubeconfig, regAddr)
+	}
+	crd := containerd.New(containerd.Config{DataDir: filepath.Join(dataDir, "containerd"), NodeName: n.name,
+		PodCIDR: n.podCIDR, SandboxImage: refs[images.PauseRef], RegistryMirror: regAddr})
+	n.progress.step("Node %s: starting containerd", n.name)
+	if err := crd.Start(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "skiff: no local node: containerd did not start: %v (the control plane keeps running)\n", err)
+		return nil
 	}
 	faultWatcher, err := faults.NewWatcherForConfig(restCfg)
 	if err != nil {
@@ -198,21 +209,40 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	return err
 }
 
-// images returns the registry address the node pulls from and the builtin images' references:
-// the given registry's, or a registry of the node's own, started and filled here.
-func (n *localNode) images(ctx context.Context, baseDir string) (string, map[string]string, error) {
-	if n.registry != "" {
-		refs := map[string]string{}
-		for _, r := range []string{images.PauseRef, images.BusyboxRef, images.HTTPRef} {
-			refs[r] = n.registry + "/" + r
-		}
-		return n.registry, refs, nil
+// images returns the registry address the node pulls from and the builtin images' names:
+// the given registry's (--registry, or the one the server published when this node learns it),
+// or a registry of the node's own, started and filled here, on the address it had before.
+func (n *localNode) images(ctx context.Context, baseDir string, client kubernetes.Interface) (string, map[string]string, error) {
+	builtin := map[string]string{}
+	for _, r := range []string{images.PauseRef, images.BusyboxRef, images.HTTPRef} {
+		builtin[r] = r
 	}
-	reg := images.NewRegistry(filepath.Join(baseDir, "node", "registry"), "127.0.0.1:0")
+	if n.registry != "" {
+		return n.registry, builtin, nil
+	}
+	log := klog.FromContext(ctx)
+	if n.learnRegistry {
+		addr, err := images.Published(ctx, client)
+		switch {
+		case err != nil:
+			log.Info("No registry published by the server, running the node's own", "err", err)
+		case addr == "":
+		default:
+			if err := images.Reachable(ctx, addr); err != nil {
+				log.Info("The server's registry cannot be reached, running the node's own", "address", addr, "err", err)
+				break
+			}
+			log.Info("Using the server's registry", "address", addr)
+			return addr, builtin, nil
+		}
+	}
+	addrFile := filepath.Join(baseDir, "registry.addr")
+	recorded, _ := os.ReadFile(addrFile)
+	reg := images.NewRegistry(filepath.Join(baseDir, "node", "registry"), images.ListenCandidates(string(recorded))...)
 	if err := reg.Start(ctx); err != nil {
 		return "", nil, fmt.Errorf("image registry: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(baseDir, "registry.addr"), []byte(reg.Addr()+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(addrFile, []byte(reg.Addr()+"\n"), 0o644); err != nil {
 		return "", nil, fmt.Errorf("writing the registry address: %w", err)
 	}
 	refs, err := images.EnsureBuiltin(ctx, reg, n.imagesSrc)
@@ -220,4 +250,28 @@ func (n *localNode) images(ctx context.Context, baseDir string) (string, map[str
 		return "", nil, fmt.Errorf("building the builtin images from %s: %w", n.imagesSrc, err)
 	}
 	return reg.Addr(), refs, nil
+}
+
+// publishRegistry publishes the registry's address for joined nodes (kube-system/skiff-registry),
+// retrying while the API server is busy.
+func publishRegistry(ctx context.Context, adminKubeconfig, addr string) {
+	log := klog.FromContext(ctx)
+	cfg, err := clientcmd.BuildConfigFromFlags("", adminKubeconfig)
+	if err != nil {
+		log.Error(err, "Cannot publish the registry address")
+		return
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		log.Error(err, "Cannot publish the registry address")
+		return
+	}
+	var last error
+	err = wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		last = images.Publish(ctx, client, addr)
+		return last == nil, nil
+	})
+	if err != nil && ctx.Err() == nil {
+		log.Error(last, "Cannot publish the registry address", "address", addr)
+	}
 }

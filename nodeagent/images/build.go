@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -185,27 +184,8 @@ func (r *Registry) BuildFromDir(ctx context.Context, dir, ref string, entrypoint
 	return r.Push(ctx, img, ref)
 }
 
-// ImportTarball pushes the image in a `docker save` tarball at path as ref (`skiff image
-// import`). An empty ref takes the tarball's own tag, moved into this registry.
-func (r *Registry) ImportTarball(ctx context.Context, path, ref string) (string, error) {
-	var tag *name.Tag
-	if ref == "" {
-		m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(path) })
-		if err != nil {
-			return "", fmt.Errorf("reading %s: %w", path, err)
-		}
-		if len(m) != 1 || len(m[0].RepoTags) == 0 {
-			return "", fmt.Errorf("%s: give a reference: the tarball holds %d images", path, len(m))
-		}
-		t, err := name.NewTag(m[0].RepoTags[0])
-		if err != nil {
-			return "", err
-		}
-		ref = t.RepositoryStr() + ":" + t.TagStr()
-	}
-	img, err := tarball.ImageFromPath(path, tag)
-	if err != nil {
-		return "", fmt.Errorf("reading %s: %w", path, err)
-	}
-	return r.Push(ctx, img, ref)
+// ImportArchive pushes the images of a `docker save` or OCI layout archive at path under their
+// recorded names, or under rename (see Import), and returns their names (`skiff image import`).
+func (r *Registry) ImportArchive(ctx context.Context, path, rename string) ([]string, error) {
+	return Import(ctx, r.Addr(), path, rename)
 }

@@ -7,18 +7,34 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// References (in the loopback registry) of Skiff's own images.
+// Names of Skiff's own images, as upstream names them where there is an upstream: pods name them
+// so (or by their short names: busybox, skiff/skiff-http) and every node's containerd finds them
+// in Skiff's registry.
 const (
-	PauseRef    = "skiff/pause:3.10"
-	BusyboxRef  = "skiff/busybox:latest"
-	HTTPRef     = "skiff/skiff-http:latest"
+	PauseRef    = "registry.k8s.io/pause:3.10"
+	BusyboxRef  = "docker.io/library/busybox:latest"
+	HTTPRef     = "docker.io/skiff/skiff-http:latest"
 	BusyboxPath = "/bin/busybox" // Debian's busybox-static
 )
+
+// builtinAliases are further names of the builtin images: those of earlier Skiff versions
+// (ADDR/skiff/busybox:latest is docker.io/skiff/busybox:latest in the registry).
+var builtinAliases = map[string][]string{
+	PauseRef:   {"docker.io/skiff/pause:3.10"},
+	BusyboxRef: {"docker.io/skiff/busybox:latest"},
+}
+
+// netApplets are the busybox applets replaced by test/images/nettool in the busybox image:
+// Debian's busybox-static wget crashes on every URL, its nc has no -z and its nslookup ignores
+// resolv.conf's search domains. (busybox sh still runs its own applets first: scripts name
+// /bin/wget.)
+var netApplets = []string{"wget", "nc", "nslookup"}
 
 // busyboxApplets are linked when `busybox --list` cannot be run.
 var busyboxApplets = []string{"sh", "ash", "echo", "sleep", "cat", "ls", "wget", "nc", "env", "true",
@@ -72,8 +88,9 @@ func HTTPImage(httpBinary []byte) (v1.Image, error) {
 
 // BusyboxImage is a busybox image from a static busybox binary (Debian's busybox-static at
 // BusyboxPath), with a symlink in /bin for each applet, /etc/passwd and /etc/group, and sh as
-// its command.
-func BusyboxImage(ctx context.Context, busyboxPath string) (v1.Image, error) {
+// its command. nettool, when given, is the static binary of test/images/nettool: it goes in as
+// /bin/nettool, and /bin/wget, /bin/nc and /bin/nslookup are links to it.
+func BusyboxImage(ctx context.Context, busyboxPath string, nettool []byte) (v1.Image, error) {
 	bb, err := os.ReadFile(busyboxPath)
 	if err != nil {
 		return nil, fmt.Errorf("busybox image: %w (install busybox-static: run hack/install-runtime.sh)", err)
@@ -91,8 +108,14 @@ func BusyboxImage(ctx context.Context, busyboxPath string) (v1.Image, error) {
 		{Path: "home", Mode: fs.ModeDir | 0o755},
 		{Path: "var/log", Mode: fs.ModeDir | 0o755},
 	}
+	if nettool != nil {
+		files = append(files, File{Path: "bin/nettool", Mode: 0o755, Contents: nettool})
+		for _, a := range netApplets {
+			files = append(files, File{Path: "bin/" + a, Mode: fs.ModeSymlink | 0o777, Link: "nettool"})
+		}
+	}
 	for _, a := range applets {
-		if a == "busybox" || strings.Contains(a, "/") {
+		if a == "busybox" || strings.Contains(a, "/") || (nettool != nil && slices.Contains(netApplets, a)) {
 			continue
 		}
 		files = append(files, File{Path: "bin/" + a, Mode: fs.ModeSymlink | 0o777, Link: "busybox"})
@@ -105,9 +128,10 @@ func BusyboxImage(ctx context.Context, busyboxPath string) (v1.Image, error) {
 }
 
 // EnsureBuiltin pushes Skiff's own images into r unless they are there already: the pause image
-// (needed by every pod), busybox and skiff-http. srcRoot is this module's source tree (for
-// test/images/*; the Go toolchain is needed to build them the first time). It returns the full
-// references by short reference (PauseRef, BusyboxRef, HTTPRef).
+// (needed by every pod), busybox and skiff-http, each under its name and its aliases. srcRoot is
+// this module's source tree (for test/images/*; the Go toolchain is needed to build them the
+// first time). It returns the names pods use, by constant (PauseRef, BusyboxRef, HTTPRef): the
+// names themselves, which every node's containerd finds through its registry mirror.
 func EnsureBuiltin(ctx context.Context, r *Registry, srcRoot string) (map[string]string, error) {
 	refs := map[string]string{}
 	build := map[string]func() (v1.Image, error){
@@ -125,22 +149,36 @@ func EnsureBuiltin(ctx context.Context, r *Registry, srcRoot string) (map[string
 			}
 			return HTTPImage(b)
 		},
-		BusyboxRef: func() (v1.Image, error) { return BusyboxImage(ctx, BusyboxPath) },
+		BusyboxRef: func() (v1.Image, error) {
+			b, err := GoBinary(ctx, filepath.Join(srcRoot, "test", "images", "nettool"))
+			if err != nil {
+				return nil, err
+			}
+			return BusyboxImage(ctx, BusyboxPath, b)
+		},
 	}
 	for _, ref := range []string{PauseRef, BusyboxRef, HTTPRef} {
-		if r.Has(ctx, ref) {
-			refs[ref] = r.Ref(ref)
-			continue
+		var img v1.Image
+		for _, n := range append([]string{ref}, builtinAliases[ref]...) {
+			if r.Has(ctx, n) {
+				continue
+			}
+			if img == nil {
+				var err error
+				if r.Has(ctx, ref) {
+					img, err = r.Image(ctx, ref)
+				} else {
+					img, err = build[ref]()
+				}
+				if err != nil {
+					return nil, fmt.Errorf("image %s: %w", ref, err)
+				}
+			}
+			if _, err := r.Push(ctx, img, n); err != nil {
+				return nil, err
+			}
 		}
-		img, err := build[ref]()
-		if err != nil {
-			return nil, fmt.Errorf("image %s: %w", ref, err)
-		}
-		full, err := r.Push(ctx, img, ref)
-		if err != nil {
-			return nil, err
-		}
-		refs[ref] = full
+		refs[ref] = ref
 	}
 	return refs, nil
 }

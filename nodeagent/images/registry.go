@@ -34,10 +34,16 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// Registry is Skiff's loopback OCI registry.
+// Registry is Skiff's loopback OCI registry. It keeps images under their full names: the
+// repository of docker.io/library/nginx:1.27 is "docker.io/library/nginx". A node's containerd
+// uses it as a mirror of every registry (see the containerd package's hosts.toml): it asks for
+// /v2/library/nginx/manifests/1.27?ns=docker.io, which is served from that repository; a
+// request without ns= names the repository itself (/v2/docker.io/library/nginx/...), and a
+// path without a registry host is taken as Docker Hub's (/v2/skiff/busybox is
+// docker.io/skiff/busybox), so the older ADDR/skiff/busybox:latest names keep working.
 type Registry struct {
 	dir    string
-	listen string
+	listen []string
 
 	mu      sync.Mutex
 	addr    string
@@ -55,13 +61,39 @@ type indexEntry struct {
 	MediaType string `json:"mediaType"`
 }
 
-// NewRegistry returns a registry storing under dir and listening on listen ("" means
-// 127.0.0.1:0, a free port; Addr tells which).
-func NewRegistry(dir, listen string) *Registry {
-	if listen == "" {
-		listen = "127.0.0.1:0"
+// DefaultAddr is where a node's registry listens unless its data dir recorded another address
+// (see ListenCandidates): a fixed port, so that its address stays the same across restarts.
+const DefaultAddr = "127.0.0.1:5000"
+
+// NewRegistry returns a registry storing under dir and listening on the first of listen that
+// can be had ("" or none means 127.0.0.1:0, a free port; Addr tells which).
+func NewRegistry(dir string, listen ...string) *Registry {
+	var addrs []string
+	for _, l := range listen {
+		if l == "" {
+			l = "127.0.0.1:0"
+		}
+		addrs = append(addrs, l)
 	}
-	return &Registry{dir: dir, listen: listen, index: map[string]indexEntry{}, ready: make(chan struct{})}
+	if len(addrs) == 0 {
+		addrs = []string{"127.0.0.1:0"}
+	}
+	return &Registry{dir: dir, listen: addrs, index: map[string]indexEntry{}, ready: make(chan struct{})}
+}
+
+// ListenCandidates is where a node's registry tries to listen, in order: the address it had
+// before (recorded, from <data-dir>/registry.addr), DefaultAddr, then any free loopback port.
+func ListenCandidates(recorded string) []string {
+	out := []string{}
+	if host, port, err := net.SplitHostPort(strings.TrimSpace(recorded)); err == nil && port != "0" && port != "" {
+		if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+			out = append(out, net.JoinHostPort(host, port))
+		}
+	}
+	if len(out) == 0 || out[0] != DefaultAddr {
+		out = append(out, DefaultAddr)
+	}
+	return append(out, "127.0.0.1:0")
 }
 
 func (r *Registry) blobDir() string   { return filepath.Join(r.dir, "blobs") }
@@ -74,9 +106,14 @@ func (r *Registry) Addr() string {
 	return r.addr
 }
 
-// Ref returns the full reference of repo[:tag] in this registry, e.g. 127.0.0.1:5000/skiff/pause:3.10.
-func (r *Registry) Ref(repoTag string) string {
-	return r.Addr() + "/" + repoTag
+// Ref returns the reference of an image name inside this registry, e.g.
+// 127.0.0.1:5000/registry.k8s.io/pause:3.10 for registry.k8s.io/pause:3.10.
+func (r *Registry) Ref(image string) string {
+	n, err := ParseName(image)
+	if err != nil {
+		return r.Addr() + "/" + image
+	}
+	return r.Addr() + "/" + n.String()
 }
 
 // Start listens, replays the manifests stored under the data dir, and serves until ctx ends.
@@ -93,7 +130,14 @@ func (r *Registry) Start(ctx context.Context) error {
 	if err := r.replay(); err != nil {
 		return fmt.Errorf("registry: restoring manifests from %s: %w", r.indexPath(), err)
 	}
-	ln, err := net.Listen("tcp", r.listen)
+	var ln net.Listener
+	var err error
+	for _, addr := range r.listen {
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		logger.V(2).Info("Registry address taken, trying the next", "address", addr, "err", err)
+	}
 	if err != nil {
 		return fmt.Errorf("registry: %w", err)
 	}
@@ -117,11 +161,58 @@ func (r *Registry) Start(ctx context.Context) error {
 	return nil
 }
 
-var manifestPath = regexp.MustCompile(`^/v2/(.+)/manifests/([^/]+)$`)
+var (
+	manifestPath = regexp.MustCompile(`^/v2/(.+)/manifests/([^/]+)$`)
+	repoPath     = regexp.MustCompile(`^/v2/(.+)/(manifests|blobs|tags)/(.*)$`)
+)
+
+// StoredRepo is the repository under which the registry keeps what a request names: path is the
+// repository of the URL, ns the registry containerd asks for when it uses this registry as a
+// mirror (its ?ns= parameter), self this registry's own address. Without ns (or with this
+// registry's own), the path's first component is the registry if it is a host name, else
+// docker.io.
+func StoredRepo(path, ns, self string) string {
+	path = strings.Trim(path, "/")
+	if ns != "" && ns != self {
+		if ns == "index.docker.io" || ns == "registry-1.docker.io" {
+			ns = DockerHub
+		}
+		if ns == DockerHub && !strings.Contains(path, "/") {
+			path = "library/" + path
+		}
+		return ns + "/" + path
+	}
+	registry, repo := normalizeRepo(path)
+	return registry + "/" + repo
+}
+
+// route rewrites a request's repository to the one the registry stores it under (StoredRepo).
+func (r *Registry) route(req *http.Request) {
+	m := repoPath.FindStringSubmatch(req.URL.Path)
+	if m == nil {
+		return
+	}
+	stored := StoredRepo(m[1], req.URL.Query().Get("ns"), r.Addr())
+	if stored == m[1] {
+		return
+	}
+	req.URL.Path = "/v2/" + stored + "/" + m[2] + "/" + m[3]
+	req.URL.RawPath = ""
+}
+
+// writeMethod is a request that changes the registry.
+func writeMethod(m string) bool {
+	return m == http.MethodPut || m == http.MethodPost || m == http.MethodPatch || m == http.MethodDelete
+}
 
 // serve passes requests to the registry and records successful manifest PUTs (and DELETEs) on
-// disk.
+// disk. Only clients on this machine may change images.
 func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
+	if writeMethod(req.Method) && !fromLoopback(req.RemoteAddr) {
+		http.Error(w, "images are pushed from the registry's own machine (skiff image import|build)", http.StatusForbidden)
+		return
+	}
+	r.route(req)
 	m := manifestPath.FindStringSubmatch(req.URL.Path)
 	if m == nil || (req.Method != http.MethodPut && req.Method != http.MethodDelete) {
 		r.handler.ServeHTTP(w, req)
@@ -229,6 +320,8 @@ func (r *Registry) replay() error {
 		var next []indexEntry
 		var lastErr error
 		for _, e := range pending {
+			// Entries of older versions name repositories without their registry (skiff/busybox).
+			e.Repo = StoredRepo(e.Repo, "", "")
 			body, err := os.ReadFile(filepath.Join(r.blobDir(), "sha256", strings.TrimPrefix(e.Digest, "sha256:")))
 			if err != nil {
 				klog.Background().Info("Dropping stored manifest whose bytes are missing", "repo", e.Repo, "reference", e.Reference)
@@ -253,6 +346,15 @@ func (r *Registry) replay() error {
 	return nil
 }
 
+func fromLoopback(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 func writeFileAtomic(p string, b []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
 	if err != nil {
@@ -270,31 +372,38 @@ func writeFileAtomic(p string, b []byte) error {
 	return os.Rename(tmp.Name(), p)
 }
 
-// reference parses ref; a reference without a registry host ("skiff/pause:3.10") is taken to be
-// in this registry.
-func (r *Registry) reference(ref string) (name.Reference, error) {
+// reference is image (any name, normalized as Docker does) inside this registry.
+func (r *Registry) reference(image string) (name.Reference, error) {
 	select {
 	case <-r.ready:
 	default:
 		return nil, errors.New("registry not started")
 	}
-	if first, _, found := strings.Cut(ref, "/"); !found || !(strings.ContainsAny(first, ".:") || first == "localhost") {
-		ref = r.Addr() + "/" + ref
-	}
-	return name.ParseReference(ref, name.Insecure)
+	return RefIn(r.Addr(), image)
 }
 
-// Push writes img to this registry under ref ("skiff/name:tag" or a full reference into it) and
-// returns the full reference.
-func (r *Registry) Push(ctx context.Context, img v1.Image, ref string) (string, error) {
-	nref, err := r.reference(ref)
+// RefIn is image (normalized as Docker does: "nginx" is docker.io/library/nginx:latest) inside
+// the registry at addr: addr/docker.io/library/nginx:latest.
+func RefIn(addr, image string) (name.Reference, error) {
+	n, err := ParseName(image)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if err := remote.Write(nref, img, remote.WithContext(ctx)); err != nil {
-		return "", fmt.Errorf("pushing %s: %w", nref, err)
+	if n.Digest != "" {
+		return name.NewDigest(addr+"/"+n.Repo()+"@"+n.Digest, name.Insecure)
 	}
-	return nref.String(), nil
+	return name.NewTag(addr+"/"+n.Repo()+":"+n.Tag, name.Insecure)
+}
+
+// Push writes img to this registry under image, its name as pods give it ("nginx:1.27",
+// "registry.k8s.io/pause:3.10"), and returns the normalized name.
+func (r *Registry) Push(ctx context.Context, img v1.Image, image string) (string, error) {
+	select {
+	case <-r.ready:
+	default:
+		return "", errors.New("registry not started")
+	}
+	return Push(ctx, r.Addr(), img, image)
 }
 
 // Has reports whether ref is in this registry.

@@ -338,6 +338,20 @@ func applyDefaultTag(image string) string {
 	return image + ":latest"
 }
 
+// ImportHint ends the message of a failed pull: where the image can come from without the
+// internet.
+const ImportHint = `: if the image is in no registry this node reaches, import it with "skiff image import FILE.tar"`
+
+// PullErrorMessage is the message of a failed pull: the runtime's error, as upstream reports it,
+// then ImportHint.
+func PullErrorMessage(err error) string {
+	msg := err.Error()
+	if strings.Contains(msg, "skiff image import") {
+		return msg
+	}
+	return msg + ImportHint
+}
+
 // EnsureImageExists is upstream's imageManager.EnsureImageExists: honour imagePullPolicy,
 // back off failed pulls per pod and image.
 func (m *Manager) EnsureImageExists(ctx context.Context, pod *corev1.Pod, c *corev1.Container, sbConfig *runtimeapi.PodSandboxConfig) (string, status.Waiting, error) {
@@ -389,7 +403,7 @@ func (m *Manager) EnsureImageExists(ctx context.Context, pod *corev1.Pod, c *cor
 		m.event(pod, c.Name, corev1.EventTypeWarning, "Failed", "Failed to pull image %q: %v", c.Image, err)
 		m.event(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: %s", status.ErrImagePull)
 		m.imageBackoff.Next(key, m.cfg.Clock.Now())
-		msg := err.Error()
+		msg := PullErrorMessage(err)
 		m.prevPullErr.Store(key, fmt.Sprintf("%s: %s", ErrImagePull, msg))
 		return "", status.Waiting{Reason: status.ErrImagePull, Message: msg}, ErrImagePull
 	}

@@ -198,14 +198,14 @@ func TestImagePullFailure(t *testing.T) {
 	f.pullErr["nginx:bad"] = errors.New("rpc error: code = NotFound desc = failed to pull and unpack image \"docker.io/library/nginx:bad\": not found")
 	_, st := doSync(t, m, pod)
 	w := st.ContainerStatuses[0].State.Waiting
-	if w == nil || w.Reason != status.ErrImagePull || w.Message != f.pullErr["nginx:bad"].Error() || st.Phase != corev1.PodPending {
+	if w == nil || w.Reason != status.ErrImagePull || w.Message != PullErrorMessage(f.pullErr["nginx:bad"]) || st.Phase != corev1.PodPending {
 		t.Fatalf("state = %+v", st.ContainerStatuses[0].State)
 	}
 	f.takeCalls()
 	clk.Step(time.Second)
 	_, st = doSync(t, m, pod)
 	w = st.ContainerStatuses[0].State.Waiting
-	want := `Back-off pulling image "nginx:bad": ErrImagePull: ` + f.pullErr["nginx:bad"].Error()
+	want := `Back-off pulling image "nginx:bad": ErrImagePull: ` + PullErrorMessage(f.pullErr["nginx:bad"])
 	if w == nil || w.Reason != status.ImagePullBackOff || w.Message != want {
 		t.Fatalf("state = %+v, want %q", st.ContainerStatuses[0].State, want)
 	}

@@ -1,6 +1,8 @@
 // Package containerd runs a containerd of Skiff's own for one node agent: it writes its
-// config.toml (runc, a CNI bridge network for the node's pod subnet, the local pause image, and
-// plain-HTTP pulls from Skiff's loopback registry), starts containerd with its root, state and
+// config.toml (runc, a CNI bridge network for the node's pod subnet, the pause image, and
+// registry hosts under certs.d: Skiff's registry, over plain HTTP, is the first mirror of every
+// registry, so that a pod naming nginx:1.27 runs the image imported under that name, and the
+// real registry comes next when it can be reached), starts containerd with its root, state and
 // socket under the agent's data dir, so that several agents on one machine do not clash, and waits
 // until it answers CRI.
 package containerd
@@ -35,11 +37,12 @@ type Config struct {
 	NodeName string
 	// PodCIDR is the node's pod subnet, e.g. 10.244.0.0/24. Required.
 	PodCIDR string
-	// SandboxImage is the pause image, e.g. 127.0.0.1:5000/skiff/pause:3.10. Required; it must
-	// be pullable locally (from RegistryMirror) or already imported.
+	// SandboxImage is the pause image, e.g. registry.k8s.io/pause:3.10. Required; it must
+	// be pullable (from RegistryMirror) or already imported.
 	SandboxImage string
-	// RegistryMirror is host:port of a registry served over plain HTTP (Skiff's loopback
-	// registry), e.g. 127.0.0.1:5000. Optional.
+	// RegistryMirror is host:port of Skiff's registry, served over plain HTTP, e.g.
+	// 127.0.0.1:5000: containerd pulls from it directly and tries it first for every other
+	// registry (it asks for /v2/<repo>/...?ns=<registry>). Optional.
 	RegistryMirror string
 	// CNIBinDir holds the CNI plugins; default DefaultCNIBinDir.
 	CNIBinDir string
@@ -207,17 +210,47 @@ func (c *Config) RenderConfig(runcBin string) ([]byte, error) {
 	return b.Bytes(), err
 }
 
-// RenderHostsTOML returns the hosts.toml that lets containerd pull from RegistryMirror over
-// plain HTTP; it goes in <HostsDir>/<RegistryMirror>/hosts.toml.
-func (c *Config) RenderHostsTOML() []byte {
-	u := "http://" + c.RegistryMirror
-	return []byte(fmt.Sprintf(`# Written by Skiff: its loopback registry, served over plain HTTP.
+// MirroredRegistries get a hosts.toml of their own (the others use _default's): the registries
+// charts name most, with the server their images come from when Skiff's registry lacks them.
+var MirroredRegistries = map[string]string{
+	"docker.io":       "https://registry-1.docker.io",
+	"registry.k8s.io": "https://registry.k8s.io",
+	"quay.io":         "https://quay.io",
+	"ghcr.io":         "https://ghcr.io",
+	"gcr.io":          "https://gcr.io",
+}
+
+// HostsFiles returns the registry hosts configuration (containerd's config_path) by path under
+// HostsDir: for RegistryMirror itself, plain HTTP; for each of MirroredRegistries and
+// _default (every other registry), RegistryMirror first, then the registry's own server.
+// Without RegistryMirror there is none.
+func (c *Config) HostsFiles() map[string][]byte {
+	if c.RegistryMirror == "" {
+		return nil
+	}
+	mirror := "http://" + c.RegistryMirror
+	files := map[string][]byte{
+		filepath.Join(hostsDirName(c.RegistryMirror), "hosts.toml"): []byte(fmt.Sprintf(`# Written by Skiff: its registry, served over plain HTTP.
 server = %s
 
 [host.%s]
   capabilities = ["pull", "resolve", "push"]
   skip_verify = true
-`, strconv.Quote(u), strconv.Quote(u)))
+`, strconv.Quote(mirror), strconv.Quote(mirror))),
+	}
+	mirrorHost := fmt.Sprintf(`
+# Skiff's registry first: images imported with skiff image import, under their own names.
+[host.%s]
+  capabilities = ["pull", "resolve"]
+  skip_verify = true
+`, strconv.Quote(mirror))
+	for registry, server := range MirroredRegistries {
+		files[filepath.Join(registry, "hosts.toml")] = []byte(fmt.Sprintf("# Written by Skiff: pulls of %s.\nserver = %s\n%s",
+			registry, strconv.Quote(server), mirrorHost))
+	}
+	// No server: containerd falls back to https://<the image's registry> (http for localhost).
+	files[filepath.Join("_default", "hosts.toml")] = []byte("# Written by Skiff: pulls from any other registry.\n" + mirrorHost)
+	return files
 }
 
 // RenderCNIConfList returns the node's CNI network: a bridge with host-local IPAM over PodCIDR
@@ -282,12 +315,19 @@ func (c *Config) WriteFiles(runcBin string) error {
 		}
 	}
 	files := map[string][]byte{c.ConfigPath(): cfg, c.CNIConfPath(): cni}
-	if c.RegistryMirror != "" {
-		dir := filepath.Join(c.HostsDir(), hostsDirName(c.RegistryMirror))
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+	// The hosts of an earlier start (another registry address) go.
+	if err := os.RemoveAll(c.HostsDir()); err != nil {
+		return err
+	}
+	for rel, b := range c.HostsFiles() {
+		p := filepath.Join(c.HostsDir(), rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			return err
 		}
-		files[filepath.Join(dir, "hosts.toml")] = c.RenderHostsTOML()
+		files[p] = b
+	}
+	if err := os.MkdirAll(c.HostsDir(), 0o700); err != nil {
+		return err
 	}
 	for p, b := range files {
 		if err := os.WriteFile(p, b, 0o600); err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -12,7 +13,7 @@ func baseConfig() Config {
 	return Config{
 		DataDir:        "/var/lib/skiff/agent",
 		PodCIDR:        "10.244.1.0/24",
-		SandboxImage:   "127.0.0.1:5000/skiff/pause:3.10",
+		SandboxImage:   "registry.k8s.io/pause:3.10",
 		RegistryMirror: "127.0.0.1:5000",
 	}
 }
@@ -34,7 +35,7 @@ func TestRenderConfig(t *testing.T) {
 				`address = "/var/lib/skiff/agent/containerd.sock"`,
 				`address = "/var/lib/skiff/agent/containerd.sock.ttrpc"`,
 				`path = "/var/lib/skiff/agent/opt"`,
-				`sandbox_image = "127.0.0.1:5000/skiff/pause:3.10"`,
+				`sandbox_image = "registry.k8s.io/pause:3.10"`,
 				`restrict_oom_score_adj = true`,
 				`stream_server_port = "0"`,
 				`default_runtime_name = "runc"`,
@@ -210,10 +211,77 @@ func TestWriteFiles(t *testing.T) {
 			t.Errorf("hosts.toml lacks %q:\n%s", want, hosts)
 		}
 	}
-	// Rewriting is fine (each start rewrites).
+	// Rewriting is fine (each start rewrites), and drops the hosts of an earlier registry address.
+	c.RegistryMirror = "127.0.0.1:5001"
 	if err := c.WriteFiles("/usr/sbin/runc"); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := os.Stat(filepath.Join(dir, "certs.d", "127.0.0.1:5000")); !os.IsNotExist(err) {
+		t.Errorf("hosts of the old registry address left behind: %v", err)
+	}
+	for _, p := range []string{"127.0.0.1:5001", "_default", "docker.io", "registry.k8s.io"} {
+		if _, err := os.Stat(filepath.Join(dir, "certs.d", p, "hosts.toml")); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestHostsFiles: Skiff's registry is served over plain HTTP as itself, and is the first mirror
+// (pull and resolve only) of the common registries and of _default, each falling through to its
+// own server.
+func TestHostsFiles(t *testing.T) {
+	mirrorHost := `[host."http://127.0.0.1:5000"]
+  capabilities = ["pull", "resolve"]
+  skip_verify = true
+`
+	for _, tc := range []struct {
+		path       string
+		want       []string
+		wantAbsent []string
+	}{
+		{path: "127.0.0.1:5000/hosts.toml", want: []string{`server = "http://127.0.0.1:5000"`, `[host."http://127.0.0.1:5000"]`, `capabilities = ["pull", "resolve", "push"]`, "skip_verify = true"}},
+		{path: "docker.io/hosts.toml", want: []string{`server = "https://registry-1.docker.io"`, mirrorHost}},
+		{path: "registry.k8s.io/hosts.toml", want: []string{`server = "https://registry.k8s.io"`, mirrorHost}},
+		{path: "quay.io/hosts.toml", want: []string{`server = "https://quay.io"`, mirrorHost}},
+		{path: "ghcr.io/hosts.toml", want: []string{`server = "https://ghcr.io"`, mirrorHost}},
+		// _default names no server: containerd then uses https://<the image's registry>.
+		{path: "_default/hosts.toml", want: []string{mirrorHost}, wantAbsent: []string{"server ="}},
+	} {
+		c := baseConfig()
+		files := c.HostsFiles()
+		got, ok := files[tc.path]
+		if !ok {
+			t.Errorf("no %s in %v", tc.path, keys(files))
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(got), w) {
+				t.Errorf("%s lacks %q:\n%s", tc.path, w, got)
+			}
+		}
+		for _, w := range tc.wantAbsent {
+			if strings.Contains(string(got), w) {
+				t.Errorf("%s has %q:\n%s", tc.path, w, got)
+			}
+		}
+	}
+	c := baseConfig()
+	if n := len(c.HostsFiles()); n != len(MirroredRegistries)+2 {
+		t.Errorf("%d hosts files, want %d", n, len(MirroredRegistries)+2)
+	}
+	c.RegistryMirror = ""
+	if files := c.HostsFiles(); len(files) != 0 {
+		t.Errorf("hosts files without a registry: %v", keys(files))
+	}
+}
+
+func keys(m map[string][]byte) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func TestMissingBinariesHint(t *testing.T) {
