@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -131,6 +132,7 @@ func TestColumns(t *testing.T) {
 		{clusterRoleBindingsGR, []column{{"Name", "string", 0}, {"Role", "string", 0}, {"Age", "string", 0}, {"Users", "string", 1}, {"Groups", "string", 1}, {"ServiceAccounts", "string", 1}}},
 		{core("resourcequotas"), []column{{"Name", "string", 0}, {"Age", "string", 0}, {"Request", "string", 0}, {"Limit", "string", 0}}},
 		{core("limitranges"), []column{{"Name", "string", 0}, {"Created At", "date", 0}}},
+		{pdbGR, []column{{"Name", "string", 0}, {"Min Available", "string", 0}, {"Max Unavailable", "string", 0}, {"Allowed Disruptions", "integer", 0}, {"Age", "string", 0}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.gr.String(), func(t *testing.T) {
@@ -201,6 +203,7 @@ var emptyLists = map[schema.GroupResource]runtime.Object{
 	clusterRoleBindingsGR:  &rbacv1.ClusterRoleBindingList{},
 	core("resourcequotas"): &corev1.ResourceQuotaList{},
 	core("limitranges"):    &corev1.LimitRangeList{},
+	pdbGR:                  &policyv1.PodDisruptionBudgetList{},
 }
 
 // zeroObjects holds a zero-valued object of every printed resource.
@@ -226,6 +229,7 @@ var zeroObjects = map[schema.GroupResource]runtime.Object{
 	clusterRoleBindingsGR:  &rbacv1.ClusterRoleBinding{},
 	core("resourcequotas"): &corev1.ResourceQuota{},
 	core("limitranges"):    &corev1.LimitRange{},
+	pdbGR:                  &policyv1.PodDisruptionBudget{},
 }
 
 func TestEmptyLists(t *testing.T) {
