@@ -18,7 +18,7 @@ func budget(minAvailable, maxUnavailable *intstr.IntOrString) *policyv1.PodDisru
 		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: minAvailable, MaxUnavailable: maxUnavailable}}
 }
 
-func count(n int32) *intstr.IntOrString   { v := intstr.FromInt32(n); return &v }
+func count(n int32) *intstr.IntOrString    { v := intstr.FromInt32(n); return &v }
 func percent(p string) *intstr.IntOrString { v := intstr.FromString(p); return &v }
 
 func pod(name string, ready bool) *corev1.Pod {
