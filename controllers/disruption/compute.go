@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	pdbhelper "k8s.io/component-helpers/apps/poddisruptionbudget"
+
+	"github.com/skiff-dev/skiff/controllers/replicaset"
 )
 
 // This file holds the controller's decisions, free of side effects: how many pods a budget
@@ -91,20 +93,11 @@ func CountHealthy(pods []*corev1.Pod, pending map[string]metav1.Time, now time.T
 		if at, found := pending[pod.Name]; found && at.Add(DeletionTimeout).After(now) {
 			continue
 		}
-		if isPodReady(pod) {
+		if replicaset.IsPodReady(pod) {
 			n++
 		}
 	}
 	return n
-}
-
-func isPodReady(pod *corev1.Pod) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // Status is upstream's updatePdbStatus decision: the budget's new status, and whether it differs
