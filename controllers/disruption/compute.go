@@ -145,3 +145,26 @@ func FailSafeStatus(pdb *policyv1.PodDisruptionBudget, err error) policyv1.PodDi
 	})
 	return s
 }
+
+// StalePodDisruptionTimeout is how long a DisruptionTarget condition may stay True on a pod that
+// is not being deleted before the controller resets it (upstream's stalePodDisruptionTimeout).
+const StalePodDisruptionTimeout = 2 * time.Minute
+
+// StaleDisruption is upstream's nonTerminatingPodHasStaleDisruptionCondition: whether the pod
+// carries a DisruptionTarget=True condition that no delete followed, and how long until it is
+// stale (0: now). Pods being deleted or terminal, and the kubelet's own condition, are left alone.
+func StaleDisruption(pod *corev1.Pod, now time.Time) (has bool, wait time.Duration) {
+	if pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return false, 0
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type != corev1.DisruptionTarget {
+			continue
+		}
+		if c.Status != corev1.ConditionTrue || c.Reason == corev1.PodReasonTerminationByKubelet {
+			return false, 0
+		}
+		return true, max(StalePodDisruptionTimeout-now.Sub(c.LastTransitionTime.Time), 0)
+	}
+	return false, 0
+}

@@ -161,3 +161,35 @@ func TestFailSafeStatus(t *testing.T) {
 		t.Error("the input budget changed")
 	}
 }
+
+func TestStaleDisruption(t *testing.T) {
+	marked := func(status corev1.ConditionStatus, reason string, age time.Duration) *corev1.Pod {
+		p := pod("p", true)
+		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: corev1.DisruptionTarget, Status: status,
+			Reason: reason, LastTransitionTime: metav1.NewTime(now.Add(-age))})
+		return p
+	}
+	terminal := marked(corev1.ConditionTrue, "EvictionByEvictionAPI", time.Hour)
+	terminal.Status.Phase = corev1.PodFailed
+	for _, tc := range []struct {
+		name string
+		pod  *corev1.Pod
+		has  bool
+		wait time.Duration
+	}{
+		{"no condition", pod("p", true), false, 0},
+		{"fresh mark", marked(corev1.ConditionTrue, "EvictionByEvictionAPI", 30*time.Second), true, 90 * time.Second},
+		{"stale mark", marked(corev1.ConditionTrue, "EvictionByEvictionAPI", 3*time.Minute), true, 0},
+		{"already reset", marked(corev1.ConditionFalse, "", time.Hour), false, 0},
+		{"kubelet's own", marked(corev1.ConditionTrue, corev1.PodReasonTerminationByKubelet, time.Hour), false, 0},
+		{"being deleted", deleting(marked(corev1.ConditionTrue, "EvictionByEvictionAPI", time.Hour)), false, 0},
+		{"terminal", terminal, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			has, wait := StaleDisruption(tc.pod, now)
+			if has != tc.has || wait != tc.wait {
+				t.Errorf("StaleDisruption = %v, %v; want %v, %v", has, wait, tc.has, tc.wait)
+			}
+		})
+	}
+}

@@ -43,11 +43,15 @@ type Reconciler struct {
 }
 
 // SetupWithManager fills defaults and registers the controller with mgr: budgets are synced
-// when they change and when the pods they select do.
+// when they change and when the pods they select do; pods whose DisruptionTarget condition no
+// delete followed get it reset after StalePodDisruptionTimeout.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	opts := r.Complete(mgr, ControllerName)
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
+	}
+	if err := (&stalePods{client: r.Client, clock: r.Clock}).setup(mgr, opts); err != nil {
+		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("disruption").

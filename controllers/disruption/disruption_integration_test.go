@@ -170,3 +170,63 @@ func TestBudgetOfUnknownControllerFailsSafe(t *testing.T) {
 		return p.Status.ObservedGeneration == 1 && p.Status.ExpectedPods == 0 && p.Status.DisruptionsAllowed == 0
 	})
 }
+
+func TestBudgetThroughScaleSubresource(t *testing.T) {
+	s := controllertest.Start(t, (&disruption.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager)
+	c, ctx, ns := s.Client, context.Background(), "default"
+	labels := map[string]string{"app": "web"}
+	// No deployment controller runs: the pods below are made by hand, controlled by the Deployment.
+	d, err := c.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: appsv1.DeploymentSpec{
+		Replicas: ptr.To[int32](4), Selector: &metav1.LabelSelector{MatchLabels: labels},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if _, err := c.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("p%d", i), Labels: labels,
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: d.Name, UID: d.UID, Controller: ptr.To(true)}}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	markReady(t, c, ns, 2)
+	if _, err := c.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, newBudget("pct", nil, ptr.To(intstr.FromString("25%"))), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// 4 expected (the scale), 25% of them may be unavailable: 3 must be healthy, 2 are.
+	waitForBudget(t, c, ns, "pct", "budget from the Deployment's scale", func(p *policyv1.PodDisruptionBudget) bool {
+		return p.Status.ExpectedPods == 4 && p.Status.DesiredHealthy == 3 && p.Status.CurrentHealthy == 2 && p.Status.DisruptionsAllowed == 0
+	})
+}
+
+func TestStaleDisruptionTargetIsReset(t *testing.T) {
+	s := controllertest.Start(t, (&disruption.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager)
+	c, ctx, ns := s.Client, context.Background(), "default"
+	p, err := c.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "marked"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Status.Phase = corev1.PodRunning
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: "EvictionByEvictionAPI",
+		LastTransitionTime: metav1.NewTime(time.Now().Add(-3 * time.Minute))}}
+	if _, err := c.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		p, err = c.CoreV1().Pods(ns).Get(ctx, "marked", metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		for _, cond := range p.Status.Conditions {
+			if cond.Type == corev1.DisruptionTarget {
+				return cond.Status == corev1.ConditionFalse, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("stale DisruptionTarget not reset: %v; conditions %+v", err, p.Status.Conditions)
+	}
+}

@@ -16,13 +16,13 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
 )
 
-// runningPod creates a pod and reports it Running and Ready, as a node would.
+// runningPod creates a pod on node n1 and reports it Running and Ready, as the node would.
 func runningPod(t *testing.T, c kubernetes.Interface, ns, name string) *corev1.Pod {
 	t.Helper()
 	ctx := context.Background()
 	pod, err := c.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": "web"}},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
+		Spec:       corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
 	}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -109,8 +109,16 @@ func TestEvictionHonoursTheBudget(t *testing.T) {
 	if code, err := evict(c, ns, "p1", false); code != http.StatusCreated || err != nil {
 		t.Fatalf("allowed eviction: code %d, err %v", code, err)
 	}
-	if _, err := c.CoreV1().Pods(ns).Get(ctx, "p1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		t.Errorf("evicted pod (not scheduled, so deleted at once): %v", err)
+	// The pod is scheduled: it terminates gracefully, marked as the eviction's target.
+	evicted, err := c.CoreV1().Pods(ns).Get(ctx, "p1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evicted.DeletionTimestamp == nil {
+		t.Errorf("evicted pod is not being deleted")
+	}
+	if !hasCondition(evicted, corev1.DisruptionTarget, "EvictionByEvictionAPI") {
+		t.Errorf("evicted pod's conditions: %+v", evicted.Status.Conditions)
 	}
 	pdb, err = c.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, "web", metav1.GetOptions{})
 	if err != nil {
@@ -155,4 +163,13 @@ func TestEvictionOfPendingPodIgnoresTheBudget(t *testing.T) {
 	if _, err := c.CoreV1().Pods("default").Get(ctx, "pending", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("pending pod after eviction: %v", err)
 	}
+}
+
+func hasCondition(pod *corev1.Pod, typ corev1.PodConditionType, reason string) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == typ {
+			return c.Status == corev1.ConditionTrue && c.Reason == reason
+		}
+	}
+	return false
 }
