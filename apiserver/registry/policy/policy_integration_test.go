@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	policyv1 "k8s.io/api/policy/v1"
@@ -58,5 +59,33 @@ func TestPodDisruptionBudgetStorage(t *testing.T) {
 	pdb.Status.CurrentHealthy = -1
 	if _, err := pdbs.UpdateStatus(ctx, pdb, metav1.UpdateOptions{}); !apierrors.IsInvalid(err) {
 		t.Errorf("negative currentHealthy: %v", err)
+	}
+
+	// Discovery: policy/v1 alone (v1beta1 Evictions are decoded, not served), and pods/eviction
+	// as policy/v1 Eviction, which kubectl drain looks for.
+	groups, err := s.Client.Discovery().ServerGroups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range groups.Groups {
+		if g.Name == "policy" && (len(g.Versions) != 1 || g.Versions[0].Version != "v1") {
+			t.Errorf("policy versions: %+v", g.Versions)
+		}
+	}
+	core, err := s.Client.Discovery().ServerResourcesForGroupVersion("v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range core.APIResources {
+		if r.Name == "pods/eviction" {
+			found = r.Group == "policy" && r.Version == "v1" && r.Kind == "Eviction" && slices.Equal(r.Verbs, []string{"create"})
+			if !found {
+				t.Errorf("pods/eviction: %+v", r)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no pods/eviction in core/v1 discovery")
 	}
 }

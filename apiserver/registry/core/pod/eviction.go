@@ -8,8 +8,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	policyv1beta1 "k8s.io/api/policy/v1beta1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/conversion"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -200,9 +202,28 @@ func (r *evictionREST) GroupVersionKind(schema.GroupVersion) schema.GroupVersion
 	return policyv1.SchemeGroupVersion.WithKind("Eviction")
 }
 
-// AcceptsGroupVersion accepts policy/v1 bodies (Skiff does not serve policy/v1beta1).
+// AcceptsGroupVersion accepts policy/v1 and policy/v1beta1 bodies, as upstream.
 func (r *evictionREST) AcceptsGroupVersion(gv schema.GroupVersion) bool {
-	return gv == policyv1.SchemeGroupVersion
+	return gv == policyv1.SchemeGroupVersion || gv == policyv1beta1.SchemeGroupVersion
+}
+
+// addEvictionV1beta1 lets pods/eviction decode policy/v1beta1 Evictions (older clients): the
+// kind alone is registered (the group version is not served) and converted to policy/v1, the
+// policy group's internal version.
+func addEvictionV1beta1(s *runtime.Scheme) error {
+	s.AddKnownTypes(policyv1beta1.SchemeGroupVersion, &policyv1beta1.Eviction{})
+	if err := s.AddConversionFunc((*policyv1beta1.Eviction)(nil), (*policyv1.Eviction)(nil), func(a, b any, _ conversion.Scope) error {
+		in, out := a.(*policyv1beta1.Eviction), b.(*policyv1.Eviction)
+		*out = policyv1.Eviction{TypeMeta: out.TypeMeta, ObjectMeta: *in.ObjectMeta.DeepCopy(), DeleteOptions: in.DeleteOptions.DeepCopy()}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("policy/v1beta1 Eviction conversion: %w", err)
+	}
+	return s.AddConversionFunc((*policyv1.Eviction)(nil), (*policyv1beta1.Eviction)(nil), func(a, b any, _ conversion.Scope) error {
+		in, out := a.(*policyv1.Eviction), b.(*policyv1beta1.Eviction)
+		*out = policyv1beta1.Eviction{TypeMeta: out.TypeMeta, ObjectMeta: *in.ObjectMeta.DeepCopy(), DeleteOptions: in.DeleteOptions.DeepCopy()}
+		return nil
+	})
 }
 
 // Create evicts the pod name: at once when it is terminal, pending or being deleted; otherwise

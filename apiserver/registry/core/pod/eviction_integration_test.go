@@ -128,6 +128,15 @@ func TestEvictionHonoursTheBudget(t *testing.T) {
 		t.Errorf("budget after the eviction: %+v", pdb.Status)
 	}
 
+	// policy/v1beta1 bodies are accepted too (here refused by the exhausted budget).
+	runningPod(t, c, ns, "p2")
+	body := `{"apiVersion":"policy/v1beta1","kind":"Eviction","metadata":{"name":"p2","namespace":"default"}}`
+	err = c.CoreV1().RESTClient().Post().Namespace(ns).Resource("pods").Name("p2").SubResource("eviction").
+		SetHeader("Content-Type", "application/json").Body([]byte(body)).Do(ctx).StatusCode(&code).Error()
+	if !apierrors.IsTooManyRequests(err) {
+		t.Errorf("policy/v1beta1 eviction: code %d, err %v", code, err)
+	}
+
 	// A missing pod is 404.
 	if _, err := evict(c, ns, "missing", false); !apierrors.IsNotFound(err) {
 		t.Errorf("evicting a missing pod: %v", err)

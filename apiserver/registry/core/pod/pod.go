@@ -49,6 +49,9 @@ func NewREST(c *registry.Context, nodes *node.Connector) (map[string]rest.Storag
 	if err := addStreamOptionConversions(c.Scheme); err != nil {
 		return nil, err
 	}
+	if err := addEvictionV1beta1(c.Scheme); err != nil {
+		return nil, err
+	}
 	st, err := c.NewStorage(Kind)
 	if err != nil {
 		return nil, err
