@@ -23,9 +23,10 @@ func TestDrainHonoursDisruptionBudget(t *testing.T) {
 	})
 	ns := s.namespace(t)
 	// The pods go before the cluster stops: containers outlive containerd, as with a kubelet.
+	// Deleting the namespace waits for them, and no ReplicaSet replaces them meanwhile.
 	t.Cleanup(func() {
 		s.kubectl(t, "uncordon", node)
-		s.kubectl(t, "delete", "deployment,pods", "--all", "-n", ns, "--timeout=60s")
+		s.kubectl(t, "delete", "namespace", ns, "--timeout=90s")
 	})
 
 	s.okIn(t, deployment("web", 2, "busybox", `        command: ["sleep", "3600"]
