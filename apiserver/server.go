@@ -58,6 +58,7 @@ import (
 	discoverystorage "github.com/skiff-dev/skiff/apiserver/registry/discovery"
 	eventsstorage "github.com/skiff-dev/skiff/apiserver/registry/events"
 	networkingstorage "github.com/skiff-dev/skiff/apiserver/registry/networking"
+	policystorage "github.com/skiff-dev/skiff/apiserver/registry/policy"
 	rbacstorage "github.com/skiff-dev/skiff/apiserver/registry/rbac"
 	schedulingstorage "github.com/skiff-dev/skiff/apiserver/registry/scheduling"
 )
@@ -400,6 +401,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		authnstorage.Provider{TokenReviews: c.tokenReviews()},
 		authzstorage.Provider{Authorizer: c.Generic.Authorization.Authorizer, RuleResolver: c.authz.RuleResolver},
 		eventsstorage.Provider{},
+		policystorage.Provider{},
 	)
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -310,7 +311,7 @@ func warmInformers() []client.Object {
 	return []client.Object{
 		&corev1.Pod{}, &corev1.Node{}, &corev1.Namespace{}, &corev1.Service{}, &corev1.Endpoints{},
 		&appsv1.ReplicaSet{}, &appsv1.Deployment{}, &discoveryv1.EndpointSlice{},
-		&coordinationv1.Lease{}, &certificatesv1.CertificateSigningRequest{},
+		&coordinationv1.Lease{}, &certificatesv1.CertificateSigningRequest{}, &policyv1.PodDisruptionBudget{},
 	}
 }
 

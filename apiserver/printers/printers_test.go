@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -144,6 +145,7 @@ func TestColumns(t *testing.T) {
 			{"Containers", "string", 1}, {"Images", "string", 1}, {"Selector", "string", 1}}},
 		{core("podtemplates"), []column{{"Name", "string", 0}, {"Containers", "string", 0}, {"Images", "string", 0}, {"Pod Labels", "string", 0}}},
 		{priorityClassesGR, []column{{"Name", "string", 0}, {"Value", "integer", 0}, {"Global-Default", "boolean", 0}, {"Age", "string", 0}, {"PreemptionPolicy", "string", 0}}},
+		{pdbGR, []column{{"Name", "string", 0}, {"Min Available", "string", 0}, {"Max Unavailable", "string", 0}, {"Allowed Disruptions", "integer", 0}, {"Age", "string", 0}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.gr.String(), func(t *testing.T) {
@@ -218,6 +220,7 @@ var emptyLists = map[schema.GroupResource]runtime.Object{
 	core("replicationcontrollers"): &corev1.ReplicationControllerList{},
 	core("podtemplates"):           &corev1.PodTemplateList{},
 	priorityClassesGR:              &schedulingv1.PriorityClassList{},
+	pdbGR:                          &policyv1.PodDisruptionBudgetList{},
 }
 
 // zeroObjects holds a zero-valued object of every printed resource.
@@ -248,6 +251,7 @@ var zeroObjects = map[schema.GroupResource]runtime.Object{
 	core("replicationcontrollers"): &corev1.ReplicationController{},
 	core("podtemplates"):           &corev1.PodTemplate{},
 	priorityClassesGR:              &schedulingv1.PriorityClass{},
+	pdbGR:                          &policyv1.PodDisruptionBudget{},
 }
 
 func TestEmptyLists(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/clusterroleaggregation"
 	"github.com/skiff-dev/skiff/controllers/cronjob"
 	"github.com/skiff-dev/skiff/controllers/deployment"
+	"github.com/skiff-dev/skiff/controllers/disruption"
 	"github.com/skiff-dev/skiff/controllers/endpoints"
 	"github.com/skiff-dev/skiff/controllers/garbagecollector"
 	"github.com/skiff-dev/skiff/controllers/job"
@@ -125,6 +126,9 @@ func Setup(mgr manager.Manager, c Config) error {
 		}},
 		{"resourcequota", func() error {
 			return (&resourcequota.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
+		}},
+		{"disruption", func() error {
+			return (&disruption.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
 		}},
 	}
 	for _, s := range steps {

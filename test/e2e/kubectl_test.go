@@ -542,6 +542,7 @@ func TestAPIResources(t *testing.T) {
 		{"replicasets", "rs", "apps/v1", "true", "ReplicaSet"},
 		{"leases", "coordination.k8s.io/v1", "true", "Lease"},
 		{"endpointslices", "discovery.k8s.io/v1", "true", "EndpointSlice"},
+		{"poddisruptionbudgets", "pdb", "policy/v1", "true", "PodDisruptionBudget"},
 	} {
 		found := false
 		for _, r := range rows {

@@ -42,10 +42,14 @@ var Kind = &registry.Kind{GroupVersion: corev1.SchemeGroupVersion, Resource: "po
 }
 
 // NewREST builds the pods storage: the store, pods/status, pods/binding (and the legacy
-// bindings resource), and the streams pods/log, exec, attach and portforward, which reach node
+// bindings resource), pods/eviction (which needs the policy group's PodDisruptionBudgets), and
+// the streams pods/log, exec, attach and portforward, which reach node
 // agents through nodes.
 func NewREST(c *registry.Context, nodes *node.Connector) (map[string]rest.Storage, error) {
 	if err := addStreamOptionConversions(c.Scheme); err != nil {
+		return nil, err
+	}
+	if err := addEvictionV1beta1(c.Scheme); err != nil {
 		return nil, err
 	}
 	st, err := c.NewStorage(Kind)
@@ -53,6 +57,7 @@ func NewREST(c *registry.Context, nodes *node.Connector) (map[string]rest.Storag
 		return nil, err
 	}
 	st.Subresources["binding"] = &bindingREST{store: st.Store}
+	st.Subresources["eviction"] = newEvictionREST(c, st)
 	addPodStreams(st, nodes)
 	m := st.Paths(Kind)
 	m["bindings"] = st.Subresources["binding"]
