@@ -18,7 +18,7 @@ import (
 )
 
 func kindFor(resource string) *registry.Kind {
-	for _, k := range []*registry.Kind{discovery.EndpointSliceKind, apps.ReplicaSetKind, core.ConfigMapKind} {
+	for _, k := range []*registry.Kind{discovery.EndpointSliceKind, apps.ReplicaSetKind, apps.DaemonSetKind, apps.ControllerRevisionKind, core.ConfigMapKind} {
 		if k.Resource == resource {
 			return k
 		}
@@ -38,6 +38,13 @@ func TestGeneration(t *testing.T) {
 		return &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "r", Annotations: map[string]string{"a": annotation}},
 			Spec: appsv1.ReplicaSetSpec{Replicas: ptr.To(replicas)}}
 	}
+	ds := func(image string, annotation string) runtime.Object {
+		return &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "d", Annotations: map[string]string{"a": annotation}},
+			Spec: appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: image}}}}}}
+	}
+	cr := func(revision int64) runtime.Object {
+		return &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: "r"}, Revision: revision}
+	}
 	cm := func(v string) runtime.Object {
 		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c"}, Data: map[string]string{"k": v}}
 	}
@@ -55,6 +62,10 @@ func TestGeneration(t *testing.T) {
 		{"replicaset spec change bumps", "replicasets", false, rs(1, "x"), rs(2, "x"), 1, 2},
 		{"replicaset annotation keeps", "replicasets", false, rs(1, "x"), rs(1, "y"), 1, 1},
 		{"replicaset status update keeps", "replicasets", true, rs(1, "x"), rs(5, "x"), 1, 1},
+		{"daemonset template change bumps", "daemonsets", false, ds("a", "x"), ds("b", "x"), 1, 2},
+		{"daemonset annotation keeps", "daemonsets", false, ds("a", "x"), ds("a", "y"), 1, 1},
+		{"daemonset status update keeps", "daemonsets", true, ds("a", "x"), ds("b", "x"), 1, 1},
+		{"controllerrevision untracked", "controllerrevisions", false, cr(1), cr(2), 0, 0},
 		{"configmap untracked", "configmaps", false, cm("a"), cm("b"), 0, 0},
 	}
 	for _, tc := range cases {

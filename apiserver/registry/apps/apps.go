@@ -32,7 +32,19 @@ var DeploymentKind = &registry.Kind{GroupVersion: appsv1.SchemeGroupVersion, Res
 		}
 	}}
 
-// Provider builds apps/v1: replicasets and deployments, each with status and scale.
+// DaemonSetKind is apps/v1 daemonsets, with status. A change of the spec is a new generation
+// (the generic strategy), as upstream; templateGeneration exists only in extensions/v1beta1.
+var DaemonSetKind = &registry.Kind{GroupVersion: appsv1.SchemeGroupVersion, Resource: "daemonsets", Singular: "daemonset", Namespaced: true,
+	ShortNames: []string{"ds"}, Categories: []string{"all"}, Status: true, Generation: true,
+	New: func() runtime.Object { return &appsv1.DaemonSet{} }, NewList: func() runtime.Object { return &appsv1.DaemonSetList{} }}
+
+// ControllerRevisionKind is apps/v1 controllerrevisions: immutable snapshots of a workload's
+// template, without status or generation, as upstream.
+var ControllerRevisionKind = &registry.Kind{GroupVersion: appsv1.SchemeGroupVersion, Resource: "controllerrevisions", Singular: "controllerrevision", Namespaced: true,
+	New: func() runtime.Object { return &appsv1.ControllerRevision{} }, NewList: func() runtime.Object { return &appsv1.ControllerRevisionList{} }}
+
+// Provider builds apps/v1: replicasets and deployments, each with status and scale, daemonsets
+// with status, and controllerrevisions.
 type Provider struct{}
 
 func (Provider) GroupName() string { return appsv1.GroupName }
@@ -53,6 +65,15 @@ func (Provider) NewRESTStorage(c *registry.Context) (map[string]map[string]rest.
 		}
 		st.Subresources["scale"] = registry.NewScaleREST(st.Store, w.kind, w.toScale, w.setReplicas)
 		for path, s := range st.Paths(w.kind) {
+			m[path] = s
+		}
+	}
+	for _, k := range []*registry.Kind{DaemonSetKind, ControllerRevisionKind} {
+		st, err := c.NewStorage(k)
+		if err != nil {
+			return nil, err
+		}
+		for path, s := range st.Paths(k) {
 			m[path] = s
 		}
 	}
