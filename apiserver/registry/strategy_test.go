@@ -26,6 +26,45 @@ func kindFor(resource string) *registry.Kind {
 	return nil
 }
 
+// TestDaemonSetTemplateGeneration pins the deprecated.daemonset.template.generation
+// annotation, apps/v1's form of spec.templateGeneration: 1 on create unless given, kept on
+// update and status update, one more when the template changes.
+func TestDaemonSetTemplateGeneration(t *testing.T) {
+	ctx := context.Background()
+	const key = "deprecated.daemonset.template.generation"
+	ds := func(image string, annotations map[string]string) *appsv1.DaemonSet {
+		return &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "d", Annotations: annotations},
+			Spec: appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: image}}}}}}
+	}
+	cases := []struct {
+		name    string
+		create  map[string]string // annotations given on create
+		created string
+		status  bool
+		update  *appsv1.DaemonSet
+		want    string
+	}{
+		{"create sets 1, template change bumps", nil, "1", false, ds("b", nil), "2"},
+		{"given value kept on create; annotation change ignored", map[string]string{key: "7"}, "7", false, ds("a", map[string]string{key: "40"}), "7"},
+		{"malformed is 1", map[string]string{key: "x"}, "1", false, ds("a", nil), "1"},
+		{"status update keeps", nil, "1", true, ds("b", map[string]string{key: "9"}), "1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			old := ds("a", tc.create)
+			registry.NewStrategy(nil, apps.DaemonSetKind, false).PrepareForCreate(ctx, old)
+			if got := old.Annotations[key]; got != tc.created {
+				t.Fatalf("after create %s = %q, want %q", key, got, tc.created)
+			}
+			obj := tc.update.DeepCopy()
+			registry.NewStrategy(nil, apps.DaemonSetKind, tc.status).PrepareForUpdate(ctx, obj, old)
+			if got := obj.Annotations[key]; got != tc.want {
+				t.Errorf("after update %s = %q, want %q", key, got, tc.want)
+			}
+		})
+	}
+}
+
 // TestGeneration pins upstream's metadata.generation per kind: tracked for pods, workloads and
 // EndpointSlices (spec, or content and labels), untracked (0) elsewhere; never bumped by status.
 func TestGeneration(t *testing.T) {

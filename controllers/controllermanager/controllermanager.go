@@ -11,6 +11,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/certificates"
 	"github.com/skiff-dev/skiff/controllers/clusterroleaggregation"
+	"github.com/skiff-dev/skiff/controllers/daemonset"
 	"github.com/skiff-dev/skiff/controllers/deployment"
 	"github.com/skiff-dev/skiff/controllers/endpoints"
 	"github.com/skiff-dev/skiff/controllers/garbagecollector"
@@ -69,6 +70,9 @@ func Setup(mgr manager.Manager, c Config) error {
 		}},
 		{"deployment", func() error {
 			return (&deployment.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
+		}},
+		{"daemonset", func() error {
+			return (&daemonset.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
 		}},
 		{"endpoints", func() error {
 			return (&endpoints.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)

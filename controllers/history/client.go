@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/skiff-dev/skiff/controllers"
 )
 
 // maxCollisions bounds CreateControllerRevision's renaming loop.
@@ -55,7 +57,7 @@ func (h *History) ClaimControllerRevisions(ctx context.Context, parent metav1.Ob
 	for i := range list.Items {
 		all[i] = &list.Items[i]
 	}
-	plan := ClaimPlan(parent.GetUID(), parent.GetDeletionTimestamp() != nil, selector, all)
+	plan := controllers.ClaimPlan(parent.GetUID(), parent.GetDeletionTimestamp() != nil, selector, all)
 	owned := plan.Owned
 	var errs []error
 	if len(plan.Adopt) > 0 {
@@ -155,10 +157,9 @@ func (h *History) AdoptControllerRevision(ctx context.Context, parent metav1.Obj
 	if owner := metav1.GetControllerOfNoCopy(revision); owner != nil {
 		return nil, fmt.Errorf("attempt to adopt revision owned by %v", owner)
 	}
-	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"apiVersion":%q,"kind":%q,"name":%q,"uid":%q,"controller":true,"blockOwnerDeletion":true}],"uid":%q}}`,
-		parentKind.GroupVersion().String(), parentKind.Kind, parent.GetName(), parent.GetUID(), revision.UID)
 	adopted := revision.DeepCopy()
-	if err := h.Client.Patch(ctx, adopted, client.RawPatch(types.StrategicMergePatchType, []byte(patch))); err != nil {
+	patch := client.RawPatch(types.StrategicMergePatchType, controllers.AdoptPatch(parent, parentKind, revision.UID))
+	if err := h.Client.Patch(ctx, adopted, patch); err != nil {
 		return nil, fmt.Errorf("adopting controller revision %s: %w", revision.Name, err)
 	}
 	return adopted, nil
@@ -167,8 +168,8 @@ func (h *History) AdoptControllerRevision(ctx context.Context, parent metav1.Obj
 // ReleaseControllerRevision removes parent's reference from revision; a revision gone or no
 // longer parent's is no error.
 func (h *History) ReleaseControllerRevision(ctx context.Context, parent metav1.Object, revision *appsv1.ControllerRevision) error {
-	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"$patch":"delete","uid":%q}],"uid":%q}}`, parent.GetUID(), revision.UID)
-	err := h.Client.Patch(ctx, revision.DeepCopy(), client.RawPatch(types.StrategicMergePatchType, []byte(patch)))
+	patch := client.RawPatch(types.StrategicMergePatchType, controllers.ReleasePatch(parent.GetUID(), revision.UID))
+	err := h.Client.Patch(ctx, revision.DeepCopy(), patch)
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) {
 		return fmt.Errorf("releasing controller revision %s: %w", revision.Name, err)
 	}

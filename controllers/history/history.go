@@ -10,10 +10,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/utils/dump"
 )
@@ -127,38 +125,4 @@ func NextRevision(revisions []*appsv1.ControllerRevision) int64 {
 		highest = max(highest, r.Revision)
 	}
 	return highest + 1
-}
-
-// Claims is what ClaimPlan decides for a parent's revisions.
-type Claims struct {
-	// Owned are controlled by the parent and still selected.
-	Owned []*appsv1.ControllerRevision
-	// Adopt are orphans the parent selects: adopt them (when the parent may adopt), then they
-	// are owned.
-	Adopt []*appsv1.ControllerRevision
-	// Release are controlled by the parent but no longer selected.
-	Release []*appsv1.ControllerRevision
-}
-
-// ClaimPlan sorts revisions as upstream's ControllerRevisionControllerRefManager: those of
-// other controllers are left alone; a deleting parent neither adopts nor releases; deleting
-// orphans are not adopted.
-func ClaimPlan(parentUID types.UID, parentDeleting bool, selector labels.Selector, revisions []*appsv1.ControllerRevision) Claims {
-	var c Claims
-	for _, r := range revisions {
-		matches := selector.Matches(labels.Set(r.Labels))
-		ref := metav1.GetControllerOfNoCopy(r)
-		switch {
-		case ref != nil && ref.UID != parentUID:
-		case ref != nil && matches:
-			c.Owned = append(c.Owned, r)
-		case ref != nil:
-			if !parentDeleting {
-				c.Release = append(c.Release, r)
-			}
-		case matches && !parentDeleting && r.DeletionTimestamp == nil:
-			c.Adopt = append(c.Adopt, r)
-		}
-	}
-	return c
 }
