@@ -60,7 +60,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("daemonset").
 		For(&appsv1.DaemonSet{}).
-		Watches(&corev1.Pod{}, &podHandler{r: r}).
+		Watches(&corev1.Pod{}, r.podHandler()).
 		Watches(&corev1.Node{}, &nodeHandler{r: r}).
 		Watches(&appsv1.ControllerRevision{}, &revisionHandler{r: r}).
 		WithOptions(opts).

@@ -53,7 +53,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("replicaset").
 		For(&appsv1.ReplicaSet{}).
-		Watches(&corev1.Pod{}, &podHandler{r: r}).
+		Watches(&corev1.Pod{}, r.podHandler()).
 		WithOptions(opts).
 		Complete(r)
 }
