@@ -2,9 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,47 +13,15 @@ import (
 // at a time), shows both revisions in `kubectl rollout history`, and `kubectl rollout undo`
 // brings the first image back.
 func TestDaemonSet(t *testing.T) {
-	dir := t.TempDir()
 	nodes := []string{"ds-n1", "ds-n2"}
-	// Last, once both nodes are gone: their service proxy rules.
-	t.Cleanup(func() {
-		for _, n := range nodes {
-			if out, err := exec.Command(skiffBin, "agent", "--cleanup", "--node-name", n).CombinedOutput(); err != nil {
-				t.Errorf("skiff agent --cleanup --node-name %s: %v\n%s", n, err, out)
-			}
-		}
-	})
-	s := startSkiffT(t, dir, "--agent=true", "--node-name=ds-n1", "--node-port=0",
-		"--cluster-cidr=10.247.0.0/16", "--images-src", moduleRoot())
-	eventually(t, 90*time.Second, func() error {
-		_, err := os.Stat(filepath.Join(dir, "registry.addr"))
-		return err
-	})
-	addr, err := os.ReadFile(filepath.Join(dir, "registry.addr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	registry := strings.TrimSpace(string(addr))
-	token := strings.Fields(runSkiff(t, "token", "create", "--data-dir", dir))[0]
-	server := s.ok(t, "config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}")
-	agent := startAgent(t, "--server", server, "--token", token, "--node-name=ds-n2",
-		"--data-dir", t.TempDir(), "--node-port=0", "--registry", registry)
+	tn := startTwoNodes(t, nodes[0], nodes[1], "--cluster-cidr=10.247.0.0/16")
+	s, registry := tn.s, tn.registry
 	ns := s.namespace(t)
-	// Before the agent stops (cleanups run last first): the DaemonSet and its pods, whose
-	// containers would outlive containerd.
+	// Before the agent stops: the DaemonSet and its pods.
 	t.Cleanup(func() {
 		s.kubectl(t, "delete", "daemonset", "--all", "-n", ns, "--cascade=foreground", "--timeout=90s")
 		s.kubectl(t, "delete", "pods", "--all", "-n", ns, "--grace-period=1", "--timeout=60s")
 	})
-	for _, n := range nodes {
-		eventually(t, 120*time.Second, func() error {
-			out := s.kubectl(t, "get", "node", n, "--no-headers")
-			if out.err != nil || !strings.Contains(out.stdout, " Ready ") {
-				return fmt.Errorf("node %s not Ready: %s%s\nagent log tail: %s", n, out.stdout, out.stderr, tailOf(agent.log.String(), 1500))
-			}
-			return nil
-		})
-	}
 
 	s.okIn(t, `apiVersion: apps/v1
 kind: DaemonSet
