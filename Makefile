@@ -39,6 +39,16 @@ test: verify-generated vet ## Run every test (unit, integration with the real AP
 	@# The fuzz targets' seed corpora (f.Add and testdata/fuzz) ran above as plain tests; fuzzing
 	@# beyond them builds coverage instrumentation for minutes, so it is `make fuzz`, not part of test.
 
+# Upstream's conformance specs (e2e.test of Kubernetes v1.37.2, built in test/conformance, its own
+# module) against a fresh `skiff up` with its real node; not part of `make test` (the first build
+# of bin/e2e.test takes 20-40 minutes). FOCUS and SKIP are ginkgo regexps.
+FOCUS ?= \[sig-apps\] ReplicaSet .*\[Conformance\]
+SKIP ?= \[Serial\]|\[Disruptive\]|\[Slow\]
+
+.PHONY: conformance
+conformance: ## Run upstream conformance specs matching FOCUS (minus SKIP) against `skiff up` (needs root, containerd).
+	GO="$(GO)" FOCUS='$(FOCUS)' SKIP='$(SKIP)' ./hack/conformance.sh
+
 .PHONY: bench
 bench: ## Run the benchmarks (API vs raw etcd, ReplicaSet burst, scheduler SchedulingBasic 500 and 5000 nodes, service proxy programming, testenv start).
 	SKIFF_BENCH_LARGE=1 $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/ ./controllers/scheduler/ ./nodeagent/proxy/ ./testenv/

@@ -49,6 +49,7 @@ import (
 	appsstorage "github.com/skiff-dev/skiff/apiserver/registry/apps"
 	authnstorage "github.com/skiff-dev/skiff/apiserver/registry/authentication"
 	authzstorage "github.com/skiff-dev/skiff/apiserver/registry/authorization"
+	batchstorage "github.com/skiff-dev/skiff/apiserver/registry/batch"
 	certificatesstorage "github.com/skiff-dev/skiff/apiserver/registry/certificates"
 	coordinationstorage "github.com/skiff-dev/skiff/apiserver/registry/coordination"
 	corestorage "github.com/skiff-dev/skiff/apiserver/registry/core"
@@ -58,6 +59,7 @@ import (
 	eventsstorage "github.com/skiff-dev/skiff/apiserver/registry/events"
 	networkingstorage "github.com/skiff-dev/skiff/apiserver/registry/networking"
 	rbacstorage "github.com/skiff-dev/skiff/apiserver/registry/rbac"
+	schedulingstorage "github.com/skiff-dev/skiff/apiserver/registry/scheduling"
 )
 
 // SystemNamespaces exist from the first start and cannot be deleted.
@@ -301,7 +303,7 @@ func (c *Config) applyAdmission(ctx context.Context) error {
 		// After NamespaceLifecycle and LimitRanger, as in upstream's order.
 		plugins = append(plugins, skiffadmission.NewServiceAccount(factory, client))
 	}
-	plugins = append(plugins, authorization.NewNodeRestriction())
+	plugins = append(plugins, authorization.NewNodeRestriction(), skiffadmission.NewPriority(factory, client))
 	c.Generic.AdmissionControl = admission.NewChainHandler(append(plugins, skiffadmission.NewDefaultTolerationsWith(
 		tolerationSeconds(c.Options.DefaultNotReadyTolerationSeconds), tolerationSeconds(c.Options.DefaultUnreachableTolerationSeconds)), quotaAdmission)...)
 	return nil
@@ -388,11 +390,13 @@ func (c CompletedConfig) New() (*Server, error) {
 	groups, err := registry.Build(c.Scheme, c.Codecs, c.Generic.RESTOptionsGetter,
 		core,
 		appsstorage.Provider{},
+		batchstorage.Provider{},
 		coordinationstorage.Provider{},
 		networkingstorage.Provider{},
 		discoverystorage.Provider{},
 		certificatesstorage.Provider{},
 		rbacstorage.Provider{Guard: c.authz.Guard},
+		schedulingstorage.Provider{},
 		authnstorage.Provider{TokenReviews: c.tokenReviews()},
 		authzstorage.Provider{Authorizer: c.Generic.Authorization.Authorizer, RuleResolver: c.authz.RuleResolver},
 		eventsstorage.Provider{},
@@ -425,6 +429,13 @@ func (c CompletedConfig) New() (*Server, error) {
 	s.endpoints = newEndpointReconciler(endpointsClient, c.Options.advertiseIP(), clock.RealClock{})
 	gs.AddPreShutdownHookOrDie("skiff-kubernetes-endpoints", s.endpoints.preShutdown)
 	gs.AddPostStartHookOrDie("skiff-system-namespaces", s.ensureSystemNamespaces)
+	gs.AddPostStartHookOrDie("scheduling/bootstrap-system-priority-classes", func(hook genericapiserver.PostStartHookContext) error {
+		client, err := kubernetes.NewForConfig(hook.LoopbackClientConfig)
+		if err != nil {
+			return err
+		}
+		return schedulingstorage.EnsureSystemPriorityClasses(hook, client)
+	})
 	gs.AddPostStartHookOrDie("skiff-cluster-info", bootstrap.PublishClusterInfo(c.ServerURL(), c.CA.CertPEM))
 	if c.etcd != nil && c.Options.EtcdCluster != nil {
 		// New control-plane members join through any member (skiff server --join).

@@ -22,6 +22,7 @@ pkgs=(
   k8s.io/api/authorization/v1
   k8s.io/api/networking/v1
   k8s.io/api/scheduling/v1
+  k8s.io/api/scheduling/v1alpha3
   k8s.io/api/storage/v1
   k8s.io/api/admissionregistration/v1
   k8s.io/api/certificates/v1

@@ -12,6 +12,9 @@ import (
 
 // Default applies upstream's defaults to obj in place. Unknown types are left alone.
 func Default(obj runtime.Object) {
+	if defaultBatch(obj) {
+		return
+	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		defaultPod(o)

@@ -2,6 +2,7 @@ package validation
 
 import (
 	"fmt"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -70,6 +71,30 @@ var systemPriorityClasses = []struct {
 }{
 	{"system-node-critical", systemCriticalPriority + 1000, false},
 	{"system-cluster-critical", systemCriticalPriority, false},
+}
+
+// SystemPriorityClasses returns the built-in classes, which the API server creates at start.
+func SystemPriorityClasses() []*schedulingv1.PriorityClass {
+	var out []*schedulingv1.PriorityClass
+	for _, c := range systemPriorityClasses {
+		desc := "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary."
+		if c.name == "system-node-critical" {
+			desc = "Used for system critical pods that must not be moved from their current node."
+		}
+		out = append(out, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: c.name}, Value: c.value,
+			GlobalDefault: c.globalDefault, Description: desc})
+	}
+	return out
+}
+
+// IsSystemPriorityClass reports whether name is one of the built-in classes.
+func IsSystemPriorityClass(name string) bool {
+	for _, c := range systemPriorityClasses {
+		if c.name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // isKnownSystemPriorityClass is IsKnownSystemPriorityClass.

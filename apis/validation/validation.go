@@ -21,6 +21,9 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 	if errs, ok := validateWorkloadCreate(obj); ok {
 		return errs
 	}
+	if errs, ok := validateBatchCreate(obj); ok {
+		return errs
+	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		return validatePodCreate(o)
@@ -68,6 +71,9 @@ func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 		return errs
 	}
 	if errs, ok := validateWorkloadUpdate(obj, old); ok {
+		return errs
+	}
+	if errs, ok := validateBatchUpdate(obj, old); ok {
 		return errs
 	}
 	switch o := obj.(type) {
@@ -150,6 +156,9 @@ func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 // ValidateStatusUpdate validates an update through the status subresource.
 func ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
 	if errs, ok := validateWorkloadStatusUpdate(obj, old); ok {
+		return errs
+	}
+	if errs, ok := validateBatchStatusUpdate(obj, old); ok {
 		return errs
 	}
 	switch o := obj.(type) {

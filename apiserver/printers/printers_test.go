@@ -8,12 +8,14 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -53,6 +55,9 @@ var (
 	endpointSlicesGR      = schema.GroupResource{Group: "discovery.k8s.io", Resource: "endpointslices"}
 	eventsEventsGR        = schema.GroupResource{Group: "events.k8s.io", Resource: "events"}
 	csrGR                 = schema.GroupResource{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}
+	jobsGR                = schema.GroupResource{Group: "batch", Resource: "jobs"}
+	cronJobsGR            = schema.GroupResource{Group: "batch", Resource: "cronjobs"}
+	priorityClassesGR     = schema.GroupResource{Group: "scheduling.k8s.io", Resource: "priorityclasses"}
 )
 
 // convert runs the resource's convertor with default options and fails the test on error.
@@ -136,6 +141,14 @@ func TestColumns(t *testing.T) {
 		{clusterRoleBindingsGR, []column{{"Name", "string", 0}, {"Role", "string", 0}, {"Age", "string", 0}, {"Users", "string", 1}, {"Groups", "string", 1}, {"ServiceAccounts", "string", 1}}},
 		{core("resourcequotas"), []column{{"Name", "string", 0}, {"Age", "string", 0}, {"Request", "string", 0}, {"Limit", "string", 0}}},
 		{core("limitranges"), []column{{"Name", "string", 0}, {"Created At", "date", 0}}},
+		{jobsGR, []column{{"Name", "string", 0}, {"Status", "string", 0}, {"Completions", "string", 0}, {"Duration", "string", 0}, {"Age", "string", 0},
+			{"Containers", "string", 1}, {"Images", "string", 1}, {"Selector", "string", 1}}},
+		{cronJobsGR, []column{{"Name", "string", 0}, {"Schedule", "string", 0}, {"Timezone", "string", 0}, {"Suspend", "boolean", 0}, {"Active", "integer", 0},
+			{"Last Schedule", "string", 0}, {"Age", "string", 0}, {"Containers", "string", 1}, {"Images", "string", 1}, {"Selector", "string", 1}}},
+		{core("replicationcontrollers"), []column{{"Name", "string", 0}, {"Desired", "integer", 0}, {"Current", "integer", 0}, {"Ready", "integer", 0}, {"Age", "string", 0},
+			{"Containers", "string", 1}, {"Images", "string", 1}, {"Selector", "string", 1}}},
+		{core("podtemplates"), []column{{"Name", "string", 0}, {"Containers", "string", 0}, {"Images", "string", 0}, {"Pod Labels", "string", 0}}},
+		{priorityClassesGR, []column{{"Name", "string", 0}, {"Value", "integer", 0}, {"Global-Default", "boolean", 0}, {"Age", "string", 0}, {"PreemptionPolicy", "string", 0}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.gr.String(), func(t *testing.T) {
@@ -174,7 +187,6 @@ func TestForResourceUnknown(t *testing.T) {
 		{Group: "apps", Resource: "statefulsets"},
 		{Group: "extensions", Resource: "deployments"},
 		{Group: "apps", Resource: "pods"},
-		{Group: "batch", Resource: "jobs"},
 		{Group: "coordination.k8s.io", Resource: "leasecandidates"},
 	} {
 		if c := ForResource(gr); c != nil {
@@ -185,56 +197,66 @@ func TestForResourceUnknown(t *testing.T) {
 
 // emptyLists holds an empty list of every printed resource.
 var emptyLists = map[schema.GroupResource]runtime.Object{
-	podsGR:                 &corev1.PodList{},
-	nodesGR:                &corev1.NodeList{},
-	namespacesGR:           &corev1.NamespaceList{},
-	servicesGR:             &corev1.ServiceList{},
-	endpointsGR:            &corev1.EndpointsList{},
-	coreEventsGR:           &corev1.EventList{},
-	configMapsGR:           &corev1.ConfigMapList{},
-	secretsGR:              &corev1.SecretList{},
-	serviceAccountGR:       &corev1.ServiceAccountList{},
-	replicaSetsGR:          &appsv1.ReplicaSetList{},
-	deploymentsGR:          &appsv1.DeploymentList{},
-	daemonSetsGR:           &appsv1.DaemonSetList{},
-	controllerRevisionsGR:  &appsv1.ControllerRevisionList{},
-	leasesGR:               &coordinationv1.LeaseList{},
-	endpointSlicesGR:       &discoveryv1.EndpointSliceList{},
-	eventsEventsGR:         &eventsv1.EventList{},
-	csrGR:                  &certificatesv1.CertificateSigningRequestList{},
-	rolesGR:                &rbacv1.RoleList{},
-	clusterRolesGR:         &rbacv1.ClusterRoleList{},
-	roleBindingsGR:         &rbacv1.RoleBindingList{},
-	clusterRoleBindingsGR:  &rbacv1.ClusterRoleBindingList{},
-	core("resourcequotas"): &corev1.ResourceQuotaList{},
-	core("limitranges"):    &corev1.LimitRangeList{},
+	podsGR:                         &corev1.PodList{},
+	nodesGR:                        &corev1.NodeList{},
+	namespacesGR:                   &corev1.NamespaceList{},
+	servicesGR:                     &corev1.ServiceList{},
+	endpointsGR:                    &corev1.EndpointsList{},
+	coreEventsGR:                   &corev1.EventList{},
+	configMapsGR:                   &corev1.ConfigMapList{},
+	secretsGR:                      &corev1.SecretList{},
+	serviceAccountGR:               &corev1.ServiceAccountList{},
+	replicaSetsGR:                  &appsv1.ReplicaSetList{},
+	deploymentsGR:                  &appsv1.DeploymentList{},
+	daemonSetsGR:                   &appsv1.DaemonSetList{},
+	controllerRevisionsGR:          &appsv1.ControllerRevisionList{},
+	leasesGR:                       &coordinationv1.LeaseList{},
+	endpointSlicesGR:               &discoveryv1.EndpointSliceList{},
+	eventsEventsGR:                 &eventsv1.EventList{},
+	csrGR:                          &certificatesv1.CertificateSigningRequestList{},
+	rolesGR:                        &rbacv1.RoleList{},
+	clusterRolesGR:                 &rbacv1.ClusterRoleList{},
+	roleBindingsGR:                 &rbacv1.RoleBindingList{},
+	clusterRoleBindingsGR:          &rbacv1.ClusterRoleBindingList{},
+	core("resourcequotas"):         &corev1.ResourceQuotaList{},
+	core("limitranges"):            &corev1.LimitRangeList{},
+	jobsGR:                         &batchv1.JobList{},
+	cronJobsGR:                     &batchv1.CronJobList{},
+	core("replicationcontrollers"): &corev1.ReplicationControllerList{},
+	core("podtemplates"):           &corev1.PodTemplateList{},
+	priorityClassesGR:              &schedulingv1.PriorityClassList{},
 }
 
 // zeroObjects holds a zero-valued object of every printed resource.
 var zeroObjects = map[schema.GroupResource]runtime.Object{
-	podsGR:                 &corev1.Pod{},
-	nodesGR:                &corev1.Node{},
-	namespacesGR:           &corev1.Namespace{},
-	servicesGR:             &corev1.Service{},
-	endpointsGR:            &corev1.Endpoints{},
-	coreEventsGR:           &corev1.Event{},
-	configMapsGR:           &corev1.ConfigMap{},
-	secretsGR:              &corev1.Secret{},
-	serviceAccountGR:       &corev1.ServiceAccount{},
-	replicaSetsGR:          &appsv1.ReplicaSet{},
-	deploymentsGR:          &appsv1.Deployment{},
-	daemonSetsGR:           &appsv1.DaemonSet{},
-	controllerRevisionsGR:  &appsv1.ControllerRevision{},
-	leasesGR:               &coordinationv1.Lease{},
-	endpointSlicesGR:       &discoveryv1.EndpointSlice{},
-	eventsEventsGR:         &eventsv1.Event{},
-	csrGR:                  &certificatesv1.CertificateSigningRequest{},
-	rolesGR:                &rbacv1.Role{},
-	clusterRolesGR:         &rbacv1.ClusterRole{},
-	roleBindingsGR:         &rbacv1.RoleBinding{},
-	clusterRoleBindingsGR:  &rbacv1.ClusterRoleBinding{},
-	core("resourcequotas"): &corev1.ResourceQuota{},
-	core("limitranges"):    &corev1.LimitRange{},
+	podsGR:                         &corev1.Pod{},
+	nodesGR:                        &corev1.Node{},
+	namespacesGR:                   &corev1.Namespace{},
+	servicesGR:                     &corev1.Service{},
+	endpointsGR:                    &corev1.Endpoints{},
+	coreEventsGR:                   &corev1.Event{},
+	configMapsGR:                   &corev1.ConfigMap{},
+	secretsGR:                      &corev1.Secret{},
+	serviceAccountGR:               &corev1.ServiceAccount{},
+	replicaSetsGR:                  &appsv1.ReplicaSet{},
+	deploymentsGR:                  &appsv1.Deployment{},
+	daemonSetsGR:                   &appsv1.DaemonSet{},
+	controllerRevisionsGR:          &appsv1.ControllerRevision{},
+	leasesGR:                       &coordinationv1.Lease{},
+	endpointSlicesGR:               &discoveryv1.EndpointSlice{},
+	eventsEventsGR:                 &eventsv1.Event{},
+	csrGR:                          &certificatesv1.CertificateSigningRequest{},
+	rolesGR:                        &rbacv1.Role{},
+	clusterRolesGR:                 &rbacv1.ClusterRole{},
+	roleBindingsGR:                 &rbacv1.RoleBinding{},
+	clusterRoleBindingsGR:          &rbacv1.ClusterRoleBinding{},
+	core("resourcequotas"):         &corev1.ResourceQuota{},
+	core("limitranges"):            &corev1.LimitRange{},
+	jobsGR:                         &batchv1.Job{},
+	cronJobsGR:                     &batchv1.CronJob{},
+	core("replicationcontrollers"): &corev1.ReplicationController{},
+	core("podtemplates"):           &corev1.PodTemplate{},
+	priorityClassesGR:              &schedulingv1.PriorityClass{},
 }
 
 func TestEmptyLists(t *testing.T) {

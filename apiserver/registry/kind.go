@@ -46,6 +46,9 @@ type Kind struct {
 	ShouldDeleteDuringUpdate func(ctx context.Context, key string, obj, existing runtime.Object) bool
 	// GracefulDelete, when set, decides whether a delete is graceful and fills in the grace period.
 	GracefulDelete func(obj runtime.Object, options *metav1.DeleteOptions) bool
+	// OrphanDependents makes a delete without a propagation policy orphan the dependents
+	// (batch/v1 Jobs, as upstream, for compatibility); otherwise they are deleted in background.
+	OrphanDependents bool
 }
 
 // GroupResource is the kind's group and plural resource.

@@ -151,8 +151,12 @@ func (s *Strategy) CheckGracefulDelete(ctx context.Context, obj runtime.Object, 
 	return s.kind.GracefulDelete(obj, options)
 }
 
-// DefaultGarbageCollectionPolicy is background deletion for every kind, as for apps/v1.
+// DefaultGarbageCollectionPolicy is background deletion for every kind, as for apps/v1, but
+// for kinds that orphan by default.
 func (s *Strategy) DefaultGarbageCollectionPolicy(ctx context.Context) rest.GarbageCollectionPolicy {
+	if s.kind.OrphanDependents {
+		return rest.OrphanDependents
+	}
 	return rest.DeleteDependents
 }
 

@@ -15,6 +15,8 @@ func controllerFlags(fs *pflag.FlagSet, c *controllermanager.Config) {
 	fs.DurationVar(&c.NodeMonitorGracePeriod, "node-monitor-grace-period", c.NodeMonitorGracePeriod,
 		"How long a node's Lease may go unrenewed before the node is marked NotReady.")
 	fs.DurationVar(&c.NodeMonitorPeriod, "node-monitor-period", c.NodeMonitorPeriod, "How often node health is checked.")
+	fs.IntVar(&c.TerminatedPodGCThreshold, "terminated-pod-gc-threshold", c.TerminatedPodGCThreshold,
+		"Number of terminated pods that can exist before the pod garbage collector deletes the oldest (0 or less: never).")
 	fs.BoolVar(&c.Manager.LeaderElection, "leader-elect", c.Manager.LeaderElection,
 		"Elect a leader on the Lease kube-system/skiff-controller-manager, so only one of several control planes acts.")
 	fs.StringVar(&c.Manager.MetricsBindAddress, "controllers-metrics-bind-address", c.Manager.MetricsBindAddress,

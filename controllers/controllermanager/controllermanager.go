@@ -11,10 +11,12 @@ import (
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/certificates"
 	"github.com/skiff-dev/skiff/controllers/clusterroleaggregation"
+	"github.com/skiff-dev/skiff/controllers/cronjob"
 	"github.com/skiff-dev/skiff/controllers/daemonset"
 	"github.com/skiff-dev/skiff/controllers/deployment"
 	"github.com/skiff-dev/skiff/controllers/endpoints"
 	"github.com/skiff-dev/skiff/controllers/garbagecollector"
+	"github.com/skiff-dev/skiff/controllers/job"
 	"github.com/skiff-dev/skiff/controllers/namespace"
 	"github.com/skiff-dev/skiff/controllers/nodeipam"
 	"github.com/skiff-dev/skiff/controllers/nodelifecycle"
@@ -23,6 +25,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/scheduler"
 	"github.com/skiff-dev/skiff/controllers/serviceaccount"
 	"github.com/skiff-dev/skiff/controllers/servicelb"
+	"github.com/skiff-dev/skiff/controllers/ttlafterfinished"
 )
 
 // Config holds the manager options and the timings tests and users may shorten.
@@ -33,6 +36,9 @@ type Config struct {
 	NodeMonitorGracePeriod time.Duration
 	// NodeMonitorPeriod is how often node health is checked (5 s).
 	NodeMonitorPeriod time.Duration
+	// TerminatedPodGCThreshold is how many terminated pods may exist before the oldest are
+	// deleted (upstream's --terminated-pod-gc-threshold, 12500; 0 or less: never).
+	TerminatedPodGCThreshold int
 	// SkipNameValidation lets several managers run in one process (tests).
 	SkipNameValidation bool
 	// CertificateSigner signs approved node certificates (the cluster CA); when nil, node CSRs
@@ -56,7 +62,7 @@ type Config struct {
 // DefaultConfig is upstream's defaults.
 func DefaultConfig() Config {
 	return Config{Manager: controllers.DefaultOptions(), NodeMonitorGracePeriod: 50 * time.Second, NodeMonitorPeriod: 5 * time.Second,
-		NodeIPAM: nodeipam.DefaultConfig()}
+		TerminatedPodGCThreshold: 12500, NodeIPAM: nodeipam.DefaultConfig()}
 }
 
 // Setup adds every controller to mgr.
@@ -68,8 +74,20 @@ func Setup(mgr manager.Manager, c Config) error {
 		{"replicaset", func() error {
 			return (&replicaset.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
 		}},
+		{"replicationcontroller", func() error {
+			return (&replicaset.Reconciler{Kind: replicaset.ReplicationControllers, Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
+		}},
 		{"deployment", func() error {
 			return (&deployment.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
+		}},
+		{"job", func() error {
+			return (&job.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
+		}},
+		{"cronjob", func() error {
+			return (&cronjob.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
+		}},
+		{"ttlafterfinished", func() error {
+			return (&ttlafterfinished.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
 		}},
 		{"daemonset", func() error {
 			return (&daemonset.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
@@ -82,7 +100,8 @@ func Setup(mgr manager.Manager, c Config) error {
 			return namespace.SetupWithManager(mgr, namespace.Config{SkipNameValidation: c.SkipNameValidation})
 		}},
 		{"nodelifecycle", func() error {
-			return nodelifecycle.New(nodelifecycle.Config{GracePeriod: c.NodeMonitorGracePeriod, MonitorPeriod: c.NodeMonitorPeriod}).SetupWithManager(mgr)
+			return nodelifecycle.New(nodelifecycle.Config{GracePeriod: c.NodeMonitorGracePeriod, MonitorPeriod: c.NodeMonitorPeriod,
+				TerminatedPodGCThreshold: c.TerminatedPodGCThreshold}).SetupWithManager(mgr)
 		}},
 		{"nodeipam", func() error {
 			return (&nodeipam.Controller{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}, Config: c.NodeIPAM}).SetupWithManager(mgr)

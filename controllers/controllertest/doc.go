@@ -1,5 +1,4 @@
 // Package controllertest runs controllers in a test against a real in-process API server
 // (apiserver/apiservertest): one manager, the controllers a test sets up on it, started and
-// stopped with the test; StartManager runs another (or a restarted) manager on the same server;
-// Eventually is the polling wait of their tests.
+// stopped with the test; StartManager runs another (or a restarted) manager on the same server.
 package controllertest

@@ -22,6 +22,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/daemonset"
 	"github.com/skiff-dev/skiff/controllers/scheduler"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // env is a real API server with the DaemonSet controller, the scheduler and a fake kubelet.
@@ -177,7 +178,7 @@ func (e *env) pods(ctx context.Context, name string) (map[string][]corev1.Pod, e
 func (e *env) waitPods(name, image string, nodes ...string) map[string]corev1.Pod {
 	e.t.Helper()
 	var out map[string]corev1.Pod
-	controllertest.Eventually(e.t, fmt.Sprintf("%s pods with %s on %v", name, image, nodes), func(ctx context.Context) (bool, error) {
+	eventually(e.t, fmt.Sprintf("%s pods with %s on %v", name, image, nodes), func(ctx context.Context) (bool, error) {
 		m, err := e.pods(ctx, name)
 		if err != nil {
 			return false, err
@@ -200,6 +201,12 @@ func (e *env) waitPods(name, image string, nodes ...string) map[string]corev1.Po
 	return out
 }
 
+// eventually waits (test/poll) until cond holds; its errors explain a timeout.
+func eventually(t *testing.T, what string, cond func(ctx context.Context) (bool, error)) {
+	t.Helper()
+	poll.Eventually(t, what, poll.Cond(t.Context(), cond))
+}
+
 // rolloutStatus is kubectl's DaemonSetStatusViewer.Status.
 func rolloutStatus(ds *appsv1.DaemonSet) (string, bool, error) {
 	if ds.Spec.UpdateStrategy.Type != appsv1.RollingUpdateDaemonSetStrategyType {
@@ -220,7 +227,7 @@ func rolloutStatus(ds *appsv1.DaemonSet) (string, bool, error) {
 func (e *env) waitRolledOut(name string) *appsv1.DaemonSet {
 	e.t.Helper()
 	var ds *appsv1.DaemonSet
-	controllertest.Eventually(e.t, "rollout of "+name, func(ctx context.Context) (bool, error) {
+	eventually(e.t, "rollout of "+name, func(ctx context.Context) (bool, error) {
 		var err error
 		if ds, err = e.c.AppsV1().DaemonSets(e.ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
 			return false, err
@@ -292,7 +299,7 @@ func TestPlacement(t *testing.T) {
 	e.node("n5", nil)
 	e.waitPods("ssd", "busybox", "n1")
 	e.waitPods("all", "busybox", "n1", "n4", "n5")
-	controllertest.Eventually(t, "status of ssd", func(ctx context.Context) (bool, error) {
+	eventually(t, "status of ssd", func(ctx context.Context) (bool, error) {
 		ds, err := e.c.AppsV1().DaemonSets(e.ns).Get(ctx, ssd.Name, metav1.GetOptions{})
 		return err == nil && ds.Status.DesiredNumberScheduled == 1 && ds.Status.NumberAvailable == 1 && ds.Status.NumberMisscheduled == 0, err
 	})
@@ -314,7 +321,7 @@ func TestRollingUpdate(t *testing.T) {
 	e.setImage("web", "busybox:2")
 	for step := 1; step <= 3; step++ {
 		var fresh []corev1.Pod
-		controllertest.Eventually(t, fmt.Sprintf("step %d: %d new pod(s), the others old and ready", step, step), func(ctx context.Context) (bool, error) {
+		eventually(t, fmt.Sprintf("step %d: %d new pod(s), the others old and ready", step, step), func(ctx context.Context) (bool, error) {
 			m, err := e.pods(ctx, "web")
 			if err != nil {
 				return false, err
@@ -368,7 +375,7 @@ func TestRollingUpdate(t *testing.T) {
 	}
 	e.waitRolledOut("web")
 	e.waitPods("web", "busybox:1", "n1", "n2", "n3")
-	controllertest.Eventually(t, "revision 1 renumbered to 3", func(ctx context.Context) (bool, error) {
+	eventually(t, "revision 1 renumbered to 3", func(ctx context.Context) (bool, error) {
 		r, err := e.c.AppsV1().ControllerRevisions(e.ns).Get(ctx, first.Name, metav1.GetOptions{})
 		return err == nil && r.Revision == 3, err
 	})
@@ -390,7 +397,7 @@ func TestOnDelete(t *testing.T) {
 	}))
 	pods := e.waitPods("od", "busybox:1", "n1", "n2")
 	e.setImage("od", "busybox:2")
-	controllertest.Eventually(t, "the new generation observed", func(ctx context.Context) (bool, error) {
+	eventually(t, "the new generation observed", func(ctx context.Context) (bool, error) {
 		ds, err := e.c.AppsV1().DaemonSets(e.ns).Get(ctx, "od", metav1.GetOptions{})
 		return err == nil && ds.Status.ObservedGeneration == ds.Generation && ds.Status.UpdatedNumberScheduled == 0 && ds.Status.NumberAvailable == 2, err
 	})
@@ -400,14 +407,14 @@ func TestOnDelete(t *testing.T) {
 	if err := e.c.CoreV1().Pods(e.ns).Delete(t.Context(), pods["n1"].Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	controllertest.Eventually(t, "n1 replaced with the new image, n2 untouched", func(ctx context.Context) (bool, error) {
+	eventually(t, "n1 replaced with the new image, n2 untouched", func(ctx context.Context) (bool, error) {
 		m, err := e.pods(ctx, "od")
 		if err != nil || len(m["n1"]) != 1 || len(m["n2"]) != 1 {
 			return false, err
 		}
 		return m["n1"][0].Spec.Containers[0].Image == "busybox:2" && m["n2"][0].Name == pods["n2"].Name, nil
 	})
-	controllertest.Eventually(t, "status: one updated", func(ctx context.Context) (bool, error) {
+	eventually(t, "status: one updated", func(ctx context.Context) (bool, error) {
 		ds, err := e.c.AppsV1().DaemonSets(e.ns).Get(ctx, "od", metav1.GetOptions{})
 		return err == nil && ds.Status.UpdatedNumberScheduled == 1 && ds.Status.NumberAvailable == 2, err
 	})

@@ -42,8 +42,12 @@ type Config struct {
 	MonitorPeriod time.Duration
 	// OrphanQuarantine is how long a pod bound to a missing node waits before deletion (40s).
 	OrphanQuarantine time.Duration
-	// PodGCPeriod is how often all pods are checked for missing nodes (20s).
+	// PodGCPeriod is how often all pods are checked for missing nodes and terminated pods are
+	// counted (20s).
 	PodGCPeriod time.Duration
+	// TerminatedPodGCThreshold is how many terminated (Succeeded or Failed) pods may exist before
+	// the oldest are deleted (upstream's --terminated-pod-gc-threshold); 0 or less keeps them all.
+	TerminatedPodGCThreshold int
 	// Clock is the time source (real time); tolerationSeconds timers run on it.
 	Clock clock.WithTickerAndDelayedExecution
 }
@@ -539,6 +543,14 @@ func (c *Controller) gcOrphans(ctx context.Context) {
 		if p.Spec.NodeName != "" && !have[p.Spec.NodeName] {
 			c.pods.Add(types.NamespacedName{Namespace: p.Namespace, Name: p.Name})
 		}
+	}
+	for _, p := range TerminatedPodsToDelete(pods.Items, c.cfg.TerminatedPodGCThreshold) {
+		err := c.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, *metav1.NewDeleteOptions(0))
+		if err != nil && !apierrors.IsNotFound(err) {
+			klog.FromContext(ctx).Error(err, "Deleting terminated pod failed", "pod", klog.KObj(p))
+			continue
+		}
+		klog.FromContext(ctx).V(2).Info("Deleted terminated pod beyond the threshold", "pod", klog.KObj(p), "threshold", c.cfg.TerminatedPodGCThreshold)
 	}
 }
 

@@ -2,6 +2,7 @@ package nodelifecycle
 
 import (
 	"math"
+	"sort"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -194,4 +195,31 @@ func tolerationTime(taints []corev1.Taint, tolerations []corev1.Toleration) (d t
 		return 0, true
 	}
 	return time.Duration(minSeconds) * time.Second, false
+}
+
+// TerminatedPodsToDelete returns the terminated pods beyond threshold, as upstream's pod GC:
+// the oldest first, evicted ones before the rest. Pods being deleted are not counted.
+func TerminatedPodsToDelete(pods []corev1.Pod, threshold int) []*corev1.Pod {
+	if threshold <= 0 {
+		return nil
+	}
+	var terminated []*corev1.Pod
+	for i := range pods {
+		p := &pods[i]
+		if (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed) && p.DeletionTimestamp == nil {
+			terminated = append(terminated, p)
+		}
+	}
+	n := len(terminated) - threshold
+	if n <= 0 {
+		return nil
+	}
+	evicted := func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed && p.Status.Reason == "Evicted" }
+	sort.SliceStable(terminated, func(i, j int) bool {
+		if ei, ej := evicted(terminated[i]), evicted(terminated[j]); ei != ej {
+			return ei
+		}
+		return terminated[i].CreationTimestamp.Before(&terminated[j].CreationTimestamp)
+	})
+	return terminated[:n]
 }

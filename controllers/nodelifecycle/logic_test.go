@@ -1,6 +1,7 @@
 package nodelifecycle
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -129,5 +130,39 @@ func TestTolerationTime(t *testing.T) {
 				t.Errorf("got (%v, %v), want (%v, %v)", wait, forever, tc.wait, tc.forever)
 			}
 		})
+	}
+}
+
+func TestTerminatedPodsToDelete(t *testing.T) {
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	pod := func(name string, age int, phase corev1.PodPhase, reason string) corev1.Pod {
+		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.NewTime(base.Add(time.Duration(age) * time.Minute))},
+			Status: corev1.PodStatus{Phase: phase, Reason: reason}}
+	}
+	deleting := pod("deleting", 0, corev1.PodSucceeded, "")
+	deleting.DeletionTimestamp = &metav1.Time{Time: base}
+	pods := []corev1.Pod{
+		pod("running", 0, corev1.PodRunning, ""),
+		pod("old-ok", 1, corev1.PodSucceeded, ""),
+		pod("new-failed", 5, corev1.PodFailed, ""),
+		pod("evicted", 9, corev1.PodFailed, "Evicted"),
+		pod("mid-ok", 3, corev1.PodSucceeded, ""),
+		deleting,
+	}
+	for _, tt := range []struct {
+		threshold int
+		want      string
+	}{
+		{0, "[]"}, {4, "[]"}, {10, "[]"},
+		{3, "[evicted]"},
+		{1, "[evicted old-ok mid-ok]"},
+	} {
+		var got []string
+		for _, p := range TerminatedPodsToDelete(pods, tt.threshold) {
+			got = append(got, p.Name)
+		}
+		if s := fmt.Sprint(got); s != tt.want && !(tt.want == "[]" && len(got) == 0) {
+			t.Errorf("threshold %d: %s, want %s", tt.threshold, s, tt.want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/utils/clock"
@@ -33,11 +35,11 @@ const BurstReplicas = 500
 // SlowStartInitialBatchSize is the first batch of pod creations; batches then double.
 const SlowStartInitialBatchSize = 1
 
-var controllerKind = appsv1.SchemeGroupVersion.WithKind("ReplicaSet")
-
 // Reconciler keeps each ReplicaSet's pods at spec.replicas.
 type Reconciler struct {
 	controllers.Base
+	// Kind is what it controls; nil is ReplicaSets.
+	Kind *Kind
 	// Clock is used for availability (minReadySeconds) and expectations; nil is the real clock.
 	Clock clock.Clock
 	// BurstReplicas caps creates or deletes per sync (default BurstReplicas).
@@ -48,17 +50,27 @@ type Reconciler struct {
 
 // SetupWithManager fills defaults and registers the controller with mgr.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	opts := r.Complete(mgr, ControllerName)
+	if r.Kind == nil {
+		r.Kind = ReplicaSets
+	}
+	opts := r.Complete(mgr, r.Kind.ControllerName)
 	r.defaults()
+	name := "replicaset"
+	if r.Kind != ReplicaSets {
+		name = strings.ToLower(r.Kind.GroupVersionKind.Kind)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
-		Named("replicaset").
-		For(&appsv1.ReplicaSet{}).
+		Named(name).
+		For(r.Kind.New()).
 		Watches(&corev1.Pod{}, r.podHandler()).
 		WithOptions(opts).
 		Complete(r)
 }
 
 func (r *Reconciler) defaults() {
+	if r.Kind == nil {
+		r.Kind = ReplicaSets
+	}
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
@@ -77,14 +89,15 @@ func (r *Reconciler) defaults() {
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	r.defaults()
 	key := req.String()
-	rs := &appsv1.ReplicaSet{}
-	if err := r.Client.Get(ctx, req.NamespacedName, rs); err != nil {
+	obj := r.Kind.New()
+	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.expectations.Delete(key)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
 	}
+	rs := r.Kind.ToReplicaSet(obj)
 	needsSync := r.expectations.Satisfied(key)
 	selector, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
 	if err != nil || selector.Empty() {
@@ -123,9 +136,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	st := CalculateStatus(rs, pods, terminating, manageErr, now)
 	st.ObservedGeneration = rs.Generation
-	if !reflect.DeepEqual(st, rs.Status) {
-		upd := rs.DeepCopy()
-		upd.Status = st
+	upd := obj.DeepCopyObject().(client.Object)
+	r.Kind.SetStatus(upd, st)
+	if !reflect.DeepEqual(upd, obj) {
 		if err := r.Client.Status().Update(ctx, upd); err != nil {
 			if apierrors.IsConflict(err) {
 				// A newer ReplicaSet is on its way to the cache; that event resyncs it.
@@ -204,16 +217,16 @@ func (r *Reconciler) claimPods(ctx context.Context, rs *appsv1.ReplicaSet, sel l
 // canAdopt re-reads the ReplicaSet from the server: a stale cache must not adopt for a
 // ReplicaSet that was deleted or replaced.
 func (r *Reconciler) canAdopt(ctx context.Context, rs *appsv1.ReplicaSet) bool {
-	fresh := &appsv1.ReplicaSet{}
+	fresh := r.Kind.New()
 	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(rs), fresh); err != nil {
 		return false
 	}
-	return fresh.UID == rs.UID && fresh.DeletionTimestamp == nil
+	return fresh.GetUID() == rs.UID && fresh.GetDeletionTimestamp() == nil
 }
 
 func (r *Reconciler) adoptPod(ctx context.Context, rs *appsv1.ReplicaSet, p *corev1.Pod) error {
 	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"apiVersion":%q,"kind":%q,"name":%q,"uid":%q,"controller":true,"blockOwnerDeletion":true}],"uid":%q}}`,
-		controllerKind.GroupVersion().String(), controllerKind.Kind, rs.Name, rs.UID, p.UID)
+		r.Kind.GroupVersionKind.GroupVersion().String(), r.Kind.GroupVersionKind.Kind, rs.Name, rs.UID, p.UID)
 	return r.Client.Patch(ctx, p.DeepCopy(), client.RawPatch(types.StrategicMergePatchType, []byte(patch)))
 }
 
@@ -280,11 +293,11 @@ func (r *Reconciler) podsToDelete(ctx context.Context, rs *appsv1.ReplicaSet, po
 	}
 	owners := map[types.UID]bool{rs.UID: true}
 	if ref := metav1.GetControllerOf(rs); ref != nil {
-		list := &appsv1.ReplicaSetList{}
+		list := r.Kind.NewList()
 		if err := r.Client.List(ctx, list, client.InNamespace(rs.Namespace)); err == nil {
-			for i := range list.Items {
-				if o := metav1.GetControllerOf(&list.Items[i]); o != nil && o.UID == ref.UID {
-					owners[list.Items[i].UID] = true
+			for _, o := range r.Kind.Items(list) {
+				if c := metav1.GetControllerOf(o); c != nil && c.UID == ref.UID {
+					owners[o.GetUID()] = true
 				}
 			}
 		}
@@ -301,7 +314,7 @@ func (r *Reconciler) podsToDelete(ctx context.Context, rs *appsv1.ReplicaSet, po
 }
 
 func (r *Reconciler) createPod(ctx context.Context, rs *appsv1.ReplicaSet) error {
-	pod, err := PodFromTemplate(rs)
+	pod, err := podFromTemplate(rs, r.Kind.GroupVersionKind)
 	if err != nil {
 		return err
 	}
@@ -309,27 +322,31 @@ func (r *Reconciler) createPod(ctx context.Context, rs *appsv1.ReplicaSet) error
 		if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 			return nil
 		}
-		r.Recorder.Eventf(rs, corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
+		r.Recorder.Eventf(r.Kind.ref(rs), corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
 		return err
 	}
-	r.Recorder.Eventf(rs, corev1.EventTypeNormal, "SuccessfulCreate", "Created pod: %v", pod.Name)
+	r.Recorder.Eventf(r.Kind.ref(rs), corev1.EventTypeNormal, "SuccessfulCreate", "Created pod: %v", pod.Name)
 	return nil
 }
 
 func (r *Reconciler) deletePod(ctx context.Context, rs *appsv1.ReplicaSet, p *corev1.Pod) error {
 	if err := r.Client.Delete(ctx, p.DeepCopy()); err != nil {
 		if !apierrors.IsNotFound(err) {
-			r.Recorder.Eventf(rs, corev1.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
+			r.Recorder.Eventf(r.Kind.ref(rs), corev1.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
 		}
 		return err
 	}
-	r.Recorder.Eventf(rs, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %v", p.Name)
+	r.Recorder.Eventf(r.Kind.ref(rs), corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %v", p.Name)
 	return nil
 }
 
 // PodFromTemplate builds the pod a ReplicaSet creates: generateName "<rs>-", the template's
 // labels, annotations, finalizers and spec, and a controller reference to the ReplicaSet.
 func PodFromTemplate(rs *appsv1.ReplicaSet) (*corev1.Pod, error) {
+	return podFromTemplate(rs, ReplicaSets.GroupVersionKind)
+}
+
+func podFromTemplate(rs *appsv1.ReplicaSet, owner schema.GroupVersionKind) (*corev1.Pod, error) {
 	t := rs.Spec.Template.DeepCopy()
 	if len(t.Labels) == 0 {
 		return nil, fmt.Errorf("unable to create pods, no labels")
@@ -341,7 +358,7 @@ func PodFromTemplate(rs *appsv1.ReplicaSet) (*corev1.Pod, error) {
 			Labels:          t.Labels,
 			Annotations:     t.Annotations,
 			Finalizers:      t.Finalizers,
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(rs, controllerKind)},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(rs, owner)},
 		},
 		Spec: t.Spec,
 	}, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/replicaset"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 func startController(t *testing.T) *kubernetes.Clientset {
@@ -49,20 +50,6 @@ func newRS(name string, replicas int32) *appsv1.ReplicaSet {
 	}
 }
 
-// poll calls f until it returns nil or the deadline passes.
-func poll(t *testing.T, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s: %v", what, err)
-}
-
 // ownedPods lists the active pods controlled by the ReplicaSet uid.
 func ownedPods(c kubernetes.Interface, ns string, uid types.UID) ([]corev1.Pod, error) {
 	list, err := c.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
@@ -81,7 +68,7 @@ func ownedPods(c kubernetes.Interface, ns string, uid types.UID) ([]corev1.Pod, 
 func waitPods(t *testing.T, c kubernetes.Interface, rs *appsv1.ReplicaSet, n int) []corev1.Pod {
 	t.Helper()
 	var pods []corev1.Pod
-	poll(t, fmt.Sprintf("%d pods for %s", n, rs.Name), func() error {
+	poll.Eventually(t, fmt.Sprintf("%d pods for %s", n, rs.Name), func() error {
 		var err error
 		if pods, err = ownedPods(c, rs.Namespace, rs.UID); err != nil {
 			return err
@@ -97,7 +84,7 @@ func waitPods(t *testing.T, c kubernetes.Interface, rs *appsv1.ReplicaSet, n int
 func waitStatus(t *testing.T, c kubernetes.Interface, rs *appsv1.ReplicaSet, ok func(*appsv1.ReplicaSet) bool) *appsv1.ReplicaSet {
 	t.Helper()
 	var got *appsv1.ReplicaSet
-	poll(t, "ReplicaSet status", func() error {
+	poll.Eventually(t, "ReplicaSet status", func() error {
 		var err error
 		if got, err = c.AppsV1().ReplicaSets(rs.Namespace).Get(context.Background(), rs.Name, metav1.GetOptions{}); err != nil {
 			return err
@@ -112,7 +99,7 @@ func waitStatus(t *testing.T, c kubernetes.Interface, rs *appsv1.ReplicaSet, ok 
 
 func markReady(t *testing.T, c kubernetes.Interface, p *corev1.Pod, ip string) {
 	t.Helper()
-	poll(t, "mark pod ready", func() error {
+	poll.Eventually(t, "mark pod ready", func() error {
 		cur, err := c.CoreV1().Pods(p.Namespace).Get(context.Background(), p.Name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -149,7 +136,7 @@ func TestReplicaSetIntegration(t *testing.T) {
 		})
 
 		scale := func(n int32) {
-			poll(t, "scale", func() error {
+			poll.Eventually(t, "scale", func() error {
 				_, err := c.AppsV1().ReplicaSets(ns).UpdateScale(ctx, "web", &autoscalingv1.Scale{
 					ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns}, Spec: autoscalingv1.ScaleSpec{Replicas: n}}, metav1.UpdateOptions{})
 				return err
@@ -170,7 +157,7 @@ func TestReplicaSetIntegration(t *testing.T) {
 		if err := c.CoreV1().Pods(ns).Delete(ctx, pods[0].Name, metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		poll(t, "replacement pod", func() error {
+		poll.Eventually(t, "replacement pod", func() error {
 			got, err := ownedPods(c, ns, rs.UID)
 			if err != nil {
 				return err
@@ -191,13 +178,13 @@ func TestReplicaSetIntegration(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitPods(t, c, rs, 2)
-		poll(t, "scale down", func() error {
+		poll.Eventually(t, "scale down", func() error {
 			_, err := c.AppsV1().ReplicaSets(ns).UpdateScale(ctx, "ev", &autoscalingv1.Scale{
 				ObjectMeta: metav1.ObjectMeta{Name: "ev", Namespace: ns}, Spec: autoscalingv1.ScaleSpec{Replicas: 1}}, metav1.UpdateOptions{})
 			return err
 		})
 		waitPods(t, c, rs, 1)
-		poll(t, "events", func() error {
+		poll.Eventually(t, "events", func() error {
 			evs, err := c.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
 			if err != nil {
 				return err
@@ -241,7 +228,7 @@ func TestReplicaSetIntegration(t *testing.T) {
 		})
 
 		// Relabel one pod out of the selector: it is released and replaced.
-		poll(t, "relabel", func() error {
+		poll.Eventually(t, "relabel", func() error {
 			p, err := c.CoreV1().Pods(ns).Get(ctx, "orphan", metav1.GetOptions{})
 			if err != nil {
 				return err
@@ -250,7 +237,7 @@ func TestReplicaSetIntegration(t *testing.T) {
 			_, err = c.CoreV1().Pods(ns).Update(ctx, p, metav1.UpdateOptions{})
 			return err
 		})
-		poll(t, "release", func() error {
+		poll.Eventually(t, "release", func() error {
 			p, err := c.CoreV1().Pods(ns).Get(ctx, "orphan", metav1.GetOptions{})
 			if err != nil {
 				return err

@@ -51,11 +51,11 @@ func TestAgentWithContainerd(t *testing.T) {
 	ctrllog.SetLogger(klog.Background())
 	testStart := time.Now()
 	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
 
 	// Registry with the builtin images.
-	reg, refs := containerdtest.Registry(t, ctx, dir, filepath.Join("..", ".."))
+	reg, refs := containerdtest.Registry(t, dir, filepath.Join("..", ".."))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
 
 	// API server and controllers.
 	srv := apiservertest.Start(t)

@@ -77,7 +77,7 @@ func TestPodStreams(t *testing.T) {
 	}
 
 	// The registry, its images and containerd.
-	reg, refs := containerdtest.Registry(t, ctx, dir, filepath.Join("..", ".."))
+	reg, refs := containerdtest.Registry(t, dir, filepath.Join("..", ".."))
 	n := os.Getpid()%200 + 1
 	cfg := containerd.Config{
 		DataDir:        filepath.Join(dir, "containerd"),

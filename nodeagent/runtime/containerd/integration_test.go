@@ -31,12 +31,12 @@ func TestCRIPodLifecycle(t *testing.T) {
 	containerdtest.Require(t)
 	testStart := time.Now()
 	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 
 	// The registry and its images; they and containerd live until the cleanups.
 	t0 := time.Now()
-	reg, refs := containerdtest.Registry(t, ctx, dir, filepath.Join("..", "..", ".."))
+	reg, refs := containerdtest.Registry(t, dir, filepath.Join("..", "..", ".."))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	t.Logf("built and pushed %d images in %s", len(refs), time.Since(t0).Round(time.Millisecond))
 
 	// A subnet and bridge of this run, so concurrent runs and leftovers do not clash.

@@ -25,9 +25,14 @@ func Require(t testing.TB) {
 	}
 }
 
+// BuildTimeout bounds building the builtin images: on a fresh machine (cold Go build cache, the
+// test packages building in parallel) it takes minutes, which must not eat a test's own deadline.
+const BuildTimeout = 10 * time.Minute
+
 // Registry starts a loopback registry under dir with the builtin images built from the source
-// tree at srcRoot; it stops when the test ends. It returns the images' references.
-func Registry(t testing.TB, ctx context.Context, dir, srcRoot string) (*images.Registry, map[string]string) {
+// tree at srcRoot (within BuildTimeout); it stops when the test ends. It returns the images'
+// references. Tests start their own timed context after it.
+func Registry(t testing.TB, dir, srcRoot string) (*images.Registry, map[string]string) {
 	t.Helper()
 	regCtx, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
@@ -35,6 +40,8 @@ func Registry(t testing.TB, ctx context.Context, dir, srcRoot string) (*images.R
 	if err := reg.Start(regCtx); err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), BuildTimeout)
+	defer cancel()
 	refs, err := images.EnsureBuiltin(ctx, reg, srcRoot)
 	if err != nil {
 		t.Fatal(err)
