@@ -45,6 +45,9 @@ type Config struct {
 	RenewInterval time.Duration
 	// Clock is injectable for tests.
 	Clock clock.Clock
+	// CompleteFinitePods makes the containers of pods with restartPolicy Never or OnFailure exit
+	// 0 as soon as they run, so Jobs complete (benchmarks); otherwise every pod runs until deleted.
+	CompleteFinitePods bool
 	// Faults, when set, makes the node honour NodeHeartbeat Faults (it stops renewing its Lease
 	// while one targets it, and marks itself Ready again after). Nodes may share one Watcher.
 	Faults *faults.Watcher
@@ -260,8 +263,20 @@ func (n *Node) syncPod(ctx context.Context, key string) error {
 		}
 		return err
 	}
-	if pod.Status.Phase == corev1.PodRunning && pod.Status.PodIP != "" {
+	switch {
+	case pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed:
 		return nil
+	case pod.Status.Phase == corev1.PodRunning && pod.Status.PodIP != "":
+		if !n.cfg.CompleteFinitePods || pod.Spec.RestartPolicy == corev1.RestartPolicyAlways {
+			return nil
+		}
+		updated := pod.DeepCopy()
+		updated.Status = succeededStatus(pod, n.cfg.Clock.Now())
+		_, err := pods.UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+			return nil
+		}
+		return err
 	}
 	ip, err := n.allocateIP(key)
 	if err != nil {
@@ -292,6 +307,27 @@ func runningStatus(pod *corev1.Pod, ip string, now time.Time) corev1.PodStatus {
 	}
 	for _, c := range []corev1.PodConditionType{corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.ContainersReady, corev1.PodReady, corev1.PodScheduled} {
 		setCondition(&s, corev1.PodCondition{Type: c, Status: corev1.ConditionTrue, LastTransitionTime: t})
+	}
+	return s
+}
+
+// succeededStatus is a running pod's status once every container exited 0.
+func succeededStatus(pod *corev1.Pod, now time.Time) corev1.PodStatus {
+	t := metav1.NewTime(now)
+	s := *pod.Status.DeepCopy()
+	s.Phase = corev1.PodSucceeded
+	for i := range s.ContainerStatuses {
+		c := &s.ContainerStatuses[i]
+		started := t
+		if c.State.Running != nil {
+			started = c.State.Running.StartedAt
+		}
+		c.Ready, c.Started = false, ptr.To(false)
+		c.State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed",
+			StartedAt: started, FinishedAt: t, ContainerID: c.ContainerID}}
+	}
+	for _, c := range []corev1.PodConditionType{corev1.ContainersReady, corev1.PodReady} {
+		setCondition(&s, corev1.PodCondition{Type: c, Status: corev1.ConditionFalse, Reason: "PodCompleted", LastTransitionTime: t})
 	}
 	return s
 }

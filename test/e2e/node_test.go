@@ -133,6 +133,8 @@ func TestLocalNode(t *testing.T) {
 		t.Errorf("logs of the built image: %q", out)
 	}
 
+	t.Run("jobs and cronjobs", func(t *testing.T) { testBatch(t, s, ns, busybox) })
+
 	// Its pods' service-account tokens were fetched without a FailedMount warning, and `skiff
 	// up` said what the node was doing until it was Ready.
 	expectNoEvent(t, s, ns, "FailedMount")
