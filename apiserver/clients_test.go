@@ -182,6 +182,14 @@ func TestClients(t *testing.T) {
 		})
 		t.Run("deployments", func(t *testing.T) { testCRUD(t, c.AppsV1().Deployments(ns), testDeployment("d", 2)) })
 		t.Run("replicasets", func(t *testing.T) { testCRUD(t, c.AppsV1().ReplicaSets(ns), testReplicaSet("rs", 2)) })
+		t.Run("daemonsets", func(t *testing.T) {
+			testCRUD(t, c.AppsV1().DaemonSets(ns), &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "ds"},
+				Spec: appsv1.DaemonSetSpec{Selector: &metav1.LabelSelector{MatchLabels: labels("app", "ds")}, Template: podTemplate("ds")}})
+		})
+		t.Run("controllerrevisions", func(t *testing.T) {
+			testCRUD(t, c.AppsV1().ControllerRevisions(ns), &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: "cr"},
+				Data: runtime.RawExtension{Raw: []byte(`{"spec":{}}`)}, Revision: 1})
+		})
 		t.Run("leases", func(t *testing.T) {
 			testCRUD(t, c.CoordinationV1().Leases(ns), &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "l"},
 				Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("me"), LeaseDurationSeconds: ptr.To[int32](15),

@@ -269,6 +269,13 @@ func controllerRoles() []rbacv1.ClusterRole {
 			rule(verbs("patch", "update"), groups(""), "services"),
 			rule(verbs("patch", "update"), groups(""), "services/status"),
 			rule(verbs("list", "watch"), groups(""), "nodes")),
+		c("daemon-set-controller",
+			rule(verbs("get", "list", "watch"), groups("extensions", "apps"), "daemonsets"),
+			rule(verbs("update"), groups("extensions", "apps"), "daemonsets/status", "daemonsets/finalizers"),
+			rule(verbs("list", "watch"), groups(""), "nodes"),
+			rule(verbs("list", "watch", "create", "delete", "patch"), groups(""), "pods"),
+			rule(verbs("create"), groups(""), "pods/binding"),
+			rule(verbs("get", "list", "watch", "create", "delete", "update", "patch"), groups("apps"), "controllerrevisions")),
 		// Skiff's own controllers.
 		c("skiff-fault-controller",
 			rule(readWrite, groups("chaos.skiff.dev"), "*"),

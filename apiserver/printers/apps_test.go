@@ -130,3 +130,73 @@ func TestDeploymentList(t *testing.T) {
 		t.Errorf("row object is not the list item")
 	}
 }
+
+func TestDaemonSetRows(t *testing.T) {
+	tests := []struct {
+		name string
+		ds   appsv1.DaemonSet
+		want []any
+	}{
+		{
+			name: "rolling out, node selector",
+			ds: appsv1.DaemonSet{
+				ObjectMeta: objMeta("fluentd", 5*time.Hour),
+				Spec: appsv1.DaemonSetSpec{
+					Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "fluentd"}},
+					Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+						NodeSelector: map[string]string{"kubernetes.io/os": "linux", "disk": "ssd"},
+						Containers:   []corev1.Container{{Name: "fluentd", Image: "fluentd:v2"}, {Name: "tail", Image: "busybox"}},
+					}},
+				},
+				Status: appsv1.DaemonSetStatus{DesiredNumberScheduled: 3, CurrentNumberScheduled: 3, NumberReady: 2, UpdatedNumberScheduled: 1, NumberAvailable: 2},
+			},
+			want: []any{"fluentd", int64(3), int64(3), int64(2), int64(1), int64(2), "disk=ssd,kubernetes.io/os=linux", "5h", "fluentd,tail", "fluentd:v2,busybox", "app=fluentd"},
+		},
+		{
+			name: "no node selector, nil selector",
+			ds:   appsv1.DaemonSet{ObjectMeta: objMeta("empty", time.Minute)},
+			want: []any{"empty", int64(0), int64(0), int64(0), int64(0), int64(0), "<none>", "60s", "", "", "<none>"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkCells(t, rowCells(t, daemonSetsGR, &tt.ds), tt.want)
+		})
+	}
+}
+
+func TestControllerRevisionRows(t *testing.T) {
+	owned := func(refs ...metav1.OwnerReference) metav1.ObjectMeta {
+		m := objMeta("fluentd-5b4c6d7f8", 4*time.Minute)
+		m.OwnerReferences = refs
+		return m
+	}
+	isController := true
+	tests := []struct {
+		name string
+		cr   appsv1.ControllerRevision
+		want []any
+	}{
+		{
+			name: "owned by a DaemonSet",
+			cr: appsv1.ControllerRevision{ObjectMeta: owned(metav1.OwnerReference{APIVersion: "apps/v1", Kind: "DaemonSet", Name: "fluentd", Controller: &isController}),
+				Revision: 3},
+			want: []any{"fluentd-5b4c6d7f8", "daemonset.apps/fluentd", int64(3), "4m"},
+		},
+		{
+			name: "core kind",
+			cr:   appsv1.ControllerRevision{ObjectMeta: owned(metav1.OwnerReference{APIVersion: "v1", Kind: "Pod", Name: "p", Controller: &isController}), Revision: 1},
+			want: []any{"fluentd-5b4c6d7f8", "pod/p", int64(1), "4m"},
+		},
+		{
+			name: "owner that is not the controller",
+			cr:   appsv1.ControllerRevision{ObjectMeta: owned(metav1.OwnerReference{APIVersion: "apps/v1", Kind: "DaemonSet", Name: "fluentd"}), Revision: 2},
+			want: []any{"fluentd-5b4c6d7f8", "<none>", int64(2), "4m"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkCells(t, rowCells(t, controllerRevisionsGR, &tt.cr), tt.want)
+		})
+	}
+}

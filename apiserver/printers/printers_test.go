@@ -39,24 +39,26 @@ func objMeta(name string, age time.Duration) metav1.ObjectMeta {
 }
 
 var (
-	podsGR            = schema.GroupResource{Resource: "pods"}
-	nodesGR           = schema.GroupResource{Resource: "nodes"}
-	namespacesGR      = schema.GroupResource{Resource: "namespaces"}
-	servicesGR        = schema.GroupResource{Resource: "services"}
-	endpointsGR       = schema.GroupResource{Resource: "endpoints"}
-	coreEventsGR      = schema.GroupResource{Resource: "events"}
-	configMapsGR      = schema.GroupResource{Resource: "configmaps"}
-	secretsGR         = schema.GroupResource{Resource: "secrets"}
-	serviceAccountGR  = schema.GroupResource{Resource: "serviceaccounts"}
-	replicaSetsGR     = schema.GroupResource{Group: "apps", Resource: "replicasets"}
-	deploymentsGR     = schema.GroupResource{Group: "apps", Resource: "deployments"}
-	leasesGR          = schema.GroupResource{Group: "coordination.k8s.io", Resource: "leases"}
-	endpointSlicesGR  = schema.GroupResource{Group: "discovery.k8s.io", Resource: "endpointslices"}
-	eventsEventsGR    = schema.GroupResource{Group: "events.k8s.io", Resource: "events"}
-	csrGR             = schema.GroupResource{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}
-	jobsGR            = schema.GroupResource{Group: "batch", Resource: "jobs"}
-	cronJobsGR        = schema.GroupResource{Group: "batch", Resource: "cronjobs"}
-	priorityClassesGR = schema.GroupResource{Group: "scheduling.k8s.io", Resource: "priorityclasses"}
+	podsGR                = schema.GroupResource{Resource: "pods"}
+	nodesGR               = schema.GroupResource{Resource: "nodes"}
+	namespacesGR          = schema.GroupResource{Resource: "namespaces"}
+	servicesGR            = schema.GroupResource{Resource: "services"}
+	endpointsGR           = schema.GroupResource{Resource: "endpoints"}
+	coreEventsGR          = schema.GroupResource{Resource: "events"}
+	configMapsGR          = schema.GroupResource{Resource: "configmaps"}
+	secretsGR             = schema.GroupResource{Resource: "secrets"}
+	serviceAccountGR      = schema.GroupResource{Resource: "serviceaccounts"}
+	replicaSetsGR         = schema.GroupResource{Group: "apps", Resource: "replicasets"}
+	deploymentsGR         = schema.GroupResource{Group: "apps", Resource: "deployments"}
+	daemonSetsGR          = schema.GroupResource{Group: "apps", Resource: "daemonsets"}
+	controllerRevisionsGR = schema.GroupResource{Group: "apps", Resource: "controllerrevisions"}
+	leasesGR              = schema.GroupResource{Group: "coordination.k8s.io", Resource: "leases"}
+	endpointSlicesGR      = schema.GroupResource{Group: "discovery.k8s.io", Resource: "endpointslices"}
+	eventsEventsGR        = schema.GroupResource{Group: "events.k8s.io", Resource: "events"}
+	csrGR                 = schema.GroupResource{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}
+	jobsGR                = schema.GroupResource{Group: "batch", Resource: "jobs"}
+	cronJobsGR            = schema.GroupResource{Group: "batch", Resource: "cronjobs"}
+	priorityClassesGR     = schema.GroupResource{Group: "scheduling.k8s.io", Resource: "priorityclasses"}
 )
 
 // convert runs the resource's convertor with default options and fails the test on error.
@@ -128,6 +130,9 @@ func TestColumns(t *testing.T) {
 			{"Containers", "string", 1}, {"Images", "string", 1}, {"Selector", "string", 1}}},
 		{deploymentsGR, []column{{"Name", "string", 0}, {"Ready", "string", 0}, {"Up-to-date", "string", 0}, {"Available", "string", 0}, {"Age", "string", 0},
 			{"Containers", "string", 1}, {"Images", "string", 1}, {"Selector", "string", 1}}},
+		{daemonSetsGR, []column{{"Name", "string", 0}, {"Desired", "integer", 0}, {"Current", "integer", 0}, {"Ready", "integer", 0}, {"Up-to-date", "integer", 0},
+			{"Available", "integer", 0}, {"Node Selector", "string", 0}, {"Age", "string", 0}, {"Containers", "string", 1}, {"Images", "string", 1}, {"Selector", "string", 1}}},
+		{controllerRevisionsGR, []column{{"Name", "string", 0}, {"Controller", "string", 0}, {"Revision", "string", 0}, {"Age", "string", 0}}},
 		{leasesGR, []column{{"Name", "string", 0}, {"Holder", "string", 0}, {"Age", "string", 0}}},
 		{endpointSlicesGR, []column{{"Name", "string", 0}, {"AddressType", "string", 0}, {"Ports", "string", 0}, {"Endpoints", "string", 0}, {"Age", "string", 0}}},
 		{csrGR, []column{{"Name", "string", 0}, {"Age", "string", 0}, {"SignerName", "string", 0}, {"Requestor", "string", 0}, {"RequestedDuration", "string", 0}, {"Condition", "string", 0}}},
@@ -205,6 +210,8 @@ var emptyLists = map[schema.GroupResource]runtime.Object{
 	serviceAccountGR:               &corev1.ServiceAccountList{},
 	replicaSetsGR:                  &appsv1.ReplicaSetList{},
 	deploymentsGR:                  &appsv1.DeploymentList{},
+	daemonSetsGR:                   &appsv1.DaemonSetList{},
+	controllerRevisionsGR:          &appsv1.ControllerRevisionList{},
 	leasesGR:                       &coordinationv1.LeaseList{},
 	endpointSlicesGR:               &discoveryv1.EndpointSliceList{},
 	eventsEventsGR:                 &eventsv1.EventList{},
@@ -236,6 +243,8 @@ var zeroObjects = map[schema.GroupResource]runtime.Object{
 	serviceAccountGR:               &corev1.ServiceAccount{},
 	replicaSetsGR:                  &appsv1.ReplicaSet{},
 	deploymentsGR:                  &appsv1.Deployment{},
+	daemonSetsGR:                   &appsv1.DaemonSet{},
+	controllerRevisionsGR:          &appsv1.ControllerRevision{},
 	leasesGR:                       &coordinationv1.Lease{},
 	endpointSlicesGR:               &discoveryv1.EndpointSlice{},
 	eventsEventsGR:                 &eventsv1.Event{},

@@ -18,12 +18,51 @@ import (
 )
 
 func kindFor(resource string) *registry.Kind {
-	for _, k := range []*registry.Kind{discovery.EndpointSliceKind, apps.ReplicaSetKind, core.ConfigMapKind} {
+	for _, k := range []*registry.Kind{discovery.EndpointSliceKind, apps.ReplicaSetKind, apps.DaemonSetKind, apps.ControllerRevisionKind, core.ConfigMapKind} {
 		if k.Resource == resource {
 			return k
 		}
 	}
 	return nil
+}
+
+// TestDaemonSetTemplateGeneration pins the deprecated.daemonset.template.generation
+// annotation, apps/v1's form of spec.templateGeneration: 1 on create unless given, kept on
+// update and status update, one more when the template changes.
+func TestDaemonSetTemplateGeneration(t *testing.T) {
+	ctx := context.Background()
+	const key = "deprecated.daemonset.template.generation"
+	ds := func(image string, annotations map[string]string) *appsv1.DaemonSet {
+		return &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "d", Annotations: annotations},
+			Spec: appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: image}}}}}}
+	}
+	cases := []struct {
+		name    string
+		create  map[string]string // annotations given on create
+		created string
+		status  bool
+		update  *appsv1.DaemonSet
+		want    string
+	}{
+		{"create sets 1, template change bumps", nil, "1", false, ds("b", nil), "2"},
+		{"given value kept on create; annotation change ignored", map[string]string{key: "7"}, "7", false, ds("a", map[string]string{key: "40"}), "7"},
+		{"malformed is 1", map[string]string{key: "x"}, "1", false, ds("a", nil), "1"},
+		{"status update keeps", nil, "1", true, ds("b", map[string]string{key: "9"}), "1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			old := ds("a", tc.create)
+			registry.NewStrategy(nil, apps.DaemonSetKind, false).PrepareForCreate(ctx, old)
+			if got := old.Annotations[key]; got != tc.created {
+				t.Fatalf("after create %s = %q, want %q", key, got, tc.created)
+			}
+			obj := tc.update.DeepCopy()
+			registry.NewStrategy(nil, apps.DaemonSetKind, tc.status).PrepareForUpdate(ctx, obj, old)
+			if got := obj.Annotations[key]; got != tc.want {
+				t.Errorf("after update %s = %q, want %q", key, got, tc.want)
+			}
+		})
+	}
 }
 
 // TestGeneration pins upstream's metadata.generation per kind: tracked for pods, workloads and
@@ -37,6 +76,13 @@ func TestGeneration(t *testing.T) {
 	rs := func(replicas int32, annotation string) runtime.Object {
 		return &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "r", Annotations: map[string]string{"a": annotation}},
 			Spec: appsv1.ReplicaSetSpec{Replicas: ptr.To(replicas)}}
+	}
+	ds := func(image string, annotation string) runtime.Object {
+		return &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "d", Annotations: map[string]string{"a": annotation}},
+			Spec: appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: image}}}}}}
+	}
+	cr := func(revision int64) runtime.Object {
+		return &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: "r"}, Revision: revision}
 	}
 	cm := func(v string) runtime.Object {
 		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c"}, Data: map[string]string{"k": v}}
@@ -55,6 +101,10 @@ func TestGeneration(t *testing.T) {
 		{"replicaset spec change bumps", "replicasets", false, rs(1, "x"), rs(2, "x"), 1, 2},
 		{"replicaset annotation keeps", "replicasets", false, rs(1, "x"), rs(1, "y"), 1, 1},
 		{"replicaset status update keeps", "replicasets", true, rs(1, "x"), rs(5, "x"), 1, 1},
+		{"daemonset template change bumps", "daemonsets", false, ds("a", "x"), ds("b", "x"), 1, 2},
+		{"daemonset annotation keeps", "daemonsets", false, ds("a", "x"), ds("a", "y"), 1, 1},
+		{"daemonset status update keeps", "daemonsets", true, ds("a", "x"), ds("b", "x"), 1, 1},
+		{"controllerrevision untracked", "controllerrevisions", false, cr(1), cr(2), 0, 0},
 		{"configmap untracked", "configmaps", false, cm("a"), cm("b"), 0, 0},
 	}
 	for _, tc := range cases {

@@ -99,3 +99,11 @@ func (e *Expectations) Delete(key string) {
 	defer e.mu.Unlock()
 	delete(e.m, key)
 }
+
+// Expect records both creations and the given pods' deletions issued for key in one sync (the
+// DaemonSet controller creates and deletes together).
+func (e *Expectations) Expect(key string, adds int, podKeys []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.m[key] = &expectation{adds: adds, deletes: sets.New(podKeys...), timestamp: e.clock.Now()}
+}

@@ -540,6 +540,8 @@ func TestAPIResources(t *testing.T) {
 		{"events", "ev", "v1", "true", "Event"},
 		{"deployments", "deploy", "apps/v1", "true", "Deployment"},
 		{"replicasets", "rs", "apps/v1", "true", "ReplicaSet"},
+		{"daemonsets", "ds", "apps/v1", "true", "DaemonSet"},
+		{"controllerrevisions", "apps/v1", "true", "ControllerRevision"},
 		{"leases", "coordination.k8s.io/v1", "true", "Lease"},
 		{"endpointslices", "discovery.k8s.io/v1", "true", "EndpointSlice"},
 		{"poddisruptionbudgets", "pdb", "policy/v1", "true", "PodDisruptionBudget"},

@@ -3,78 +3,25 @@ package e2e
 import (
 	"fmt"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestNodeIPAM: no --pod-cidr anywhere. `skiff up --cluster-cidr=10.246.0.0/16` with its local
 // node and a `skiff agent` joined with a token both get their /24 from the node IPAM controller,
 // distinct, and a pod on each runs with an IP of its node's subnet.
 func TestNodeIPAM(t *testing.T) {
-	dir := t.TempDir()
 	nodes := []string{"ipam-n1", "ipam-n2"}
-	// Last, once both nodes are gone: their service proxy rules.
-	t.Cleanup(func() {
-		for _, n := range nodes {
-			if out, err := exec.Command(skiffBin, "agent", "--cleanup", "--node-name", n).CombinedOutput(); err != nil {
-				t.Errorf("skiff agent --cleanup --node-name %s: %v\n%s", n, err, out)
-			}
-		}
-	})
-	s := startSkiffT(t, dir, "--agent=true", "--node-name=ipam-n1", "--node-port=0",
-		"--cluster-cidr=10.246.0.0/16", "--images-src", moduleRoot())
-	eventually(t, 90*time.Second, func() error {
-		_, err := os.Stat(filepath.Join(dir, "registry.addr"))
-		return err
-	})
-	addr, err := os.ReadFile(filepath.Join(dir, "registry.addr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	registry := strings.TrimSpace(string(addr))
-	token := strings.Fields(runSkiff(t, "token", "create", "--data-dir", dir))[0]
-	server := s.ok(t, "config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}")
-	agentDir := t.TempDir()
-	logFile, err := os.Create(filepath.Join(agentDir, "agent.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent := exec.Command(skiffBin, "agent", "--server", server, "--token", token, "--node-name=ipam-n2",
-		"--data-dir", agentDir, "--node-port=0", "--registry", registry)
-	agent.Stdout, agent.Stderr = logFile, logFile
-	if err := agent.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- agent.Wait() }()
+	tn := startTwoNodes(t, nodes[0], nodes[1], "--cluster-cidr=10.246.0.0/16")
+	s, registry := tn.s, tn.registry
 	ns := s.namespace(t)
 	t.Cleanup(func() {
-		// Pods first (containers outlive containerd), then the second agent, cleanly.
+		// Pods first: containers outlive containerd.
 		s.kubectl(t, "delete", "pods", "--all", "-n", ns, "--grace-period=1", "--timeout=60s")
-		_ = agent.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = agent.Process.Kill()
-			<-exited
-		}
-		logFile.Close()
 	})
 	cluster := netip.MustParsePrefix("10.246.0.0/16")
 	cidrs := map[string]netip.Prefix{}
 	for _, n := range nodes {
-		eventually(t, 120*time.Second, func() error {
-			out := s.kubectl(t, "get", "node", n, "--no-headers")
-			if out.err != nil || !strings.Contains(out.stdout, " Ready ") {
-				log, _ := os.ReadFile(filepath.Join(agentDir, "agent.log"))
-				return fmt.Errorf("node %s not Ready: %s%s\nagent log tail: %s", n, out.stdout, out.stderr, tailOf(string(log), 1500))
-			}
-			return nil
-		})
 		got := s.ok(t, "get", "node", n, "-o", "jsonpath={.spec.podCIDR} {.spec.podCIDRs}")
 		f := strings.Fields(got)
 		p, err := netip.ParsePrefix(f[0])

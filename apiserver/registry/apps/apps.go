@@ -32,7 +32,56 @@ var DeploymentKind = &registry.Kind{GroupVersion: appsv1.SchemeGroupVersion, Res
 		}
 	}}
 
-// Provider builds apps/v1: replicasets and deployments, each with status and scale.
+// DaemonSetKind is apps/v1 daemonsets, with status. A change of the spec is a new generation
+// (the generic strategy), as upstream. The internal spec.templateGeneration shows in apps/v1 as
+// the deprecated.daemonset.template.generation annotation, which the server keeps as upstream's
+// conversion and strategy do: 1 on create unless given, the stored value on update, plus one
+// when the template changes.
+var DaemonSetKind = &registry.Kind{GroupVersion: appsv1.SchemeGroupVersion, Resource: "daemonsets", Singular: "daemonset", Namespaced: true,
+	ShortNames: []string{"ds"}, Categories: []string{"all"}, Status: true, Generation: true,
+	New: func() runtime.Object { return &appsv1.DaemonSet{} }, NewList: func() runtime.Object { return &appsv1.DaemonSetList{} },
+	PrepareForCreate: func(obj runtime.Object) {
+		ds := obj.(*appsv1.DaemonSet)
+		setTemplateGeneration(ds, max(templateGeneration(ds), 1))
+	},
+	PrepareForUpdate: func(obj, old runtime.Object) {
+		n, o := obj.(*appsv1.DaemonSet), old.(*appsv1.DaemonSet)
+		g := templateGeneration(o)
+		if !apiequality.Semantic.DeepEqual(n.Spec.Template, o.Spec.Template) {
+			g++
+		}
+		setTemplateGeneration(n, g)
+	},
+	PrepareForStatusUpdate: func(obj, old runtime.Object) {
+		setTemplateGeneration(obj.(*appsv1.DaemonSet), templateGeneration(old.(*appsv1.DaemonSet)))
+	}}
+
+// templateGenerationAnnotation is apps/v1's form of the internal spec.templateGeneration.
+const templateGenerationAnnotation = "deprecated.daemonset.template.generation"
+
+// templateGeneration reads the annotation; absent or malformed is 0.
+func templateGeneration(ds *appsv1.DaemonSet) int64 {
+	g, err := strconv.ParseInt(ds.Annotations[templateGenerationAnnotation], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return g
+}
+
+func setTemplateGeneration(ds *appsv1.DaemonSet, g int64) {
+	if ds.Annotations == nil {
+		ds.Annotations = map[string]string{}
+	}
+	ds.Annotations[templateGenerationAnnotation] = strconv.FormatInt(g, 10)
+}
+
+// ControllerRevisionKind is apps/v1 controllerrevisions: immutable snapshots of a workload's
+// template, without status or generation, as upstream.
+var ControllerRevisionKind = &registry.Kind{GroupVersion: appsv1.SchemeGroupVersion, Resource: "controllerrevisions", Singular: "controllerrevision", Namespaced: true,
+	New: func() runtime.Object { return &appsv1.ControllerRevision{} }, NewList: func() runtime.Object { return &appsv1.ControllerRevisionList{} }}
+
+// Provider builds apps/v1: replicasets and deployments, each with status and scale, daemonsets
+// with status, and controllerrevisions.
 type Provider struct{}
 
 func (Provider) GroupName() string { return appsv1.GroupName }
@@ -53,6 +102,15 @@ func (Provider) NewRESTStorage(c *registry.Context) (map[string]map[string]rest.
 		}
 		st.Subresources["scale"] = registry.NewScaleREST(st.Store, w.kind, w.toScale, w.setReplicas)
 		for path, s := range st.Paths(w.kind) {
+			m[path] = s
+		}
+	}
+	for _, k := range []*registry.Kind{DaemonSetKind, ControllerRevisionKind} {
+		st, err := c.NewStorage(k)
+		if err != nil {
+			return nil, err
+		}
+		for path, s := range st.Paths(k) {
 			m[path] = s
 		}
 	}
