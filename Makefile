@@ -7,6 +7,8 @@ BUILD_DATE := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -X github.com/skiff-dev/skiff/apiserver.buildDate=$(BUILD_DATE)
 # Packages whose tests need root, containerd or long runs are still plain go test packages.
 TEST_TIMEOUT ?= 20m
+# The e2e suite starts many real clusters and nodes one after another.
+E2E_TIMEOUT ?= 35m
 # controller-gen, pinned: deepcopy and CRDs of the project's own kinds (apis/<group>/<version>).
 CONTROLLER_GEN ?= $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
 CONTROLLER_GEN_ARGS ?= object:headerFile=hack/boilerplate.go.txt crd output:crd:artifacts:config=config/crd/bases paths=./apis/...
@@ -33,7 +35,7 @@ run: build install-runtime ## Build, install the runtime if missing, and run `sk
 test: verify-generated vet ## Run every test (unit, integration with the real API server, e2e with kubectl; fuzz seed corpora as plain tests).
 	$(GO) test -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /test/e2e)
 	@# e2e builds bin/skiff in a subprocess, which the test cache cannot see: never cached.
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./test/e2e/
+	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/
 	@# test/operator is its own module (an operator written against controller-runtime on testenv).
 	cd test/operator && $(GO) vet ./... && $(GO) test -timeout $(TEST_TIMEOUT) ./...
 	@# The fuzz targets' seed corpora (f.Add and testdata/fuzz) ran above as plain tests; fuzzing

@@ -230,9 +230,14 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	// Pods outlive their node: those that another cluster's node of this name left on the
 	// bridge go before this node hands out their addresses again.
 	ccfg := crd.Config()
-	if _, err := podnet.Sweep(ctx, podnet.SweepConfig{Bridge: ccfg.Bridge(), PodCIDR: podCIDR, Socket: ccfg.Socket(),
-		Runtime: crd.RuntimeService(), IPAMStore: ccfg.IPAMStore(), BridgeInUse: n.bridgeInUse}); err != nil {
+	swept, err := podnet.Sweep(ctx, podnet.SweepConfig{Bridge: ccfg.Bridge(), PodCIDR: podCIDR, Socket: ccfg.Socket(),
+		Runtime: crd.RuntimeService(), IPAMStore: ccfg.IPAMStore(), BridgeInUse: n.bridgeInUse})
+	if err != nil {
 		log.Error(err, "Sweeping the node's bridge of leftover pods failed")
+	}
+	if len(swept.Removed) > 0 {
+		// The one line the user sees (the full report is in the log).
+		n.progress.step("Node %s: removed %d leftover pod sandboxes of another cluster from bridge %s", n.name, len(swept.Removed), ccfg.Bridge())
 	}
 	agentCfg.RuntimeService, agentCfg.ImageService = crd.RuntimeService(), crd.ImageService()
 	ag, err := agent.New(agentCfg)

@@ -150,13 +150,15 @@ func TestLeftoverPodsAndKillall(t *testing.T) {
 			t.Errorf("the Service %s answered %q %d times: only the new pods %v may answer (all answers: %v)", clusterIP, name, n, slices.Sorted(maps.Keys(newIPs)), hits)
 		}
 	}
+	// One line on skiff up's output; the details in its log file.
 	log, _ := os.ReadFile(s2.logPath)
-	if i := strings.Index(string(log), "Removing leftover pod sandboxes of another cluster"); i < 0 {
+	if i := strings.Index(string(log), "leftover pod sandboxes of another cluster"); i < 0 {
 		t.Errorf("the second cluster did not report the leftover sandboxes; log:\n%s", s2.logTail())
 	} else {
-		line, _, _ := strings.Cut(string(log[i:]), "\n")
+		start := strings.LastIndex(string(log[:i]), "\n") + 1
+		line, _, _ := strings.Cut(string(log[start:]), "\n")
 		t.Logf("the second cluster's node: %s", line)
-		if !strings.Contains(line, "count=2") {
+		if !strings.Contains(line, "removed 2 leftover") {
 			t.Errorf("want 2 leftover sandboxes reported: %s", line)
 		}
 	}
@@ -197,7 +199,7 @@ func TestLeftoverPodsAndKillall(t *testing.T) {
 		}
 	}
 	log, _ = os.ReadFile(s2.logPath)
-	if n := strings.Count(string(log), "Removing leftover pod sandboxes"); n != 1 {
+	if n := strings.Count(string(log), "leftover pod sandboxes of another cluster"); n != 1 {
 		t.Errorf("the restarted node reported leftovers: %d reports in its log, want only the first start's", n)
 	}
 	if err := s2.stop(); err != nil {
