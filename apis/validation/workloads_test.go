@@ -418,7 +418,9 @@ func TestReplicationController(t *testing.T) {
 			{"spec.minReadySeconds", field.ErrorTypeInvalid, "must be greater than or equal to 0"},
 		}},
 		{"template required", func(rc *corev1.ReplicationController) { rc.Spec.Template = nil }, []want{{"spec.template", field.ErrorTypeRequired, ""}}},
-		{"restartPolicy Never", func(rc *corev1.ReplicationController) { rc.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyNever }, []want{
+		{"restartPolicy Never", func(rc *corev1.ReplicationController) {
+			rc.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyNever
+		}, []want{
 			{"spec.template.spec.restartPolicy", field.ErrorTypeNotSupported, `supported values: "Always"`},
 		}},
 		{"activeDeadlineSeconds", func(rc *corev1.ReplicationController) { rc.Spec.Template.Spec.ActiveDeadlineSeconds = ptr(int64(1)) }, []want{
@@ -508,7 +510,9 @@ func TestPodDisruptionBudget(t *testing.T) {
 		{"bad selector", pdb(func(s *policyv1.PodDisruptionBudgetSpec) { s.Selector.MatchLabels = map[string]string{"app": "-bad-"} }), []want{
 			{"spec.selector.matchLabels", field.ErrorTypeInvalid, ""},
 		}},
-		{"unknown eviction policy", pdb(func(s *policyv1.PodDisruptionBudgetSpec) { s.UnhealthyPodEvictionPolicy = ptr(policyv1.UnhealthyPodEvictionPolicyType("Never")) }), []want{
+		{"unknown eviction policy", pdb(func(s *policyv1.PodDisruptionBudgetSpec) {
+			s.UnhealthyPodEvictionPolicy = ptr(policyv1.UnhealthyPodEvictionPolicyType("Never"))
+		}), []want{
 			{"spec.unhealthyPodEvictionPolicy", field.ErrorTypeNotSupported, `supported values: "AlwaysAllow", "IfHealthyBudget"`},
 		}},
 	} {
@@ -639,7 +643,9 @@ func TestPersistentVolumeClaim(t *testing.T) {
 		{"no namespace", claim(func(c *corev1.PersistentVolumeClaim) { c.Namespace = "" }), nil, []want{{"metadata.namespace", field.ErrorTypeRequired, ""}}, nil},
 		{"no access modes", claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.AccessModes = nil }), nil,
 			[]want{{"spec.accessModes", field.ErrorTypeRequired, "at least 1 access mode is required"}}, nil},
-		{"access modes are immutable", claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany} }),
+		{"access modes are immutable", claim(func(c *corev1.PersistentVolumeClaim) {
+			c.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
+		}),
 			claim(func(*corev1.PersistentVolumeClaim) {}), nil, []want{{"spec", field.ErrorTypeForbidden, "spec is immutable after creation"}}},
 		{"volumeName may not change", claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.VolumeName = "pv-2" }),
 			claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.VolumeName = "pv-1" }), nil, []want{{"spec", field.ErrorTypeForbidden, "spec is immutable after creation"}}},

@@ -149,4 +149,6 @@ func statefulSetScale(obj runtime.Object) (*autoscalingv1.Scale, error) {
 	return registry.NewScale(ss.ObjectMeta, replicas(ss.Spec.Replicas), ss.Status.Replicas, ss.Spec.Selector)
 }
 
-func setStatefulSetReplicas(obj runtime.Object, n int32) { obj.(*appsv1.StatefulSet).Spec.Replicas = &n }
+func setStatefulSetReplicas(obj runtime.Object, n int32) {
+	obj.(*appsv1.StatefulSet).Spec.Replicas = &n
+}
