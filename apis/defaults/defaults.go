@@ -40,6 +40,8 @@ func Default(obj runtime.Object) {
 		defaultEndpoints(o)
 	case *corev1.LimitRange:
 		defaultLimitRange(o)
+	case *corev1.PersistentVolumeClaim:
+		defaultPersistentVolumeClaim(o)
 	case *appsv1.ReplicaSet:
 		defaultReplicaSet(o)
 	case *appsv1.Deployment:

@@ -11,6 +11,6 @@
 // status, Binding), service.go, core.go (Namespace, Node, ConfigMap, Secret, ServiceAccount,
 // Endpoints, core Events), apps.go (ReplicaSet, Deployment), workloads.go (DaemonSet,
 // StatefulSet, ControllerRevision, ReplicationController, PodTemplate), policy.go
-// (PodDisruptionBudget, PriorityClass, the PersistentVolumeClaimSpec of volume claim templates)
+// (PodDisruptionBudget, PriorityClass, PersistentVolumeClaim and the claim spec of volume claim templates)
 // and other.go (Scale, Lease, EndpointSlice, events.k8s.io Events).
 package validation

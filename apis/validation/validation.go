@@ -49,6 +49,8 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 		return validateResourceQuota(o)
 	case *corev1.LimitRange:
 		return validateLimitRange(o)
+	case *corev1.PersistentVolumeClaim:
+		return validatePersistentVolumeClaim(o)
 	case *appsv1.ReplicaSet:
 		return validateReplicaSet(o)
 	case *appsv1.Deployment:
@@ -123,6 +125,10 @@ func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 	case *corev1.LimitRange:
 		if p, ok := old.(*corev1.LimitRange); ok {
 			return validateLimitRangeUpdate(o, p)
+		}
+	case *corev1.PersistentVolumeClaim:
+		if p, ok := old.(*corev1.PersistentVolumeClaim); ok {
+			return validatePersistentVolumeClaimUpdate(o, p)
 		}
 	case *appsv1.ReplicaSet:
 		if p, ok := old.(*appsv1.ReplicaSet); ok {

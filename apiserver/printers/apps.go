@@ -20,6 +20,7 @@ func init() {
 	register(apps("replicasets"), newConvertor(replicaSetColumns, func(l *appsv1.ReplicaSetList) []appsv1.ReplicaSet { return l.Items }, printReplicaSet))
 	register(apps("deployments"), newConvertor(deploymentColumns, func(l *appsv1.DeploymentList) []appsv1.Deployment { return l.Items }, printDeployment))
 	register(apps("daemonsets"), newConvertor(daemonSetColumns, func(l *appsv1.DaemonSetList) []appsv1.DaemonSet { return l.Items }, printDaemonSet))
+	register(apps("statefulsets"), newConvertor(statefulSetColumns, func(l *appsv1.StatefulSetList) []appsv1.StatefulSet { return l.Items }, printStatefulSet))
 	register(apps("controllerrevisions"), newConvertor(controllerRevisionColumns, func(l *appsv1.ControllerRevisionList) []appsv1.ControllerRevision { return l.Items }, printControllerRevision))
 }
 
@@ -58,6 +59,14 @@ var daemonSetColumns = []metav1.TableColumnDefinition{
 	{Name: "Containers", Type: "string", Priority: 1, Description: containersColumnDesc},
 	{Name: "Images", Type: "string", Priority: 1, Description: imagesColumnDesc},
 	{Name: "Selector", Type: "string", Priority: 1, Description: extensionsv1beta1.DaemonSetSpec{}.SwaggerDoc()["selector"]},
+}
+
+var statefulSetColumns = []metav1.TableColumnDefinition{
+	nameColumn,
+	{Name: "Ready", Type: "string", Description: "Number of the pod with ready state"},
+	ageColumn,
+	{Name: "Containers", Type: "string", Priority: 1, Description: containersColumnDesc},
+	{Name: "Images", Type: "string", Priority: 1, Description: imagesColumnDesc},
 }
 
 // The Revision column is typed "string" upstream although its cells are integers; kept as is.
@@ -122,6 +131,17 @@ func printDaemonSet(ds *appsv1.DaemonSet) metav1.TableRow {
 		names,
 		images,
 		metav1.FormatLabelSelector(ds.Spec.Selector),
+	)
+}
+
+func printStatefulSet(ss *appsv1.StatefulSet) metav1.TableRow {
+	names, images := layoutContainerCells(ss.Spec.Template.Spec.Containers)
+	return cells(
+		ss.Name,
+		fmt.Sprintf("%d/%d", int64(ss.Status.ReadyReplicas), desiredReplicas(ss.Spec.Replicas)),
+		translateTimestampSince(ss.CreationTimestamp),
+		names,
+		images,
 	)
 }
 

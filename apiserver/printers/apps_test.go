@@ -165,6 +165,37 @@ func TestDaemonSetRows(t *testing.T) {
 	}
 }
 
+func TestStatefulSetRows(t *testing.T) {
+	tests := []struct {
+		name string
+		ss   appsv1.StatefulSet
+		want []any
+	}{
+		{
+			name: "two of three ready",
+			ss: appsv1.StatefulSet{
+				ObjectMeta: objMeta("web", 3*time.Hour),
+				Spec: appsv1.StatefulSetSpec{
+					Replicas: ptrTo[int32](3),
+					Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "nginx", Image: "nginx:1.27"}, {Name: "log", Image: "busybox"}}}},
+				},
+				Status: appsv1.StatefulSetStatus{Replicas: 3, ReadyReplicas: 2},
+			},
+			want: []any{"web", "2/3", "3h", "nginx,log", "nginx:1.27,busybox"},
+		},
+		{
+			name: "replicas unset",
+			ss:   appsv1.StatefulSet{ObjectMeta: objMeta("empty", time.Minute)},
+			want: []any{"empty", "0/1", "60s", "", ""},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkCells(t, rowCells(t, statefulSetsGR, &tt.ss), tt.want)
+		})
+	}
+}
+
 func TestControllerRevisionRows(t *testing.T) {
 	owned := func(refs ...metav1.OwnerReference) metav1.ObjectMeta {
 		m := objMeta("fluentd-5b4c6d7f8", 4*time.Minute)

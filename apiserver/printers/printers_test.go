@@ -51,6 +51,8 @@ var (
 	replicaSetsGR         = schema.GroupResource{Group: "apps", Resource: "replicasets"}
 	deploymentsGR         = schema.GroupResource{Group: "apps", Resource: "deployments"}
 	daemonSetsGR          = schema.GroupResource{Group: "apps", Resource: "daemonsets"}
+	statefulSetsGR        = schema.GroupResource{Group: "apps", Resource: "statefulsets"}
+	pvcsGR                = schema.GroupResource{Resource: "persistentvolumeclaims"}
 	controllerRevisionsGR = schema.GroupResource{Group: "apps", Resource: "controllerrevisions"}
 	leasesGR              = schema.GroupResource{Group: "coordination.k8s.io", Resource: "leases"}
 	endpointSlicesGR      = schema.GroupResource{Group: "discovery.k8s.io", Resource: "endpointslices"}
@@ -132,6 +134,9 @@ func TestColumns(t *testing.T) {
 			{"Containers", "string", 1}, {"Images", "string", 1}, {"Selector", "string", 1}}},
 		{daemonSetsGR, []column{{"Name", "string", 0}, {"Desired", "integer", 0}, {"Current", "integer", 0}, {"Ready", "integer", 0}, {"Up-to-date", "integer", 0},
 			{"Available", "integer", 0}, {"Node Selector", "string", 0}, {"Age", "string", 0}, {"Containers", "string", 1}, {"Images", "string", 1}, {"Selector", "string", 1}}},
+		{statefulSetsGR, []column{{"Name", "string", 0}, {"Ready", "string", 0}, {"Age", "string", 0}, {"Containers", "string", 1}, {"Images", "string", 1}}},
+		{pvcsGR, []column{{"Name", "string", 0}, {"Status", "string", 0}, {"Volume", "string", 0}, {"Capacity", "string", 0}, {"Access Modes", "string", 0},
+			{"StorageClass", "string", 0}, {"VolumeAttributesClass", "string", 0}, {"Age", "string", 0}, {"VolumeMode", "string", 1}}},
 		{controllerRevisionsGR, []column{{"Name", "string", 0}, {"Controller", "string", 0}, {"Revision", "string", 0}, {"Age", "string", 0}}},
 		{leasesGR, []column{{"Name", "string", 0}, {"Holder", "string", 0}, {"Age", "string", 0}}},
 		{endpointSlicesGR, []column{{"Name", "string", 0}, {"AddressType", "string", 0}, {"Ports", "string", 0}, {"Endpoints", "string", 0}, {"Age", "string", 0}}},
@@ -186,7 +191,7 @@ func TestForResourceUnknown(t *testing.T) {
 	for _, gr := range []schema.GroupResource{
 		{Resource: "persistentvolumes"},
 		{Resource: "pods/status"},
-		{Group: "apps", Resource: "statefulsets"},
+		{Group: "apps", Resource: "statefulsets/status"},
 		{Group: "extensions", Resource: "deployments"},
 		{Group: "apps", Resource: "pods"},
 		{Group: "coordination.k8s.io", Resource: "leasecandidates"},
@@ -228,6 +233,8 @@ var emptyLists = map[schema.GroupResource]runtime.Object{
 	core("podtemplates"):           &corev1.PodTemplateList{},
 	priorityClassesGR:              &schedulingv1.PriorityClassList{},
 	pdbGR:                          &policyv1.PodDisruptionBudgetList{},
+	statefulSetsGR:                 &appsv1.StatefulSetList{},
+	pvcsGR:                         &corev1.PersistentVolumeClaimList{},
 }
 
 // zeroObjects holds a zero-valued object of every printed resource.
@@ -261,6 +268,8 @@ var zeroObjects = map[schema.GroupResource]runtime.Object{
 	core("podtemplates"):           &corev1.PodTemplate{},
 	priorityClassesGR:              &schedulingv1.PriorityClass{},
 	pdbGR:                          &policyv1.PodDisruptionBudget{},
+	statefulSetsGR:                 &appsv1.StatefulSet{},
+	pvcsGR:                         &corev1.PersistentVolumeClaim{},
 }
 
 func TestEmptyLists(t *testing.T) {

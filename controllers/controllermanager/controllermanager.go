@@ -26,6 +26,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/scheduler"
 	"github.com/skiff-dev/skiff/controllers/serviceaccount"
 	"github.com/skiff-dev/skiff/controllers/servicelb"
+	"github.com/skiff-dev/skiff/controllers/statefulset"
 	"github.com/skiff-dev/skiff/controllers/ttlafterfinished"
 )
 
@@ -127,6 +128,9 @@ func Setup(mgr manager.Manager, c Config) error {
 		}},
 		{"certificates", func() error {
 			return (&certificates.Controller{Signer: c.CertificateSigner, SkipNameValidation: c.SkipNameValidation}).SetupWithManager(mgr)
+		}},
+		{"statefulset", func() error {
+			return (&statefulset.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
 		}},
 		{"resourcequota", func() error {
 			return (&resourcequota.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)

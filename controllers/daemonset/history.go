@@ -3,7 +3,6 @@ package daemonset
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"reflect"
 
@@ -21,23 +20,7 @@ import (
 
 // Patch is what a DaemonSet's ControllerRevision stores: a strategic merge patch replacing
 // spec.template (what `kubectl rollout undo` applies).
-func Patch(ds *appsv1.DaemonSet) ([]byte, error) {
-	b, err := json.Marshal(ds)
-	if err != nil {
-		return nil, fmt.Errorf("encoding daemonset: %w", err)
-	}
-	var raw map[string]any
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, fmt.Errorf("decoding daemonset: %w", err)
-	}
-	spec, _ := raw["spec"].(map[string]any)
-	template, _ := spec["template"].(map[string]any)
-	if template == nil {
-		template = map[string]any{}
-	}
-	template["$patch"] = "replace"
-	return json.Marshal(map[string]any{"spec": map[string]any{"template": template}})
-}
+func Patch(ds *appsv1.DaemonSet) ([]byte, error) { return history.TemplatePatch(ds) }
 
 // Match tells whether the revision holds the DaemonSet's current template.
 func Match(ds *appsv1.DaemonSet, cr *appsv1.ControllerRevision) (bool, error) {

@@ -75,13 +75,19 @@ func setTemplateGeneration(ds *appsv1.DaemonSet, g int64) {
 	ds.Annotations[templateGenerationAnnotation] = strconv.FormatInt(g, 10)
 }
 
+// StatefulSetKind is apps/v1 statefulsets, with status and scale. A change of the spec is a new
+// generation (the generic strategy), as upstream.
+var StatefulSetKind = &registry.Kind{GroupVersion: appsv1.SchemeGroupVersion, Resource: "statefulsets", Singular: "statefulset", Namespaced: true,
+	ShortNames: []string{"sts"}, Categories: []string{"all"}, Status: true, Generation: true,
+	New: func() runtime.Object { return &appsv1.StatefulSet{} }, NewList: func() runtime.Object { return &appsv1.StatefulSetList{} }}
+
 // ControllerRevisionKind is apps/v1 controllerrevisions: immutable snapshots of a workload's
 // template, without status or generation, as upstream.
 var ControllerRevisionKind = &registry.Kind{GroupVersion: appsv1.SchemeGroupVersion, Resource: "controllerrevisions", Singular: "controllerrevision", Namespaced: true,
 	New: func() runtime.Object { return &appsv1.ControllerRevision{} }, NewList: func() runtime.Object { return &appsv1.ControllerRevisionList{} }}
 
-// Provider builds apps/v1: replicasets and deployments, each with status and scale, daemonsets
-// with status, and controllerrevisions.
+// Provider builds apps/v1: replicasets, deployments and statefulsets, each with status and
+// scale, daemonsets with status, and controllerrevisions.
 type Provider struct{}
 
 func (Provider) GroupName() string { return appsv1.GroupName }
@@ -95,6 +101,7 @@ func (Provider) NewRESTStorage(c *registry.Context) (map[string]map[string]rest.
 	}{
 		{ReplicaSetKind, replicaSetScale, setReplicaSetReplicas},
 		{DeploymentKind, deploymentScale, setDeploymentReplicas},
+		{StatefulSetKind, statefulSetScale, setStatefulSetReplicas},
 	} {
 		st, err := c.NewStorage(w.kind)
 		if err != nil {
@@ -136,3 +143,12 @@ func replicaSetScale(obj runtime.Object) (*autoscalingv1.Scale, error) {
 
 func setDeploymentReplicas(obj runtime.Object, n int32) { obj.(*appsv1.Deployment).Spec.Replicas = &n }
 func setReplicaSetReplicas(obj runtime.Object, n int32) { obj.(*appsv1.ReplicaSet).Spec.Replicas = &n }
+
+func statefulSetScale(obj runtime.Object) (*autoscalingv1.Scale, error) {
+	ss := obj.(*appsv1.StatefulSet)
+	return registry.NewScale(ss.ObjectMeta, replicas(ss.Spec.Replicas), ss.Status.Replicas, ss.Spec.Selector)
+}
+
+func setStatefulSetReplicas(obj runtime.Object, n int32) {
+	obj.(*appsv1.StatefulSet).Spec.Replicas = &n
+}

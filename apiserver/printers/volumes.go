@@ -1,0 +1,76 @@
+package printers
+
+import (
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func init() {
+	register(core("persistentvolumeclaims"), newConvertor(persistentVolumeClaimColumns, func(l *corev1.PersistentVolumeClaimList) []corev1.PersistentVolumeClaim { return l.Items }, printPersistentVolumeClaim))
+}
+
+var persistentVolumeClaimColumns = []metav1.TableColumnDefinition{
+	nameColumn,
+	{Name: "Status", Type: "string", Description: corev1.PersistentVolumeClaimStatus{}.SwaggerDoc()["phase"]},
+	{Name: "Volume", Type: "string", Description: corev1.PersistentVolumeClaimSpec{}.SwaggerDoc()["volumeName"]},
+	{Name: "Capacity", Type: "string", Description: corev1.PersistentVolumeClaimStatus{}.SwaggerDoc()["capacity"]},
+	{Name: "Access Modes", Type: "string", Description: corev1.PersistentVolumeClaimStatus{}.SwaggerDoc()["accessModes"]},
+	{Name: "StorageClass", Type: "string", Description: "StorageClass of the pvc"},
+	{Name: "VolumeAttributesClass", Type: "string", Description: "VolumeAttributesClass of the pvc"},
+	ageColumn,
+	{Name: "VolumeMode", Type: "string", Priority: 1, Description: corev1.PersistentVolumeClaimSpec{}.SwaggerDoc()["volumeMode"]},
+}
+
+// printPersistentVolumeClaim shows the capacity and access modes only once the claim names a
+// volume, as upstream.
+func printPersistentVolumeClaim(pvc *corev1.PersistentVolumeClaim) metav1.TableRow {
+	phase := string(pvc.Status.Phase)
+	if pvc.DeletionTimestamp != nil {
+		phase = "Terminating"
+	}
+	capacity, accessModes, volumeMode, vac := "", "", "<unset>", "<unset>"
+	if pvc.Spec.VolumeAttributesClassName != nil {
+		vac = *pvc.Spec.VolumeAttributesClassName
+	}
+	if pvc.Spec.VolumeName != "" {
+		accessModes = accessModesString(pvc.Status.AccessModes)
+		storage := pvc.Status.Capacity[corev1.ResourceStorage]
+		capacity = storage.String()
+	}
+	if pvc.Spec.VolumeMode != nil {
+		volumeMode = string(*pvc.Spec.VolumeMode)
+	}
+	return cells(pvc.Name, phase, pvc.Spec.VolumeName, capacity, accessModes, claimClass(pvc), vac,
+		translateTimestampSince(pvc.CreationTimestamp), volumeMode)
+}
+
+// accessModesString is upstream's GetAccessModesAsString: the short names in a fixed order.
+func accessModesString(modes []corev1.PersistentVolumeAccessMode) string {
+	var out []string
+	for _, m := range []struct {
+		mode  corev1.PersistentVolumeAccessMode
+		short string
+	}{{corev1.ReadWriteOnce, "RWO"}, {corev1.ReadOnlyMany, "ROX"}, {corev1.ReadWriteMany, "RWX"}, {corev1.ReadWriteOncePod, "RWOP"}} {
+		for _, have := range modes {
+			if have == m.mode {
+				out = append(out, m.short)
+				break
+			}
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// claimClass is upstream's GetPersistentVolumeClaimClass: the beta annotation wins over
+// spec.storageClassName.
+func claimClass(pvc *corev1.PersistentVolumeClaim) string {
+	if class, ok := pvc.Annotations[corev1.BetaStorageClassAnnotation]; ok {
+		return class
+	}
+	if pvc.Spec.StorageClassName != nil {
+		return *pvc.Spec.StorageClassName
+	}
+	return ""
+}
