@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -29,6 +30,9 @@ type nodeInfo struct {
 	pods      map[types.UID]*podInfo
 	ports     map[hostPort]int
 	owners    map[types.UID]int
+	// affinityPods counts pods with inter-pod (anti-)affinity, requiredAntiPods those with
+	// required anti-affinity terms.
+	affinityPods, requiredAntiPods int
 
 	hardTaints    []corev1.Taint // NoSchedule and NoExecute, with any condition taint implied
 	softTaints    []corev1.Taint // PreferNoSchedule
@@ -104,6 +108,7 @@ func (ni *nodeInfo) addPod(pi *podInfo) {
 			ni.ports[p]++
 		}
 	}
+	ni.countAffinity(pi, 1)
 	if pi.owner != "" {
 		if ni.owners == nil {
 			ni.owners = map[types.UID]int{}
@@ -125,10 +130,21 @@ func (ni *nodeInfo) removePod(pi *podInfo) {
 			delete(ni.ports, p)
 		}
 	}
+	ni.countAffinity(pi, -1)
 	if pi.owner != "" {
 		if ni.owners[pi.owner]--; ni.owners[pi.owner] <= 0 {
 			delete(ni.owners, pi.owner)
 		}
+	}
+}
+
+func (ni *nodeInfo) countAffinity(pi *podInfo, delta int) {
+	if pi.podAff == nil {
+		return
+	}
+	ni.affinityPods += delta
+	if len(pi.podAff.requiredAnti) > 0 {
+		ni.requiredAntiPods += delta
 	}
 }
 
@@ -162,10 +178,12 @@ type schedCache struct {
 	pods  map[types.UID]*podInfo
 	// assumed pods are bound by this scheduler but not yet seen assigned by the watch.
 	assumed map[types.UID]bool
+	// namespaces holds each namespace's labels, for namespaceSelectors of pod affinity terms.
+	namespaces map[string]labels.Set
 }
 
 func newSchedCache() *schedCache {
-	return &schedCache{infos: map[string]*nodeInfo{}, pods: map[types.UID]*podInfo{}, assumed: map[types.UID]bool{}}
+	return &schedCache{infos: map[string]*nodeInfo{}, pods: map[types.UID]*podInfo{}, assumed: map[types.UID]bool{}, namespaces: map[string]labels.Set{}}
 }
 
 func (c *schedCache) info(name string) *nodeInfo {
@@ -241,3 +259,6 @@ func (c *schedCache) removePodUID(uid types.UID) {
 		}
 	}
 }
+
+// namespaceLabels returns a namespace's labels (nil when unknown); the lock is held.
+func (c *schedCache) namespaceLabels(ns string) labels.Set { return c.namespaces[ns] }

@@ -174,8 +174,24 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer func() { _ = nodeInf.RemoveEventHandler(nodeReg); _ = podInf.RemoveEventHandler(podReg) }()
-	if !toolscache.WaitForCacheSync(ctx.Done(), nodeReg.HasSynced, podReg.HasSynced) {
+	nsInf, err := s.informers.GetInformer(ctx, &corev1.Namespace{})
+	if err != nil {
+		return fmt.Errorf("namespace informer: %w", err)
+	}
+	nsReg, err := nsInf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    s.setNamespace,
+		UpdateFunc: func(_, obj any) { s.setNamespace(obj) },
+		DeleteFunc: s.deleteNamespace,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		_ = nodeInf.RemoveEventHandler(nodeReg)
+		_ = podInf.RemoveEventHandler(podReg)
+		_ = nsInf.RemoveEventHandler(nsReg)
+	}()
+	if !toolscache.WaitForCacheSync(ctx.Done(), nodeReg.HasSynced, podReg.HasSynced, nsReg.HasSynced) {
 		return ctx.Err()
 	}
 	logger.Info("Starting scheduler", "name", s.cfg.SchedulerName)
@@ -232,19 +248,23 @@ func (s *Scheduler) setPod(pod *corev1.Pod) {
 		s.queue.remove(pod.UID)
 		s.cache.mu.Lock()
 		existing := s.cache.pods[pod.UID]
+		wasAssumed := s.cache.assumed[pod.UID]
 		terminated := podTerminated(pod)
 		switch {
 		case terminated:
 			s.cache.removePodUID(pod.UID)
 		case existing != nil && !s.cache.assumed[pod.UID] && existing.nodeName == pod.Spec.NodeName &&
-			existing.pod.Generation == pod.Generation:
+			existing.pod.Generation == pod.Generation && equalStringMaps(existing.pod.Labels, pod.Labels):
 			existing.pod = pod
 		default:
 			s.cache.addPod(pod)
 		}
 		s.cache.mu.Unlock()
-		if terminated && existing != nil {
+		switch {
+		case terminated && existing != nil:
 			s.queue.moveAll()
+		case !terminated && (existing == nil || wasAssumed):
+			s.queue.moveWaitingOnPods()
 		}
 		return
 	}
@@ -271,6 +291,42 @@ func (s *Scheduler) deletePod(obj any) {
 	if existing != nil {
 		s.queue.moveAll()
 	}
+}
+
+func (s *Scheduler) setNamespace(obj any) {
+	ns, ok := obj.(*corev1.Namespace)
+	if !ok {
+		return
+	}
+	s.cache.mu.Lock()
+	changed := !equalStringMaps(s.cache.namespaces[ns.Name], ns.Labels)
+	s.cache.namespaces[ns.Name] = ns.Labels
+	s.cache.mu.Unlock()
+	if changed {
+		s.queue.moveWaitingOnPods()
+	}
+}
+
+func (s *Scheduler) deleteNamespace(obj any) {
+	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	if ns, ok := obj.(*corev1.Namespace); ok {
+		s.cache.mu.Lock()
+		delete(s.cache.namespaces, ns.Name)
+		s.cache.mu.Unlock()
+	}
+}
+
+// waitsOnPods reports whether any node rejected the pod for other pods' placement.
+func waitsOnPods(statuses []nodeStatus) bool {
+	const onPods = failSpread | failPodAffinity | failPodAntiAffinity | failExistingAntiAffinity
+	for _, st := range statuses {
+		if st.fail&onPods != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Scheduler) addNode(obj any) {
@@ -341,7 +397,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context) bool {
 		scheduleAttempts.WithLabelValues(resultUnschedulable, s.cfg.SchedulerName).Inc()
 		attemptDuration.WithLabelValues(resultUnschedulable, s.cfg.SchedulerName).Observe(s.cfg.Clock.Since(start).Seconds())
 		klog.FromContext(ctx).V(2).Info("Unable to schedule pod; no fit", "pod", klog.KObj(pod), "message", msg)
-		s.queue.requeue(qp, true)
+		s.queue.requeue(qp, true, waitsOnPods(statuses))
 		s.submit(ctx, func(ctx context.Context) { s.reportUnschedulable(ctx, pod, msg) })
 		return true
 	}
@@ -365,6 +421,7 @@ func (s *Scheduler) findNode(pi *podInfo) (*nodeInfo, []nodeStatus, int) {
 	if n == 0 {
 		return nil, nil, 0
 	}
+	cs := newCycleState(pi, nodes, s.cache.namespaceLabels)
 	want := int(numFeasibleNodesToFind(s.cfg.PercentageOfNodesToScore, int32(n)))
 	feasible := s.feasible[:0]
 	start := s.nextStart % n
@@ -372,7 +429,7 @@ func (s *Scheduler) findNode(pi *podInfo) (*nodeInfo, []nodeStatus, int) {
 	for i := 0; i < n && len(feasible) < want; i++ {
 		ni := nodes[(start+i)%n]
 		processed++
-		if filterNode(pi, ni).fits() {
+		if filterNode(pi, ni, cs).fits() {
 			feasible = append(feasible, ni)
 		}
 	}
@@ -381,11 +438,11 @@ func (s *Scheduler) findNode(pi *podInfo) (*nodeInfo, []nodeStatus, int) {
 	if len(feasible) == 0 {
 		statuses := make([]nodeStatus, n)
 		for i, ni := range nodes {
-			statuses[i] = filterNode(pi, ni)
+			statuses[i] = filterNode(pi, ni, cs)
 		}
 		return nil, statuses, n
 	}
-	return s.scorer.selectHost(pi, feasible), nil, n
+	return s.scorer.selectHost(pi, feasible, nodes, s.cache.namespaceLabels), nil, n
 }
 
 // bind posts the binding; on failure the assumed pod is forgotten and the pod retried.
@@ -408,7 +465,7 @@ func (s *Scheduler) bind(ctx context.Context, qp *queuedPod, node string, start 
 			return
 		}
 		klog.FromContext(ctx).Error(err, "Binding failed", "pod", klog.KObj(pod), "node", node)
-		s.queue.requeue(qp, false)
+		s.queue.requeue(qp, false, false)
 		s.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedScheduling", "Binding rejected: %v", err)
 		return
 	}

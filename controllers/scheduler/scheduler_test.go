@@ -205,8 +205,8 @@ func TestTaintedNodeGetsOnlyToleratingPods(t *testing.T) {
 
 func TestNodeSelectorAndAffinity(t *testing.T) {
 	e := startEnv(t, fastConfig())
-	e.createNode(t, makeNode("ssd-a", "4", "8Gi", 110, labels("disk", "ssd", "zone", "a", "cores", "4")))
-	e.createNode(t, makeNode("hdd-b", "4", "8Gi", 110, labels("disk", "hdd", "zone", "b", "cores", "16")))
+	e.createNode(t, makeNode("ssd-a", "4", "8Gi", 110, nodeLabels("disk", "ssd", "zone", "a", "cores", "4")))
+	e.createNode(t, makeNode("hdd-b", "4", "8Gi", 110, nodeLabels("disk", "hdd", "zone", "b", "cores", "16")))
 	e.createPod(t, makePod("selector", "", "", func(p *corev1.Pod) { p.Spec.NodeSelector = map[string]string{"disk": "ssd"} }))
 	e.createPod(t, makePod("notin", "", "", withRequired(expr("zone", corev1.NodeSelectorOpNotIn, "a"))))
 	e.createPod(t, makePod("gt", "", "", withRequired(expr("cores", corev1.NodeSelectorOpGt, "8"))))
