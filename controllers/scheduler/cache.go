@@ -178,12 +178,16 @@ type schedCache struct {
 	pods  map[types.UID]*podInfo
 	// assumed pods are bound by this scheduler but not yet seen assigned by the watch.
 	assumed map[types.UID]bool
+	// nominated holds pending pods nominated to a node (status.nominatedNodeName, or by this
+	// scheduler's preemption), by node name: their requests are kept free for them there from
+	// pods of lower priority.
+	nominated map[string]map[types.UID]*podInfo
 	// namespaces holds each namespace's labels, for namespaceSelectors of pod affinity terms.
 	namespaces map[string]labels.Set
 }
 
 func newSchedCache() *schedCache {
-	return &schedCache{infos: map[string]*nodeInfo{}, pods: map[types.UID]*podInfo{}, assumed: map[types.UID]bool{}, namespaces: map[string]labels.Set{}}
+	return &schedCache{infos: map[string]*nodeInfo{}, pods: map[types.UID]*podInfo{}, assumed: map[types.UID]bool{}, namespaces: map[string]labels.Set{}, nominated: map[string]map[types.UID]*podInfo{}}
 }
 
 func (c *schedCache) info(name string) *nodeInfo {
@@ -262,3 +266,49 @@ func (c *schedCache) removePodUID(uid types.UID) {
 
 // namespaceLabels returns a namespace's labels (nil when unknown); the lock is held.
 func (c *schedCache) namespaceLabels(ns string) labels.Set { return c.namespaces[ns] }
+
+// nominate records pi as nominated to node ("" forgets any nomination).
+func (c *schedCache) nominate(pi *podInfo, node string) {
+	for name, m := range c.nominated {
+		if _, ok := m[pi.uid]; ok && name != node {
+			delete(m, pi.uid)
+			if len(m) == 0 {
+				delete(c.nominated, name)
+			}
+		}
+	}
+	if node == "" {
+		return
+	}
+	if c.nominated[node] == nil {
+		c.nominated[node] = map[types.UID]*podInfo{}
+	}
+	c.nominated[node][pi.uid] = pi
+}
+
+// withNominated returns ni, or a copy with the pods nominated to it of pi's priority or higher
+// added, as upstream filters with nominated pods.
+func (c *schedCache) withNominated(pi *podInfo, ni *nodeInfo) *nodeInfo {
+	m := c.nominated[ni.name]
+	if len(m) == 0 {
+		return ni
+	}
+	prio := priorityOf(pi.pod)
+	var out *nodeInfo
+	for uid, p := range m {
+		if uid == pi.uid || priorityOf(p.pod) < prio {
+			continue
+		}
+		if _, ok := ni.pods[uid]; ok {
+			continue
+		}
+		if out == nil {
+			out = ni.clone()
+		}
+		out.addPod(p)
+	}
+	if out == nil {
+		return ni
+	}
+	return out
+}

@@ -193,30 +193,39 @@ func tolerates(tolerations []corev1.Toleration, taint *corev1.Taint) bool {
 	return false
 }
 
-// unschedulableMessage formats upstream's FitError message, including the DefaultPreemption
-// post-filter's part (no victims are ever found: preemption is not implemented).
-func unschedulableMessage(pod *corev1.Pod, numAllNodes int, statuses []nodeStatus) string {
-	if numAllNodes == 0 {
-		return ErrNoNodesAvailable
-	}
+// fitMessage formats upstream's FitError message without its post-filter part.
+func fitMessage(numAllNodes int, statuses []nodeStatus) string {
 	reasons := map[string]int{}
-	preempt := map[string]int{}
 	for _, st := range statuses {
 		for _, r := range st.reasons() {
 			reasons[r]++
-		}
-		if st.unresolvable {
-			preempt[preemptionNotHelpful]++
-		} else {
-			preempt[preemptionNoVictims]++
 		}
 	}
 	msg := fmt.Sprintf("0/%v nodes are available:", numAllNodes)
 	if h := histogram(reasons); h != "" {
 		msg += " " + h + "."
 	}
+	return msg
+}
+
+// unschedulableMessage formats upstream's FitError message with the DefaultPreemption
+// post-filter's part when no preemption was tried on any node: each node is either one where
+// preemption is not helpful or one without victims.
+func unschedulableMessage(pod *corev1.Pod, numAllNodes int, statuses []nodeStatus) string {
+	if numAllNodes == 0 {
+		return ErrNoNodesAvailable
+	}
+	msg := fitMessage(numAllNodes, statuses)
 	if pod.Spec.PreemptionPolicy != nil && *pod.Spec.PreemptionPolicy == corev1.PreemptNever {
 		return msg + " preemption: " + preemptionNever
+	}
+	preempt := map[string]int{}
+	for _, st := range statuses {
+		if st.unresolvable {
+			preempt[preemptionNotHelpful]++
+		} else {
+			preempt[preemptionNoVictims]++
+		}
 	}
 	return msg + fmt.Sprintf(" preemption: 0/%v nodes are available: %s.", numAllNodes, histogram(preempt))
 }

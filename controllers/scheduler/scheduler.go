@@ -247,6 +247,7 @@ func (s *Scheduler) setPod(pod *corev1.Pod) {
 	if pod.Spec.NodeName != "" {
 		s.queue.remove(pod.UID)
 		s.cache.mu.Lock()
+		s.cache.nominate(&podInfo{uid: pod.UID}, "")
 		existing := s.cache.pods[pod.UID]
 		wasAssumed := s.cache.assumed[pod.UID]
 		terminated := podTerminated(pod)
@@ -270,7 +271,15 @@ func (s *Scheduler) setPod(pod *corev1.Pod) {
 	}
 	if !s.responsible(pod) || podTerminated(pod) || pod.DeletionTimestamp != nil || len(pod.Spec.SchedulingGates) > 0 {
 		s.queue.remove(pod.UID)
+		s.cache.mu.Lock()
+		s.cache.nominate(&podInfo{uid: pod.UID}, "")
+		s.cache.mu.Unlock()
 		return
+	}
+	if pod.Status.NominatedNodeName != "" {
+		s.cache.mu.Lock()
+		s.cache.nominate(newPodInfo(pod), pod.Status.NominatedNodeName)
+		s.cache.mu.Unlock()
 	}
 	s.queue.add(pod)
 }
@@ -285,6 +294,7 @@ func (s *Scheduler) deletePod(obj any) {
 	}
 	s.queue.remove(pod.UID)
 	s.cache.mu.Lock()
+	s.cache.nominate(&podInfo{uid: pod.UID}, "")
 	existing := s.cache.pods[pod.UID]
 	s.cache.removePodUID(pod.UID)
 	s.cache.mu.Unlock()
@@ -393,12 +403,17 @@ func (s *Scheduler) scheduleOne(ctx context.Context) bool {
 	s.cache.mu.Unlock()
 
 	if best == nil {
-		msg := unschedulableMessage(pod, numNodes, statuses)
+		msg, nominated, victims := s.postFilter(ctx, pi, numNodes, statuses)
 		scheduleAttempts.WithLabelValues(resultUnschedulable, s.cfg.SchedulerName).Inc()
 		attemptDuration.WithLabelValues(resultUnschedulable, s.cfg.SchedulerName).Observe(s.cfg.Clock.Since(start).Seconds())
-		klog.FromContext(ctx).V(2).Info("Unable to schedule pod; no fit", "pod", klog.KObj(pod), "message", msg)
+		klog.FromContext(ctx).V(2).Info("Unable to schedule pod; no fit", "pod", klog.KObj(pod), "message", msg, "nominatedNode", nominated)
 		s.queue.requeue(qp, true, waitsOnPods(statuses))
-		s.submit(ctx, func(ctx context.Context) { s.reportUnschedulable(ctx, pod, msg) })
+		s.submit(ctx, func(ctx context.Context) {
+			if nominated != "" {
+				s.evict(ctx, pod, nominated, victims)
+			}
+			s.reportUnschedulable(ctx, pod, msg, nominated)
+		})
 		return true
 	}
 	node := best.name
@@ -429,7 +444,7 @@ func (s *Scheduler) findNode(pi *podInfo) (*nodeInfo, []nodeStatus, int) {
 	for i := 0; i < n && len(feasible) < want; i++ {
 		ni := nodes[(start+i)%n]
 		processed++
-		if filterNode(pi, ni, cs).fits() {
+		if filterNode(pi, s.cache.withNominated(pi, ni), cs).fits() {
 			feasible = append(feasible, ni)
 		}
 	}
@@ -438,7 +453,7 @@ func (s *Scheduler) findNode(pi *podInfo) (*nodeInfo, []nodeStatus, int) {
 	if len(feasible) == 0 {
 		statuses := make([]nodeStatus, n)
 		for i, ni := range nodes {
-			statuses[i] = filterNode(pi, ni, cs)
+			statuses[i] = filterNode(pi, s.cache.withNominated(pi, ni), cs)
 		}
 		return nil, statuses, n
 	}
@@ -478,9 +493,9 @@ func (s *Scheduler) bind(ctx context.Context, qp *queuedPod, node string, start 
 	}
 }
 
-// reportUnschedulable sets PodScheduled=False/Unschedulable (when it changed) and records a
-// FailedScheduling event.
-func (s *Scheduler) reportUnschedulable(ctx context.Context, pod *corev1.Pod, msg string) {
+// reportUnschedulable sets PodScheduled=False/Unschedulable and status.nominatedNodeName (when
+// they changed) and records a FailedScheduling event.
+func (s *Scheduler) reportUnschedulable(ctx context.Context, pod *corev1.Pod, msg, nominated string) {
 	s.recorder.Event(pod, corev1.EventTypeWarning, "FailedScheduling", msg)
 	cond := corev1.PodCondition{
 		Type: corev1.PodScheduled, Status: corev1.ConditionFalse,
@@ -491,14 +506,19 @@ func (s *Scheduler) reportUnschedulable(ctx context.Context, pod *corev1.Pod, ms
 		if c.Type != corev1.PodScheduled {
 			continue
 		}
-		if c.Status == cond.Status && c.Reason == cond.Reason && c.Message == cond.Message {
+		if c.Status == cond.Status && c.Reason == cond.Reason && c.Message == cond.Message &&
+			(nominated == "" || nominated == pod.Status.NominatedNodeName) {
 			return
 		}
 		if c.Status == cond.Status {
 			cond.LastTransitionTime = c.LastTransitionTime
 		}
 	}
-	patch, err := json.Marshal(map[string]any{"status": map[string]any{"conditions": []corev1.PodCondition{cond}}})
+	status := map[string]any{"conditions": []corev1.PodCondition{cond}}
+	if nominated != "" {
+		status["nominatedNodeName"] = nominated
+	}
+	patch, err := json.Marshal(map[string]any{"status": status})
 	if err != nil {
 		return
 	}
