@@ -182,12 +182,15 @@ type schedCache struct {
 	// scheduler's preemption), by node name: their requests are kept free for them there from
 	// pods of lower priority.
 	nominated map[string]map[types.UID]*podInfo
+	// preempting holds victims this scheduler chose and has not yet seen go: a preemptor whose
+	// victims are still on its nominated node does not preempt again.
+	preempting map[types.UID]bool
 	// namespaces holds each namespace's labels, for namespaceSelectors of pod affinity terms.
 	namespaces map[string]labels.Set
 }
 
 func newSchedCache() *schedCache {
-	return &schedCache{infos: map[string]*nodeInfo{}, pods: map[types.UID]*podInfo{}, assumed: map[types.UID]bool{}, namespaces: map[string]labels.Set{}, nominated: map[string]map[types.UID]*podInfo{}}
+	return &schedCache{infos: map[string]*nodeInfo{}, pods: map[types.UID]*podInfo{}, assumed: map[types.UID]bool{}, namespaces: map[string]labels.Set{}, nominated: map[string]map[types.UID]*podInfo{}, preempting: map[types.UID]bool{}}
 }
 
 func (c *schedCache) info(name string) *nodeInfo {
@@ -256,6 +259,7 @@ func (c *schedCache) removePodUID(uid types.UID) {
 	}
 	delete(c.pods, uid)
 	delete(c.assumed, uid)
+	delete(c.preempting, uid)
 	if ni := c.infos[pi.nodeName]; ni != nil {
 		ni.removePod(pi)
 		if ni.node == nil && len(ni.pods) == 0 {
@@ -311,4 +315,14 @@ func (c *schedCache) withNominated(pi *podInfo, ni *nodeInfo) *nodeInfo {
 		return ni
 	}
 	return out
+}
+
+// nominatedNode is the node pi is nominated to in the cache, or "".
+func (c *schedCache) nominatedNode(uid types.UID) string {
+	for name, m := range c.nominated {
+		if _, ok := m[uid]; ok {
+			return name
+		}
+	}
+	return ""
 }

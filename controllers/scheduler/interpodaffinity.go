@@ -133,26 +133,33 @@ type affinityState struct {
 // existing pod has required inter-pod (anti-)affinity: the filter then passes every node.
 func newAffinityState(pi *podInfo, nodes []*nodeInfo, nsLabels nsLabelsFunc) *affinityState {
 	own := pi.podAff != nil && (len(pi.podAff.required) > 0 || len(pi.podAff.requiredAnti) > 0)
+	if !own && !anyRequiredAnti(nodes) {
+		return nil
+	}
 	s := &affinityState{
 		pod: pi, podNSLabels: nsLabels(pi.pod.Namespace), nsLabels: nsLabels,
 		existingAnti: map[topologyPair]int{}, affinity: map[topologyPair]int{}, anti: map[topologyPair]int{},
 	}
-	any := own
 	for _, ni := range nodes {
 		if ni.node == nil || !own && ni.requiredAntiPods == 0 {
 			continue
 		}
-		any = true
 		for _, p := range ni.pods {
 			if own || p.podAff != nil && len(p.podAff.requiredAnti) > 0 {
 				s.update(p, ni.node, 1)
 			}
 		}
 	}
-	if !any {
-		return nil
-	}
 	return s
+}
+
+func anyRequiredAnti(nodes []*nodeInfo) bool {
+	for _, ni := range nodes {
+		if ni.requiredAntiPods > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func addCount(m map[topologyPair]int, p topologyPair, delta int) {
@@ -267,11 +274,14 @@ func (s *affinityState) satisfiesAffinity(terms []podAffinityTerm, node *corev1.
 func affinityScores(pi *podInfo, nodes []*nodeInfo, nsLabels nsLabelsFunc) map[topologyPair]int64 {
 	own := pi.podAff
 	var podNS labels.Set
-	out := map[topologyPair]int64{}
+	var out map[topologyPair]int64
 	add := func(terms []podAffinityTerm, pod *corev1.Pod, nsl labels.Set, node *corev1.Node, sign int64) {
 		for i := range terms {
 			t := &terms[i]
 			if v, ok := node.Labels[t.topologyKey]; ok && t.matches(pod, nsl) {
+				if out == nil {
+					out = map[topologyPair]int64{}
+				}
 				out[topologyPair{t.topologyKey, v}] += sign * t.weight
 			}
 		}
@@ -299,9 +309,6 @@ func affinityScores(pi *podInfo, nodes []*nodeInfo, nsLabels nsLabelsFunc) map[t
 			add(p.podAff.preferred, pi.pod, podNS, ni.node, 1)
 			add(p.podAff.preferredAnti, pi.pod, podNS, ni.node, -1)
 		}
-	}
-	if len(out) == 0 {
-		return nil
 	}
 	return out
 }

@@ -31,7 +31,11 @@ func (s *Scheduler) postFilter(ctx context.Context, pi *podInfo, numNodes int, s
 		helpful = helpful || !st.unresolvable
 	}
 	s.cache.mu.Lock()
-	why := preemptionEligible(pod, s.cache.infos)
+	nominated := pod.Status.NominatedNodeName
+	if n := s.cache.nominatedNode(pod.UID); n != "" {
+		nominated = n
+	}
+	why := preemptionEligible(pod, nominated, s.cache.infos, s.cache.preempting)
 	mayHaveVictims := helpful && why == "" && hasLowerPriorityPods(s.cache.nodes, priorityOf(pod))
 	s.cache.mu.Unlock()
 	switch {
@@ -70,6 +74,7 @@ func (s *Scheduler) postFilter(ctx context.Context, pi *podInfo, numNodes int, s
 	victims := make([]*corev1.Pod, len(c.victims))
 	for i, v := range c.victims {
 		victims[i] = v.pod
+		s.cache.preempting[v.uid] = true
 	}
 	s.cache.nominate(pi, c.node.name)
 	return fit, c.node.name, victims
@@ -110,6 +115,9 @@ func (s *Scheduler) evict(ctx context.Context, preemptor *corev1.Pod, node strin
 			err = s.client.CoreV1().Pods(v.Namespace).Delete(ctx, v.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 				logger.Error(err, "Deleting a preemption victim failed", "pod", klog.KObj(v))
+				s.cache.mu.Lock()
+				delete(s.cache.preempting, v.UID)
+				s.cache.mu.Unlock()
 				continue
 			}
 		}

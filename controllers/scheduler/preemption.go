@@ -40,16 +40,17 @@ func newPDBInfos(pdbs []policyv1.PodDisruptionBudget) []pdbInfo {
 }
 
 // preemptionEligible is upstream's PodEligibleToPreemptOthers: it returns "" when the pod may
-// preempt, else the post-filter message.
-func preemptionEligible(pod *corev1.Pod, infos map[string]*nodeInfo) string {
+// preempt, else the post-filter message. nominated is the pod's nominated node ("" for none);
+// preempting holds victims chosen but maybe not yet marked deleted, which count as terminating.
+func preemptionEligible(pod *corev1.Pod, nominated string, infos map[string]*nodeInfo, preempting map[types.UID]bool) string {
 	if pod.Spec.PreemptionPolicy != nil && *pod.Spec.PreemptionPolicy == corev1.PreemptNever {
 		return preemptionNever
 	}
-	if nom := pod.Status.NominatedNodeName; nom != "" {
-		if ni := infos[nom]; ni != nil {
+	if nominated != "" {
+		if ni := infos[nominated]; ni != nil {
 			prio := priorityOf(pod)
 			for _, p := range ni.pods {
-				if p.pod.DeletionTimestamp != nil && priorityOf(p.pod) < prio {
+				if (p.pod.DeletionTimestamp != nil || preempting[p.uid]) && priorityOf(p.pod) < prio {
 					return preemptionTerminating
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 func prio(p int32) func(*corev1.Pod) { return func(pod *corev1.Pod) { pod.Spec.Priority = &p } }
@@ -164,9 +165,21 @@ func TestPreemptionEligible(t *testing.T) {
 		{makePod("p", "", "", prio(10), nominated), preemptionTerminating},
 		{makePod("p", "", "", prio(1), nominated), ""},
 	} {
-		if got := preemptionEligible(tc.pod, infos); got != tc.want {
+		if got := preemptionEligible(tc.pod, tc.pod.Status.NominatedNodeName, infos, nil); got != tc.want {
 			t.Errorf("%s: got %q, want %q", tc.pod.Name, got, tc.want)
 		}
+	}
+	// A victim chosen but not yet marked deleted counts as terminating.
+	chosen := makePod("chosen", "", "", prio(1), on("m"))
+	infos = map[string]*nodeInfo{}
+	for _, ni := range cluster([]*corev1.Node{makeNode("m", "4", "8Gi", 110)}, chosen) {
+		infos[ni.name] = ni
+	}
+	if got := preemptionEligible(makePod("p", "", "", prio(10)), "m", infos, map[types.UID]bool{chosen.UID: true}); got != preemptionTerminating {
+		t.Errorf("with a chosen victim: got %q", got)
+	}
+	if got := preemptionEligible(makePod("p", "", "", prio(10)), "m", infos, nil); got != "" {
+		t.Errorf("without: got %q", got)
 	}
 }
 

@@ -399,6 +399,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context) bool {
 	best, statuses, numNodes := s.findNode(pi)
 	if best != nil {
 		s.cache.assume(pi, best.name)
+		s.cache.nominate(pi, "")
 	}
 	s.cache.mu.Unlock()
 
