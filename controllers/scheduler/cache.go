@@ -293,6 +293,9 @@ func (c *schedCache) nominate(pi *podInfo, node string) {
 // withNominated returns ni, or a copy with the pods nominated to it of pi's priority or higher
 // added, as upstream filters with nominated pods.
 func (c *schedCache) withNominated(pi *podInfo, ni *nodeInfo) *nodeInfo {
+	if len(c.nominated) == 0 {
+		return ni
+	}
 	m := c.nominated[ni.name]
 	if len(m) == 0 {
 		return ni
