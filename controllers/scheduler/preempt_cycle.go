@@ -14,17 +14,26 @@ import (
 	"k8s.io/klog/v2"
 )
 
+// preemption is what postFilter decided when preemption found a node.
+type preemption struct {
+	node    string
+	victims []*corev1.Pod
+	// unnominated are pending pods of lower priority that were nominated to the node: as
+	// upstream, they lose the nomination (the room is now the preemptor's).
+	unnominated []*corev1.Pod
+}
+
 // postFilter is upstream's DefaultPreemption PostFilter for a pod that fits nowhere. It returns
-// the Unschedulable message and, when preemption found a node, that node and the pods to evict
-// there (the node is then nominated for the pod in the cache).
-func (s *Scheduler) postFilter(ctx context.Context, pi *podInfo, numNodes int, statuses []nodeStatus) (string, string, []*corev1.Pod) {
+// the Unschedulable message and, when preemption found a node, what to do there (the node is
+// then nominated for the pod in the cache).
+func (s *Scheduler) postFilter(ctx context.Context, pi *podInfo, numNodes int, statuses []nodeStatus) (string, *preemption) {
 	pod := pi.pod
 	if numNodes == 0 {
-		return ErrNoNodesAvailable, "", nil
+		return ErrNoNodesAvailable, nil
 	}
 	fit := fitMessage(numNodes, statuses)
 	if pod.Spec.PreemptionPolicy != nil && *pod.Spec.PreemptionPolicy == corev1.PreemptNever {
-		return fit + " preemption: " + preemptionNever, "", nil
+		return fit + " preemption: " + preemptionNever, nil
 	}
 	helpful := false
 	for _, st := range statuses {
@@ -40,16 +49,16 @@ func (s *Scheduler) postFilter(ctx context.Context, pi *podInfo, numNodes int, s
 	s.cache.mu.Unlock()
 	switch {
 	case why != "":
-		return fit + " preemption: " + why, "", nil
+		return fit + " preemption: " + why, nil
 	case !mayHaveVictims:
 		// No dry run can find victims: as upstream, each node is one where preemption is
 		// not helpful or one without victims.
-		return unschedulableMessage(pod, numNodes, statuses), "", nil
+		return unschedulableMessage(pod, numNodes, statuses), nil
 	}
 	pdbs, err := s.listPDBs(ctx)
 	if err != nil {
 		klog.FromContext(ctx).Error(err, "Listing PodDisruptionBudgets failed", "pod", klog.KObj(pod))
-		return fit + " preemption: " + err.Error(), "", nil
+		return fit + " preemption: " + err.Error(), nil
 	}
 	now := s.cfg.Clock.Now()
 
@@ -63,21 +72,29 @@ func (s *Scheduler) postFilter(ctx context.Context, pi *podInfo, numNodes int, s
 		current[i] = filterNode(pi, s.cache.withNominated(pi, ni), cs)
 		if current[i].fits() {
 			// Room appeared meanwhile: retry without preempting.
-			return fit, "", nil
+			return fit, nil
 		}
 	}
 	cands, reasons := findCandidates(pi, nodes, current, cs, newPDBInfos(pdbs), now)
 	c := pickCandidate(cands, now)
 	if c == nil {
-		return fit + fmt.Sprintf(" preemption: 0/%v nodes are available: %s.", len(nodes), histogram(reasons)), "", nil
+		return fit + fmt.Sprintf(" preemption: 0/%v nodes are available: %s.", len(nodes), histogram(reasons)), nil
 	}
-	victims := make([]*corev1.Pod, len(c.victims))
-	for i, v := range c.victims {
-		victims[i] = v.pod
+	pre := &preemption{node: c.node.name}
+	for _, v := range c.victims {
+		pre.victims = append(pre.victims, v.pod)
 		s.cache.preempting[v.uid] = true
 	}
+	for uid, p := range s.cache.nominated[c.node.name] {
+		if uid != pi.uid && priorityOf(p.pod) < priorityOf(pod) {
+			pre.unnominated = append(pre.unnominated, p.pod)
+		}
+	}
+	for _, p := range pre.unnominated {
+		s.cache.nominate(&podInfo{uid: p.UID}, "")
+	}
 	s.cache.nominate(pi, c.node.name)
-	return fit, c.node.name, victims
+	return fit, pre
 }
 
 // listPDBs reads policy/v1 PodDisruptionBudgets; a server without the kind has none.
@@ -93,10 +110,21 @@ func (s *Scheduler) listPDBs(ctx context.Context) ([]policyv1.PodDisruptionBudge
 }
 
 // evict marks each victim with the DisruptionTarget condition, deletes it and records the
-// Preempted event, as upstream's preemption does.
-func (s *Scheduler) evict(ctx context.Context, preemptor *corev1.Pod, node string, victims []*corev1.Pod) {
+// Preempted event, then clears the nomination of lower-priority pods nominated to the node, as
+// upstream's preemption does.
+func (s *Scheduler) evict(ctx context.Context, preemptor *corev1.Pod, pre *preemption) {
 	logger := klog.FromContext(ctx)
-	for _, v := range victims {
+	node := pre.node
+	defer func() {
+		for _, p := range pre.unnominated {
+			_, err := s.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.MergePatchType,
+				[]byte(`{"status":{"nominatedNodeName":null}}`), metav1.PatchOptions{}, "status")
+			if err != nil && !apierrors.IsNotFound(err) {
+				logger.Error(err, "Clearing a nominated node failed", "pod", klog.KObj(p))
+			}
+		}
+	}()
+	for _, v := range pre.victims {
 		if v.DeletionTimestamp == nil {
 			cond := corev1.PodCondition{
 				Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue,

@@ -404,14 +404,18 @@ func (s *Scheduler) scheduleOne(ctx context.Context) bool {
 	s.cache.mu.Unlock()
 
 	if best == nil {
-		msg, nominated, victims := s.postFilter(ctx, pi, numNodes, statuses)
+		msg, pre := s.postFilter(ctx, pi, numNodes, statuses)
+		nominated := ""
+		if pre != nil {
+			nominated = pre.node
+		}
 		scheduleAttempts.WithLabelValues(resultUnschedulable, s.cfg.SchedulerName).Inc()
 		attemptDuration.WithLabelValues(resultUnschedulable, s.cfg.SchedulerName).Observe(s.cfg.Clock.Since(start).Seconds())
 		klog.FromContext(ctx).V(2).Info("Unable to schedule pod; no fit", "pod", klog.KObj(pod), "message", msg, "nominatedNode", nominated)
 		s.queue.requeue(qp, true, waitsOnPods(statuses))
 		s.submit(ctx, func(ctx context.Context) {
-			if nominated != "" {
-				s.evict(ctx, pod, nominated, victims)
+			if pre != nil {
+				s.evict(ctx, pod, pre)
 			}
 			s.reportUnschedulable(ctx, pod, msg, nominated)
 		})
