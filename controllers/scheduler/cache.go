@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -29,6 +30,9 @@ type nodeInfo struct {
 	pods      map[types.UID]*podInfo
 	ports     map[hostPort]int
 	owners    map[types.UID]int
+	// affinityPods counts pods with inter-pod (anti-)affinity, requiredAntiPods those with
+	// required anti-affinity terms.
+	affinityPods, requiredAntiPods int
 
 	hardTaints    []corev1.Taint // NoSchedule and NoExecute, with any condition taint implied
 	softTaints    []corev1.Taint // PreferNoSchedule
@@ -104,6 +108,7 @@ func (ni *nodeInfo) addPod(pi *podInfo) {
 			ni.ports[p]++
 		}
 	}
+	ni.countAffinity(pi, 1)
 	if pi.owner != "" {
 		if ni.owners == nil {
 			ni.owners = map[types.UID]int{}
@@ -125,10 +130,21 @@ func (ni *nodeInfo) removePod(pi *podInfo) {
 			delete(ni.ports, p)
 		}
 	}
+	ni.countAffinity(pi, -1)
 	if pi.owner != "" {
 		if ni.owners[pi.owner]--; ni.owners[pi.owner] <= 0 {
 			delete(ni.owners, pi.owner)
 		}
+	}
+}
+
+func (ni *nodeInfo) countAffinity(pi *podInfo, delta int) {
+	if pi.podAff == nil {
+		return
+	}
+	ni.affinityPods += delta
+	if len(pi.podAff.requiredAnti) > 0 {
+		ni.requiredAntiPods += delta
 	}
 }
 
@@ -162,10 +178,19 @@ type schedCache struct {
 	pods  map[types.UID]*podInfo
 	// assumed pods are bound by this scheduler but not yet seen assigned by the watch.
 	assumed map[types.UID]bool
+	// nominated holds pending pods nominated to a node (status.nominatedNodeName, or by this
+	// scheduler's preemption), by node name: their requests are kept free for them there from
+	// pods of lower priority.
+	nominated map[string]map[types.UID]*podInfo
+	// preempting holds victims this scheduler chose and has not yet seen go: a preemptor whose
+	// victims are still on its nominated node does not preempt again.
+	preempting map[types.UID]bool
+	// namespaces holds each namespace's labels, for namespaceSelectors of pod affinity terms.
+	namespaces map[string]labels.Set
 }
 
 func newSchedCache() *schedCache {
-	return &schedCache{infos: map[string]*nodeInfo{}, pods: map[types.UID]*podInfo{}, assumed: map[types.UID]bool{}}
+	return &schedCache{infos: map[string]*nodeInfo{}, pods: map[types.UID]*podInfo{}, assumed: map[types.UID]bool{}, namespaces: map[string]labels.Set{}, nominated: map[string]map[types.UID]*podInfo{}, preempting: map[types.UID]bool{}}
 }
 
 func (c *schedCache) info(name string) *nodeInfo {
@@ -234,10 +259,73 @@ func (c *schedCache) removePodUID(uid types.UID) {
 	}
 	delete(c.pods, uid)
 	delete(c.assumed, uid)
+	delete(c.preempting, uid)
 	if ni := c.infos[pi.nodeName]; ni != nil {
 		ni.removePod(pi)
 		if ni.node == nil && len(ni.pods) == 0 {
 			delete(c.infos, pi.nodeName)
 		}
 	}
+}
+
+// namespaceLabels returns a namespace's labels (nil when unknown); the lock is held.
+func (c *schedCache) namespaceLabels(ns string) labels.Set { return c.namespaces[ns] }
+
+// nominate records pi as nominated to node ("" forgets any nomination).
+func (c *schedCache) nominate(pi *podInfo, node string) {
+	for name, m := range c.nominated {
+		if _, ok := m[pi.uid]; ok && name != node {
+			delete(m, pi.uid)
+			if len(m) == 0 {
+				delete(c.nominated, name)
+			}
+		}
+	}
+	if node == "" {
+		return
+	}
+	if c.nominated[node] == nil {
+		c.nominated[node] = map[types.UID]*podInfo{}
+	}
+	c.nominated[node][pi.uid] = pi
+}
+
+// withNominated returns ni, or a copy with the pods nominated to it of pi's priority or higher
+// added, as upstream filters with nominated pods.
+func (c *schedCache) withNominated(pi *podInfo, ni *nodeInfo) *nodeInfo {
+	if len(c.nominated) == 0 {
+		return ni
+	}
+	m := c.nominated[ni.name]
+	if len(m) == 0 {
+		return ni
+	}
+	prio := priorityOf(pi.pod)
+	var out *nodeInfo
+	for uid, p := range m {
+		if uid == pi.uid || priorityOf(p.pod) < prio {
+			continue
+		}
+		if _, ok := ni.pods[uid]; ok {
+			continue
+		}
+		if out == nil {
+			out = ni.clone()
+		}
+		out.addPod(p)
+	}
+	if out == nil {
+		return ni
+	}
+	return out
+}
+
+// nominatedNode is the node pi is nominated to in the cache, or "".
+func (c *schedCache) nominatedNode(uid types.UID) string {
+	for name, m := range c.nominated {
+		if _, ok := m[uid]; ok {
+			return name
+		}
+	}
+	return ""
 }

@@ -11,24 +11,46 @@
 // (spec.unschedulable unless tolerated), TaintToleration (NoSchedule/NoExecute taints, including
 // the not-ready/unreachable taint a node whose Ready condition is not True would get from the node
 // lifecycle controller), NodeAffinity (nodeSelector and required node affinity), NodePorts (host
-// port conflicts) and NodeResourcesFit (cpu, memory, ephemeral-storage and pod count against
-// allocatable minus the requests of the node's non-terminated pods).
+// port conflicts), NodeResourcesFit (cpu, memory, ephemeral-storage and pod count against
+// allocatable minus the requests of the node's non-terminated pods, and of pods of at least the
+// pod's priority nominated to the node), PodTopologySpread (whenUnsatisfiable DoNotSchedule:
+// maxSkew, minDomains, nodeAffinityPolicy/nodeTaintsPolicy, labelSelector with matchLabelKeys)
+// and InterPodAffinity (required affinity with upstream's first-pod-of-a-group rule, the pod's
+// required anti-affinity, existing pods' required anti-affinity against it; namespaces,
+// namespaceSelector, matchLabelKeys/mismatchLabelKeys). The two last ones count pods per
+// topology domain once per cycle (cycleState), as upstream's PreFilter does, and the counts are
+// updated when preemption simulates removing pods.
 //
 // Scores (weights as upstream): TaintToleration 3 (PreferNoSchedule taints), NodeAffinity 2
-// (preferred terms), NodeResourcesFit 1 (least allocated), NodeResourcesBalancedAllocation 1, and
-// owner spreading 2 (fewest pods of the same controller on the node, standing in for upstream's
-// default PodTopologySpread constraints).
+// (preferred terms), NodeResourcesFit 1 (least allocated), NodeResourcesBalancedAllocation 1,
+// InterPodAffinity 2 (preferred terms of the pod and of existing pods, existing pods' required
+// affinity with weight 1, anti-affinity negative, normalized to 0..100), and PodTopologySpread 2
+// (the pod's ScheduleAnyway constraints; a pod without constraints gets owner spreading instead:
+// fewest pods of the same controller on the node, standing in for upstream's default
+// constraints).
 //
 // Like upstream, only a sample of nodes is filtered per pod once enough feasible nodes are found
 // (percentageOfNodesToScore: adaptive, 50% at 100 nodes or fewer down to 5%, never fewer than
 // 100 nodes), starting where the previous cycle stopped.
 //
-// A pod that fits nowhere gets PodScheduled=False, reason Unschedulable, with upstream's message
-// ("0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3
+// A pod that fits nowhere goes through preemption, as upstream's DefaultPreemption post-filter
+// (preemption.go holds the pure decisions, preempt_cycle.go the side effects): unless its
+// preemptionPolicy is Never or victims it already caused are still terminating on its nominated
+// node, each node where preemption may help is simulated without the pods of lower priority; if
+// the pod fits, pods are reprieved most important first (those whose eviction would violate a
+// PodDisruptionBudget before the others) and the rest are victims. The node is chosen by fewest
+// PDB violations, lowest highest victim priority, smallest priority sum, fewest victims and latest
+// start. The victims get the DisruptionTarget condition (PreemptionByScheduler), are deleted and
+// get a Preempted event; the pod gets status.nominatedNodeName and binds there once they are
+// gone (pods of lower priority cannot take the room meanwhile). PodDisruptionBudgets are listed
+// through the client at preemption time; a server without policy/v1 PDBs has none.
+//
+// A pod that still fits nowhere gets PodScheduled=False, reason Unschedulable, with upstream's
+// message ("0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3
 // Preemption is not helpful for scheduling.") and a Warning FailedScheduling event. It waits in
-// the unschedulable pool until a node is added or changes, or an assigned pod goes away, and then
-// retries after its backoff (1s doubling to 10s). Preemption itself is not implemented: the
-// message's preemption part reports what upstream reports when no victims are found.
+// the unschedulable pool until a node is added or changes, or an assigned pod goes away (or, for
+// a pod rejected by inter-pod affinity or topology spread, an assigned pod arrives), and then
+// retries after its backoff (1s doubling to 10s).
 //
 // Metrics on controller-runtime's registry: scheduler_schedule_attempts_total{result,profile},
 // scheduler_scheduling_attempt_duration_seconds{result,profile} and

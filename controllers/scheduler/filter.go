@@ -19,6 +19,13 @@ const (
 	ReasonMemory        = "Insufficient memory"
 	ReasonEphemeral     = "Insufficient ephemeral-storage"
 
+	// InterPodAffinity's and PodTopologySpread's reasons.
+	ReasonPodAffinity          = "node(s) didn't match pod affinity rules"
+	ReasonPodAntiAffinity      = "node(s) didn't match pod anti-affinity rules"
+	ReasonExistingAntiAffinity = "node(s) didn't satisfy existing pods anti-affinity rules"
+	ReasonSpread               = "node(s) didn't match pod topology spread constraints"
+	ReasonSpreadLabel          = ReasonSpread + " (missing required label)"
+
 	// Messages of upstream's DefaultPreemption post-filter.
 	preemptionNotHelpful = "Preemption is not helpful for scheduling"
 	preemptionNoVictims  = "No preemption victims found for incoming pod"
@@ -29,7 +36,7 @@ const (
 )
 
 const (
-	failUnschedulable uint16 = 1 << iota
+	failUnschedulable uint32 = 1 << iota
 	failTaint
 	failAffinity
 	failPorts
@@ -37,11 +44,16 @@ const (
 	failCPU
 	failMemory
 	failEphemeral
+	failSpreadLabel
+	failSpread
+	failPodAffinity
+	failPodAntiAffinity
+	failExistingAntiAffinity
 )
 
 // nodeStatus is a node's filter result for a pod: zero when the pod fits.
 type nodeStatus struct {
-	fail uint16
+	fail uint32
 	// unresolvable is upstream's UnschedulableAndUnresolvable: preemption cannot help.
 	unresolvable bool
 	taint        *corev1.Taint // the first untolerated taint, with failTaint
@@ -76,13 +88,49 @@ func (s nodeStatus) reasons() []string {
 	if s.fail&failEphemeral != 0 {
 		out = append(out, ReasonEphemeral)
 	}
+	for _, r := range []struct {
+		bit    uint32
+		reason string
+	}{
+		{failSpreadLabel, ReasonSpreadLabel}, {failSpread, ReasonSpread}, {failPodAffinity, ReasonPodAffinity},
+		{failPodAntiAffinity, ReasonPodAntiAffinity}, {failExistingAntiAffinity, ReasonExistingAntiAffinity},
+	} {
+		if s.fail&r.bit != 0 {
+			out = append(out, r.reason)
+		}
+	}
 	return out
 }
 
 var unschedulableTaint = corev1.Taint{Key: taintUnschedulable, Effect: corev1.TaintEffectNoSchedule}
 
-// filterNode runs upstream's default filters in order and stops at the first that fails.
-func filterNode(pi *podInfo, ni *nodeInfo) nodeStatus {
+// cycleState is the per-pod state of the filters that look at other pods' placement; nil
+// fields (or a nil state) pass every node.
+type cycleState struct {
+	affinity *affinityState
+	spread   *spreadState
+}
+
+// newCycleState computes the pod's pre-filter state over all nodes.
+func newCycleState(pi *podInfo, nodes []*nodeInfo, nsLabels nsLabelsFunc) *cycleState {
+	return &cycleState{affinity: newAffinityState(pi, nodes, nsLabels), spread: newSpreadState(pi, nodes)}
+}
+
+// update adds (delta 1) or removes (delta -1) existing pod p on node, as upstream's
+// PreFilterExtensions do for preemption.
+func (cs *cycleState) update(p *podInfo, node *corev1.Node, delta int) {
+	if cs == nil || node == nil {
+		return
+	}
+	if cs.affinity != nil {
+		cs.affinity.update(p, node, delta)
+	}
+	cs.spread.update(p, node, delta)
+}
+
+// filterNode runs upstream's default filters in order and stops at the first that fails; cs
+// may be nil for a pod without inter-pod constraints in a cluster without such pods.
+func filterNode(pi *podInfo, ni *nodeInfo, cs *cycleState) nodeStatus {
 	if ni.unschedulable && !tolerates(pi.tolerations, &unschedulableTaint) {
 		return nodeStatus{fail: failUnschedulable, unresolvable: true}
 	}
@@ -97,7 +145,17 @@ func filterNode(pi *podInfo, ni *nodeInfo) nodeStatus {
 	if len(pi.ports) > 0 && ni.portsConflict(pi.ports) {
 		return nodeStatus{fail: failPorts}
 	}
-	return fitsResources(pi, ni)
+	if st := fitsResources(pi, ni); !st.fits() || cs == nil {
+		return st
+	}
+	if fail, unresolvable := cs.spread.filter(ni.node); fail != 0 {
+		return nodeStatus{fail: fail, unresolvable: unresolvable}
+	}
+	if fail := cs.affinity.filter(ni.node); fail != 0 {
+		// Upstream: a missing affinity match cannot be helped by preemption.
+		return nodeStatus{fail: fail, unresolvable: fail == failPodAffinity}
+	}
+	return nodeStatus{}
 }
 
 // fitsResources is NodeResourcesFit: each insufficient resource is a reason; a request larger
@@ -135,30 +193,39 @@ func tolerates(tolerations []corev1.Toleration, taint *corev1.Taint) bool {
 	return false
 }
 
-// unschedulableMessage formats upstream's FitError message, including the DefaultPreemption
-// post-filter's part (no victims are ever found: preemption is not implemented).
-func unschedulableMessage(pod *corev1.Pod, numAllNodes int, statuses []nodeStatus) string {
-	if numAllNodes == 0 {
-		return ErrNoNodesAvailable
-	}
+// fitMessage formats upstream's FitError message without its post-filter part.
+func fitMessage(numAllNodes int, statuses []nodeStatus) string {
 	reasons := map[string]int{}
-	preempt := map[string]int{}
 	for _, st := range statuses {
 		for _, r := range st.reasons() {
 			reasons[r]++
-		}
-		if st.unresolvable {
-			preempt[preemptionNotHelpful]++
-		} else {
-			preempt[preemptionNoVictims]++
 		}
 	}
 	msg := fmt.Sprintf("0/%v nodes are available:", numAllNodes)
 	if h := histogram(reasons); h != "" {
 		msg += " " + h + "."
 	}
+	return msg
+}
+
+// unschedulableMessage formats upstream's FitError message with the DefaultPreemption
+// post-filter's part when no preemption was tried on any node: each node is either one where
+// preemption is not helpful or one without victims.
+func unschedulableMessage(pod *corev1.Pod, numAllNodes int, statuses []nodeStatus) string {
+	if numAllNodes == 0 {
+		return ErrNoNodesAvailable
+	}
+	msg := fitMessage(numAllNodes, statuses)
 	if pod.Spec.PreemptionPolicy != nil && *pod.Spec.PreemptionPolicy == corev1.PreemptNever {
 		return msg + " preemption: " + preemptionNever
+	}
+	preempt := map[string]int{}
+	for _, st := range statuses {
+		if st.unresolvable {
+			preempt[preemptionNotHelpful]++
+		} else {
+			preempt[preemptionNoVictims]++
+		}
 	}
 	return msg + fmt.Sprintf(" preemption: 0/%v nodes are available: %s.", numAllNodes, histogram(preempt))
 }

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -84,7 +85,7 @@ func expr(key string, op corev1.NodeSelectorOperator, values ...string) corev1.N
 	return corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{{Key: key, Operator: op, Values: values}}}
 }
 
-func labels(kv ...string) func(*corev1.Node) {
+func nodeLabels(kv ...string) func(*corev1.Node) {
 	return func(n *corev1.Node) {
 		for i := 0; i+1 < len(kv); i += 2 {
 			n.Labels[kv[i]] = kv[i+1]
@@ -136,13 +137,13 @@ func TestFilterNode(t *testing.T) {
 			n.Status.Conditions[0].Status = corev1.ConditionUnknown
 		}), want: []string{"node(s) had untolerated taint {node.kubernetes.io/unreachable: }"}, unresolvable: true},
 		{name: "nodeSelector matches", pod: makePod("p", "", "", func(p *corev1.Pod) { p.Spec.NodeSelector = map[string]string{"disk": "ssd"} }),
-			node: makeNode("n", "4", "8Gi", 110, labels("disk", "ssd"))},
+			node: makeNode("n", "4", "8Gi", 110, nodeLabels("disk", "ssd"))},
 		{name: "nodeSelector mismatch", pod: makePod("p", "", "", func(p *corev1.Pod) { p.Spec.NodeSelector = map[string]string{"disk": "ssd"} }),
-			node: makeNode("n", "4", "8Gi", 110, labels("disk", "hdd")), want: []string{ReasonNodeAffinity}, unresolvable: true},
+			node: makeNode("n", "4", "8Gi", 110, nodeLabels("disk", "hdd")), want: []string{ReasonNodeAffinity}, unresolvable: true},
 		{name: "affinity In", pod: makePod("p", "", "", withRequired(expr("zone", corev1.NodeSelectorOpIn, "a", "b"))),
-			node: makeNode("n", "4", "8Gi", 110, labels("zone", "b"))},
+			node: makeNode("n", "4", "8Gi", 110, nodeLabels("zone", "b"))},
 		{name: "affinity NotIn", pod: makePod("p", "", "", withRequired(expr("zone", corev1.NodeSelectorOpNotIn, "a", "b"))),
-			node: makeNode("n", "4", "8Gi", 110, labels("zone", "b")), want: []string{ReasonNodeAffinity}, unresolvable: true},
+			node: makeNode("n", "4", "8Gi", 110, nodeLabels("zone", "b")), want: []string{ReasonNodeAffinity}, unresolvable: true},
 		{name: "affinity NotIn, label absent", pod: makePod("p", "", "", withRequired(expr("zone", corev1.NodeSelectorOpNotIn, "a"))),
 			node: makeNode("n", "4", "8Gi", 110)},
 		{name: "affinity Exists", pod: makePod("p", "", "", withRequired(expr("gpu", corev1.NodeSelectorOpExists))),
@@ -150,13 +151,13 @@ func TestFilterNode(t *testing.T) {
 		{name: "affinity DoesNotExist", pod: makePod("p", "", "", withRequired(expr("gpu", corev1.NodeSelectorOpDoesNotExist))),
 			node: makeNode("n", "4", "8Gi", 110)},
 		{name: "affinity Gt", pod: makePod("p", "", "", withRequired(expr("cores", corev1.NodeSelectorOpGt, "8"))),
-			node: makeNode("n", "4", "8Gi", 110, labels("cores", "16"))},
+			node: makeNode("n", "4", "8Gi", 110, nodeLabels("cores", "16"))},
 		{name: "affinity Lt fails", pod: makePod("p", "", "", withRequired(expr("cores", corev1.NodeSelectorOpLt, "8"))),
-			node: makeNode("n", "4", "8Gi", 110, labels("cores", "16")), want: []string{ReasonNodeAffinity}, unresolvable: true},
+			node: makeNode("n", "4", "8Gi", 110, nodeLabels("cores", "16")), want: []string{ReasonNodeAffinity}, unresolvable: true},
 		{name: "affinity Gt non-numeric label", pod: makePod("p", "", "", withRequired(expr("cores", corev1.NodeSelectorOpGt, "8"))),
-			node: makeNode("n", "4", "8Gi", 110, labels("cores", "many")), want: []string{ReasonNodeAffinity}, unresolvable: true},
+			node: makeNode("n", "4", "8Gi", 110, nodeLabels("cores", "many")), want: []string{ReasonNodeAffinity}, unresolvable: true},
 		{name: "affinity terms are ORed", pod: makePod("p", "", "", withRequired(expr("zone", corev1.NodeSelectorOpIn, "x"), expr("zone", corev1.NodeSelectorOpIn, "y"))),
-			node: makeNode("n", "4", "8Gi", 110, labels("zone", "y"))},
+			node: makeNode("n", "4", "8Gi", 110, nodeLabels("zone", "y"))},
 		{name: "empty term matches nothing", pod: makePod("p", "", "", withRequired(corev1.NodeSelectorTerm{})),
 			node: makeNode("n", "4", "8Gi", 110), want: []string{ReasonNodeAffinity}, unresolvable: true},
 		{name: "matchFields metadata.name", pod: makePod("p", "", "", withRequired(corev1.NodeSelectorTerm{MatchFields: []corev1.NodeSelectorRequirement{{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{"n"}}}})),
@@ -177,7 +178,7 @@ func TestFilterNode(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ni := infoFor(tc.node, tc.pods...)
-			st := filterNode(newPendingPodInfo(tc.pod), ni)
+			st := filterNode(newPendingPodInfo(tc.pod), ni, nil)
 			got := st.reasons()
 			if len(got) != len(tc.want) {
 				t.Fatalf("reasons = %q, want %q", got, tc.want)
@@ -270,14 +271,14 @@ func TestSelectHostScores(t *testing.T) {
 	t.Run("least allocated", func(t *testing.T) {
 		a := infoFor(makeNode("a", "4", "8Gi", 110), makePod("x", "2", "4Gi"))
 		b := infoFor(makeNode("b", "4", "8Gi", 110))
-		if got := sc.selectHost(newPendingPodInfo(makePod("p", "1", "1Gi")), []*nodeInfo{a, b}); got != b {
+		if got := sc.selectHost(newPendingPodInfo(makePod("p", "1", "1Gi")), []*nodeInfo{a, b}, []*nodeInfo{a, b}, noNamespaces); got != b {
 			t.Errorf("picked %s, want b", got.name)
 		}
 	})
 	t.Run("spread owner", func(t *testing.T) {
 		a := infoFor(makeNode("a", "4", "8Gi", 110), makePod("x", "", "", owned))
 		b := infoFor(makeNode("b", "4", "8Gi", 110), makePod("y", "", ""))
-		if got := sc.selectHost(newPendingPodInfo(makePod("p", "", "", owned)), []*nodeInfo{a, b}); got != b {
+		if got := sc.selectHost(newPendingPodInfo(makePod("p", "", "", owned)), []*nodeInfo{a, b}, []*nodeInfo{a, b}, noNamespaces); got != b {
 			t.Errorf("picked %s, want b", got.name)
 		}
 	})
@@ -285,22 +286,22 @@ func TestSelectHostScores(t *testing.T) {
 		a := infoFor(makeNode("a", "4", "8Gi", 110, withTaint("k", "v", corev1.TaintEffectPreferNoSchedule)))
 		b := infoFor(makeNode("b", "4", "8Gi", 110, withTaint("k", "v", corev1.TaintEffectPreferNoSchedule)), makePod("y", "1", "1Gi"))
 		c := infoFor(makeNode("c", "4", "8Gi", 110), makePod("z", "1", "1Gi"))
-		if got := sc.selectHost(newPendingPodInfo(makePod("p", "", "")), []*nodeInfo{a, b, c}); got != c {
+		if got := sc.selectHost(newPendingPodInfo(makePod("p", "", "")), []*nodeInfo{a, b, c}, []*nodeInfo{a, b, c}, noNamespaces); got != c {
 			t.Errorf("picked %s, want c", got.name)
 		}
 		tol := withToleration(corev1.Toleration{Key: "k", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectPreferNoSchedule})
-		if got := sc.selectHost(newPendingPodInfo(makePod("p", "", "", tol)), []*nodeInfo{a, b, c}); got != a {
+		if got := sc.selectHost(newPendingPodInfo(makePod("p", "", "", tol)), []*nodeInfo{a, b, c}, []*nodeInfo{a, b, c}, noNamespaces); got != a {
 			t.Errorf("tolerating pod picked %s, want a", got.name)
 		}
 	})
 	t.Run("preferred affinity", func(t *testing.T) {
-		a := infoFor(makeNode("a", "4", "8Gi", 110, labels("zone", "x")))
-		b := infoFor(makeNode("b", "4", "8Gi", 110, labels("zone", "y")), makePod("y", "1", "1Gi"))
+		a := infoFor(makeNode("a", "4", "8Gi", 110, nodeLabels("zone", "x")))
+		b := infoFor(makeNode("b", "4", "8Gi", 110, nodeLabels("zone", "y")), makePod("y", "1", "1Gi"))
 		pod := makePod("p", "", "", func(p *corev1.Pod) {
 			p.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []corev1.PreferredSchedulingTerm{
 				{Weight: 50, Preference: expr("zone", corev1.NodeSelectorOpIn, "y")}}}}
 		})
-		if got := sc.selectHost(newPendingPodInfo(pod), []*nodeInfo{a, b}); got != b {
+		if got := sc.selectHost(newPendingPodInfo(pod), []*nodeInfo{a, b}, []*nodeInfo{a, b}, noNamespaces); got != b {
 			t.Errorf("picked %s, want b", got.name)
 		}
 	})
@@ -344,3 +345,5 @@ func TestCacheAssumeAndConfirm(t *testing.T) {
 		t.Fatal("removeNode left entries")
 	}
 }
+
+func noNamespaces(string) labels.Set { return nil }

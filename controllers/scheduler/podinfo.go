@@ -150,12 +150,15 @@ type podInfo struct {
 	nonzero  resources // requests with scoring defaults, for least allocated
 	ports    []hostPort
 	owner    types.UID // controller ownerReference's UID, if any
+	podAff   *podAffinity
 
 	// Filled for pods being scheduled.
 	tolerations    []corev1.Toleration
 	affinity       *requiredAffinity
 	preferred      []preferredTerm
 	preferTolerate []corev1.Toleration // tolerations that apply to PreferNoSchedule taints
+	hardSpread     []spreadConstraint  // DoNotSchedule topology spread constraints
+	softSpread     []spreadConstraint  // ScheduleAnyway ones
 }
 
 func newPodInfo(pod *corev1.Pod) *podInfo {
@@ -166,6 +169,7 @@ func newPodInfo(pod *corev1.Pod) *podInfo {
 		req:      podRequests(&pod.Spec, false),
 		nonzero:  podRequests(&pod.Spec, true),
 		ports:    podHostPorts(&pod.Spec),
+		podAff:   newPodAffinity(pod),
 	}
 	if ref := metav1.GetControllerOfNoCopy(pod); ref != nil {
 		pi.owner = ref.UID
@@ -183,6 +187,10 @@ func newPendingPodInfo(pod *corev1.Pod) *podInfo {
 		}
 	}
 	pi.affinity = newRequiredAffinity(pod)
+	if len(pod.Spec.TopologySpreadConstraints) > 0 {
+		pi.hardSpread = compileSpreadConstraints(pod, corev1.DoNotSchedule)
+		pi.softSpread = compileSpreadConstraints(pod, corev1.ScheduleAnyway)
+	}
 	if a := pod.Spec.Affinity; a != nil && a.NodeAffinity != nil {
 		for _, t := range a.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution {
 			if t.Weight == 0 {

@@ -30,6 +30,10 @@ type queuedPod struct {
 	cycle    int64     // moveCycle when popped
 	index    int       // heap index
 	deleted  bool      // deleted while in flight
+	// waitsOnPods marks a pod rejected by a filter over other pods' placement (inter-pod
+	// affinity, topology spread): an assigned pod's arrival retries it too.
+	waitsOnPods bool
+	podCycle    int64 // podMoveCycle when popped
 }
 
 // podHeap orders pods by a less function.
@@ -72,7 +76,9 @@ type schedulingQueue struct {
 	maxBackoff     time.Duration
 	// moveCycle counts move events; a pod failing after one arrived during its cycle is retried.
 	moveCycle int64
-	closed    bool
+	// podMoveCycle counts assigned-pod arrivals, which retry only pods waiting on pods.
+	podMoveCycle int64
+	closed       bool
 }
 
 func newSchedulingQueue(c clock.Clock, initial, maxBackoff time.Duration) *schedulingQueue {
@@ -172,7 +178,7 @@ func (q *schedulingQueue) pop() *queuedPod {
 	qp := heap.Pop(&q.active).(*queuedPod)
 	qp.state = stateInFlight
 	qp.attempts++
-	qp.cycle = q.moveCycle
+	qp.cycle, qp.podCycle = q.moveCycle, q.podMoveCycle
 	return qp
 }
 
@@ -185,8 +191,9 @@ func (q *schedulingQueue) backoffDuration(attempts int) time.Duration {
 }
 
 // requeue returns a pod whose cycle failed: unschedulable pods wait for a cluster event (unless
-// one arrived during the cycle), errors retry after backoff.
-func (q *schedulingQueue) requeue(qp *queuedPod, unschedulable bool) {
+// one arrived during the cycle), errors retry after backoff. waitsOnPods makes an assigned pod's
+// arrival such an event for this pod.
+func (q *schedulingQueue) requeue(qp *queuedPod, unschedulable, waitsOnPods bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if qp.deleted || q.pods[qp.pod.UID] != qp {
@@ -194,7 +201,9 @@ func (q *schedulingQueue) requeue(qp *queuedPod, unschedulable bool) {
 	}
 	now := q.clock.Now()
 	qp.backoff = now.Add(q.backoffDuration(qp.attempts))
-	if unschedulable && qp.cycle == q.moveCycle {
+	qp.waitsOnPods = waitsOnPods
+	missed := qp.cycle != q.moveCycle || waitsOnPods && qp.podCycle != q.podMoveCycle
+	if unschedulable && !missed {
 		qp.state = stateUnschedulable
 		qp.since = now
 		q.unschedulable[qp.pod.UID] = qp
@@ -220,6 +229,19 @@ func (q *schedulingQueue) moveAll() {
 	q.moveCycle++
 	for _, qp := range q.unschedulable {
 		q.moveLocked(qp)
+	}
+}
+
+// moveWaitingOnPods retries the unschedulable pods waiting on other pods' placement after an
+// assigned pod arrived.
+func (q *schedulingQueue) moveWaitingOnPods() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.podMoveCycle++
+	for _, qp := range q.unschedulable {
+		if qp.waitsOnPods {
+			q.moveLocked(qp)
+		}
 	}
 }
 

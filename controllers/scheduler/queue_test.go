@@ -25,7 +25,7 @@ func TestQueueOrderBackoffAndMoves(t *testing.T) {
 	}
 
 	// Unschedulable: parked until a cluster event, then retried only after its backoff.
-	q.requeue(qp, true)
+	q.requeue(qp, true, false)
 	q.flush(5 * time.Minute)
 	if a, b, u := q.lengths(); a != 0 || b != 0 || u != 1 {
 		t.Fatalf("lengths = %d/%d/%d, want 0/0/1", a, b, u)
@@ -56,7 +56,7 @@ func TestQueueOrderBackoffAndMoves(t *testing.T) {
 		t.Fatalf("attempts = %d", qp.attempts)
 	}
 	// Second failure doubles the backoff.
-	q.requeue(qp, false)
+	q.requeue(qp, false, false)
 	clk.Step(1500 * time.Millisecond)
 	q.flush(5 * time.Minute)
 	if a, b, _ := q.lengths(); a != 0 || b != 1 {
@@ -68,7 +68,7 @@ func TestQueueOrderBackoffAndMoves(t *testing.T) {
 
 	// A move event during the cycle sends the pod to backoff rather than the pool.
 	q.moveAll()
-	q.requeue(qp, true)
+	q.requeue(qp, true, false)
 	if _, b, u := q.lengths(); b != 1 || u != 0 {
 		t.Fatalf("backoff %d unschedulable %d, want 1/0", b, u)
 	}
@@ -77,7 +77,7 @@ func TestQueueOrderBackoffAndMoves(t *testing.T) {
 	clk.Step(time.Minute)
 	q.flush(5 * time.Minute)
 	qp = q.pop()
-	q.requeue(qp, true)
+	q.requeue(qp, true, false)
 	clk.Step(5 * time.Minute)
 	q.flush(5 * time.Minute)
 	if a, _, _ := q.lengths(); a != 1 {

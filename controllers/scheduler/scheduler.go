@@ -174,8 +174,24 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer func() { _ = nodeInf.RemoveEventHandler(nodeReg); _ = podInf.RemoveEventHandler(podReg) }()
-	if !toolscache.WaitForCacheSync(ctx.Done(), nodeReg.HasSynced, podReg.HasSynced) {
+	nsInf, err := s.informers.GetInformer(ctx, &corev1.Namespace{})
+	if err != nil {
+		return fmt.Errorf("namespace informer: %w", err)
+	}
+	nsReg, err := nsInf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    s.setNamespace,
+		UpdateFunc: func(_, obj any) { s.setNamespace(obj) },
+		DeleteFunc: s.deleteNamespace,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		_ = nodeInf.RemoveEventHandler(nodeReg)
+		_ = podInf.RemoveEventHandler(podReg)
+		_ = nsInf.RemoveEventHandler(nsReg)
+	}()
+	if !toolscache.WaitForCacheSync(ctx.Done(), nodeReg.HasSynced, podReg.HasSynced, nsReg.HasSynced) {
 		return ctx.Err()
 	}
 	logger.Info("Starting scheduler", "name", s.cfg.SchedulerName)
@@ -231,26 +247,39 @@ func (s *Scheduler) setPod(pod *corev1.Pod) {
 	if pod.Spec.NodeName != "" {
 		s.queue.remove(pod.UID)
 		s.cache.mu.Lock()
+		s.cache.nominate(&podInfo{uid: pod.UID}, "")
 		existing := s.cache.pods[pod.UID]
+		wasAssumed := s.cache.assumed[pod.UID]
 		terminated := podTerminated(pod)
 		switch {
 		case terminated:
 			s.cache.removePodUID(pod.UID)
 		case existing != nil && !s.cache.assumed[pod.UID] && existing.nodeName == pod.Spec.NodeName &&
-			existing.pod.Generation == pod.Generation:
+			existing.pod.Generation == pod.Generation && equalStringMaps(existing.pod.Labels, pod.Labels):
 			existing.pod = pod
 		default:
 			s.cache.addPod(pod)
 		}
 		s.cache.mu.Unlock()
-		if terminated && existing != nil {
+		switch {
+		case terminated && existing != nil:
 			s.queue.moveAll()
+		case !terminated && (existing == nil || wasAssumed):
+			s.queue.moveWaitingOnPods()
 		}
 		return
 	}
 	if !s.responsible(pod) || podTerminated(pod) || pod.DeletionTimestamp != nil || len(pod.Spec.SchedulingGates) > 0 {
 		s.queue.remove(pod.UID)
+		s.cache.mu.Lock()
+		s.cache.nominate(&podInfo{uid: pod.UID}, "")
+		s.cache.mu.Unlock()
 		return
+	}
+	if pod.Status.NominatedNodeName != "" {
+		s.cache.mu.Lock()
+		s.cache.nominate(newPodInfo(pod), pod.Status.NominatedNodeName)
+		s.cache.mu.Unlock()
 	}
 	s.queue.add(pod)
 }
@@ -265,12 +294,49 @@ func (s *Scheduler) deletePod(obj any) {
 	}
 	s.queue.remove(pod.UID)
 	s.cache.mu.Lock()
+	s.cache.nominate(&podInfo{uid: pod.UID}, "")
 	existing := s.cache.pods[pod.UID]
 	s.cache.removePodUID(pod.UID)
 	s.cache.mu.Unlock()
 	if existing != nil {
 		s.queue.moveAll()
 	}
+}
+
+func (s *Scheduler) setNamespace(obj any) {
+	ns, ok := obj.(*corev1.Namespace)
+	if !ok {
+		return
+	}
+	s.cache.mu.Lock()
+	changed := !equalStringMaps(s.cache.namespaces[ns.Name], ns.Labels)
+	s.cache.namespaces[ns.Name] = ns.Labels
+	s.cache.mu.Unlock()
+	if changed {
+		s.queue.moveWaitingOnPods()
+	}
+}
+
+func (s *Scheduler) deleteNamespace(obj any) {
+	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	if ns, ok := obj.(*corev1.Namespace); ok {
+		s.cache.mu.Lock()
+		delete(s.cache.namespaces, ns.Name)
+		s.cache.mu.Unlock()
+	}
+}
+
+// waitsOnPods reports whether any node rejected the pod for other pods' placement.
+func waitsOnPods(statuses []nodeStatus) bool {
+	const onPods = failSpread | failPodAffinity | failPodAntiAffinity | failExistingAntiAffinity
+	for _, st := range statuses {
+		if st.fail&onPods != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Scheduler) addNode(obj any) {
@@ -333,16 +399,26 @@ func (s *Scheduler) scheduleOne(ctx context.Context) bool {
 	best, statuses, numNodes := s.findNode(pi)
 	if best != nil {
 		s.cache.assume(pi, best.name)
+		s.cache.nominate(pi, "")
 	}
 	s.cache.mu.Unlock()
 
 	if best == nil {
-		msg := unschedulableMessage(pod, numNodes, statuses)
+		msg, pre := s.postFilter(ctx, pi, numNodes, statuses)
+		nominated := ""
+		if pre != nil {
+			nominated = pre.node
+		}
 		scheduleAttempts.WithLabelValues(resultUnschedulable, s.cfg.SchedulerName).Inc()
 		attemptDuration.WithLabelValues(resultUnschedulable, s.cfg.SchedulerName).Observe(s.cfg.Clock.Since(start).Seconds())
-		klog.FromContext(ctx).V(2).Info("Unable to schedule pod; no fit", "pod", klog.KObj(pod), "message", msg)
-		s.queue.requeue(qp, true)
-		s.submit(ctx, func(ctx context.Context) { s.reportUnschedulable(ctx, pod, msg) })
+		klog.FromContext(ctx).V(2).Info("Unable to schedule pod; no fit", "pod", klog.KObj(pod), "message", msg, "nominatedNode", nominated)
+		s.queue.requeue(qp, true, waitsOnPods(statuses))
+		s.submit(ctx, func(ctx context.Context) {
+			if pre != nil {
+				s.evict(ctx, pod, pre)
+			}
+			s.reportUnschedulable(ctx, pod, msg, nominated)
+		})
 		return true
 	}
 	node := best.name
@@ -365,6 +441,7 @@ func (s *Scheduler) findNode(pi *podInfo) (*nodeInfo, []nodeStatus, int) {
 	if n == 0 {
 		return nil, nil, 0
 	}
+	cs := newCycleState(pi, nodes, s.cache.namespaceLabels)
 	want := int(numFeasibleNodesToFind(s.cfg.PercentageOfNodesToScore, int32(n)))
 	feasible := s.feasible[:0]
 	start := s.nextStart % n
@@ -372,7 +449,7 @@ func (s *Scheduler) findNode(pi *podInfo) (*nodeInfo, []nodeStatus, int) {
 	for i := 0; i < n && len(feasible) < want; i++ {
 		ni := nodes[(start+i)%n]
 		processed++
-		if filterNode(pi, ni).fits() {
+		if filterNode(pi, s.cache.withNominated(pi, ni), cs).fits() {
 			feasible = append(feasible, ni)
 		}
 	}
@@ -381,11 +458,11 @@ func (s *Scheduler) findNode(pi *podInfo) (*nodeInfo, []nodeStatus, int) {
 	if len(feasible) == 0 {
 		statuses := make([]nodeStatus, n)
 		for i, ni := range nodes {
-			statuses[i] = filterNode(pi, ni)
+			statuses[i] = filterNode(pi, s.cache.withNominated(pi, ni), cs)
 		}
 		return nil, statuses, n
 	}
-	return s.scorer.selectHost(pi, feasible), nil, n
+	return s.scorer.selectHost(pi, feasible, nodes, s.cache.namespaceLabels), nil, n
 }
 
 // bind posts the binding; on failure the assumed pod is forgotten and the pod retried.
@@ -408,7 +485,7 @@ func (s *Scheduler) bind(ctx context.Context, qp *queuedPod, node string, start 
 			return
 		}
 		klog.FromContext(ctx).Error(err, "Binding failed", "pod", klog.KObj(pod), "node", node)
-		s.queue.requeue(qp, false)
+		s.queue.requeue(qp, false, false)
 		s.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedScheduling", "Binding rejected: %v", err)
 		return
 	}
@@ -421,9 +498,9 @@ func (s *Scheduler) bind(ctx context.Context, qp *queuedPod, node string, start 
 	}
 }
 
-// reportUnschedulable sets PodScheduled=False/Unschedulable (when it changed) and records a
-// FailedScheduling event.
-func (s *Scheduler) reportUnschedulable(ctx context.Context, pod *corev1.Pod, msg string) {
+// reportUnschedulable sets PodScheduled=False/Unschedulable and status.nominatedNodeName (when
+// they changed) and records a FailedScheduling event.
+func (s *Scheduler) reportUnschedulable(ctx context.Context, pod *corev1.Pod, msg, nominated string) {
 	s.recorder.Event(pod, corev1.EventTypeWarning, "FailedScheduling", msg)
 	cond := corev1.PodCondition{
 		Type: corev1.PodScheduled, Status: corev1.ConditionFalse,
@@ -434,14 +511,19 @@ func (s *Scheduler) reportUnschedulable(ctx context.Context, pod *corev1.Pod, ms
 		if c.Type != corev1.PodScheduled {
 			continue
 		}
-		if c.Status == cond.Status && c.Reason == cond.Reason && c.Message == cond.Message {
+		if c.Status == cond.Status && c.Reason == cond.Reason && c.Message == cond.Message &&
+			(nominated == "" || nominated == pod.Status.NominatedNodeName) {
 			return
 		}
 		if c.Status == cond.Status {
 			cond.LastTransitionTime = c.LastTransitionTime
 		}
 	}
-	patch, err := json.Marshal(map[string]any{"status": map[string]any{"conditions": []corev1.PodCondition{cond}}})
+	status := map[string]any{"conditions": []corev1.PodCondition{cond}}
+	if nominated != "" {
+		status["nominatedNodeName"] = nominated
+	}
+	patch, err := json.Marshal(map[string]any{"status": status})
 	if err != nil {
 		return
 	}

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/skiff-dev/skiff/controllers/controllertest"
+	"github.com/skiff-dev/skiff/test/poll"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
@@ -51,9 +51,7 @@ func (e *env) createPod(t testing.TB, p *corev1.Pod) *corev1.Pod {
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
 	t.Helper()
-	if err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, timeout, true, cond); err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
-	}
+	poll.Until(t, timeout, "waiting for "+what, poll.Cond(context.Background(), cond))
 }
 
 func (e *env) waitBound(t testing.TB, name string) string {
@@ -205,8 +203,8 @@ func TestTaintedNodeGetsOnlyToleratingPods(t *testing.T) {
 
 func TestNodeSelectorAndAffinity(t *testing.T) {
 	e := startEnv(t, fastConfig())
-	e.createNode(t, makeNode("ssd-a", "4", "8Gi", 110, labels("disk", "ssd", "zone", "a", "cores", "4")))
-	e.createNode(t, makeNode("hdd-b", "4", "8Gi", 110, labels("disk", "hdd", "zone", "b", "cores", "16")))
+	e.createNode(t, makeNode("ssd-a", "4", "8Gi", 110, nodeLabels("disk", "ssd", "zone", "a", "cores", "4")))
+	e.createNode(t, makeNode("hdd-b", "4", "8Gi", 110, nodeLabels("disk", "hdd", "zone", "b", "cores", "16")))
 	e.createPod(t, makePod("selector", "", "", func(p *corev1.Pod) { p.Spec.NodeSelector = map[string]string{"disk": "ssd"} }))
 	e.createPod(t, makePod("notin", "", "", withRequired(expr("zone", corev1.NodeSelectorOpNotIn, "a"))))
 	e.createPod(t, makePod("gt", "", "", withRequired(expr("cores", corev1.NodeSelectorOpGt, "8"))))

@@ -17,6 +17,7 @@ const (
 	weightLeastAllocated  = 1
 	weightBalanced        = 1
 	weightSpread          = 2
+	weightPodAffinity     = 2
 )
 
 // leastAllocatedScore is NodeResourcesFit's LeastAllocated strategy over cpu and memory (weight
@@ -81,17 +82,29 @@ func preferredAffinity(pi *podInfo, node *corev1.Node) int64 {
 
 // scorer ranks feasible nodes; its buffers are reused across cycles.
 type scorer struct {
-	taint, affinity, spread []int64
-	rnd                     *rand.Rand
+	taint, affinity, spread, podAff []int64
+	rnd                             *rand.Rand
 }
 
-// selectHost scores the feasible nodes and returns the best one, breaking ties at random.
-func (s *scorer) selectHost(pi *podInfo, feasible []*nodeInfo) *nodeInfo {
+// selectHost scores the feasible nodes and returns the best one, breaking ties at random. all
+// is every node, for the scores that count pods across topology domains.
+func (s *scorer) selectHost(pi *podInfo, feasible, all []*nodeInfo, nsLabels nsLabelsFunc) *nodeInfo {
 	if len(feasible) == 1 {
 		return feasible[0]
 	}
 	n := len(feasible)
-	s.taint, s.affinity, s.spread = grow(s.taint, n), grow(s.affinity, n), grow(s.spread, n)
+	s.taint, s.affinity, s.spread, s.podAff = grow(s.taint, n), grow(s.affinity, n), grow(s.spread, n), grow(s.podAff, n)
+	if topo := affinityScores(pi, all, nsLabels); topo != nil {
+		for i, ni := range feasible {
+			s.podAff[i] = affinityScore(topo, ni.node)
+		}
+		normalizeAffinityScores(s.podAff)
+	}
+	// A pod's own topology spread constraints replace the default spreading by owner.
+	ownSpread := len(pi.pod.Spec.TopologySpreadConstraints) > 0
+	if sp := spreadScores(pi, feasible, all); sp != nil {
+		copy(s.spread, sp)
+	}
 	var maxTaint, maxAff, maxSpread int64
 	for i, ni := range feasible {
 		if len(ni.softTaints) > 0 {
@@ -102,7 +115,7 @@ func (s *scorer) selectHost(pi *podInfo, feasible []*nodeInfo) *nodeInfo {
 			s.affinity[i] = preferredAffinity(pi, ni.node)
 			maxAff = max(maxAff, s.affinity[i])
 		}
-		if pi.owner != "" {
+		if pi.owner != "" && !ownSpread {
 			s.spread[i] = int64(ni.owners[pi.owner])
 			maxSpread = max(maxSpread, s.spread[i])
 		}
@@ -115,7 +128,12 @@ func (s *scorer) selectHost(pi *podInfo, feasible []*nodeInfo) *nodeInfo {
 		if maxAff > 0 {
 			score += weightNodeAffinity * s.affinity[i] * maxNodeScore / maxAff
 		}
-		score += weightSpread * reverseNormalize(s.spread[i], maxSpread)
+		if ownSpread {
+			score += weightSpread * s.spread[i]
+		} else {
+			score += weightSpread * reverseNormalize(s.spread[i], maxSpread)
+		}
+		score += weightPodAffinity * s.podAff[i]
 		switch {
 		case score > bestScore:
 			best, bestScore, ties = ni, score, 1
