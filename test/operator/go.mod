@@ -7,6 +7,7 @@ require github.com/skiff-dev/skiff v0.0.0
 replace github.com/skiff-dev/skiff => ../..
 
 require (
+	github.com/robfig/cron/v3 v3.0.1 // indirect
 	github.com/go-logr/logr v1.4.4
 	github.com/google/go-containerregistry v0.22.1
 	github.com/prometheus/client_golang v1.24.0
