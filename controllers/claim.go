@@ -1,12 +1,19 @@
 package controllers
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // Claims is what ClaimPlan decides for the objects a controller selects.
@@ -52,4 +59,52 @@ func AdoptPatch(parent metav1.Object, parentKind schema.GroupVersionKind, childU
 // childUID (the uid is a precondition).
 func ReleasePatch(parentUID, childUID types.UID) []byte {
 	return fmt.Appendf(nil, `{"metadata":{"ownerReferences":[{"$patch":"delete","uid":%q}],"uid":%q}}`, parentUID, childUID)
+}
+
+// RecheckParent re-reads parent (of kind) from the server before an adoption: a stale cache
+// must not adopt for a parent that was deleted or replaced.
+func RecheckParent(ctx context.Context, reader client.Reader, parent client.Object, kind schema.GroupVersionKind) error {
+	fresh := parent.DeepCopyObject().(client.Object)
+	if err := reader.Get(ctx, client.ObjectKeyFromObject(parent), fresh); err != nil {
+		return fmt.Errorf("rechecking %s before adoption: %w", strings.ToLower(kind.Kind), err)
+	}
+	if fresh.GetUID() != parent.GetUID() {
+		return fmt.Errorf("original %s %s/%s is gone: got uid %s, wanted %s", kind.Kind, parent.GetNamespace(), parent.GetName(), fresh.GetUID(), parent.GetUID())
+	}
+	if t := fresh.GetDeletionTimestamp(); t != nil {
+		return fmt.Errorf("%s/%s has just been deleted at %v", parent.GetNamespace(), parent.GetName(), t)
+	}
+	return nil
+}
+
+// ClaimPods carries out ClaimPlan for parent (of kind) over pods: it adopts the selected orphans
+// once RecheckParent allows, releases the owned pods no longer selected, and returns the pods
+// the parent owns afterwards.
+func ClaimPods(ctx context.Context, c client.Client, reader client.Reader, parent client.Object, kind schema.GroupVersionKind, sel labels.Selector, pods []*corev1.Pod) ([]*corev1.Pod, error) {
+	plan := ClaimPlan(parent.GetUID(), parent.GetDeletionTimestamp() != nil, sel, pods)
+	owned := plan.Owned
+	var errs []error
+	if len(plan.Adopt) > 0 {
+		if err := RecheckParent(ctx, reader, parent, kind); err != nil {
+			errs = append(errs, err)
+		} else {
+			for _, p := range plan.Adopt {
+				patch := client.RawPatch(types.StrategicMergePatchType, AdoptPatch(parent, kind, p.UID))
+				if err := c.Patch(ctx, p.DeepCopy(), patch); err != nil {
+					if !apierrors.IsNotFound(err) {
+						errs = append(errs, fmt.Errorf("adopting pod %s: %w", p.Name, err))
+					}
+					continue
+				}
+				owned = append(owned, p)
+			}
+		}
+	}
+	for _, p := range plan.Release {
+		patch := client.RawPatch(types.StrategicMergePatchType, ReleasePatch(parent.GetUID(), p.UID))
+		if err := c.Patch(ctx, p.DeepCopy(), patch); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) {
+			errs = append(errs, fmt.Errorf("releasing pod %s: %w", p.Name, err))
+		}
+	}
+	return owned, errors.Join(errs...)
 }

@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -222,48 +221,12 @@ func (r *Reconciler) daemonPods(ctx context.Context, ds *appsv1.DaemonSet) ([]*c
 	for i := range list.Items {
 		all[i] = &list.Items[i]
 	}
-	plan := controllers.ClaimPlan(ds.UID, ds.DeletionTimestamp != nil, sel, all)
-	owned := plan.Owned
-	var errs []error
-	if len(plan.Adopt) > 0 {
-		if err := r.canAdopt(ctx, ds); err != nil {
-			errs = append(errs, err)
-		} else {
-			for _, p := range plan.Adopt {
-				patch := client.RawPatch(types.StrategicMergePatchType, controllers.AdoptPatch(ds, controllerKind, p.UID))
-				if err := r.Client.Patch(ctx, p.DeepCopy(), patch); err != nil {
-					if !apierrors.IsNotFound(err) {
-						errs = append(errs, fmt.Errorf("adopting pod %s: %w", p.Name, err))
-					}
-					continue
-				}
-				owned = append(owned, p)
-			}
-		}
-	}
-	for _, p := range plan.Release {
-		patch := client.RawPatch(types.StrategicMergePatchType, controllers.ReleasePatch(ds.UID, p.UID))
-		if err := r.Client.Patch(ctx, p.DeepCopy(), patch); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) {
-			errs = append(errs, fmt.Errorf("releasing pod %s: %w", p.Name, err))
-		}
-	}
-	return owned, errors.Join(errs...)
+	return controllers.ClaimPods(ctx, r.Client, r.APIReader, ds, controllerKind, sel, all)
 }
 
-// canAdopt re-reads the DaemonSet from the server: a stale cache must not adopt for a
-// DaemonSet that was deleted or replaced.
+// canAdopt re-reads the DaemonSet from the server before an adoption (controllers.RecheckParent).
 func (r *Reconciler) canAdopt(ctx context.Context, ds *appsv1.DaemonSet) error {
-	fresh := &appsv1.DaemonSet{}
-	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(ds), fresh); err != nil {
-		return fmt.Errorf("rechecking daemonset before adoption: %w", err)
-	}
-	if fresh.UID != ds.UID {
-		return fmt.Errorf("original DaemonSet %s/%s is gone: got uid %s, wanted %s", ds.Namespace, ds.Name, fresh.UID, ds.UID)
-	}
-	if fresh.DeletionTimestamp != nil {
-		return fmt.Errorf("%s/%s has just been deleted at %v", ds.Namespace, ds.Name, fresh.DeletionTimestamp)
-	}
-	return nil
+	return controllers.RecheckParent(ctx, r.APIReader, ds, controllerKind)
 }
 
 // syncNodes deletes podsToDelete and creates a pod of the current revision for each node in

@@ -12,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -194,48 +193,12 @@ func (r *Reconciler) claimPods(ctx context.Context, set *appsv1.StatefulSet, sel
 			all = append(all, p)
 		}
 	}
-	plan := controllers.ClaimPlan(set.UID, set.DeletionTimestamp != nil, sel, all)
-	owned := plan.Owned
-	var errs []error
-	if len(plan.Adopt) > 0 {
-		if err := r.canAdopt(ctx, set); err != nil {
-			errs = append(errs, err)
-		} else {
-			for _, p := range plan.Adopt {
-				patch := client.RawPatch(types.StrategicMergePatchType, controllers.AdoptPatch(set, controllerKind, p.UID))
-				if err := r.Client.Patch(ctx, p.DeepCopy(), patch); err != nil {
-					if !apierrors.IsNotFound(err) {
-						errs = append(errs, fmt.Errorf("adopting pod %s: %w", p.Name, err))
-					}
-					continue
-				}
-				owned = append(owned, p)
-			}
-		}
-	}
-	for _, p := range plan.Release {
-		patch := client.RawPatch(types.StrategicMergePatchType, controllers.ReleasePatch(set.UID, p.UID))
-		if err := r.Client.Patch(ctx, p.DeepCopy(), patch); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) {
-			errs = append(errs, fmt.Errorf("releasing pod %s: %w", p.Name, err))
-		}
-	}
-	return owned, errors.Join(errs...)
+	return controllers.ClaimPods(ctx, r.Client, r.APIReader, set, controllerKind, sel, all)
 }
 
-// canAdopt re-reads the set from the server: a stale cache must not adopt for a set that was
-// deleted or replaced.
+// canAdopt re-reads the StatefulSet from the server before an adoption (controllers.RecheckParent).
 func (r *Reconciler) canAdopt(ctx context.Context, set *appsv1.StatefulSet) error {
-	fresh := &appsv1.StatefulSet{}
-	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(set), fresh); err != nil {
-		return fmt.Errorf("rechecking statefulset before adoption: %w", err)
-	}
-	if fresh.UID != set.UID {
-		return fmt.Errorf("original StatefulSet %s/%s is gone: got uid %s, wanted %s", set.Namespace, set.Name, fresh.UID, set.UID)
-	}
-	if fresh.DeletionTimestamp != nil {
-		return fmt.Errorf("%s/%s has just been deleted at %v", set.Namespace, set.Name, fresh.DeletionTimestamp)
-	}
-	return nil
+	return controllers.RecheckParent(ctx, r.APIReader, set, controllerKind)
 }
 
 // claims returns the namespace's claims by name when the set has claim templates.
