@@ -84,27 +84,41 @@ func validateReplicaSetUpdate(rs, old *appsv1.ReplicaSet) field.ErrorList {
 
 func validateReplicaSetStatusUpdate(rs, old *appsv1.ReplicaSet) field.ErrorList {
 	allErrs := validateObjectMetaUpdate(&rs.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
-	s, p := rs.Status, field.NewPath("status")
-	allErrs = append(allErrs, validateNonnegativeField(int64(s.Replicas), p.Child("replicas"))...)
-	allErrs = append(allErrs, validateNonnegativeField(int64(s.FullyLabeledReplicas), p.Child("fullyLabeledReplicas"))...)
-	allErrs = append(allErrs, validateNonnegativeField(int64(s.ReadyReplicas), p.Child("readyReplicas"))...)
-	allErrs = append(allErrs, validateNonnegativeField(int64(s.AvailableReplicas), p.Child("availableReplicas"))...)
-	if s.TerminatingReplicas != nil {
-		allErrs = append(allErrs, validateNonnegativeField(int64(*s.TerminatingReplicas), p.Child("terminatingReplicas"))...)
+	s := rs.Status
+	return append(allErrs, validateReplicaCounts(replicaCounts{s.Replicas, s.FullyLabeledReplicas, s.ReadyReplicas,
+		s.AvailableReplicas, s.TerminatingReplicas, s.ObservedGeneration}, field.NewPath("status"))...)
+}
+
+// replicaCounts are the counts a ReplicaSet's and a ReplicationController's status share.
+type replicaCounts struct {
+	replicas, fullyLabeled, ready, available int32
+	terminating                              *int32
+	observedGeneration                       int64
+}
+
+// validateReplicaCounts checks the counts of a ReplicaSet or ReplicationController status as
+// upstream: none negative, none above status.replicas, available not above ready.
+func validateReplicaCounts(s replicaCounts, p *field.Path) field.ErrorList {
+	allErrs := validateNonnegativeField(int64(s.replicas), p.Child("replicas"))
+	allErrs = append(allErrs, validateNonnegativeField(int64(s.fullyLabeled), p.Child("fullyLabeledReplicas"))...)
+	allErrs = append(allErrs, validateNonnegativeField(int64(s.ready), p.Child("readyReplicas"))...)
+	allErrs = append(allErrs, validateNonnegativeField(int64(s.available), p.Child("availableReplicas"))...)
+	if s.terminating != nil {
+		allErrs = append(allErrs, validateNonnegativeField(int64(*s.terminating), p.Child("terminatingReplicas"))...)
 	}
-	allErrs = append(allErrs, validateNonnegativeField(s.ObservedGeneration, p.Child("observedGeneration"))...)
+	allErrs = append(allErrs, validateNonnegativeField(s.observedGeneration, p.Child("observedGeneration"))...)
 	const msg = "cannot be greater than status.replicas"
-	if s.FullyLabeledReplicas > s.Replicas {
-		allErrs = append(allErrs, field.Invalid(p.Child("fullyLabeledReplicas"), s.FullyLabeledReplicas, msg))
+	if s.fullyLabeled > s.replicas {
+		allErrs = append(allErrs, field.Invalid(p.Child("fullyLabeledReplicas"), s.fullyLabeled, msg))
 	}
-	if s.ReadyReplicas > s.Replicas {
-		allErrs = append(allErrs, field.Invalid(p.Child("readyReplicas"), s.ReadyReplicas, msg))
+	if s.ready > s.replicas {
+		allErrs = append(allErrs, field.Invalid(p.Child("readyReplicas"), s.ready, msg))
 	}
-	if s.AvailableReplicas > s.Replicas {
-		allErrs = append(allErrs, field.Invalid(p.Child("availableReplicas"), s.AvailableReplicas, msg))
+	if s.available > s.replicas {
+		allErrs = append(allErrs, field.Invalid(p.Child("availableReplicas"), s.available, msg))
 	}
-	if s.AvailableReplicas > s.ReadyReplicas {
-		allErrs = append(allErrs, field.Invalid(p.Child("availableReplicas"), s.AvailableReplicas, "cannot be greater than readyReplicas"))
+	if s.available > s.ready {
+		allErrs = append(allErrs, field.Invalid(p.Child("availableReplicas"), s.available, "cannot be greater than readyReplicas"))
 	}
 	return allErrs
 }
