@@ -18,6 +18,8 @@ import (
 	"k8s.io/apiserver/pkg/quota/v1/generic"
 	resourcehelper "k8s.io/component-helpers/resource"
 	"k8s.io/utils/clock"
+
+	"github.com/skiff-dev/skiff/apis/helper"
 )
 
 var podsGR = corev1.SchemeGroupVersion.WithResource("pods").GroupResource()
@@ -229,24 +231,16 @@ func containerUsage(requests, limits corev1.ResourceList) corev1.ResourceList {
 			result[name] = q
 			result[corev1.ResourceName(corev1.DefaultResourceRequestsPrefix+string(name))] = q
 		}
-		if isExtendedResource(name) {
+		if helper.IsExtendedResourceName(name) {
 			result[corev1.ResourceName(corev1.DefaultResourceRequestsPrefix+string(name))] = q
 		}
 	}
 	return result
 }
 
-func isNativeResource(name corev1.ResourceName) bool {
-	return !strings.Contains(string(name), "/") || strings.Contains(string(name), corev1.ResourceDefaultNamespacePrefix)
-}
-
-func isExtendedResource(name corev1.ResourceName) bool {
-	return !isNativeResource(name) && !strings.HasPrefix(string(name), corev1.DefaultResourceRequestsPrefix)
-}
-
 // isExtendedRequestName is requests.<extended resource>, the only quota form of those.
 func isExtendedRequestName(name corev1.ResourceName) bool {
-	return !isNativeResource(name) && strings.HasPrefix(string(name), corev1.DefaultResourceRequestsPrefix)
+	return !helper.IsNativeResource(name) && strings.HasPrefix(string(name), corev1.DefaultResourceRequestsPrefix)
 }
 
 func podMatchesScope(s corev1.ScopedResourceSelectorRequirement, obj runtime.Object) (bool, error) {

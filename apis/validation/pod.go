@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff-dev/skiff/apis/helper"
 )
 
 // podValidationOptions is the subset of upstream's PodValidationOptions Skiff needs; the feature
@@ -1144,19 +1146,8 @@ func isHugePageResourceName(name corev1.ResourceName) bool {
 	return strings.HasPrefix(string(name), corev1.ResourceHugePagesPrefix)
 }
 
-func isNativeResource(name corev1.ResourceName) bool {
-	return !strings.Contains(string(name), "/") || strings.Contains(string(name), corev1.ResourceDefaultNamespacePrefix)
-}
-
-func isExtendedResourceName(name corev1.ResourceName) bool {
-	if isNativeResource(name) || strings.HasPrefix(string(name), corev1.DefaultResourceRequestsPrefix) {
-		return false
-	}
-	return len(validation.IsQualifiedName(corev1.DefaultResourceRequestsPrefix+string(name))) == 0
-}
-
 func isOvercommitAllowed(name corev1.ResourceName) bool {
-	return isNativeResource(name) && !isHugePageResourceName(name)
+	return helper.IsNativeResource(name) && !isHugePageResourceName(name)
 }
 
 func validateContainerResourceName(value corev1.ResourceName, fldPath *field.Path) field.ErrorList {
@@ -1171,7 +1162,7 @@ func validateContainerResourceName(value corev1.ResourceName, fldPath *field.Pat
 		if !standardContainerResources.Has(value) && !isHugePageResourceName(value) {
 			return append(allErrs, field.Invalid(fldPath, value, "must be a standard resource for containers"))
 		}
-	} else if !isNativeResource(value) && !isExtendedResourceName(value) {
+	} else if !helper.IsNativeResource(value) && !helper.IsExtendedResourceName(value) {
 		return append(allErrs, field.Invalid(fldPath, value, "doesn't follow extended resource name standard"))
 	}
 	return allErrs
@@ -1182,7 +1173,7 @@ func validateResourceQuantityValue(name corev1.ResourceName, value resource.Quan
 	if value.Cmp(resource.Quantity{}) < 0 {
 		allErrs = append(allErrs, field.Invalid(fldPath, value.String(), isNegativeErrorMsg))
 	}
-	if (name == corev1.ResourcePods || isExtendedResourceName(name)) && value.MilliValue()%1000 != 0 {
+	if (name == corev1.ResourcePods || helper.IsExtendedResourceName(name)) && value.MilliValue()%1000 != 0 {
 		allErrs = append(allErrs, field.Invalid(fldPath, value, isNotIntegerErrorMsg))
 	}
 	return allErrs

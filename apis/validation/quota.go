@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff-dev/skiff/apis/helper"
 )
 
 // Resource quota and limit range validation after upstream's core validation
@@ -97,7 +99,7 @@ func validateQuotaQuantity(name corev1.ResourceName, value resource.Quantity, fl
 	if value.Cmp(resource.Quantity{}) < 0 {
 		allErrs = append(allErrs, field.Invalid(fldPath, value.String(), isNegativeErrorMsg))
 	}
-	if (integerQuotaResources.Has(name) || isExtendedResourceName(name)) && value.MilliValue()%1000 != 0 {
+	if (integerQuotaResources.Has(name) || helper.IsExtendedResourceName(name)) && value.MilliValue()%1000 != 0 {
 		allErrs = append(allErrs, field.Invalid(fldPath, value, isNotIntegerErrorMsg))
 	}
 	return allErrs

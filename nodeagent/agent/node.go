@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/skiff-dev/skiff/apis/helper"
 	"github.com/skiff-dev/skiff/nodeagent/nodelease"
 
 	"golang.org/x/sys/unix"
@@ -133,6 +134,16 @@ func (a *Agent) nodeLabels() map[string]string {
 func (a *Agent) nodeStatus(old *corev1.NodeStatus) corev1.NodeStatus {
 	now := metav1.NewTime(a.cfg.Clock.Now())
 	capacity, allocatable := a.machine.Capacity()
+	if old != nil {
+		// Extended resources others advertised in the node's capacity (a device plugin's, or
+		// `kubectl patch node --subresource=status`) stay, allocatable as capacity, as the
+		// kubelet keeps them.
+		for name, q := range old.Capacity {
+			if helper.IsExtendedResourceName(name) {
+				capacity[name], allocatable[name] = q.DeepCopy(), q.DeepCopy()
+			}
+		}
+	}
 	hostname, _ := os.Hostname()
 	if hostname == "" {
 		hostname = a.cfg.NodeName

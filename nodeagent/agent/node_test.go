@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 	cri "k8s.io/cri-api/pkg/apis"
@@ -86,6 +87,23 @@ func TestNodeRegistrationStatusAndLease(t *testing.T) {
 	node, _ = client.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
 	if node.Labels["role"] != "changed" {
 		t.Errorf("labels not reconciled: %v", node.Labels)
+	}
+
+	// Extended resources others put in the status stay (allocatable as capacity); the agent's
+	// own resources are its own.
+	node.Status.Capacity["example.com/foo"] = resource.MustParse("5")
+	node.Status.Capacity[corev1.ResourceCPU] = resource.MustParse("99")
+	if _, err := client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Step(5 * time.Minute)
+	if err := a.syncNodeStatus(ctx); err != nil {
+		t.Fatal(err)
+	}
+	node, _ = client.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
+	foo, cpu := node.Status.Capacity["example.com/foo"], node.Status.Capacity[corev1.ResourceCPU]
+	if foo.String() != "5" || node.Status.Allocatable.Name("example.com/foo", resource.DecimalSI).String() != "5" || cpu.String() == "99" {
+		t.Errorf("after an extended resource was added: capacity %v, allocatable %v", node.Status.Capacity, node.Status.Allocatable)
 	}
 
 	// lease: created with 40 s, then renewed

@@ -1,0 +1,4 @@
+// Package helper holds small facts about core/v1 values that several parts of Skiff need, as
+// upstream's pkg/apis/core/v1/helper has them: which resource names are native and which are
+// extended. It imports only k8s.io/api and apimachinery.
+package helper
