@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -57,9 +58,11 @@ type nodeStatus struct {
 	// unresolvable is upstream's UnschedulableAndUnresolvable: preemption cannot help.
 	unresolvable bool
 	taint        *corev1.Taint // the first untolerated taint, with failTaint
+	// scalar are the scalar resources (example.com/gpu) the node has too little of, sorted.
+	scalar []corev1.ResourceName
 }
 
-func (s nodeStatus) fits() bool { return s.fail == 0 }
+func (s nodeStatus) fits() bool { return s.fail == 0 && len(s.scalar) == 0 }
 
 // reasons lists the status's reasons in upstream's order.
 func (s nodeStatus) reasons() []string {
@@ -87,6 +90,9 @@ func (s nodeStatus) reasons() []string {
 	}
 	if s.fail&failEphemeral != 0 {
 		out = append(out, ReasonEphemeral)
+	}
+	for _, name := range s.scalar {
+		out = append(out, "Insufficient "+string(name))
 	}
 	for _, r := range []struct {
 		bit    uint32
@@ -181,6 +187,13 @@ func fitsResources(pi *podInfo, ni *nodeInfo) nodeStatus {
 		st.fail |= failEphemeral
 		st.unresolvable = st.unresolvable || r.EphemeralStorage > alloc.EphemeralStorage
 	}
+	for name, v := range r.Scalar {
+		if v > 0 && v > alloc.Scalar[name]-used.Scalar[name] {
+			st.scalar = append(st.scalar, name)
+			st.unresolvable = st.unresolvable || v > alloc.Scalar[name]
+		}
+	}
+	slices.Sort(st.scalar)
 	return st
 }
 

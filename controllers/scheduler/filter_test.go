@@ -58,6 +58,14 @@ func infoFor(node *corev1.Node, pods ...*corev1.Pod) *nodeInfo {
 	return ni
 }
 
+func withExtended(name corev1.ResourceName, q string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) { p.Spec.Containers[0].Resources.Requests[name] = resource.MustParse(q) }
+}
+
+func withAllocatable(name corev1.ResourceName, q string) func(*corev1.Node) {
+	return func(n *corev1.Node) { n.Status.Allocatable[name] = resource.MustParse(q) }
+}
+
 func withTaint(key, value string, effect corev1.TaintEffect) func(*corev1.Node) {
 	return func(n *corev1.Node) {
 		n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: key, Value: value, Effect: effect})
@@ -114,6 +122,14 @@ func TestFilterNode(t *testing.T) {
 		{name: "ephemeral storage", pod: makePod("p", "", "", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Resources.Requests[corev1.ResourceEphemeralStorage] = resource.MustParse("1Gi")
 		}), node: makeNode("n", "4", "8Gi", 110), want: []string{ReasonEphemeral}, unresolvable: true},
+		{name: "extended resource fits", pod: makePod("p", "", "", withExtended("example.com/gpu", "1")),
+			node: makeNode("n", "4", "8Gi", 110, withAllocatable("example.com/gpu", "2")),
+			pods: []*corev1.Pod{makePod("x", "", "", withExtended("example.com/gpu", "1"))}},
+		{name: "extended resource used up, resolvable", pod: makePod("p", "", "", withExtended("example.com/gpu", "2")),
+			node: makeNode("n", "4", "8Gi", 110, withAllocatable("example.com/gpu", "2")),
+			pods: []*corev1.Pod{makePod("x", "", "", withExtended("example.com/gpu", "1"))}, want: []string{"Insufficient example.com/gpu"}},
+		{name: "extended resource the node lacks", pod: makePod("p", "", "", withExtended("example.com/gpu", "1"), withExtended("hugepages-2Mi", "2Mi")),
+			node: makeNode("n", "4", "8Gi", 110), want: []string{"Insufficient example.com/gpu", "Insufficient hugepages-2Mi"}, unresolvable: true},
 		{name: "unschedulable node", pod: makePod("p", "", ""), node: makeNode("n", "4", "8Gi", 110, func(n *corev1.Node) { n.Spec.Unschedulable = true }),
 			want: []string{ReasonUnschedulable}, unresolvable: true},
 		{name: "unschedulable node tolerated", pod: makePod("p", "", "", withToleration(corev1.Toleration{Key: taintUnschedulable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})),

@@ -1,9 +1,13 @@
 package scheduler
 
 import (
+	"strings"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/skiff-dev/skiff/apis/helper"
 )
 
 // Upstream's defaults for containers without a cpu or memory request, used only for scoring.
@@ -12,39 +16,77 @@ const (
 	defaultMemoryRequest   = 200 * 1024 * 1024
 )
 
-// resources is the part of a resource list the scheduler accounts for.
+// resources is the part of a resource list the scheduler accounts for: cpu, memory,
+// ephemeral storage, and upstream's scalar resources (extended resources such as
+// example.com/gpu, and hugepages). Scalar is never changed in place: add, sub and max make a new
+// map, so copies of a resources value never share changes.
 type resources struct {
 	MilliCPU, Memory, EphemeralStorage int64
+	Scalar                             map[corev1.ResourceName]int64
 }
 
 func (r *resources) add(o resources) {
 	r.MilliCPU += o.MilliCPU
 	r.Memory += o.Memory
 	r.EphemeralStorage += o.EphemeralStorage
+	r.combineScalar(o, func(a, b int64) int64 { return a + b })
 }
 
 func (r *resources) sub(o resources) {
 	r.MilliCPU -= o.MilliCPU
 	r.Memory -= o.Memory
 	r.EphemeralStorage -= o.EphemeralStorage
+	r.combineScalar(o, func(a, b int64) int64 { return a - b })
 }
 
 func (r *resources) max(o resources) {
 	r.MilliCPU = max(r.MilliCPU, o.MilliCPU)
 	r.Memory = max(r.Memory, o.Memory)
 	r.EphemeralStorage = max(r.EphemeralStorage, o.EphemeralStorage)
+	r.combineScalar(o, func(a, b int64) int64 { return max(a, b) })
+}
+
+// combineScalar sets r.Scalar to a new map of f(r's, o's) for every name in either.
+func (r *resources) combineScalar(o resources, f func(a, b int64) int64) {
+	if len(o.Scalar) == 0 {
+		return
+	}
+	m := make(map[corev1.ResourceName]int64, len(r.Scalar)+len(o.Scalar))
+	for name, v := range r.Scalar {
+		m[name] = v
+	}
+	for name, v := range o.Scalar {
+		m[name] = f(m[name], v)
+	}
+	r.Scalar = m
+}
+
+// isScalarResource is upstream's schedutil.IsScalarResourceName: extended resources,
+// hugepages, attachable volumes and the native resources with a domain (kubernetes.io/...).
+func isScalarResource(name corev1.ResourceName) bool {
+	return helper.IsExtendedResourceName(name) || strings.HasPrefix(string(name), corev1.ResourceHugePagesPrefix) ||
+		strings.HasPrefix(string(name), corev1.ResourceAttachableVolumesPrefix) ||
+		strings.Contains(string(name), corev1.ResourceDefaultNamespacePrefix)
 }
 
 func resourcesOf(list corev1.ResourceList) resources {
 	var r resources
-	if q, ok := list[corev1.ResourceCPU]; ok {
-		r.MilliCPU = q.MilliValue()
-	}
-	if q, ok := list[corev1.ResourceMemory]; ok {
-		r.Memory = q.Value()
-	}
-	if q, ok := list[corev1.ResourceEphemeralStorage]; ok {
-		r.EphemeralStorage = q.Value()
+	for name, q := range list {
+		switch name {
+		case corev1.ResourceCPU:
+			r.MilliCPU = q.MilliValue()
+		case corev1.ResourceMemory:
+			r.Memory = q.Value()
+		case corev1.ResourceEphemeralStorage:
+			r.EphemeralStorage = q.Value()
+		default:
+			if isScalarResource(name) {
+				if r.Scalar == nil {
+					r.Scalar = map[corev1.ResourceName]int64{}
+				}
+				r.Scalar[name] = q.Value()
+			}
+		}
 	}
 	return r
 }
