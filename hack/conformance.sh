@@ -59,7 +59,8 @@ nice -n 19 "$GO" build -o "$BIN/skiff" ./cmd/skiff
 IMAGES=$OUT/images.tar
 log "writing the test images to $IMAGES"
 (cd test/conformance && nice -n 19 "$GO" run ./cmd/e2eimages -o "$IMAGES" -agnhost "$OUT/agnhost" \
-  -nettool "$OUT/nettool" -pause "$OUT/pause") >"$OUT/images.txt"
+  -nettool "$OUT/nettool" -pause "$OUT/pause" \
+  -porter "$("$GO" list -m -f '{{.Dir}}' k8s.io/kubernetes)/test/images/agnhost/porter") >"$OUT/images.txt"
 
 # --- 3. skiff up.
 if [ -z "${KUBECTL:-}" ]; then

@@ -5,14 +5,15 @@
 //
 //   - agnhost (every version e2e.test names): the agnhost binary built from
 //     k8s.io/kubernetes/test/images/agnhost of this module, as /agnhost (and /agnhost-2), on the
-//     busybox root file system below; entrypoint /agnhost, command pause, as upstream's.
+//     busybox root file system below, with /localhost.crt, /localhost.key and /uploads;
+//     entrypoint /agnhost, command pause, as upstream's.
 //   - busybox (every version): Debian's static busybox with a link per applet, and nettool (Skiff's
 //     test/images/nettool) as wget, nc and nslookup, which busybox-static lacks or crashes in.
 //   - nginx (every version): agnhost netexec serving HTTP on port 80; specs that use nginx only
 //     need a web server there.
 //   - pause: Skiff's test/images/pause binary as /pause.
 //
-// Usage: e2eimages -o FILE.tar -agnhost BIN -nettool BIN -pause BIN [-busybox /bin/busybox];
+// Usage: e2eimages -o FILE.tar -agnhost BIN -nettool BIN -pause BIN -porter DIR [-busybox /bin/busybox];
 // e2eimages -list prints every image name e2e.test knows, by its id.
 package main
 
@@ -26,6 +27,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -43,6 +45,7 @@ func main() {
 	flag.StringVar(&o.agnhost, "agnhost", "", "Static agnhost binary.")
 	flag.StringVar(&o.nettool, "nettool", "", "Static nettool binary (wget, nc, nslookup).")
 	flag.StringVar(&o.pause, "pause", "", "Static pause binary.")
+	flag.StringVar(&o.porter, "porter", "", "Directory with agnhost's localhost.crt and localhost.key (upstream's test/images/agnhost/porter), copied to / of the agnhost image as its Dockerfile does.")
 	flag.StringVar(&o.busybox, "busybox", "/bin/busybox", "Static busybox binary (Debian's busybox-static).")
 	list := flag.Bool("list", false, "Print the name of every image e2e.test knows, by its id, and exit.")
 	flag.Parse()
@@ -57,7 +60,7 @@ func main() {
 }
 
 type options struct {
-	out, agnhost, nettool, pause, busybox string
+	out, agnhost, nettool, pause, busybox, porter string
 }
 
 // printNames prints "ID NAME" for every image e2e.test knows.
@@ -71,8 +74,8 @@ func printNames(w io.Writer) {
 }
 
 func (o options) run() error {
-	if o.out == "" || o.agnhost == "" || o.nettool == "" || o.pause == "" {
-		return errors.New("-o, -agnhost, -nettool and -pause are required")
+	if o.out == "" || o.agnhost == "" || o.nettool == "" || o.pause == "" || o.porter == "" {
+		return errors.New("-o, -agnhost, -nettool, -pause and -porter are required")
 	}
 	read := func(path string) ([]byte, error) {
 		b, err := os.ReadFile(path)
@@ -105,11 +108,20 @@ func (o options) run() error {
 	if err != nil {
 		return err
 	}
-	agnhostLayer, err := layer([]file{
+	agnhostFiles := []file{
 		{path: "agnhost", mode: 0o755, data: agnhost},
 		{path: "agnhost-2", mode: fs.ModeSymlink | 0o777, link: "agnhost"},
 		{path: "uploads", mode: fs.ModeDir | 0o755},
-	})
+	}
+	// The StatefulSet specs probe test-webserver for /localhost.crt.
+	for _, name := range []string{"localhost.crt", "localhost.key"} {
+		b, err := read(filepath.Join(o.porter, name))
+		if err != nil {
+			return err
+		}
+		agnhostFiles = append(agnhostFiles, file{path: name, mode: 0o644, data: b})
+	}
+	agnhostLayer, err := layer(agnhostFiles)
 	if err != nil {
 		return err
 	}
