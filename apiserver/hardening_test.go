@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
 	"github.com/skiff-dev/skiff/apiserver/etcd"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // etcdGet reads a key straight from the server's embedded etcd.
@@ -123,19 +125,18 @@ func readAudit(t *testing.T, path string) []auditv1.Event {
 
 func findAudit(t *testing.T, path string, match func(e *auditv1.Event) bool) *auditv1.Event {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var found *auditv1.Event
+	poll.Until(t, 10*time.Second, "a matching audit event", func() error {
 		events := readAudit(t, path)
 		for i := range events {
 			if match(&events[i]) {
-				return &events[i]
+				found = &events[i]
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no matching audit event among %d", len(events))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return fmt.Errorf("no matching audit event among %d", len(events))
+	})
+	return found
 }
 
 // TestAuditLogDefaultPolicy: with only --audit-log-path, every request is logged at Metadata

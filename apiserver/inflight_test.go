@@ -22,6 +22,7 @@ import (
 	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
 	"github.com/skiff-dev/skiff/apiserver/pki"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // clientAs returns a client with a certificate for user, allowed verbs on configmaps. Users outside
@@ -142,18 +143,14 @@ func TestListFloodDoesNotStarveWrites(t *testing.T) {
 			flooder := clientAs(t, s, "flooder", "list")
 			writer := clientAs(t, s, "writer", "list", "create")
 			// Wait until the bindings apply.
-			deadline := time.Now().Add(20 * time.Second)
-			for {
+			poll.Until(t, 20*time.Second, "clients authorized", func() error {
 				_, errR := flooder.CoreV1().ConfigMaps("flood").List(ctx, metav1.ListOptions{Limit: 1})
 				_, errW := writer.CoreV1().ConfigMaps("writes").List(ctx, metav1.ListOptions{Limit: 1})
-				if errR == nil && errW == nil {
-					break
+				if errR != nil || errW != nil {
+					return fmt.Errorf("clients not authorized: %v / %v", errR, errW)
 				}
-				if time.Now().After(deadline) {
-					t.Fatalf("clients not authorized: %v / %v", errR, errW)
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
+				return nil
+			})
 
 			const samples = 200
 			baseline := writeLatencies(t, writer, "writes", "base", samples)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // TestKubernetesEndpointsListLiveAPIServers: every API server keeps an endpoint Lease, and
@@ -47,17 +48,13 @@ func TestKubernetesEndpointsListLiveAPIServers(t *testing.T) {
 	}
 	waitIPs := func(want ...string) {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
+		poll.Until(t, 20*time.Second, fmt.Sprintf("endpoints %v", want), func() error {
 			ips, sliceIPs, err := endpointIPs()
-			if err == nil && slices.Equal(ips, want) && slices.Equal(sliceIPs, want) {
-				return
+			if err == nil && (!slices.Equal(ips, want) || !slices.Equal(sliceIPs, want)) {
+				err = fmt.Errorf("endpoints %v, slice %v", ips, sliceIPs)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("endpoints %v, slice %v (err %v), want %v", ips, sliceIPs, err, want)
-			}
-			time.Sleep(100 * time.Millisecond) // polling interval
-		}
+			return err
+		})
 	}
 	waitIPs("10.250.0.1")
 	if _, err := c.CoordinationV1().Leases("kube-system").Get(ctx, "apiserver-endpoint-10-250-0-1", metav1.GetOptions{}); err != nil {
@@ -78,15 +75,11 @@ func TestKubernetesEndpointsListLiveAPIServers(t *testing.T) {
 		}
 	}
 	waitIPs("10.250.0.1", "10.250.0.2")
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	poll.Until(t, 5*time.Second, "the expired lease removed", func() error {
 		_, err := c.CoordinationV1().Leases("kube-system").Get(ctx, "apiserver-endpoint-10.250.0.3", metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			break
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("the expired lease is still there: %v", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal(fmt.Errorf("the expired lease is still there: %v", err))
-		}
-		time.Sleep(100 * time.Millisecond) // polling interval
-	}
+		return nil
+	})
 }

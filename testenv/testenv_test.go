@@ -21,26 +21,11 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/utils/ptr"
 
+	"github.com/skiff-dev/skiff/test/poll"
 	"github.com/skiff-dev/skiff/testenv"
 )
 
 var widgets = schema.GroupVersionResource{Group: "example.skiff.dev", Version: "v1", Resource: "widgets"}
-
-// eventually polls f until it returns nil or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still failing after %v: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval
-	}
-}
 
 // TestClusterBehavesAsReal shows what envtest cannot: Deployments make Pods that are scheduled
 // and run on (simulated) nodes, ownerReferences from a custom resource cascade, and a deleted
@@ -78,7 +63,7 @@ func TestClusterBehavesAsReal(t *testing.T) {
 	if _, err := cs.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, func() error {
+	poll.Until(t, 30*time.Second, "3 pods running on the simulated nodes", func() error {
 		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return err
@@ -125,7 +110,7 @@ func TestClusterBehavesAsReal(t *testing.T) {
 	if err := dyn.Resource(widgets).Namespace(ns).Delete(ctx, "w", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, func() error {
+	poll.Until(t, 30*time.Second, "configmap of the deleted widget collected", func() error {
 		_, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "w-config", metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -142,7 +127,7 @@ func TestClusterBehavesAsReal(t *testing.T) {
 	if err := cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, func() error {
+	poll.Until(t, 60*time.Second, "namespace deleted", func() error {
 		_, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -210,18 +195,15 @@ func TestCleanup(t *testing.T) {
 	}
 	// Some goroutines end a little after their context (idle connections, timers): poll.
 	const slack = 10
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		after := runtime.NumGoroutine()
-		if after <= before+slack {
-			break
+	if err := poll.Wait(context.Background(), 20*time.Second, func() error {
+		if after := runtime.NumGoroutine(); after > before+slack {
+			return fmt.Errorf("%d goroutines before, %d after stopping", before, after)
 		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			n := runtime.Stack(buf, true)
-			t.Fatalf("%d goroutines before, %d after stopping; stacks:\n%s", before, after, buf[:n])
-		}
-		time.Sleep(50 * time.Millisecond) // polling interval
+		return nil
+	}); err != nil {
+		buf := make([]byte, 1<<20)
+		n := runtime.Stack(buf, true)
+		t.Fatalf("%v; stacks:\n%s", err, buf[:n])
 	}
 }
 

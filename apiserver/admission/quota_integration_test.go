@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 func pod(name string, res corev1.ResourceRequirements) *corev1.Pod {
@@ -58,22 +59,6 @@ func createQuota(t *testing.T, c kubernetes.Interface, ns string, hard corev1.Re
 	}
 }
 
-// retryUntil retries create while it fails with a 403 the informers have not caught up with.
-func eventually(t *testing.T, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func TestResourceQuotaAdmission(t *testing.T) {
 	s := apiservertest.Start(t)
 	c, ctx := s.Client, context.Background()
@@ -82,7 +67,7 @@ func TestResourceQuotaAdmission(t *testing.T) {
 
 	small := corev1.ResourceRequirements{Requests: rl("cpu", "400m", "memory", "256Mi"), Limits: rl("cpu", "800m", "memory", "512Mi")}
 	// The first create may race the quota informer; wait until the quota is being charged.
-	eventually(t, "quota charged", func() error {
+	poll.Until(t, 20*time.Second, "quota charged", func() error {
 		if _, err := c.CoreV1().Pods("q").Create(ctx, pod("a", small), metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return err
 		}
@@ -131,7 +116,7 @@ func TestResourceQuotaConcurrentCreates(t *testing.T) {
 	createQuota(t, c, "race", rl("pods", "5"))
 	// Wait for the informer to see the quota: a probe configmap is not charged, so probe with a
 	// pod and delete it (deletion does not release usage; reset used afterwards).
-	eventually(t, "quota enforced", func() error {
+	poll.Until(t, 20*time.Second, "quota enforced", func() error {
 		q, err := c.CoreV1().ResourceQuotas("race").Get(ctx, "quota", metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -208,7 +193,7 @@ func TestLimitRanger(t *testing.T) {
 	}
 
 	var p *corev1.Pod
-	eventually(t, "defaults applied", func() error {
+	poll.Until(t, 20*time.Second, "defaults applied", func() error {
 		_ = c.CoreV1().Pods("lr").Delete(ctx, "plain", metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
 		var err error
 		if p, err = c.CoreV1().Pods("lr").Create(ctx, pod("plain", corev1.ResourceRequirements{}), metav1.CreateOptions{}); err != nil {

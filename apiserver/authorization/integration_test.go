@@ -20,6 +20,7 @@ import (
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
 	"github.com/skiff-dev/skiff/apiserver/pki"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // clientFor returns a client authenticated by a certificate of the server's CA.
@@ -42,21 +43,9 @@ func clientFor(t *testing.T, s *apiservertest.Server, userName string, groups ..
 	return c
 }
 
-// eventually retries f until it succeeds (informer caches catch up) or the deadline passes.
-func eventually(t *testing.T, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+// cachesTimeout is the deadline of this package's waits for the authorizers' informer caches
+// to catch up.
+const cachesTimeout = 15 * time.Second
 
 func mustCreateNS(t *testing.T, c kubernetes.Interface, names ...string) {
 	t.Helper()
@@ -87,7 +76,7 @@ func TestRBACViewInOneNamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 	jane := clientFor(t, s, "jane", "devs")
-	eventually(t, "jane lists pods in team-a", func() error {
+	poll.Until(t, cachesTimeout, "jane lists pods in team-a", func() error {
 		_, err := jane.CoreV1().Pods("team-a").List(ctx, metav1.ListOptions{})
 		return err
 	})
@@ -170,7 +159,7 @@ func TestRBACEscalationPrevented(t *testing.T) {
 		t.Fatal(err)
 	}
 	bob := clientFor(t, s, "bob")
-	eventually(t, "bob creates a role within his rights", func() error {
+	poll.Until(t, cachesTimeout, "bob creates a role within his rights", func() error {
 		_, err := bob.RbacV1().Roles("esc").Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "reader"},
 			Rules: []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"pods"}}}}, metav1.CreateOptions{})
 		return err
@@ -237,7 +226,7 @@ func TestNodeAuthorizer(t *testing.T) {
 		}
 	}
 	nodeA := clientFor(t, s, "system:node:node-a", "system:nodes")
-	eventually(t, "node-a reads its pod's secret", func() error {
+	poll.Until(t, cachesTimeout, "node-a reads its pod's secret", func() error {
 		_, err := nodeA.CoreV1().Secrets("apps").Get(ctx, "secret-a", metav1.GetOptions{})
 		return err
 	})

@@ -22,6 +22,7 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
 	"github.com/skiff-dev/skiff/apiserver/authorization"
 	"github.com/skiff-dev/skiff/controllers/clusterdns"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // kubeDNSClient is a client from the kube-dns kubeconfig the server wrote into its data dir.
@@ -124,7 +125,7 @@ func TestKubeDNSIdentityRights(t *testing.T) {
 	}
 	for _, a := range allowed {
 		// RBAC's informers may lag the bootstrap policy just after start.
-		eventually(t, a.name, a.do)
+		poll.Until(t, cachesTimeout, a.name, a.do)
 	}
 
 	forbidden := []struct {
@@ -230,7 +231,7 @@ func TestKubeDNSServesWithOwnIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Wait until RBAC serves the bootstrap policy to this identity before starting.
-	eventually(t, "kube-dns lists services", func() error {
+	poll.Until(t, cachesTimeout, "kube-dns lists services", func() error {
 		_, err := c.CoreV1().Services("").List(ctx, metav1.ListOptions{Limit: 1})
 		return err
 	})
@@ -274,7 +275,7 @@ func TestKubeDNSServesWithOwnIdentity(t *testing.T) {
 	}
 
 	addr := srv.Addr().String()
-	eventually(t, "web.default.svc.cluster.local resolves", func() error {
+	poll.Until(t, cachesTimeout, "web.default.svc.cluster.local resolves", func() error {
 		m := new(dns.Msg)
 		m.SetQuestion("web.default.svc.cluster.local.", dns.TypeA)
 		r, _, err := (&dns.Client{Net: "udp", Timeout: 3 * time.Second}).Exchange(m, addr)
@@ -290,7 +291,7 @@ func TestKubeDNSServesWithOwnIdentity(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, "kube-dns Service and member slice", func() error {
+	poll.Until(t, cachesTimeout, "kube-dns Service and member slice", func() error {
 		kd, err := s.Client.CoreV1().Services("kube-system").Get(ctx, clusterdns.ServiceName, metav1.GetOptions{})
 		if err != nil {
 			return err

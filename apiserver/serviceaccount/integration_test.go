@@ -3,6 +3,7 @@ package serviceaccount_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
 	"github.com/skiff-dev/skiff/apiserver/serviceaccount"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 func tokenClient(t *testing.T, s *apiservertest.Server, token string) *kubernetes.Clientset {
@@ -196,17 +198,12 @@ func TestTokenRequestAndAdmission(t *testing.T) {
 		if err := c.CoreV1().Pods("ns1").Delete(ctx, "bound", metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))}); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			_, err := whoami(ctx, pc)
-			if apierrors.IsUnauthorized(err) {
-				break
+		poll.Eventually(t, "token of the deleted pod refused", func() error {
+			if _, err := whoami(ctx, pc); !apierrors.IsUnauthorized(err) {
+				return fmt.Errorf("token of a deleted pod still accepted: %v", err)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("token of a deleted pod still accepted: %v", err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return nil
+		})
 	})
 
 	t.Run("token review", func(t *testing.T) {

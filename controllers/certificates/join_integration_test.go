@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"net"
 	"path/filepath"
 	"slices"
@@ -19,7 +20,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -31,6 +31,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/certificates"
 	"github.com/skiff-dev/skiff/nodeagent/join"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // startCluster runs an API server and the certificates controller signing with its CA.
@@ -290,14 +291,16 @@ func TestServingCertificate(t *testing.T) {
 	request("serving-ok", []net.IP{net.ParseIP("10.1.2.3")})
 	request("serving-foreign", []net.IP{net.ParseIP("10.9.9.9")})
 	var issued *certificatesv1.CertificateSigningRequest
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		c, err := s.Client.CertificatesV1().CertificateSigningRequests().Get(ctx, "serving-ok", metav1.GetOptions{})
-		issued = c
-		return err == nil && len(c.Status.Certificate) > 0, nil
+	poll.Eventually(t, "serving certificate issued", func() error {
+		var err error
+		if issued, err = s.Client.CertificatesV1().CertificateSigningRequests().Get(ctx, "serving-ok", metav1.GetOptions{}); err != nil {
+			return err
+		}
+		if len(issued.Status.Certificate) == 0 {
+			return fmt.Errorf("status %+v", issued.Status)
+		}
+		return nil
 	})
-	if err != nil {
-		t.Fatalf("serving certificate not issued: %+v", issued.Status)
-	}
 	certs, err := certutil.ParseCertsPEM(issued.Status.Certificate)
 	if err != nil || certs[0].Subject.CommonName != "system:node:n1" || len(certs[0].IPAddresses) != 1 {
 		t.Fatalf("certificate %v %v", certs, err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
 	"github.com/skiff-dev/skiff/controllers/clusterdns"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // BenchmarkClusterDNS measures UDP queries answered by the cluster DNS server (from its informer
@@ -42,18 +43,15 @@ func BenchmarkClusterDNS(b *testing.B) {
 		b.Fatal("DNS server not ready")
 	}
 	last := fmt.Sprintf("svc-%d.default.svc.cluster.local.", services-1)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	poll.Until(b, 10*time.Second, "services in the DNS cache", func() error {
 		m := new(dns.Msg)
 		m.SetQuestion(last, dns.TypeA)
-		if r, _, err := (&dns.Client{Timeout: time.Second}).Exchange(m, s.Addr().String()); err == nil && len(r.Answer) == 1 {
-			break
+		r, _, err := (&dns.Client{Timeout: time.Second}).Exchange(m, s.Addr().String())
+		if err == nil && len(r.Answer) != 1 {
+			err = fmt.Errorf("answer %v", r.Answer)
 		}
-		if time.Now().After(deadline) {
-			b.Fatal("services not in the DNS cache after 10s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err
+	})
 
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {

@@ -2,6 +2,8 @@ package clusterdns_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"testing"
@@ -20,6 +22,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/clusterdns"
 	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/endpoints"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // fakeUpstream answers every A query with 192.0.2.1 on a loopback UDP port.
@@ -85,18 +88,6 @@ func query(t *testing.T, network, addr, name string, qtype uint16) *dns.Msg {
 	return resp
 }
 
-// eventually polls cond until it holds or 10 s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func TestClusterDNSAgainstAPIServer(t *testing.T) {
 	// The endpoints controller runs too: it must leave the slices it does not manage alone.
 	api := controllertest.Start(t, func(mgr manager.Manager) error {
@@ -116,10 +107,10 @@ func TestClusterDNSAgainstAPIServer(t *testing.T) {
 
 	// kube-dns Service and this member's slice, as upstream's.
 	var svc *corev1.Service
-	eventually(t, "the kube-dns Service", func() bool {
+	poll.Until(t, 10*time.Second, "the kube-dns Service", func() error {
 		var err error
 		svc, err = api.Client.CoreV1().Services("kube-system").Get(ctx, "kube-dns", metav1.GetOptions{})
-		return err == nil
+		return err
 	})
 	if svc.Spec.ClusterIP != "10.96.0.10" || svc.Labels["k8s-app"] != "kube-dns" || svc.Labels["kubernetes.io/name"] != "CoreDNS" ||
 		len(svc.Spec.Ports) != 2 || svc.Spec.Ports[0].Name != "dns" || svc.Spec.Ports[0].Protocol != corev1.ProtocolUDP ||
@@ -127,10 +118,10 @@ func TestClusterDNSAgainstAPIServer(t *testing.T) {
 		t.Errorf("kube-dns Service: %+v %+v", svc.ObjectMeta.Labels, svc.Spec)
 	}
 	var es *discoveryv1.EndpointSlice
-	eventually(t, "the member's EndpointSlice", func() bool {
+	poll.Until(t, 10*time.Second, "the member's EndpointSlice", func() error {
 		var err error
 		es, err = api.Client.DiscoveryV1().EndpointSlices("kube-system").Get(ctx, "kube-dns-member-a", metav1.GetOptions{})
-		return err == nil
+		return err
 	})
 	if es.Labels[discoveryv1.LabelServiceName] != "kube-dns" || es.Endpoints[0].Addresses[0] != hostIP.String() ||
 		int(*es.Ports[0].Port) != s.Addr().Port || int(*es.Ports[1].Port) != s.Addr().Port {
@@ -144,10 +135,11 @@ func TestClusterDNSAgainstAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	web, _ := api.Client.CoreV1().Services("default").Get(ctx, "web", metav1.GetOptions{})
-	eventually(t, "web.default.svc.cluster.local", func() bool {
+	poll.Until(t, 10*time.Second, "web.default.svc.cluster.local", poll.Check(func() (bool, string) {
 		r := query(t, "udp", addr, "web.default.svc.cluster.local.", dns.TypeA)
-		return r.Rcode == dns.RcodeSuccess && len(r.Answer) == 1 && r.Answer[0].(*dns.A).A.String() == web.Spec.ClusterIP
-	})
+		return r.Rcode == dns.RcodeSuccess && len(r.Answer) == 1 && r.Answer[0].(*dns.A).A.String() == web.Spec.ClusterIP,
+			fmt.Sprintf("rcode %s, answer %v", dns.RcodeToString[r.Rcode], r.Answer)
+	}))
 	if r := query(t, "tcp", addr, "_http._tcp.web.default.svc.cluster.local.", dns.TypeSRV); len(r.Answer) != 1 || r.Answer[0].(*dns.SRV).Port != 80 {
 		t.Errorf("SRV over TCP: %v", r)
 	}
@@ -160,9 +152,12 @@ func TestClusterDNSAgainstAPIServer(t *testing.T) {
 		t.Errorf("PTR of web's ClusterIP: %v", r)
 	}
 	// Once the endpoints controller has written web's slice, the kube-dns slice is still ours.
-	eventually(t, "web's EndpointSlice from the endpoints controller", func() bool {
+	poll.Until(t, 10*time.Second, "web's EndpointSlice from the endpoints controller", func() error {
 		l, err := api.Client.DiscoveryV1().EndpointSlices("default").List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=web"})
-		return err == nil && len(l.Items) > 0
+		if err == nil && len(l.Items) == 0 {
+			err = errors.New("no slice yet")
+		}
+		return err
 	})
 	if got, err := api.Client.DiscoveryV1().EndpointSlices("kube-system").Get(ctx, "kube-dns-member-a", metav1.GetOptions{}); err != nil ||
 		got.Labels[discoveryv1.LabelManagedBy] != clusterdns.ManagedBy || len(got.Endpoints) != 1 || got.Endpoints[0].Addresses[0] != hostIP.String() {

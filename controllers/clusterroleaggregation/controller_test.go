@@ -2,6 +2,7 @@ package clusterroleaggregation
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/skiff-dev/skiff/controllers/controllertest"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 func TestAggregate(t *testing.T) {
@@ -42,18 +44,20 @@ func TestBootstrapViewIsAggregated(t *testing.T) {
 		return (&Controller{SkipNameValidation: true}).SetupWithManager(mgr)
 	})
 	ctx := context.Background()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	poll.Until(t, 20*time.Second, "view and edit aggregated", func() error {
 		view, err := s.Client.RbacV1().ClusterRoles().Get(ctx, "view", metav1.GetOptions{})
-		edit, err2 := s.Client.RbacV1().ClusterRoles().Get(ctx, "edit", metav1.GetOptions{})
-		if err == nil && err2 == nil && len(view.Rules) > 0 && len(edit.Rules) > len(view.Rules) {
-			break
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("view/edit not aggregated: %v %v", err, err2)
+		edit, err := s.Client.RbacV1().ClusterRoles().Get(ctx, "edit", metav1.GetOptions{})
+		if err != nil {
+			return err
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		if len(view.Rules) == 0 || len(edit.Rules) <= len(view.Rules) {
+			return fmt.Errorf("view has %d rules, edit %d", len(view.Rules), len(edit.Rules))
+		}
+		return nil
+	})
 	// A new role labelled for view flows into view, edit and admin.
 	extra := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "widgets-view", Labels: map[string]string{"rbac.authorization.k8s.io/aggregate-to-view": "true"}},
 		Rules: []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{"example.com"}, Resources: []string{"widgets"}}}}
@@ -61,15 +65,12 @@ func TestBootstrapViewIsAggregated(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"view", "edit", "admin"} {
-		for {
+		poll.Until(t, 10*time.Second, "the widgets rule in "+name, func() error {
 			r, err := s.Client.RbacV1().ClusterRoles().Get(ctx, name, metav1.GetOptions{})
-			if err == nil && hasRule(r.Rules, extra.Rules[0]) {
-				break
+			if err == nil && !hasRule(r.Rules, extra.Rules[0]) {
+				err = fmt.Errorf("%s lacks the widgets rule", name)
 			}
-			if time.Now().After(deadline.Add(10 * time.Second)) {
-				t.Fatalf("%s lacks the widgets rule: %v", name, err)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+			return err
+		})
 	}
 }

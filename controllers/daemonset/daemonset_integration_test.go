@@ -178,7 +178,7 @@ func (e *env) pods(ctx context.Context, name string) (map[string][]corev1.Pod, e
 func (e *env) waitPods(name, image string, nodes ...string) map[string]corev1.Pod {
 	e.t.Helper()
 	var out map[string]corev1.Pod
-	eventually(e.t, fmt.Sprintf("%s pods with %s on %v", name, image, nodes), func(ctx context.Context) (bool, error) {
+	poll.Eventually(e.t, fmt.Sprintf("%s pods with %s on %v", name, image, nodes), poll.Cond(e.t.Context(), func(ctx context.Context) (bool, error) {
 		m, err := e.pods(ctx, name)
 		if err != nil {
 			return false, err
@@ -197,14 +197,8 @@ func (e *env) waitPods(name, image string, nodes ...string) map[string]corev1.Po
 			return false, fmt.Errorf("pods on %v", got)
 		}
 		return true, nil
-	})
+	}))
 	return out
-}
-
-// eventually waits (test/poll) until cond holds; its errors explain a timeout.
-func eventually(t *testing.T, what string, cond func(ctx context.Context) (bool, error)) {
-	t.Helper()
-	poll.Eventually(t, what, poll.Cond(t.Context(), cond))
 }
 
 // rolloutStatus is kubectl's DaemonSetStatusViewer.Status.
@@ -227,14 +221,14 @@ func rolloutStatus(ds *appsv1.DaemonSet) (string, bool, error) {
 func (e *env) waitRolledOut(name string) *appsv1.DaemonSet {
 	e.t.Helper()
 	var ds *appsv1.DaemonSet
-	eventually(e.t, "rollout of "+name, func(ctx context.Context) (bool, error) {
+	poll.Eventually(e.t, "rollout of "+name, poll.Cond(e.t.Context(), func(ctx context.Context) (bool, error) {
 		var err error
 		if ds, err = e.c.AppsV1().DaemonSets(e.ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
 			return false, err
 		}
 		_, done, err := rolloutStatus(ds)
 		return done, err
-	})
+	}))
 	return ds
 }
 
@@ -299,10 +293,10 @@ func TestPlacement(t *testing.T) {
 	e.node("n5", nil)
 	e.waitPods("ssd", "busybox", "n1")
 	e.waitPods("all", "busybox", "n1", "n4", "n5")
-	eventually(t, "status of ssd", func(ctx context.Context) (bool, error) {
+	poll.Eventually(t, "status of ssd", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 		ds, err := e.c.AppsV1().DaemonSets(e.ns).Get(ctx, ssd.Name, metav1.GetOptions{})
 		return err == nil && ds.Status.DesiredNumberScheduled == 1 && ds.Status.NumberAvailable == 1 && ds.Status.NumberMisscheduled == 0, err
-	})
+	}))
 }
 
 // TestRollingUpdate rolls a new image out node by node within maxUnavailable 1, then rolls
@@ -321,7 +315,7 @@ func TestRollingUpdate(t *testing.T) {
 	e.setImage("web", "busybox:2")
 	for step := 1; step <= 3; step++ {
 		var fresh []corev1.Pod
-		eventually(t, fmt.Sprintf("step %d: %d new pod(s), the others old and ready", step, step), func(ctx context.Context) (bool, error) {
+		poll.Eventually(t, fmt.Sprintf("step %d: %d new pod(s), the others old and ready", step, step), poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 			m, err := e.pods(ctx, "web")
 			if err != nil {
 				return false, err
@@ -341,7 +335,7 @@ func TestRollingUpdate(t *testing.T) {
 				}
 			}
 			return newCount == step && oldReady == 3-step && len(fresh) == 1 && fresh[0].Spec.NodeName != "", nil
-		})
+		}))
 		ds := e.get("web")
 		if msg, done, _ := rolloutStatus(ds); done {
 			t.Fatalf("step %d: rollout done early: %s", step, msg)
@@ -375,10 +369,10 @@ func TestRollingUpdate(t *testing.T) {
 	}
 	e.waitRolledOut("web")
 	e.waitPods("web", "busybox:1", "n1", "n2", "n3")
-	eventually(t, "revision 1 renumbered to 3", func(ctx context.Context) (bool, error) {
+	poll.Eventually(t, "revision 1 renumbered to 3", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 		r, err := e.c.AppsV1().ControllerRevisions(e.ns).Get(ctx, first.Name, metav1.GetOptions{})
 		return err == nil && r.Revision == 3, err
-	})
+	}))
 	m, _ := e.pods(t.Context(), "web")
 	for n, ps := range m {
 		if ps[0].Labels[appsv1.DefaultDaemonSetUniqueLabelKey] != first.Labels[appsv1.DefaultDaemonSetUniqueLabelKey] {
@@ -397,25 +391,25 @@ func TestOnDelete(t *testing.T) {
 	}))
 	pods := e.waitPods("od", "busybox:1", "n1", "n2")
 	e.setImage("od", "busybox:2")
-	eventually(t, "the new generation observed", func(ctx context.Context) (bool, error) {
+	poll.Eventually(t, "the new generation observed", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 		ds, err := e.c.AppsV1().DaemonSets(e.ns).Get(ctx, "od", metav1.GetOptions{})
 		return err == nil && ds.Status.ObservedGeneration == ds.Generation && ds.Status.UpdatedNumberScheduled == 0 && ds.Status.NumberAvailable == 2, err
-	})
+	}))
 	if _, _, err := rolloutStatus(e.get("od")); err == nil {
 		t.Errorf("rollout status of OnDelete gives no error")
 	}
 	if err := e.c.CoreV1().Pods(e.ns).Delete(t.Context(), pods["n1"].Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "n1 replaced with the new image, n2 untouched", func(ctx context.Context) (bool, error) {
+	poll.Eventually(t, "n1 replaced with the new image, n2 untouched", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 		m, err := e.pods(ctx, "od")
 		if err != nil || len(m["n1"]) != 1 || len(m["n2"]) != 1 {
 			return false, err
 		}
 		return m["n1"][0].Spec.Containers[0].Image == "busybox:2" && m["n2"][0].Name == pods["n2"].Name, nil
-	})
-	eventually(t, "status: one updated", func(ctx context.Context) (bool, error) {
+	}))
+	poll.Eventually(t, "status: one updated", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 		ds, err := e.c.AppsV1().DaemonSets(e.ns).Get(ctx, "od", metav1.GetOptions{})
 		return err == nil && ds.Status.UpdatedNumberScheduled == 1 && ds.Status.NumberAvailable == 2, err
-	})
+	}))
 }

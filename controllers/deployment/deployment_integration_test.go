@@ -22,6 +22,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/deployment"
 	"github.com/skiff-dev/skiff/controllers/replicaset"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 type env struct {
@@ -68,18 +69,9 @@ func (e *env) kubelet(ctx context.Context, done chan struct{}) {
 	}
 }
 
-func poll(t *testing.T, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(45 * time.Second)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s: %v", what, err)
-}
+// rolloutTimeout is the deadline of this package's waits: rollouts take longer than
+// poll.DefaultTimeout allows.
+const rolloutTimeout = 45 * time.Second
 
 func newNS(t *testing.T, c kubernetes.Interface, name string) string {
 	t.Helper()
@@ -141,7 +133,7 @@ func waitRolledOut(t *testing.T, c kubernetes.Interface, ns, name string) (*apps
 	t.Helper()
 	var d *appsv1.Deployment
 	var newRS *appsv1.ReplicaSet
-	poll(t, "rollout of "+name, func() error {
+	poll.Until(t, rolloutTimeout, "rollout of "+name, func() error {
 		var err error
 		if d, err = c.AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{}); err != nil {
 			return err
@@ -255,7 +247,7 @@ func TestDeploymentIntegration(t *testing.T) {
 		if p := condition(d, appsv1.DeploymentProgressing); p.Message != fmt.Sprintf("ReplicaSet %q has successfully progressed.", rs2.Name) {
 			t.Errorf("progressing %+v", p)
 		}
-		poll(t, "scaling events", func() error {
+		poll.Until(t, rolloutTimeout, "scaling events", func() error {
 			evs := strings.Join(events(t, c, ns, "ScalingReplicaSet"), "\n")
 			for _, want := range []string{
 				fmt.Sprintf("Scaled up replica set %s from 0 to 3", rs1.Name),
@@ -310,7 +302,7 @@ func TestDeploymentIntegration(t *testing.T) {
 			t.Fatal(err)
 		}
 		setImage(t, c, ns, "p", "nginx:2")
-		poll(t, "paused condition", func() error {
+		poll.Until(t, rolloutTimeout, "paused condition", func() error {
 			d = getD(t, c, ns, "p")
 			if p := condition(d, appsv1.DeploymentProgressing); d.Status.ObservedGeneration != d.Generation ||
 				p.Reason != "DeploymentPaused" || p.Status != corev1.ConditionUnknown || p.Message != "Deployment is paused" {
@@ -395,7 +387,7 @@ func TestDeploymentIntegration(t *testing.T) {
 		if rs.Annotations[deployment.RevisionAnnotation] != "5" || rs.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"] == "" {
 			t.Errorf("restart: rs %s annotations %v", rs.Name, rs.Annotations)
 		}
-		poll(t, "history pruned", func() error {
+		poll.Until(t, rolloutTimeout, "history pruned", func() error {
 			rss := ownedRSs(t, c, d)
 			if len(rss) != 2 {
 				return fmt.Errorf("%d replica sets", len(rss))
@@ -412,7 +404,7 @@ func TestDeploymentIntegration(t *testing.T) {
 		if _, err := c.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		poll(t, "timed out", func() error {
+		poll.Until(t, rolloutTimeout, "timed out", func() error {
 			d := getD(t, c, ns, "slow")
 			if _, _, err := rolloutStatus(d); err == nil {
 				return fmt.Errorf("not timed out: %+v", d.Status.Conditions)

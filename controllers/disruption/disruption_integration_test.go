@@ -12,7 +12,6 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
@@ -20,30 +19,36 @@ import (
 	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/disruption"
 	"github.com/skiff-dev/skiff/controllers/replicaset"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // waitForBudget polls the budget until cond holds for it.
 func waitForBudget(t *testing.T, c kubernetes.Interface, ns, name string, what string, cond func(*policyv1.PodDisruptionBudget) bool) *policyv1.PodDisruptionBudget {
 	t.Helper()
 	var pdb *policyv1.PodDisruptionBudget
-	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+	poll.Eventually(t, what, func() error {
 		var err error
-		pdb, err = c.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, name, metav1.GetOptions{})
-		return err == nil && cond(pdb), nil
+		if pdb, err = c.PolicyV1().PodDisruptionBudgets(ns).Get(t.Context(), name, metav1.GetOptions{}); err != nil {
+			return err
+		}
+		if !cond(pdb) {
+			return fmt.Errorf("status %+v", pdb.Status)
+		}
+		return nil
 	})
-	if err != nil {
-		t.Fatalf("%s: %v; last status %+v", what, err, pdb.Status)
-	}
 	return pdb
 }
 
 // markReady reports every pod of the namespace Running and Ready, as a node would.
 func markReady(t *testing.T, c kubernetes.Interface, ns string, want int) {
 	t.Helper()
-	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-		if err != nil || len(pods.Items) < want {
-			return false, nil
+	poll.Eventually(t, fmt.Sprintf("marking %d pods ready", want), func() error {
+		pods, err := c.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		if len(pods.Items) < want {
+			return fmt.Errorf("%d pods", len(pods.Items))
 		}
 		for i := range pods.Items {
 			p := &pods.Items[i]
@@ -52,15 +57,12 @@ func markReady(t *testing.T, c kubernetes.Interface, ns string, want int) {
 			}
 			p.Status.Phase = corev1.PodRunning
 			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
-			if _, err := c.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
-				return false, nil
+			if _, err := c.CoreV1().Pods(ns).UpdateStatus(t.Context(), p, metav1.UpdateOptions{}); err != nil {
+				return err
 			}
 		}
-		return true, nil
+		return nil
 	})
-	if err != nil {
-		t.Fatalf("marking %d pods ready: %v", want, err)
-	}
 }
 
 func newBudget(name string, minAvailable, maxUnavailable *intstr.IntOrString) *policyv1.PodDisruptionBudget {
@@ -214,19 +216,19 @@ func TestStaleDisruptionTargetIsReset(t *testing.T) {
 	if _, err := c.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+	poll.Eventually(t, "stale DisruptionTarget not reset", func() error {
 		p, err = c.CoreV1().Pods(ns).Get(ctx, "marked", metav1.GetOptions{})
 		if err != nil {
-			return false, nil
+			return err
 		}
 		for _, cond := range p.Status.Conditions {
 			if cond.Type == corev1.DisruptionTarget {
-				return cond.Status == corev1.ConditionFalse, nil
+				if cond.Status == corev1.ConditionFalse {
+					return nil
+				}
+				break
 			}
 		}
-		return false, nil
+		return fmt.Errorf("conditions %+v", p.Status.Conditions)
 	})
-	if err != nil {
-		t.Fatalf("stale DisruptionTarget not reset: %v; conditions %+v", err, p.Status.Conditions)
-	}
 }

@@ -19,24 +19,12 @@ import (
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/endpoints"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 func start(t *testing.T) *kubernetes.Clientset {
 	t.Helper()
 	return controllertest.Start(t, (&endpoints.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager).Client
-}
-
-func poll(t *testing.T, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s: %v", what, err)
 }
 
 // runPod creates a pod serving "http" on port and plays scheduler and kubelet for it.
@@ -60,7 +48,7 @@ func runPod(t *testing.T, c kubernetes.Interface, ns, name, ip string, port int3
 
 func setPodStatus(t *testing.T, c kubernetes.Interface, ns, name, ip string, ready bool) {
 	t.Helper()
-	poll(t, "pod status", func() error {
+	poll.Eventually(t, "pod status", func() error {
 		p, err := c.CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -139,7 +127,7 @@ func TestEndpointsIntegration(t *testing.T) {
 
 	expect := func(wantEP, wantSlices string) {
 		t.Helper()
-		poll(t, "endpoints", func() error {
+		poll.Eventually(t, "endpoints", func() error {
 			ep, err := c.CoreV1().Endpoints(ns).Get(ctx, "web", metav1.GetOptions{})
 			if err != nil {
 				return err
@@ -171,7 +159,7 @@ func TestEndpointsIntegration(t *testing.T) {
 	expect("", "")
 	// The Endpoints object and the placeholder slice are written separately:
 	// wait for the slice rather than reading it once.
-	poll(t, "placeholder slice", func() error {
+	poll.Eventually(t, "placeholder slice", func() error {
 		if _, slices := describeSlices(t, c, ns, "web"); len(slices) != 1 {
 			return fmt.Errorf("%d placeholder slices", len(slices))
 		}
@@ -222,7 +210,7 @@ func TestEndpointsIntegration(t *testing.T) {
 	expect("[http=8080] ready= notready=10.0.0.1(a@node1)", "10.0.0.1:8080 false/false/false")
 
 	// Relabeling a pod out of the selector removes it.
-	poll(t, "relabel", func() error {
+	poll.Eventually(t, "relabel", func() error {
 		p, err := c.CoreV1().Pods(ns).Get(ctx, "a", metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -237,7 +225,7 @@ func TestEndpointsIntegration(t *testing.T) {
 	for i := 0; i < 120; i++ {
 		runPod(t, c, ns, fmt.Sprintf("m%03d", i), fmt.Sprintf("10.1.0.%d", i+1), 8080, true)
 	}
-	poll(t, "two slices", func() error {
+	poll.Eventually(t, "two slices", func() error {
 		got, slices := describeSlices(t, c, ns, "web")
 		if n := strings.Count(got, "true/true/false"); n != 120 || len(slices) != 2 {
 			return fmt.Errorf("%d ready endpoints in %d slices", n, len(slices))
@@ -254,7 +242,7 @@ func TestEndpointsIntegration(t *testing.T) {
 	if err := c.CoreV1().Services(ns).Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "endpoints deleted", func() error {
+	poll.Eventually(t, "endpoints deleted", func() error {
 		if _, err := c.CoreV1().Endpoints(ns).Get(ctx, "web", metav1.GetOptions{}); err == nil {
 			return fmt.Errorf("still there")
 		}
@@ -281,7 +269,7 @@ func TestSelectorlessServiceLeftAlone(t *testing.T) {
 	if _, err := c.CoreV1().Services("default").Create(ctx, sel, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "sel endpoints", func() error {
+	poll.Eventually(t, "sel endpoints", func() error {
 		_, err := c.CoreV1().Endpoints("default").Get(ctx, "sel", metav1.GetOptions{})
 		return err
 	})

@@ -2,6 +2,7 @@ package fault
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -23,6 +23,7 @@ import (
 	"github.com/skiff-dev/skiff/config/crd"
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/controllertest"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 func TestValidate(t *testing.T) {
@@ -107,15 +108,15 @@ func (e *env) create(obj client.Object) {
 func (e *env) waitPhase(name string, phase chaosv1alpha1.FaultPhase, timeout time.Duration) *chaosv1alpha1.Fault {
 	e.t.Helper()
 	f := &chaosv1alpha1.Fault{}
-	err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		if err := e.c.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, f); err != nil {
-			return false, nil
+	poll.Until(e.t, timeout, fmt.Sprintf("fault %s in phase %s", name, phase), func() error {
+		if err := e.c.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: name}, f); err != nil {
+			return err
 		}
-		return f.Status.Phase == phase, nil
+		if f.Status.Phase != phase {
+			return fmt.Errorf("status %+v", f.Status)
+		}
+		return nil
 	})
-	if err != nil {
-		e.t.Fatalf("fault %s did not reach phase %s (status %+v)", name, phase, f.Status)
-	}
 	return f
 }
 

@@ -11,11 +11,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/garbagecollector"
+	"github.com/skiff-dev/skiff/test/poll"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
@@ -32,14 +32,6 @@ func startCluster(t *testing.T) (kubernetes.Interface, *garbagecollector.Garbage
 		return mgr.Add(gc)
 	}).Client
 	return c, gc
-}
-
-func eventually(t *testing.T, what string, cond func(ctx context.Context) (bool, error)) {
-	t.Helper()
-	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 30*time.Second, true, cond)
-	if err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
-	}
 }
 
 func gone(err error) (bool, error) {
@@ -129,10 +121,10 @@ func TestGarbageCollector(t *testing.T) {
 		if err := c.CoreV1().ConfigMaps("bg-cm").Delete(ctx, "owner", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "dependent deleted", func(ctx context.Context) (bool, error) {
+		poll.Eventually(t, "dependent deleted", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 			_, err := c.CoreV1().ConfigMaps("bg-cm").Get(ctx, "dependent", metav1.GetOptions{})
 			return gone(err)
-		})
+		}))
 		if _, err := c.CoreV1().ConfigMaps("bg-cm").Get(ctx, "bystander", metav1.GetOptions{}); err != nil {
 			t.Fatalf("bystander: %v", err)
 		}
@@ -141,10 +133,10 @@ func TestGarbageCollector(t *testing.T) {
 	t.Run("background: dependent created after its owner is gone", func(t *testing.T) {
 		createNS(t, c, "bg-late")
 		configMap(t, c, "bg-late", "dependent", ref("v1", "ConfigMap", "never-existed", "0000-uid", false))
-		eventually(t, "dependent deleted", func(ctx context.Context) (bool, error) {
+		poll.Eventually(t, "dependent deleted", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 			_, err := c.CoreV1().ConfigMaps("bg-late").Get(ctx, "dependent", metav1.GetOptions{})
 			return gone(err)
-		})
+		}))
 	})
 
 	t.Run("background: deployment, replicaset, pod", func(t *testing.T) {
@@ -153,13 +145,13 @@ func TestGarbageCollector(t *testing.T) {
 		if err := c.AppsV1().Deployments("bg-chain").Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "replicaset and pod deleted", func(ctx context.Context) (bool, error) {
+		poll.Eventually(t, "replicaset and pod deleted", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 			if _, err := c.AppsV1().ReplicaSets("bg-chain").Get(ctx, "web-1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 				return false, ignoreFound(err)
 			}
 			_, err := c.CoreV1().Pods("bg-chain").Get(ctx, "web-1-a", metav1.GetOptions{})
 			return gone(err)
-		})
+		}))
 	})
 
 	t.Run("cluster-scoped owner of a namespaced dependent", func(t *testing.T) {
@@ -172,10 +164,10 @@ func TestGarbageCollector(t *testing.T) {
 		if err := c.CoreV1().Nodes().Delete(ctx, node.Name, metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "dependent deleted", func(ctx context.Context) (bool, error) {
+		poll.Eventually(t, "dependent deleted", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 			_, err := c.CoreV1().ConfigMaps("cluster-owner").Get(ctx, "dependent", metav1.GetOptions{})
 			return gone(err)
-		})
+		}))
 	})
 
 	t.Run("foreground: dependents go first", func(t *testing.T) {
@@ -183,18 +175,18 @@ func TestGarbageCollector(t *testing.T) {
 		createNS(t, c, ns)
 		_, _, pod := chain(t, c, ns, true, "example.com/hold")
 		// The ordering below holds once the collector's graph has the pod and its owner edge.
-		eventually(t, "the collector observes the pod", func(context.Context) (bool, error) {
+		poll.Eventually(t, "the collector observes the pod", poll.Cond(t.Context(), func(context.Context) (bool, error) {
 			return gc.Observed(pod.UID), nil
-		})
+		}))
 		fg := metav1.DeletePropagationForeground
 		if err := c.AppsV1().Deployments(ns).Delete(ctx, "web", metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
 			t.Fatal(err)
 		}
 		// The pod is held by its finalizer: the replicaset and the deployment wait for it.
-		eventually(t, "pod being deleted", func(ctx context.Context) (bool, error) {
+		poll.Eventually(t, "pod being deleted", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 			p, err := c.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
 			return err == nil && p.DeletionTimestamp != nil, err
-		})
+		}))
 		rs, err := c.AppsV1().ReplicaSets(ns).Get(ctx, "web-1", metav1.GetOptions{})
 		if err != nil {
 			t.Fatalf("replicaset must wait for its pod: %v", err)
@@ -213,10 +205,10 @@ func TestGarbageCollector(t *testing.T) {
 		if _, err := c.CoreV1().Pods(ns).Patch(ctx, pod.Name, types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "deployment deleted", func(ctx context.Context) (bool, error) {
+		poll.Eventually(t, "deployment deleted", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 			_, err := c.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
 			return gone(err)
-		})
+		}))
 		for _, check := range []func() error{
 			func() error { _, err := c.AppsV1().ReplicaSets(ns).Get(ctx, "web-1", metav1.GetOptions{}); return err },
 			func() error { _, err := c.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{}); return err },
@@ -234,10 +226,10 @@ func TestGarbageCollector(t *testing.T) {
 		if err := c.CoreV1().ConfigMaps("fg-alone").Delete(ctx, "lonely", metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "owner deleted", func(ctx context.Context) (bool, error) {
+		poll.Eventually(t, "owner deleted", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 			_, err := c.CoreV1().ConfigMaps("fg-alone").Get(ctx, "lonely", metav1.GetOptions{})
 			return gone(err)
-		})
+		}))
 	})
 
 	t.Run("orphan: deployment's replicaset loses its reference", func(t *testing.T) {
@@ -248,10 +240,10 @@ func TestGarbageCollector(t *testing.T) {
 		if err := c.AppsV1().Deployments(ns).Delete(ctx, "web", metav1.DeleteOptions{PropagationPolicy: &orphan}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "deployment deleted", func(ctx context.Context) (bool, error) {
+		poll.Eventually(t, "deployment deleted", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 			_, err := c.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
 			return gone(err)
-		})
+		}))
 		rs, err := c.AppsV1().ReplicaSets(ns).Get(ctx, "web-1", metav1.GetOptions{})
 		if err != nil {
 			t.Fatalf("replicaset must be kept: %v", err)
@@ -275,21 +267,21 @@ func TestGarbageCollector(t *testing.T) {
 		if err := c.CoreV1().ConfigMaps(ns).Delete(ctx, "a", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "reference to a removed", func(ctx context.Context) (bool, error) {
+		poll.Eventually(t, "reference to a removed", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 			dep, err := c.CoreV1().ConfigMaps(ns).Get(ctx, "dependent", metav1.GetOptions{})
 			if err != nil {
 				return false, err
 			}
 			return len(dep.OwnerReferences) == 1 && dep.OwnerReferences[0].UID == b.UID, nil
-		})
+		}))
 		// Then deleting b removes it.
 		if err := c.CoreV1().ConfigMaps(ns).Delete(ctx, "b", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "dependent deleted", func(ctx context.Context) (bool, error) {
+		poll.Eventually(t, "dependent deleted", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 			_, err := c.CoreV1().ConfigMaps(ns).Get(ctx, "dependent", metav1.GetOptions{})
 			return gone(err)
-		})
+		}))
 	})
 
 	t.Run("cross-namespace reference", func(t *testing.T) {
@@ -300,10 +292,10 @@ func TestGarbageCollector(t *testing.T) {
 		owner := configMap(t, c, "cross-b", "owner")
 		configMap(t, c, "cross-b", "same-ns-dependent", ref("v1", "ConfigMap", owner.Name, owner.UID, true))
 		configMap(t, c, "cross-a", "confused", ref("v1", "ConfigMap", owner.Name, owner.UID, true))
-		eventually(t, "cross-namespace dependent deleted", func(ctx context.Context) (bool, error) {
+		poll.Eventually(t, "cross-namespace dependent deleted", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 			_, err := c.CoreV1().ConfigMaps("cross-a").Get(ctx, "confused", metav1.GetOptions{})
 			return gone(err)
-		})
+		}))
 		for _, name := range []string{"owner", "same-ns-dependent"} {
 			cm, err := c.CoreV1().ConfigMaps("cross-b").Get(ctx, name, metav1.GetOptions{})
 			if err != nil || cm.DeletionTimestamp != nil {
@@ -314,10 +306,10 @@ func TestGarbageCollector(t *testing.T) {
 		if err := c.CoreV1().ConfigMaps("cross-b").Delete(ctx, "owner", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "same-namespace dependent deleted", func(ctx context.Context) (bool, error) {
+		poll.Eventually(t, "same-namespace dependent deleted", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 			_, err := c.CoreV1().ConfigMaps("cross-b").Get(ctx, "same-ns-dependent", metav1.GetOptions{})
 			return gone(err)
-		})
+		}))
 	})
 
 	t.Run("unknown owner kind keeps the dependent", func(t *testing.T) {
@@ -326,10 +318,10 @@ func TestGarbageCollector(t *testing.T) {
 		// A sibling with a resolvable, dangling owner is collected; by then the first one has
 		// been tried too.
 		configMap(t, c, "unknown-kind", "sibling", ref("v1", "ConfigMap", "nope", "5678", false))
-		eventually(t, "sibling deleted", func(ctx context.Context) (bool, error) {
+		poll.Eventually(t, "sibling deleted", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 			_, err := c.CoreV1().ConfigMaps("unknown-kind").Get(ctx, "sibling", metav1.GetOptions{})
 			return gone(err)
-		})
+		}))
 		if _, err := c.CoreV1().ConfigMaps("unknown-kind").Get(ctx, "dependent", metav1.GetOptions{}); err != nil {
 			t.Fatalf("a dependent whose owner kind cannot be resolved must be kept: %v", err)
 		}

@@ -17,13 +17,8 @@ import (
 	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/job"
 	"github.com/skiff-dev/skiff/controllers/ttlafterfinished"
-	testpoll "github.com/skiff-dev/skiff/test/poll"
+	"github.com/skiff-dev/skiff/test/poll"
 )
-
-func poll(t *testing.T, what string, f func() error) {
-	t.Helper()
-	testpoll.Eventually(t, what, f)
-}
 
 func newJob(name string, completions, parallelism int32) *batchv1.Job {
 	return &batchv1.Job{
@@ -39,7 +34,7 @@ func newJob(name string, completions, parallelism int32) *batchv1.Job {
 func activePods(t *testing.T, c kubernetes.Interface, j *batchv1.Job, n int) []corev1.Pod {
 	t.Helper()
 	var out []corev1.Pod
-	poll(t, fmt.Sprintf("%d active pods of %s", n, j.Name), func() error {
+	poll.Eventually(t, fmt.Sprintf("%d active pods of %s", n, j.Name), func() error {
 		list, err := c.CoreV1().Pods(j.Namespace).List(context.Background(), metav1.ListOptions{LabelSelector: job.ControllerUIDLabel + "=" + string(j.UID)})
 		if err != nil {
 			return err
@@ -60,7 +55,7 @@ func activePods(t *testing.T, c kubernetes.Interface, j *batchv1.Job, n int) []c
 
 func finish(t *testing.T, c kubernetes.Interface, p corev1.Pod, phase corev1.PodPhase, code int32) {
 	t.Helper()
-	poll(t, "finish pod "+p.Name, func() error {
+	poll.Eventually(t, "finish pod "+p.Name, func() error {
 		cur, err := c.CoreV1().Pods(p.Namespace).Get(context.Background(), p.Name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -76,7 +71,7 @@ func finish(t *testing.T, c kubernetes.Interface, p corev1.Pod, phase corev1.Pod
 func waitJob(t *testing.T, c kubernetes.Interface, j *batchv1.Job, ok func(*batchv1.Job) bool) *batchv1.Job {
 	t.Helper()
 	var got *batchv1.Job
-	poll(t, "job "+j.Name+" status", func() error {
+	poll.Eventually(t, "job "+j.Name+" status", func() error {
 		var err error
 		if got, err = c.BatchV1().Jobs(j.Namespace).Get(context.Background(), j.Name, metav1.GetOptions{}); err != nil {
 			return err
@@ -191,7 +186,7 @@ func TestJobController(t *testing.T) {
 		j := newJob("susp", 2, 2)
 		j = create(j)
 		activePods(t, c, j, 2)
-		poll(t, "suspend", func() error {
+		poll.Eventually(t, "suspend", func() error {
 			cur, err := c.BatchV1().Jobs(ns).Get(ctx, j.Name, metav1.GetOptions{})
 			if err != nil {
 				return err
@@ -219,7 +214,7 @@ func TestJobController(t *testing.T) {
 		j = create(j)
 		finish(t, c, activePods(t, c, j, 1)[0], corev1.PodSucceeded, 0)
 		// Deleted in the foreground: the garbage collector (not running here) finishes it.
-		poll(t, "job deleted", func() error {
+		poll.Eventually(t, "job deleted", func() error {
 			cur, err := c.BatchV1().Jobs(ns).Get(ctx, j.Name, metav1.GetOptions{})
 			if err == nil && cur.DeletionTimestamp == nil {
 				return fmt.Errorf("still there")

@@ -17,13 +17,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/garbagecollector"
 	"github.com/skiff-dev/skiff/controllers/namespace"
+	"github.com/skiff-dev/skiff/test/poll"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
@@ -39,14 +39,6 @@ func startCluster(t *testing.T) kubernetes.Interface {
 	}, func(mgr manager.Manager) error {
 		return garbagecollector.SetupWithManager(mgr, garbagecollector.Config{Workers: 4})
 	}).Client
-}
-
-func eventually(t *testing.T, what string, cond func(ctx context.Context) (bool, error)) {
-	t.Helper()
-	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 30*time.Second, true, cond)
-	if err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
-	}
 }
 
 func must[T any](t *testing.T) func(T, error) T {
@@ -81,13 +73,13 @@ func TestNamespaceDeletion(t *testing.T) {
 		if err := c.CoreV1().Namespaces().Delete(ctx, "empty", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "namespace removed", func(ctx context.Context) (bool, error) {
+		poll.Eventually(t, "namespace removed", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 			_, err := c.CoreV1().Namespaces().Get(ctx, "empty", metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {
 				return true, nil
 			}
 			return false, err
-		})
+		}))
 	})
 
 	t.Run("content deleted, conditions while content remains, then the namespace", func(t *testing.T) {
@@ -101,7 +93,7 @@ func TestNamespaceDeletion(t *testing.T) {
 			t.Fatal(err)
 		}
 		var last *corev1.Namespace
-		eventually(t, "content gone but the held configmap, with conditions saying so", func(ctx context.Context) (bool, error) {
+		poll.Eventually(t, "content gone but the held configmap, with conditions saying so", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 			n, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 			if err != nil {
 				return false, err
@@ -117,7 +109,7 @@ func TestNamespaceDeletion(t *testing.T) {
 				rem.Message == "Some resources are remaining: configmaps. has 1 resource instances" &&
 				fin.Status == corev1.ConditionTrue &&
 				fin.Message == "Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances", nil
-		})
+		}))
 		if cf := condition(last, corev1.NamespaceDeletionContentFailure); cf == nil || cf.Status != corev1.ConditionFalse || cf.Reason != "ContentDeleted" {
 			t.Errorf("NamespaceDeletionContentFailure = %+v", cf)
 		}
@@ -130,13 +122,13 @@ func TestNamespaceDeletion(t *testing.T) {
 		if _, err := c.CoreV1().ConfigMaps(ns).Patch(ctx, "held", types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "namespace removed", func(ctx context.Context) (bool, error) {
+		poll.Eventually(t, "namespace removed", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 			_, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {
 				return true, nil
 			}
 			return false, err
-		})
+		}))
 	})
 }
 

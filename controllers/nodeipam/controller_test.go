@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
@@ -18,14 +17,8 @@ import (
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/nodeipam"
+	"github.com/skiff-dev/skiff/test/poll"
 )
-
-func waitFor(t *testing.T, what string, cond func(ctx context.Context) (bool, error)) {
-	t.Helper()
-	if err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 20*time.Second, true, cond); err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
-	}
-}
 
 func createNode(t *testing.T, c kubernetes.Interface, name string, podCIDRs ...string) {
 	t.Helper()
@@ -42,7 +35,7 @@ func createNode(t *testing.T, c kubernetes.Interface, name string, podCIDRs ...s
 func podCIDR(t *testing.T, c kubernetes.Interface, name string) string {
 	t.Helper()
 	var got string
-	waitFor(t, "the podCIDR of node "+name, func(ctx context.Context) (bool, error) {
+	poll.Until(t, 20*time.Second, "the podCIDR of node "+name, poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 		n, err := c.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		if err != nil || n.Spec.PodCIDR == "" {
 			return false, nil
@@ -52,7 +45,7 @@ func podCIDR(t *testing.T, c kubernetes.Interface, name string) string {
 		}
 		got = n.Spec.PodCIDR
 		return true, nil
-	})
+	}))
 	return got
 }
 
@@ -111,7 +104,7 @@ func TestNodeIPAM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the CIDRNotAvailable event of node d", func(ctx context.Context) (bool, error) {
+	poll.Until(t, 20*time.Second, "the CIDRNotAvailable event of node d", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 		evs, err := c.CoreV1().Events("").List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("involvedObject.uid", string(dNode.UID)).String()})
 		if err != nil {
 			return false, err
@@ -125,7 +118,7 @@ func TestNodeIPAM(t *testing.T) {
 			}
 		}
 		return false, nil
-	})
+	}))
 	if n, _ := c.CoreV1().Nodes().Get(ctx, "d", metav1.GetOptions{}); n.Spec.PodCIDR != "" {
 		t.Fatalf("node d got %s from a full range", n.Spec.PodCIDR)
 	}
@@ -146,7 +139,7 @@ func TestNodeIPAMDualStack(t *testing.T) {
 			Config: nodeipam.Config{AllocateNodeCIDRs: true, ClusterCIDR: "10.251.0.0/16,fd00:10:251::/48"}}).SetupWithManager(mgr)
 	})
 	createNode(t, s.Client, "ds")
-	waitFor(t, "dual-stack podCIDRs", func(ctx context.Context) (bool, error) {
+	poll.Until(t, 20*time.Second, "dual-stack podCIDRs", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 		n, err := s.Client.CoreV1().Nodes().Get(ctx, "ds", metav1.GetOptions{})
 		if err != nil || n.Spec.PodCIDR == "" {
 			return false, nil
@@ -155,5 +148,5 @@ func TestNodeIPAMDualStack(t *testing.T) {
 			return false, fmt.Errorf("podCIDR %q podCIDRs %q", n.Spec.PodCIDR, n.Spec.PodCIDRs)
 		}
 		return true, nil
-	})
+	}))
 }

@@ -8,12 +8,12 @@ import (
 	"time"
 
 	"github.com/skiff-dev/skiff/controllers/controllertest"
+	"github.com/skiff-dev/skiff/test/poll"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -27,13 +27,6 @@ func startEnv(t *testing.T, c Config) *env {
 	t.Helper()
 	s := controllertest.Start(t, New(c).SetupWithManager)
 	return &env{t: t, ctx: t.Context(), client: s.Client}
-}
-
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
-	t.Helper()
-	if err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, timeout, true, cond); err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
-	}
 }
 
 func (e *env) createReadyNode(name string) {
@@ -160,7 +153,7 @@ func TestLeaseExpiryTaintsEvictsAndRecovers(t *testing.T) {
 
 	flaky.enabled.Store(false)
 	var tainted time.Time
-	waitFor(t, 20*time.Second, "flaky Unknown and tainted", func(ctx context.Context) (bool, error) {
+	poll.Until(t, 20*time.Second, "flaky Unknown and tainted", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 		n, err := e.client.CoreV1().Nodes().Get(ctx, "flaky", metav1.GetOptions{})
 		if err != nil {
 			return false, err
@@ -177,10 +170,10 @@ func TestLeaseExpiryTaintsEvictsAndRecovers(t *testing.T) {
 			}
 		}
 		return ok, nil
-	})
+	}))
 
-	waitFor(t, 10*time.Second, "plain pod deleted", func(ctx context.Context) (bool, error) { return e.gone(ctx, "plain") })
-	waitFor(t, 10*time.Second, "TaintManagerEviction event", func(ctx context.Context) (bool, error) {
+	poll.Until(t, 10*time.Second, "plain pod deleted", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) { return e.gone(ctx, "plain") }))
+	poll.Until(t, 10*time.Second, "TaintManagerEviction event", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 		list, err := e.client.CoreV1().Events("default").List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, err
@@ -191,15 +184,15 @@ func TestLeaseExpiryTaintsEvictsAndRecovers(t *testing.T) {
 			}
 		}
 		return false, nil
-	})
+	}))
 	if g, _ := e.gone(e.ctx, "tolerate-3s"); g && time.Since(tainted) < 2*time.Second {
 		t.Fatalf("tolerate-3s deleted after %v", time.Since(tainted))
 	}
-	waitFor(t, 15*time.Second, "tolerate-3s pod deleted", func(ctx context.Context) (bool, error) { return e.gone(ctx, "tolerate-3s") })
+	poll.Until(t, 15*time.Second, "tolerate-3s pod deleted", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) { return e.gone(ctx, "tolerate-3s") }))
 	if d := time.Since(tainted); d < 2500*time.Millisecond {
 		t.Errorf("tolerate-3s deleted %v after the taint, want about 3s", d)
 	}
-	waitFor(t, 10*time.Second, "tolerate-forever marked not ready", func(ctx context.Context) (bool, error) {
+	poll.Until(t, 10*time.Second, "tolerate-forever marked not ready", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 		p, err := e.client.CoreV1().Pods("default").Get(ctx, "tolerate-forever", metav1.GetOptions{})
 		if err != nil {
 			return false, err
@@ -210,13 +203,13 @@ func TestLeaseExpiryTaintsEvictsAndRecovers(t *testing.T) {
 			}
 		}
 		return false, nil
-	})
+	}))
 	if g, err := e.gone(e.ctx, "tolerate-forever"); err != nil || g {
 		t.Fatalf("tolerate-forever gone=%v err=%v", g, err)
 	}
 	// Without admission defaults a pod with no tolerations goes at once; with them it has 300s.
 	if wait, forever := tolerationTime([]corev1.Taint{{Key: TaintUnreachable, Effect: corev1.TaintEffectNoExecute}}, defaulted.Spec.Tolerations); !forever && wait == 0 {
-		waitFor(t, 10*time.Second, "defaulted pod deleted", func(ctx context.Context) (bool, error) { return e.gone(ctx, "defaulted") })
+		poll.Until(t, 10*time.Second, "defaulted pod deleted", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) { return e.gone(ctx, "defaulted") }))
 	} else if g, _ := e.gone(e.ctx, "defaulted"); g {
 		t.Errorf("defaulted pod (tolerations %v) deleted early", defaulted.Spec.Tolerations)
 	}
@@ -240,13 +233,13 @@ func TestLeaseExpiryTaintsEvictsAndRecovers(t *testing.T) {
 	if _, err := e.client.CoreV1().Nodes().UpdateStatus(e.ctx, n, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "taints removed", func(ctx context.Context) (bool, error) {
+	poll.Until(t, 10*time.Second, "taints removed", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 		n, err := e.client.CoreV1().Nodes().Get(ctx, "flaky", metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
 		return len(n.Spec.Taints) == 0 && readyStatus(n) == corev1.ConditionTrue, nil
-	})
+	}))
 	// The healthy node, renewed all along, was never touched.
 	hn, err := e.client.CoreV1().Nodes().Get(e.ctx, "healthy", metav1.GetOptions{})
 	if err != nil {
@@ -285,14 +278,14 @@ func TestNotReadyAndCustomNoExecuteTaints(t *testing.T) {
 	if _, err := e.client.CoreV1().Nodes().UpdateStatus(e.ctx, n, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "not-ready taints", func(ctx context.Context) (bool, error) {
+	poll.Until(t, 10*time.Second, "not-ready taints", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 		n, err := e.client.CoreV1().Nodes().Get(ctx, "sick", metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
 		return hasTaint(n, TaintNotReady, corev1.TaintEffectNoExecute) && hasTaint(n, TaintNotReady, corev1.TaintEffectNoSchedule), nil
-	})
-	waitFor(t, 10*time.Second, "victim deleted", func(ctx context.Context) (bool, error) { return e.gone(ctx, "victim") })
+	}))
+	poll.Until(t, 10*time.Second, "victim deleted", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) { return e.gone(ctx, "victim") }))
 
 	// A NoExecute taint someone else adds evicts the pods that do not tolerate it.
 	m, err := e.client.CoreV1().Nodes().Get(e.ctx, "maint", metav1.GetOptions{})
@@ -303,7 +296,7 @@ func TestNotReadyAndCustomNoExecuteTaints(t *testing.T) {
 	if _, err := e.client.CoreV1().Nodes().Update(e.ctx, m, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "untolerating deleted", func(ctx context.Context) (bool, error) { return e.gone(ctx, "untolerating") })
+	poll.Until(t, 10*time.Second, "untolerating deleted", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) { return e.gone(ctx, "untolerating") }))
 	if g, _ := e.gone(e.ctx, "tolerating"); g {
 		t.Error("tolerating pod deleted")
 	}
@@ -312,8 +305,8 @@ func TestNotReadyAndCustomNoExecuteTaints(t *testing.T) {
 		t.Error("custom taint removed")
 	}
 
-	waitFor(t, 10*time.Second, "orphan deleted", func(ctx context.Context) (bool, error) {
+	poll.Until(t, 10*time.Second, "orphan deleted", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 		_, err := e.client.CoreV1().Pods("default").Get(ctx, "orphan", metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
-	})
+	}))
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,22 +14,8 @@ import (
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/resourcequota"
+	"github.com/skiff-dev/skiff/test/poll"
 )
-
-func waitFor(t *testing.T, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 func TestQuotaControllerComputesUsage(t *testing.T) {
 	s := controllertest.Start(t, func(mgr manager.Manager) error {
@@ -76,13 +61,13 @@ func TestQuotaControllerComputesUsage(t *testing.T) {
 			return nil
 		}
 	}
-	waitFor(t, "initial usage", expect(map[string]string{"pods": "1", "requests.cpu": "250m", "configmaps": "2", "count/deployments.apps": "0", "services": "0"}))
+	poll.Eventually(t, "initial usage", expect(map[string]string{"pods": "1", "requests.cpu": "250m", "configmaps": "2", "count/deployments.apps": "0", "services": "0"}))
 
 	// Deleting a pod releases its charge (admission charges on create; the controller releases).
 	if err := c.CoreV1().Pods("ns").Delete(ctx, "p", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "pod released", expect(map[string]string{"pods": "0", "requests.cpu": "0"}))
+	poll.Eventually(t, "pod released", expect(map[string]string{"pods": "0", "requests.cpu": "0"}))
 
 	// Over quota is refused once status.hard is known.
 	svc := func(name string) *corev1.Service {
@@ -98,8 +83,8 @@ func TestQuotaControllerComputesUsage(t *testing.T) {
 	if err := c.CoreV1().Services("ns").Delete(ctx, "one", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "service released", expect(map[string]string{"services": "0"}))
-	waitFor(t, "service admitted again", func() error {
+	poll.Eventually(t, "service released", expect(map[string]string{"services": "0"}))
+	poll.Eventually(t, "service admitted again", func() error {
 		_, err := c.CoreV1().Services("ns").Create(ctx, svc("two"), metav1.CreateOptions{})
 		return err
 	})

@@ -48,30 +48,24 @@ func (e *env) createPod(t testing.TB, p *corev1.Pod) *corev1.Pod {
 	return out
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
-	t.Helper()
-	poll.Until(t, timeout, "waiting for "+what, poll.Cond(context.Background(), cond))
-}
-
 func (e *env) waitBound(t testing.TB, name string) string {
 	t.Helper()
 	var node string
-	waitFor(t, 30*time.Second, "pod "+name+" bound", func(ctx context.Context) (bool, error) {
+	poll.Until(t, 30*time.Second, "pod "+name+" bound", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 		p, err := e.client.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
 		node = p.Spec.NodeName
 		return node != "", nil
-	})
+	}))
 	return node
 }
 
 func (e *env) waitUnschedulable(t testing.TB, name, wantMsg string) {
 	t.Helper()
 	var last string
-	waitFor(t, 30*time.Second, "pod "+name+" unschedulable", func(ctx context.Context) (bool, error) {
+	poll.Until(t, 30*time.Second, "pod "+name+" unschedulable", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 		p, err := e.client.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, err
@@ -86,13 +80,13 @@ func (e *env) waitUnschedulable(t testing.TB, name, wantMsg string) {
 			}
 		}
 		return false, nil
-	})
+	}))
 	_ = last
 }
 
 func (e *env) waitEvent(t testing.TB, podName, reason, wantMsg string) {
 	t.Helper()
-	waitFor(t, 30*time.Second, reason+" event for "+podName, func(ctx context.Context) (bool, error) {
+	poll.Until(t, 30*time.Second, reason+" event for "+podName, poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 		list, err := e.client.CoreV1().Events("default").List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, err
@@ -103,7 +97,7 @@ func (e *env) waitEvent(t testing.TB, podName, reason, wantMsg string) {
 			}
 		}
 		return false, nil
-	})
+	}))
 }
 
 func fastConfig() Config {
@@ -146,7 +140,7 @@ func TestUnschedulableThenNodeAdded(t *testing.T) {
 		t.Errorf("bound to %s, want large", node)
 	}
 
-	waitFor(t, 10*time.Second, "scheduler metrics", func(context.Context) (bool, error) {
+	poll.Until(t, 10*time.Second, "scheduler metrics", poll.Cond(t.Context(), func(context.Context) (bool, error) {
 		families, err := metrics.Registry.Gather()
 		if err != nil {
 			return false, err
@@ -171,7 +165,7 @@ func TestUnschedulableThenNodeAdded(t *testing.T) {
 			}
 		}
 		return seen["attempts_scheduled"] && seen["attempts_unschedulable"] && seen["duration_scheduled"] && seen["pending"], nil
-	})
+	}))
 }
 
 func TestTaintedNodeGetsOnlyToleratingPods(t *testing.T) {
@@ -233,7 +227,7 @@ func TestBurstNeverOvercommits(t *testing.T) {
 	for i := range 16 {
 		e.createPod(t, makePod(fmt.Sprintf("p-%02d", i), "100m", "64Mi"))
 	}
-	waitFor(t, 30*time.Second, "15 pods bound", func(ctx context.Context) (bool, error) {
+	poll.Until(t, 30*time.Second, "15 pods bound", poll.Cond(t.Context(), func(ctx context.Context) (bool, error) {
 		list, err := e.client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, err
@@ -245,7 +239,7 @@ func TestBurstNeverOvercommits(t *testing.T) {
 			}
 		}
 		return bound == 15, nil
-	})
+	}))
 	list, err := e.client.CoreV1().Pods("default").List(e.ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -13,22 +13,8 @@ import (
 
 	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/serviceaccount"
+	"github.com/skiff-dev/skiff/test/poll"
 )
-
-func eventually(t *testing.T, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 func ensured(ctx context.Context, c kubernetes.Interface, ns string, ca []byte) func() error {
 	return func() error {
@@ -55,12 +41,12 @@ func TestDefaultServiceAccountAndRootCA(t *testing.T) {
 	defer cancel()
 	c := s.Client
 	for _, ns := range []string{"default", "kube-system", "kube-public", "kube-node-lease"} {
-		eventually(t, "system namespace "+ns, ensured(ctx, c, ns, ca))
+		poll.Eventually(t, "system namespace "+ns, ensured(ctx, c, ns, ca))
 	}
 	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "new namespace", ensured(ctx, c, "team", ca))
+	poll.Eventually(t, "new namespace", ensured(ctx, c, "team", ca))
 
 	if err := c.CoreV1().ServiceAccounts("team").Delete(ctx, "default", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
@@ -73,5 +59,5 @@ func TestDefaultServiceAccountAndRootCA(t *testing.T) {
 	if _, err := c.CoreV1().ConfigMaps("team").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "recreated and corrected", ensured(ctx, c, "team", ca))
+	poll.Eventually(t, "recreated and corrected", ensured(ctx, c, "team", ca))
 }

@@ -19,6 +19,7 @@ import (
 	sa "github.com/skiff-dev/skiff/apiserver/serviceaccount"
 	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/serviceaccount"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // TestLegacyTokenSecrets: a kubernetes.io/service-account-token Secret gets a long-lived token
@@ -57,7 +58,7 @@ func TestLegacyTokenSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	var token string
-	eventually(t, "token filled in", func() error {
+	poll.Eventually(t, "token filled in", func() error {
 		got, err := c.CoreV1().Secrets("default").Get(ctx, "robot-token", metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -69,7 +70,7 @@ func TestLegacyTokenSecrets(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, "secret of a missing account deleted", func() error {
+	poll.Eventually(t, "secret of a missing account deleted", func() error {
 		_, err := c.CoreV1().Secrets("default").Get(ctx, "ghost-token", metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -92,7 +93,7 @@ func TestLegacyTokenSecrets(t *testing.T) {
 	if err := c.CoreV1().Secrets("default").Delete(ctx, "robot-token", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "token of a deleted secret refused", func() error {
+	poll.Eventually(t, "token of a deleted secret refused", func() error {
 		_, err := tc.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
 		if apierrors.IsUnauthorized(err) {
 			return nil

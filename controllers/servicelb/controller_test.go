@@ -17,6 +17,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/servicelb"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 func addNode(t *testing.T, c kubernetes.Interface, name, ip string, ready corev1.ConditionStatus) {
@@ -37,23 +38,6 @@ func lbService(name string, class *string) *corev1.Service {
 	return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Selector: map[string]string{"app": name},
 			LoadBalancerClass: class, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
-}
-
-func waitFor(t *testing.T, what string, cond func() (bool, error)) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	var last error
-	for {
-		ok, err := cond()
-		if ok {
-			return
-		}
-		last = err
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s (last error: %v)", what, last)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func ingressIPs(s *corev1.Service) string {
@@ -88,18 +72,18 @@ func TestLoadBalancerController(t *testing.T) {
 		}
 		return v
 	}
-	waitFor(t, "the ingress of the Ready node", func() (bool, error) {
+	poll.Until(t, 20*time.Second, "the ingress of the Ready node", poll.Check(func() (bool, string) {
 		v := get("web")
-		return ingressIPs(v) == "[192.0.2.10/VIP]", fmt.Errorf("ingress %s", ingressIPs(v))
-	})
+		return ingressIPs(v) == "[192.0.2.10/VIP]", fmt.Sprintf("ingress %s", ingressIPs(v))
+	}))
 	if v := get("web"); len(v.Finalizers) != 1 || v.Finalizers[0] != servicelb.Finalizer {
 		t.Errorf("finalizers %v, want [%s]", v.Finalizers, servicelb.Finalizer)
 	}
 	web := get("web")
-	waitFor(t, "EnsuringLoadBalancer and EnsuredLoadBalancer events", func() (bool, error) {
+	poll.Until(t, 20*time.Second, "EnsuringLoadBalancer and EnsuredLoadBalancer events", poll.Check(func() (bool, string) {
 		evs, err := c.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("involvedObject.uid", string(web.UID)).String()})
 		if err != nil {
-			return false, err
+			return false, err.Error()
 		}
 		seen := map[string]bool{}
 		for _, e := range evs.Items {
@@ -107,8 +91,8 @@ func TestLoadBalancerController(t *testing.T) {
 				seen[e.Reason] = true
 			}
 		}
-		return seen["EnsuringLoadBalancer"] && seen["EnsuredLoadBalancer"], fmt.Errorf("events %v", seen)
-	})
+		return seen["EnsuringLoadBalancer"] && seen["EnsuredLoadBalancer"], fmt.Sprintf("events %v", seen)
+	}))
 
 	// Another controller's class: left alone.
 	class := "example.com/other"
@@ -122,10 +106,10 @@ func TestLoadBalancerController(t *testing.T) {
 	if _, err := c.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "both nodes in the ingress", func() (bool, error) {
+	poll.Until(t, 20*time.Second, "both nodes in the ingress", poll.Check(func() (bool, string) {
 		v := get("web")
-		return ingressIPs(v) == "[192.0.2.10/VIP 192.0.2.11/VIP]", fmt.Errorf("ingress %s", ingressIPs(v))
-	})
+		return ingressIPs(v) == "[192.0.2.10/VIP 192.0.2.11/VIP]", fmt.Sprintf("ingress %s", ingressIPs(v))
+	}))
 	if v := get("other"); len(v.Finalizers) != 0 || len(v.Status.LoadBalancer.Ingress) != 0 {
 		t.Errorf("service with another loadBalancerClass touched: finalizers %v ingress %s", v.Finalizers, ingressIPs(v))
 	}
@@ -134,21 +118,21 @@ func TestLoadBalancerController(t *testing.T) {
 	if _, err := svcs.Patch(ctx, "web", types.MergePatchType, []byte(`{"spec":{"type":"ClusterIP"}}`), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the load balancer cleaned up", func() (bool, error) {
+	poll.Until(t, 20*time.Second, "the load balancer cleaned up", poll.Check(func() (bool, string) {
 		v := get("web")
-		return len(v.Finalizers) == 0 && len(v.Status.LoadBalancer.Ingress) == 0, fmt.Errorf("finalizers %v ingress %s", v.Finalizers, ingressIPs(v))
-	})
+		return len(v.Finalizers) == 0 && len(v.Status.LoadBalancer.Ingress) == 0, fmt.Sprintf("finalizers %v ingress %s", v.Finalizers, ingressIPs(v))
+	}))
 
 	// Deleting a LoadBalancer service completes once the controller removed its finalizer.
 	if _, err := svcs.Create(ctx, lbService("gone", nil), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "gone's ingress", func() (bool, error) { return len(get("gone").Status.LoadBalancer.Ingress) == 2, nil })
+	poll.Until(t, 20*time.Second, "gone's ingress", poll.Check(func() (bool, string) { return len(get("gone").Status.LoadBalancer.Ingress) == 2, "" }))
 	if err := svcs.Delete(ctx, "gone", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "gone deleted", func() (bool, error) {
+	poll.Until(t, 20*time.Second, "gone deleted", poll.Check(func() (bool, string) {
 		_, err := svcs.Get(ctx, "gone", metav1.GetOptions{})
-		return apierrors.IsNotFound(err), err
-	})
+		return apierrors.IsNotFound(err), fmt.Sprintf("get: %v", err)
+	}))
 }

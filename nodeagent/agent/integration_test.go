@@ -38,6 +38,7 @@ import (
 	"github.com/skiff-dev/skiff/nodeagent/images"
 	"github.com/skiff-dev/skiff/nodeagent/kuberuntime"
 	"github.com/skiff-dev/skiff/nodeagent/runtime/containerd"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // TestAgentWithContainerd runs the agent against a real containerd, the loopback registry, an
@@ -118,7 +119,7 @@ func TestAgentWithContainerd(t *testing.T) {
 	// The node registers with real capacity and becomes Ready; its Lease is renewed.
 	var node *corev1.Node
 	var err error
-	eventually(t, 30*time.Second, func() (bool, string) {
+	poll.Until(t, 30*time.Second, "node Ready", poll.Check(func() (bool, string) {
 		node, err = client.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -129,15 +130,15 @@ func TestAgentWithContainerd(t *testing.T) {
 			}
 		}
 		return false, fmt.Sprintf("conditions %v", node.Status.Conditions)
-	})
+	}))
 	checkNode(t, node, ccfg.PodCIDR)
-	eventually(t, 10*time.Second, func() (bool, string) {
+	poll.Until(t, 10*time.Second, "the node's Lease renewed", poll.Check(func() (bool, string) {
 		l, err := client.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, nodeName, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
 		return *l.Spec.LeaseDurationSeconds == 40 && l.Spec.RenewTime != nil, fmt.Sprintf("%+v", l.Spec)
-	})
+	}))
 
 	ns := "default"
 	busybox, httpImage := refs[images.BusyboxRef], refs[images.HTTPRef]
@@ -187,14 +188,14 @@ func TestAgentWithContainerd(t *testing.T) {
 		return err
 	})
 	var echo *corev1.Pod
-	eventually(t, 30*time.Second, func() (bool, string) {
+	poll.Until(t, 30*time.Second, "the echo pod Running and Ready", poll.Check(func() (bool, string) {
 		pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=echo"})
 		if err != nil || len(pods.Items) != 1 {
 			return false, fmt.Sprintf("%v %v", pods, err)
 		}
 		echo = &pods.Items[0]
 		return echo.Status.Phase == corev1.PodRunning && podReady(echo), fmt.Sprintf("phase %s conditions %+v statuses %+v", echo.Status.Phase, echo.Status.Conditions, echo.Status.ContainerStatuses)
-	})
+	}))
 	startLatency := time.Since(created)
 	agentLatency, _ := ag.PodStartLatency(echo.UID)
 	t.Logf("ReplicaSet pod Running and Ready %s after the ReplicaSet's creation (agent-measured creation→started %s)", startLatency.Round(time.Millisecond), agentLatency)
@@ -208,12 +209,12 @@ func TestAgentWithContainerd(t *testing.T) {
 	if want := filepath.Join(kuberuntime.BuildPodLogsDirectory(ag.PodLogsDir(), echo), "main", "0.log"); logPath != want {
 		t.Errorf("PodLogDir gives %s, kuberuntime %s", logPath, want)
 	}
-	eventually(t, 10*time.Second, func() (bool, string) {
+	poll.Until(t, 10*time.Second, "the echo pod's log", poll.Check(func() (bool, string) {
 		b, _ := os.ReadFile(logPath)
 		s := string(b)
 		return strings.Contains(s, "GREETING=hello-from-configmap POD="+echo.Name+" IP="+echo.Status.PodIP) &&
 			strings.Contains(s, "s3cret-token") && strings.Contains(s, `app="echo"`), s
-	})
+	}))
 
 	// A changed Secret reaches the mounted file (on the next resync, 2 s here, 1 min by default).
 	sec, err := client.CoreV1().Secrets(ns).Get(ctx, "creds", metav1.GetOptions{})
@@ -225,19 +226,19 @@ func TestAgentWithContainerd(t *testing.T) {
 		t.Fatal(err)
 	}
 	echoIDs := containersOf(ctx, t, rs, echo.UID)
-	eventually(t, 15*time.Second, func() (bool, string) {
+	poll.Until(t, 15*time.Second, "the rotated Secret in the mounted file", poll.Check(func() (bool, string) {
 		out, _, err := rs.ExecSync(ctx, echoIDs[0], []string{"cat", "/etc/creds/token"}, 5*time.Second)
 		return err == nil && string(out) == "rotated-token", fmt.Sprintf("%q %v", out, err)
-	})
+	}))
 
 	// A host-network pod has the node's IP.
 	hostPod := createPod(ctx, t, client, ns, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "hostnet"}, Spec: corev1.PodSpec{
 		HostNetwork: true, TerminationGracePeriodSeconds: ptr.To[int64](1),
 		Containers: []corev1.Container{{Name: "c", Image: busybox, Command: []string{"sleep", "3600"}}}}})
-	eventually(t, 30*time.Second, func() (bool, string) {
+	poll.Until(t, 30*time.Second, "the host-network pod Running with the node's IP", poll.Check(func() (bool, string) {
 		p := getPod(ctx, t, client, ns, hostPod.Name)
 		return p.Status.Phase == corev1.PodRunning && p.Status.PodIP == "127.0.0.1", fmt.Sprintf("%s %s", p.Status.Phase, p.Status.PodIP)
-	})
+	}))
 
 	// 2. A crashing container reaches CrashLoopBackOff with a growing restart count.
 	crash := createPod(ctx, t, client, ns, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "crash"}, Spec: corev1.PodSpec{
@@ -268,25 +269,25 @@ func TestAgentWithContainerd(t *testing.T) {
 		TerminationGracePeriodSeconds: ptr.To[int64](1),
 		Containers: []corev1.Container{{Name: "c", Image: busybox, Command: []string{"sleep", "3600"},
 			EnvFrom: []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "later"}}}}}}}})
-	eventually(t, 30*time.Second, func() (bool, string) {
+	poll.Until(t, 30*time.Second, "CreateContainerConfigError of needs-config", poll.Check(func() (bool, string) {
 		p := getPod(ctx, t, client, ns, "needs-config")
 		if len(p.Status.ContainerStatuses) == 0 {
 			return false, "no status"
 		}
 		w := p.Status.ContainerStatuses[0].State.Waiting
 		return w != nil && w.Reason == "CreateContainerConfigError" && w.Message == `configmap "later" not found`, fmt.Sprintf("%+v", p.Status.ContainerStatuses[0].State)
-	})
+	}))
 	mustCreate(t, func() error {
 		_, err := client.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "later"},
 			Data: map[string]string{"X": "1"}}, metav1.CreateOptions{})
 		return err
 	})
-	eventually(t, 30*time.Second, func() (bool, string) {
+	poll.Until(t, 30*time.Second, "needs-config Running", poll.Check(func() (bool, string) {
 		p := getPod(ctx, t, client, ns, "needs-config")
 		return p.Status.Phase == corev1.PodRunning, fmt.Sprintf("%+v", p.Status.ContainerStatuses)
-	})
+	}))
 
-	eventually(t, 30*time.Second, func() (bool, string) {
+	poll.Until(t, 30*time.Second, "crash in CrashLoopBackOff", poll.Check(func() (bool, string) {
 		p := getPod(ctx, t, client, ns, "crash")
 		if len(p.Status.ContainerStatuses) == 0 {
 			return false, "no status"
@@ -295,8 +296,8 @@ func TestAgentWithContainerd(t *testing.T) {
 		return cs.RestartCount >= 2 && cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff" &&
 				cs.LastTerminationState.Terminated != nil && cs.LastTerminationState.Terminated.Message == "crashing\n",
 			fmt.Sprintf("restarts %d state %+v", cs.RestartCount, cs.State)
-	})
-	eventually(t, 30*time.Second, func() (bool, string) {
+	}))
+	poll.Until(t, 30*time.Second, "ErrImagePull of bad-image", poll.Check(func() (bool, string) {
 		p := getPod(ctx, t, client, ns, "bad-image")
 		if len(p.Status.ContainerStatuses) == 0 {
 			return false, "no status"
@@ -304,19 +305,19 @@ func TestAgentWithContainerd(t *testing.T) {
 		w := p.Status.ContainerStatuses[0].State.Waiting
 		return w != nil && (w.Reason == "ErrImagePull" || w.Reason == "ImagePullBackOff") && p.Status.Phase == corev1.PodPending,
 			fmt.Sprintf("%+v", p.Status.ContainerStatuses[0].State)
-	})
-	eventually(t, 30*time.Second, func() (bool, string) {
+	}))
+	poll.Until(t, 30*time.Second, "liveness restarted", poll.Check(func() (bool, string) {
 		p := getPod(ctx, t, client, ns, "liveness")
 		if len(p.Status.ContainerStatuses) == 0 {
 			return false, "no status"
 		}
 		return p.Status.ContainerStatuses[0].RestartCount >= 1, fmt.Sprintf("%+v", p.Status.ContainerStatuses[0])
-	})
+	}))
 	var webPod *corev1.Pod
-	eventually(t, 30*time.Second, func() (bool, string) {
+	poll.Until(t, 30*time.Second, "web Ready", poll.Check(func() (bool, string) {
 		webPod = getPod(ctx, t, client, ns, "web")
 		return podReady(webPod), fmt.Sprintf("%+v", webPod.Status.Conditions)
-	})
+	}))
 	get := func(path string) (string, error) {
 		resp, err := http.Get("http://" + net.JoinHostPort(webPod.Status.PodIP, "8080") + path)
 		if err != nil {
@@ -329,20 +330,20 @@ func TestAgentWithContainerd(t *testing.T) {
 	if _, err := get("/fail"); err != nil {
 		t.Fatalf("GET /fail: %v", err)
 	}
-	eventually(t, 15*time.Second, func() (bool, string) {
+	poll.Until(t, 15*time.Second, "web not Ready after /fail", poll.Check(func() (bool, string) {
 		p := getPod(ctx, t, client, ns, "web")
 		return !podReady(p) && !p.Status.ContainerStatuses[0].Ready && p.Status.ContainerStatuses[0].State.Running != nil, fmt.Sprintf("%+v", p.Status.Conditions)
-	})
+	}))
 	if _, err := get("/recover"); err != nil {
 		t.Fatalf("GET /recover: %v", err)
 	}
-	eventually(t, 15*time.Second, func() (bool, string) {
+	poll.Until(t, 15*time.Second, "web Ready after /recover", poll.Check(func() (bool, string) {
 		p := getPod(ctx, t, client, ns, "web")
 		return podReady(p), fmt.Sprintf("%+v", p.Status.Conditions)
-	})
+	}))
 
 	// Events as the kubelet words them.
-	eventually(t, 15*time.Second, func() (bool, string) {
+	poll.Until(t, 15*time.Second, "the kubelet's events", poll.Check(func() (bool, string) {
 		evs, err := client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -380,16 +381,16 @@ func TestAgentWithContainerd(t *testing.T) {
 			}
 		}
 		return true, ""
-	})
+	}))
 
 	// A pod removed from the API while running (force deletion) is stopped and removed.
 	if err := client.CoreV1().Pods(ns).Delete(ctx, hostPod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, func() (bool, string) {
+	poll.Until(t, 20*time.Second, "the force-deleted host-network pod's containers and sandbox removed", poll.Check(func() (bool, string) {
 		n := len(containersOf(ctx, t, rs, hostPod.UID)) + len(sandboxesOf(ctx, t, rs, hostPod.UID))
 		return n == 0, fmt.Sprintf("%d containers and sandboxes left", n)
-	})
+	}))
 
 	// 7. Run to completion: an init container fills an emptyDir the app container reads, with
 	// the managed /etc/hosts; restartPolicy Never ends in Succeeded, a failing one in Failed.
@@ -404,17 +405,17 @@ func TestAgentWithContainerd(t *testing.T) {
 		RestartPolicy: corev1.RestartPolicyNever, TerminationGracePeriodSeconds: ptr.To[int64](1),
 		Containers: []corev1.Container{{Name: "c", Image: busybox, Command: []string{"sh", "-c", "echo goodbye > /dev/termination-log; exit 3"},
 			TerminationMessagePath: "/dev/termination-log"}}}})
-	eventually(t, 30*time.Second, func() (bool, string) {
+	poll.Until(t, 30*time.Second, "done Succeeded", poll.Check(func() (bool, string) {
 		p := getPod(ctx, t, client, ns, done.Name)
 		return p.Status.Phase == corev1.PodSucceeded, fmt.Sprintf("%s %+v", p.Status.Phase, p.Status.ContainerStatuses)
-	})
-	eventually(t, 30*time.Second, func() (bool, string) {
+	}))
+	poll.Until(t, 30*time.Second, "failed Failed with its exit code and message", poll.Check(func() (bool, string) {
 		p := getPod(ctx, t, client, ns, failed.Name)
 		ok := p.Status.Phase == corev1.PodFailed && len(p.Status.ContainerStatuses) == 1 &&
 			p.Status.ContainerStatuses[0].State.Terminated != nil && p.Status.ContainerStatuses[0].State.Terminated.ExitCode == 3 &&
 			p.Status.ContainerStatuses[0].State.Terminated.Message == "goodbye\n"
 		return ok, fmt.Sprintf("%s %+v", p.Status.Phase, p.Status.ContainerStatuses)
-	})
+	}))
 	doneLog := filepath.Join(kuberuntime.BuildPodLogsDirectory(ag.PodLogsDir(), done), "c", "0.log")
 	if b, _ := os.ReadFile(doneLog); !strings.Contains(string(b), "from-init") || !strings.Contains(string(b), "hosts-ok") {
 		t.Errorf("log of the completed pod: %q", b)
@@ -422,24 +423,24 @@ func TestAgentWithContainerd(t *testing.T) {
 	if err := client.CoreV1().Pods(ns).Delete(ctx, done.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, func() (bool, string) {
+	poll.Until(t, 20*time.Second, "done deleted with its containers and sandbox", poll.Check(func() (bool, string) {
 		_, err := client.CoreV1().Pods(ns).Get(ctx, done.Name, metav1.GetOptions{})
 		n := len(containersOf(ctx, t, rs, done.UID)) + len(sandboxesOf(ctx, t, rs, done.UID))
 		return apierrors.IsNotFound(err) && n == 0, fmt.Sprintf("%v, %d containers and sandboxes left", err, n)
-	})
+	}))
 
 	// 8. Deleting a pod stops and removes its containers, then the object goes away.
 	if err := client.CoreV1().Pods(ns).Delete(ctx, "crash", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, func() (bool, string) {
+	poll.Until(t, 20*time.Second, "crash deleted with its containers and sandbox", poll.Check(func() (bool, string) {
 		_, err := client.CoreV1().Pods(ns).Get(ctx, "crash", metav1.GetOptions{})
 		if !apierrors.IsNotFound(err) {
 			return false, fmt.Sprintf("pod still there: %v", err)
 		}
 		n := len(containersOf(ctx, t, rs, crash.UID)) + len(sandboxesOf(ctx, t, rs, crash.UID))
 		return n == 0, fmt.Sprintf("%d containers and sandboxes left", n)
-	})
+	}))
 	for _, d := range []string{kuberuntime.BuildPodLogsDirectory(ag.PodLogsDir(), crash), filepath.Join(acfg.DataDir, "pods", string(crash.UID))} {
 		if _, err := os.Stat(d); !os.IsNotExist(err) {
 			t.Errorf("%s left behind after deletion: %v", d, err)
@@ -450,10 +451,10 @@ func TestAgentWithContainerd(t *testing.T) {
 	if err := client.CoreV1().Pods(ns).Delete(ctx, bad.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, func() (bool, string) {
+	poll.Until(t, 20*time.Second, "bad-image deleted", poll.Check(func() (bool, string) {
 		_, err := client.CoreV1().Pods(ns).Get(ctx, bad.Name, metav1.GetOptions{})
 		return apierrors.IsNotFound(err), fmt.Sprint(err)
-	})
+	}))
 
 	// 9. Restart: the agent stops; a pod is force-deleted meanwhile; the new agent adopts the
 	// running containers (no duplicates) and removes the orphan.
@@ -471,15 +472,15 @@ func TestAgentWithContainerd(t *testing.T) {
 	after := createPod(ctx, t, client, ns, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "after-restart"}, Spec: corev1.PodSpec{
 		TerminationGracePeriodSeconds: ptr.To[int64](1),
 		Containers:                    []corev1.Container{{Name: "c", Image: busybox, Command: []string{"sleep", "3600"}}}}})
-	eventually(t, 30*time.Second, func() (bool, string) {
+	poll.Until(t, 30*time.Second, "after-restart Running", poll.Check(func() (bool, string) {
 		p := getPod(ctx, t, client, ns, after.Name)
 		return p.Status.Phase == corev1.PodRunning, string(p.Status.Phase)
-	})
+	}))
 	t.Logf("a pod created right after the agent's restart Running %s after its creation (image present, scheduler included)", time.Since(afterCreated).Round(time.Millisecond))
-	eventually(t, 15*time.Second, func() (bool, string) {
+	poll.Until(t, 15*time.Second, "the orphan liveness pod removed", poll.Check(func() (bool, string) {
 		n := len(containersOf(ctx, t, rs, live.UID)) + len(sandboxesOf(ctx, t, rs, live.UID))
 		return n == 0, fmt.Sprintf("orphan liveness pod: %d containers and sandboxes left", n)
-	})
+	}))
 	if got := containersOf(ctx, t, rs, echo.UID); !sameIDs(got, echoBefore) || len(sandboxesOf(ctx, t, rs, echo.UID)) != 1 {
 		t.Errorf("echo containers after restart %v, before %v (sandboxes %d)", got, echoBefore, len(sandboxesOf(ctx, t, rs, echo.UID)))
 	}
@@ -502,9 +503,9 @@ func TestAgentWithContainerd(t *testing.T) {
 	if p, err = client.CoreV1().Pods(ns).Update(ctx, p, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, func() (bool, string) {
+	poll.Until(t, 10*time.Second, "a sync after the update", poll.Check(func() (bool, string) {
 		return histogramCount(t, ag2.Metrics().PodSyncDuration) > syncs, "no sync after the update"
-	})
+	}))
 	if got := testutil.ToFloat64(ag2.Metrics().StatusUpdates); got != writes {
 		t.Errorf("status writes went from %v to %v on a sync that changed nothing (rv %s)", writes, got, rv)
 	}
@@ -530,21 +531,21 @@ func TestAgentWithContainerd(t *testing.T) {
 		t.Fatal(err)
 	}
 	killed := time.Now()
-	eventually(t, 60*time.Second, func() (bool, string) {
+	poll.Until(t, 60*time.Second, "containerd restarted and answering CRI", poll.Check(func() (bool, string) {
 		if c.Pid() == pid {
 			return false, "containerd not restarted"
 		}
 		_, err := rs.Version(ctx, "")
 		return err == nil, fmt.Sprintf("CRI after the restart: %v", err)
-	})
+	}))
 	t.Logf("containerd answered CRI again %s after kill -9 (restarts %d)", time.Since(killed).Round(time.Millisecond), c.Restarts())
 	survivor := createPod(ctx, t, client, ns, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "after-containerd"}, Spec: corev1.PodSpec{
 		TerminationGracePeriodSeconds: ptr.To[int64](1),
 		Containers:                    []corev1.Container{{Name: "c", Image: busybox, Command: []string{"sleep", "3600"}}}}})
-	eventually(t, 60*time.Second, func() (bool, string) {
+	poll.Until(t, 60*time.Second, "after-containerd Running", poll.Check(func() (bool, string) {
 		p := getPod(ctx, t, client, ns, survivor.Name)
 		return p.Status.Phase == corev1.PodRunning, string(p.Status.Phase)
-	})
+	}))
 	if got := containersOf(ctx, t, rs, echo.UID); !sameIDs(got, echoBefore) || len(sandboxesOf(ctx, t, rs, echo.UID)) != 1 {
 		t.Errorf("echo containers after the containerd restart %v, before %v (sandboxes %d)", got, echoBefore, len(sandboxesOf(ctx, t, rs, echo.UID)))
 	}
@@ -682,20 +683,4 @@ func sameIDs(a, b []string) bool {
 		}
 	}
 	return true
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, d time.Duration, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met after %s: %s", d, msg)
-		}
-		<-time.After(50 * time.Millisecond)
-	}
 }

@@ -2,13 +2,15 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // TestAwaitPodCIDR: a node without --pod-cidr registers NotReady (the kubelet's "network not
@@ -26,13 +28,16 @@ func TestAwaitPodCIDR(t *testing.T) {
 		errs <- err
 	}()
 	var node *corev1.Node
-	if err := wait.PollUntilContextCancel(ctx, 20*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+	if err := poll.Wait(ctx, 20*time.Second, func() error {
 		n, err := c.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
-		if err != nil || len(n.Status.Conditions) == 0 {
-			return false, nil
+		if err != nil {
+			return err
+		}
+		if len(n.Status.Conditions) == 0 {
+			return errors.New("no conditions yet")
 		}
 		node = n
-		return true, nil
+		return nil
 	}); err != nil {
 		t.Fatalf("node not registered: %v", err)
 	}

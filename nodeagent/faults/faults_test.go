@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 
 	chaosv1alpha1 "github.com/skiff-dev/skiff/apis/chaos/v1alpha1"
@@ -19,6 +18,7 @@ import (
 	"github.com/skiff-dev/skiff/config/crd"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/simulated"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // createRunning creates a Fault and marks it Running from now, as the fault controller does.
@@ -41,15 +41,6 @@ func createRunning(t *testing.T, dyn dynamic.Interface, f *chaosv1alpha1.Fault, 
 	obj, _ = runtime.DefaultUnstructuredConverter.ToUnstructured(f)
 	if _, err := api.UpdateStatus(ctx, &unstructured.Unstructured{Object: obj}, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func poll(t *testing.T, timeout time.Duration, what string, cond func(ctx context.Context) bool) {
-	t.Helper()
-	if err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		return cond(ctx), nil
-	}); err != nil {
-		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 
@@ -82,9 +73,9 @@ func TestWatcherAndSimulatedNodes(t *testing.T) {
 		}
 		return l.Spec.RenewTime.Time
 	}
-	poll(t, 20*time.Second, "both leases", func(ctx context.Context) bool {
-		return w.HasSynced() && !renewed(ctx, "sim-a").IsZero() && !renewed(ctx, "sim-b").IsZero()
-	})
+	poll.Until(t, 20*time.Second, "both leases", poll.Cond(ctx, func(ctx context.Context) (bool, error) {
+		return w.HasSynced() && !renewed(ctx, "sim-a").IsZero() && !renewed(ctx, "sim-b").IsZero(), nil
+	}))
 
 	createRunning(t, dyn, &chaosv1alpha1.Fault{ObjectMeta: metav1.ObjectMeta{Name: "hb"}, Spec: chaosv1alpha1.FaultSpec{
 		Type: chaosv1alpha1.NodeHeartbeat, NodeHeartbeat: &chaosv1alpha1.NodeHeartbeatFault{NodeName: "sim-a"},
@@ -96,9 +87,9 @@ func TestWatcherAndSimulatedNodes(t *testing.T) {
 		Type: chaosv1alpha1.PodKill, PodKill: &chaosv1alpha1.PodKillFault{PodName: "p"}}}
 	createRunning(t, dyn, kill, chaosv1alpha1.FaultPod{Name: "p", UID: "uid-p", NodeName: "sim-b"})
 
-	poll(t, 10*time.Second, "the watcher to see the faults", func(context.Context) bool {
-		return w.HeartbeatFault("sim-a") != nil && len(w.PendingKills("sim-b")) == 1
-	})
+	poll.Until(t, 10*time.Second, "the watcher to see the faults", poll.Cond(ctx, func(context.Context) (bool, error) {
+		return w.HeartbeatFault("sim-a") != nil && len(w.PendingKills("sim-b")) == 1, nil
+	}))
 	if w.HeartbeatFault("sim-b") != nil || len(w.PendingKills("sim-a")) != 0 {
 		t.Errorf("faults answered for the wrong node")
 	}
@@ -116,25 +107,25 @@ func TestWatcherAndSimulatedNodes(t *testing.T) {
 
 	// While the fault lasts sim-a's Lease stands still and sim-b's moves on.
 	var stoppedAt time.Time
-	poll(t, 5*time.Second, "sim-a's renewals to stop", func(ctx context.Context) bool {
+	poll.Until(t, 5*time.Second, "sim-a's renewals to stop", poll.Cond(ctx, func(ctx context.Context) (bool, error) {
 		a1 := renewed(ctx, "sim-a")
 		ok := !stoppedAt.IsZero() && a1.Equal(stoppedAt)
 		stoppedAt = a1
-		return ok && w.HeartbeatFault("sim-a") != nil
-	})
+		return ok && w.HeartbeatFault("sim-a") != nil, nil
+	}))
 	b0 := renewed(ctx, "sim-b")
-	poll(t, 5*time.Second, "sim-b to renew", func(ctx context.Context) bool { return renewed(ctx, "sim-b").After(b0) })
+	poll.Until(t, 5*time.Second, "sim-b to renew", poll.Cond(ctx, func(ctx context.Context) (bool, error) { return renewed(ctx, "sim-b").After(b0), nil }))
 	if a := renewed(ctx, "sim-a"); !a.Equal(stoppedAt) && w.HeartbeatFault("sim-a") != nil {
 		t.Errorf("sim-a renewed during the fault")
 	}
-	poll(t, 15*time.Second, "sim-a to renew after the fault", func(ctx context.Context) bool { return renewed(ctx, "sim-a").After(stoppedAt) })
+	poll.Until(t, 15*time.Second, "sim-a to renew after the fault", poll.Cond(ctx, func(ctx context.Context) (bool, error) { return renewed(ctx, "sim-a").After(stoppedAt), nil }))
 
 	// The kill is recorded on the Fault.
 	k := w.PendingKills("sim-b")[0]
 	if err := w.MarkKilled(ctx, k, []string{"c"}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, 5*time.Second, "the kill on the status", func(context.Context) bool { return len(w.PendingKills("sim-b")) == 0 })
+	poll.Until(t, 5*time.Second, "the kill on the status", poll.Cond(ctx, func(context.Context) (bool, error) { return len(w.PendingKills("sim-b")) == 0, nil }))
 	u, err := dyn.Resource(faults.Resource).Namespace("default").Get(ctx, "kill", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -19,7 +20,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 func TestParseName(t *testing.T) {
@@ -378,21 +380,18 @@ func TestRegistryKeepsItsAddress(t *testing.T) {
 	first := r.Addr()
 	stop()
 	// The first server lets go of the port once its shutdown ran.
-	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+	poll.Until(t, 10*time.Second, "the restarted registry back on "+first, func() error {
 		ctx, cancel := context.WithCancel(context.Background())
 		r2 := NewRegistry(dir, ListenCandidates(first)...)
 		if err := r2.Start(ctx); err != nil {
 			cancel()
-			return false, err
+			return err
 		}
 		if r2.Addr() != first {
 			cancel()
-			return false, nil
+			return fmt.Errorf("listening on %s", r2.Addr())
 		}
 		t.Cleanup(cancel)
-		return true, nil
+		return nil
 	})
-	if err != nil {
-		t.Fatalf("the restarted registry did not get %s back: %v", first, err)
-	}
 }

@@ -16,6 +16,8 @@ import (
 
 	internalapi "k8s.io/cri-api/pkg/apis"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // fakeRuntime is a CRI runtime with sandboxes whose verbose status names their namespace.
@@ -98,18 +100,14 @@ func TestSweepOnARealBridge(t *testing.T) {
 	t.Cleanup(func() { _ = sleeper.Process.Kill() })
 	// Wait until the sleeper is in the namespace (ip netns exec enters it, then execs sleep).
 	var sleeperNS uint64
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	poll.Until(t, 5*time.Second, "sleep started in "+foreignNS, poll.Check(func() (bool, string) {
 		p, _ := ReadProc(sleeper.Process.Pid)
 		if len(p.Args) > 0 && p.Args[0] == "sleep" {
 			sleeperNS = p.NetNS
-			break
+			return true, ""
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sleep did not start in %s", foreignNS)
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval
-	}
+		return false, fmt.Sprintf("process %v", p.Args)
+	}))
 
 	ctx := context.Background()
 	store := filepath.Join(t.TempDir(), "skiff-net")

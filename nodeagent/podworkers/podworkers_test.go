@@ -3,6 +3,7 @@ package podworkers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
+
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 func pod(uid, rv string) *corev1.Pod {
@@ -74,17 +77,6 @@ func (r *recorder) get(uid types.UID) []string {
 	return append([]string(nil), r.syncs[uid]...)
 }
 
-func eventually(t *testing.T, f func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met")
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func start(t *testing.T, cfg Config) (*PodWorkers, *clocktesting.FakeClock) {
 	clk := clocktesting.NewFakeClock(time.Now())
 	cfg.Clock = clk
@@ -101,7 +93,7 @@ func start(t *testing.T, cfg Config) (*PodWorkers, *clocktesting.FakeClock) {
 			t.Error(err)
 		}
 	})
-	eventually(t, func() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.ctx != nil })
+	poll.Until(t, 5*time.Second, "the pod workers started", poll.Check(func() (bool, string) { p.mu.Lock(); defer p.mu.Unlock(); return p.ctx != nil, "" }))
 	return p, clk
 }
 
@@ -121,7 +113,7 @@ func TestUpdatesCollapse(t *testing.T) {
 	delete(r.block, "a")
 	r.mu.Unlock()
 	close(release)
-	eventually(t, func() bool { return len(r.get("a")) == 2 })
+	poll.Until(t, 5*time.Second, "one more sync", poll.Check(func() (bool, string) { return len(r.get("a")) == 2, fmt.Sprintf("syncs %v", r.get("a")) }))
 	time.Sleep(20 * time.Millisecond)
 	if got := r.get("a"); len(got) != 2 || got[0] != "1" || got[1] != "latest" {
 		t.Fatalf("syncs = %v, want [1 latest]", got)
@@ -145,7 +137,9 @@ func TestConcurrency(t *testing.T) {
 		p.UpdatePod(pod("a", "x"))
 	}
 	close(release)
-	eventually(t, func() bool { return len(r.get("a")) == 2 && len(r.get("b")) == 1 })
+	poll.Until(t, 5*time.Second, "the syncs of a and b", poll.Check(func() (bool, string) {
+		return len(r.get("a")) == 2 && len(r.get("b")) == 1, fmt.Sprintf("syncs of a %v, of b %v", r.get("a"), r.get("b"))
+	}))
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.maxSeen > 1 {
@@ -170,12 +164,12 @@ func TestTerminationAndForget(t *testing.T) {
 		OnTerminated: func(p *corev1.Pod) { mu.Lock(); terminated = append(terminated, p.UID); mu.Unlock() },
 	})
 	p.UpdatePod(pod("a", "1"))
-	eventually(t, func() bool { return len(r.get("a")) == 1 })
+	poll.Until(t, 5*time.Second, "the first sync", poll.Check(func() (bool, string) { return len(r.get("a")) == 1, fmt.Sprintf("syncs %v", r.get("a")) }))
 	del := pod("a", "2")
 	del.DeletionTimestamp = &metav1.Time{Time: time.Now()}
 	del.DeletionGracePeriodSeconds = ptr.To[int64](5)
 	p.UpdatePod(del)
-	eventually(t, func() bool { return p.IsTerminated("a") })
+	poll.Until(t, 5*time.Second, "the termination", poll.Check(func() (bool, string) { return p.IsTerminated("a"), "" }))
 	mu.Lock()
 	if len(grace) != 1 || grace[0] != 5 || len(terminated) != 1 {
 		t.Fatalf("grace = %v, terminated = %v", grace, terminated)
@@ -192,7 +186,7 @@ func TestTerminationAndForget(t *testing.T) {
 	}
 	p.Forget("a")
 	p.UpdatePod(pod("a", "4"))
-	eventually(t, func() bool { return len(r.get("a")) == 2 })
+	poll.Until(t, 5*time.Second, "a sync once forgotten", poll.Check(func() (bool, string) { return len(r.get("a")) == 2, fmt.Sprintf("syncs %v", r.get("a")) }))
 }
 
 // A terminal sync sends the pod down the termination path.
@@ -203,7 +197,9 @@ func TestTerminalSyncTerminates(t *testing.T) {
 		Terminate: func(context.Context, *corev1.Pod, *int64) error { terms.Add(1); return nil },
 	})
 	p.UpdatePod(pod("a", "1"))
-	eventually(t, func() bool { return p.IsTerminated("a") && terms.Load() == 1 })
+	poll.Until(t, 5*time.Second, "the termination", poll.Check(func() (bool, string) {
+		return p.IsTerminated("a") && terms.Load() == 1, fmt.Sprintf("terminated %v after %d terminations", p.IsTerminated("a"), terms.Load())
+	}))
 }
 
 func TestResyncAndRetry(t *testing.T) {
@@ -211,20 +207,24 @@ func TestResyncAndRetry(t *testing.T) {
 	r.failures = 1
 	p, clk := start(t, Config{Sync: r.sync, ResyncPeriod: time.Minute, RetryPeriod: 10 * time.Second})
 	p.UpdatePod(pod("a", "1"))
-	eventually(t, func() bool { return len(r.get("a")) == 1 })
+	poll.Until(t, 5*time.Second, "the first sync", poll.Check(func() (bool, string) { return len(r.get("a")) == 1, fmt.Sprintf("syncs %v", r.get("a")) }))
 	// the failed sync is retried after RetryPeriod (not before)
-	time.Sleep(10 * time.Millisecond)
+	poll.Until(t, 5*time.Second, "the resync ticker and the retry timer", poll.Check(func() (bool, string) {
+		return clk.Waiters() == 2, fmt.Sprintf("%d waiters on the clock", clk.Waiters())
+	}))
 	clk.Step(9 * time.Second)
 	time.Sleep(10 * time.Millisecond)
 	if n := len(r.get("a")); n != 1 {
 		t.Fatalf("retried before RetryPeriod: %d syncs", n)
 	}
 	clk.Step(time.Second)
-	eventually(t, func() bool { return len(r.get("a")) == 2 })
+	poll.Until(t, 5*time.Second, "the retry", poll.Check(func() (bool, string) { return len(r.get("a")) == 2, fmt.Sprintf("syncs %v", r.get("a")) }))
 	// and every pod is resynced each period
-	time.Sleep(10 * time.Millisecond)
+	poll.Until(t, 5*time.Second, "the resync ticker alone", poll.Check(func() (bool, string) {
+		return clk.Waiters() == 1, fmt.Sprintf("%d waiters on the clock", clk.Waiters())
+	}))
 	clk.Step(50 * time.Second)
-	eventually(t, func() bool { return len(r.get("a")) == 3 })
+	poll.Until(t, 5*time.Second, "the resync", poll.Check(func() (bool, string) { return len(r.get("a")) == 3, fmt.Sprintf("syncs %v", r.get("a")) }))
 }
 
 // An update that arrives while the pod is being terminated (its API object deleted while a
@@ -254,7 +254,7 @@ func TestUpdateDuringTerminationIsNotLost(t *testing.T) {
 	<-entered
 	p.KillPod(pod("a", "2"), nil)
 	close(release)
-	eventually(t, func() bool { return p.IsTerminated("a") })
+	poll.Until(t, 5*time.Second, "the termination", poll.Check(func() (bool, string) { return p.IsTerminated("a"), "" }))
 	mu.Lock()
 	defer mu.Unlock()
 	if len(seen) != 2 || seen[1] != "2" {

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"sigs.k8s.io/knftables"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 func flow(dst string, port uint16, replySrc string) ConntrackFlow {
@@ -125,13 +127,13 @@ func TestProxierClearsStaleUDP(t *testing.T) {
 	ct := &fakeConntrack{flows: []ConntrackFlow{a, b, other}}
 	startProxier(t, Config{NodeName: testNode, Client: c, NFTables: knftables.NewFake(knftables.IPv4Family, "t"),
 		Conntrack: ct, MinSyncInterval: 10 * time.Millisecond})
-	eventually(t, 10*time.Second, "first sync cleans", func() string {
+	poll.Until(t, 10*time.Second, "first sync cleans", func() error {
 		ct.mu.Lock()
 		defer ct.mu.Unlock()
 		if ct.calls == 0 {
-			return "no clean yet"
+			return errors.New("no clean yet")
 		}
-		return ""
+		return nil
 	})
 	if !ct.has(a) || !ct.has(b) || !ct.has(other) {
 		t.Fatalf("live flows cleared: %v", ct.flows)
@@ -141,11 +143,11 @@ func TestProxierClearsStaleUDP(t *testing.T) {
 	if _, err := c.DiscoveryV1().EndpointSlices("default").Update(ctx, slice, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "flow to the removed endpoint cleared", func() string {
+	poll.Until(t, 10*time.Second, "flow to the removed endpoint cleared", func() error {
 		if ct.has(a) {
-			return "still there"
+			return errors.New("still there")
 		}
-		return ""
+		return nil
 	})
 	if !ct.has(b) || !ct.has(other) {
 		t.Fatalf("live flows cleared: %v", ct.flows)
@@ -154,11 +156,11 @@ func TestProxierClearsStaleUDP(t *testing.T) {
 	if err := c.CoreV1().Services("default").Delete(ctx, "dns", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "flows of the deleted service cleared", func() string {
+	poll.Until(t, 10*time.Second, "flows of the deleted service cleared", func() error {
 		if ct.has(b) {
-			return "still there"
+			return errors.New("still there")
 		}
-		return ""
+		return nil
 	})
 	if !ct.has(other) {
 		t.Fatalf("an unrelated flow was cleared")
@@ -249,19 +251,19 @@ func TestStaleUDPConntrackReal(t *testing.T) {
 		}
 		return string(buf[:n]), nil
 	}
-	answeredBy := func(want string) func() string {
-		return func() string {
+	answeredBy := func(want string) func() error {
+		return func() error {
 			got, err := ask()
 			if err != nil {
-				return err.Error()
+				return err
 			}
 			if got != want {
-				return "answered by " + got
+				return errors.New("answered by " + got)
 			}
-			return ""
+			return nil
 		}
 	}
-	eventually(t, 10*time.Second, "UDP service answers", answeredBy("pod-a"))
+	poll.Until(t, 10*time.Second, "UDP service answers", answeredBy("pod-a"))
 
 	slice.Endpoints = []discoveryv1.Endpoint{{Addresses: []string{podB}, NodeName: ptr.To(testNode),
 		Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}}
@@ -269,16 +271,16 @@ func TestStaleUDPConntrackReal(t *testing.T) {
 		t.Fatal(err)
 	}
 	replaced := time.Now()
-	eventually(t, 5*time.Second, "the same client socket reaches the new endpoint", answeredBy("pod-b"))
+	poll.Until(t, 5*time.Second, "the same client socket reaches the new endpoint", answeredBy("pod-b"))
 	t.Logf("client moved to the new endpoint %v after the change", time.Since(replaced))
 
 	if err := c.CoreV1().Services("default").Delete(ctx, "dns", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "no answer once the service is deleted", func() string {
+	poll.Until(t, 5*time.Second, "no answer once the service is deleted", func() error {
 		if got, err := ask(); err == nil {
-			return "still answered by " + got
+			return errors.New("still answered by " + got)
 		}
-		return ""
+		return nil
 	})
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // dialFrom sends one HTTP/1.0 request from ns, from source address src, to addr and returns
@@ -91,37 +93,37 @@ func TestLoadBalancerSourceRangesReal(t *testing.T) {
 	}
 	createSlice(t, c, "web", []int32{8080})
 
-	answers := func(src, addr string) func() string {
-		return func() string {
+	answers := func(src, addr string) func() error {
+		return func() error {
 			body, err := dialFrom(client, src, addr, time.Second)
 			if err != nil {
-				return err.Error()
+				return err
 			}
 			if body != "pod-a" {
-				return "answered " + body
+				return errors.New("answered " + body)
 			}
-			return ""
+			return nil
 		}
 	}
 	lb := lbIP + ":80"
-	eventually(t, 10*time.Second, "LB IP from an allowed source", answers(allowed, lb))
+	poll.Until(t, 10*time.Second, "LB IP from an allowed source", answers(allowed, lb))
 	if body, err := dialFrom(client, denied, lb, 500*time.Millisecond); err == nil {
 		t.Errorf("LB IP from a source outside loadBalancerSourceRanges answered %q, want no answer", body)
 	}
-	eventually(t, 2*time.Second, "NodePort from a source outside the ranges (not restricted)", answers(denied, nodeOuterSide+":30080"))
+	poll.Until(t, 2*time.Second, "NodePort from a source outside the ranges (not restricted)", answers(denied, nodeOuterSide+":30080"))
 
 	// The node has the LB IP as a local address (as VIP-style load balancers set up): its own
 	// requests to it come from the LB IP.
 	run(t, "ip", "-n", node.name, "addr", "add", lbIP+"/32", "dev", "lo")
-	eventually(t, 2*time.Second, "LB IP from the node itself", func() string {
+	poll.Until(t, 2*time.Second, "LB IP from the node itself", func() error {
 		body, err := dialFrom(node, lbIP, lb, time.Second)
 		if err != nil {
-			return err.Error()
+			return err
 		}
 		if body != "pod-a" {
-			return "answered " + body
+			return errors.New("answered " + body)
 		}
-		return ""
+		return nil
 	})
 
 	// The ranges go: every source reaches the LB IP.
@@ -133,5 +135,5 @@ func TestLoadBalancerSourceRangesReal(t *testing.T) {
 	if _, err := c.CoreV1().Services("default").Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "LB IP from any source once the ranges are removed", answers(denied, lb))
+	poll.Until(t, 10*time.Second, "LB IP from any source once the ranges are removed", answers(denied, lb))
 }

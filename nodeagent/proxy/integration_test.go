@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"os/exec"
 	"strings"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // Addresses of the integration test, all in the test namespaces: the node's pod side
@@ -88,22 +90,6 @@ func createService(t *testing.T, c kubernetes.Interface, name, ip string, mutate
 	}
 }
 
-// eventually polls fn until it returns "" or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, fn func() string) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		msg := fn()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v: %s", what, within, msg)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestRealNFTables runs the proxy against the real API server with real nftables inside a
 // network namespace (the node), with a "pod" namespace serving HTTP behind a veth and an
 // off-cluster client namespace: ClusterIP from the node itself, from the client and from the
@@ -146,22 +132,22 @@ func TestRealNFTables(t *testing.T) {
 	webA := createSlice(t, c, "web", []int32{8080})
 
 	cip := webIP + ":80"
-	answers := func(from *netnsEnv, addr, want string) func() string {
-		return func() string {
+	answers := func(from *netnsEnv, addr, want string) func() error {
+		return func() error {
 			body, err := get(from, addr, time.Second)
 			if err != nil {
-				return err.Error()
+				return err
 			}
 			if body != want {
-				return "answered " + body
+				return errors.New("answered " + body)
 			}
-			return ""
+			return nil
 		}
 	}
-	eventually(t, 10*time.Second, "ClusterIP from the node itself", answers(node, cip, "pod-a"))
-	eventually(t, 2*time.Second, "ClusterIP from an off-cluster client", answers(client, cip, "pod-a"))
-	eventually(t, 2*time.Second, "ClusterIP from the pod to itself (hairpin)", answers(pod, cip, "pod-a"))
-	eventually(t, 2*time.Second, "NodePort from an off-cluster client", answers(client, nodeOuterSide+":30080", "pod-a"))
+	poll.Until(t, 10*time.Second, "ClusterIP from the node itself", answers(node, cip, "pod-a"))
+	poll.Until(t, 2*time.Second, "ClusterIP from an off-cluster client", answers(client, cip, "pod-a"))
+	poll.Until(t, 2*time.Second, "ClusterIP from the pod to itself (hairpin)", answers(pod, cip, "pod-a"))
+	poll.Until(t, 2*time.Second, "NodePort from an off-cluster client", answers(client, nodeOuterSide+":30080", "pod-a"))
 
 	// A service without endpoints rejects at once.
 	if _, err := get(client, emptyIP+":80", 2*time.Second); !isRefused(err) {
@@ -180,16 +166,16 @@ func TestRealNFTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := map[string]int{}
-	eventually(t, 10*time.Second, "both endpoints answer", func() string {
+	poll.Until(t, 10*time.Second, "both endpoints answer", func() error {
 		body, err := get(client, cip, time.Second)
 		if err != nil {
-			return err.Error()
+			return err
 		}
 		seen[body]++
 		if seen["pod-a"] < 5 || seen["pod-b"] < 5 {
-			return "answers so far: " + strings.Join(keysOf(seen), ",")
+			return errors.New("answers so far: " + strings.Join(keysOf(seen), ","))
 		}
-		return ""
+		return nil
 	})
 
 	// Removing an endpoint stops its traffic within a second.
@@ -199,24 +185,24 @@ func TestRealNFTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	removed := time.Now()
-	eventually(t, time.Second, "removed endpoint gets no more traffic", func() string {
+	poll.Until(t, time.Second, "removed endpoint gets no more traffic", func() error {
 		for range 10 {
 			body, err := get(client, cip, time.Second)
 			if err != nil {
-				return err.Error()
+				return err
 			}
 			if body != "pod-b" {
-				return "still answered by " + body
+				return errors.New("still answered by " + body)
 			}
 		}
-		return ""
+		return nil
 	})
 	t.Logf("removed endpoint out of rotation after %v", time.Since(removed))
-	eventually(t, 5*time.Second, "network programming latency observed", func() string {
+	poll.Until(t, 5*time.Second, "network programming latency observed", func() error {
 		if histogramCount(t, p.Registry, "kubeproxy_network_programming_duration_seconds") < 1 {
-			return "no observation"
+			return errors.New("no observation")
 		}
-		return ""
+		return nil
 	})
 
 	// Restart: the old rules keep serving while the new proxier starts, and it replaces them
@@ -235,19 +221,19 @@ func TestRealNFTables(t *testing.T) {
 	}()
 	stop()
 	p2, _ := startProxier(t, cfg)
-	eventually(t, 10*time.Second, "restarted proxier synced", func() string {
+	poll.Until(t, 10*time.Second, "restarted proxier synced", func() error {
 		if histogramCount(t, p2.Registry, "kubeproxy_sync_full_proxy_rules_duration_seconds") < 1 {
-			return "no full sync yet"
+			return errors.New("no full sync yet")
 		}
-		return ""
+		return nil
 	})
 	// Let requests run over the new rules too.
 	after := total.Load()
-	eventually(t, 10*time.Second, "requests over the new rules", func() string {
+	poll.Until(t, 10*time.Second, "requests over the new rules", func() error {
 		if total.Load() < after+5 {
-			return "too few requests yet"
+			return errors.New("too few requests yet")
 		}
-		return ""
+		return nil
 	})
 	stopLoop()
 	<-loopDone
@@ -274,11 +260,11 @@ func TestRealNFTables(t *testing.T) {
 	// CleanupOnExit: the table goes when the proxier stops.
 	cfg.CleanupOnExit = true
 	p3, stop3 := startProxier(t, cfg)
-	eventually(t, 10*time.Second, "third proxier synced", func() string {
+	poll.Until(t, 10*time.Second, "third proxier synced", func() error {
 		if histogramCount(t, p3.Registry, "kubeproxy_sync_full_proxy_rules_duration_seconds") < 1 {
-			return "no full sync yet"
+			return errors.New("no full sync yet")
 		}
-		return ""
+		return nil
 	})
 	if !tableLeft() {
 		t.Fatalf("no table %s after a sync", table)

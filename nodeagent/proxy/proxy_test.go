@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"sigs.k8s.io/knftables"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // TestChangesCoalesce: a burst of EndpointSlice updates is written in a few transactions (at
@@ -39,15 +41,15 @@ func TestChangesCoalesce(t *testing.T) {
 	epChain := func(port int32) string {
 		return chainName("endpoint", "default/web/tcp/http__"+podIP+"/"+fmt.Sprint(port))
 	}
-	hasEndpoint := func(port int32) func() string {
-		return func() string {
+	hasEndpoint := func(port int32) func() error {
+		return func() error {
 			if !hasChain(epChain(port)) {
-				return "no chain " + epChain(port)
+				return errors.New("no chain " + epChain(port))
 			}
-			return ""
+			return nil
 		}
 	}
-	eventually(t, 10*time.Second, "first sync", hasEndpoint(8080))
+	poll.Until(t, 10*time.Second, "first sync", hasEndpoint(8080))
 	before := syncs.Load()
 
 	const updates = 10
@@ -58,7 +60,7 @@ func TestChangesCoalesce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 10*time.Second, "last update programmed", hasEndpoint(8080+updates))
+	poll.Until(t, 10*time.Second, "last update programmed", hasEndpoint(8080+updates))
 	if n := syncs.Load() - before; n > updates/2 {
 		t.Errorf("%d updates took %d syncs; want them coalesced", updates, n)
 	}

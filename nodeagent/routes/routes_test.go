@@ -15,6 +15,7 @@ import (
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
 	"github.com/skiff-dev/skiff/nodeagent/routes"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 func node(name, ip, cidr string) *corev1.Node {
@@ -100,17 +101,13 @@ func TestRoutesInNetns(t *testing.T) {
 	go func() { done <- r.Start(ctx) }()
 	wait := func(what string, want map[string]string) {
 		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for {
+		poll.Until(t, 15*time.Second, what, func() error {
 			cur, err := r.Current(ctx)
-			if err == nil && reflect.DeepEqual(cur, want) {
-				return
+			if err == nil && !reflect.DeepEqual(cur, want) {
+				err = fmt.Errorf("routes %v, want %v", cur, want)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: routes %v (%v), want %v", what, cur, err, want)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return err
+		})
 	}
 	wait("route to the other node", map[string]string{"10.244.50.0/24": "10.99.0.2"})
 

@@ -21,7 +21,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	internalapi "k8s.io/cri-api/pkg/apis"
@@ -30,6 +29,7 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
 	"github.com/skiff-dev/skiff/apiserver/pki"
 	"github.com/skiff-dev/skiff/nodeagent/server"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // noPods is a runtime without pods (its other methods are not called).
@@ -170,15 +170,15 @@ func TestAgentAuthorization(t *testing.T) {
 	// agent's first review (whose denial it would cache) sees the bindings made just before.
 	waitAllowed := func(t *testing.T, user string, groups []string, verb, subresource string) {
 		t.Helper()
-		err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		poll.Eventually(t, fmt.Sprintf("%s allowed %s nodes/%s", user, verb, subresource), func() error {
 			r, err := api.Client.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 				User: user, Groups: groups, ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: verb, Version: "v1", Resource: "nodes", Subresource: subresource, Name: nodeName},
 			}}, metav1.CreateOptions{})
-			return err == nil && r.Status.Allowed, nil
+			if err == nil && !r.Status.Allowed {
+				err = fmt.Errorf("not allowed: %s", r.Status.Reason)
+			}
+			return err
 		})
-		if err != nil {
-			t.Fatalf("%s is not allowed %s nodes/%s: %v", user, verb, subresource, err)
-		}
 	}
 
 	t.Run("unprivileged user", func(t *testing.T) {

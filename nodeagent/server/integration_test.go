@@ -36,6 +36,7 @@ import (
 	"github.com/skiff-dev/skiff/nodeagent/images"
 	"github.com/skiff-dev/skiff/nodeagent/runtime/containerd"
 	"github.com/skiff-dev/skiff/nodeagent/server"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // TestPodStreams runs a real containerd with a pod of a busybox container printing lines and a
@@ -189,17 +190,10 @@ func TestPodStreams(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	logsPath := "/containerLogs/" + ns + "/" + podName + "/main"
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	poll.Until(t, 10*time.Second, "the container's log", poll.Check(func() (bool, string) {
 		code, body := get(logsPath)
-		if code == http.StatusOK && strings.Contains(body, "oops") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("logs: %d %q", code, body)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return code == http.StatusOK && strings.Contains(body, "oops"), fmt.Sprintf("logs: %d %q", code, body)
+	}))
 
 	t.Run("node server logs", func(t *testing.T) {
 		if code, body := get(logsPath); code != 200 || body != "line 1\nline 2\nline 3\nline 4\nline 5\noops\n" {
@@ -440,17 +434,10 @@ func TestPodStreams(t *testing.T) {
 		}
 		// The restarted container (attempt 1): its log, and the previous one's.
 		run("echo", refs[images.BusyboxRef], 1, false, []string{"sh", "-c", "echo second; sleep 3600"})
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		poll.Until(t, 10*time.Second, "the restarted echo's log", poll.Check(func() (bool, string) {
 			b, err := pods.GetLogs(podName, &corev1.PodLogOptions{Container: "echo"}).DoRaw(ctx)
-			if err == nil && string(b) == "second\n" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("restarted echo: %q, %v", b, err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return err == nil && string(b) == "second\n", fmt.Sprintf("restarted echo: %q, %v", b, err)
+		}))
 		b, err := pods.GetLogs(podName, &corev1.PodLogOptions{Container: "echo", Previous: true}).DoRaw(ctx)
 		if err != nil || string(b) != "ready\ngot x\nbye\n" {
 			t.Errorf("previous: %q, %v", b, err)

@@ -15,6 +15,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 func TestParseCRILog(t *testing.T) {
@@ -164,12 +166,18 @@ func TestReadLogsFollow(t *testing.T) {
 	go func() {
 		done <- ReadLogs(context.Background(), path, NewLogOptions(&corev1.PodLogOptions{Follow: true, TailLines: &tail}, time.Now()), isRunning, out)
 	}()
-	waitFor(t, out, "long-line 6\n")
+	has := func(want string) func() (bool, string) {
+		return func() (bool, string) {
+			got := out.String()
+			return got == want, fmt.Sprintf("got %q, want %q", got, want)
+		}
+	}
+	poll.Until(t, 5*time.Second, "the last two lines", poll.Check(has("long-line 6\n")))
 	// A record written in two steps (no newline yet) is written once complete.
 	fmt.Fprintf(f, "%s stdout F line", time.Now().UTC().Format(time.RFC3339Nano))
 	time.Sleep(300 * time.Millisecond)
 	fmt.Fprintf(f, " 7\n")
-	waitFor(t, out, "long-line 6\nline 7\n")
+	poll.Until(t, 5*time.Second, "the record completed", poll.Check(has("long-line 6\nline 7\n")))
 	running.Store(false)
 	select {
 	case err := <-done:
@@ -181,17 +189,6 @@ func TestReadLogsFollow(t *testing.T) {
 	}
 	if out.String() != "long-line 6\nline 7\n" {
 		t.Errorf("got %q", out.String())
-	}
-}
-
-func waitFor(t *testing.T, b *syncBuffer, want string) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for b.String() != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("got %q, want %q", b.String(), want)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -19,6 +19,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
+
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // BenchmarkAgentRSS is issue 4's density budget: the resident memory of a standalone
@@ -50,10 +52,10 @@ func runAgentRSS(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer func() { _ = agent.Process.Signal(os.Interrupt); _ = agent.Wait() }()
-	waitFor(b, 2*time.Minute, func() bool {
+	poll.Until(b, 2*time.Minute, "the node rss-node Ready", poll.Check(func() (bool, string) {
 		n, err := c.CoreV1().Nodes().Get(ctx, "rss-node", metav1.GetOptions{})
-		return err == nil && nodeReady(n)
-	})
+		return err == nil && nodeReady(n), ""
+	}))
 	image := up.registry + "/skiff/busybox:latest"
 	settle := func() (anon, total int64) {
 		// Let the pod workers, probes and status loop reach their steady state.
@@ -80,36 +82,37 @@ func runAgentRSS(b *testing.B) {
 	if _, err := c.AppsV1().ReplicaSets("default").Create(ctx, rs, metav1.CreateOptions{}); err != nil {
 		b.Fatal(err)
 	}
-	deadline := time.Now().Add(3 * time.Minute)
-	for countRunning(ctx, c, "rss") != startPods {
-		if time.Now().After(deadline) {
-			pods, _ := c.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=rss"})
-			var states []string
-			for _, p := range pods.Items {
-				st := string(p.Status.Phase) + "@" + p.Spec.NodeName
-				for _, cs := range p.Status.ContainerStatuses {
-					if cs.State.Waiting != nil {
-						st += " " + cs.State.Waiting.Reason + ": " + cs.State.Waiting.Message
-					}
-				}
-				for _, cond := range p.Status.Conditions {
-					if cond.Status != corev1.ConditionTrue {
-						st += " " + string(cond.Type) + "=" + cond.Reason + ": " + cond.Message
-					}
-				}
-				states = append(states, p.Name+" "+st)
-			}
-			b.Fatalf("20 pods not running after 3m:\n%s\nagent log tail:\n%s\nskiff up log tail:\n%s", strings.Join(states, "\n"), tail(agentLog.String(), 3000), tail(up.log.String(), 6000))
+	if err := poll.Wait(ctx, 3*time.Minute, func() error {
+		if n := countRunning(ctx, c, "rss"); n != startPods {
+			return fmt.Errorf("%d of %d pods running", n, startPods)
 		}
-		time.Sleep(time.Second) // polling interval
+		return nil
+	}); err != nil {
+		pods, _ := c.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=rss"})
+		var states []string
+		for _, p := range pods.Items {
+			st := string(p.Status.Phase) + "@" + p.Spec.NodeName
+			for _, cs := range p.Status.ContainerStatuses {
+				if cs.State.Waiting != nil {
+					st += " " + cs.State.Waiting.Reason + ": " + cs.State.Waiting.Message
+				}
+			}
+			for _, cond := range p.Status.Conditions {
+				if cond.Status != corev1.ConditionTrue {
+					st += " " + string(cond.Type) + "=" + cond.Reason + ": " + cond.Message
+				}
+			}
+			states = append(states, p.Name+" "+st)
+		}
+		b.Fatalf("20 pods not running after 3m:\n%s\nagent log tail:\n%s\nskiff up log tail:\n%s", strings.Join(states, "\n"), tail(agentLog.String(), 3000), tail(up.log.String(), 6000))
 	}
 	loaded, loadedTotal := settle()
 
 	_ = c.AppsV1().ReplicaSets("default").Delete(ctx, "rss", metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationForeground)})
-	waitFor(b, 2*time.Minute, func() bool {
+	poll.Until(b, 2*time.Minute, "the rss pods deleted", poll.Check(func() (bool, string) {
 		pods, err := c.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=rss"})
-		return err == nil && len(pods.Items) == 0
-	})
+		return err == nil && len(pods.Items) == 0, ""
+	}))
 	mib := func(v int64) float64 { return float64(v) / (1 << 20) }
 	b.ReportMetric(mib(idle), "agent-idle-anon-rss-MiB")
 	b.ReportMetric(mib(loaded), "agent-20pods-anon-rss-MiB")
@@ -162,10 +165,10 @@ func startUp(ctx context.Context, b *testing.B, nodeName, podCIDR string) *upClu
 	}
 	cfg.QPS, cfg.Burst = -1, 0
 	u.cfg, u.client = cfg, kubernetes.NewForConfigOrDie(cfg)
-	waitFor(b, 2*time.Minute, func() bool {
+	poll.Until(b, 2*time.Minute, "the node "+nodeName+" Ready", poll.Check(func() (bool, string) {
 		n, err := u.client.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
-		return err == nil && nodeReady(n)
-	})
+		return err == nil && nodeReady(n), ""
+	}))
 	addr, err := os.ReadFile(filepath.Join(u.dir, "registry.addr"))
 	if err != nil {
 		b.Fatal(err)

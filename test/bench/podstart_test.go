@@ -20,6 +20,8 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	remote "k8s.io/cri-client/pkg"
 	"k8s.io/utils/ptr"
+
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 const startPods = 20 // upstream's per-node density on 2 cores
@@ -44,17 +46,17 @@ func runPodStartup(b *testing.B) {
 
 	// Warm-up: pull the image (the SLI excludes image pulls).
 	warm := startRS(ctx, b, c, "warm", image, 1)
-	waitFor(b, 2*time.Minute, func() bool { return countRunning(ctx, c, "warm") == 1 })
+	poll.Until(b, 2*time.Minute, "the warm-up pod Running", poll.Check(func() (bool, string) { return countRunning(ctx, c, "warm") == 1, "" }))
 	_ = c.AppsV1().ReplicaSets("default").Delete(ctx, warm, metav1.DeleteOptions{})
 
 	latencies := measureStartup(ctx, b, c, image)
 	floor := criFloor(ctx, b, filepath.Join(dir, "node", "containerd"), image)
 	rss := processRSS(up.pid)
 	_ = c.AppsV1().ReplicaSets("default").Delete(ctx, "start", metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationForeground)})
-	waitFor(b, 2*time.Minute, func() bool {
+	poll.Until(b, 2*time.Minute, "the pods deleted", poll.Check(func() (bool, string) {
 		pods, err := c.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
-		return err == nil && len(pods.Items) == 0
-	})
+		return err == nil && len(pods.Items) == 0, ""
+	}))
 
 	p50, p99 := pct(latencies, 50), pct(latencies, 99)
 	f50, f99 := pct(floor, 50), pct(floor, 99)
@@ -247,15 +249,4 @@ func procStatus(pid int, field string) int64 {
 		}
 	}
 	return 0
-}
-
-func waitFor(b *testing.B, timeout time.Duration, cond func() bool) {
-	b.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			b.Fatalf("condition not met after %v", timeout)
-		}
-		time.Sleep(100 * time.Millisecond) // polling interval
-	}
 }

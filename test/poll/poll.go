@@ -46,6 +46,21 @@ func Cond(ctx context.Context, cond func(ctx context.Context) (bool, error)) fun
 	}
 }
 
+// Check turns a condition reporting whether it holds and, when it does not, what it found
+// instead into one for Until; that finding is the error reported if the deadline passes.
+func Check(cond func() (bool, string)) func() error {
+	return func() error {
+		ok, found := cond()
+		switch {
+		case ok:
+			return nil
+		case found == "":
+			return errNotYet
+		}
+		return errors.New(found)
+	}
+}
+
 var errNotYet = errors.New("condition not met")
 
 // Wait calls f until it returns nil, ctx ends or timeout passes, and returns f's last error

@@ -41,3 +41,19 @@ func TestCond(t *testing.T) {
 		t.Fatal("met condition reported as unmet")
 	}
 }
+
+func TestCheck(t *testing.T) {
+	ok, found := false, ""
+	f := Check(func() (bool, string) { return ok, found })
+	if err := f(); err == nil || err.Error() != "condition not met" {
+		t.Fatalf("unmet condition without a finding = %v", err)
+	}
+	found = "2 pods"
+	if err := f(); err == nil || err.Error() != "2 pods" {
+		t.Fatalf("unmet condition = %v, want its finding", err)
+	}
+	ok = true
+	if err := f(); err != nil {
+		t.Fatalf("met condition = %v", err)
+	}
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/skiff-dev/skiff/nodeagent/images"
 	"github.com/skiff-dev/skiff/nodeagent/runtime/containerd"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // TestCRIPodLifecycle starts a real containerd under a temporary dir, fills Skiff's loopback
@@ -152,18 +153,12 @@ func TestCRIPodLifecycle(t *testing.T) {
 	// The log file, in CRI format ("<time> stdout F hello").
 	logPath := filepath.Join(logDir, "main", "0.log")
 	var logText string
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	poll.Until(t, 10*time.Second, "hello and resolv.conf in the log", poll.Check(func() (bool, string) {
 		b, _ := os.ReadFile(logPath)
 		logText = string(b)
-		if strings.Contains(logText, " stdout F hello\n") && strings.Contains(logText, "ndots:5") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("log %s has no hello and resolv.conf: %q", logPath, logText)
-		}
-		pollWait()
-	}
+		return strings.Contains(logText, " stdout F hello\n") && strings.Contains(logText, "ndots:5"),
+			fmt.Sprintf("log %s has no hello and resolv.conf: %q", logPath, logText)
+	}))
 	for _, want := range []string{"nameserver 10.96.0.10", "search default.svc.cluster.local"} {
 		if !strings.Contains(logText, want) {
 			t.Errorf("resolv.conf in the log lacks %q: %q", want, logText)
@@ -200,17 +195,10 @@ func TestCRIPodLifecycle(t *testing.T) {
 		}
 		return string(out), nil
 	}
-	deadline = time.Now().Add(10 * time.Second)
-	for {
+	poll.Until(t, 10*time.Second, "pod to pod GET / on "+webIP.String(), poll.Check(func() (bool, string) {
 		out, err := wget("/")
-		if err == nil && out == "web\n" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pod to pod GET / on %s: %q, %v", webIP, out, err)
-		}
-		pollWait()
-	}
+		return err == nil && out == "web\n", fmt.Sprintf("%q, %v", out, err)
+	}))
 	if out, err := wget("/healthz"); err != nil || out != "ok\n" {
 		t.Errorf("/healthz before /fail: %q, %v", out, err)
 	}
@@ -304,5 +292,3 @@ func runHTTPPod(ctx context.Context, t *testing.T, rs internalapi.RuntimeService
 	}
 	return podID, ip, took
 }
-
-func pollWait() { <-time.After(20 * time.Millisecond) }
