@@ -41,6 +41,14 @@ test: verify-generated vet ## Run every test (unit, integration with the real AP
 	@# The fuzz targets' seed corpora (f.Add and testdata/fuzz) ran above as plain tests; fuzzing
 	@# beyond them builds coverage instrumentation for minutes, so it is `make fuzz`, not part of test.
 
+# Popular Helm charts (bitnami/etcd, prometheus-node-exporter) installed with the real helm against
+# `skiff up` with its real node (test/e2e TestHelmCharts; needs root and containerd). Not part of
+# `make test`: it builds helm, etcd and node_exporter in test/charts (its own module), several
+# minutes on 2 cores the first time.
+.PHONY: e2e-charts
+e2e-charts: ## Install Helm charts (etcd StatefulSet+PDB+hook Job, node-exporter DaemonSet) with helm --wait on `skiff up`.
+	SKIFF_E2E_CHARTS=1 $(GO) test -count=1 -timeout $(E2E_TIMEOUT) -run '^TestHelmCharts$$' -v ./test/e2e/
+
 # Upstream's conformance specs (e2e.test of Kubernetes v1.37.2, built in test/conformance, its own
 # module) against a fresh `skiff up` with its real node; not part of `make test` (the first build
 # of bin/e2e.test takes 20-40 minutes). FOCUS and SKIP are ginkgo regexps.

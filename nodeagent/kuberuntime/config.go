@@ -169,6 +169,7 @@ func (m *Manager) SandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.Pod
 		if psc.FSGroup != nil {
 			sc.SupplementalGroups = append(sc.SupplementalGroups, *psc.FSGroup)
 		}
+		sc.Seccomp = seccompProfile(psc.SeccompProfile)
 	}
 	linux := &runtimeapi.LinuxPodSandboxConfig{CgroupParent: "", SecurityContext: sc}
 	if psc := pod.Spec.SecurityContext; psc != nil && len(psc.Sysctls) > 0 {
@@ -231,9 +232,18 @@ func (m *Manager) ContainerConfig(pod *corev1.Pod, c *corev1.Container, imageRef
 		if psc.RunAsGroup != nil {
 			csc.RunAsGroup = &runtimeapi.Int64Value{Value: *psc.RunAsGroup}
 		}
+		// upstream's determineEffectiveSecurityContext: the fsGroup is one of the container's
+		// groups, so it reads and writes the volumes that fsGroup owns.
 		csc.SupplementalGroups = append(csc.SupplementalGroups, psc.SupplementalGroups...)
+		if psc.FSGroup != nil {
+			csc.SupplementalGroups = append(csc.SupplementalGroups, *psc.FSGroup)
+		}
+		csc.Seccomp = seccompProfile(psc.SeccompProfile)
 	}
 	if sc := c.SecurityContext; sc != nil {
+		if sc.SeccompProfile != nil {
+			csc.Seccomp = seccompProfile(sc.SeccompProfile)
+		}
 		if sc.RunAsUser != nil {
 			csc.RunAsUser = &runtimeapi.Int64Value{Value: *sc.RunAsUser}
 		}
@@ -262,6 +272,31 @@ func (m *Manager) ContainerConfig(pod *corev1.Pod, c *corev1.Container, imageRef
 	cfg.Linux = lc
 	return cfg
 }
+
+// seccompProfile is the CRI profile of a pod's or container's seccompProfile, as upstream's
+// getSeccompProfile: nil (the runtime's choice, unconfined for containerd) when unset,
+// RuntimeDefault, Unconfined, or Localhost with the profile's path under the kubelet's
+// seccomp directory.
+func seccompProfile(p *corev1.SeccompProfile) *runtimeapi.SecurityProfile {
+	if p == nil {
+		return nil
+	}
+	switch p.Type {
+	case corev1.SeccompProfileTypeRuntimeDefault:
+		return &runtimeapi.SecurityProfile{ProfileType: runtimeapi.SecurityProfile_RuntimeDefault}
+	case corev1.SeccompProfileTypeLocalhost:
+		ref := ""
+		if p.LocalhostProfile != nil {
+			ref = filepath.Join(SeccompProfileRoot, *p.LocalhostProfile)
+		}
+		return &runtimeapi.SecurityProfile{ProfileType: runtimeapi.SecurityProfile_Localhost, LocalhostRef: ref}
+	}
+	return &runtimeapi.SecurityProfile{ProfileType: runtimeapi.SecurityProfile_Unconfined}
+}
+
+// SeccompProfileRoot is where Localhost seccomp profiles are, as the kubelet's default
+// (<root-dir>/seccomp).
+const SeccompProfileRoot = "/var/lib/kubelet/seccomp"
 
 func expandAll(in []string, env map[string]string) []string {
 	if in == nil {

@@ -3,6 +3,7 @@ package volumes
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,14 +106,27 @@ func (m *Manager) SetUp(ctx context.Context, pod *corev1.Pod) (map[string]Volume
 
 func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, uid string, v *corev1.Volume) (Volume, error) {
 	src := v.VolumeSource
+	var fsGroup *int64
+	if pod.Spec.SecurityContext != nil {
+		fsGroup = pod.Spec.SecurityContext.FSGroup
+	}
 	switch {
 	case src.EmptyDir != nil:
 		dir := m.VolumeDir(uid, EmptyDirPlugin, v.Name)
 		if err := os.MkdirAll(dir, 0o777); err != nil {
 			return Volume{}, err
 		}
-		// upstream: emptyDir is world-writable (0777), whatever the umask.
-		return Volume{Path: dir}, os.Chmod(dir, 0o777)
+		// upstream: emptyDir is world-writable (0777), whatever the umask. With an fsGroup it
+		// belongs to that group and is setgid, so what containers create there does too (upstream's
+		// SetVolumeOwnership, which runs while the emptyDir is still empty).
+		mode := os.FileMode(0o777)
+		if fsGroup != nil {
+			if err := os.Lchown(dir, -1, int(*fsGroup)); err != nil {
+				return Volume{}, err
+			}
+			mode |= os.ModeSetgid
+		}
+		return Volume{Path: dir}, os.Chmod(dir, mode)
 	case src.HostPath != nil:
 		t := corev1.HostPathUnset
 		if src.HostPath.Type != nil {
@@ -124,19 +138,19 @@ func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, uid string, v *cor
 		if err != nil {
 			return Volume{}, err
 		}
-		return m.write(uid, ConfigMapPlugin, v.Name, files)
+		return m.write(uid, ConfigMapPlugin, v.Name, files, fsGroup)
 	case src.Secret != nil:
 		files, err := m.secretFiles(ctx, pod.Namespace, src.Secret.SecretName, src.Secret.Items, src.Secret.DefaultMode, src.Secret.Optional)
 		if err != nil {
 			return Volume{}, err
 		}
-		return m.write(uid, SecretPlugin, v.Name, files)
+		return m.write(uid, SecretPlugin, v.Name, files, fsGroup)
 	case src.DownwardAPI != nil:
 		files, err := DownwardAPIFiles(pod, src.DownwardAPI.Items, src.DownwardAPI.DefaultMode, m.NodeAllocatable)
 		if err != nil {
 			return Volume{}, err
 		}
-		return m.write(uid, DownwardAPIPlugin, v.Name, files)
+		return m.write(uid, DownwardAPIPlugin, v.Name, files, fsGroup)
 	case src.Projected != nil:
 		files := map[string]File{}
 		for _, s := range src.Projected.Sources {
@@ -166,15 +180,40 @@ func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, uid string, v *cor
 				files[k] = f
 			}
 		}
-		return m.write(uid, ProjectedPlugin, v.Name, files)
+		return m.write(uid, ProjectedPlugin, v.Name, files, fsGroup)
 	}
 	return Volume{}, fmt.Errorf("volume type not supported by skiff")
 }
 
-func (m *Manager) write(uid, plugin, name string, files map[string]File) (Volume, error) {
+// write writes a read-only volume's files atomically. With an fsGroup, as upstream's
+// SetVolumeOwnership on a read-only volume: every file is readable by the group (mode|0440)
+// and everything in the volume belongs to the group, so a container running as another user
+// than root, with the fsGroup among its groups, reads a secret of defaultMode 0400.
+func (m *Manager) write(uid, plugin, name string, files map[string]File, fsGroup *int64) (Volume, error) {
 	dir := m.VolumeDir(uid, plugin, name)
-	if _, err := WriteAtomic(dir, files); err != nil {
+	if fsGroup != nil {
+		grouped := make(map[string]File, len(files))
+		for p, f := range files {
+			f.Mode |= 0o440
+			grouped[p] = f
+		}
+		files = grouped
+	}
+	wrote, err := WriteAtomic(dir, files)
+	if err != nil {
 		return Volume{}, err
+	}
+	if fsGroup != nil && wrote {
+		gid := int(*fsGroup)
+		err := filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(p, -1, gid)
+		})
+		if err != nil {
+			return Volume{}, err
+		}
 	}
 	return Volume{Path: dir, ReadOnly: true}, nil
 }
@@ -301,7 +340,7 @@ func Mounts(c *corev1.Container, vols map[string]Volume) ([]*runtimeapi.Mount, e
 				if v.ReadOnly {
 					return nil, fmt.Errorf("subPath %q does not exist in volume %q", vm.SubPath, vm.Name)
 				}
-				if err := os.MkdirAll(host, 0o755); err != nil {
+				if err := makeSubPath(v.Path, vm.SubPath); err != nil {
 					return nil, err
 				}
 			}
@@ -322,6 +361,33 @@ func Mounts(c *corev1.Container, vols map[string]Volume) ([]*runtimeapi.Mount, e
 		out = append(out, mnt)
 	}
 	return out, nil
+}
+
+// makeSubPath creates the missing directories of subPath under the volume's directory with the
+// volume's own mode, whatever the umask, as upstream's makeMounts (SafeMakeDir with the mode of
+// the volume): a subPath of an emptyDir is world-writable like the emptyDir, so a container
+// running as another user than root can write there (charts mount /tmp that way under a
+// read-only root file system).
+func makeSubPath(volume, subPath string) error {
+	fi, err := os.Stat(volume)
+	if err != nil {
+		return err
+	}
+	perm := fi.Mode() & (os.ModePerm | os.ModeSetgid) // setgid of an emptyDir with an fsGroup
+	dir := volume
+	for _, part := range strings.Split(filepath.Clean(subPath), "/") {
+		dir = filepath.Join(dir, part)
+		if err := os.Mkdir(dir, perm); err != nil {
+			if os.IsExist(err) {
+				continue
+			}
+			return err
+		}
+		if err := os.Chmod(dir, perm); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func hasDotDot(p string) bool {

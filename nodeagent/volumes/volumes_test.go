@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -192,8 +193,19 @@ func TestSetUpAndMounts(t *testing.T) {
 		mounts[1].HostPath != filepath.Join(vols["scratch"].Path, "logs") || mounts[2].ContainerPath != "/etc/cfg" {
 		t.Fatalf("mounts %v", mounts)
 	}
-	if fi, err := os.Stat(mounts[1].HostPath); err != nil || !fi.IsDir() {
-		t.Errorf("subPath dir not created: %v", err)
+	// Created with the emptyDir's mode (0777) whatever the umask, as upstream, nested ones too:
+	// a non-root container can write there.
+	if fi, err := os.Stat(mounts[1].HostPath); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o777 {
+		t.Errorf("subPath dir not created with the volume's mode 0777: %v %v", fi, err)
+	}
+	nested, err := Mounts(&corev1.Container{Name: "c", VolumeMounts: []corev1.VolumeMount{{Name: "scratch", MountPath: "/tmp", SubPath: "dirs/tmp-dir"}}}, vols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{filepath.Join(vols["scratch"].Path, "dirs"), nested[0].HostPath} {
+		if fi, err := os.Stat(d); err != nil || fi.Mode().Perm() != 0o777 {
+			t.Errorf("nested subPath dir %s: %v %v, want mode 0777", d, fi, err)
+		}
 	}
 	if _, err := Mounts(&corev1.Container{Name: "c", VolumeMounts: []corev1.VolumeMount{{Name: "scratch", MountPath: "/x", SubPath: "../etc"}}}, vols); err == nil {
 		t.Error("subPath with .. accepted")
@@ -212,5 +224,49 @@ func TestSetUpAndMounts(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "uid1")); !os.IsNotExist(err) {
 		t.Errorf("pod dir left: %v", err)
+	}
+}
+
+// TestFSGroup: with the pod's fsGroup, as upstream's SetVolumeOwnership, an emptyDir belongs to
+// the group and is setgid (what containers create there belongs to the group too), and the
+// files of read-only volumes belong to the group and are group-readable: a secret of
+// defaultMode 0400 becomes 0440.
+func TestFSGroup(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("changing a file's group to any gid needs root")
+	}
+	const gid = 1001
+	client := fake.NewSimpleClientset(
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "ns"}, Data: map[string][]byte{"key.pem": []byte("x")}},
+	)
+	m := &Manager{Root: t.TempDir(), Client: client}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "uid1"}, Spec: corev1.PodSpec{
+		SecurityContext: &corev1.PodSecurityContext{FSGroup: ptr.To[int64](gid)},
+		Volumes: []corev1.Volume{
+			{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+			{Name: "sec", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "s", DefaultMode: ptr.To[int32](0o400)}}},
+		},
+	}}
+	for range 2 { // the second SetUp (every sync) changes nothing
+		vols, err := m.SetUp(context.Background(), pod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(vols["data"].Path)
+		if err != nil || fi.Mode()&os.ModeSetgid == 0 || fi.Mode().Perm() != 0o777 || fi.Sys().(*syscall.Stat_t).Gid != gid {
+			t.Errorf("emptyDir with fsGroup: %v %v, want setgid 0777 of group %d", fi, err, gid)
+		}
+		mounts, err := Mounts(&corev1.Container{Name: "c", VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/tmp", SubPath: "tmp-dir"}}}, vols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, err = os.Stat(mounts[0].HostPath)
+		if err != nil || fi.Mode()&os.ModeSetgid == 0 || fi.Mode().Perm() != 0o777 || fi.Sys().(*syscall.Stat_t).Gid != gid {
+			t.Errorf("subPath of the emptyDir with fsGroup: %v %v, want setgid 0777 of group %d", fi, err, gid)
+		}
+		fi, err = os.Stat(filepath.Join(vols["sec"].Path, "key.pem"))
+		if err != nil || fi.Mode().Perm() != 0o440 || fi.Sys().(*syscall.Stat_t).Gid != gid {
+			t.Errorf("secret file with fsGroup: %v %v, want 0440 of group %d", fi, err, gid)
+		}
 	}
 }

@@ -19,6 +19,8 @@ import (
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 const (
@@ -115,6 +117,22 @@ func startSkiffT(t *testing.T, dataDir string, extra ...string) *skiff {
 				t.Errorf("stopping skiff: %v", err)
 			}
 		}
+	})
+	return s
+}
+
+// startNodeT starts a cluster owned by the test with this machine's node (real containers)
+// named node on podCIDR, and waits for the node to be Ready.
+func startNodeT(t *testing.T, dataDir, node, podCIDR string, extra ...string) *skiff {
+	t.Helper()
+	s := startSkiffT(t, dataDir, append([]string{"--agent=true", "--node-name=" + node, "--node-port=0",
+		"--pod-cidr=" + podCIDR, "--images-src", moduleRoot()}, extra...)...)
+	poll.Until(t, 90*time.Second, "node Ready", func() error {
+		out := s.kubectl(t, "get", "node", node, "--no-headers")
+		if out.err != nil || !strings.Contains(out.stdout, " Ready ") {
+			return fmt.Errorf("node %s not Ready: %s%s", node, out.stdout, out.stderr)
+		}
+		return nil
 	})
 	return s
 }

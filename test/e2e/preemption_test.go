@@ -16,15 +16,7 @@ import (
 func TestPreemption(t *testing.T) {
 	dir := t.TempDir()
 	const node = "preempt-node"
-	s := startSkiffT(t, dir, "--agent=true", "--node-name="+node, "--node-port=0",
-		"--pod-cidr=10.244.212.0/24", "--images-src", moduleRoot())
-	poll.Until(t, 90*time.Second, "node Ready", func() error {
-		out := s.kubectl(t, "get", "node", node, "--no-headers")
-		if out.err != nil || !strings.Contains(out.stdout, " Ready ") {
-			return fmt.Errorf("node not Ready: %s%s", out.stdout, out.stderr)
-		}
-		return nil
-	})
+	s := startNodeT(t, dir, node, "10.244.212.0/24")
 	ns := s.namespace(t)
 	t.Cleanup(func() { s.kubectl(t, "delete", "pods", "--all", "-n", ns, "--timeout=60s") })
 

@@ -3,7 +3,7 @@
 // its nc has no -z, its nslookup ignores resolv.conf's search domains).
 // It is one static binary that acts by the name it is run as (or its first argument):
 //
-//	wget [-q] [-O FILE|-] [-T SEC] [--spider] [-S] [-U AGENT] [--header 'K: V'] URL
+//	wget [-q] [-O FILE|-] [-T SEC] [--spider] [-S] [-U AGENT] [--header 'K: V'] [--post-data STR] URL
 //	nc [-v] [-z] [-w SEC] HOST PORT     connect; pipe stdin to the peer and the peer to stdout
 //	nc -l [-p] PORT                      accept one connection and pipe it likewise
 //	nslookup [-type=A|AAAA|SRV|PTR|CNAME|TXT] NAME [SERVER]
@@ -118,12 +118,12 @@ func seconds(s string) (time.Duration, error) {
 
 func wget(args []string) error {
 	set, operands, err := opts(args, map[string]bool{"O": true, "T": true, "U": true, "-timeout": true,
-		"-output-document": true, "-user-agent": true, "-header": true, "Y": true, "P": true})
+		"-output-document": true, "-user-agent": true, "-header": true, "-post-data": true, "Y": true, "P": true})
 	if err != nil {
 		return err
 	}
 	if len(operands) != 1 {
-		return errors.New("usage: wget [-q] [-O FILE] [-T SEC] [--spider] [-S] URL")
+		return errors.New("usage: wget [-q] [-O FILE] [-T SEC] [--spider] [-S] [--post-data STR] URL")
 	}
 	raw := operands[0]
 	if !strings.Contains(raw, "://") {
@@ -149,11 +149,20 @@ func wget(args []string) error {
 	if spider {
 		method = http.MethodHead
 	}
-	req, err := http.NewRequest(method, u.String(), nil)
+	// --post-data sends a POST with that body, as busybox's and GNU wget do.
+	var body io.Reader
+	data, post := last(set, "-post-data")
+	if post {
+		method, body = http.MethodPost, strings.NewReader(data)
+	}
+	req, err := http.NewRequest(method, u.String(), body)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("User-Agent", "Wget")
+	if post {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
 	if ua, ok := last(set, "U", "-user-agent"); ok {
 		req.Header.Set("User-Agent", ua)
 	}

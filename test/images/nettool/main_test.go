@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -42,6 +43,11 @@ func TestOpts(t *testing.T) {
 
 func TestWgetAndNc(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/echo" {
+			b, _ := io.ReadAll(r.Body)
+			fmt.Fprintf(w, "%s %s", r.Method, b)
+			return
+		}
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
 			return
@@ -55,6 +61,14 @@ func TestWgetAndNc(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(out); string(b) != "hello\n" {
 		t.Errorf("wget -O: %q", b)
+	}
+	for _, post := range [][]string{{"--post-data", `{"key":"a"}`}, {`--post-data={"key":"a"}`}} {
+		if err := wget(append(append([]string{"-q", "-O", out}, post...), srv.URL+"/echo")); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(out); string(b) != `POST {"key":"a"}` {
+			t.Errorf("wget %v: the server saw %q", post, b)
+		}
 	}
 	if err := wget([]string{"-q", "--spider", strings.TrimPrefix(srv.URL, "http://") + "/"}); err != nil {
 		t.Errorf("wget --spider of a page: %v", err)
