@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -348,7 +350,19 @@ func (a *Agent) Start(ctx context.Context) error {
 	a.pods = inf.GetIndexer()
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { a.handlePod(ctx, obj.(*corev1.Pod)) },
-		UpdateFunc: func(_, obj any) { a.handlePod(ctx, obj.(*corev1.Pod)) },
+		UpdateFunc: func(oldObj, obj any) {
+			pod := obj.(*corev1.Pod)
+			a.mu.Lock()
+			last, written := a.lastStatus[pod.UID]
+			a.mu.Unlock()
+			if written && ownStatusEcho(oldObj.(*corev1.Pod), pod, &last) {
+				// The echo of the agent's own status write: nothing to act on (a sync now would
+				// skip the retry back-off of a failing pod, whose status changes every attempt).
+				a.workers.RefreshPod(pod)
+				return
+			}
+			a.handlePod(ctx, pod)
+		},
 		DeleteFunc: func(obj any) {
 			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 				obj = t.Obj
@@ -429,6 +443,20 @@ func (a *Agent) handlePod(ctx context.Context, pod *corev1.Pod) {
 		return // never run a finished pod again
 	}
 	a.workers.UpdatePod(pod)
+}
+
+// ownStatusEcho reports whether pod differs from old only by a status the agent wrote last
+// (and metadata the API server keeps, such as the resourceVersion): the kubelet does not sync
+// a pod whose spec, labels, annotations and deletion did not change (its config source's
+// podsDifferSemantically), and a status others changed is written again.
+func ownStatusEcho(old, pod *corev1.Pod, last *corev1.PodStatus) bool {
+	return old.UID == pod.UID &&
+		apiequality.Semantic.DeepEqual(old.Spec, pod.Spec) &&
+		apiequality.Semantic.DeepEqual(old.Labels, pod.Labels) &&
+		apiequality.Semantic.DeepEqual(old.Annotations, pod.Annotations) &&
+		apiequality.Semantic.DeepEqual(old.DeletionTimestamp, pod.DeletionTimestamp) &&
+		apiequality.Semantic.DeepEqual(old.DeletionGracePeriodSeconds, pod.DeletionGracePeriodSeconds) &&
+		bytes.Equal(statusJSON(&pod.Status), statusJSON(last))
 }
 
 func (a *Agent) known(uid types.UID) bool {

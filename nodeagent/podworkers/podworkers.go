@@ -123,6 +123,17 @@ func (p *PodWorkers) UpdatePod(pod *corev1.Pod) {
 	p.update(pod, pod.DeletionTimestamp != nil, grace)
 }
 
+// RefreshPod replaces the pod a live worker holds without waking it: for an update that
+// changes nothing the worker acts on (the echo of the agent's own status write), so that the
+// next sync sees the latest object but a failing pod keeps its retry back-off.
+func (p *PodWorkers) RefreshPod(pod *corev1.Pod) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if w, ok := p.workers[pod.UID]; ok && !w.terminating {
+		w.pod = pod
+	}
+}
+
 // KillPod terminates a pod (removed from the API, evicted, ...) with an optional grace period
 // override.
 func (p *PodWorkers) KillPod(pod *corev1.Pod, gracePeriod *int64) {

@@ -261,3 +261,29 @@ func TestUpdateDuringTerminationIsNotLost(t *testing.T) {
 		t.Fatalf("terminations saw resourceVersions %v, want [1 2]", seen)
 	}
 }
+
+// RefreshPod (the echo of the agent's own status write) does not wake a failing worker before
+// its retry, and the retry syncs the refreshed pod.
+func TestRefreshPodKeepsBackoff(t *testing.T) {
+	r := newRecorder()
+	r.failures = 1
+	p, clk := start(t, Config{Sync: r.sync, ResyncPeriod: time.Hour, RetryPeriod: 10 * time.Second})
+	p.UpdatePod(pod("a", "1"))
+	poll.Until(t, 5*time.Second, "the retry timer", poll.Check(func() (bool, string) {
+		return clk.Waiters() == 2, fmt.Sprintf("%d waiters on the clock", clk.Waiters())
+	}))
+	p.RefreshPod(pod("a", "2"))
+	p.RefreshPod(pod("unknown", "1")) // no worker: nothing starts
+	time.Sleep(20 * time.Millisecond) // nothing may happen: a refresh wakes no worker
+	if got := r.get("a"); len(got) != 1 {
+		t.Fatalf("a refresh woke the worker: syncs %v", got)
+	}
+	clk.Step(10 * time.Second)
+	poll.Until(t, 5*time.Second, "the retry with the refreshed pod", poll.Check(func() (bool, string) {
+		got := r.get("a")
+		return len(got) == 2 && got[1] == "2", fmt.Sprintf("syncs %v", got)
+	}))
+	if known := p.Known(); len(known) != 1 || known[0] != "a" {
+		t.Errorf("workers %v after RefreshPod of an unknown pod", known)
+	}
+}
