@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -16,7 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/controllertest"
@@ -44,47 +42,9 @@ func start(t *testing.T) *env {
 	if _, err := e.c.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go e.kubelet(ctx, done)
-	// Registered after the manager's: runs first, so the fake kubelet stops before the manager.
-	t.Cleanup(func() { cancel(); <-done })
+	controllertest.StartKubelet(t, &controllertest.Kubelet{Client: e.c, Namespace: e.ns, FinishDeletions: true,
+		Ready: func(p *corev1.Pod) bool { return e.auto.Load() && p.Spec.NodeName != "" }})
 	return e
-}
-
-// kubelet stands in for the nodes' agents: it finishes the deletion of terminating pods and,
-// when auto, marks bound pods Running and Ready.
-func (e *env) kubelet(ctx context.Context, done chan struct{}) {
-	defer close(done)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		pods, err := e.c.CoreV1().Pods(e.ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			continue
-		}
-		for i := range pods.Items {
-			p := &pods.Items[i]
-			switch {
-			case p.DeletionTimestamp != nil:
-				_ = e.c.CoreV1().Pods(e.ns).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
-			case e.auto.Load() && p.Spec.NodeName != "" && p.Status.Phase != corev1.PodRunning:
-				e.markReady(ctx, p)
-			}
-		}
-	}
-}
-
-func (e *env) markReady(ctx context.Context, p *corev1.Pod) {
-	p = p.DeepCopy()
-	p.Status.Phase = corev1.PodRunning
-	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
-	_, _ = e.c.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
 }
 
 func (e *env) node(name string, labels map[string]string, taints ...corev1.Taint) {
@@ -344,7 +304,7 @@ func TestRollingUpdate(t *testing.T) {
 		if ds.Status.NumberUnavailable > 1 {
 			t.Errorf("step %d: %d unavailable", step, ds.Status.NumberUnavailable)
 		}
-		e.markReady(t.Context(), &fresh[0])
+		_ = controllertest.MarkReady(t.Context(), e.c, &fresh[0], "")
 	}
 	e.auto.Store(true)
 	ds := e.waitRolledOut("web")

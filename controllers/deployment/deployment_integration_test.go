@@ -37,36 +37,12 @@ func start(t *testing.T) *env {
 		(&replicaset.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager,
 		(&deployment.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager)
 	e := &env{c: s.Client}
-	ctx, cancel := context.WithCancel(context.Background())
-	kubeletDone := make(chan struct{})
-	go e.kubelet(ctx, kubeletDone)
-	// Registered after the manager's: runs first, so the fake kubelet stops before the manager.
-	t.Cleanup(func() { cancel(); <-kubeletDone })
+	// Marks every pending pod Running and Ready with an IP, outside frozen namespaces.
+	controllertest.StartKubelet(t, &controllertest.Kubelet{Client: e.c, Ready: func(p *corev1.Pod) bool {
+		_, frozen := e.frozen.Load(p.Namespace)
+		return !frozen
+	}})
 	return e
-}
-
-// kubelet stands in for scheduler and node agent: it marks every pending pod Running and
-// Ready with an IP, outside frozen namespaces.
-func (e *env) kubelet(ctx context.Context, done chan struct{}) {
-	defer close(done)
-	ip := 0
-	for ctx.Err() == nil {
-		time.Sleep(20 * time.Millisecond)
-		pods, err := e.c.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
-		if err != nil {
-			continue
-		}
-		for _, p := range pods.Items {
-			if _, frozen := e.frozen.Load(p.Namespace); frozen || p.Status.Phase == corev1.PodRunning || p.DeletionTimestamp != nil {
-				continue
-			}
-			ip++
-			p.Status.Phase = corev1.PodRunning
-			p.Status.PodIP = fmt.Sprintf("10.1.%d.%d", ip/250, ip%250+1)
-			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
-			_, _ = e.c.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, &p, metav1.UpdateOptions{})
-		}
-	}
 }
 
 // rolloutTimeout is the deadline of this package's waits: rollouts take longer than

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -40,10 +39,8 @@ func start(t *testing.T) *env {
 	if _, err := e.c.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go e.kubelet(ctx, done)
-	t.Cleanup(func() { cancel(); <-done })
+	controllertest.StartKubelet(t, &controllertest.Kubelet{Client: e.c, Namespace: e.ns, FinishDeletions: true,
+		Ready: func(p *corev1.Pod) bool { return e.allowed(p.Name) }})
 	return e
 }
 
@@ -62,34 +59,6 @@ func (e *env) allowed(name string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.ready == nil || e.ready[name]
-}
-
-func (e *env) kubelet(ctx context.Context, done chan struct{}) {
-	defer close(done)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		pods, err := e.c.CoreV1().Pods(e.ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			continue
-		}
-		for i := range pods.Items {
-			p := pods.Items[i].DeepCopy()
-			switch {
-			case p.DeletionTimestamp != nil:
-				_ = e.c.CoreV1().Pods(e.ns).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
-			case p.Status.Phase != corev1.PodRunning && e.allowed(p.Name):
-				p.Status.Phase = corev1.PodRunning
-				p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
-				_, _ = e.c.CoreV1().Pods(e.ns).UpdateStatus(ctx, p, metav1.UpdateOptions{})
-			}
-		}
-	}
 }
 
 func newSet(name string, replicas int32, mutate ...func(*appsv1.StatefulSet)) *appsv1.StatefulSet {
