@@ -349,7 +349,7 @@ func (a *Agent) Start(ctx context.Context) error {
 	}
 	a.pods = inf.GetIndexer()
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { a.handlePod(ctx, obj.(*corev1.Pod)) },
+		AddFunc: func(obj any) { a.handlePod(ctx, obj.(*corev1.Pod)) },
 		UpdateFunc: func(oldObj, obj any) {
 			pod := obj.(*corev1.Pod)
 			a.mu.Lock()

@@ -35,7 +35,9 @@ func TestOwnStatusEcho(t *testing.T) {
 		{"spec changed", echo(func(p *corev1.Pod) { p.Spec.Containers[0].Image = "j" }), false},
 		{"labels changed", echo(func(p *corev1.Pod) { p.Labels["a"] = "c" }), false},
 		{"annotations changed", echo(func(p *corev1.Pod) { p.Annotations = map[string]string{"x": "y"} }), false},
-		{"deleted", echo(func(p *corev1.Pod) { p.DeletionTimestamp, p.DeletionGracePeriodSeconds = &metav1.Time{}, ptr.To[int64](30) }), false},
+		{"deleted", echo(func(p *corev1.Pod) {
+			p.DeletionTimestamp, p.DeletionGracePeriodSeconds = &metav1.Time{}, ptr.To[int64](30)
+		}), false},
 		{"another pod of the name", echo(func(p *corev1.Pod) { p.UID = "v" }), false},
 	} {
 		if got := ownStatusEcho(old, tc.pod, &written); got != tc.want {
