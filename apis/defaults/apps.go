@@ -119,6 +119,21 @@ func defaultPersistentVolumeClaim(pvc *corev1.PersistentVolumeClaim) {
 	defaultResourceList(pvc.Status.AllocatedResources)
 }
 
+// defaultPersistentVolume is upstream's SetDefaults_PersistentVolume: phase Pending, reclaim
+// policy Retain, volume mode Filesystem.
+func defaultPersistentVolume(pv *corev1.PersistentVolume) {
+	if pv.Status.Phase == "" {
+		pv.Status.Phase = corev1.VolumePending
+	}
+	if pv.Spec.PersistentVolumeReclaimPolicy == "" {
+		pv.Spec.PersistentVolumeReclaimPolicy = corev1.PersistentVolumeReclaimRetain
+	}
+	if pv.Spec.VolumeMode == nil {
+		pv.Spec.VolumeMode = ptrTo(corev1.PersistentVolumeFilesystem)
+	}
+	defaultResourceList(pv.Spec.Capacity)
+}
+
 func defaultEndpointSlice(es *discoveryv1.EndpointSlice) {
 	for i := range es.Ports {
 		p := &es.Ports[i]

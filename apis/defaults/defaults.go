@@ -42,6 +42,8 @@ func Default(obj runtime.Object) {
 		defaultLimitRange(o)
 	case *corev1.PersistentVolumeClaim:
 		defaultPersistentVolumeClaim(o)
+	case *corev1.PersistentVolume:
+		defaultPersistentVolume(o)
 	case *appsv1.ReplicaSet:
 		defaultReplicaSet(o)
 	case *appsv1.Deployment:

@@ -51,6 +51,8 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 		return validateLimitRange(o)
 	case *corev1.PersistentVolumeClaim:
 		return validatePersistentVolumeClaim(o)
+	case *corev1.PersistentVolume:
+		return validatePersistentVolume(o)
 	case *appsv1.ReplicaSet:
 		return validateReplicaSet(o)
 	case *appsv1.Deployment:
@@ -130,6 +132,10 @@ func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 		if p, ok := old.(*corev1.PersistentVolumeClaim); ok {
 			return validatePersistentVolumeClaimUpdate(o, p)
 		}
+	case *corev1.PersistentVolume:
+		if p, ok := old.(*corev1.PersistentVolume); ok {
+			return validatePersistentVolumeUpdate(o, p)
+		}
 	case *appsv1.ReplicaSet:
 		if p, ok := old.(*appsv1.ReplicaSet); ok {
 			return validateReplicaSetUpdate(o, p)
@@ -187,6 +193,10 @@ func ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
 	case *corev1.ResourceQuota:
 		if p, ok := old.(*corev1.ResourceQuota); ok {
 			return validateResourceQuotaStatusUpdate(o, p)
+		}
+	case *corev1.PersistentVolume:
+		if p, ok := old.(*corev1.PersistentVolume); ok {
+			return validatePersistentVolumeStatusUpdate(o, p)
 		}
 	case *appsv1.ReplicaSet:
 		if p, ok := old.(*appsv1.ReplicaSet); ok {

@@ -53,6 +53,7 @@ var (
 	daemonSetsGR          = schema.GroupResource{Group: "apps", Resource: "daemonsets"}
 	statefulSetsGR        = schema.GroupResource{Group: "apps", Resource: "statefulsets"}
 	pvcsGR                = schema.GroupResource{Resource: "persistentvolumeclaims"}
+	pvsGR                 = schema.GroupResource{Resource: "persistentvolumes"}
 	controllerRevisionsGR = schema.GroupResource{Group: "apps", Resource: "controllerrevisions"}
 	leasesGR              = schema.GroupResource{Group: "coordination.k8s.io", Resource: "leases"}
 	endpointSlicesGR      = schema.GroupResource{Group: "discovery.k8s.io", Resource: "endpointslices"}
@@ -137,6 +138,8 @@ func TestColumns(t *testing.T) {
 		{statefulSetsGR, []column{{"Name", "string", 0}, {"Ready", "string", 0}, {"Age", "string", 0}, {"Containers", "string", 1}, {"Images", "string", 1}}},
 		{pvcsGR, []column{{"Name", "string", 0}, {"Status", "string", 0}, {"Volume", "string", 0}, {"Capacity", "string", 0}, {"Access Modes", "string", 0},
 			{"StorageClass", "string", 0}, {"VolumeAttributesClass", "string", 0}, {"Age", "string", 0}, {"VolumeMode", "string", 1}}},
+		{pvsGR, []column{{"Name", "string", 0}, {"Capacity", "string", 0}, {"Access Modes", "string", 0}, {"Reclaim Policy", "string", 0}, {"Status", "string", 0},
+			{"Claim", "string", 0}, {"StorageClass", "string", 0}, {"VolumeAttributesClass", "string", 0}, {"Reason", "string", 0}, {"Age", "string", 0}, {"VolumeMode", "string", 1}}},
 		{controllerRevisionsGR, []column{{"Name", "string", 0}, {"Controller", "string", 0}, {"Revision", "string", 0}, {"Age", "string", 0}}},
 		{leasesGR, []column{{"Name", "string", 0}, {"Holder", "string", 0}, {"Age", "string", 0}}},
 		{endpointSlicesGR, []column{{"Name", "string", 0}, {"AddressType", "string", 0}, {"Ports", "string", 0}, {"Endpoints", "string", 0}, {"Age", "string", 0}}},
@@ -189,7 +192,7 @@ func TestColumns(t *testing.T) {
 
 func TestForResourceUnknown(t *testing.T) {
 	for _, gr := range []schema.GroupResource{
-		{Resource: "persistentvolumes"},
+		{Resource: "persistentvolumes/status"},
 		{Resource: "pods/status"},
 		{Group: "apps", Resource: "statefulsets/status"},
 		{Group: "extensions", Resource: "deployments"},
@@ -235,6 +238,7 @@ var emptyLists = map[schema.GroupResource]runtime.Object{
 	pdbGR:                          &policyv1.PodDisruptionBudgetList{},
 	statefulSetsGR:                 &appsv1.StatefulSetList{},
 	pvcsGR:                         &corev1.PersistentVolumeClaimList{},
+	pvsGR:                          &corev1.PersistentVolumeList{},
 }
 
 // zeroObjects holds a zero-valued object of every printed resource.
@@ -270,6 +274,7 @@ var zeroObjects = map[schema.GroupResource]runtime.Object{
 	pdbGR:                          &policyv1.PodDisruptionBudget{},
 	statefulSetsGR:                 &appsv1.StatefulSet{},
 	pvcsGR:                         &corev1.PersistentVolumeClaim{},
+	pvsGR:                          &corev1.PersistentVolume{},
 }
 
 func TestEmptyLists(t *testing.T) {

@@ -9,6 +9,48 @@ import (
 
 func init() {
 	register(core("persistentvolumeclaims"), newConvertor(persistentVolumeClaimColumns, func(l *corev1.PersistentVolumeClaimList) []corev1.PersistentVolumeClaim { return l.Items }, printPersistentVolumeClaim))
+	register(core("persistentvolumes"), newConvertor(persistentVolumeColumns, func(l *corev1.PersistentVolumeList) []corev1.PersistentVolume { return l.Items }, printPersistentVolume))
+}
+
+var persistentVolumeColumns = []metav1.TableColumnDefinition{
+	nameColumn,
+	{Name: "Capacity", Type: "string", Description: corev1.PersistentVolumeSpec{}.SwaggerDoc()["capacity"]},
+	{Name: "Access Modes", Type: "string", Description: corev1.PersistentVolumeSpec{}.SwaggerDoc()["accessModes"]},
+	{Name: "Reclaim Policy", Type: "string", Description: corev1.PersistentVolumeSpec{}.SwaggerDoc()["persistentVolumeReclaimPolicy"]},
+	{Name: "Status", Type: "string", Description: corev1.PersistentVolumeStatus{}.SwaggerDoc()["phase"]},
+	{Name: "Claim", Type: "string", Description: corev1.PersistentVolumeSpec{}.SwaggerDoc()["claimRef"]},
+	{Name: "StorageClass", Type: "string", Description: "StorageClass of the pv"},
+	{Name: "VolumeAttributesClass", Type: "string", Description: "VolumeAttributesClass of the pv"},
+	{Name: "Reason", Type: "string", Description: corev1.PersistentVolumeStatus{}.SwaggerDoc()["reason"]},
+	ageColumn,
+	{Name: "VolumeMode", Type: "string", Priority: 1, Description: corev1.PersistentVolumeSpec{}.SwaggerDoc()["volumeMode"]},
+}
+
+// printPersistentVolume is upstream's printPersistentVolume: the claim as namespace/name,
+// Terminating while deleted, the class from the beta annotation or the spec.
+func printPersistentVolume(pv *corev1.PersistentVolume) metav1.TableRow {
+	claim := ""
+	if ref := pv.Spec.ClaimRef; ref != nil {
+		claim = ref.Namespace + "/" + ref.Name
+	}
+	phase := string(pv.Status.Phase)
+	if pv.DeletionTimestamp != nil {
+		phase = "Terminating"
+	}
+	class := pv.Spec.StorageClassName
+	if c, ok := pv.Annotations[corev1.BetaStorageClassAnnotation]; ok {
+		class = c
+	}
+	volumeMode, vac := "<unset>", "<unset>"
+	if pv.Spec.VolumeMode != nil {
+		volumeMode = string(*pv.Spec.VolumeMode)
+	}
+	if pv.Spec.VolumeAttributesClassName != nil {
+		vac = *pv.Spec.VolumeAttributesClassName
+	}
+	storage := pv.Spec.Capacity[corev1.ResourceStorage]
+	return cells(pv.Name, storage.String(), accessModesString(pv.Spec.AccessModes), string(pv.Spec.PersistentVolumeReclaimPolicy),
+		phase, claim, class, vac, pv.Status.Reason, translateTimestampSince(pv.CreationTimestamp), volumeMode)
 }
 
 var persistentVolumeClaimColumns = []metav1.TableColumnDefinition{

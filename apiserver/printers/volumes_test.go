@@ -44,3 +44,33 @@ func TestPersistentVolumeClaimRows(t *testing.T) {
 		})
 	}
 }
+
+func TestPersistentVolumeRows(t *testing.T) {
+	fs := corev1.PersistentVolumeFilesystem
+	pv := corev1.PersistentVolume{
+		ObjectMeta: objMeta("pv-1", time.Hour),
+		Spec: corev1.PersistentVolumeSpec{
+			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("5Gi")},
+			AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain, StorageClassName: "local-path", VolumeMode: &fs,
+			PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/data"}},
+		},
+		Status: corev1.PersistentVolumeStatus{Phase: corev1.VolumeAvailable},
+	}
+	bound := *pv.DeepCopy()
+	bound.Spec.ClaimRef = &corev1.ObjectReference{Namespace: "ns", Name: "data-web-0"}
+	bound.Status = corev1.PersistentVolumeStatus{Phase: corev1.VolumeFailed, Reason: "Recycling failed"}
+	bound.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	for _, tt := range []struct {
+		name string
+		pv   corev1.PersistentVolume
+		want []any
+	}{
+		{"available", pv, []any{"pv-1", "5Gi", "RWO", "Retain", "Available", "", "local-path", "<unset>", "", "60m", "Filesystem"}},
+		{"claimed, failed, terminating", bound, []any{"pv-1", "5Gi", "RWO", "Retain", "Terminating", "ns/data-web-0", "local-path", "<unset>", "Recycling failed", "60m", "Filesystem"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			checkCells(t, rowCells(t, core("persistentvolumes"), &tt.pv), tt.want)
+		})
+	}
+}

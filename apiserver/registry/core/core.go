@@ -87,7 +87,7 @@ func (p *Provider) NewRESTStorage(c *registry.Context) (map[string]map[string]re
 	}
 	add(services)
 	p.kubernetesServiceIP = kubernetesIP
-	if err := c.AddKinds(m, EndpointsKind, EventKind, ConfigMapKind, SecretKind, ServiceAccountKind, ResourceQuotaKind, LimitRangeKind, PodTemplateKind, PersistentVolumeClaimKind); err != nil {
+	if err := c.AddKinds(m, EndpointsKind, EventKind, ConfigMapKind, SecretKind, ServiceAccountKind, ResourceQuotaKind, LimitRangeKind, PodTemplateKind, PersistentVolumeClaimKind, PersistentVolumeKind); err != nil {
 		return nil, err
 	}
 	if err := addReplicationControllers(c, m); err != nil {
