@@ -87,8 +87,17 @@ func TestPriority(t *testing.T) {
 			Value: 100, GlobalDefault: true}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		_, err := c.SchedulingV1().PriorityClasses().Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "default2"},
-			Value: 200, GlobalDefault: true}, metav1.CreateOptions{})
+		// The admission's informer sees the first default shortly (dry runs until then: a second
+		// default must not be stored).
+		second := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "default2"}, Value: 200, GlobalDefault: true}
+		poll.Eventually(t, "a second default refused", func() error {
+			_, err := c.SchedulingV1().PriorityClasses().Create(ctx, second, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+			if !apierrors.IsForbidden(err) {
+				return fmt.Errorf("dry-run create of a second default: %v", err)
+			}
+			return nil
+		})
+		_, err := c.SchedulingV1().PriorityClasses().Create(ctx, second, metav1.CreateOptions{})
 		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "PriorityClass default is already marked as default") {
 			t.Errorf("second default: %v", err)
 		}
