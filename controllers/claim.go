@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -49,16 +50,27 @@ func ClaimPlan[T metav1.Object](parentUID types.UID, parentDeleting bool, select
 }
 
 // AdoptPatch is the strategic merge patch making parent (of parentKind) the controller of the
-// object with childUID (the uid is a precondition), as upstream's adoption.
-func AdoptPatch(parent metav1.Object, parentKind schema.GroupVersionKind, childUID types.UID) []byte {
-	return fmt.Appendf(nil, `{"metadata":{"ownerReferences":[{"apiVersion":%q,"kind":%q,"name":%q,"uid":%q,"controller":true,"blockOwnerDeletion":true}],"uid":%q}}`,
-		parentKind.GroupVersion().String(), parentKind.Kind, parent.GetName(), parent.GetUID(), childUID)
+// object with childUID (the uid is a precondition), as upstream's adoption; finalizers are
+// added with it (the Job controller's tracking finalizer).
+func AdoptPatch(parent metav1.Object, parentKind schema.GroupVersionKind, childUID types.UID, finalizers ...string) []byte {
+	return fmt.Appendf(nil, `{"metadata":{"ownerReferences":[{"apiVersion":%q,"kind":%q,"name":%q,"uid":%q,"controller":true,"blockOwnerDeletion":true}],%s"uid":%q}}`,
+		parentKind.GroupVersion().String(), parentKind.Kind, parent.GetName(), parent.GetUID(), finalizersPatch("finalizers", finalizers), childUID)
 }
 
 // ReleasePatch is the strategic merge patch removing parentUID's reference from the object with
-// childUID (the uid is a precondition).
-func ReleasePatch(parentUID, childUID types.UID) []byte {
-	return fmt.Appendf(nil, `{"metadata":{"ownerReferences":[{"$patch":"delete","uid":%q}],"uid":%q}}`, parentUID, childUID)
+// childUID (the uid is a precondition), and finalizers with it.
+func ReleasePatch(parentUID, childUID types.UID, finalizers ...string) []byte {
+	return fmt.Appendf(nil, `{"metadata":{"ownerReferences":[{"$patch":"delete","uid":%q}],%s"uid":%q}}`,
+		parentUID, finalizersPatch("$deleteFromPrimitiveList/finalizers", finalizers), childUID)
+}
+
+// finalizersPatch is `"key":[finalizers],` for a patch, or nothing without finalizers.
+func finalizersPatch(key string, finalizers []string) string {
+	if len(finalizers) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(finalizers)
+	return fmt.Sprintf("%q:%s,", key, b)
 }
 
 // RecheckParent re-reads parent (of kind) from the server before an adoption: a stale cache
@@ -79,8 +91,9 @@ func RecheckParent(ctx context.Context, reader client.Reader, parent client.Obje
 
 // ClaimPods carries out ClaimPlan for parent (of kind) over pods: it adopts the selected orphans
 // once RecheckParent allows, releases the owned pods no longer selected, and returns the pods
-// the parent owns afterwards.
-func ClaimPods(ctx context.Context, c client.Client, reader client.Reader, parent client.Object, kind schema.GroupVersionKind, sel labels.Selector, pods []*corev1.Pod) ([]*corev1.Pod, error) {
+// the parent owns afterwards. Adoption adds finalizers, release removes them (upstream's
+// PodControllerRefManager with finalizers).
+func ClaimPods(ctx context.Context, c client.Client, reader client.Reader, parent client.Object, kind schema.GroupVersionKind, sel labels.Selector, pods []*corev1.Pod, finalizers ...string) ([]*corev1.Pod, error) {
 	plan := ClaimPlan(parent.GetUID(), parent.GetDeletionTimestamp() != nil, sel, pods)
 	owned := plan.Owned
 	var errs []error
@@ -89,7 +102,7 @@ func ClaimPods(ctx context.Context, c client.Client, reader client.Reader, paren
 			errs = append(errs, err)
 		} else {
 			for _, p := range plan.Adopt {
-				patch := client.RawPatch(types.StrategicMergePatchType, AdoptPatch(parent, kind, p.UID))
+				patch := client.RawPatch(types.StrategicMergePatchType, AdoptPatch(parent, kind, p.UID, finalizers...))
 				if err := c.Patch(ctx, p.DeepCopy(), patch); err != nil {
 					if !apierrors.IsNotFound(err) {
 						errs = append(errs, fmt.Errorf("adopting pod %s: %w", p.Name, err))
@@ -101,7 +114,7 @@ func ClaimPods(ctx context.Context, c client.Client, reader client.Reader, paren
 		}
 	}
 	for _, p := range plan.Release {
-		patch := client.RawPatch(types.StrategicMergePatchType, ReleasePatch(parent.GetUID(), p.UID))
+		patch := client.RawPatch(types.StrategicMergePatchType, ReleasePatch(parent.GetUID(), p.UID, finalizers...))
 		if err := c.Patch(ctx, p.DeepCopy(), patch); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) {
 			errs = append(errs, fmt.Errorf("releasing pod %s: %w", p.Name, err))
 		}

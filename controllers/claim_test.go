@@ -70,4 +70,11 @@ func TestOwnerPatches(t *testing.T) {
 	if got, want := string(ReleasePatch("p", "c")), `{"metadata":{"ownerReferences":[{"$patch":"delete","uid":"p"}],"uid":"c"}}`; got != want {
 		t.Errorf("ReleasePatch = %s, want %s", got, want)
 	}
+	job := string(AdoptPatch(parent, appsv1.SchemeGroupVersion.WithKind("DaemonSet"), "c", "batch.kubernetes.io/job-tracking"))
+	if want := `{"metadata":{"ownerReferences":[{"apiVersion":"apps/v1","kind":"DaemonSet","name":"ds","uid":"p","controller":true,"blockOwnerDeletion":true}],"finalizers":["batch.kubernetes.io/job-tracking"],"uid":"c"}}`; job != want {
+		t.Errorf("AdoptPatch with a finalizer = %s\nwant %s", job, want)
+	}
+	if got, want := string(ReleasePatch("p", "c", "batch.kubernetes.io/job-tracking")), `{"metadata":{"ownerReferences":[{"$patch":"delete","uid":"p"}],"$deleteFromPrimitiveList/finalizers":["batch.kubernetes.io/job-tracking"],"uid":"c"}}`; got != want {
+		t.Errorf("ReleasePatch with a finalizer = %s, want %s", got, want)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/klog/v2"
@@ -81,6 +82,10 @@ func (r *Reconciler) podEvent(obj client.Object, q handlerQueue, created, delete
 	ref := metav1.GetControllerOf(obj)
 	key := controllers.OwnerKey(obj.GetNamespace(), ref, controllerKind)
 	if key == nil {
+		if ref == nil && !deleted {
+			// An orphan: the Jobs selecting it may adopt it (upstream's getPodJobs).
+			r.enqueueSelecting(obj, q)
+		}
 		return
 	}
 	if created {
@@ -90,6 +95,22 @@ func (r *Reconciler) podEvent(obj client.Object, q handlerQueue, created, delete
 		r.expectations.DeletionObserved(key.String(), client.ObjectKeyFromObject(obj).String())
 	}
 	q.Add(reconcile.Request{NamespacedName: *key})
+}
+
+// enqueueSelecting enqueues the Jobs of the pod's namespace whose selector matches its labels.
+func (r *Reconciler) enqueueSelecting(pod client.Object, q handlerQueue) {
+	jobs := &batchv1.JobList{}
+	if err := r.Client.List(context.Background(), jobs, client.InNamespace(pod.GetNamespace())); err != nil {
+		return
+	}
+	for i := range jobs.Items {
+		j := &jobs.Items[i]
+		sel, err := metav1.LabelSelectorAsSelector(j.Spec.Selector)
+		if err != nil || sel.Empty() || !sel.Matches(labels.Set(pod.GetLabels())) {
+			continue
+		}
+		q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(j)})
+	}
 }
 
 // Reconcile syncs one Job.
@@ -144,23 +165,23 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return ctrl.Result{RequeueAfter: plan.RequeueAfter}, nil
 }
 
-// jobPods lists the pods the Job controls and selects.
+// jobPods lists the pods of the Job's namespace and claims them as upstream's getPodsForJob:
+// selected orphans are adopted (with the tracking finalizer), owned pods no longer selected are
+// released (without it); it returns the pods the Job controls.
 func (r *Reconciler) jobPods(ctx context.Context, job *batchv1.Job) ([]*corev1.Pod, error) {
 	sel, err := metav1.LabelSelectorAsSelector(job.Spec.Selector)
 	if err != nil {
 		return nil, fmt.Errorf("job %s/%s has an invalid selector: %w", job.Namespace, job.Name, err)
 	}
 	list := &corev1.PodList{}
-	if err := r.Client.List(ctx, list, client.InNamespace(job.Namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+	if err := r.Client.List(ctx, list, client.InNamespace(job.Namespace)); err != nil {
 		return nil, err
 	}
-	var out []*corev1.Pod
+	all := make([]*corev1.Pod, len(list.Items))
 	for i := range list.Items {
-		if ref := metav1.GetControllerOf(&list.Items[i]); ref != nil && ref.UID == job.UID {
-			out = append(out, &list.Items[i])
-		}
+		all[i] = &list.Items[i]
 	}
-	return out, nil
+	return controllers.ClaimPods(ctx, r.Client, r.APIReader, job, controllerKind, sel, all, TrackingFinalizer)
 }
 
 // releaseOrphans removes our finalizer from the pods of a Job that is gone.

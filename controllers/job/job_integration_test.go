@@ -144,6 +144,48 @@ func TestJobController(t *testing.T) {
 		}
 	})
 
+	t.Run("adopt orphans, release non-matching pods", func(t *testing.T) {
+		j := create(newJob("adopt", 4, 2))
+		pod := activePods(t, c, j, 2)[0]
+		orphan := func(p *corev1.Pod) { p.OwnerReferences = nil }
+		unlabel := func(p *corev1.Pod) { p.Labels = nil }
+		update := func(mutate func(*corev1.Pod)) {
+			t.Helper()
+			poll.Eventually(t, "update pod "+pod.Name, func() error {
+				cur, err := c.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				mutate(cur)
+				_, err = c.CoreV1().Pods(ns).Update(ctx, cur, metav1.UpdateOptions{})
+				return err
+			})
+		}
+		podIs := func(what string, ok func(*corev1.Pod) bool) {
+			t.Helper()
+			poll.Eventually(t, what, func() error {
+				cur, err := c.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				if !ok(cur) {
+					return fmt.Errorf("owners %v finalizers %v", cur.OwnerReferences, cur.Finalizers)
+				}
+				return nil
+			})
+		}
+		update(orphan)
+		podIs("the orphan adopted again", func(p *corev1.Pod) bool { return metav1.IsControlledBy(p, j) })
+		update(unlabel)
+		podIs("the unselected pod released, without the tracking finalizer", func(p *corev1.Pod) bool {
+			return metav1.GetControllerOf(p) == nil && len(p.Finalizers) == 0
+		})
+		activePods(t, c, j, 2) // a replacement for the released pod
+		if err := c.CoreV1().Pods(ns).Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("backoff limit exceeded", func(t *testing.T) {
 		j := newJob("fails", 1, 1)
 		j.Spec.BackoffLimit = ptr.To[int32](1)
