@@ -12,7 +12,7 @@
 #   5. deletes the test namespaces and every pod, stops skiff, removes the node's proxy rules and
 #      routes, and exits non-zero when a spec failed.
 #
-# Environment: FOCUS, SKIP (ginkgo regexps), E2E_TEST (a prebuilt e2e.test instead of bin/e2e.test), REPORT_DIR (default bin/conformance/report-<time>),
+# Environment: FOCUS, SKIP (ginkgo regexps), NODE and POD_CIDR (to run two at once), E2E_TEST (a prebuilt e2e.test instead of bin/e2e.test), REPORT_DIR (default bin/conformance/report-<time>),
 # KUBECTL (default kubectl.1.37 from the Google Cloud SDK, else /usr/bin/kubectl), KEEP=1 keeps
 # the data dir, E2E_ARGS (more e2e.test flags), TIMEOUT (ginkgo timeout, default 2h).
 # Needs root, containerd (hack/install-runtime.sh) and the Go toolchain.
@@ -24,8 +24,8 @@ GO=${GO:-go}
 FOCUS=${FOCUS:-'\[sig-apps\] ReplicaSet .*\[Conformance\]'}
 SKIP=${SKIP:-'\[Serial\]|\[Disruptive\]|\[Slow\]'}
 TIMEOUT=${TIMEOUT:-2h}
-NODE=conf-node
-POD_CIDR=10.244.190.0/24
+NODE=${NODE:-conf-node}
+POD_CIDR=${POD_CIDR:-10.244.190.0/24}
 BIN=$ROOT/bin
 OUT=$BIN/conformance
 REPORT_DIR=${REPORT_DIR:-$OUT/report-$(date -u +%Y%m%dT%H%M%SZ)}
