@@ -165,8 +165,20 @@ func (a *Agent) oldStatus(pod *corev1.Pod) *corev1.Pod {
 		return pod
 	}
 	p := pod.DeepCopy()
-	// conditions written by others (PodScheduled, DisruptionTarget) come from the API.
 	p.Status = *last.DeepCopy()
+	// Conditions written by others (DisruptionTarget, readiness gates) come from the API.
+	conds := p.Status.Conditions[:0]
+	for _, c := range p.Status.Conditions {
+		if status.KubeletOwned(c.Type) {
+			conds = append(conds, c)
+		}
+	}
+	for _, c := range pod.Status.Conditions {
+		if !status.KubeletOwned(c.Type) {
+			conds = append(conds, c)
+		}
+	}
+	p.Status.Conditions = conds
 	return p
 }
 

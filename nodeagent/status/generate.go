@@ -103,7 +103,7 @@ func Generate(in Input) corev1.PodStatus {
 	conds = append(conds, GenerateContainersReadyCondition(pod, all, s.Phase))
 	conds = append(conds, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue})
 	for _, c := range old.Conditions {
-		if !kubeletOwned(c.Type) {
+		if !KubeletOwned(c.Type) {
 			conds = append(conds, c)
 		}
 	}
@@ -147,7 +147,9 @@ func Generate(in Input) corev1.PodStatus {
 	return s
 }
 
-func kubeletOwned(t corev1.PodConditionType) bool {
+// KubeletOwned reports whether the node's agent writes the pod condition of type t; others
+// (DisruptionTarget, readiness gates) are written by other components and kept.
+func KubeletOwned(t corev1.PodConditionType) bool {
 	switch t {
 	case corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.PodReady, corev1.ContainersReady, corev1.PodScheduled:
 		return true
@@ -160,7 +162,7 @@ func kubeletOwned(t corev1.PodConditionType) bool {
 func carryTransitionTimes(old, conds []corev1.PodCondition, now time.Time) []corev1.PodCondition {
 	for i := range conds {
 		c := &conds[i]
-		if !kubeletOwned(c.Type) {
+		if !KubeletOwned(c.Type) {
 			continue
 		}
 		c.LastTransitionTime = metav1.NewTime(now)
