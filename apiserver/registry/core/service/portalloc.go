@@ -151,6 +151,8 @@ type portOp struct {
 	dryRun    bool
 	allocated []int
 	releases  []int
+	// kept and freed are what finish(true) left allocated and released, for undo.
+	kept, freed []int
 }
 
 func (a *portAllocator) begin(dryRun bool) *portOp { return &portOp{a: a, dryRun: dryRun} }
@@ -242,9 +244,32 @@ func (o *portOp) finish(ctx context.Context, success bool) error {
 	free := o.allocated
 	if success {
 		free = o.releases
+		o.kept, o.freed = o.allocated, o.releases
 	}
 	o.allocated, o.releases = nil, nil
 	return o.a.release(ctx, free...)
+}
+
+// undo reverts a finished operation whose object was then not written (the store tries an
+// update again when its write conflicts): its allocations are freed, its releases taken back.
+func (o *portOp) undo(ctx context.Context) error {
+	err := o.a.release(ctx, o.kept...)
+	var offs []int
+	for _, p := range o.freed {
+		if o.a.contains(p) {
+			offs = append(offs, p-o.a.pr.Base)
+		}
+	}
+	if len(offs) > 0 {
+		err = errors.Join(err, o.a.update(ctx, func(used *big.Int) error {
+			for _, off := range offs {
+				used.SetBit(used, off, 1)
+			}
+			return nil
+		}))
+	}
+	o.kept, o.freed = nil, nil
+	return err
 }
 
 // release frees ports now (unknown or out-of-range ports are ignored).

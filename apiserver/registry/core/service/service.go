@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -100,10 +101,19 @@ func wireServiceAllocation(store *genericregistry.Store, alloc *ipAllocator, por
 			finishIP(ctx, success)
 		}, nil
 	}
+	// attempts holds, per update request (its options), the NodePort operation of an attempt
+	// that finished before its write: the store calls BeginUpdate again when the write
+	// conflicts (its object from the watch cache was stale), and that attempt is undone first,
+	// or the retry finds its own new port taken.
+	var attempts sync.Map
+	store.AfterUpdate = func(_ runtime.Object, options *metav1.UpdateOptions) { attempts.Delete(options) }
 	store.BeginUpdate = func(ctx context.Context, obj, old runtime.Object, options *metav1.UpdateOptions) (genericregistry.FinishFunc, error) {
 		svc, oldSvc := obj.(*corev1.Service), old.(*corev1.Service)
 		keepAllocated(svc, oldSvc)
 		dryRun := len(options.DryRun) > 0
+		if prev, ok := attempts.LoadAndDelete(options); ok {
+			logRelease(ctx, prev.(*portOp).undo(ctx))
+		}
 		op := ports.begin(dryRun)
 		if err := updateNodePorts(ctx, svc, oldSvc, op); err != nil {
 			logRelease(ctx, op.finish(ctx, false))
@@ -117,6 +127,9 @@ func wireServiceAllocation(store *genericregistry.Store, alloc *ipAllocator, por
 		}
 		return func(ctx context.Context, success bool) {
 			logRelease(ctx, op.finish(ctx, success))
+			if success && !dryRun {
+				attempts.Store(options, op)
+			}
 			finishIP(ctx, success)
 		}, nil
 	}
