@@ -12,7 +12,8 @@
 #   5. deletes the test namespaces and every pod, stops skiff, removes the node's proxy rules and
 #      routes, and exits non-zero when a spec failed.
 #
-# Environment: FOCUS, SKIP (ginkgo regexps), NODE and POD_CIDR (to run two at once), E2E_TEST (a prebuilt e2e.test instead of bin/e2e.test), REPORT_DIR (default bin/conformance/report-<time>),
+# Environment: FOCUS, SKIP (ginkgo regexps), NODE and POD_CIDR (to run two at once), NODES=2 (joins
+# a second node, NODE-2, with `skiff agent`; specs such as the DaemonSet rollback need two), E2E_TEST (a prebuilt e2e.test instead of bin/e2e.test), REPORT_DIR (default bin/conformance/report-<time>),
 # KUBECTL (default kubectl.1.37 from the Google Cloud SDK, else /usr/bin/kubectl), KEEP=1 keeps
 # the data dir, E2E_ARGS (more e2e.test flags), TIMEOUT (ginkgo timeout, default 2h).
 # Needs root, containerd (hack/install-runtime.sh) and the Go toolchain.
@@ -74,6 +75,8 @@ DATA=$(mktemp -d /tmp/skiff-conformance.XXXXXX)
 SKIFF_LOG=$DATA/skiff-up.log
 SKIFF_PID=
 KC=
+AGENT_PID=
+AGENT_DIR=
 
 cleanup() {
   local rc=$?
@@ -84,7 +87,7 @@ cleanup() {
     "$KUBECTL" --kubeconfig "$KC" delete pods --all --all-namespaces --wait=true --timeout=120s >/dev/null 2>&1
     # The containers outlive containerd, as with a kubelet: wait until the agent removed them all.
     for _ in $(seq 60); do
-      n=$("$KUBECTL" --kubeconfig "$KC" get pods -A --field-selector "spec.nodeName=$NODE" --no-headers 2>/dev/null | wc -l)
+      n=$("$KUBECTL" --kubeconfig "$KC" get pods -A --no-headers 2>/dev/null | grep -vc "^kube-system " || true)
       [ "$n" -eq 0 ] && break
       sleep 2
     done
@@ -98,6 +101,13 @@ cleanup() {
       [ "$n" -eq 0 ] || log "warning: $n containers still run in $sock"
     fi
   fi
+  if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
+    log "stopping the joined agent (pid $AGENT_PID)"
+    kill -TERM "$AGENT_PID"
+    for _ in $(seq 60); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 1; done
+    kill -0 "$AGENT_PID" 2>/dev/null && kill -KILL "$AGENT_PID"
+    wait "$AGENT_PID" 2>/dev/null
+  fi
   if [ -n "$SKIFF_PID" ] && kill -0 "$SKIFF_PID" 2>/dev/null; then
     log "stopping skiff (pid $SKIFF_PID)"
     kill -TERM "$SKIFF_PID"
@@ -107,17 +117,21 @@ cleanup() {
   fi
   # Shims (and their containers) of this data dir's containerd that outlived it.
   left=$(pgrep -f -- "$DATA/" || true)
+  [ -n "$AGENT_DIR" ] && left="$left $(pgrep -f -- "$AGENT_DIR/" || true)"
+  left=$(echo $left)
   if [ -n "$left" ]; then
     log "warning: killing processes left behind: $(echo $left)"
     kill -KILL $left 2>/dev/null
   fi
   "$BIN/skiff" agent --cleanup --node-name "$NODE" >/dev/null 2>&1
+  [ -n "$AGENT_DIR" ] && "$BIN/skiff" agent --cleanup --node-name "$NODE-2" >/dev/null 2>&1
   if [ -n "${KEEP:-}" ]; then
     log "kept the data dir $DATA"
   else
     cp "$SKIFF_LOG" "$REPORT_DIR/" 2>/dev/null
     cp "$DATA/logs/skiff.log" "$REPORT_DIR/" 2>/dev/null
-    rm -rf "$DATA" 2>/dev/null || log "could not remove all of $DATA"
+    [ -n "$AGENT_DIR" ] && cp "$AGENT_DIR/agent.log" "$REPORT_DIR/" 2>/dev/null
+    rm -rf "$DATA" $AGENT_DIR 2>/dev/null || log "could not remove all of $DATA $AGENT_DIR"
   fi
   exit "$rc"
 }
@@ -147,6 +161,20 @@ done
 "$KUBECTL" --kubeconfig "$KC" wait --for=condition=Ready "node/$NODE" --timeout=180s >/dev/null
 log "importing the images"
 "$BIN/skiff" image import --data-dir "$DATA" "$IMAGES" >/dev/null
+if [ "${NODES:-1}" -ge 2 ]; then
+  AGENT_DIR=$(mktemp -d /tmp/skiff-conformance-agent.XXXXXX)
+  token=$("$BIN/skiff" token create --data-dir "$DATA" | awk '{print $1}')
+  server=$("$KUBECTL" --kubeconfig "$KC" config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+  log "joining node $NODE-2 (skiff agent on $AGENT_DIR)"
+  "$BIN/skiff" agent --server "$server" --token "$token" --node-name "$NODE-2" --data-dir "$AGENT_DIR" \
+    --node-port 0 >"$AGENT_DIR/agent.log" 2>&1 &
+  AGENT_PID=$!
+  for _ in $(seq 90); do
+    "$KUBECTL" --kubeconfig "$KC" get node "$NODE-2" >/dev/null 2>&1 && break
+    sleep 2
+  done
+  "$KUBECTL" --kubeconfig "$KC" wait --for=condition=Ready "node/$NODE-2" --timeout=180s >/dev/null
+fi
 
 # --- 4. e2e.test.
 log "running e2e.test: focus '$FOCUS', skip '$SKIP' (kubectl $KUBECTL); report in $REPORT_DIR"
