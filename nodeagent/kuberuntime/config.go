@@ -171,6 +171,9 @@ func (m *Manager) SandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.Pod
 		}
 		sc.Seccomp = seccompProfile(psc.SeccompProfile)
 	}
+	// A privileged container needs a privileged sandbox (containerd refuses it otherwise), as
+	// upstream's HasPrivilegedContainer decides.
+	sc.Privileged = hasPrivilegedContainer(pod)
 	linux := &runtimeapi.LinuxPodSandboxConfig{CgroupParent: "", SecurityContext: sc}
 	if psc := pod.Spec.SecurityContext; psc != nil && len(psc.Sysctls) > 0 {
 		linux.Sysctls = map[string]string{}
@@ -180,6 +183,28 @@ func (m *Manager) SandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.Pod
 	}
 	cfg.Linux = linux
 	return cfg
+}
+
+// hasPrivilegedContainer reports whether any init, regular or ephemeral container of pod is
+// privileged.
+func hasPrivilegedContainer(pod *corev1.Pod) bool {
+	privileged := func(sc *corev1.SecurityContext) bool { return sc != nil && sc.Privileged != nil && *sc.Privileged }
+	for i := range pod.Spec.InitContainers {
+		if privileged(pod.Spec.InitContainers[i].SecurityContext) {
+			return true
+		}
+	}
+	for i := range pod.Spec.Containers {
+		if privileged(pod.Spec.Containers[i].SecurityContext) {
+			return true
+		}
+	}
+	for i := range pod.Spec.EphemeralContainers {
+		if privileged(pod.Spec.EphemeralContainers[i].SecurityContext) {
+			return true
+		}
+	}
+	return false
 }
 
 // ContainerOptions are what the caller resolved for a container: environment (valueFrom,

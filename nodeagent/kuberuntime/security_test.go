@@ -56,3 +56,24 @@ func TestSecurityContext(t *testing.T) {
 		t.Errorf("no security context: %v", csc)
 	}
 }
+
+// A pod with a privileged container gets a privileged sandbox (containerd refuses the container
+// otherwise: "no privileged container allowed in sandbox"); others do not.
+func TestPrivilegedSandbox(t *testing.T) {
+	m := NewManager(Config{ClusterDomain: "cluster.local"})
+	for _, tc := range []struct {
+		name string
+		spec corev1.PodSpec
+		want bool
+	}{
+		{"none", corev1.PodSpec{Containers: []corev1.Container{{Name: "c"}}}, false},
+		{"explicitly not", corev1.PodSpec{Containers: []corev1.Container{{Name: "c", SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(false)}}}}, false},
+		{"a container", corev1.PodSpec{Containers: []corev1.Container{{Name: "a"}, {Name: "b", SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)}}}}, true},
+		{"an init container", corev1.PodSpec{InitContainers: []corev1.Container{{Name: "i", SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)}}},
+			Containers: []corev1.Container{{Name: "c"}}}, true},
+	} {
+		if got := m.SandboxConfig(&corev1.Pod{Spec: tc.spec}, 0).Linux.SecurityContext.Privileged; got != tc.want {
+			t.Errorf("%s: sandbox privileged %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
