@@ -6,6 +6,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/skiff-dev/skiff/apis/helper"
 )
 
 // Taint keys the node lifecycle controller puts on nodes by condition.
@@ -28,7 +30,7 @@ type nodeInfo struct {
 	nonzero   resources // same with scoring defaults
 	numPods   int64
 	pods      map[types.UID]*podInfo
-	ports     map[hostPort]int
+	ports     map[helper.HostPort]int
 	owners    map[types.UID]int
 	// affinityPods counts pods with inter-pod (anti-)affinity, requiredAntiPods those with
 	// required anti-affinity terms.
@@ -102,7 +104,7 @@ func (ni *nodeInfo) addPod(pi *podInfo) {
 	ni.numPods++
 	if len(pi.ports) > 0 {
 		if ni.ports == nil {
-			ni.ports = map[hostPort]int{}
+			ni.ports = map[helper.HostPort]int{}
 		}
 		for _, p := range pi.ports {
 			ni.ports[p]++
@@ -150,7 +152,7 @@ func (ni *nodeInfo) countAffinity(pi *podInfo, delta int) {
 
 // portsConflict reports whether any wanted host port is in use on the node: same protocol and
 // port, and either address is the wildcard or they are equal.
-func (ni *nodeInfo) portsConflict(want []hostPort) bool {
+func (ni *nodeInfo) portsConflict(want []helper.HostPort) bool {
 	if len(ni.ports) == 0 {
 		return false
 	}
@@ -163,7 +165,7 @@ func (ni *nodeInfo) portsConflict(want []hostPort) bool {
 			}
 			continue
 		}
-		if ni.ports[w] > 0 || ni.ports[hostPort{Protocol: w.Protocol, IP: "0.0.0.0", Port: w.Port}] > 0 {
+		if ni.ports[w] > 0 || ni.ports[helper.HostPort{Protocol: w.Protocol, IP: "0.0.0.0", Port: w.Port}] > 0 {
 			return true
 		}
 	}

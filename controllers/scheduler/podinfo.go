@@ -148,41 +148,6 @@ func podRequests(spec *corev1.PodSpec, scoring bool) resources {
 	return reqs
 }
 
-// hostPort is one host port a pod uses.
-type hostPort struct {
-	Protocol corev1.Protocol
-	IP       string
-	Port     int32
-}
-
-func podHostPorts(spec *corev1.PodSpec) []hostPort {
-	var out []hostPort
-	add := func(cs []corev1.Container, sidecarsOnly bool) {
-		for i := range cs {
-			if sidecarsOnly && (cs[i].RestartPolicy == nil || *cs[i].RestartPolicy != corev1.ContainerRestartPolicyAlways) {
-				continue
-			}
-			for _, p := range cs[i].Ports {
-				if p.HostPort <= 0 {
-					continue
-				}
-				proto := p.Protocol
-				if proto == "" {
-					proto = corev1.ProtocolTCP
-				}
-				ip := p.HostIP
-				if ip == "" {
-					ip = "0.0.0.0"
-				}
-				out = append(out, hostPort{Protocol: proto, IP: ip, Port: p.HostPort})
-			}
-		}
-	}
-	add(spec.InitContainers, true)
-	add(spec.Containers, false)
-	return out
-}
-
 // podInfo is what the scheduler needs of a pod, computed once per pod object.
 type podInfo struct {
 	pod      *corev1.Pod
@@ -190,7 +155,7 @@ type podInfo struct {
 	nodeName string
 	req      resources // exact requests, for fit and balanced allocation
 	nonzero  resources // requests with scoring defaults, for least allocated
-	ports    []hostPort
+	ports    []helper.HostPort
 	owner    types.UID // controller ownerReference's UID, if any
 	podAff   *podAffinity
 
@@ -210,7 +175,7 @@ func newPodInfo(pod *corev1.Pod) *podInfo {
 		nodeName: pod.Spec.NodeName,
 		req:      podRequests(&pod.Spec, false),
 		nonzero:  podRequests(&pod.Spec, true),
-		ports:    podHostPorts(&pod.Spec),
+		ports:    helper.PodHostPorts(&pod.Spec),
 		podAff:   newPodAffinity(pod),
 	}
 	if ref := metav1.GetControllerOfNoCopy(pod); ref != nil {

@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/skiff-dev/skiff/apis/helper"
 )
 
 // preemptionTerminating is upstream's reason for not preempting again while victims on the
@@ -84,7 +86,7 @@ func (ni *nodeInfo) clone() *nodeInfo {
 		c.pods[k] = v
 	}
 	if ni.ports != nil {
-		c.ports = make(map[hostPort]int, len(ni.ports))
+		c.ports = make(map[helper.HostPort]int, len(ni.ports))
 		for k, v := range ni.ports {
 			c.ports[k] = v
 		}

@@ -442,6 +442,9 @@ func (a *Agent) handlePod(ctx context.Context, pod *corev1.Pod) {
 	if isTerminalAPI(pod) && !a.known(pod.UID) {
 		return // never run a finished pod again
 	}
+	if pod.DeletionTimestamp == nil && !a.known(pod.UID) && !a.admit(ctx, pod) {
+		return // refused: failed, never run
+	}
 	a.workers.UpdatePod(pod)
 }
 
