@@ -198,7 +198,7 @@ for tc in ET.parse(sys.argv[1]).iter("testcase"):
     if tc.find("skipped") is not None:
         continue
     name = tc.get("name", "")
-    if name.startswith("[SynchronizedBeforeSuite]") or name.startswith("[SynchronizedAfterSuite]") or name.startswith("[ReportAfterSuite]"):
+    if name.startswith(("[SynchronizedBeforeSuite]", "[SynchronizedAfterSuite]", "[ReportBeforeSuite]", "[ReportAfterSuite]")):
         if tc.find("failure") is None and tc.find("error") is None:
             continue
     if tc.find("failure") is not None or tc.find("error") is not None:
