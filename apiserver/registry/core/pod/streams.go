@@ -34,13 +34,14 @@ import (
 // (kubectl's default since 1.30) are translated to SPDY toward the agent, and websocket
 // port-forward is tunneled over SPDY, as kube-apiserver does.
 
-// addPodStreams installs pods/log, pods/exec, pods/attach and pods/portforward.
+// addPodStreams installs pods/log, pods/exec, pods/attach, pods/portforward and pods/proxy.
 func addPodStreams(st *registry.Storage, nodes *node.Connector) {
 	s := &podStreams{store: st.Store, nodes: nodes}
 	st.Subresources["log"] = &podLogREST{s}
 	st.Subresources["exec"] = &podExecREST{s}
 	st.Subresources["attach"] = &podAttachREST{s}
 	st.Subresources["portforward"] = &podPortForwardREST{s}
+	st.Subresources["proxy"] = &podProxyREST{s}
 }
 
 type podStreams struct {
@@ -378,6 +379,7 @@ func addStreamOptionConversions(s *runtime.Scheme) error {
 		{&corev1.PodExecOptions{}, convertPodExecOptions},
 		{&corev1.PodAttachOptions{}, convertPodAttachOptions},
 		{&corev1.PodPortForwardOptions{}, convertPodPortForwardOptions},
+		{&corev1.PodProxyOptions{}, convertPodProxyOptions},
 	} {
 		fn := c.fn
 		if err := s.AddConversionFunc((*url.Values)(nil), c.out, func(a, b any, _ conversion.Scope) error {
@@ -450,6 +452,12 @@ func convertStreamBools(in map[string][]string, stdin, stdout, stderr, tty *bool
 		}
 	}
 	return nil
+}
+
+func convertPodProxyOptions(in map[string][]string, o any) error {
+	out := o.(*corev1.PodProxyOptions)
+	*out = corev1.PodProxyOptions{TypeMeta: out.TypeMeta}
+	return runtime.Convert_Slice_string_To_string(queryValues(in, "path"), &out.Path, nil)
 }
 
 func convertPodPortForwardOptions(in map[string][]string, o any) error {
