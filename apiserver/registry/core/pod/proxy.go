@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -56,6 +57,15 @@ func (r *podProxyREST) Connect(ctx context.Context, id string, opts runtime.Obje
 		return nil, apierrors.NewBadRequest("address not allowed")
 	}
 	host := pod.Status.PodIP
+	if port == "" {
+		// Upstream's ResourceLocation: the first port of the first container that has one.
+		for i := range pod.Spec.Containers {
+			if ps := pod.Spec.Containers[i].Ports; len(ps) > 0 {
+				port = strconv.Itoa(int(ps[0].ContainerPort))
+				break
+			}
+		}
+	}
 	if port != "" {
 		host = net.JoinHostPort(host, port)
 	} else if net.ParseIP(host).To4() == nil {

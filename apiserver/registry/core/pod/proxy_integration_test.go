@@ -6,8 +6,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
@@ -63,7 +65,33 @@ func TestPodProxy(t *testing.T) {
 	if raw, err := res.Raw(); err != nil || string(raw) != "POST /post?" {
 		t.Errorf("proxy POST: %q, %v", raw, err)
 	}
+	// Without a port in the name: the first port of the first container that has one.
+	pod, err = s.Client.CoreV1().Pods("default").Create(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "ported"},
+		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "a", Image: "busybox"},
+			{Name: "b", Image: "busybox", Ports: []corev1.ContainerPort{{ContainerPort: int32(portNumber(t, port))}}}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod.Status.Phase, pod.Status.PodIP = corev1.PodRunning, podIP
+	if _, err := s.Client.CoreV1().Pods("default").UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := s.Client.CoreV1().RESTClient().Get().Namespace("default").Resource("pods").Name("ported").SubResource("proxy").DoRaw(ctx)
+	if err != nil || string(raw) != "GET /?" {
+		t.Errorf("proxy GET without a port: %q, %v", raw, err)
+	}
 	if _, err := s.Client.CoreV1().Pods("default").ProxyGet("http", "missing", port, "/", nil).DoRaw(ctx); err == nil {
 		t.Errorf("proxy to a missing pod succeeded")
 	}
+}
+
+func portNumber(t *testing.T, port string) int {
+	t.Helper()
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
