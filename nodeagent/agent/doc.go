@@ -6,6 +6,13 @@
 // registry of its own. An agent restarted on the same runtime adopts its sandboxes and
 // containers through their labels; sandboxes of pods the API no longer knows are removed.
 //
+// A new pod is admitted first (admit.go): one whose host ports another pod here holds fails
+// with reason NodePorts, as the kubelet's admission. Only changes of a pod's spec, labels,
+// annotations or deletion (and statuses others wrote) sync it; the echo of the agent's own
+// status write does not, so a failing pod keeps its retry back-off. Conditions others own
+// (DisruptionTarget, readiness gates) and extended resources others advertise in the node's
+// capacity are kept.
+//
 // A node given no pod CIDR starts with AwaitPodCIDR: it registers NotReady and waits for the node
 // IPAM controller to set spec.podCIDR, which its runtime's pod network then uses.
 package agent
