@@ -16,11 +16,13 @@ import (
 	"github.com/skiff-dev/skiff/controllers/deployment"
 	"github.com/skiff-dev/skiff/controllers/disruption"
 	"github.com/skiff-dev/skiff/controllers/endpoints"
+	"github.com/skiff-dev/skiff/controllers/ephemeral"
 	"github.com/skiff-dev/skiff/controllers/garbagecollector"
 	"github.com/skiff-dev/skiff/controllers/job"
 	"github.com/skiff-dev/skiff/controllers/namespace"
 	"github.com/skiff-dev/skiff/controllers/nodeipam"
 	"github.com/skiff-dev/skiff/controllers/nodelifecycle"
+	"github.com/skiff-dev/skiff/controllers/persistentvolume"
 	"github.com/skiff-dev/skiff/controllers/replicaset"
 	"github.com/skiff-dev/skiff/controllers/resourcequota"
 	"github.com/skiff-dev/skiff/controllers/scheduler"
@@ -137,6 +139,15 @@ func Setup(mgr manager.Manager, c Config) error {
 		}},
 		{"disruption", func() error {
 			return (&disruption.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
+		}},
+		{"persistentvolume-binder", func() error {
+			return (&persistentvolume.Controller{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
+		}},
+		{"persistentvolume-protection", func() error {
+			return (&persistentvolume.Protection{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
+		}},
+		{"ephemeral-volume", func() error {
+			return (&ephemeral.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
 		}},
 	}
 	for _, s := range steps {

@@ -189,10 +189,13 @@ type schedCache struct {
 	preempting map[types.UID]bool
 	// namespaces holds each namespace's labels, for namespaceSelectors of pod affinity terms.
 	namespaces map[string]labels.Set
+	// storage holds claims, volumes and classes for VolumeBinding.
+	storage storageCache
 }
 
 func newSchedCache() *schedCache {
-	return &schedCache{infos: map[string]*nodeInfo{}, pods: map[types.UID]*podInfo{}, assumed: map[types.UID]bool{}, namespaces: map[string]labels.Set{}, nominated: map[string]map[types.UID]*podInfo{}, preempting: map[types.UID]bool{}}
+	return &schedCache{infos: map[string]*nodeInfo{}, pods: map[types.UID]*podInfo{}, assumed: map[types.UID]bool{}, namespaces: map[string]labels.Set{}, nominated: map[string]map[types.UID]*podInfo{}, preempting: map[types.UID]bool{},
+		storage: newStorageCache()}
 }
 
 func (c *schedCache) info(name string) *nodeInfo {

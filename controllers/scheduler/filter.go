@@ -50,6 +50,9 @@ const (
 	failPodAffinity
 	failPodAntiAffinity
 	failExistingAntiAffinity
+	failVolumeNodeConflict
+	failVolumeBindConflict
+	failPVNotExist
 )
 
 // nodeStatus is a node's filter result for a pod: zero when the pod fits.
@@ -60,9 +63,11 @@ type nodeStatus struct {
 	taint        *corev1.Taint // the first untolerated taint, with failTaint
 	// scalar are the scalar resources (example.com/gpu) the node has too little of, sorted.
 	scalar []corev1.ResourceName
+	// preFilter is the message of a PreFilter that rejected the pod for every node.
+	preFilter string
 }
 
-func (s nodeStatus) fits() bool { return s.fail == 0 && len(s.scalar) == 0 }
+func (s nodeStatus) fits() bool { return s.fail == 0 && len(s.scalar) == 0 && s.preFilter == "" }
 
 // reasons lists the status's reasons in upstream's order.
 func (s nodeStatus) reasons() []string {
@@ -100,6 +105,8 @@ func (s nodeStatus) reasons() []string {
 	}{
 		{failSpreadLabel, ReasonSpreadLabel}, {failSpread, ReasonSpread}, {failPodAffinity, ReasonPodAffinity},
 		{failPodAntiAffinity, ReasonPodAntiAffinity}, {failExistingAntiAffinity, ReasonExistingAntiAffinity},
+		{failVolumeNodeConflict, ReasonVolumeNodeConflict}, {failVolumeBindConflict, ReasonVolumeBindConflict},
+		{failPVNotExist, ReasonVolumePVNotExist},
 	} {
 		if s.fail&r.bit != 0 {
 			out = append(out, r.reason)
@@ -115,6 +122,8 @@ var unschedulableTaint = corev1.Taint{Key: taintUnschedulable, Effect: corev1.Ta
 type cycleState struct {
 	affinity *affinityState
 	spread   *spreadState
+	// volumes is VolumeBinding's state; nil for a pod without claims.
+	volumes *volumeState
 }
 
 // newCycleState computes the pod's pre-filter state over all nodes.
@@ -153,6 +162,11 @@ func filterNode(pi *podInfo, ni *nodeInfo, cs *cycleState) nodeStatus {
 	}
 	if st := fitsResources(pi, ni); !st.fits() || cs == nil {
 		return st
+	}
+	if cs.volumes != nil && ni.node != nil {
+		if fail, _ := cs.volumes.filter(ni.node); fail != 0 {
+			return nodeStatus{fail: fail, unresolvable: true}
+		}
 	}
 	if fail, unresolvable := cs.spread.filter(ni.node); fail != 0 {
 		return nodeStatus{fail: fail, unresolvable: unresolvable}
@@ -215,6 +229,10 @@ func fitMessage(numAllNodes int, statuses []nodeStatus) string {
 		}
 	}
 	msg := fmt.Sprintf("0/%v nodes are available:", numAllNodes)
+	if len(statuses) > 0 && statuses[0].preFilter != "" {
+		// Upstream: a PreFilter's message replaces the nodes' reasons.
+		return msg + " " + statuses[0].preFilter + "."
+	}
 	if h := histogram(reasons); h != "" {
 		msg += " " + h + "."
 	}

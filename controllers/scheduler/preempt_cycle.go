@@ -67,6 +67,7 @@ func (s *Scheduler) postFilter(ctx context.Context, pi *podInfo, numNodes int, s
 	// The cache may have changed since filtering: filter again over the current nodes.
 	nodes := s.cache.nodes
 	cs := newCycleState(pi, nodes, s.cache.namespaceLabels)
+	cs.volumes = s.cache.storage.volumePreFilter(pod)
 	current := make([]nodeStatus, len(nodes))
 	for i, ni := range nodes {
 		current[i] = filterNode(pi, s.cache.withNominated(pi, ni), cs)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,6 +24,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
@@ -41,6 +43,9 @@ type Config struct {
 	BindWorkers int
 	// InitialBackoff and MaxBackoff bound a failed pod's retry delay (1s doubling to 10s).
 	InitialBackoff, MaxBackoff time.Duration
+	// VolumeBindTimeout bounds how long binding waits for a pod's claims to bind after the
+	// scheduler chose a node for them (600s, upstream's bindTimeoutSeconds).
+	VolumeBindTimeout time.Duration
 	// MaxUnschedulableDuration retries a pod left unschedulable this long without any cluster
 	// event (5m, upstream's podMaxInUnschedulablePodsDuration).
 	MaxUnschedulableDuration time.Duration
@@ -66,6 +71,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBackoff <= 0 {
 		c.MaxBackoff = 10 * time.Second
+	}
+	if c.VolumeBindTimeout <= 0 {
+		c.VolumeBindTimeout = 600 * time.Second
 	}
 	if c.MaxUnschedulableDuration <= 0 {
 		c.MaxUnschedulableDuration = 5 * time.Minute
@@ -191,7 +199,24 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		_ = podInf.RemoveEventHandler(podReg)
 		_ = nsInf.RemoveEventHandler(nsReg)
 	}()
-	if !toolscache.WaitForCacheSync(ctx.Done(), nodeReg.HasSynced, podReg.HasSynced, nsReg.HasSynced) {
+	synced := []toolscache.InformerSynced{nodeReg.HasSynced, podReg.HasSynced, nsReg.HasSynced}
+	for _, obj := range []client.Object{&corev1.PersistentVolumeClaim{}, &corev1.PersistentVolume{}, &storagev1.StorageClass{}} {
+		inf, err := s.informers.GetInformer(ctx, obj)
+		if err != nil {
+			return fmt.Errorf("%T informer: %w", obj, err)
+		}
+		reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+			AddFunc:    func(o any) { s.setStorageObject(o, false) },
+			UpdateFunc: func(_, o any) { s.setStorageObject(o, false) },
+			DeleteFunc: func(o any) { s.setStorageObject(o, true) },
+		})
+		if err != nil {
+			return err
+		}
+		defer func() { _ = inf.RemoveEventHandler(reg) }()
+		synced = append(synced, reg.HasSynced)
+	}
+	if !toolscache.WaitForCacheSync(ctx.Done(), synced...) {
 		return ctx.Err()
 	}
 	logger.Info("Starting scheduler", "name", s.cfg.SchedulerName)
@@ -303,6 +328,38 @@ func (s *Scheduler) deletePod(obj any) {
 	}
 }
 
+// setStorageObject records a claim, volume or class for VolumeBinding (removes it when deleted)
+// and retries the pods waiting, as upstream's queueing hints for those kinds.
+func (s *Scheduler) setStorageObject(obj any, deleted bool) {
+	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj, deleted = t.Obj, true
+	}
+	sc := &s.cache.storage
+	s.cache.mu.Lock()
+	switch o := obj.(type) {
+	case *corev1.PersistentVolumeClaim:
+		if key := claimKey(o.Namespace, o.Name); deleted {
+			delete(sc.claims, key)
+		} else {
+			sc.claims[key] = o
+		}
+	case *corev1.PersistentVolume:
+		if deleted {
+			delete(sc.volumes, o.Name)
+		} else {
+			sc.volumes[o.Name] = o
+		}
+	case *storagev1.StorageClass:
+		if deleted {
+			delete(sc.classes, o.Name)
+		} else {
+			sc.classes[o.Name] = o
+		}
+	}
+	s.cache.mu.Unlock()
+	s.queue.moveAll()
+}
+
 func (s *Scheduler) setNamespace(obj any) {
 	ns, ok := obj.(*corev1.Namespace)
 	if !ok {
@@ -396,10 +453,14 @@ func (s *Scheduler) scheduleOne(ctx context.Context) bool {
 		s.queue.done(qp)
 		return true
 	}
-	best, statuses, numNodes := s.findNode(pi)
+	best, statuses, numNodes, vols := s.findNode(pi)
+	restore := func() {}
 	if best != nil {
 		s.cache.assume(pi, best.name)
 		s.cache.nominate(pi, "")
+		if vols != nil {
+			restore = s.cache.storage.assumeVolumes(vols, best.name)
+		}
 	}
 	s.cache.mu.Unlock()
 
@@ -422,7 +483,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context) bool {
 		return true
 	}
 	node := best.name
-	s.submit(ctx, func(ctx context.Context) { s.bind(ctx, qp, node, start) })
+	s.submit(ctx, func(ctx context.Context) { s.bind(ctx, qp, node, start, vols, restore) })
 	return true
 }
 
@@ -434,14 +495,24 @@ func (s *Scheduler) submit(ctx context.Context, f func(context.Context)) {
 }
 
 // findNode filters a sample of nodes round-robin and scores the feasible ones. With no feasible
-// node it returns every node's status. The cache lock is held.
-func (s *Scheduler) findNode(pi *podInfo) (*nodeInfo, []nodeStatus, int) {
+// node it returns every node's status; with one, how the pod's unbound claims bind there. The
+// cache lock is held.
+func (s *Scheduler) findNode(pi *podInfo) (*nodeInfo, []nodeStatus, int, *volumeBindings) {
 	nodes := s.cache.nodes
 	n := len(nodes)
 	if n == 0 {
-		return nil, nil, 0
+		return nil, nil, 0, nil
+	}
+	vs := s.cache.storage.volumePreFilter(pi.pod)
+	if vs != nil && vs.preFilter != "" {
+		statuses := make([]nodeStatus, n)
+		for i := range statuses {
+			statuses[i] = nodeStatus{preFilter: vs.preFilter, unresolvable: true}
+		}
+		return nil, statuses, n, nil
 	}
 	cs := newCycleState(pi, nodes, s.cache.namespaceLabels)
+	cs.volumes = vs
 	want := int(numFeasibleNodesToFind(s.cfg.PercentageOfNodesToScore, int32(n)))
 	feasible := s.feasible[:0]
 	start := s.nextStart % n
@@ -460,21 +531,37 @@ func (s *Scheduler) findNode(pi *podInfo) (*nodeInfo, []nodeStatus, int) {
 		for i, ni := range nodes {
 			statuses[i] = filterNode(pi, s.cache.withNominated(pi, ni), cs)
 		}
-		return nil, statuses, n
+		return nil, statuses, n, nil
 	}
-	return s.scorer.selectHost(pi, feasible, nodes, s.cache.namespaceLabels), nil, n
+	best := s.scorer.selectHost(pi, feasible, nodes, s.cache.namespaceLabels)
+	var vols *volumeBindings
+	if vs != nil {
+		_, vols = vs.filter(best.node)
+	}
+	return best, nil, n, vols
 }
 
-// bind posts the binding; on failure the assumed pod is forgotten and the pod retried.
-func (s *Scheduler) bind(ctx context.Context, qp *queuedPod, node string, start time.Time) {
+// bind binds the pod's volumes (VolumeBinding's PreBind) and then posts the binding; on
+// failure the assumed pod and volumes are forgotten and the pod retried.
+func (s *Scheduler) bind(ctx context.Context, qp *queuedPod, node string, start time.Time, vols *volumeBindings, restore func()) {
 	pod := qp.pod
-	err := s.client.CoreV1().Pods(pod.Namespace).Bind(ctx, &corev1.Binding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
-		Target:     corev1.ObjectReference{Kind: "Node", Name: node},
-	}, metav1.CreateOptions{})
+	var err error
+	eventFormat := "Binding rejected: %v"
+	if vols != nil {
+		if err = s.bindVolumes(ctx, pod, vols, node); err != nil {
+			err, eventFormat = fmt.Errorf("running PreBind plugin %q: %w", "VolumeBinding", err), "%v"
+		}
+	}
+	if err == nil {
+		err = s.client.CoreV1().Pods(pod.Namespace).Bind(ctx, &corev1.Binding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
+			Target:     corev1.ObjectReference{Kind: "Node", Name: node},
+		}, metav1.CreateOptions{})
+	}
 	if err != nil {
 		s.cache.mu.Lock()
 		s.cache.forget(pod.UID)
+		restore()
 		s.cache.mu.Unlock()
 		scheduleAttempts.WithLabelValues(resultError, s.cfg.SchedulerName).Inc()
 		attemptDuration.WithLabelValues(resultError, s.cfg.SchedulerName).Observe(s.cfg.Clock.Since(start).Seconds())
@@ -486,7 +573,7 @@ func (s *Scheduler) bind(ctx context.Context, qp *queuedPod, node string, start 
 		}
 		klog.FromContext(ctx).Error(err, "Binding failed", "pod", klog.KObj(pod), "node", node)
 		s.queue.requeue(qp, false, false)
-		s.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedScheduling", "Binding rejected: %v", err)
+		s.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedScheduling", eventFormat, err)
 		return
 	}
 	s.queue.done(qp)
