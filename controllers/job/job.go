@@ -12,15 +12,12 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/replicaset"
@@ -53,16 +50,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("job").
 		For(&batchv1.Job{}).
-		Watches(&corev1.Pod{}, handler.Funcs{
-			CreateFunc: func(ctx context.Context, e handlerCreate, q handlerQueue) {
-				r.podEvent(e.Object, q, true, false)
-			},
-			UpdateFunc: func(ctx context.Context, e handlerUpdate, q handlerQueue) {
-				r.podEvent(e.ObjectNew, q, false, e.ObjectNew.GetDeletionTimestamp() != nil && e.ObjectOld.GetDeletionTimestamp() == nil)
-			},
-			DeleteFunc: func(ctx context.Context, e handlerDelete, q handlerQueue) {
-				r.podEvent(e.Object, q, false, true)
-			},
+		Watches(&corev1.Pod{}, &controllers.PodHandler{
+			Reader: r.Client, Kind: controllerKind,
+			NewOwner:     func() client.Object { return &batchv1.Job{} },
+			NewOwnerList: func() client.ObjectList { return &batchv1.JobList{} },
+			Selector:     func(o client.Object) *metav1.LabelSelector { return o.(*batchv1.Job).Spec.Selector },
+			Observer:     r.expectations,
 		}).
 		WithOptions(opts).
 		Complete(r)
@@ -74,42 +67,6 @@ func (r *Reconciler) defaults() {
 	}
 	if r.expectations == nil {
 		r.expectations = replicaset.NewExpectations(r.Clock, replicaset.ExpectationsTimeout)
-	}
-}
-
-// podEvent enqueues the Job a pod belongs to and records observed creations and deletions.
-func (r *Reconciler) podEvent(obj client.Object, q handlerQueue, created, deleted bool) {
-	ref := metav1.GetControllerOf(obj)
-	key := controllers.OwnerKey(obj.GetNamespace(), ref, controllerKind)
-	if key == nil {
-		if ref == nil && !deleted {
-			// An orphan: the Jobs selecting it may adopt it (upstream's getPodJobs).
-			r.enqueueSelecting(obj, q)
-		}
-		return
-	}
-	if created {
-		r.expectations.CreationObserved(key.String())
-	}
-	if deleted {
-		r.expectations.DeletionObserved(key.String(), client.ObjectKeyFromObject(obj).String())
-	}
-	q.Add(reconcile.Request{NamespacedName: *key})
-}
-
-// enqueueSelecting enqueues the Jobs of the pod's namespace whose selector matches its labels.
-func (r *Reconciler) enqueueSelecting(pod client.Object, q handlerQueue) {
-	jobs := &batchv1.JobList{}
-	if err := r.Client.List(context.Background(), jobs, client.InNamespace(pod.GetNamespace())); err != nil {
-		return
-	}
-	for i := range jobs.Items {
-		j := &jobs.Items[i]
-		sel, err := metav1.LabelSelectorAsSelector(j.Spec.Selector)
-		if err != nil || sel.Empty() || !sel.Matches(labels.Set(pod.GetLabels())) {
-			continue
-		}
-		q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(j)})
 	}
 }
 
