@@ -8,9 +8,8 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/registry"
 )
 
-// PersistentVolumeClaimKind is core/v1 persistentvolumeclaims with status, served as a plain kind
-// so that StatefulSets can create their claims. Nothing binds them yet: there is no volume
-// binder and no provisioner, so a claim stays Pending (the storage work).
+// PersistentVolumeClaimKind is core/v1 persistentvolumeclaims with status; the PV controller
+// (controllers/persistentvolume) binds them.
 var PersistentVolumeClaimKind = &registry.Kind{GroupVersion: core, Resource: "persistentvolumeclaims", Singular: "persistentvolumeclaim", Namespaced: true,
 	ShortNames: []string{"pvc"}, Status: true,
 	New: func() runtime.Object { return &corev1.PersistentVolumeClaim{} }, NewList: func() runtime.Object { return &corev1.PersistentVolumeClaimList{} },
@@ -19,8 +18,9 @@ var PersistentVolumeClaimKind = &registry.Kind{GroupVersion: core, Resource: "pe
 
 // PersistentVolumeKind is core/v1 persistentvolumes with status, cluster-scoped, stored with
 // upstream's validation and defaults so that tools listing volumes (and the conformance suite's
-// StatefulSet clean-up) work. Nothing binds or provisions them yet (the storage work): a volume
-// stays Pending until the binder comes.
+// StatefulSet clean-up) work. The PV controller (controllers/persistentvolume) moves a volume
+// through its phases; each phase change stamps status.lastPhaseTransitionTime, as upstream's
+// strategy does.
 var PersistentVolumeKind = &registry.Kind{GroupVersion: core, Resource: "persistentvolumes", Singular: "persistentvolume",
 	ShortNames: []string{"pv"}, Status: true,
 	New: func() runtime.Object { return &corev1.PersistentVolume{} }, NewList: func() runtime.Object { return &corev1.PersistentVolumeList{} },
@@ -28,4 +28,11 @@ var PersistentVolumeKind = &registry.Kind{GroupVersion: core, Resource: "persist
 	PrepareForCreate: func(obj runtime.Object) {
 		now := metav1.Now()
 		obj.(*corev1.PersistentVolume).Status = corev1.PersistentVolumeStatus{Phase: corev1.VolumePending, LastPhaseTransitionTime: &now}
+	},
+	PrepareForStatusUpdate: func(obj, old runtime.Object) {
+		pv, oldPV := obj.(*corev1.PersistentVolume), old.(*corev1.PersistentVolume)
+		if pv.Status.Phase != oldPV.Status.Phase {
+			now := metav1.Now()
+			pv.Status.LastPhaseTransitionTime = &now
+		}
 	}}
