@@ -99,7 +99,7 @@ func TestVolumeBinding(t *testing.T) {
 		e.createPod(t, makePod("elsewhere", "", "", withClaim("disk"), func(p *corev1.Pod) {
 			p.Spec.NodeSelector = map[string]string{corev1.LabelHostname: "n1"}
 		}))
-		e.waitUnschedulable(t, "elsewhere", "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) didn't match PersistentVolume's node affinity. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.")
+		e.waitUnschedulable(t, "elsewhere", "0/2 nodes are available: 1 node(s) didn't match PersistentVolume's node affinity, 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.")
 	})
 
 	t.Run("provisioned on the chosen node", func(t *testing.T) {
