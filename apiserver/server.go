@@ -61,6 +61,7 @@ import (
 	policystorage "github.com/skiff-dev/skiff/apiserver/registry/policy"
 	rbacstorage "github.com/skiff-dev/skiff/apiserver/registry/rbac"
 	schedulingstorage "github.com/skiff-dev/skiff/apiserver/registry/scheduling"
+	storagestorage "github.com/skiff-dev/skiff/apiserver/registry/storage"
 )
 
 // SystemNamespaces exist from the first start and cannot be deleted.
@@ -398,6 +399,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		certificatesstorage.Provider{},
 		rbacstorage.Provider{Guard: c.authz.Guard},
 		schedulingstorage.Provider{},
+		storagestorage.Provider{},
 		authnstorage.Provider{TokenReviews: c.tokenReviews()},
 		authzstorage.Provider{Authorizer: c.Generic.Authorization.Authorizer, RuleResolver: c.authz.RuleResolver},
 		eventsstorage.Provider{},
@@ -438,6 +440,15 @@ func (c CompletedConfig) New() (*Server, error) {
 		}
 		return schedulingstorage.EnsureSystemPriorityClasses(hook, client)
 	})
+	if !c.Options.DisableDefaultStorageClass {
+		gs.AddPostStartHookOrDie("storage/bootstrap-default-storage-class", func(hook genericapiserver.PostStartHookContext) error {
+			client, err := kubernetes.NewForConfig(hook.LoopbackClientConfig)
+			if err != nil {
+				return err
+			}
+			return storagestorage.EnsureDefaultStorageClass(hook, client)
+		})
+	}
 	gs.AddPostStartHookOrDie("skiff-cluster-info", bootstrap.PublishClusterInfo(c.ServerURL(), c.CA.CertPEM))
 	if c.etcd != nil && c.Options.EtcdCluster != nil {
 		// New control-plane members join through any member (skiff server --join).
