@@ -16,7 +16,9 @@ func TestPersistentVolumeClaim(t *testing.T) {
 		return defaulted(&c)
 	}
 	size := func(q string) func(*corev1.PersistentVolumeClaim) {
-		return func(c *corev1.PersistentVolumeClaim) { c.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse(q) }
+		return func(c *corev1.PersistentVolumeClaim) {
+			c.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse(q)
+		}
 	}
 	// bound is a claim bound to pv-1 with 1Gi, then mutated.
 	bound := func(mutate func(*corev1.PersistentVolumeClaim)) *corev1.PersistentVolumeClaim {
@@ -41,7 +43,9 @@ func TestPersistentVolumeClaim(t *testing.T) {
 		{"no namespace", claim(func(c *corev1.PersistentVolumeClaim) { c.Namespace = "" }), nil, []want{{"metadata.namespace", field.ErrorTypeRequired, ""}}, nil},
 		{"no access modes", claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.AccessModes = nil }), nil,
 			[]want{{"spec.accessModes", field.ErrorTypeRequired, "at least 1 access mode is required"}}, nil},
-		{"unknown access mode", claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{"ReadSometimes"} }), nil,
+		{"unknown access mode", claim(func(c *corev1.PersistentVolumeClaim) {
+			c.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{"ReadSometimes"}
+		}), nil,
 			[]want{{"spec.accessModes", field.ErrorTypeNotSupported, `"ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"`}}, nil},
 		{"zero size", claim(size("0")), nil, []want{{"spec.resources[storage]", field.ErrorTypeInvalid, "must be greater than zero"}}, nil},
 		{"no size", claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.Resources.Requests = nil }), nil,

@@ -34,7 +34,9 @@ func TestStorageClass(t *testing.T) {
 		{"provisioner not a qualified name", class(func(sc *storagev1.StorageClass) { sc.Provisioner = "a/b/c" }), nil,
 			[]want{{"provisioner", field.ErrorTypeInvalid, "with an optional DNS subdomain prefix"}}, nil},
 		{"upper-case provisioner is fine", class(func(sc *storagev1.StorageClass) { sc.Provisioner = "Example.COM/Disk" }), nil, nil, nil},
-		{"parameters too large", class(func(sc *storagev1.StorageClass) { sc.Parameters = map[string]string{"k": strings.Repeat("x", 256*1024)} }), nil,
+		{"parameters too large", class(func(sc *storagev1.StorageClass) {
+			sc.Parameters = map[string]string{"k": strings.Repeat("x", 256*1024)}
+		}), nil,
 			[]want{{"parameters", field.ErrorTypeTooLong, ""}}, nil},
 		{"empty parameter key", class(func(sc *storagev1.StorageClass) { sc.Parameters = map[string]string{"": "v"} }), nil,
 			[]want{{"parameters", field.ErrorTypeInvalid, "field can not be empty."}}, nil},
