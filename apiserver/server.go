@@ -305,9 +305,12 @@ func (c *Config) applyAdmission(ctx context.Context) error {
 		// After NamespaceLifecycle and LimitRanger, as in upstream's order.
 		plugins = append(plugins, skiffadmission.NewServiceAccount(factory, client))
 	}
-	plugins = append(plugins, authorization.NewNodeRestriction(), skiffadmission.NewPriority(factory, client))
-	c.Generic.AdmissionControl = admission.NewChainHandler(append(plugins, skiffadmission.NewDefaultTolerationsWith(
-		tolerationSeconds(c.Options.DefaultNotReadyTolerationSeconds), tolerationSeconds(c.Options.DefaultUnreachableTolerationSeconds)), quotaAdmission)...)
+	plugins = append(plugins, authorization.NewNodeRestriction(), skiffadmission.NewPriority(factory, client),
+		skiffadmission.NewDefaultTolerationsWith(tolerationSeconds(c.Options.DefaultNotReadyTolerationSeconds), tolerationSeconds(c.Options.DefaultUnreachableTolerationSeconds)),
+		// The storage plugins, then ResourceQuota last, in upstream's order.
+		skiffadmission.NewDefaultStorageClass(factory, client), skiffadmission.NewStorageObjectInUseProtection(),
+		skiffadmission.NewPersistentVolumeClaimResize(factory, client), quotaAdmission)
+	c.Generic.AdmissionControl = admission.NewChainHandler(plugins...)
 	return nil
 }
 

@@ -39,9 +39,9 @@ var storageClassColumns = []metav1.TableColumnDefinition{
 	ageColumn,
 }
 
-// storageClassConvertor prints classes as upstream: in a list, the effective default class (the
-// newest with the default annotation, ties to the first name) is named "<name> (default)"; a
-// single class is printed without the suffix.
+// storageClassConvertor prints classes as upstream: in a list, the effective default class
+// (helper.DefaultStorageClass) is named "<name> (default)"; a single class is printed without
+// the suffix.
 func storageClassConvertor() *tableConvertor {
 	c := newConvertor(storageClassColumns, func(l *storagev1.StorageClassList) []storagev1.StorageClass { return l.Items }, printStorageClass)
 	rows := c.rows
@@ -51,30 +51,20 @@ func storageClassConvertor() *tableConvertor {
 		if !ok || !isList {
 			return out, ok
 		}
-		if def := effectiveDefaultStorageClass(list.Items); def >= 0 {
-			out[def].Cells[0] = list.Items[def].Name + " (default)"
+		classes := make([]*storagev1.StorageClass, len(list.Items))
+		for i := range list.Items {
+			classes[i] = &list.Items[i]
+		}
+		if def := helper.DefaultStorageClass(classes); def != nil {
+			for i, sc := range classes {
+				if sc == def {
+					out[i].Cells[0] = sc.Name + " (default)"
+				}
+			}
 		}
 		return out, ok
 	}
 	return c
-}
-
-// effectiveDefaultStorageClass is the index of upstream's getEffectiveDefaultStorageClass, -1
-// when no class is marked default.
-func effectiveDefaultStorageClass(items []storagev1.StorageClass) int {
-	def := -1
-	for i := range items {
-		if !helper.IsDefaultStorageClass(&items[i]) {
-			continue
-		}
-		switch {
-		case def < 0, items[i].CreationTimestamp.After(items[def].CreationTimestamp.Time):
-			def = i
-		case items[i].CreationTimestamp.Equal(&items[def].CreationTimestamp) && items[i].Name < items[def].Name:
-			def = i
-		}
-	}
-	return def
 }
 
 func printStorageClass(sc *storagev1.StorageClass) metav1.TableRow {
