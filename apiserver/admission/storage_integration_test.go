@@ -47,6 +47,34 @@ func TestStorage(t *testing.T) {
 		}
 	})
 
+	t.Run("discovery, OpenAPI and the sc table", func(t *testing.T) {
+		resources, err := c.Discovery().ServerResourcesForGroupVersion("storage.k8s.io/v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, r := range resources.APIResources {
+			got[r.Name] = fmt.Sprintf("%v %v", r.Namespaced, r.ShortNames)
+		}
+		for name, want := range map[string]string{"storageclasses": "false [sc]", "volumeattributesclasses": "false [vac]", "csidrivers": "false []",
+			"csinodes": "false []", "csinodes/status": "false []", "volumeattachments": "false []", "volumeattachments/status": "false []",
+			"csistoragecapacities": "true []"} {
+			if got[name] != want {
+				t.Errorf("%s: %q, want %q", name, got[name], want)
+			}
+		}
+		paths, err := c.Discovery().OpenAPIV3().Paths()
+		if err != nil || paths["apis/storage.k8s.io/v1"] == nil {
+			t.Errorf("OpenAPI v3 lacks storage.k8s.io/v1: %v", err)
+		}
+		table := &metav1.Table{}
+		err = c.StorageV1().RESTClient().Get().Resource("storageclasses").
+			SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").Do(ctx).Into(table)
+		if err != nil || len(table.Rows) != 1 || table.Rows[0].Cells[0] != "local-path (default)" || table.ColumnDefinitions[1].Name != "Provisioner" {
+			t.Errorf("table: %+v, %v", table, err)
+		}
+	})
+
 	t.Run("a class gets upstream's defaults; a bad one is refused with field paths", func(t *testing.T) {
 		sc, err := c.StorageV1().StorageClasses().Create(ctx, &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "fast"},
 			Provisioner: "example.com/fast", Parameters: map[string]string{"tier": "1"}}, metav1.CreateOptions{})
