@@ -180,6 +180,21 @@ func TestStorage(t *testing.T) {
 		if !apierrors.IsForbidden(err) || err.Error() != want {
 			t.Errorf("over the class quota: got %v, want 403 %q", err, want)
 		}
+		// A resize is charged the growth.
+		a, err := c.CoreV1().PersistentVolumeClaims("volq").Get(ctx, "a", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Status = corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound, Capacity: rl("storage", "600Mi")}
+		if a, err = c.CoreV1().PersistentVolumeClaims("volq").UpdateStatus(ctx, a, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		a.Spec.Resources.Requests = rl("storage", "2Gi")
+		_, err = c.CoreV1().PersistentVolumeClaims("volq").Update(ctx, a, metav1.UpdateOptions{})
+		want = `persistentvolumeclaims "a" is forbidden: exceeded quota: quota, requested: requests.storage=1448Mi, used: requests.storage=600Mi, limited: requests.storage=1Gi`
+		if !apierrors.IsForbidden(err) || err.Error() != want {
+			t.Errorf("resize over quota: got %v, want 403 %q", err, want)
+		}
 	})
 
 	t.Run("the controller manager may run the volume controllers and volume binding", func(t *testing.T) {
