@@ -432,6 +432,8 @@ func validateVolumeAttachment(va *storagev1.VolumeAttachment) field.ErrorList {
 		allErrs = append(allErrs, field.Forbidden(srcPath, "must specify exactly one of inlineVolumeSpec and persistentVolumeName"))
 	case src.PersistentVolumeName != nil && len(*src.PersistentVolumeName) == 0:
 		allErrs = append(allErrs, field.Required(srcPath.Child("persistentVolumeName"), "must specify non empty persistentVolumeName"))
+	case src.InlineVolumeSpec != nil:
+		allErrs = append(allErrs, validateInlineVolumeSpec(src.InlineVolumeSpec, srcPath.Child("inlineVolumeSpec"))...)
 	}
 	allErrs = append(allErrs, validateNameWith(nameIsDNSSubdomain, va.Spec.NodeName, false, spec.Child("nodeName"))...)
 	status := field.NewPath("status")
@@ -448,6 +450,48 @@ func validateVolumeAttachment(va *storagev1.VolumeAttachment) field.ErrorList {
 		for _, msg := range nameIsDNSSubdomain(*name, false) {
 			allErrs = append(allErrs, field.Invalid(field.NewPath("spec.source.persistentVolumeName"), *name, msg))
 		}
+	}
+	return allErrs
+}
+
+// validateInlineVolumeSpec is the inline part of ValidatePersistentVolumeSpec: a CSI volume
+// (driver and handle) with access modes, and none of what only a PersistentVolume object has.
+func validateInlineVolumeSpec(spec *corev1.PersistentVolumeSpec, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	const inline = "may not be specified in the context of inline volumes"
+	if spec.ClaimRef != nil {
+		allErrs = append(allErrs, field.Forbidden(fldPath.Child("claimRef"), inline))
+	}
+	if len(spec.Capacity) != 0 {
+		allErrs = append(allErrs, field.Forbidden(fldPath.Child("capacity"), inline))
+	}
+	if spec.CSI == nil {
+		allErrs = append(allErrs, field.Required(fldPath.Child("csi"), "has to be specified in the context of inline volumes"))
+	} else {
+		allErrs = append(allErrs, validateCSIDriverName(spec.CSI.Driver, fldPath.Child("csi", "driver"))...)
+		if len(spec.CSI.VolumeHandle) == 0 {
+			allErrs = append(allErrs, field.Required(fldPath.Child("csi", "volumeHandle"), ""))
+		}
+	}
+	if len(spec.AccessModes) == 0 {
+		allErrs = append(allErrs, field.Required(fldPath.Child("accessModes"), ""))
+	}
+	for _, mode := range spec.AccessModes {
+		if !supportedAccessModes.Has(mode) {
+			allErrs = append(allErrs, field.NotSupported(fldPath.Child("accessModes"), mode, sets.List(supportedAccessModes)))
+		}
+	}
+	if r := spec.PersistentVolumeReclaimPolicy; r != "" && r != corev1.PersistentVolumeReclaimRetain {
+		allErrs = append(allErrs, field.Forbidden(fldPath.Child("persistentVolumeReclaimPolicy"), "may only be Retain in the context of inline volumes"))
+	}
+	if spec.NodeAffinity != nil {
+		allErrs = append(allErrs, field.Forbidden(fldPath.Child("nodeAffinity"), inline))
+	}
+	if spec.StorageClassName != "" {
+		allErrs = append(allErrs, field.Forbidden(fldPath.Child("storageClassName"), inline))
+	}
+	if m := spec.VolumeMode; m != nil && *m != corev1.PersistentVolumeFilesystem {
+		allErrs = append(allErrs, field.Forbidden(fldPath.Child("volumeMode"), "may not specify volumeMode other than Filesystem in the context of inline volumes"))
 	}
 	return allErrs
 }

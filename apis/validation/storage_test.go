@@ -116,6 +116,13 @@ func TestCSIKinds(t *testing.T) {
 		{"attachment: no source, no attacher", attachment(func(va *storagev1.VolumeAttachment) { va.Spec.Source.PersistentVolumeName, va.Spec.Attacher = nil, "" }),
 			nil, []want{{"spec.attacher", field.ErrorTypeRequired, ""},
 				{"spec.source", field.ErrorTypeRequired, "must specify exactly one of inlineVolumeSpec and persistentVolumeName"}}, nil},
+		{"attachment: an inline spec is a CSI volume only", attachment(func(va *storagev1.VolumeAttachment) {
+			va.Spec.Source.PersistentVolumeName = nil
+			va.Spec.Source.InlineVolumeSpec = &corev1.PersistentVolumeSpec{Capacity: corev1.ResourceList{corev1.ResourceStorage: ten},
+				AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{Driver: "csi.example.com"}}}
+		}), nil, []want{{"spec.source.inlineVolumeSpec.capacity", field.ErrorTypeForbidden, "may not be specified in the context of inline volumes"},
+			{"spec.source.inlineVolumeSpec.csi.volumeHandle", field.ErrorTypeRequired, ""}}, nil},
 		{"attachment: spec is immutable", attachment(func(va *storagev1.VolumeAttachment) { va.Spec.NodeName = "node-2" }), attachment(func(*storagev1.VolumeAttachment) {}),
 			nil, []want{{"spec", field.ErrorTypeInvalid, "field is immutable"}}},
 		{"capacity: valid", capacity(func(*storagev1.CSIStorageCapacity) {}), nil, nil, nil},
