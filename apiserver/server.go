@@ -61,6 +61,7 @@ import (
 	policystorage "github.com/skiff-dev/skiff/apiserver/registry/policy"
 	rbacstorage "github.com/skiff-dev/skiff/apiserver/registry/rbac"
 	schedulingstorage "github.com/skiff-dev/skiff/apiserver/registry/scheduling"
+	storagestorage "github.com/skiff-dev/skiff/apiserver/registry/storage"
 )
 
 // SystemNamespaces exist from the first start and cannot be deleted.
@@ -304,9 +305,12 @@ func (c *Config) applyAdmission(ctx context.Context) error {
 		// After NamespaceLifecycle and LimitRanger, as in upstream's order.
 		plugins = append(plugins, skiffadmission.NewServiceAccount(factory, client))
 	}
-	plugins = append(plugins, authorization.NewNodeRestriction(), skiffadmission.NewPriority(factory, client))
-	c.Generic.AdmissionControl = admission.NewChainHandler(append(plugins, skiffadmission.NewDefaultTolerationsWith(
-		tolerationSeconds(c.Options.DefaultNotReadyTolerationSeconds), tolerationSeconds(c.Options.DefaultUnreachableTolerationSeconds)), quotaAdmission)...)
+	plugins = append(plugins, authorization.NewNodeRestriction(), skiffadmission.NewPriority(factory, client),
+		skiffadmission.NewDefaultTolerationsWith(tolerationSeconds(c.Options.DefaultNotReadyTolerationSeconds), tolerationSeconds(c.Options.DefaultUnreachableTolerationSeconds)),
+		// The storage plugins, then ResourceQuota last, in upstream's order.
+		skiffadmission.NewDefaultStorageClass(factory, client), skiffadmission.NewStorageObjectInUseProtection(),
+		skiffadmission.NewPersistentVolumeClaimResize(factory, client), quotaAdmission)
+	c.Generic.AdmissionControl = admission.NewChainHandler(plugins...)
 	return nil
 }
 
@@ -398,6 +402,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		certificatesstorage.Provider{},
 		rbacstorage.Provider{Guard: c.authz.Guard},
 		schedulingstorage.Provider{},
+		storagestorage.Provider{},
 		authnstorage.Provider{TokenReviews: c.tokenReviews()},
 		authzstorage.Provider{Authorizer: c.Generic.Authorization.Authorizer, RuleResolver: c.authz.RuleResolver},
 		eventsstorage.Provider{},
@@ -438,6 +443,15 @@ func (c CompletedConfig) New() (*Server, error) {
 		}
 		return schedulingstorage.EnsureSystemPriorityClasses(hook, client)
 	})
+	if !c.Options.DisableDefaultStorageClass {
+		gs.AddPostStartHookOrDie("storage/bootstrap-default-storage-class", func(hook genericapiserver.PostStartHookContext) error {
+			client, err := kubernetes.NewForConfig(hook.LoopbackClientConfig)
+			if err != nil {
+				return err
+			}
+			return storagestorage.EnsureDefaultStorageClass(hook, client)
+		})
+	}
 	gs.AddPostStartHookOrDie("skiff-cluster-info", bootstrap.PublishClusterInfo(c.ServerURL(), c.CA.CertPEM))
 	if c.etcd != nil && c.Options.EtcdCluster != nil {
 		// New control-plane members join through any member (skiff server --join).

@@ -7,6 +7,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -56,6 +57,10 @@ func Default(obj runtime.Object) {
 		defaultEndpointSlice(o)
 	case *schedulingv1.PriorityClass:
 		defaultPriorityClass(o)
+	case *storagev1.StorageClass:
+		defaultStorageClass(o)
+	case *storagev1.CSIDriver:
+		defaultCSIDriver(o)
 	case *coordinationv1.Lease:
 		// Lease has no defaults upstream.
 	case *appsv1.ControllerRevision, *policyv1.PodDisruptionBudget:

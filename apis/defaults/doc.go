@@ -5,5 +5,7 @@
 // enableServiceLinks, host-network ports); pod templates in ReplicaSets, Deployments and the
 // other workloads only get the PodSpec ones, as upstream. Services also get the single-stack
 // ipFamilyPolicy/ipFamilies and clusterIP/clusterIPs sync that upstream's registry applies while
-// allocating; allocating the IPs themselves is left to the server.
+// allocating; allocating the IPs themselves is left to the server. Storage: claims get
+// volumeMode Filesystem and phase Pending, StorageClasses reclaimPolicy Delete and
+// volumeBindingMode Immediate, CSIDrivers upstream's spec defaults (storage.go).
 package defaults

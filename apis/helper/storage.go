@@ -91,3 +91,30 @@ func PodClaimNames(pod *corev1.Pod) []string {
 	}
 	return out
 }
+
+// PersistentVolumeClaimHasClass reports whether the claim asked for a class (even ""): the beta
+// annotation or spec.storageClassName is set, as upstream's PersistentVolumeClaimHasClass.
+func PersistentVolumeClaimHasClass(pvc *corev1.PersistentVolumeClaim) bool {
+	_, ok := pvc.Annotations[AnnBetaStorageClass]
+	return ok || pvc.Spec.StorageClassName != nil
+}
+
+// DefaultStorageClass is the default class among classes, as upstream's GetDefaultClass: of
+// those marked default, the newest, ties to the first name; nil when none is marked.
+func DefaultStorageClass(classes []*storagev1.StorageClass) *storagev1.StorageClass {
+	var def *storagev1.StorageClass
+	for _, sc := range classes {
+		if !IsDefaultStorageClass(sc) {
+			continue
+		}
+		if def == nil {
+			def = sc
+			continue
+		}
+		t, dt := sc.CreationTimestamp.UnixNano(), def.CreationTimestamp.UnixNano()
+		if t > dt || (t == dt && sc.Name < def.Name) {
+			def = sc
+		}
+	}
+	return def
+}

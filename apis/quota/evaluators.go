@@ -20,8 +20,8 @@ var legacyCounts = map[schema.GroupResource]corev1.ResourceName{
 	{Resource: "secrets"}:                corev1.ResourceSecrets,
 }
 
-// Evaluators returns the evaluators with special knowledge: pods, services and the legacy
-// object counts. Any other resource is counted by generic.NewObjectCountEvaluator.
+// Evaluators returns the evaluators with special knowledge: pods, services, claims and the
+// legacy object counts. Any other resource is counted by generic.NewObjectCountEvaluator.
 func Evaluators(list ListFor, clk clock.PassiveClock) []quota.Evaluator {
 	lister := func(gvr schema.GroupVersionResource) generic.ListFuncByNamespace {
 		if list == nil {
@@ -32,6 +32,7 @@ func Evaluators(list ListFor, clk clock.PassiveClock) []quota.Evaluator {
 	out := []quota.Evaluator{
 		NewPodEvaluator(lister(corev1.SchemeGroupVersion.WithResource("pods")), clk),
 		NewServiceEvaluator(lister(corev1.SchemeGroupVersion.WithResource("services"))),
+		NewClaimEvaluator(lister(corev1.SchemeGroupVersion.WithResource("persistentvolumeclaims"))),
 	}
 	for gr, alias := range legacyCounts {
 		out = append(out, generic.NewObjectCountEvaluator(gr, lister(corev1.SchemeGroupVersion.WithResource(gr.Resource)), alias))

@@ -136,9 +136,19 @@ func (e *PodEvaluator) MatchingResources(input []corev1.ResourceName) []corev1.R
 
 // MatchingScopes returns the scope selectors the pod matches.
 func (e *PodEvaluator) MatchingScopes(item runtime.Object, scopes []corev1.ScopedResourceSelectorRequirement) ([]corev1.ScopedResourceSelectorRequirement, error) {
+	return matchingScopes(item, scopes, podMatchesScope)
+}
+
+// UncoveredQuotaScopes returns the limited scopes no matched quota scope covers.
+func (e *PodEvaluator) UncoveredQuotaScopes(limited, matched []corev1.ScopedResourceSelectorRequirement) ([]corev1.ScopedResourceSelectorRequirement, error) {
+	return uncoveredScopes(limited, matched), nil
+}
+
+// matchingScopes returns the scope selectors item matches by matches.
+func matchingScopes(item runtime.Object, scopes []corev1.ScopedResourceSelectorRequirement, matches generic.MatchesScopeFunc) ([]corev1.ScopedResourceSelectorRequirement, error) {
 	matched := []corev1.ScopedResourceSelectorRequirement{}
 	for _, s := range scopes {
-		ok, err := podMatchesScope(s, item)
+		ok, err := matches(s, item)
 		if err != nil {
 			return []corev1.ScopedResourceSelectorRequirement{}, fmt.Errorf("error on matching scope %v: %w", s, err)
 		}
@@ -149,8 +159,8 @@ func (e *PodEvaluator) MatchingScopes(item runtime.Object, scopes []corev1.Scope
 	return matched, nil
 }
 
-// UncoveredQuotaScopes returns the limited scopes no matched quota scope covers.
-func (e *PodEvaluator) UncoveredQuotaScopes(limited, matched []corev1.ScopedResourceSelectorRequirement) ([]corev1.ScopedResourceSelectorRequirement, error) {
+// uncoveredScopes returns the limited scopes whose name no matched scope has.
+func uncoveredScopes(limited, matched []corev1.ScopedResourceSelectorRequirement) []corev1.ScopedResourceSelectorRequirement {
 	uncovered := []corev1.ScopedResourceSelectorRequirement{}
 	for _, l := range limited {
 		covered := false
@@ -164,7 +174,7 @@ func (e *PodEvaluator) UncoveredQuotaScopes(limited, matched []corev1.ScopedReso
 			uncovered = append(uncovered, l)
 		}
 	}
-	return uncovered, nil
+	return uncovered
 }
 
 // Usage is what the pod is charged: count/pods always; pods and compute resources unless it is
@@ -296,6 +306,20 @@ func isBestEffort(pod *corev1.Pod) bool {
 }
 
 func priorityClassMatches(pod *corev1.Pod, s corev1.ScopedResourceSelectorRequirement) (bool, error) {
+	sel, err := scopeSelector(s)
+	if err != nil {
+		return false, err
+	}
+	var set labels.Set
+	if pod.Spec.PriorityClassName != "" {
+		set = labels.Set{string(corev1.ResourceQuotaScopePriorityClass): pod.Spec.PriorityClassName}
+	}
+	return sel.Matches(set), nil
+}
+
+// scopeSelector is upstream's ScopedResourceSelectorRequirementsAsSelector: the requirement as a
+// label selector on the scope's name.
+func scopeSelector(s corev1.ScopedResourceSelectorRequirement) (labels.Selector, error) {
 	var op selection.Operator
 	switch s.Operator {
 	case corev1.ScopeSelectorOpIn:
@@ -307,17 +331,13 @@ func priorityClassMatches(pod *corev1.Pod, s corev1.ScopedResourceSelectorRequir
 	case corev1.ScopeSelectorOpDoesNotExist:
 		op = selection.DoesNotExist
 	default:
-		return false, fmt.Errorf("failed to parse and convert selector: %q is not a valid scope selector operator", s.Operator)
+		return nil, fmt.Errorf("failed to parse and convert selector: %q is not a valid scope selector operator", s.Operator)
 	}
 	r, err := labels.NewRequirement(string(s.ScopeName), op, s.Values)
 	if err != nil {
-		return false, fmt.Errorf("failed to parse and convert selector: %w", err)
+		return nil, fmt.Errorf("failed to parse and convert selector: %w", err)
 	}
-	var set labels.Set
-	if pod.Spec.PriorityClassName != "" {
-		set = labels.Set{string(corev1.ResourceQuotaScopePriorityClass): pod.Spec.PriorityClassName}
-	}
-	return labels.NewSelector().Add(*r).Matches(set), nil
+	return labels.NewSelector().Add(*r), nil
 }
 
 func usesCrossNamespaceAffinity(pod *corev1.Pod) bool {

@@ -11,6 +11,9 @@
 // status, Binding), service.go, core.go (Namespace, Node, ConfigMap, Secret, ServiceAccount,
 // Endpoints, core Events), apps.go (ReplicaSet, Deployment), workloads.go (DaemonSet,
 // StatefulSet, ControllerRevision, ReplicationController, PodTemplate), policy.go
-// (PodDisruptionBudget, PriorityClass, PersistentVolumeClaim and the claim spec of volume claim templates)
-// and other.go (Scale, Lease, EndpointSlice, events.k8s.io Events).
+// (PodDisruptionBudget, PriorityClass, the claim spec of claims and volume claim templates),
+// persistentvolume.go (PersistentVolume; claim updates with the resize rules, claim status),
+// storage.go (storage.k8s.io: StorageClass, VolumeAttributesClass, CSIDriver, CSINode,
+// VolumeAttachment, CSIStorageCapacity) and other.go (Scale, Lease, EndpointSlice,
+// events.k8s.io Events).
 package validation

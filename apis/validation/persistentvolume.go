@@ -1,10 +1,16 @@
 package validation
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/util/diff"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -105,4 +111,148 @@ func validatePersistentVolumeStatusUpdate(pv, old *corev1.PersistentVolume) fiel
 		allErrs = append(allErrs, field.NotSupported(field.NewPath("status", "phase"), p, sets.List(phases)))
 	}
 	return allErrs
+}
+
+// validatePersistentVolumeClaimUpdate is ValidatePersistentVolumeClaimUpdate with 1.37's
+// options (RecoverVolumeExpansionFailure and VolumeAttributesClass on): the claim stays valid
+// and its spec is immutable except volumeName while unset, storageClassName while unset (the
+// class the PV controller assigns later) and, for bound claims, resources.requests.storage and
+// volumeAttributesClassName. A request may shrink back towards status.capacity (to recover from
+// a failed expansion) but never to it or below.
+func validatePersistentVolumeClaimUpdate(pvc, old *corev1.PersistentVolumeClaim) field.ErrorList {
+	allErrs := validateObjectMetaUpdate(&pvc.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
+	allErrs = append(allErrs, validatePersistentVolumeClaim(pvc)...)
+	newClone, oldClone := pvc.DeepCopy(), old.DeepCopy()
+	if len(old.Spec.VolumeName) == 0 {
+		oldClone.Spec.VolumeName = newClone.Spec.VolumeName
+	}
+	if classUpgradeFromAnnotation(old.Annotations, pvc.Annotations, old.Spec.StorageClassName, pvc.Spec.StorageClassName) {
+		newClone.Spec.StorageClassName = nil
+		metav1.SetMetaDataAnnotation(&newClone.ObjectMeta, corev1.BetaStorageClassAnnotation, old.Annotations[corev1.BetaStorageClassAnnotation])
+	} else {
+		allErrs = append(allErrs, validateImmutableAnnotation(pvc.Annotations[corev1.BetaStorageClassAnnotation], old.Annotations[corev1.BetaStorageClassAnnotation],
+			corev1.BetaStorageClassAnnotation, field.NewPath("metadata"))...)
+		if classUpgradeFromNil(old.Annotations, old.Spec.StorageClassName, pvc.Spec.StorageClassName) {
+			newClone.Spec.StorageClassName = oldClone.Spec.StorageClassName
+		}
+	}
+	if pvc.Status.Phase == corev1.ClaimBound {
+		if newClone.Spec.Resources.Requests != nil {
+			newClone.Spec.Resources.Requests[corev1.ResourceStorage] = old.Spec.Resources.Requests[corev1.ResourceStorage]
+		}
+		newClone.Spec.VolumeAttributesClassName = oldClone.Spec.VolumeAttributesClassName
+	}
+	if !apiequality.Semantic.DeepEqual(newClone.Spec, oldClone.Spec) {
+		allErrs = append(allErrs, field.Forbidden(field.NewPath("spec"), fmt.Sprintf(
+			"spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims\n%v", diff.Diff(oldClone.Spec, newClone.Spec))))
+	}
+	oldSize, newSize := old.Spec.Resources.Requests[corev1.ResourceStorage], pvc.Spec.Resources.Requests[corev1.ResourceStorage]
+	statusSize := old.Status.Capacity[corev1.ResourceStorage]
+	if newSize.Cmp(oldSize) < 0 && newSize.Cmp(statusSize) <= 0 {
+		allErrs = append(allErrs, field.Forbidden(field.NewPath("spec", "resources", "requests", "storage"), "field can not be less than status.capacity"))
+	}
+	allErrs = append(allErrs, validateImmutableField(pvc.Spec.VolumeMode, old.Spec.VolumeMode, field.NewPath("volumeMode"))...)
+	if !apiequality.Semantic.DeepEqual(old.Spec.VolumeAttributesClassName, pvc.Spec.VolumeAttributesClassName) && old.Status.CurrentVolumeAttributesClassName != nil {
+		// Once one is applied, the class may change but not go away.
+		vacPath := field.NewPath("spec", "volumeAttributesClassName")
+		if pvc.Spec.VolumeAttributesClassName == nil {
+			allErrs = append(allErrs, field.Forbidden(vacPath, "update to nil is forbidden when status.currentVolumeAttributesClassName is not nil"))
+		} else if len(*pvc.Spec.VolumeAttributesClassName) == 0 {
+			allErrs = append(allErrs, field.Forbidden(vacPath, "update to empty string is forbidden when status.currentVolumeAttributesClassName is not nil"))
+		}
+	}
+	return allErrs
+}
+
+// classUpgradeFromAnnotation allows moving the class from the beta annotation to
+// spec.storageClassName (same value, spec unset before, the annotation unchanged or dropped).
+func classUpgradeFromAnnotation(oldAnnotations, newAnnotations map[string]string, oldName, newName *string) bool {
+	oldClass, oldSet := oldAnnotations[corev1.BetaStorageClassAnnotation]
+	newClass, newSet := newAnnotations[corev1.BetaStorageClassAnnotation]
+	return oldSet && oldName == nil && newName != nil && *newName == oldClass && (!newSet || newClass == oldClass)
+}
+
+// classUpgradeFromNil allows setting spec.storageClassName on a claim that had none (matching
+// the beta annotation if there is one): how a default class reaches claims created before it.
+func classUpgradeFromNil(oldAnnotations map[string]string, oldName, newName *string) bool {
+	oldClass, oldSet := oldAnnotations[corev1.BetaStorageClassAnnotation]
+	return newName != nil && oldName == nil && (!oldSet || *newName == oldClass)
+}
+
+// validateImmutableAnnotation is upstream's ValidateImmutableAnnotation.
+func validateImmutableAnnotation(newVal, oldVal, annotation string, fldPath *field.Path) field.ErrorList {
+	if oldVal != newVal {
+		return field.ErrorList{field.Invalid(fldPath.Child("annotations", annotation), newVal, fieldImmutableErrorMsg)}
+	}
+	return nil
+}
+
+var resizeStatuses = sets.New(corev1.PersistentVolumeClaimControllerResizeInProgress, corev1.PersistentVolumeClaimControllerResizeInfeasible,
+	corev1.PersistentVolumeClaimNodeResizePending, corev1.PersistentVolumeClaimNodeResizeInProgress, corev1.PersistentVolumeClaimNodeResizeInfeasible)
+
+// validatePersistentVolumeClaimStatusUpdate is ValidatePersistentVolumeClaimStatusUpdate (with
+// RecoverVolumeExpansionFailure on): non-negative capacities, known resize statuses, and
+// allocated resources that are storage quantities.
+func validatePersistentVolumeClaimStatusUpdate(pvc, old *corev1.PersistentVolumeClaim) field.ErrorList {
+	allErrs := validateObjectMetaUpdate(&pvc.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
+	if len(pvc.ResourceVersion) == 0 {
+		allErrs = append(allErrs, field.Required(field.NewPath("resourceVersion"), ""))
+	}
+	if len(pvc.Spec.AccessModes) == 0 {
+		allErrs = append(allErrs, field.Required(field.NewPath("Spec", "accessModes"), ""))
+	}
+	capPath := field.NewPath("status", "capacity")
+	for r, q := range pvc.Status.Capacity {
+		allErrs = append(allErrs, validateBasicResource(q, capPath.Key(string(r)))...)
+	}
+	if h := pvc.Status.HealthStatus; h != nil {
+		for i, c := range h.HealthConditions {
+			if c.Reason == "" {
+				continue
+			}
+			for _, msg := range metav1validation.IsValidConditionReason(c.Reason) {
+				allErrs = append(allErrs, field.Invalid(field.NewPath("status", "healthStatus", "healthConditions").Index(i).Child("reason"), c.Reason, msg))
+			}
+		}
+	}
+	statusPath := field.NewPath("status", "allocatedResourceStatuses")
+	for k, v := range pvc.Status.AllocatedResourceStatuses {
+		allErrs = append(allErrs, validateClaimResourceKey(string(k), statusPath)...)
+		if !resizeStatuses.Has(v) {
+			allErrs = append(allErrs, field.NotSupported(statusPath, k, sets.List(resizeStatuses)))
+		}
+	}
+	allocPath := field.NewPath("status", "allocatedResources")
+	for r, q := range pvc.Status.AllocatedResources {
+		if errs := validateClaimResourceKey(string(r), allocPath); len(errs) > 0 {
+			allErrs = append(allErrs, errs...)
+			continue
+		}
+		if errs := validateBasicResource(q, allocPath.Key(string(r))); len(errs) > 0 {
+			allErrs = append(allErrs, errs...)
+		} else {
+			allErrs = append(allErrs, validateResourceQuantityValue(corev1.ResourceStorage, q, allocPath.Key(string(r)))...)
+		}
+	}
+	return allErrs
+}
+
+func validateBasicResource(q resource.Quantity, fldPath *field.Path) field.ErrorList {
+	if q.Value() < 0 {
+		return field.ErrorList{field.Invalid(fldPath, q.Value(), "must be a valid resource quantity")}
+	}
+	return nil
+}
+
+// validateClaimResourceKey is validatePersistentVolumeClaimResourceKey: a qualified name, and
+// "storage" when it is a native (unprefixed or kubernetes.io/) one.
+func validateClaimResourceKey(value string, fldPath *field.Path) field.ErrorList {
+	if errs := validateQualifiedName(value, fldPath); len(errs) > 0 {
+		return errs
+	}
+	native := !strings.Contains(value, "/") || strings.Contains(value, corev1.ResourceDefaultNamespacePrefix)
+	if native && corev1.ResourceName(value) != corev1.ResourceStorage {
+		return field.ErrorList{field.NotSupported(fldPath, value, []corev1.ResourceName{corev1.ResourceStorage})}
+	}
+	return nil
 }

@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	unversionedvalidation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -230,24 +229,6 @@ func validatePersistentVolumeClaimSpec(spec *corev1.PersistentVolumeClaimSpec, f
 func validatePersistentVolumeClaim(pvc *corev1.PersistentVolumeClaim) field.ErrorList {
 	allErrs := validateObjectMeta(&pvc.ObjectMeta, true, nameIsDNSSubdomain, field.NewPath("metadata"))
 	return append(allErrs, validatePersistentVolumeClaimSpec(&pvc.Spec, field.NewPath("spec"))...)
-}
-
-// validatePersistentVolumeClaimUpdate is the core of ValidatePersistentVolumeClaimUpdate: the
-// claim is valid and its spec is immutable except resources, volumeAttributesClassName and
-// volumeName while unset. Upstream's further resize rules (bound claims only, no shrinking)
-// wait for volumes to be bound at all.
-func validatePersistentVolumeClaimUpdate(pvc, old *corev1.PersistentVolumeClaim) field.ErrorList {
-	allErrs := validateObjectMetaUpdate(&pvc.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
-	allErrs = append(allErrs, validatePersistentVolumeClaim(pvc)...)
-	spec, oldSpec := pvc.Spec.DeepCopy(), old.Spec.DeepCopy()
-	spec.Resources, spec.VolumeAttributesClassName = oldSpec.Resources, oldSpec.VolumeAttributesClassName
-	if len(oldSpec.VolumeName) == 0 {
-		spec.VolumeName = oldSpec.VolumeName
-	}
-	if !apiequality.Semantic.DeepEqual(spec, oldSpec) {
-		allErrs = append(allErrs, field.Forbidden(field.NewPath("spec"), "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"))
-	}
-	return allErrs
 }
 
 func validateClassName(name string, fldPath *field.Path) field.ErrorList {

@@ -25,6 +25,8 @@ func TestValidateResourceQuota(t *testing.T) {
 		want []want
 	}{
 		{"valid", corev1.ResourceQuotaSpec{Hard: rlist("pods", "10", "requests.cpu", "1500m", "count/deployments.apps", "3", "requests.nvidia.com/gpu", "2", "hugepages-2Mi", "1Gi")}, nil},
+		{"storage, per class too", corev1.ResourceQuotaSpec{Hard: rlist("persistentvolumeclaims", "2", "requests.storage", "10Gi", "count/persistentvolumeclaims", "2",
+			"local-path.storageclass.storage.k8s.io/requests.storage", "5Gi", "local-path.storageclass.storage.k8s.io/persistentvolumeclaims", "1")}, nil},
 		{"negative", corev1.ResourceQuotaSpec{Hard: rlist("limits.memory", "-1")},
 			[]want{{"spec.hard[limits.memory]", field.ErrorTypeInvalid, "must be greater than or equal to 0"}}},
 		{"fractional count", corev1.ResourceQuotaSpec{Hard: rlist("pods", "1500m")},

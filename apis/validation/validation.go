@@ -24,6 +24,9 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 	if errs, ok := validateBatchCreate(obj); ok {
 		return errs
 	}
+	if errs, ok := validateStorageCreate(obj); ok {
+		return errs
+	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		return validatePodCreate(o)
@@ -78,6 +81,9 @@ func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 		return errs
 	}
 	if errs, ok := validateBatchUpdate(obj, old); ok {
+		return errs
+	}
+	if errs, ok := validateStorageUpdate(obj, old); ok {
 		return errs
 	}
 	switch o := obj.(type) {
@@ -173,6 +179,9 @@ func ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
 	if errs, ok := validateBatchStatusUpdate(obj, old); ok {
 		return errs
 	}
+	if errs, ok := validateStorageStatusUpdate(obj, old); ok {
+		return errs
+	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		if p, ok := old.(*corev1.Pod); ok {
@@ -197,6 +206,10 @@ func ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
 	case *corev1.PersistentVolume:
 		if p, ok := old.(*corev1.PersistentVolume); ok {
 			return validatePersistentVolumeStatusUpdate(o, p)
+		}
+	case *corev1.PersistentVolumeClaim:
+		if p, ok := old.(*corev1.PersistentVolumeClaim); ok {
+			return validatePersistentVolumeClaimStatusUpdate(o, p)
 		}
 	case *appsv1.ReplicaSet:
 		if p, ok := old.(*appsv1.ReplicaSet); ok {

@@ -622,39 +622,3 @@ func TestWorkloadMismatchedOld(t *testing.T) {
 		}
 	}
 }
-
-func TestPersistentVolumeClaim(t *testing.T) {
-	claim := func(mutate func(*corev1.PersistentVolumeClaim)) *corev1.PersistentVolumeClaim {
-		c := validClaimTemplate("data-web-0")
-		c.Namespace, c.ResourceVersion = "default", "1"
-		mutate(&c)
-		return defaulted(&c)
-	}
-	for _, tc := range []struct {
-		name      string
-		obj, old  *corev1.PersistentVolumeClaim
-		create    []want
-		updateErr []want
-	}{
-		{"valid; resources may grow", claim(func(*corev1.PersistentVolumeClaim) {}), claim(func(c *corev1.PersistentVolumeClaim) {
-			c.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("500Mi")
-		}), nil, nil},
-		{"volumeName may be set once", claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.VolumeName = "pv-1" }), claim(func(*corev1.PersistentVolumeClaim) {}), nil, nil},
-		{"no namespace", claim(func(c *corev1.PersistentVolumeClaim) { c.Namespace = "" }), nil, []want{{"metadata.namespace", field.ErrorTypeRequired, ""}}, nil},
-		{"no access modes", claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.AccessModes = nil }), nil,
-			[]want{{"spec.accessModes", field.ErrorTypeRequired, "at least 1 access mode is required"}}, nil},
-		{"access modes are immutable", claim(func(c *corev1.PersistentVolumeClaim) {
-			c.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
-		}),
-			claim(func(*corev1.PersistentVolumeClaim) {}), nil, []want{{"spec", field.ErrorTypeForbidden, "spec is immutable after creation"}}},
-		{"volumeName may not change", claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.VolumeName = "pv-2" }),
-			claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.VolumeName = "pv-1" }), nil, []want{{"spec", field.ErrorTypeForbidden, "spec is immutable after creation"}}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			checkErrs(t, ValidateCreate(tc.obj), tc.create)
-			if tc.old != nil {
-				checkErrs(t, ValidateUpdate(tc.obj, tc.old), tc.updateErr)
-			}
-		})
-	}
-}

@@ -23,6 +23,9 @@ const (
 	KubeletClientUser = "kube-apiserver-kubelet-client"
 	// KubeletAPIAdminRole is upstream's role of full access to the nodes' agent API.
 	KubeletAPIAdminRole = "system:kubelet-api-admin"
+	// VolumeSchedulerRole is upstream's role of the scheduler's volume binding, bound to the
+	// scheduler's identity.
+	VolumeSchedulerRole = "system:volume-scheduler"
 	// KubeDNSServiceAccount is upstream's kube-dns account in kube-system.
 	KubeDNSServiceAccount = "kube-dns"
 	// AutoUpdateAnnotation marks bootstrap objects that are reconciled at every start; set it
@@ -37,6 +40,7 @@ const (
 var (
 	read       = []string{"get", "list", "watch"}
 	readWrite  = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
+	readUpdate = []string{"get", "list", "watch", "update", "patch"}
 	write      = []string{"create", "update", "patch", "delete", "deletecollection"}
 	eventsRule = rbacv1.PolicyRule{Verbs: []string{"create", "update", "patch"}, APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}}
 )
@@ -188,7 +192,14 @@ func ClusterRoles() []rbacv1.ClusterRole {
 			rule(read, groups("policy"), "poddisruptionbudgets"),
 			rule(verbs("create"), groups("authentication.k8s.io"), "tokenreviews"),
 			rule(verbs("create"), groups("authorization.k8s.io"), "subjectaccessreviews"),
-			rule(read, groups("storage.k8s.io"), "csinodes", "csidrivers", "csistoragecapacities", "storageclasses")),
+			rule(read, groups("storage.k8s.io"), "csinodes", "csidrivers", "csistoragecapacities", "storageclasses"),
+			rule(read, groups("storage.k8s.io"), "volumeattachments")),
+		// The scheduler's volume binding: it binds claims to volumes and marks claims for
+		// provisioning (volume.kubernetes.io/selected-node) on the node it chose.
+		clusterRole(VolumeSchedulerRole, nil,
+			rule(readUpdate, groups(""), "persistentvolumes"),
+			rule(read, groups("storage.k8s.io"), "storageclasses"),
+			rule(readUpdate, groups(""), "persistentvolumeclaims")),
 	}, controllerRoles()...)
 }
 
@@ -285,6 +296,32 @@ func controllerRoles() []rbacv1.ClusterRole {
 			rule(verbs("get", "create", "delete", "update", "patch", "list", "watch"), groups("apps"), "controllerrevisions"),
 			rule(verbs("get", "create"), groups(""), "persistentvolumeclaims"),
 			rule(verbs("update", "delete"), groups(""), "persistentvolumeclaims")),
+		// Volumes: the PV controller (binding, provisioning through external provisioners,
+		// reclaiming), the protection controllers that remove the pvc-/pv-protection finalizers,
+		// resizing, and the claims of pods' ephemeral volumes.
+		c("persistent-volume-binder",
+			rule(verbs("get", "list", "watch", "update", "create", "delete"), groups(""), "persistentvolumes"),
+			rule(verbs("update"), groups(""), "persistentvolumes/status"),
+			rule(verbs("get", "list", "watch", "update"), groups(""), "persistentvolumeclaims"),
+			rule(verbs("update"), groups(""), "persistentvolumeclaims/status"),
+			rule(verbs("list", "watch", "get", "create", "delete"), groups(""), "pods"),
+			rule(read, groups("storage.k8s.io"), "storageclasses"),
+			rule(verbs("list", "watch"), groups(""), "nodes"),
+			rule(verbs("watch"), groups(""), "events")),
+		c("pvc-protection-controller",
+			rule(verbs("get", "list", "watch", "update"), groups(""), "persistentvolumeclaims"),
+			rule(verbs("update"), groups(""), "persistentvolumeclaims/status"),
+			rule(verbs("list", "watch", "get"), groups(""), "pods")),
+		c("pv-protection-controller",
+			rule(verbs("get", "list", "watch", "update"), groups(""), "persistentvolumes")),
+		c("expand-controller",
+			rule(verbs("get", "list", "watch", "update", "patch"), groups(""), "persistentvolumes"),
+			rule(verbs("update", "patch"), groups(""), "persistentvolumeclaims/status"),
+			rule(read, groups(""), "persistentvolumeclaims")),
+		c("ephemeral-volume-controller",
+			rule(read, groups(""), "pods"),
+			rule(verbs("update"), groups(""), "pods/finalizers"),
+			rule(verbs("get", "list", "watch", "create"), groups(""), "persistentvolumeclaims")),
 		// Skiff's own controllers.
 		c("skiff-fault-controller",
 			rule(readWrite, groups("chaos.skiff.dev"), "*"),
@@ -293,10 +330,10 @@ func controllerRoles() []rbacv1.ClusterRole {
 }
 
 // ControllerManagerRoles are the roles bound to the controller manager's identity: upstream's
-// system:kube-controller-manager, each controller's role, and system:kube-scheduler (Skiff runs
-// the scheduler in the controller manager).
+// system:kube-controller-manager, each controller's role, and system:kube-scheduler and
+// system:volume-scheduler (Skiff runs the scheduler in the controller manager).
 func ControllerManagerRoles() []string {
-	out := []string{"system:kube-controller-manager", "system:kube-scheduler"}
+	out := []string{"system:kube-controller-manager", "system:kube-scheduler", VolumeSchedulerRole}
 	for _, r := range controllerRoles() {
 		out = append(out, r.Name)
 	}
@@ -331,6 +368,7 @@ func ClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 			groupSubject("system:serviceaccounts")),
 		clusterRoleBinding("system:kube-controller-manager", "system:kube-controller-manager", userSubject(ControllerManagerUser)),
 		clusterRoleBinding("system:kube-scheduler", "system:kube-scheduler", userSubject(SchedulerUser)),
+		clusterRoleBinding(VolumeSchedulerRole, VolumeSchedulerRole, userSubject(SchedulerUser)),
 		clusterRoleBinding("system:node-proxier", "system:node-proxier", userSubject("system:kube-proxy")),
 		clusterRoleBinding("system:kube-dns", "system:kube-dns",
 			rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: "kube-system", Name: KubeDNSServiceAccount},
@@ -354,6 +392,7 @@ func ClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 		out = append(out, clusterRoleBinding("skiff:controller-manager:"+name, r.Name, userSubject(ControllerManagerUser)))
 	}
 	out = append(out, clusterRoleBinding("skiff:controller-manager:scheduler", "system:kube-scheduler", userSubject(ControllerManagerUser)))
+	out = append(out, clusterRoleBinding("skiff:controller-manager:volume-scheduler", VolumeSchedulerRole, userSubject(ControllerManagerUser)))
 	return out
 }
 

@@ -5,6 +5,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/skiff-dev/skiff/apis/helper"
 )
 
 func init() {
@@ -37,10 +39,7 @@ func printPersistentVolume(pv *corev1.PersistentVolume) metav1.TableRow {
 	if pv.DeletionTimestamp != nil {
 		phase = "Terminating"
 	}
-	class := pv.Spec.StorageClassName
-	if c, ok := pv.Annotations[corev1.BetaStorageClassAnnotation]; ok {
-		class = c
-	}
+	class := helper.PersistentVolumeClass(pv)
 	volumeMode, vac := "<unset>", "<unset>"
 	if pv.Spec.VolumeMode != nil {
 		volumeMode = string(*pv.Spec.VolumeMode)
@@ -84,7 +83,7 @@ func printPersistentVolumeClaim(pvc *corev1.PersistentVolumeClaim) metav1.TableR
 	if pvc.Spec.VolumeMode != nil {
 		volumeMode = string(*pvc.Spec.VolumeMode)
 	}
-	return cells(pvc.Name, phase, pvc.Spec.VolumeName, capacity, accessModes, claimClass(pvc), vac,
+	return cells(pvc.Name, phase, pvc.Spec.VolumeName, capacity, accessModes, helper.PersistentVolumeClaimClass(pvc), vac,
 		translateTimestampSince(pvc.CreationTimestamp), volumeMode)
 }
 
@@ -103,16 +102,4 @@ func accessModesString(modes []corev1.PersistentVolumeAccessMode) string {
 		}
 	}
 	return strings.Join(out, ",")
-}
-
-// claimClass is upstream's GetPersistentVolumeClaimClass: the beta annotation wins over
-// spec.storageClassName.
-func claimClass(pvc *corev1.PersistentVolumeClaim) string {
-	if class, ok := pvc.Annotations[corev1.BetaStorageClassAnnotation]; ok {
-		return class
-	}
-	if pvc.Spec.StorageClassName != nil {
-		return *pvc.Spec.StorageClassName
-	}
-	return ""
 }

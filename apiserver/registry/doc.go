@@ -5,8 +5,8 @@
 // RESTStorageProvider per API group in order.
 //
 // Each group's storage lives in its own package below: core (with core/pod, core/service,
-// core/namespace, core/node), apps, coordination, networking, discovery, certificates, rbac,
-// authentication, authorization and events.
+// core/namespace, core/node), apps, batch, coordination, networking, discovery, certificates,
+// rbac, scheduling, storage, authentication, authorization, events and policy.
 //
 // Defaulting happens in the codec (apis/defaults registered on the scheme), validation in the
 // strategy (apis/validation), table conversion in apiserver/printers.

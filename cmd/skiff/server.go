@@ -37,6 +37,8 @@ func controlPlaneFlags(fs *pflag.FlagSet, o *apiserver.Options) {
 	fs.DurationVar(&o.ServiceAccountMaxTokenExpiration, "service-account-max-token-expiration", o.ServiceAccountMaxTokenExpiration, "Longest validity of a requested service account token (0: no limit).")
 	o.Hardening.AddFlags(fs)
 	fs.StringVar(&o.ServiceNodePortRange, "service-node-port-range", o.ServiceNodePortRange, "Port range reserved for services with NodePort visibility (inclusive, e.g. 30000-32767).")
+	fs.BoolVar(&o.DisableDefaultStorageClass, "disable-default-storage-class", o.DisableDefaultStorageClass,
+		"Do not create the default StorageClass local-path (provisioner skiff.dev/local-path) at start.")
 }
 
 // controlPlane is what `skiff server` and `skiff up` run.

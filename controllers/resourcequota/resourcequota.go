@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/skiff-dev/skiff/apis/helper"
 	skiffquota "github.com/skiff-dev/skiff/apis/quota"
 	"github.com/skiff-dev/skiff/controllers"
 )
@@ -44,8 +45,8 @@ type Reconciler struct {
 	}
 }
 
-// SetupWithManager registers the controller: quotas themselves, and pods, services, configmaps
-// and secrets of their namespaces.
+// SetupWithManager registers the controller: quotas themselves, and pods, services, claims,
+// configmaps and secrets of their namespaces.
 func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 	opts := r.Complete(mgr, ControllerName)
 	if r.SyncPeriod <= 0 {
@@ -64,6 +65,7 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 		For(&corev1.ResourceQuota{}).
 		Watches(&corev1.Pod{}, toQuotas, builder.WithPredicates(predicate.Funcs{UpdateFunc: podUsageChanged})).
 		Watches(&corev1.Service{}, toQuotas).
+		Watches(&corev1.PersistentVolumeClaim{}, toQuotas, builder.WithPredicates(predicate.Funcs{UpdateFunc: claimUsageChanged})).
 		Watches(&corev1.ConfigMap{}, toQuotas, builder.WithPredicates(countChanges)).
 		Watches(&corev1.Secret{}, toQuotas, builder.WithPredicates(countChanges)).
 		WithOptions(opts).
@@ -78,6 +80,18 @@ func podUsageChanged(e event.UpdateEvent) bool {
 		return true
 	}
 	return o.Status.Phase != n.Status.Phase || (o.DeletionTimestamp == nil) != (n.DeletionTimestamp == nil)
+}
+
+// claimUsageChanged: a claim's charge changes with its request (a resize), its class (set once)
+// or its status (allocated storage, attribute classes).
+func claimUsageChanged(e event.UpdateEvent) bool {
+	o, ok1 := e.ObjectOld.(*corev1.PersistentVolumeClaim)
+	n, ok2 := e.ObjectNew.(*corev1.PersistentVolumeClaim)
+	if !ok1 || !ok2 {
+		return true
+	}
+	return !o.Spec.Resources.Requests.Storage().Equal(*n.Spec.Resources.Requests.Storage()) ||
+		helper.PersistentVolumeClaimClass(o) != helper.PersistentVolumeClaimClass(n) || skiffquota.RequiresQuotaReplenish(n, o)
 }
 
 func (r *Reconciler) quotasOf(ctx context.Context, obj ctrl.Object) []reconcile.Request {
@@ -175,6 +189,15 @@ func (r *Reconciler) list(ctx context.Context, gvr schema.GroupVersionResource, 
 		return out, nil
 	case corev1.Resource("services"):
 		var l corev1.ServiceList
+		if err := r.APIReader.List(ctx, &l, ctrl.InNamespace(ns)); err != nil {
+			return nil, err
+		}
+		for i := range l.Items {
+			out = append(out, &l.Items[i])
+		}
+		return out, nil
+	case corev1.Resource("persistentvolumeclaims"):
+		var l corev1.PersistentVolumeClaimList
 		if err := r.APIReader.List(ctx, &l, ctrl.InNamespace(ns)); err != nil {
 			return nil, err
 		}

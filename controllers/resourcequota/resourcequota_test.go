@@ -36,9 +36,17 @@ func TestQuotaControllerComputesUsage(t *testing.T) {
 	if _, err := c.CoreV1().Pods("ns").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// A claim gets the default class local-path: it is charged per class too.
+	claim := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data"}, Spec: corev1.PersistentVolumeClaimSpec{
+		AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+		Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}}}
+	if _, err := c.CoreV1().PersistentVolumeClaims("ns").Create(ctx, claim, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	hard := corev1.ResourceList{
 		"pods": resource.MustParse("3"), "requests.cpu": resource.MustParse("1"), "configmaps": resource.MustParse("5"),
 		"count/deployments.apps": resource.MustParse("2"), "services": resource.MustParse("1"),
+		"requests.storage": resource.MustParse("5Gi"), "local-path.storageclass.storage.k8s.io/persistentvolumeclaims": resource.MustParse("2"),
 	}
 	if _, err := c.CoreV1().ResourceQuotas("ns").Create(ctx, &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "q"}, Spec: corev1.ResourceQuotaSpec{Hard: hard}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -61,7 +69,8 @@ func TestQuotaControllerComputesUsage(t *testing.T) {
 			return nil
 		}
 	}
-	poll.Eventually(t, "initial usage", expect(map[string]string{"pods": "1", "requests.cpu": "250m", "configmaps": "2", "count/deployments.apps": "0", "services": "0"}))
+	poll.Eventually(t, "initial usage", expect(map[string]string{"pods": "1", "requests.cpu": "250m", "configmaps": "2", "count/deployments.apps": "0", "services": "0",
+		"requests.storage": "1Gi", "local-path.storageclass.storage.k8s.io/persistentvolumeclaims": "1"}))
 
 	// Deleting a pod releases its charge (admission charges on create; the controller releases).
 	if err := c.CoreV1().Pods("ns").Delete(ctx, "p", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
