@@ -6,7 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/skiff-dev/skiff/apis/helper"
 )
@@ -65,7 +64,7 @@ func (c *Controller) expand(ctx context.Context, claim *corev1.PersistentVolumeC
 		c.Recorder.Event(claim, corev1.EventTypeNormal, reasonResizing, fmt.Sprintf("External resizer is resizing volume %s", volume.Name))
 		v := volume.DeepCopy()
 		v.Spec.Capacity = corev1.ResourceList{corev1.ResourceStorage: request}
-		if err := c.Client.Patch(ctx, v, client.MergeFrom(volume)); err != nil {
+		if err := c.Client.Update(ctx, v); err != nil {
 			return fmt.Errorf("growing volume %s: %w", volume.Name, err)
 		}
 	}

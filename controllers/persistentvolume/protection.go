@@ -111,11 +111,11 @@ func (p *Protection) reconcileVolume(ctx context.Context, req reconcile.Request)
 	return reconcile.Result{}, removeFinalizer(ctx, p.Client, pv, helper.PVProtectionFinalizer)
 }
 
-// removeFinalizer removes one finalizer with an optimistic-lock patch.
+// removeFinalizer removes one finalizer with an update (upstream's roles grant update, not
+// patch; the resourceVersion makes it safe against a concurrent change).
 func removeFinalizer(ctx context.Context, c client.Client, obj client.Object, finalizer string) error {
-	orig := obj.DeepCopyObject().(client.Object)
 	obj.SetFinalizers(slices.DeleteFunc(slices.Clone(obj.GetFinalizers()), func(f string) bool { return f == finalizer }))
-	if err := c.Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); client.IgnoreNotFound(err) != nil {
+	if err := c.Update(ctx, obj); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("removing finalizer %s from %s: %w", finalizer, obj.GetName(), err)
 	}
 	return nil
