@@ -220,7 +220,10 @@ func TestVolumeDir(t *testing.T) {
 			t.Errorf("VolumeDir(%q) = %q, %v; want ok %v", tc.path, dir, err, tc.ok)
 		}
 	}
-	pv := testVolume(func(pv *corev1.PersistentVolume) { pv.Spec.Local = nil; pv.Spec.HostPath = &corev1.HostPathVolumeSource{Path: "/root/x"} })
+	pv := testVolume(func(pv *corev1.PersistentVolume) {
+		pv.Spec.Local = nil
+		pv.Spec.HostPath = &corev1.HostPathVolumeSource{Path: "/root/x"}
+	})
 	if _, err := VolumeDir(pv, "/root"); err == nil {
 		t.Error("VolumeDir of a hostPath volume: no error")
 	}
