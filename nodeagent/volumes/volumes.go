@@ -45,6 +45,11 @@ type Manager struct {
 	// Tokens requests projected service account tokens (one on Client when nil).
 	Tokens   *TokenManager
 	initOnce sync.Once
+
+	mu sync.Mutex
+	// setUpDone are the claim volumes of each pod (by uid) set up since the agent started: their
+	// ownership is changed at the first set-up only, as upstream's mount.
+	setUpDone map[string]map[string]bool
 }
 
 func (m *Manager) tokens() *TokenManager {
@@ -133,6 +138,8 @@ func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, uid string, v *cor
 			t = *src.HostPath.Type
 		}
 		return Volume{Path: src.HostPath.Path}, CheckHostPathType(src.HostPath.Path, t)
+	case src.PersistentVolumeClaim != nil, src.Ephemeral != nil:
+		return m.claimVolume(ctx, pod, v, fsGroup)
 	case src.ConfigMap != nil:
 		files, err := m.configMapFiles(ctx, pod.Namespace, src.ConfigMap.Name, src.ConfigMap.Items, src.ConfigMap.DefaultMode, src.ConfigMap.Optional)
 		if err != nil {
@@ -242,12 +249,16 @@ func (m *Manager) secretFiles(ctx context.Context, ns, name string, items []core
 	return SecretFiles(s, items, mode, opt)
 }
 
-// CleanUp removes the pod's directory (its volumes; hostPath volumes are not inside it).
+// CleanUp removes the pod's directory (its volumes; hostPath volumes and persistent volumes
+// are not inside it: their data stays).
 func (m *Manager) CleanUp(uid string) error {
 	if uid == "" {
 		return nil
 	}
 	m.tokens().Forget(types.UID(uid))
+	m.mu.Lock()
+	delete(m.setUpDone, uid)
+	m.mu.Unlock()
 	return os.RemoveAll(m.PodDir(uid))
 }
 
