@@ -2,9 +2,10 @@
 // into CRI mounts, after upstream's volume plugins (pkg/volume/emptydir, configmap, secret,
 // downwardapi, projected, hostpath, local) and their AtomicWriter. Projected service account
 // tokens come from TokenManager (after the kubelet's token manager: TokenRequest bound to the
-// pod, refreshed at 80% of the lifetime). Every volume of a pod that lives on the node for the pod
-// is under <root>/<pod uid>/volumes/<plugin>/<name>, where <plugin> is upstream's escaped plugin
-// name (kubernetes.io~empty-dir, kubernetes.io~configmap, ...), so a restarted agent finds them.
+// pod, refreshed at 80% of the lifetime). Every volume made for a pod alone
+// lives under <root>/<pod uid>/volumes/<plugin>/<name>, where <plugin> is upstream's escaped
+// plugin name (kubernetes.io~empty-dir, kubernetes.io~configmap, ...), so a restarted agent
+// finds them.
 //
 // persistentVolumeClaim volumes, and generic ephemeral ones (whose claim <pod>-<volume> must be
 // controlled by the pod), resolve as the kubelet's desired state populator does (claims.go): the
