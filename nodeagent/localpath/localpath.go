@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -60,6 +61,11 @@ func New(cfg Config) (*Provisioner, error) {
 	if cfg.Client == nil || cfg.NodeName == "" || cfg.Root == "" {
 		return nil, fmt.Errorf("local-path provisioner needs Client, NodeName and Root")
 	}
+	root, err := filepath.Abs(cfg.Root)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Root = root // the volumes' paths are absolute
 	if cfg.StorageClass == nil {
 		cfg.StorageClass = func(ctx context.Context, name string) (*storagev1.StorageClass, error) {
 			return cfg.Client.StorageV1().StorageClasses().Get(ctx, name, metav1.GetOptions{})
