@@ -197,7 +197,8 @@ func New(cfg Config) (*Agent, error) {
 	}
 	_, allocatable := a.machine.Capacity()
 	a.vols = &volumes.Manager{Root: filepath.Join(cfg.DataDir, "pods"), Client: cfg.Client, NodeAllocatable: allocatable,
-		Tokens: &volumes.TokenManager{Client: cfg.Client, Now: cfg.Clock.Now}}
+		Hostnames: []string{a.nodeLabels()[corev1.LabelHostname], cfg.NodeName},
+		Tokens:    &volumes.TokenManager{Client: cfg.Client, Now: cfg.Clock.Now}}
 	a.probes = probes.NewManager(probes.Config{
 		Prober:   &probes.CRIProber{Runtime: a.runtime},
 		Clock:    cfg.Clock,

@@ -63,8 +63,9 @@ func (m *Manager) claimVolume(ctx context.Context, pod *corev1.Pod, v *corev1.Vo
 		if err := CheckHostPathType(path, t); err != nil {
 			return Volume{}, err
 		}
-	case pv.Annotations[helper.AnnDynamicallyProvisioned] == helper.LocalPathProvisioner:
-		// The provisioner made it; make it again if it went away (a wiped data dir).
+	case pv.Annotations[helper.AnnDynamicallyProvisioned] == helper.LocalPathProvisioner && localpath.OnNode(pv, m.Hostnames...):
+		// This node's provisioner made it; make it again if it went away (a wiped data dir).
+		// One of another node is never made here: the pod would get an empty volume.
 		if err := localpath.MakeDir(path); err != nil {
 			return Volume{}, err
 		}

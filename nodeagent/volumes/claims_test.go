@@ -41,6 +41,12 @@ func localVolume(name, claimUID, path string, mut ...func(*corev1.PersistentVolu
 	return pv
 }
 
+func hostnameAffinity(host string) *corev1.VolumeNodeAffinity {
+	return &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+		MatchExpressions: []corev1.NodeSelectorRequirement{{Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpIn, Values: []string{host}}},
+	}}}}
+}
+
 func claimPod(vols ...corev1.Volume) *corev1.Pod {
 	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "pod1"}, Spec: corev1.PodSpec{Volumes: vols}}
 }
@@ -71,6 +77,11 @@ func TestClaimVolumes(t *testing.T) {
 		boundClaim("data", "1", "pv-1"), localVolume("pv-1", "1", data),
 		boundClaim("prov", "2", "pvc-2"), localVolume("pvc-2", "2", provisioned, func(pv *corev1.PersistentVolume) {
 			pv.Annotations = map[string]string{helper.AnnDynamicallyProvisioned: helper.LocalPathProvisioner}
+			pv.Spec.NodeAffinity = hostnameAffinity("host-1")
+		}),
+		boundClaim("prov-elsewhere", "14", "pvc-14"), localVolume("pvc-14", "14", filepath.Join(dir, "storage", "pvc-14"), func(pv *corev1.PersistentVolume) {
+			pv.Annotations = map[string]string{helper.AnnDynamicallyProvisioned: helper.LocalPathProvisioner}
+			pv.Spec.NodeAffinity = hostnameAffinity("host-2")
 		}),
 		owned, localVolume("pv-3", "3", data),
 		foreign, localVolume("pv-4", "4", data),
@@ -94,7 +105,7 @@ func TestClaimVolumes(t *testing.T) {
 		}),
 		boundClaim("no-pv", "12", "pv-12"),
 	}
-	m := &Manager{Root: filepath.Join(dir, "pods"), Client: fake.NewClientset(objs...)}
+	m := &Manager{Root: filepath.Join(dir, "pods"), Client: fake.NewClientset(objs...), Hostnames: []string{"host-1", "n1"}}
 	ctx := context.Background()
 
 	for _, tc := range []struct {
@@ -122,6 +133,7 @@ func TestClaimVolumes(t *testing.T) {
 		{name: "volume bound elsewhere", volume: pvcVolume("v", "stolen", false), err: "does not point to claim.UID c-10"},
 		{name: "volume gone", volume: pvcVolume("v", "no-pv", false), err: "failed to fetch PV pv-12 from API server"},
 		{name: "missing local path", volume: pvcVolume("v", "missing-dir", false), err: "no such file or directory"},
+		{name: "provisioned on another node", volume: pvcVolume("v", "prov-elsewhere", false), err: "no such file or directory"},
 		{name: "nfs", volume: pvcVolume("v", "nfs", false), err: "volume type of PersistentVolume pv-8 not supported by skiff"},
 		{name: "block", volume: pvcVolume("v", "block", false), err: "block volumes are not supported by skiff"},
 	} {

@@ -12,7 +12,7 @@
 // claim must be bound, its PersistentVolume bound to it, and a `local` or `hostPath` volume is
 // mounted from its own path (never from under the pod's directory, so the pod's clean-up leaves
 // the data); other sources are refused. A directory of skiff.dev/local-path (package localpath)
-// is made again if it went missing. The claim volume's readOnly, or a volume that is
+// pinned to this node (Manager.Hostnames) is made again if it went missing. The claim volume's readOnly, or a volume that is
 // ReadOnlyMany only, mounts read-only. With the pod's fsGroup, a writable local volume is given
 // to the group once per pod (SetVolumeOwnership, honouring fsGroupChangePolicy), as upstream's
 // local plugin; hostPath volumes are left as they are.

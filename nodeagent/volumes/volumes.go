@@ -42,6 +42,10 @@ type Manager struct {
 	Client kubernetes.Interface
 	// NodeAllocatable stands in for unset limits in resourceFieldRef.
 	NodeAllocatable corev1.ResourceList
+	// Hostnames are the kubernetes.io/hostname values that pin a volume to this node (its
+	// hostname label and name): a local-path volume pinned here whose directory is missing is
+	// made again.
+	Hostnames []string
 	// Tokens requests projected service account tokens (one on Client when nil).
 	Tokens   *TokenManager
 	initOnce sync.Once
