@@ -217,9 +217,13 @@ func (p *Provisioner) syncClaim(ctx context.Context, namespace, name string) err
 	return nil
 }
 
-// MakeDir creates a volume's directory, world-writable whatever the umask (as
-// local-path-provisioner's setup script: any user of any pod writes there).
+// MakeDir creates a volume's directory when it is missing, world-writable whatever the umask
+// (as local-path-provisioner's setup script: any user of any pod writes there). An existing one
+// is left as it is (a pod's fsGroup may have changed its group and mode).
 func MakeDir(dir string) error {
+	if _, err := os.Lstat(dir); err == nil {
+		return nil
+	}
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return err
 	}

@@ -156,6 +156,17 @@ func TestClaimVolumes(t *testing.T) {
 	if fi, err := os.Stat(provisioned); err != nil || fi.Mode().Perm() != 0o777 {
 		t.Errorf("provisioned directory made again: %v %v", fi, err)
 	}
+	// An existing one keeps its mode (what a pod's fsGroup made of it).
+	if err := os.Chmod(provisioned, os.ModeSetgid|0o770); err != nil {
+		t.Fatal(err)
+	}
+	pod.Spec.Volumes = []corev1.Volume{pvcVolume("v", "prov", false)}
+	if _, err := m.SetUp(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(provisioned); err != nil || fi.Mode() != os.ModeDir|os.ModeSetgid|0o770 {
+		t.Errorf("provisioned directory's mode changed by a set-up: %v %v", fi, err)
+	}
 
 	// Mounts and subPaths are made in the volume itself; the pod's clean-up leaves the data.
 	pod.Spec.Volumes = []corev1.Volume{pvcVolume("v", "data", false), pvcVolume("ro", "data", true)}
