@@ -56,11 +56,7 @@ func (m *Manager) claimVolume(ctx context.Context, pod *corev1.Pod, v *corev1.Vo
 	}
 	switch {
 	case pv.Spec.HostPath != nil:
-		t := corev1.HostPathUnset
-		if pv.Spec.HostPath.Type != nil {
-			t = *pv.Spec.HostPath.Type
-		}
-		if err := CheckHostPathType(path, t); err != nil {
+		if err := checkHostPath(pv.Spec.HostPath); err != nil {
 			return Volume{}, err
 		}
 	case pv.Annotations[helper.AnnDynamicallyProvisioned] == helper.LocalPathProvisioner && localpath.OnNode(pv, m.Hostnames...):

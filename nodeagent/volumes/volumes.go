@@ -137,11 +137,7 @@ func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, uid string, v *cor
 		}
 		return Volume{Path: dir}, os.Chmod(dir, mode)
 	case src.HostPath != nil:
-		t := corev1.HostPathUnset
-		if src.HostPath.Type != nil {
-			t = *src.HostPath.Type
-		}
-		return Volume{Path: src.HostPath.Path}, CheckHostPathType(src.HostPath.Path, t)
+		return Volume{Path: src.HostPath.Path}, checkHostPath(src.HostPath)
 	case src.PersistentVolumeClaim != nil, src.Ephemeral != nil:
 		return m.claimVolume(ctx, pod, v, fsGroup)
 	case src.ConfigMap != nil:
@@ -276,6 +272,15 @@ func (m *Manager) PodUIDs() []string {
 		}
 	}
 	return out
+}
+
+// checkHostPath checks a hostPath volume's type.
+func checkHostPath(src *corev1.HostPathVolumeSource) error {
+	t := corev1.HostPathUnset
+	if src.Type != nil {
+		t = *src.Type
+	}
+	return CheckHostPathType(src.Path, t)
 }
 
 // CheckHostPathType is upstream's hostPath type check, creating what the *OrCreate types ask
