@@ -279,7 +279,8 @@ func contains(list []string, s string) bool {
 }
 
 // NodeRules are the rules of upstream's system:node ClusterRole for the kinds Skiff serves,
-// plus the endpointslice and node reads of Skiff's node proxy (upstream's system:node-proxier).
+// plus the endpointslice and node reads of Skiff's node proxy (upstream's system:node-proxier)
+// and what the node's local-path provisioner needs.
 func NodeRules() []rbacv1.PolicyRule {
 	read := []string{"get", "list", "watch"}
 	return []rbacv1.PolicyRule{
@@ -294,7 +295,13 @@ func NodeRules() []rbacv1.PolicyRule {
 		{Verbs: []string{"patch", "update"}, APIGroups: []string{""}, Resources: []string{"pods/status"}},
 		{Verbs: []string{"create"}, APIGroups: []string{""}, Resources: []string{"pods/eviction"}},
 		{Verbs: read, APIGroups: []string{""}, Resources: []string{"configmaps", "secrets"}},
-		{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"persistentvolumeclaims", "persistentvolumes"}},
+		// The agent is its node's skiff.dev/local-path provisioner (nodeagent/localpath): it
+		// watches claims, creates and deletes the volumes it provisions and reads their classes,
+		// the rights external-provisioner's node deployment and local-static-provisioner's
+		// DaemonSet hold on every node (upstream's system:node only gets claims and volumes).
+		{Verbs: read, APIGroups: []string{""}, Resources: []string{"persistentvolumeclaims"}},
+		{Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}, APIGroups: []string{""}, Resources: []string{"persistentvolumes"}},
+		{Verbs: read, APIGroups: []string{"storage.k8s.io"}, Resources: []string{"storageclasses"}},
 		{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"endpoints"}},
 		{Verbs: []string{"create", "get", "list", "watch"}, APIGroups: []string{"certificates.k8s.io"}, Resources: []string{"certificatesigningrequests"}},
 		{Verbs: []string{"get", "create", "update", "patch", "delete"}, APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}},

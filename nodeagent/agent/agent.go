@@ -30,8 +30,10 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
+	"github.com/skiff-dev/skiff/apis/helper"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/kuberuntime"
+	"github.com/skiff-dev/skiff/nodeagent/localpath"
 	"github.com/skiff-dev/skiff/nodeagent/podcidr"
 	"github.com/skiff-dev/skiff/nodeagent/podworkers"
 	"github.com/skiff-dev/skiff/nodeagent/probes"
@@ -45,7 +47,8 @@ type Config struct {
 	Client         kubernetes.Interface
 	RuntimeService cri.RuntimeService
 	ImageService   cri.ImageManagerService
-	// DataDir holds pods/<uid>/volumes and, unless PodLogsDir is set, pod-logs/.
+	// DataDir holds pods/<uid>/volumes, storage/ (the local-path volumes) and, unless PodLogsDir
+	// is set, pod-logs/.
 	DataDir string
 	// PodLogsDir is the root of the pod log directories (<ns>_<name>_<uid>/<container>/<n>.log);
 	// default <DataDir>/pod-logs.
@@ -85,6 +88,10 @@ type Config struct {
 	SyncRetryPeriod time.Duration
 	// MinimumGracePeriod for stopping containers (2 s).
 	MinimumGracePeriod time.Duration
+	// DisableLocalPath turns off the node's skiff.dev/local-path provisioner (package
+	// localpath), which otherwise makes the volumes of the claims scheduled to this node under
+	// <DataDir>/storage and deletes them when they are released.
+	DisableLocalPath bool
 	// Faults, when set, makes the agent carry out chaos.skiff.dev Faults targeting its node:
 	// stopped heartbeats, failing image pulls, killed containers. The agent starts it.
 	Faults *faults.Watcher
@@ -190,7 +197,8 @@ func New(cfg Config) (*Agent, error) {
 	}
 	_, allocatable := a.machine.Capacity()
 	a.vols = &volumes.Manager{Root: filepath.Join(cfg.DataDir, "pods"), Client: cfg.Client, NodeAllocatable: allocatable,
-		Tokens: &volumes.TokenManager{Client: cfg.Client, Now: cfg.Clock.Now}}
+		Hostnames: []string{a.nodeLabels()[corev1.LabelHostname], cfg.NodeName},
+		Tokens:    &volumes.TokenManager{Client: cfg.Client, Now: cfg.Clock.Now}}
 	a.probes = probes.NewManager(probes.Config{
 		Prober:   &probes.CRIProber{Runtime: a.runtime},
 		Clock:    cfg.Clock,
@@ -282,6 +290,10 @@ func (a *Agent) Metrics() *Metrics { return a.metrics }
 
 // Runtime returns the kuberuntime manager the agent drives (for log and exec servers).
 func (a *Agent) Runtime() *kuberuntime.Manager { return a.kr }
+
+// StorageDir holds the directories of the volumes the node's local-path provisioner makes,
+// <DataDir>/storage/pvc-<claim uid>.
+func (a *Agent) StorageDir() string { return filepath.Join(a.cfg.DataDir, "storage") }
 
 // PodLogsDir is the root of the pod log directories.
 func (a *Agent) PodLogsDir() string { return a.cfg.PodLogsDir }
@@ -380,6 +392,13 @@ func (a *Agent) Start(ctx context.Context) error {
 	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 		return ctx.Err()
 	}
+	var lp *localpath.Provisioner
+	if !a.cfg.DisableLocalPath {
+		if lp, err = localpath.New(localpath.Config{Client: a.cfg.Client, NodeName: a.cfg.NodeName, Root: a.StorageDir(),
+			Recorder: a.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: helper.LocalPathProvisioner, Host: a.cfg.NodeName})}); err != nil {
+			return err
+		}
+	}
 	var wg sync.WaitGroup
 	run := func(f func()) {
 		wg.Add(1)
@@ -404,6 +423,13 @@ func (a *Agent) Start(ctx context.Context) error {
 	})
 	run(func() { wait.UntilWithContext(ctx, a.relist, a.cfg.RelistPeriod) })
 	a.runFaults(ctx, run)
+	if lp != nil {
+		run(func() {
+			if err := lp.Start(ctx); err != nil && ctx.Err() == nil {
+				log.Error(err, "Local-path provisioner failed")
+			}
+		})
+	}
 	log.Info("Node agent started", "runtime", a.runtimeVersion)
 	<-ctx.Done()
 	wg.Wait()

@@ -13,6 +13,11 @@
 // (DisruptionTarget, readiness gates) and extended resources others advertise in the node's
 // capacity are kept.
 //
+// The agent is also its node's skiff.dev/local-path provisioner (package localpath, off with
+// Config.DisableLocalPath): claims scheduled to the node get a directory under
+// <DataDir>/storage and a local PersistentVolume pinned to the node, deleted once released.
+// Pods mount claims and generic ephemeral volumes through package volumes.
+//
 // A node given no pod CIDR starts with AwaitPodCIDR: it registers NotReady and waits for the node
 // IPAM controller to set spec.podCIDR, which its runtime's pod network then uses.
 package agent

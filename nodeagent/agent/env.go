@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -265,4 +266,38 @@ func validEnvName(s string) bool {
 		}
 	}
 	return true
+}
+
+// ExpandSubPaths is upstream's ExpandContainerVolumeMounts for every mount of c: a
+// subPathExpr's $(VAR) become the container's environment variables, and the result is the
+// mount's subPath in the copy of c returned; a variable undefined or empty fails with
+// "missing value for VAR" (the mount's subPath rules apply to the result afterwards).
+func ExpandSubPaths(c *corev1.Container, envs []*runtimeapi.KeyValue) (*corev1.Container, error) {
+	if !slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.SubPathExpr != "" }) {
+		return c, nil
+	}
+	env := make(map[string]string, len(envs))
+	for _, kv := range envs {
+		env[kv.Key] = string(kv.Value)
+	}
+	out := c.DeepCopy()
+	for i := range out.VolumeMounts {
+		m := &out.VolumeMounts[i]
+		if m.SubPathExpr == "" {
+			continue
+		}
+		var missing []string
+		m.SubPath = kuberuntime.ExpandFunc(m.SubPathExpr, func(name string) (string, bool) {
+			if env[name] == "" && !slices.Contains(missing, name) {
+				missing = append(missing, name)
+			}
+			return env[name], true
+		})
+		if len(missing) > 0 {
+			slices.Sort(missing)
+			return nil, fmt.Errorf("missing value for %s", strings.Join(missing, ", "))
+		}
+		m.SubPathExpr = ""
+	}
+	return out, nil
 }

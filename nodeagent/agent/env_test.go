@@ -239,3 +239,32 @@ func TestImageAuth(t *testing.T) {
 		t.Errorf("dockercfg: %+v", a)
 	}
 }
+
+// TestExpandSubPaths: subPathExpr takes the container's variables, as upstream's
+// ExpandContainerVolumeMounts; an undefined or empty one fails; $$ escapes.
+func TestExpandSubPaths(t *testing.T) {
+	envs := []*runtimeapi.KeyValue{{Key: "POD_NAME", Value: []byte("web-0")}, {Key: "NS", Value: []byte("prod")}, {Key: "EMPTY"}}
+	c := &corev1.Container{Name: "c", VolumeMounts: []corev1.VolumeMount{
+		{Name: "data", MountPath: "/data", SubPathExpr: "$(NS)/$(POD_NAME)"},
+		{Name: "data", MountPath: "/plain", SubPath: "fixed"},
+		{Name: "data", MountPath: "/lit", SubPathExpr: "a$$(NS)"},
+	}}
+	got, err := ExpandSubPaths(c, envs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subs []string
+	for _, m := range got.VolumeMounts {
+		subs = append(subs, m.SubPath+"|"+m.SubPathExpr)
+	}
+	if want := []string{"prod/web-0|", "fixed|", "a$(NS)|"}; !reflect.DeepEqual(subs, want) {
+		t.Errorf("subPaths %q, want %q", subs, want)
+	}
+	if c.VolumeMounts[0].SubPath != "" {
+		t.Error("the pod's container was changed")
+	}
+	c.VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/x", SubPathExpr: "$(NOPE)/$(EMPTY)/$(NOPE)"}}
+	if _, err := ExpandSubPaths(c, envs); err == nil || err.Error() != "missing value for EMPTY, NOPE" {
+		t.Errorf("missing variables: %v", err)
+	}
+}

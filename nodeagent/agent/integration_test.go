@@ -21,6 +21,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -394,13 +395,37 @@ func TestAgentWithContainerd(t *testing.T) {
 
 	// 7. Run to completion: an init container fills an emptyDir the app container reads, with
 	// the managed /etc/hosts; restartPolicy Never ends in Succeeded, a failing one in Failed.
+	// The app container also writes to a claim's local volume (bound here by hand: no PV
+	// controller runs), in a subPathExpr of the pod's name; the data outlives the pod.
+	claimDir := t.TempDir()
+	claim := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "done-data"}, Spec: corev1.PersistentVolumeClaimSpec{
+		VolumeName: "done-data", AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+		Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Mi")}}}}
+	if claim, err = client.CoreV1().PersistentVolumeClaims(ns).Create(ctx, claim, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	claim.Status.Phase = corev1.ClaimBound
+	if _, err := client.CoreV1().PersistentVolumeClaims(ns).UpdateStatus(ctx, claim, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CoreV1().PersistentVolumes().Create(ctx, &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "done-data"},
+		Spec: corev1.PersistentVolumeSpec{AccessModes: claim.Spec.AccessModes, Capacity: claim.Spec.Resources.Requests,
+			ClaimRef:               &corev1.ObjectReference{Kind: "PersistentVolumeClaim", APIVersion: "v1", Namespace: ns, Name: claim.Name, UID: claim.UID},
+			PersistentVolumeSource: corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: claimDir}},
+			NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpIn, Values: []string{nodeName}}}}}}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	done := createPod(ctx, t, client, ns, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "done"}, Spec: corev1.PodSpec{
 		RestartPolicy: corev1.RestartPolicyNever, TerminationGracePeriodSeconds: ptr.To[int64](1),
 		InitContainers: []corev1.Container{{Name: "init", Image: busybox, Command: []string{"sh", "-c", "echo from-init > /work/msg"},
 			VolumeMounts: []corev1.VolumeMount{{Name: "work", MountPath: "/work"}}}},
-		Containers: []corev1.Container{{Name: "c", Image: busybox, Command: []string{"sh", "-c", "cat /work/msg && grep -q \"$(hostname)\" /etc/hosts && echo hosts-ok"},
-			VolumeMounts: []corev1.VolumeMount{{Name: "work", MountPath: "/work", ReadOnly: true}}}},
-		Volumes: []corev1.Volume{{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}}})
+		Containers: []corev1.Container{{Name: "c", Image: busybox, Command: []string{"sh", "-c", "cat /work/msg && grep -q \"$(hostname)\" /etc/hosts && echo hosts-ok && cp /work/msg /data/msg"},
+			Env:          []corev1.EnvVar{{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}},
+			VolumeMounts: []corev1.VolumeMount{{Name: "work", MountPath: "/work", ReadOnly: true}, {Name: "data", MountPath: "/data", SubPathExpr: "$(POD_NAME)"}}}},
+		Volumes: []corev1.Volume{{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+			{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim.Name}}}}}})
 	failed := createPod(ctx, t, client, ns, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "failed"}, Spec: corev1.PodSpec{
 		RestartPolicy: corev1.RestartPolicyNever, TerminationGracePeriodSeconds: ptr.To[int64](1),
 		Containers: []corev1.Container{{Name: "c", Image: busybox, Command: []string{"sh", "-c", "echo goodbye > /dev/termination-log; exit 3"},
@@ -428,6 +453,9 @@ func TestAgentWithContainerd(t *testing.T) {
 		n := len(containersOf(ctx, t, rs, done.UID)) + len(sandboxesOf(ctx, t, rs, done.UID))
 		return apierrors.IsNotFound(err) && n == 0, fmt.Sprintf("%v, %d containers and sandboxes left", err, n)
 	}))
+	if b, err := os.ReadFile(filepath.Join(claimDir, "done", "msg")); string(b) != "from-init\n" {
+		t.Errorf("the claim's data after the pod: %q %v", b, err)
+	}
 
 	// 8. Deleting a pod stops and removes its containers, then the object goes away.
 	if err := client.CoreV1().Pods(ns).Delete(ctx, "crash", metav1.DeleteOptions{}); err != nil {

@@ -87,7 +87,11 @@ func (a *Agent) containerOptions(ctx context.Context, pod *corev1.Pod, c *corev1
 	a.mu.Lock()
 	vols := a.podVolumes[pod.UID]
 	a.mu.Unlock()
-	mounts, err := volumes.Mounts(c, vols)
+	expanded, err := ExpandSubPaths(c, envs)
+	if err != nil {
+		return nil, err
+	}
+	mounts, err := volumes.Mounts(expanded, vols)
 	if err != nil {
 		return nil, err
 	}

@@ -337,6 +337,15 @@ func expandAll(in []string, env map[string]string) []string {
 // Expand is upstream's $(VAR) expansion of command and args: $(VAR) becomes the variable's
 // value when it is defined and stays as written otherwise; $$ escapes a $.
 func Expand(s string, env map[string]string) string {
+	return ExpandFunc(s, func(name string) (string, bool) {
+		v, ok := env[name]
+		return v, ok
+	})
+}
+
+// ExpandFunc is Expand with the variables' values from mapping: a $(VAR) it reports undefined
+// stays as written.
+func ExpandFunc(s string, mapping func(name string) (string, bool)) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		if s[i] != '$' || i+1 >= len(s) {
@@ -354,7 +363,7 @@ func Expand(s string, env map[string]string) string {
 				return b.String()
 			}
 			name := s[i+2 : i+2+end]
-			if v, ok := env[name]; ok {
+			if v, ok := mapping(name); ok {
 				b.WriteString(v)
 			} else {
 				b.WriteString(s[i : i+3+end])

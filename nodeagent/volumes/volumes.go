@@ -42,9 +42,18 @@ type Manager struct {
 	Client kubernetes.Interface
 	// NodeAllocatable stands in for unset limits in resourceFieldRef.
 	NodeAllocatable corev1.ResourceList
+	// Hostnames are the kubernetes.io/hostname values that pin a volume to this node (its
+	// hostname label and name): a local-path volume pinned here whose directory is missing is
+	// made again.
+	Hostnames []string
 	// Tokens requests projected service account tokens (one on Client when nil).
 	Tokens   *TokenManager
 	initOnce sync.Once
+
+	mu sync.Mutex
+	// setUpDone are the claim volumes of each pod (by uid) set up since the agent started: their
+	// ownership is changed at the first set-up only, as upstream's mount.
+	setUpDone map[string]map[string]bool
 }
 
 func (m *Manager) tokens() *TokenManager {
@@ -128,11 +137,9 @@ func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, uid string, v *cor
 		}
 		return Volume{Path: dir}, os.Chmod(dir, mode)
 	case src.HostPath != nil:
-		t := corev1.HostPathUnset
-		if src.HostPath.Type != nil {
-			t = *src.HostPath.Type
-		}
-		return Volume{Path: src.HostPath.Path}, CheckHostPathType(src.HostPath.Path, t)
+		return Volume{Path: src.HostPath.Path}, checkHostPath(src.HostPath)
+	case src.PersistentVolumeClaim != nil, src.Ephemeral != nil:
+		return m.claimVolume(ctx, pod, v, fsGroup)
 	case src.ConfigMap != nil:
 		files, err := m.configMapFiles(ctx, pod.Namespace, src.ConfigMap.Name, src.ConfigMap.Items, src.ConfigMap.DefaultMode, src.ConfigMap.Optional)
 		if err != nil {
@@ -242,12 +249,16 @@ func (m *Manager) secretFiles(ctx context.Context, ns, name string, items []core
 	return SecretFiles(s, items, mode, opt)
 }
 
-// CleanUp removes the pod's directory (its volumes; hostPath volumes are not inside it).
+// CleanUp removes the pod's directory (its volumes; hostPath volumes and persistent volumes
+// are not inside it: their data stays).
 func (m *Manager) CleanUp(uid string) error {
 	if uid == "" {
 		return nil
 	}
 	m.tokens().Forget(types.UID(uid))
+	m.mu.Lock()
+	delete(m.setUpDone, uid)
+	m.mu.Unlock()
 	return os.RemoveAll(m.PodDir(uid))
 }
 
@@ -261,6 +272,15 @@ func (m *Manager) PodUIDs() []string {
 		}
 	}
 	return out
+}
+
+// checkHostPath checks a hostPath volume's type.
+func checkHostPath(src *corev1.HostPathVolumeSource) error {
+	t := corev1.HostPathUnset
+	if src.Type != nil {
+		t = *src.Type
+	}
+	return CheckHostPathType(src.Path, t)
 }
 
 // CheckHostPathType is upstream's hostPath type check, creating what the *OrCreate types ask
