@@ -125,6 +125,16 @@ func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, uid string, v *cor
 		if err := os.MkdirAll(dir, 0o777); err != nil {
 			return Volume{}, err
 		}
+		switch src.EmptyDir.Medium {
+		case corev1.StorageMediumDefault:
+		case corev1.StorageMediumMemory:
+			// upstream: a tmpfs, sized as the kubelet's SizeMemoryBackedVolumes does.
+			if err := mountTmpfs(dir, memorySize(pod, src.EmptyDir, m.NodeAllocatable)); err != nil {
+				return Volume{}, err
+			}
+		default:
+			return Volume{}, fmt.Errorf("emptyDir medium %q is not supported by skiff", src.EmptyDir.Medium)
+		}
 		// upstream: emptyDir is world-writable (0777), whatever the umask. With an fsGroup it
 		// belongs to that group and is setgid, so what containers create there does too (upstream's
 		// SetVolumeOwnership, which runs while the emptyDir is still empty).
@@ -259,6 +269,11 @@ func (m *Manager) CleanUp(uid string) error {
 	m.mu.Lock()
 	delete(m.setUpDone, uid)
 	m.mu.Unlock()
+	// Memory-backed emptyDirs are mounts: unmounted first, so that nothing is left mounted and
+	// the removal does not stop at a busy mount point.
+	if err := unmountUnder(m.PodDir(uid)); err != nil {
+		return err
+	}
 	return os.RemoveAll(m.PodDir(uid))
 }
 

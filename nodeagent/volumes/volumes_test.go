@@ -7,11 +7,14 @@ import (
 	"syscall"
 	"testing"
 
+	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
+
+	"github.com/skiff-dev/skiff/nodeagent/podnet"
 )
 
 func TestConfigMapAndSecretFiles(t *testing.T) {
@@ -268,5 +271,75 @@ func TestFSGroup(t *testing.T) {
 		if err != nil || fi.Mode().Perm() != 0o440 || fi.Sys().(*syscall.Stat_t).Gid != gid {
 			t.Errorf("secret file with fsGroup: %v %v, want 0440 of group %d", fi, err, gid)
 		}
+	}
+}
+
+func TestMemorySize(t *testing.T) {
+	gi := resource.MustParse("1Gi")
+	alloc := corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("8Gi")}
+	limited := func(limits ...string) *corev1.Pod {
+		p := &corev1.Pod{}
+		for _, l := range limits {
+			c := corev1.Container{}
+			if l != "" {
+				c.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(l)}
+			}
+			p.Spec.Containers = append(p.Spec.Containers, c)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name string
+		pod  *corev1.Pod
+		ed   corev1.EmptyDirVolumeSource
+		want int64
+	}{
+		{"node allocatable", limited(""), corev1.EmptyDirVolumeSource{}, 8 << 30},
+		{"pod limit", limited("1Gi", "1Gi"), corev1.EmptyDirVolumeSource{}, 2 << 30},
+		{"a container without a limit", limited("1Gi", ""), corev1.EmptyDirVolumeSource{}, 8 << 30},
+		{"sizeLimit", limited("4Gi"), corev1.EmptyDirVolumeSource{SizeLimit: &gi}, 1 << 30},
+	} {
+		if got := memorySize(tc.pod, &tc.ed, alloc); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestMemoryEmptyDirIsTmpfs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	m := &Manager{Root: t.TempDir(), Client: fake.NewSimpleClientset()}
+	size := resource.MustParse("16Mi")
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "uid-tmpfs"}, Spec: corev1.PodSpec{
+		Volumes: []corev1.Volume{{Name: "mem", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory, SizeLimit: &size}}}},
+	}}
+	t.Cleanup(func() { _ = m.CleanUp("uid-tmpfs") })
+	for range 2 { // a second SetUp (every sync, or a restarted agent) does not mount again
+		if _, err := m.SetUp(context.Background(), pod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := m.VolumeDir("uid-tmpfs", EmptyDirPlugin, "mem")
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil || st.Type != unix.TMPFS_MAGIC || int64(st.Blocks)*st.Bsize != 16<<20 {
+		t.Fatalf("statfs %s: type %x size %d (%v), want a 16Mi tmpfs", dir, st.Type, int64(st.Blocks)*st.Bsize, err)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o777 {
+		t.Errorf("mode %v %v, want 0777", fi, err)
+	}
+	mounts, _ := podnet.Mounts()
+	if n := len(podnet.MountsUnder(mounts, dir)); n != 1 {
+		t.Errorf("%d mounts on %s, want 1", n, dir)
+	}
+	if err := m.CleanUp("uid-tmpfs"); err != nil {
+		t.Fatal(err)
+	}
+	mounts, _ = podnet.Mounts()
+	if left := podnet.MountsUnder(mounts, m.PodDir("uid-tmpfs")); len(left) != 0 {
+		t.Errorf("left mounted: %v", left)
+	}
+	if _, err := os.Stat(m.PodDir("uid-tmpfs")); !os.IsNotExist(err) {
+		t.Errorf("pod dir still there: %v", err)
 	}
 }
