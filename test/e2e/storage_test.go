@@ -118,7 +118,7 @@ spec:
 
 	t.Run("bad claims", func(t *testing.T) {
 		for _, tc := range []struct{ yaml, want string }{
-			{strings.Replace(claim("bad-size", ""), "storage: 1Gi", "storage: -1Gi", 1), "spec.resources.requests[storage]: Invalid value"},
+			{strings.Replace(claim("bad-size", ""), "storage: 1Gi", "storage: -1Gi", 1), `spec.resources[storage]: Invalid value: "-1Gi": must be greater than zero`},
 			{strings.Replace(claim("bad-mode", ""), "[ReadWriteOnce]", "[ReadWriteSometimes]", 1), `spec.accessModes: Unsupported value: "ReadWriteSometimes"`},
 			{claim("bad-class", "  storageClassName: Not_A_Name\n"), "spec.storageClassName: Invalid value"},
 		} {
