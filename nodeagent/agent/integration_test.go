@@ -509,6 +509,10 @@ func TestAgentWithContainerd(t *testing.T) {
 		n := len(containersOf(ctx, t, rs, live.UID)) + len(sandboxesOf(ctx, t, rs, live.UID))
 		return n == 0, fmt.Sprintf("orphan liveness pod: %d containers and sandboxes left", n)
 	}))
+	// The restarted agent set up and cleaned up pods again: the claim's data is untouched.
+	if b, err := os.ReadFile(filepath.Join(claimDir, "done", "msg")); string(b) != "from-init\n" {
+		t.Errorf("the claim's data after the agent's restart: %q %v", b, err)
+	}
 	if got := containersOf(ctx, t, rs, echo.UID); !sameIDs(got, echoBefore) || len(sandboxesOf(ctx, t, rs, echo.UID)) != 1 {
 		t.Errorf("echo containers after restart %v, before %v (sandboxes %d)", got, echoBefore, len(sandboxesOf(ctx, t, rs, echo.UID)))
 	}
