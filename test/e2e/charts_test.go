@@ -70,8 +70,6 @@ const (
 //
 //   - etcd image.tag=3.7.3-skiff and global.security.allowInsecureImages=true: the image is a
 //     stand-in, so it gets its own tag, and Bitnami's charts refuse other images without that flag.
-//   - etcd persistence.enabled=false: PersistentVolumeClaims do not bind yet (storage is a later
-//     issue); the chart then keeps the data in an emptyDir.
 //   - etcd auth.rbac.create=false: Bitnami's run.sh (not the stand-in) sets the root password.
 //     The JWT token auth stays on: etcd, as uid 1001, reads the chart's key from a Secret of
 //     defaultMode 0400, which works through the pod's fsGroup.
@@ -113,7 +111,7 @@ func TestHelmCharts(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.ok(t, "create", "secret", "generic", "etcd-jwt", "-n", ns, "--from-file", keyFile)
-	etcdValues := []string{"--set", "replicaCount=3", "--set", "persistence.enabled=false",
+	etcdValues := []string{"--set", "replicaCount=3", "--set", "persistence.size=1Gi",
 		"--set", "image.tag=3.7.3-skiff", "--set", "global.security.allowInsecureImages=true",
 		"--set", "auth.rbac.create=false", "--set", "networkPolicy.enabled=false",
 		"--set", "auth.token.privateKey.existingSecret=etcd-jwt"}
@@ -121,6 +119,10 @@ func TestHelmCharts(t *testing.T) {
 	ready := s.ok(t, "get", "sts", "etcd", "-n", ns, "-o", "jsonpath={.status.replicas}/{.status.readyReplicas}/{.status.availableReplicas}")
 	if ready != "3/3/3" {
 		t.Errorf("etcd StatefulSet replicas/ready/available %q, want 3/3/3", ready)
+	}
+	// The chart's persistence: each member's claim bound by the default class local-path.
+	if got := s.ok(t, "get", "pvc", "data-etcd-0", "data-etcd-1", "data-etcd-2", "-n", ns, "-o", "jsonpath={.items[*].status.phase} {.items[*].spec.storageClassName}"); got != "Bound Bound Bound local-path local-path local-path" {
+		t.Errorf("etcd claims phase/class %q", got)
 	}
 	// minAvailable 51% of 3 is 2: one disruption allowed.
 	poll.Until(t, 30*time.Second, "etcd budget", func() error {
