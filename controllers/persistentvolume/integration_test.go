@@ -116,8 +116,12 @@ func TestBinder(t *testing.T) {
 	}
 
 	t.Run("static binding and release", func(t *testing.T) {
-		create(t, newVolume("big", "10Gi", "", corev1.PersistentVolumeReclaimRetain), newVolume("fit", "2Gi", "", corev1.PersistentVolumeReclaimRetain),
-			newClaim("static", "1Gi", ptr.To("")))
+		create(t, newVolume("big", "10Gi", "", corev1.PersistentVolumeReclaimRetain), newVolume("fit", "2Gi", "", corev1.PersistentVolumeReclaimRetain))
+		// Both volumes in the controller's cache (it made them Available) before the claim comes:
+		// otherwise it may rightly bind the only one it knows.
+		poll.Eventually(t, "big available", volumePhase(ctx, c, "big", corev1.VolumeAvailable))
+		poll.Eventually(t, "fit available", volumePhase(ctx, c, "fit", corev1.VolumeAvailable))
+		create(t, newClaim("static", "1Gi", ptr.To("")))
 		poll.Eventually(t, "claim bound", claimPhase(ctx, c, "static", corev1.ClaimBound))
 		poll.Eventually(t, "volume bound", volumePhase(ctx, c, "fit", corev1.VolumeBound))
 		pvc, err := c.CoreV1().PersistentVolumeClaims(ns).Get(ctx, "static", metav1.GetOptions{})
