@@ -1,5 +1,5 @@
 // Package admission holds Skiff's own admission plugins, written after kube-apiserver's:
 // DefaultTolerationSeconds, ServiceAccount (serviceaccount.go), LimitRanger, Priority,
-// ResourceQuota, and the storage plugins DefaultStorageClass, StorageObjectInUseProtection and
+// PodSecurity (podsecurity.go, on k8s.io/pod-security-admission), ResourceQuota, and the storage plugins DefaultStorageClass, StorageObjectInUseProtection and
 // PersistentVolumeClaimResize (storage.go).
 package admission
