@@ -316,9 +316,9 @@ func (c *Config) applyAdmission(ctx context.Context) error {
 	}
 	plugins = append(plugins, skiffadmission.NewPriority(factory, client),
 		skiffadmission.NewDefaultTolerationsWith(tolerationSeconds(c.Options.DefaultNotReadyTolerationSeconds), tolerationSeconds(c.Options.DefaultUnreachableTolerationSeconds)),
-		// The storage plugins, then ResourceQuota last, in upstream's order.
+		// The storage plugins, DefaultIngressClass, then ResourceQuota last, in upstream's order.
 		skiffadmission.NewDefaultStorageClass(factory, client), skiffadmission.NewStorageObjectInUseProtection(),
-		skiffadmission.NewPersistentVolumeClaimResize(factory, client), quotaAdmission)
+		skiffadmission.NewPersistentVolumeClaimResize(factory, client), skiffadmission.NewDefaultIngressClass(factory, client), quotaAdmission)
 	c.Generic.AdmissionControl = admission.NewChainHandler(plugins...)
 	return nil
 }
