@@ -6,28 +6,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 )
-
-func TestNetworkingColumns(t *testing.T) {
-	for _, tt := range []struct {
-		gr   string
-		list runtime.Object
-		want []string
-	}{
-		{"ingresses", &networkingv1.IngressList{}, []string{"Name", "Class", "Hosts", "Address", "Ports", "Age"}},
-		{"ingressclasses", &networkingv1.IngressClassList{}, []string{"Name", "Controller", "Parameters", "Age"}},
-		{"networkpolicies", &networkingv1.NetworkPolicyList{}, []string{"Name", "Pod-Selector", "Age"}},
-	} {
-		table := convert(t, networkingGR(tt.gr), tt.list)
-		want := tt.want
-		var got []string
-		for _, c := range table.ColumnDefinitions {
-			got = append(got, c.Name)
-		}
-		checkCells(t, toAny(got), toAny(want))
-	}
-}
 
 func TestIngressRows(t *testing.T) {
 	class := "nginx"
