@@ -3,6 +3,8 @@ package admission_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
+	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
 	"github.com/skiff-dev/skiff/test/poll"
 )
@@ -48,7 +51,11 @@ func privilegedPod(name string) *corev1.Pod {
 }
 
 func TestPodSecurity(t *testing.T) {
-	s := apiservertest.Start(t)
+	auditLog := filepath.Join(t.TempDir(), "audit.log")
+	s := apiservertest.StartWith(t, func(o *apiserver.Options) {
+		o.Hardening.AuditLogPath = auditLog
+		o.DisableServiceAccountAdmission = true
+	})
 	ctx := context.Background()
 	w := &warnings{}
 	cfg := rest.CopyConfig(s.Config)
@@ -91,6 +98,21 @@ func TestPodSecurity(t *testing.T) {
 		if len(got) != 1 || !strings.Contains(got[0], want) {
 			t.Errorf("warnings %q, want one with %q", got, want)
 		}
+	})
+	t.Run("audit=baseline adds audit annotations", func(t *testing.T) {
+		poll.Eventually(t, "the audit annotation in the audit log", func() error {
+			data, err := os.ReadFile(auditLog)
+			if err != nil {
+				return err
+			}
+			for _, line := range strings.Split(string(data), "\n") {
+				if strings.Contains(line, `"/api/v1/namespaces/psa-warn/pods"`) &&
+					strings.Contains(line, `"pod-security.kubernetes.io/audit-violations":"would violate PodSecurity \"baseline:latest\": privileged`) {
+					return nil
+				}
+			}
+			return fmt.Errorf("no pod creation in psa-warn with the audit annotation")
+		})
 	})
 	t.Run("an unlabelled namespace admits it silently", func(t *testing.T) {
 		if _, err := c.CoreV1().Pods("psa-none").Create(ctx, privilegedPod("x"), metav1.CreateOptions{}); err != nil {
