@@ -97,21 +97,24 @@ func validateNetworkPolicyUpdate(np, old *networkingv1.NetworkPolicy) field.Erro
 	}
 	// CIDRs the stored policy already had are not revalidated, as upstream.
 	for _, in := range old.Spec.Ingress {
-		for _, peer := range in.From {
-			if peer.IPBlock != nil {
-				opts.allowCIDRsEvenIfInvalid = append(append(opts.allowCIDRsEvenIfInvalid, peer.IPBlock.CIDR), peer.IPBlock.Except...)
-			}
-		}
+		opts.allowCIDRsEvenIfInvalid = append(opts.allowCIDRsEvenIfInvalid, peerCIDRs(in.From)...)
 	}
 	for _, eg := range old.Spec.Egress {
-		for _, peer := range eg.To {
-			if peer.IPBlock != nil {
-				opts.allowCIDRsEvenIfInvalid = append(append(opts.allowCIDRsEvenIfInvalid, peer.IPBlock.CIDR), peer.IPBlock.Except...)
-			}
-		}
+		opts.allowCIDRsEvenIfInvalid = append(opts.allowCIDRsEvenIfInvalid, peerCIDRs(eg.To)...)
 	}
 	allErrs := validateObjectMetaUpdate(&np.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
 	return append(allErrs, validateNetworkPolicySpec(&np.Spec, opts, field.NewPath("spec"))...)
+}
+
+// peerCIDRs lists the CIDRs and exceptions of the peers' ipBlocks.
+func peerCIDRs(peers []networkingv1.NetworkPolicyPeer) []string {
+	var cidrs []string
+	for _, peer := range peers {
+		if peer.IPBlock != nil {
+			cidrs = append(append(cidrs, peer.IPBlock.CIDR), peer.IPBlock.Except...)
+		}
+	}
+	return cidrs
 }
 
 func validateNetworkPolicySpec(spec *networkingv1.NetworkPolicySpec, opts networkPolicyOptions, fldPath *field.Path) field.ErrorList {
