@@ -169,3 +169,18 @@ func TestPodSecurity(t *testing.T) {
 		}
 	})
 }
+
+func TestPodSecurityDisabled(t *testing.T) {
+	s := apiservertest.StartWith(t, func(o *apiserver.Options) {
+		o.DisablePodSecurityAdmission = true
+		o.DisableServiceAccountAdmission = true
+	})
+	ctx := context.Background()
+	if _, err := s.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "psa-off",
+		Labels: map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Client.CoreV1().Pods("psa-off").Create(ctx, privilegedPod("x"), metav1.CreateOptions{}); err != nil {
+		t.Errorf("with PodSecurity off a privileged pod is admitted: %v", err)
+	}
+}
