@@ -121,22 +121,10 @@ func validateNetworkPolicySpec(spec *networkingv1.NetworkPolicySpec, opts networ
 	selOpts := metav1validation.LabelSelectorValidationOptions{AllowInvalidLabelValueInSelector: opts.allowInvalidLabelValueInSelector}
 	allErrs := metav1validation.ValidateLabelSelector(&spec.PodSelector, selOpts, fldPath.Child("podSelector"))
 	for i, in := range spec.Ingress {
-		p := fldPath.Child("ingress").Index(i)
-		for j := range in.Ports {
-			allErrs = append(allErrs, validateNetworkPolicyPort(&in.Ports[j], p.Child("ports").Index(j))...)
-		}
-		for j := range in.From {
-			allErrs = append(allErrs, validateNetworkPolicyPeer(&in.From[j], opts, p.Child("from").Index(j))...)
-		}
+		allErrs = append(allErrs, validateNetworkPolicyRule(in.Ports, in.From, opts, fldPath.Child("ingress").Index(i), "from")...)
 	}
 	for i, eg := range spec.Egress {
-		p := fldPath.Child("egress").Index(i)
-		for j := range eg.Ports {
-			allErrs = append(allErrs, validateNetworkPolicyPort(&eg.Ports[j], p.Child("ports").Index(j))...)
-		}
-		for j := range eg.To {
-			allErrs = append(allErrs, validateNetworkPolicyPeer(&eg.To[j], opts, p.Child("to").Index(j))...)
-		}
+		allErrs = append(allErrs, validateNetworkPolicyRule(eg.Ports, eg.To, opts, fldPath.Child("egress").Index(i), "to")...)
 	}
 	allowed := []string{string(networkingv1.PolicyTypeIngress), string(networkingv1.PolicyTypeEgress)}
 	if len(spec.PolicyTypes) > len(allowed) {
@@ -146,6 +134,19 @@ func validateNetworkPolicySpec(spec *networkingv1.NetworkPolicySpec, opts networ
 		if !slices.Contains(allowed, string(t)) {
 			allErrs = append(allErrs, field.NotSupported(fldPath.Child("policyTypes").Index(i), t, allowed))
 		}
+	}
+	return allErrs
+}
+
+// validateNetworkPolicyRule validates one ingress or egress rule: its ports and its peers (under
+// peersField, "from" or "to").
+func validateNetworkPolicyRule(ports []networkingv1.NetworkPolicyPort, peers []networkingv1.NetworkPolicyPeer, opts networkPolicyOptions, p *field.Path, peersField string) field.ErrorList {
+	allErrs := field.ErrorList{}
+	for j := range ports {
+		allErrs = append(allErrs, validateNetworkPolicyPort(&ports[j], p.Child("ports").Index(j))...)
+	}
+	for j := range peers {
+		allErrs = append(allErrs, validateNetworkPolicyPeer(&peers[j], opts, p.Child(peersField).Index(j))...)
 	}
 	return allErrs
 }
