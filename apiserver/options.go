@@ -52,6 +52,9 @@ type Options struct {
 	// DisableServiceAccountAdmission turns the ServiceAccount admission plugin off, as upstream's
 	// integration tests do where no controller creates the default ServiceAccounts.
 	DisableServiceAccountAdmission bool
+	// DisablePodSecurityAdmission turns the PodSecurity admission plugin off (upstream's
+	// --disable-admission-plugins=PodSecurity).
+	DisablePodSecurityAdmission bool
 	// DisableDefaultStorageClass skips creating the built-in default StorageClass local-path
 	// (provisioner skiff.dev/local-path) at start, for clusters that want no default class.
 	DisableDefaultStorageClass bool

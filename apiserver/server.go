@@ -305,11 +305,20 @@ func (c *Config) applyAdmission(ctx context.Context) error {
 		// After NamespaceLifecycle and LimitRanger, as in upstream's order.
 		plugins = append(plugins, skiffadmission.NewServiceAccount(factory, client))
 	}
-	plugins = append(plugins, authorization.NewNodeRestriction(), skiffadmission.NewPriority(factory, client),
+	plugins = append(plugins, authorization.NewNodeRestriction())
+	if !c.Options.DisablePodSecurityAdmission {
+		// After NodeRestriction, before Priority, as in upstream's order.
+		podSecurity, err := skiffadmission.NewPodSecurity(factory, client)
+		if err != nil {
+			return err
+		}
+		plugins = append(plugins, podSecurity)
+	}
+	plugins = append(plugins, skiffadmission.NewPriority(factory, client),
 		skiffadmission.NewDefaultTolerationsWith(tolerationSeconds(c.Options.DefaultNotReadyTolerationSeconds), tolerationSeconds(c.Options.DefaultUnreachableTolerationSeconds)),
-		// The storage plugins, then ResourceQuota last, in upstream's order.
+		// The storage plugins, DefaultIngressClass, then ResourceQuota last, in upstream's order.
 		skiffadmission.NewDefaultStorageClass(factory, client), skiffadmission.NewStorageObjectInUseProtection(),
-		skiffadmission.NewPersistentVolumeClaimResize(factory, client), quotaAdmission)
+		skiffadmission.NewPersistentVolumeClaimResize(factory, client), skiffadmission.NewDefaultIngressClass(factory, client), quotaAdmission)
 	c.Generic.AdmissionControl = admission.NewChainHandler(plugins...)
 	return nil
 }

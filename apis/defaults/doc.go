@@ -7,5 +7,7 @@
 // ipFamilyPolicy/ipFamilies and clusterIP/clusterIPs sync that upstream's registry applies while
 // allocating; allocating the IPs themselves is left to the server. Storage: claims get
 // volumeMode Filesystem and phase Pending, StorageClasses reclaimPolicy Delete and
-// volumeBindingMode Immediate, CSIDrivers upstream's spec defaults (storage.go).
+// volumeBindingMode Immediate, CSIDrivers upstream's spec defaults (storage.go). Networking:
+// NetworkPolicies get policyTypes and port protocol TCP, IngressClass parameters scope Cluster
+// (networking.go).
 package defaults

@@ -14,6 +14,7 @@
 // (PodDisruptionBudget, PriorityClass, the claim spec of claims and volume claim templates),
 // persistentvolume.go (PersistentVolume; claim updates with the resize rules, claim status),
 // storage.go (storage.k8s.io: StorageClass, VolumeAttributesClass, CSIDriver, CSINode,
-// VolumeAttachment, CSIStorageCapacity) and other.go (Scale, Lease, EndpointSlice,
+// VolumeAttachment, CSIStorageCapacity), networking.go (networking.k8s.io: Ingress and its
+// status, IngressClass, NetworkPolicy) and other.go (Scale, Lease, EndpointSlice,
 // events.k8s.io Events).
 package validation

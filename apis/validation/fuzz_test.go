@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -32,6 +33,8 @@ var fuzzKinds = []schema.GroupVersionKind{
 	appsv1.SchemeGroupVersion.WithKind("DaemonSet"), appsv1.SchemeGroupVersion.WithKind("StatefulSet"),
 	appsv1.SchemeGroupVersion.WithKind("ControllerRevision"), corev1.SchemeGroupVersion.WithKind("ReplicationController"),
 	corev1.SchemeGroupVersion.WithKind("PodTemplate"), policyv1.SchemeGroupVersion.WithKind("PodDisruptionBudget"),
+	networkingv1.SchemeGroupVersion.WithKind("Ingress"), networkingv1.SchemeGroupVersion.WithKind("IngressClass"),
+	networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"),
 }
 
 // FuzzValidate decodes arbitrary JSON as one of the served kinds through the API's codecs
@@ -49,6 +52,9 @@ func FuzzValidate(f *testing.F) {
 	f.Add(uint8(19), []byte(`{"metadata":{"name":"r","namespace":"d"},"revision":-1,"data":[1,2]}`), []byte(`{"data":null}`))
 	f.Add(uint8(20), []byte(`{"metadata":{"name":"rc","namespace":"d"},"spec":{"replicas":-1,"template":{"metadata":{"labels":{"a":"b"}}}}}`), []byte(`{"spec":{"template":null}}`))
 	f.Add(uint8(22), []byte(`{"metadata":{"name":"p","namespace":"d"},"spec":{"minAvailable":"101%","maxUnavailable":-1,"unhealthyPodEvictionPolicy":"x"},"status":{"conditions":[{"type":""}]}}`), []byte(`{}`))
+	f.Add(uint8(23), []byte(`{"metadata":{"name":"i","namespace":"d"},"spec":{"defaultBackend":{"resource":{"kind":""},"service":{"port":{}}},"rules":[{"host":"*.a","http":{"paths":[{"path":"x","pathType":"Exact","backend":{}}]}}],"tls":[{"hosts":["*"]}]},"status":{"loadBalancer":{"ingress":[{"ip":"1.2.3"}]}}}`), []byte(`{"spec":{"tls":[{"secretName":"A"}],"rules":[{"host":"*.b","http":{}}]}}`))
+	f.Add(uint8(24), []byte(`{"metadata":{"name":"c"},"spec":{"controller":"x","parameters":{"kind":"K","name":"n","scope":"Namespace"}}}`), []byte(`{"spec":{"controller":"a.b/c"}}`))
+	f.Add(uint8(25), []byte(`{"metadata":{"name":"n","namespace":"d"},"spec":{"ingress":[{"from":[{"ipBlock":{"cidr":"10.0.0.0/8","except":["::/0","x"]}}],"ports":[{"port":"x","endPort":1}]}],"policyTypes":["A","B","C"]}}`), []byte(`{"spec":{"egress":[{"to":[{"ipBlock":{"cidr":"1.2.3.4/40"}}]}]}}`))
 
 	scheme := runtime.NewScheme()
 	if err := apis.AddToScheme(scheme); err != nil {

@@ -27,6 +27,9 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 	if errs, ok := validateStorageCreate(obj); ok {
 		return errs
 	}
+	if errs, ok := validateNetworkingCreate(obj); ok {
+		return errs
+	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		return validatePodCreate(o)
@@ -84,6 +87,9 @@ func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 		return errs
 	}
 	if errs, ok := validateStorageUpdate(obj, old); ok {
+		return errs
+	}
+	if errs, ok := validateNetworkingUpdate(obj, old); ok {
 		return errs
 	}
 	switch o := obj.(type) {
@@ -180,6 +186,9 @@ func ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
 		return errs
 	}
 	if errs, ok := validateStorageStatusUpdate(obj, old); ok {
+		return errs
+	}
+	if errs, ok := validateNetworkingStatusUpdate(obj, old); ok {
 		return errs
 	}
 	switch o := obj.(type) {

@@ -1,5 +1,6 @@
 // Package admission holds Skiff's own admission plugins, written after kube-apiserver's:
 // DefaultTolerationSeconds, ServiceAccount (serviceaccount.go), LimitRanger, Priority,
-// ResourceQuota, and the storage plugins DefaultStorageClass, StorageObjectInUseProtection and
-// PersistentVolumeClaimResize (storage.go).
+// PodSecurity (podsecurity.go, on k8s.io/pod-security-admission), ResourceQuota, the storage
+// plugins DefaultStorageClass, StorageObjectInUseProtection and PersistentVolumeClaimResize
+// (storage.go), and DefaultIngressClass (ingressclass.go).
 package admission

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
@@ -168,6 +169,9 @@ func TestColumns(t *testing.T) {
 		{storageGR("csidrivers"), []column{{"Name", "string", 0}, {"AttachRequired", "boolean", 0}, {"PodInfoOnMount", "boolean", 0}, {"StorageCapacity", "boolean", 0},
 			{"TokenRequests", "string", 0}, {"RequiresRepublish", "boolean", 0}, {"Modes", "string", 0}, {"Age", "string", 0}}},
 		{storageGR("csistoragecapacities"), []column{{"Name", "string", 0}, {"StorageClassName", "string", 0}, {"Capacity", "string", 0}}},
+		{networkingGR("ingresses"), []column{{"Name", "string", 0}, {"Class", "string", 0}, {"Hosts", "string", 0}, {"Address", "string", 0}, {"Ports", "string", 0}, {"Age", "string", 0}}},
+		{networkingGR("ingressclasses"), []column{{"Name", "string", 0}, {"Controller", "string", 0}, {"Parameters", "string", 0}, {"Age", "string", 0}}},
+		{networkingGR("networkpolicies"), []column{{"Name", "string", 0}, {"Pod-Selector", "string", 0}, {"Age", "string", 0}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.gr.String(), func(t *testing.T) {
@@ -255,6 +259,9 @@ var emptyLists = map[schema.GroupResource]runtime.Object{
 	storageGR("csinodes"):                &storagev1.CSINodeList{},
 	storageGR("csidrivers"):              &storagev1.CSIDriverList{},
 	storageGR("csistoragecapacities"):    &storagev1.CSIStorageCapacityList{},
+	networkingGR("ingresses"):            &networkingv1.IngressList{},
+	networkingGR("ingressclasses"):       &networkingv1.IngressClassList{},
+	networkingGR("networkpolicies"):      &networkingv1.NetworkPolicyList{},
 }
 
 // zeroObjects holds a zero-valued object of every printed resource.
@@ -297,6 +304,9 @@ var zeroObjects = map[schema.GroupResource]runtime.Object{
 	storageGR("csinodes"):                &storagev1.CSINode{},
 	storageGR("csidrivers"):              &storagev1.CSIDriver{},
 	storageGR("csistoragecapacities"):    &storagev1.CSIStorageCapacity{},
+	networkingGR("ingresses"):            &networkingv1.Ingress{},
+	networkingGR("ingressclasses"):       &networkingv1.IngressClass{},
+	networkingGR("networkpolicies"):      &networkingv1.NetworkPolicy{},
 }
 
 func TestEmptyLists(t *testing.T) {

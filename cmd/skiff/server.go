@@ -39,6 +39,8 @@ func controlPlaneFlags(fs *pflag.FlagSet, o *apiserver.Options) {
 	fs.StringVar(&o.ServiceNodePortRange, "service-node-port-range", o.ServiceNodePortRange, "Port range reserved for services with NodePort visibility (inclusive, e.g. 30000-32767).")
 	fs.BoolVar(&o.DisableDefaultStorageClass, "disable-default-storage-class", o.DisableDefaultStorageClass,
 		"Do not create the default StorageClass local-path (provisioner skiff.dev/local-path) at start.")
+	fs.BoolVar(&o.DisablePodSecurityAdmission, "disable-pod-security-admission", o.DisablePodSecurityAdmission,
+		"Turn the PodSecurity admission plugin off (kube-apiserver's --disable-admission-plugins=PodSecurity).")
 }
 
 // controlPlane is what `skiff server` and `skiff up` run.

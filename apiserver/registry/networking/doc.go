@@ -1,3 +1,6 @@
-// Package networking is the storage of networking.k8s.io/v1 ipaddresses (Provider), the objects
-// through which registry/core/service allocates ClusterIPs.
+// Package networking is the storage of networking.k8s.io/v1 (Provider): ipaddresses, the objects
+// through which registry/core/service allocates ClusterIPs; networkpolicies (stored, not yet
+// enforced); ingresses with their status and ingressclasses (API only: no ingress controller yet).
+// Defaults and validation are in apis/, tables in apiserver/printers, the DefaultIngressClass
+// admission plugin in apiserver/admission.
 package networking

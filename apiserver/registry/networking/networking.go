@@ -15,6 +15,27 @@ var IPAddressKind = &registry.Kind{GroupVersion: networkingv1.SchemeGroupVersion
 	New:        func() runtime.Object { return &networkingv1.IPAddress{} },
 	NewList:    func() runtime.Object { return &networkingv1.IPAddressList{} }}
 
+// NetworkPolicyKind is networking.k8s.io/v1 networkpolicies (`netpol`). Stored and validated as
+// upstream; nothing enforces them yet.
+var NetworkPolicyKind = &registry.Kind{GroupVersion: networkingv1.SchemeGroupVersion, Resource: "networkpolicies", Singular: "networkpolicy",
+	Namespaced: true, ShortNames: []string{"netpol"}, Generation: true,
+	New:     func() runtime.Object { return &networkingv1.NetworkPolicy{} },
+	NewList: func() runtime.Object { return &networkingv1.NetworkPolicyList{} }}
+
+// IngressKind is networking.k8s.io/v1 ingresses (`ing`, `status`). Admission's
+// DefaultIngressClass gives a new one without a class the default IngressClass. No controller
+// serves them yet.
+var IngressKind = &registry.Kind{GroupVersion: networkingv1.SchemeGroupVersion, Resource: "ingresses", Singular: "ingress",
+	Namespaced: true, ShortNames: []string{"ing"}, Generation: true, Status: true,
+	New:     func() runtime.Object { return &networkingv1.Ingress{} },
+	NewList: func() runtime.Object { return &networkingv1.IngressList{} }}
+
+// IngressClassKind is networking.k8s.io/v1 ingressclasses, cluster-scoped.
+var IngressClassKind = &registry.Kind{GroupVersion: networkingv1.SchemeGroupVersion, Resource: "ingressclasses", Singular: "ingressclass",
+	Generation: true,
+	New:        func() runtime.Object { return &networkingv1.IngressClass{} },
+	NewList:    func() runtime.Object { return &networkingv1.IngressClassList{} }}
+
 // Provider builds networking.k8s.io/v1.
 type Provider struct{}
 
@@ -22,7 +43,8 @@ func (Provider) GroupName() string { return networkingv1.GroupName }
 
 func (Provider) NewRESTStorage(c *registry.Context) (map[string]map[string]rest.Storage, error) {
 	m := map[string]rest.Storage{}
-	if err := c.AddKinds(m, IPAddressKind); err != nil {
+	// Upstream's discovery order.
+	if err := c.AddKinds(m, NetworkPolicyKind, IngressKind, IngressClassKind, IPAddressKind); err != nil {
 		return nil, err
 	}
 	return map[string]map[string]rest.Storage{networkingv1.SchemeGroupVersion.Version: m}, nil
