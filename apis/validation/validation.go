@@ -15,6 +15,9 @@ import (
 
 // ValidateCreate validates a new object.
 func ValidateCreate(obj runtime.Object) field.ErrorList {
+	if errs, ok := validateAdmissionRegistrationCreate(obj); ok {
+		return errs
+	}
 	if errs, ok := validateRBACCreate(obj); ok {
 		return errs
 	}
@@ -74,6 +77,9 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 
 // ValidateUpdate validates an update of the main resource (old is the stored object).
 func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
+	if errs, ok := validateAdmissionRegistrationUpdate(obj, old); ok {
+		return errs
+	}
 	if errs, ok := validateRBACUpdate(obj, old); ok {
 		return errs
 	}

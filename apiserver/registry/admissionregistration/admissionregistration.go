@@ -1,0 +1,59 @@
+package admissionregistration
+
+import (
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/registry/rest"
+
+	"github.com/skiff-dev/skiff/apiserver/registry"
+)
+
+var gv = admissionregistrationv1.SchemeGroupVersion
+
+// The kinds of admissionregistration.k8s.io/v1, cluster-scoped, in the admission-policy
+// category as upstream's policies and bindings. Configurations and policies keep a generation.
+var (
+	ValidatingWebhookConfigurationKind = &registry.Kind{GroupVersion: gv, Resource: "validatingwebhookconfigurations",
+		Singular: "validatingwebhookconfiguration", Categories: []string{"api-extensions"}, Generation: true,
+		Validate: validateCEL,
+		New:      func() runtime.Object { return &admissionregistrationv1.ValidatingWebhookConfiguration{} },
+		NewList:  func() runtime.Object { return &admissionregistrationv1.ValidatingWebhookConfigurationList{} }}
+	MutatingWebhookConfigurationKind = &registry.Kind{GroupVersion: gv, Resource: "mutatingwebhookconfigurations",
+		Singular: "mutatingwebhookconfiguration", Categories: []string{"api-extensions"}, Generation: true,
+		Validate: validateCEL,
+		New:      func() runtime.Object { return &admissionregistrationv1.MutatingWebhookConfiguration{} },
+		NewList:  func() runtime.Object { return &admissionregistrationv1.MutatingWebhookConfigurationList{} }}
+	ValidatingAdmissionPolicyKind = &registry.Kind{GroupVersion: gv, Resource: "validatingadmissionpolicies",
+		Singular: "validatingadmissionpolicy", Categories: []string{"api-extensions"}, Generation: true, Status: true,
+		Validate: validateCEL,
+		New:      func() runtime.Object { return &admissionregistrationv1.ValidatingAdmissionPolicy{} },
+		NewList:  func() runtime.Object { return &admissionregistrationv1.ValidatingAdmissionPolicyList{} }}
+	ValidatingAdmissionPolicyBindingKind = &registry.Kind{GroupVersion: gv, Resource: "validatingadmissionpolicybindings",
+		Singular: "validatingadmissionpolicybinding", Categories: []string{"api-extensions"}, Generation: true,
+		New:     func() runtime.Object { return &admissionregistrationv1.ValidatingAdmissionPolicyBinding{} },
+		NewList: func() runtime.Object { return &admissionregistrationv1.ValidatingAdmissionPolicyBindingList{} }}
+	MutatingAdmissionPolicyKind = &registry.Kind{GroupVersion: gv, Resource: "mutatingadmissionpolicies",
+		Singular: "mutatingadmissionpolicy", Categories: []string{"api-extensions"}, Generation: true,
+		Validate: validateCEL,
+		New:      func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicy{} },
+		NewList:  func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicyList{} }}
+	MutatingAdmissionPolicyBindingKind = &registry.Kind{GroupVersion: gv, Resource: "mutatingadmissionpolicybindings",
+		Singular: "mutatingadmissionpolicybinding", Categories: []string{"api-extensions"}, Generation: true,
+		New:     func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicyBinding{} },
+		NewList: func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicyBindingList{} }}
+)
+
+// Provider builds admissionregistration.k8s.io/v1.
+type Provider struct{}
+
+func (Provider) GroupName() string { return admissionregistrationv1.GroupName }
+
+func (Provider) NewRESTStorage(c *registry.Context) (map[string]map[string]rest.Storage, error) {
+	m := map[string]rest.Storage{}
+	if err := c.AddKinds(m, ValidatingWebhookConfigurationKind, MutatingWebhookConfigurationKind,
+		ValidatingAdmissionPolicyKind, ValidatingAdmissionPolicyBindingKind,
+		MutatingAdmissionPolicyKind, MutatingAdmissionPolicyBindingKind); err != nil {
+		return nil, err
+	}
+	return map[string]map[string]rest.Storage{gv.Version: m}, nil
+}
