@@ -1,0 +1,231 @@
+package admission_test
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/test/poll"
+)
+
+// webhookServer is a test HTTPS webhook: /validate denies objects labelled deny=true,
+// /mutate adds the label mutated=yes.
+func webhookServer(t *testing.T) (*httptest.Server, []byte) {
+	review := func(w http.ResponseWriter, r *http.Request, respond func(obj metav1.PartialObjectMetadata) *admissionv1.AdmissionResponse) {
+		var in admissionv1.AdmissionReview
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Request == nil {
+			http.Error(w, "bad review", http.StatusBadRequest)
+			return
+		}
+		var obj metav1.PartialObjectMetadata
+		_ = json.Unmarshal(in.Request.Object.Raw, &obj)
+		resp := respond(obj)
+		resp.UID = in.Request.UID
+		out := admissionv1.AdmissionReview{TypeMeta: in.TypeMeta, Response: resp}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/validate", func(w http.ResponseWriter, r *http.Request) {
+		review(w, r, func(obj metav1.PartialObjectMetadata) *admissionv1.AdmissionResponse {
+			if obj.Labels["deny"] == "true" {
+				return &admissionv1.AdmissionResponse{Result: &metav1.Status{Message: "no objects labelled deny", Code: http.StatusForbidden}}
+			}
+			return &admissionv1.AdmissionResponse{Allowed: true}
+		})
+	})
+	mux.HandleFunc("/mutate", func(w http.ResponseWriter, r *http.Request) {
+		review(w, r, func(obj metav1.PartialObjectMetadata) *admissionv1.AdmissionResponse {
+			patch := `[{"op":"add","path":"/metadata/labels/mutated","value":"yes"}]`
+			return &admissionv1.AdmissionResponse{Allowed: true, Patch: []byte(patch), PatchType: ptr.To(admissionv1.PatchTypeJSONPatch)}
+		})
+	})
+	srv := httptest.NewTLSServer(mux)
+	t.Cleanup(srv.Close)
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	return srv, ca
+}
+
+// configMapsRule matches creates of configmaps carrying the label key.
+func configMapsRule(key string) ([]admissionregistrationv1.RuleWithOperations, *metav1.LabelSelector) {
+	return []admissionregistrationv1.RuleWithOperations{{
+			Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+			Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}},
+		}}, &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+			{Key: key, Operator: metav1.LabelSelectorOpExists}}}
+}
+
+func validatingHook(name, url string, ca []byte, key string, policy admissionregistrationv1.FailurePolicyType) admissionregistrationv1.ValidatingWebhook {
+	rules, sel := configMapsRule(key)
+	return admissionregistrationv1.ValidatingWebhook{Name: name, Rules: rules, ObjectSelector: sel,
+		ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: ca}, FailurePolicy: &policy,
+		SideEffects: ptr.To(admissionregistrationv1.SideEffectClassNone), AdmissionReviewVersions: []string{"v1"},
+		TimeoutSeconds: ptr.To[int32](2)}
+}
+
+func TestAdmissionWebhooks(t *testing.T) {
+	s := apiservertest.Start(t)
+	c, ctx := s.Client, context.Background()
+	srv, ca := webhookServer(t)
+	unreachable := "https://127.0.0.1:1/validate"
+
+	mutateRules, mutateSel := configMapsRule("mutate")
+	_, err := c.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, &admissionregistrationv1.MutatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "label-adder"},
+		Webhooks: []admissionregistrationv1.MutatingWebhook{{Name: "mutate.skiff.test", Rules: mutateRules, ObjectSelector: mutateSel,
+			ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: ptr.To(srv.URL + "/mutate"), CABundle: ca},
+			SideEffects:  ptr.To(admissionregistrationv1.SideEffectClassNone), AdmissionReviewVersions: []string{"v1"}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vwc, err := c.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "checks"},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{
+			validatingHook("deny.skiff.test", srv.URL+"/validate", ca, "deny", admissionregistrationv1.Fail),
+			validatingHook("ignore.skiff.test", unreachable, ca, "ignore", admissionregistrationv1.Ignore),
+			validatingHook("fail.skiff.test", unreachable, ca, "fail", admissionregistrationv1.Fail),
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Upstream's defaults.
+	if h := vwc.Webhooks[0]; *h.MatchPolicy != admissionregistrationv1.Equivalent || h.NamespaceSelector == nil ||
+		*h.Rules[0].Scope != admissionregistrationv1.AllScopes || vwc.Generation != 1 {
+		t.Errorf("defaults: %+v", h)
+	}
+
+	cm := func(name string, labels map[string]string) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
+	}
+	configMaps := c.CoreV1().ConfigMaps("default")
+	// The plugins see the configurations through informers: wait with dry-run creates.
+	poll.Eventually(t, "the validating webhook denies", func() error {
+		_, err := configMaps.Create(ctx, cm("probe", map[string]string{"deny": "true"}), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err == nil {
+			return errNotYet
+		}
+		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `admission webhook "deny.skiff.test" denied the request: no objects labelled deny`) {
+			t.Fatalf("denied with %v", err)
+		}
+		return nil
+	})
+	if _, err := configMaps.Create(ctx, cm("allowed", map[string]string{"deny": "false"}), metav1.CreateOptions{}); err != nil {
+		t.Errorf("an allowed configmap: %v", err)
+	}
+	poll.Eventually(t, "the mutating webhook labels", func() error {
+		got, err := configMaps.Create(ctx, cm("mutated", map[string]string{"mutate": ""}), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Labels["mutated"] != "yes" {
+			return errNotYet
+		}
+		return nil
+	})
+
+	start := time.Now()
+	if _, err := configMaps.Create(ctx, cm("ignored", map[string]string{"ignore": ""}), metav1.CreateOptions{}); err != nil {
+		t.Errorf("failurePolicy Ignore with an unreachable webhook: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("failurePolicy Ignore took %v", d)
+	}
+	_, err = configMaps.Create(ctx, cm("failed", map[string]string{"fail": ""}), metav1.CreateOptions{})
+	if !apierrors.IsInternalError(err) || !strings.Contains(err.Error(), `failed calling webhook "fail.skiff.test": failed to call webhook: Post "https://127.0.0.1:1/validate?timeout=2s"`) {
+		t.Errorf("failurePolicy Fail with an unreachable webhook: %v", err)
+	}
+
+	// A match condition that does not compile is refused with its field path.
+	bad := validatingHook("cel.skiff.test", srv.URL+"/validate", ca, "cel", admissionregistrationv1.Fail)
+	bad.MatchConditions = []admissionregistrationv1.MatchCondition{{Name: "broken", Expression: "object.metadata.name =="}}
+	_, err = c.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "bad-cel"}, Webhooks: []admissionregistrationv1.ValidatingWebhook{bad}}, metav1.CreateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "webhooks[0].matchConditions[0].expression: Invalid value") {
+		t.Errorf("a match condition with a syntax error: %v", err)
+	}
+}
+
+var errNotYet = &notYet{}
+
+type notYet struct{}
+
+func (*notYet) Error() string { return "not yet" }
+
+func TestValidatingAdmissionPolicy(t *testing.T) {
+	s := apiservertest.Start(t)
+	c, ctx := s.Client, context.Background()
+	policies := c.AdmissionregistrationV1().ValidatingAdmissionPolicies()
+	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "max-replicas"},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+					Rule:       admissionregistrationv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"}, Resources: []string{"deployments"}},
+				}}}},
+			Validations: []admissionregistrationv1.Validation{{Expression: "object.spec.replicas <= 5"}},
+		},
+	}
+	// A CEL syntax error is refused with the expression's field path.
+	broken := policy.DeepCopy()
+	broken.Name = "broken"
+	broken.Spec.Validations[0].Expression = "object.spec.replicas <="
+	_, err := policies.Create(ctx, broken, metav1.CreateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.validations[0].expression: Invalid value: \"object.spec.replicas <=\": compilation failed") {
+		t.Errorf("a policy with a syntax error: %v", err)
+	}
+
+	created, err := policies.Create(ctx, policy, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *created.Spec.FailurePolicy != admissionregistrationv1.Fail || *created.Spec.MatchConstraints.MatchPolicy != admissionregistrationv1.Equivalent {
+		t.Errorf("defaults: %+v", created.Spec)
+	}
+	if _, err := c.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "max-replicas-binding"},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: "max-replicas",
+			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	deployment := func(name string, replicas int32) *appsv1.Deployment {
+		labels := map[string]string{"app": name}
+		return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "nginx"}}}}}}
+	}
+	deployments := c.AppsV1().Deployments("default")
+	want := `ValidatingAdmissionPolicy 'max-replicas' with binding 'max-replicas-binding' denied request: failed expression: object.spec.replicas <= 5`
+	poll.Eventually(t, "the policy denies 6 replicas", func() error {
+		_, err := deployments.Create(ctx, deployment("big", 6), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err == nil {
+			return errNotYet
+		}
+		if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("denied with %v", err)
+		}
+		return nil
+	})
+	if _, err := deployments.Create(ctx, deployment("small", 5), metav1.CreateOptions{}); err != nil {
+		t.Errorf("5 replicas: %v", err)
+	}
+}
