@@ -65,7 +65,9 @@ func TestValidatingWebhookConfiguration(t *testing.T) {
 		{"no admissionReviewVersions", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) {
 			c.Webhooks[0].AdmissionReviewVersions = nil
 		}, []want{{"webhooks[0].admissionReviewVersions", field.ErrorTypeRequired, "must specify one of v1, v1beta1"}}},
-		{"timeout out of range", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) { c.Webhooks[0].TimeoutSeconds = ptr[int32](31) },
+		{"timeout out of range", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) {
+			c.Webhooks[0].TimeoutSeconds = ptr[int32](31)
+		},
 			[]want{{"webhooks[0].timeoutSeconds", field.ErrorTypeInvalid, "the timeout value must be between 1 and 30 seconds"}}},
 		{"failure and match policies", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) {
 			c.Webhooks[0].FailurePolicy = ptr(admissionregistrationv1.FailurePolicyType("Sometimes"))
@@ -136,7 +138,9 @@ func TestValidatingAdmissionPolicyAndBinding(t *testing.T) {
 		}},
 		{"no match constraints", func(p *admissionregistrationv1.ValidatingAdmissionPolicy) { p.Spec.MatchConstraints = nil },
 			[]want{{"spec.matchConstraints", field.ErrorTypeRequired, ""}}},
-		{"no resource rules", func(p *admissionregistrationv1.ValidatingAdmissionPolicy) { p.Spec.MatchConstraints.ResourceRules = nil },
+		{"no resource rules", func(p *admissionregistrationv1.ValidatingAdmissionPolicy) {
+			p.Spec.MatchConstraints.ResourceRules = nil
+		},
 			[]want{{"spec.matchConstraints.resourceRules", field.ErrorTypeRequired, ""}}},
 		{"validation", func(p *admissionregistrationv1.ValidatingAdmissionPolicy) {
 			p.Spec.Validations = []admissionregistrationv1.Validation{{Expression: " ", Message: "two\nlines", Reason: ptr(metav1.StatusReasonConflict)}}
