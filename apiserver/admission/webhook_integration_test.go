@@ -2,8 +2,11 @@ package admission_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,17 +17,29 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/apiserver/pki"
 	"github.com/skiff-dev/skiff/test/poll"
 )
 
-// webhookServer is a test HTTPS webhook: /validate denies objects labelled deny=true,
-// /mutate adds the label mutated=yes.
+// webhookServer is a test HTTPS webhook (webhookHandler) with httptest's self-signed
+// certificate, and that certificate as a caBundle.
 func webhookServer(t *testing.T) (*httptest.Server, []byte) {
+	srv := httptest.NewTLSServer(webhookHandler())
+	t.Cleanup(srv.Close)
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	return srv, ca
+}
+
+// webhookHandler serves /validate, which denies objects labelled deny=true, and /mutate, which
+// adds the label mutated=yes.
+func webhookHandler() http.Handler {
 	review := func(w http.ResponseWriter, r *http.Request, respond func(obj metav1.PartialObjectMetadata) *admissionv1.AdmissionResponse) {
 		var in admissionv1.AdmissionReview
 		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Request == nil {
@@ -54,10 +69,7 @@ func webhookServer(t *testing.T) (*httptest.Server, []byte) {
 			return &admissionv1.AdmissionResponse{Allowed: true, Patch: []byte(patch), PatchType: ptr.To(admissionv1.PatchTypeJSONPatch)}
 		})
 	})
-	srv := httptest.NewTLSServer(mux)
-	t.Cleanup(srv.Close)
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	return srv, ca
+	return mux
 }
 
 // configMapsRule matches creates of configmaps carrying the label key.
@@ -228,4 +240,77 @@ func TestValidatingAdmissionPolicy(t *testing.T) {
 	if _, err := deployments.Create(ctx, deployment("small", 5), metav1.CreateOptions{}); err != nil {
 		t.Errorf("5 replicas: %v", err)
 	}
+}
+
+// TestWebhookThroughService reaches a webhook by its Service reference: the server resolves it to
+// the ready endpoint of the Service's EndpointSlice (no service proxy runs here) and checks the
+// certificate against <service>.<namespace>.svc.
+func TestWebhookThroughService(t *testing.T) {
+	ip := nonLoopbackIP(t)
+	ca, err := pki.LoadOrCreateCA(t.TempDir(), "ca", "webhook-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := ca.Issue(pki.CertSpec{CommonName: "hook.default.svc", DNSNames: []string{"hook.default.svc"}, Server: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(webhookHandler())
+	if srv.Listener, err = net.Listen("tcp", net.JoinHostPort(ip, "0")); err != nil {
+		t.Skipf("listening on %s: %v", ip, err)
+	}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	port := int32(srv.Listener.Addr().(*net.TCPAddr).Port)
+
+	s := apiservertest.Start(t)
+	c, ctx := s.Client, context.Background()
+	if _, err := c.CoreV1().Services("default").Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "hook"},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "https", Port: 443, TargetPort: intstr.FromInt32(port)}}}},
+		metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DiscoveryV1().EndpointSlices("default").Create(ctx, &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: "hook-1", Labels: map[string]string{discoveryv1.LabelServiceName: "hook"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("https"), Port: &port}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	hook := validatingHook("svc.skiff.test", "", ca.CertPEM, "deny", admissionregistrationv1.Fail)
+	hook.ClientConfig = admissionregistrationv1.WebhookClientConfig{CABundle: ca.CertPEM,
+		Service: &admissionregistrationv1.ServiceReference{Namespace: "default", Name: "hook", Path: ptr.To("/validate")}}
+	if _, err := c.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "through-service"}, Webhooks: []admissionregistrationv1.ValidatingWebhook{hook}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	poll.Eventually(t, "the webhook behind the Service denies", func() error {
+		_, err := c.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "probe",
+			Labels: map[string]string{"deny": "true"}}}, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err == nil || !strings.Contains(err.Error(), `admission webhook "svc.skiff.test" denied the request: no objects labelled deny`) {
+			return fmt.Errorf("create: %v", err)
+		}
+		return nil
+	})
+}
+
+// nonLoopbackIP is an IPv4 address of this machine that EndpointSlices accept.
+func nonLoopbackIP(t *testing.T) string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && n.IP.IsGlobalUnicast() {
+			return n.IP.String()
+		}
+	}
+	t.Skip("no non-loopback IPv4 address")
+	return ""
 }
