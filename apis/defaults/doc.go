@@ -7,5 +7,8 @@
 // ipFamilyPolicy/ipFamilies and clusterIP/clusterIPs sync that upstream's registry applies while
 // allocating; allocating the IPs themselves is left to the server. Storage: claims get
 // volumeMode Filesystem and phase Pending, StorageClasses reclaimPolicy Delete and
-// volumeBindingMode Immediate, CSIDrivers upstream's spec defaults (storage.go).
+// volumeBindingMode Immediate, CSIDrivers upstream's spec defaults (storage.go). Webhooks get
+// failurePolicy Fail, matchPolicy Equivalent, empty selectors, timeoutSeconds 10, service port
+// 443 and (mutating) reinvocationPolicy Never; rules scope "*"; policies failurePolicy Fail and
+// their match resources as webhooks (admissionregistration.go).
 package defaults

@@ -14,6 +14,7 @@
 // (PodDisruptionBudget, PriorityClass, the claim spec of claims and volume claim templates),
 // persistentvolume.go (PersistentVolume; claim updates with the resize rules, claim status),
 // storage.go (storage.k8s.io: StorageClass, VolumeAttributesClass, CSIDriver, CSINode,
-// VolumeAttachment, CSIStorageCapacity) and other.go (Scale, Lease, EndpointSlice,
-// events.k8s.io Events).
+// VolumeAttachment, CSIStorageCapacity), other.go (Scale, Lease, EndpointSlice,
+// events.k8s.io Events) and admissionregistration.go (webhook configurations, admission
+// policies and bindings: their structure; the storage compiles their CEL expressions).
 package validation

@@ -1,5 +1,6 @@
 // Package admission holds Skiff's own admission plugins, written after kube-apiserver's:
 // DefaultTolerationSeconds, ServiceAccount (serviceaccount.go), LimitRanger, Priority,
 // ResourceQuota, and the storage plugins DefaultStorageClass, StorageObjectInUseProtection and
-// PersistentVolumeClaimResize (storage.go).
+// PersistentVolumeClaimResize (storage.go). Admission policies and webhooks are k8s.io/apiserver's
+// own plugins, wired in apiserver/webhooks.go; their integration tests live here.
 package admission
