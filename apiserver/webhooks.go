@@ -7,6 +7,7 @@ import (
 
 	noopoteltrace "go.opentelemetry.io/otel/trace/noop"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilwait "k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/admission/initializer"
@@ -58,7 +59,7 @@ func (c *Config) newPolicyAndWebhookAdmission(client kubernetes.Interface, facto
 		gc.EffectiveVersion, gc.DrainedNotify(), mapper)
 	authResolver := webhook.NewDefaultAuthenticationInfoResolverWrapper(nil, nil, gc.LoopbackClientConfig, noopoteltrace.NewTracerProvider())
 	initializers := admission.PluginInitializers{initializer.NewAPIServerIDInitializer(gc.APIServerID), generic,
-		webhookinit.NewPluginInitializer(authResolver, resolver)}
+		webhookinit.NewPluginInitializer(authResolver, resolver), excludedResources{}}
 	// As upstream's: the discovery mapper is reset at start and every 30 seconds, so policies
 	// and webhooks match newly served kinds (CRDs).
 	if err := gc.AddPostStartHook("start-apiserver-admission-initializer", func(hook genericapiserver.PostStartHookContext) error {
@@ -78,6 +79,24 @@ func (c *Config) newPolicyAndWebhookAdmission(client kubernetes.Interface, facto
 		return nil, fmt.Errorf("policy and webhook admission: %w", err)
 	}
 	return chain, nil
+}
+
+// excludedResources hands the plugins kube-apiserver's list of resources that policies and
+// webhooks never intercept (pkg/kubeapiserver/admission/exclusion): the review kinds, which are
+// not persisted and whose interception may break the cluster.
+type excludedResources struct{}
+
+func (excludedResources) Initialize(plugin admission.Interface) {
+	if wants, ok := plugin.(initializer.WantsExcludedAdmissionResources); ok {
+		wants.SetExcludedAdmissionResources([]schema.GroupResource{
+			{Group: "authentication.k8s.io", Resource: "selfsubjectreviews"},
+			{Group: "authentication.k8s.io", Resource: "tokenreviews"},
+			{Group: "authorization.k8s.io", Resource: "localsubjectaccessreviews"},
+			{Group: "authorization.k8s.io", Resource: "selfsubjectaccessreviews"},
+			{Group: "authorization.k8s.io", Resource: "selfsubjectrulesreviews"},
+			{Group: "authorization.k8s.io", Resource: "subjectaccessreviews"},
+		})
+	}
 }
 
 // newServiceResolver resolves a Service reference of a webhook (admission webhooks, CRD

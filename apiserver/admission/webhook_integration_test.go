@@ -16,6 +16,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -170,6 +171,25 @@ func TestAdmissionWebhooks(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "bad-cel"}, Webhooks: []admissionregistrationv1.ValidatingWebhook{bad}}, metav1.CreateOptions{})
 	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "webhooks[0].matchConditions[0].expression: Invalid value") {
 		t.Errorf("a match condition with a syntax error: %v", err)
+	}
+
+	// A failing webhook on every resource still leaves the review kinds alone, as upstream.
+	everything := validatingHook("everything.skiff.test", unreachable, ca, "", admissionregistrationv1.Fail)
+	everything.ObjectSelector = nil
+	everything.Rules = []admissionregistrationv1.RuleWithOperations{{Operations: []admissionregistrationv1.OperationType{"*"},
+		Rule: admissionregistrationv1.Rule{APIGroups: []string{"*"}, APIVersions: []string{"*"}, Resources: []string{"*"}}}}
+	if _, err := c.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "everything"}, Webhooks: []admissionregistrationv1.ValidatingWebhook{everything}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	poll.Eventually(t, "the webhook on everything fails requests", func() error {
+		if _, err := configMaps.Create(ctx, cm("any", nil), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err == nil {
+			return errNotYet
+		}
+		return nil
+	})
+	if _, err := c.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{}); err != nil {
+		t.Errorf("a SelfSubjectReview under a failing webhook on every resource: %v", err)
 	}
 }
 
