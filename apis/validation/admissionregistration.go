@@ -737,3 +737,21 @@ func validateBindingCommon(policyName string, pr *admissionregistrationv1.ParamR
 	}
 	return append(allErrs, validateMatchResources(match, operations, fldPath.Child("matchResources"))...)
 }
+
+// validateValidatingAdmissionPolicyStatus is upstream's status validation but for the JSONPath
+// parse of fieldRef (client-go's jsonpath is not imported here).
+func validateValidatingAdmissionPolicyStatus(status *admissionregistrationv1.ValidatingAdmissionPolicyStatus, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	if tc := status.TypeChecking; tc != nil {
+		for i, w := range tc.ExpressionWarnings {
+			wp := fldPath.Child("typeChecking", "expressionWarnings").Index(i)
+			if w.Warning == "" {
+				allErrs = append(allErrs, field.Required(wp.Child("warning"), ""))
+			}
+			if strings.TrimSpace(w.FieldRef) == "" {
+				allErrs = append(allErrs, field.Required(wp.Child("fieldRef"), ""))
+			}
+		}
+	}
+	return append(allErrs, metav1validation.ValidateConditions(status.Conditions, fldPath.Child("conditions"))...)
+}

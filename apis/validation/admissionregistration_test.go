@@ -203,3 +203,13 @@ func TestMutatingAdmissionPolicy(t *testing.T) {
 		{"spec.reinvocationPolicy", field.ErrorTypeRequired, ""},
 	})
 }
+
+func TestValidatingAdmissionPolicyStatus(t *testing.T) {
+	p := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "p"},
+		Status: admissionregistrationv1.ValidatingAdmissionPolicyStatus{TypeChecking: &admissionregistrationv1.TypeChecking{
+			ExpressionWarnings: []admissionregistrationv1.ExpressionWarning{{FieldRef: "spec.validations[0].expression", Warning: "w"}, {}}}}}
+	checkErrs(t, ValidateStatusUpdate(p, p), []want{
+		{"status.typeChecking.expressionWarnings[1].warning", field.ErrorTypeRequired, ""},
+		{"status.typeChecking.expressionWarnings[1].fieldRef", field.ErrorTypeRequired, ""},
+	})
+}

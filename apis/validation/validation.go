@@ -1,6 +1,7 @@
 package validation
 
 import (
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -179,6 +180,9 @@ func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 
 // ValidateStatusUpdate validates an update through the status subresource.
 func ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
+	if p, ok := obj.(*admissionregistrationv1.ValidatingAdmissionPolicy); ok {
+		return validateValidatingAdmissionPolicyStatus(&p.Status, field.NewPath("status"))
+	}
 	if errs, ok := validateWorkloadStatusUpdate(obj, old); ok {
 		return errs
 	}
