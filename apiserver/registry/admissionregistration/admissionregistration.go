@@ -2,6 +2,8 @@ package admissionregistration
 
 import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/registry/rest"
 
@@ -15,14 +17,14 @@ var gv = admissionregistrationv1.SchemeGroupVersion
 var (
 	ValidatingWebhookConfigurationKind = &registry.Kind{GroupVersion: gv, Resource: "validatingwebhookconfigurations",
 		Singular: "validatingwebhookconfiguration", Categories: []string{"api-extensions"}, Generation: true,
-		Validate: validateCEL,
-		New:      func() runtime.Object { return &admissionregistrationv1.ValidatingWebhookConfiguration{} },
-		NewList:  func() runtime.Object { return &admissionregistrationv1.ValidatingWebhookConfigurationList{} }}
+		Validate: validateCEL, PrepareForUpdate: webhooksGeneration,
+		New:     func() runtime.Object { return &admissionregistrationv1.ValidatingWebhookConfiguration{} },
+		NewList: func() runtime.Object { return &admissionregistrationv1.ValidatingWebhookConfigurationList{} }}
 	MutatingWebhookConfigurationKind = &registry.Kind{GroupVersion: gv, Resource: "mutatingwebhookconfigurations",
 		Singular: "mutatingwebhookconfiguration", Categories: []string{"api-extensions"}, Generation: true,
-		Validate: validateCEL,
-		New:      func() runtime.Object { return &admissionregistrationv1.MutatingWebhookConfiguration{} },
-		NewList:  func() runtime.Object { return &admissionregistrationv1.MutatingWebhookConfigurationList{} }}
+		Validate: validateCEL, PrepareForUpdate: webhooksGeneration,
+		New:     func() runtime.Object { return &admissionregistrationv1.MutatingWebhookConfiguration{} },
+		NewList: func() runtime.Object { return &admissionregistrationv1.MutatingWebhookConfigurationList{} }}
 	ValidatingAdmissionPolicyKind = &registry.Kind{GroupVersion: gv, Resource: "validatingadmissionpolicies",
 		Singular: "validatingadmissionpolicy", Categories: []string{"api-extensions"}, Generation: true, Status: true,
 		Validate: validateCEL,
@@ -42,6 +44,23 @@ var (
 		New:     func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicyBinding{} },
 		NewList: func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicyBindingList{} }}
 )
+
+// webhooksGeneration bumps a webhook configuration's generation only when its webhooks change,
+// as upstream's strategies (the generic rule, for kinds without a spec, counts labels too).
+func webhooksGeneration(obj, old runtime.Object) {
+	var changed bool
+	switch o := obj.(type) {
+	case *admissionregistrationv1.ValidatingWebhookConfiguration:
+		changed = !apiequality.Semantic.DeepEqual(o.Webhooks, old.(*admissionregistrationv1.ValidatingWebhookConfiguration).Webhooks)
+	case *admissionregistrationv1.MutatingWebhookConfiguration:
+		changed = !apiequality.Semantic.DeepEqual(o.Webhooks, old.(*admissionregistrationv1.MutatingWebhookConfiguration).Webhooks)
+	}
+	newMeta, oldMeta := obj.(metav1.Object), old.(metav1.Object)
+	newMeta.SetGeneration(oldMeta.GetGeneration())
+	if changed {
+		newMeta.SetGeneration(oldMeta.GetGeneration() + 1)
+	}
+}
 
 // Provider builds admissionregistration.k8s.io/v1.
 type Provider struct{}

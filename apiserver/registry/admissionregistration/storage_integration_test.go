@@ -1,0 +1,76 @@
+package admissionregistration_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+)
+
+func TestStorage(t *testing.T) {
+	s := apiservertest.Start(t)
+	c, ctx := s.Client, context.Background()
+
+	// Discovery: the six kinds of upstream's default v1, the policies' status, the category.
+	list, err := c.Discovery().ServerResourcesForGroupVersion("admissionregistration.k8s.io/v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range list.APIResources {
+		names = append(names, r.Name)
+		if !r.Namespaced && !slices.Contains(r.Categories, "api-extensions") && r.Name != "validatingadmissionpolicies/status" {
+			t.Errorf("%s: categories %v", r.Name, r.Categories)
+		}
+	}
+	slices.Sort(names)
+	want := []string{"mutatingadmissionpolicies", "mutatingadmissionpolicybindings", "mutatingwebhookconfigurations",
+		"validatingadmissionpolicies", "validatingadmissionpolicies/status", "validatingadmissionpolicybindings", "validatingwebhookconfigurations"}
+	if !slices.Equal(names, want) {
+		t.Errorf("resources %v, want %v", names, want)
+	}
+
+	// Generation follows the webhooks, not the labels.
+	configs := c.AdmissionregistrationV1().ValidatingWebhookConfigurations()
+	cfg, err := configs.Create(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "c"},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{Name: "a.example.com", SideEffects: ptr.To(admissionregistrationv1.SideEffectClassNone),
+			AdmissionReviewVersions: []string{"v1"}, ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: ptr.To("https://example.com")}}}},
+		metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Labels = map[string]string{"a": "b"}
+	if cfg, err = configs.Update(ctx, cfg, metav1.UpdateOptions{}); err != nil || cfg.Generation != 1 {
+		t.Fatalf("after a label change: generation %d, %v", cfg.Generation, err)
+	}
+	cfg.Webhooks[0].TimeoutSeconds = ptr.To[int32](3)
+	if cfg, err = configs.Update(ctx, cfg, metav1.UpdateOptions{}); err != nil || cfg.Generation != 2 {
+		t.Fatalf("after a webhook change: generation %d, %v", cfg.Generation, err)
+	}
+
+	// The policy's status subresource keeps the spec; the main resource keeps the status.
+	policies := c.AdmissionregistrationV1().ValidatingAdmissionPolicies()
+	p, err := policies.Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "p"},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionregistrationv1.RuleWithOperations{Operations: []admissionregistrationv1.OperationType{"CREATE"},
+					Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}}}}}},
+			Validations: []admissionregistrationv1.Validation{{Expression: "true"}}},
+		Status: admissionregistrationv1.ValidatingAdmissionPolicyStatus{ObservedGeneration: 7}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status.ObservedGeneration != 0 || p.Generation != 1 {
+		t.Errorf("created: generation %d, status %+v", p.Generation, p.Status)
+	}
+	p.Status.ObservedGeneration = 1
+	p.Spec.Validations[0].Expression = "false"
+	if p, err = policies.UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil || p.Status.ObservedGeneration != 1 || p.Spec.Validations[0].Expression != "true" {
+		t.Fatalf("status update: %+v, %v", p, err)
+	}
+}
