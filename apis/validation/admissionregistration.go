@@ -61,32 +61,16 @@ func validateAdmissionRegistration(obj, old runtime.Object) (field.ErrorList, bo
 	switch o := obj.(type) {
 	case *admissionregistrationv1.ValidatingWebhookConfiguration:
 		opts := newWebhookOptions()
-		var hooks []webhook
-		for i := range o.Webhooks {
-			hooks = append(hooks, validatingWebhook(&o.Webhooks[i]))
-		}
 		if p, ok := old.(*admissionregistrationv1.ValidatingWebhookConfiguration); ok {
-			var oldHooks []webhook
-			for i := range p.Webhooks {
-				oldHooks = append(oldHooks, validatingWebhook(&p.Webhooks[i]))
-			}
-			opts = updateWebhookOptions(oldHooks)
+			opts = updateWebhookOptions(validatingWebhooks(p))
 		}
-		return validateWebhookConfiguration(&o.ObjectMeta, hooks, opts), true
+		return validateWebhookConfiguration(&o.ObjectMeta, validatingWebhooks(o), opts), true
 	case *admissionregistrationv1.MutatingWebhookConfiguration:
 		opts := newWebhookOptions()
-		var hooks []webhook
-		for i := range o.Webhooks {
-			hooks = append(hooks, mutatingWebhook(&o.Webhooks[i]))
-		}
 		if p, ok := old.(*admissionregistrationv1.MutatingWebhookConfiguration); ok {
-			var oldHooks []webhook
-			for i := range p.Webhooks {
-				oldHooks = append(oldHooks, mutatingWebhook(&p.Webhooks[i]))
-			}
-			opts = updateWebhookOptions(oldHooks)
+			opts = updateWebhookOptions(mutatingWebhooks(p))
 		}
-		return validateWebhookConfiguration(&o.ObjectMeta, hooks, opts), true
+		return validateWebhookConfiguration(&o.ObjectMeta, mutatingWebhooks(o), opts), true
 	case *admissionregistrationv1.ValidatingAdmissionPolicy:
 		return validateValidatingAdmissionPolicy(o), true
 	case *admissionregistrationv1.ValidatingAdmissionPolicyBinding:
@@ -116,18 +100,28 @@ type webhook struct {
 	mutating                bool
 }
 
-func validatingWebhook(h *admissionregistrationv1.ValidatingWebhook) webhook {
-	return webhook{name: h.Name, rules: h.Rules, failurePolicy: h.FailurePolicy, matchPolicy: h.MatchPolicy,
-		sideEffects: h.SideEffects, timeoutSeconds: h.TimeoutSeconds, namespaceSelector: h.NamespaceSelector,
-		objectSelector: h.ObjectSelector, clientConfig: h.ClientConfig, admissionReviewVersions: h.AdmissionReviewVersions,
-		matchConditions: h.MatchConditions}
+func validatingWebhooks(c *admissionregistrationv1.ValidatingWebhookConfiguration) []webhook {
+	hooks := make([]webhook, len(c.Webhooks))
+	for i := range c.Webhooks {
+		h := &c.Webhooks[i]
+		hooks[i] = webhook{name: h.Name, rules: h.Rules, failurePolicy: h.FailurePolicy, matchPolicy: h.MatchPolicy,
+			sideEffects: h.SideEffects, timeoutSeconds: h.TimeoutSeconds, namespaceSelector: h.NamespaceSelector,
+			objectSelector: h.ObjectSelector, clientConfig: h.ClientConfig, admissionReviewVersions: h.AdmissionReviewVersions,
+			matchConditions: h.MatchConditions}
+	}
+	return hooks
 }
 
-func mutatingWebhook(h *admissionregistrationv1.MutatingWebhook) webhook {
-	return webhook{name: h.Name, rules: h.Rules, failurePolicy: h.FailurePolicy, matchPolicy: h.MatchPolicy,
-		sideEffects: h.SideEffects, timeoutSeconds: h.TimeoutSeconds, namespaceSelector: h.NamespaceSelector,
-		objectSelector: h.ObjectSelector, clientConfig: h.ClientConfig, admissionReviewVersions: h.AdmissionReviewVersions,
-		matchConditions: h.MatchConditions, reinvocationPolicy: h.ReinvocationPolicy, mutating: true}
+func mutatingWebhooks(c *admissionregistrationv1.MutatingWebhookConfiguration) []webhook {
+	hooks := make([]webhook, len(c.Webhooks))
+	for i := range c.Webhooks {
+		h := &c.Webhooks[i]
+		hooks[i] = webhook{name: h.Name, rules: h.Rules, failurePolicy: h.FailurePolicy, matchPolicy: h.MatchPolicy,
+			sideEffects: h.SideEffects, timeoutSeconds: h.TimeoutSeconds, namespaceSelector: h.NamespaceSelector,
+			objectSelector: h.ObjectSelector, clientConfig: h.ClientConfig, admissionReviewVersions: h.AdmissionReviewVersions,
+			matchConditions: h.MatchConditions, reinvocationPolicy: h.ReinvocationPolicy, mutating: true}
+	}
+	return hooks
 }
 
 // webhookOptions are upstream's validationOptions: strict on create, relaxed on an update of a
