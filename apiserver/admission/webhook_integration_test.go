@@ -19,9 +19,15 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
@@ -69,6 +75,26 @@ func webhookHandler() http.Handler {
 			patch := `[{"op":"add","path":"/metadata/labels/mutated","value":"yes"}]`
 			return &admissionv1.AdmissionResponse{Allowed: true, Patch: []byte(patch), PatchType: ptr.To(admissionv1.PatchTypeJSONPatch)}
 		})
+	})
+	// /convert is a CRD conversion webhook: it only changes the objects' apiVersion and marks them.
+	mux.HandleFunc("/convert", func(w http.ResponseWriter, r *http.Request) {
+		var review apiextensionsv1.ConversionReview
+		if err := json.NewDecoder(r.Body).Decode(&review); err != nil || review.Request == nil {
+			http.Error(w, "bad review", http.StatusBadRequest)
+			return
+		}
+		resp := &apiextensionsv1.ConversionResponse{UID: review.Request.UID, Result: metav1.Status{Status: metav1.StatusSuccess}}
+		for _, raw := range review.Request.Objects {
+			var obj map[string]any
+			_ = json.Unmarshal(raw.Raw, &obj)
+			obj["apiVersion"] = review.Request.DesiredAPIVersion
+			obj["convertedBy"] = "webhook"
+			out, _ := json.Marshal(obj)
+			resp.ConvertedObjects = append(resp.ConvertedObjects, runtime.RawExtension{Raw: out})
+		}
+		review.Response, review.Request = resp, nil
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(review)
 	})
 	return mux
 }
@@ -318,6 +344,39 @@ func TestWebhookThroughService(t *testing.T) {
 		}
 		return nil
 	})
+
+	// A CRD conversion webhook reaches the same Service (apiextensions-apiserver shares the
+	// resolver).
+	crds := apiextensionsclient.NewForConfigOrDie(s.Config).ApiextensionsV1().CustomResourceDefinitions()
+	widgetSchema := &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
+		Type: "object", XPreserveUnknownFields: ptr.To(true)}}
+	if _, err := crds.Create(ctx, &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: "widgets.skiff.test"},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{Group: "skiff.test", Scope: apiextensionsv1.NamespaceScoped,
+			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "widgets", Singular: "widget", Kind: "Widget", ListKind: "WidgetList"},
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{
+				{Name: "v1", Served: true, Storage: true, Schema: widgetSchema}, {Name: "v2", Served: true, Schema: widgetSchema}},
+			Conversion: &apiextensionsv1.CustomResourceConversion{Strategy: apiextensionsv1.WebhookConverter,
+				Webhook: &apiextensionsv1.WebhookConversion{ConversionReviewVersions: []string{"v1"},
+					ClientConfig: &apiextensionsv1.WebhookClientConfig{CABundle: ca.CertPEM,
+						Service: &apiextensionsv1.ServiceReference{Namespace: "default", Name: "hook", Path: ptr.To("/convert")}}}},
+		}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	widgets := dynamic.NewForConfigOrDie(s.Config)
+	v1 := schemaGVR("v1")
+	poll.Eventually(t, "the CRD is served", func() error {
+		_, err := widgets.Resource(v1).Namespace("default").Create(ctx, &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "skiff.test/v1", "kind": "Widget", "metadata": map[string]any{"name": "w"}}}, metav1.CreateOptions{})
+		return err
+	})
+	got, err := widgets.Resource(schemaGVR("v2")).Namespace("default").Get(ctx, "w", metav1.GetOptions{})
+	if err != nil || got.GetAPIVersion() != "skiff.test/v2" || got.Object["convertedBy"] != "webhook" {
+		t.Errorf("the v2 widget through the conversion webhook: %v, %v", got, err)
+	}
+}
+
+func schemaGVR(version string) schema.GroupVersionResource {
+	return schema.GroupVersionResource{Group: "skiff.test", Version: version, Resource: "widgets"}
 }
 
 // nonLoopbackIP is an IPv4 address of this machine that EndpointSlices accept.
