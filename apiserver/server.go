@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -87,8 +88,10 @@ type Config struct {
 	serviceAccounts *serviceAccounts
 	// authz is the authorization chain (rbac.go).
 	authz *authorization.Authorizers
-	// serviceResolver reaches webhooks' Services (webhooks.go).
+	// serviceResolver reaches webhooks' Services; restMapper is the discovery mapper of the
+	// admission policies, also resolving policies' paramKinds (webhooks.go).
 	serviceResolver webhook.ServiceResolver
+	restMapper      meta.RESTMapper
 }
 
 // CompletedConfig is a Config with defaults filled in.
@@ -420,7 +423,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		authzstorage.Provider{Authorizer: c.Generic.Authorization.Authorizer, RuleResolver: c.authz.RuleResolver},
 		eventsstorage.Provider{},
 		policystorage.Provider{},
-		admissionregistrationstorage.Provider{},
+		admissionregistrationstorage.Provider{Authorizer: c.Generic.Authorization.Authorizer, Mapper: c.restMapper},
 	)
 	if err != nil {
 		return nil, err

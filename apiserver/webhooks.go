@@ -55,6 +55,7 @@ func (c *Config) newPolicyAndWebhookAdmission(client kubernetes.Interface, facto
 	validatingwebhook.Register(plugins)
 
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery()))
+	c.restMapper = mapper
 	generic := initializer.New(client, dynamicClient, factory, gc.Authorization.Authorizer, utilfeature.DefaultFeatureGate,
 		gc.EffectiveVersion, gc.DrainedNotify(), mapper)
 	authResolver := webhook.NewDefaultAuthenticationInfoResolverWrapper(nil, nil, gc.LoopbackClientConfig, noopoteltrace.NewTracerProvider())

@@ -286,6 +286,7 @@ func TestValidatingAdmissionPolicy(t *testing.T) {
 	if _, err := deployments.Create(ctx, deployment("small", 5), metav1.CreateOptions{}); err != nil {
 		t.Errorf("5 replicas: %v", err)
 	}
+	t.Run("MutatingAdmissionPolicy", func(t *testing.T) { mutatingAdmissionPolicy(t, s) })
 }
 
 // TestWebhookThroughService reaches a webhook by its Service reference: the server resolves it to
@@ -394,8 +395,7 @@ func nonLoopbackIP(t *testing.T) string {
 	return ""
 }
 
-func TestMutatingAdmissionPolicy(t *testing.T) {
-	s := apiservertest.Start(t)
+func mutatingAdmissionPolicy(t *testing.T, s *apiservertest.Server) {
 	c, ctx := s.Client, context.Background()
 	ar := c.AdmissionregistrationV1()
 	if _, err := ar.MutatingAdmissionPolicies().Create(ctx, &admissionregistrationv1.MutatingAdmissionPolicy{

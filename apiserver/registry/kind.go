@@ -49,7 +49,7 @@ type Kind struct {
 	GracefulDelete func(obj runtime.Object, options *metav1.DeleteOptions) bool
 	// Validate, when set, adds the kind's own checks to apis/validation's on create (old is nil)
 	// and on updates of the main resource: those that need the API server's libraries (CEL).
-	Validate func(obj, old runtime.Object) field.ErrorList
+	Validate func(ctx context.Context, obj, old runtime.Object) field.ErrorList
 	// OrphanDependents makes a delete without a propagation policy orphan the dependents
 	// (batch/v1 Jobs, as upstream, for compatibility); otherwise they are deleted in background.
 	OrphanDependents bool

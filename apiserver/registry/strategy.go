@@ -107,7 +107,7 @@ func contentChanged(obj, old runtime.Object) bool {
 func (s *Strategy) Validate(ctx context.Context, obj runtime.Object) field.ErrorList {
 	errs := validation.ValidateCreate(obj)
 	if s.kind.Validate != nil {
-		errs = append(errs, s.kind.Validate(obj, nil)...)
+		errs = append(errs, s.kind.Validate(ctx, obj, nil)...)
 	}
 	return errs
 }
@@ -128,7 +128,7 @@ func (s *Strategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) 
 	}
 	errs := validation.ValidateUpdate(obj, old)
 	if s.kind.Validate != nil {
-		errs = append(errs, s.kind.Validate(obj, old)...)
+		errs = append(errs, s.kind.Validate(ctx, obj, old)...)
 	}
 	return errs
 }

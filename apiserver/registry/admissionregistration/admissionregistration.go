@@ -3,8 +3,10 @@ package admissionregistration
 import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/skiff-dev/skiff/apiserver/registry"
@@ -63,15 +65,22 @@ func webhooksGeneration(obj, old runtime.Object) {
 }
 
 // Provider builds admissionregistration.k8s.io/v1.
-type Provider struct{}
+type Provider struct {
+	// Authorizer, when set, checks that whoever sets a policy's paramKind may read that kind;
+	// Mapper resolves the kind to its resource.
+	Authorizer authorizer.Authorizer
+	Mapper     meta.RESTMapper
+}
 
 func (Provider) GroupName() string { return admissionregistrationv1.GroupName }
 
-func (Provider) NewRESTStorage(c *registry.Context) (map[string]map[string]rest.Storage, error) {
+func (p Provider) NewRESTStorage(c *registry.Context) (map[string]map[string]rest.Storage, error) {
 	m := map[string]rest.Storage{}
+	authz := paramKindAuthorizer{authorizer: p.Authorizer, mapper: p.Mapper}
+	vap, mapKind := *ValidatingAdmissionPolicyKind, *MutatingAdmissionPolicyKind
+	vap.Validate, mapKind.Validate = authz.validate, authz.validate
 	if err := c.AddKinds(m, ValidatingWebhookConfigurationKind, MutatingWebhookConfigurationKind,
-		ValidatingAdmissionPolicyKind, ValidatingAdmissionPolicyBindingKind,
-		MutatingAdmissionPolicyKind, MutatingAdmissionPolicyBindingKind); err != nil {
+		&vap, ValidatingAdmissionPolicyBindingKind, &mapKind, MutatingAdmissionPolicyBindingKind); err != nil {
 		return nil, err
 	}
 	return map[string]map[string]rest.Storage{gv.Version: m}, nil

@@ -1,6 +1,7 @@
 package admissionregistration
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -21,7 +22,7 @@ import (
 // validation does, and reports a compilation error at the expression's field path (422).
 // Expressions already stored in old compile against the stored-expressions environment, so
 // that an object accepted by an earlier version stays editable.
-func validateCEL(obj, old runtime.Object) field.ErrorList {
+func validateCEL(_ context.Context, obj, old runtime.Object) field.ErrorList {
 	stored := storedExpressions(old)
 	c := &celChecker{stored: stored}
 	switch o := obj.(type) {

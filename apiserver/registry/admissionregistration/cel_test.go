@@ -1,6 +1,7 @@
 package admissionregistration
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -47,7 +48,7 @@ func TestValidateCEL(t *testing.T) {
 			}}}, []string{"spec.mutations[1].applyConfiguration.expression Invalid"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			errs := validateCEL(tt.obj, nil)
+			errs := validateCEL(context.Background(), tt.obj, nil)
 			var got []string
 			for _, e := range errs {
 				got = append(got, e.Field+" "+string(errTypeName(e.Type)))

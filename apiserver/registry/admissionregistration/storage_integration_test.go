@@ -3,10 +3,15 @@ package admissionregistration_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
@@ -72,5 +77,41 @@ func TestStorage(t *testing.T) {
 	p.Spec.Validations[0].Expression = "false"
 	if p, err = policies.UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil || p.Status.ObservedGeneration != 1 || p.Spec.Validations[0].Expression != "true" {
 		t.Fatalf("status update: %+v, %v", p, err)
+	}
+	t.Run("paramKind authorization", func(t *testing.T) { paramKindAuthorization(t, s) })
+}
+
+// paramKindAuthorization: setting a policy's paramKind needs "get" on that kind, as upstream.
+func paramKindAuthorization(t *testing.T, s *apiservertest.Server) {
+	ctx := context.Background()
+	if _, err := s.Client.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "policy-writer"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingadmissionpolicies"}, Verbs: []string{"create"}}}},
+		metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "policy-writer"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "policy-writer"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := rest.CopyConfig(s.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "alice"}
+	alice := kubernetes.NewForConfigOrDie(cfg).AdmissionregistrationV1().ValidatingAdmissionPolicies()
+	policy := func(name string) *admissionregistrationv1.ValidatingAdmissionPolicy {
+		return &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+				ParamKind: &admissionregistrationv1.ParamKind{APIVersion: "v1", Kind: "ConfigMap"},
+				MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+					RuleWithOperations: admissionregistrationv1.RuleWithOperations{Operations: []admissionregistrationv1.OperationType{"CREATE"},
+						Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}}}}}},
+				Validations: []admissionregistrationv1.Validation{{Expression: "params.data.size() > 0"}}}}
+	}
+	_, err := alice.Create(ctx, policy("by-alice"), metav1.CreateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), `spec.paramKind: Forbidden: user &{alice`) ||
+		!strings.Contains(err.Error(), `must have "get" permission on all objects of the referenced paramKind (kind=ConfigMap, apiVersion=v1)`) {
+		t.Errorf("alice without get on configmaps: %v", err)
+	}
+	if _, err := s.Client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(ctx, policy("by-admin"), metav1.CreateOptions{}); err != nil {
+		t.Errorf("system:masters: %v", err)
 	}
 }
