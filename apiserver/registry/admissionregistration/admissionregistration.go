@@ -1,6 +1,9 @@
 package admissionregistration
 
 import (
+	"context"
+	"fmt"
+
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -64,6 +67,21 @@ func webhooksGeneration(obj, old runtime.Object) {
 	}
 }
 
+// policyParamKindGetter reads a policy's paramKind from the group's storage m.
+func policyParamKindGetter(m map[string]rest.Storage, resource string) func(ctx context.Context, name string) (*admissionregistrationv1.ParamKind, error) {
+	return func(ctx context.Context, name string) (*admissionregistrationv1.ParamKind, error) {
+		getter, ok := m[resource].(rest.Getter)
+		if !ok {
+			return nil, fmt.Errorf("no storage for %s", resource)
+		}
+		obj, err := getter.Get(ctx, name, &metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return policyParamKind(obj), nil
+	}
+}
+
 // Provider builds admissionregistration.k8s.io/v1.
 type Provider struct {
 	// Authorizer, when set, checks that whoever sets a policy's paramKind may read that kind;
@@ -79,8 +97,12 @@ func (p Provider) NewRESTStorage(c *registry.Context) (map[string]map[string]res
 	authz := paramKindAuthorizer{authorizer: p.Authorizer, mapper: p.Mapper}
 	vap, mapKind := *ValidatingAdmissionPolicyKind, *MutatingAdmissionPolicyKind
 	vap.Validate, mapKind.Validate = authz.validate, authz.validate
+	// Bindings read their policy from storage, once it is built.
+	vapb, mapb := *ValidatingAdmissionPolicyBindingKind, *MutatingAdmissionPolicyBindingKind
+	vapb.Validate = paramRefAuthorizer{authz, policyParamKindGetter(m, vap.Resource)}.validate
+	mapb.Validate = paramRefAuthorizer{authz, policyParamKindGetter(m, mapKind.Resource)}.validate
 	if err := c.AddKinds(m, ValidatingWebhookConfigurationKind, MutatingWebhookConfigurationKind,
-		&vap, ValidatingAdmissionPolicyBindingKind, &mapKind, MutatingAdmissionPolicyBindingKind); err != nil {
+		&vap, &vapb, &mapKind, &mapb); err != nil {
 		return nil, err
 	}
 	return map[string]map[string]rest.Storage{gv.Version: m}, nil

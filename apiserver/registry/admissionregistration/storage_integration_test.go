@@ -85,7 +85,7 @@ func TestStorage(t *testing.T) {
 func paramKindAuthorization(t *testing.T, s *apiservertest.Server) {
 	ctx := context.Background()
 	if _, err := s.Client.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "policy-writer"},
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingadmissionpolicies"}, Verbs: []string{"create"}}}},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingadmissionpolicies", "validatingadmissionpolicybindings"}, Verbs: []string{"create"}}}},
 		metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,8 @@ func paramKindAuthorization(t *testing.T, s *apiservertest.Server) {
 	}
 	cfg := rest.CopyConfig(s.Config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: "alice"}
-	alice := kubernetes.NewForConfigOrDie(cfg).AdmissionregistrationV1().ValidatingAdmissionPolicies()
+	aliceClient := kubernetes.NewForConfigOrDie(cfg).AdmissionregistrationV1()
+	alice := aliceClient.ValidatingAdmissionPolicies()
 	policy := func(name string) *admissionregistrationv1.ValidatingAdmissionPolicy {
 		return &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
@@ -113,5 +114,20 @@ func paramKindAuthorization(t *testing.T, s *apiservertest.Server) {
 	}
 	if _, err := s.Client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(ctx, policy("by-admin"), metav1.CreateOptions{}); err != nil {
 		t.Errorf("system:masters: %v", err)
+	}
+
+	// A binding's paramRef needs get on the object it names, of the policy's paramKind.
+	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "by-alice"},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: "by-admin",
+			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
+			ParamRef: &admissionregistrationv1.ParamRef{Name: "limits", Namespace: "default",
+				ParameterNotFoundAction: ptr.To(admissionregistrationv1.DenyAction)}}}
+	_, err = aliceClient.ValidatingAdmissionPolicyBindings().Create(ctx, binding, metav1.CreateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), `spec.paramRef: Forbidden: user &{alice`) ||
+		!strings.Contains(err.Error(), `does not have "get" permission on the object referenced by paramRef`) {
+		t.Errorf("alice's binding without get on the param: %v", err)
+	}
+	if _, err := s.Client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+		t.Errorf("system:masters' binding: %v", err)
 	}
 }
