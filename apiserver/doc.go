@@ -1,7 +1,10 @@
 // Package apiserver is Skiff's API server: k8s.io/apiserver's generic server serving the standard
 // kinds from an embedded (or external) etcd, with Skiff's own certificate authority, client
 // certificate authentication, OpenAPI v2/v3 from apiserver/openapi, and tables from
-// apiserver/printers.
+// apiserver/printers. Admission (server.go's applyAdmission) chains Skiff's plugins
+// (apiserver/admission) with k8s.io/apiserver's admission-policy and webhook plugins
+// (webhooks.go, which also resolves webhooks' Service references for them and for CRD
+// conversion webhooks).
 //
 // Use follows sample-apiserver: Options → Config() → Complete() → New(), then Start(ctx).
 package apiserver

@@ -51,6 +51,8 @@ func (c *Config) extensionsConfig(etcdOpts *genericoptions.EtcdOptions) *apiexte
 			CRDRESTOptionsGetter: apiextensionsoptions.NewCRDRESTOptionsGetter(crdEtcd, nil, c.Generic.StorageObjectCountTracker),
 			MasterCount:          1,
 			AuthResolverWrapper:  webhook.NewDefaultAuthenticationInfoResolverWrapper(nil, nil, c.Generic.LoopbackClientConfig, noopoteltrace.NewTracerProvider()),
+			// Conversion webhooks reach their Services as admission webhooks do (webhooks.go).
+			ServiceResolver: c.serviceResolver,
 		},
 	}
 }

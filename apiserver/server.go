@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -30,6 +31,7 @@ import (
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/server/routes"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/apiserver/pkg/util/webhook"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -46,6 +48,7 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/etcd"
 	"github.com/skiff-dev/skiff/apiserver/pki"
 	"github.com/skiff-dev/skiff/apiserver/registry"
+	admissionregistrationstorage "github.com/skiff-dev/skiff/apiserver/registry/admissionregistration"
 	appsstorage "github.com/skiff-dev/skiff/apiserver/registry/apps"
 	authnstorage "github.com/skiff-dev/skiff/apiserver/registry/authentication"
 	authzstorage "github.com/skiff-dev/skiff/apiserver/registry/authorization"
@@ -85,6 +88,10 @@ type Config struct {
 	serviceAccounts *serviceAccounts
 	// authz is the authorization chain (rbac.go).
 	authz *authorization.Authorizers
+	// serviceResolver reaches webhooks' Services; restMapper is the discovery mapper of the
+	// admission policies, also resolving policies' paramKinds (webhooks.go).
+	serviceResolver webhook.ServiceResolver
+	restMapper      meta.RESTMapper
 }
 
 // CompletedConfig is a Config with defaults filled in.
@@ -300,6 +307,13 @@ func (c *Config) applyAdmission(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.serviceResolver, err = newServiceResolver(factory, c.Generic.LoopbackClientConfig.Host); err != nil {
+		return err
+	}
+	policiesAndWebhooks, err := c.newPolicyAndWebhookAdmission(client, factory, c.serviceResolver)
+	if err != nil {
+		return err
+	}
 	plugins := []admission.Interface{nsLifecycle, skiffadmission.NewLimitRanger(client, factory)}
 	if !c.Options.DisableServiceAccountAdmission {
 		// After NamespaceLifecycle and LimitRanger, as in upstream's order.
@@ -318,7 +332,9 @@ func (c *Config) applyAdmission(ctx context.Context) error {
 		skiffadmission.NewDefaultTolerationsWith(tolerationSeconds(c.Options.DefaultNotReadyTolerationSeconds), tolerationSeconds(c.Options.DefaultUnreachableTolerationSeconds)),
 		// The storage plugins, DefaultIngressClass, then ResourceQuota last, in upstream's order.
 		skiffadmission.NewDefaultStorageClass(factory, client), skiffadmission.NewStorageObjectInUseProtection(),
-		skiffadmission.NewPersistentVolumeClaimResize(factory, client), skiffadmission.NewDefaultIngressClass(factory, client), quotaAdmission)
+		skiffadmission.NewPersistentVolumeClaimResize(factory, client), skiffadmission.NewDefaultIngressClass(factory, client),
+		// Admission policies and webhooks, then ResourceQuota, in upstream's order (webhooks.go).
+		policiesAndWebhooks, quotaAdmission)
 	c.Generic.AdmissionControl = admission.NewChainHandler(plugins...)
 	return nil
 }
@@ -416,6 +432,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		authzstorage.Provider{Authorizer: c.Generic.Authorization.Authorizer, RuleResolver: c.authz.RuleResolver},
 		eventsstorage.Provider{},
 		policystorage.Provider{},
+		admissionregistrationstorage.Provider{Authorizer: c.Generic.Authorization.Authorizer, Mapper: c.restMapper},
 	)
 	if err != nil {
 		return nil, err

@@ -9,5 +9,7 @@
 // volumeMode Filesystem and phase Pending, StorageClasses reclaimPolicy Delete and
 // volumeBindingMode Immediate, CSIDrivers upstream's spec defaults (storage.go). Networking:
 // NetworkPolicies get policyTypes and port protocol TCP, IngressClass parameters scope Cluster
-// (networking.go).
+// (networking.go). Webhooks get failurePolicy Fail, matchPolicy Equivalent, empty selectors,
+// timeoutSeconds 10, service port 443 and (mutating) reinvocationPolicy Never; rules scope "*";
+// policies failurePolicy Fail and their match resources as webhooks (admissionregistration.go).
 package defaults

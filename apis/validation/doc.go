@@ -15,6 +15,7 @@
 // persistentvolume.go (PersistentVolume; claim updates with the resize rules, claim status),
 // storage.go (storage.k8s.io: StorageClass, VolumeAttributesClass, CSIDriver, CSINode,
 // VolumeAttachment, CSIStorageCapacity), networking.go (networking.k8s.io: Ingress and its
-// status, IngressClass, NetworkPolicy) and other.go (Scale, Lease, EndpointSlice,
-// events.k8s.io Events).
+// status, IngressClass, NetworkPolicy), other.go (Scale, Lease, EndpointSlice, events.k8s.io
+// Events) and admissionregistration.go (webhook configurations, admission policies and
+// bindings: their structure; the storage compiles their CEL expressions).
 package validation

@@ -1,6 +1,7 @@
 package validation
 
 import (
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -15,6 +16,9 @@ import (
 
 // ValidateCreate validates a new object.
 func ValidateCreate(obj runtime.Object) field.ErrorList {
+	if errs, ok := validateAdmissionRegistrationCreate(obj); ok {
+		return errs
+	}
 	if errs, ok := validateRBACCreate(obj); ok {
 		return errs
 	}
@@ -77,6 +81,9 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 
 // ValidateUpdate validates an update of the main resource (old is the stored object).
 func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
+	if errs, ok := validateAdmissionRegistrationUpdate(obj, old); ok {
+		return errs
+	}
 	if errs, ok := validateRBACUpdate(obj, old); ok {
 		return errs
 	}
@@ -179,6 +186,9 @@ func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 
 // ValidateStatusUpdate validates an update through the status subresource.
 func ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
+	if p, ok := obj.(*admissionregistrationv1.ValidatingAdmissionPolicy); ok {
+		return validateValidatingAdmissionPolicyStatus(&p.Status, field.NewPath("status"))
+	}
 	if errs, ok := validateWorkloadStatusUpdate(obj, old); ok {
 		return errs
 	}

@@ -2,5 +2,7 @@
 // DefaultTolerationSeconds, ServiceAccount (serviceaccount.go), LimitRanger, Priority,
 // PodSecurity (podsecurity.go, on k8s.io/pod-security-admission), ResourceQuota, the storage
 // plugins DefaultStorageClass, StorageObjectInUseProtection and PersistentVolumeClaimResize
-// (storage.go), and DefaultIngressClass (ingressclass.go).
+// (storage.go), and DefaultIngressClass (ingressclass.go). Admission policies and webhooks are
+// k8s.io/apiserver's own plugins, wired in apiserver/webhooks.go; their integration tests live
+// here.
 package admission

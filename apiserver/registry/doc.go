@@ -6,8 +6,10 @@
 //
 // Each group's storage lives in its own package below: core (with core/pod, core/service,
 // core/namespace, core/node), apps, batch, coordination, networking, discovery, certificates,
-// rbac, scheduling, storage, authentication, authorization, events and policy.
+// rbac, scheduling, storage, authentication, authorization, events, policy and
+// admissionregistration.
 //
 // Defaulting happens in the codec (apis/defaults registered on the scheme), validation in the
-// strategy (apis/validation), table conversion in apiserver/printers.
+// strategy (apis/validation, plus a Kind's own Validate for checks that need k8s.io/apiserver,
+// such as compiling CEL), table conversion in apiserver/printers.
 package registry

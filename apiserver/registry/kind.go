@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -46,6 +47,9 @@ type Kind struct {
 	ShouldDeleteDuringUpdate func(ctx context.Context, key string, obj, existing runtime.Object) bool
 	// GracefulDelete, when set, decides whether a delete is graceful and fills in the grace period.
 	GracefulDelete func(obj runtime.Object, options *metav1.DeleteOptions) bool
+	// Validate, when set, adds the kind's own checks to apis/validation's on create (old is nil)
+	// and on updates of the main resource: those that need the API server's libraries (CEL).
+	Validate func(ctx context.Context, obj, old runtime.Object) field.ErrorList
 	// OrphanDependents makes a delete without a propagation policy orphan the dependents
 	// (batch/v1 Jobs, as upstream, for compatibility); otherwise they are deleted in background.
 	OrphanDependents bool

@@ -105,7 +105,11 @@ func contentChanged(obj, old runtime.Object) bool {
 }
 
 func (s *Strategy) Validate(ctx context.Context, obj runtime.Object) field.ErrorList {
-	return validation.ValidateCreate(obj)
+	errs := validation.ValidateCreate(obj)
+	if s.kind.Validate != nil {
+		errs = append(errs, s.kind.Validate(ctx, obj, nil)...)
+	}
+	return errs
 }
 
 func (s *Strategy) WarningsOnCreate(ctx context.Context, obj runtime.Object) []string { return nil }
@@ -122,7 +126,11 @@ func (s *Strategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) 
 	if s.status {
 		return validation.ValidateStatusUpdate(obj, old)
 	}
-	return validation.ValidateUpdate(obj, old)
+	errs := validation.ValidateUpdate(obj, old)
+	if s.kind.Validate != nil {
+		errs = append(errs, s.kind.Validate(ctx, obj, old)...)
+	}
+	return errs
 }
 
 func (s *Strategy) WarningsOnUpdate(ctx context.Context, obj, old runtime.Object) []string {
