@@ -204,7 +204,10 @@ func TestReplicaSetIntegration(t *testing.T) {
 	t.Run("adopts orphans and releases pods that stop matching", func(t *testing.T) {
 		ns := newNamespace(t, c, "rs-adopt")
 		orphan := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: "orphan", Labels: map[string]string{"app": "api"}},
+			// A higher deletion cost: if the ReplicaSet made two pods before it saw the orphan,
+			// one of those goes, not the orphan (its other ranks tie within the same second).
+			ObjectMeta: metav1.ObjectMeta{Name: "orphan", Labels: map[string]string{"app": "api"},
+				Annotations: map[string]string{replicaset.PodDeletionCostAnnotation: "100"}},
 			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "nginx"}}},
 		}
 		if _, err := c.CoreV1().Pods(ns).Create(ctx, orphan, metav1.CreateOptions{}); err != nil {
@@ -215,7 +218,7 @@ func TestReplicaSetIntegration(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The controller's cache may see the ReplicaSet before the orphan: it then creates two
-		// pods, adopts the orphan when it shows up and deletes the newest extra pod.
+		// pods, adopts the orphan when it shows up and deletes one of its own.
 		poll.Eventually(t, "orphan adopted", func() error {
 			p, err := c.CoreV1().Pods(ns).Get(ctx, "orphan", metav1.GetOptions{})
 			if err != nil {
