@@ -52,6 +52,15 @@
 // a pod rejected by inter-pod affinity or topology spread, an assigned pod arrives), and then
 // retries after its backoff (1s doubling to 10s).
 //
+// VolumeBinding (volumebinding.go), between NodeResourcesFit and PodTopologySpread as upstream:
+// its PreFilter refuses a pod whose claim is missing, being deleted, lost or (Immediate class)
+// still unbound, for every node at once; its filter needs a bound claim's volume to allow the
+// node and each unbound WaitForFirstConsumer claim to find a free matching volume or a
+// provisioning class there. The chosen node's bindings are assumed in the cache; the binding
+// then writes them (volume claimRef, claim selected-node), waits in its own goroutine until the
+// PV controller bound every claim (VolumeBindTimeout, 600 s) and binds the pod; a failure undoes
+// the assumption and retries the pod.
+//
 // Metrics on controller-runtime's registry: scheduler_schedule_attempts_total{result,profile},
 // scheduler_scheduling_attempt_duration_seconds{result,profile} and
 // scheduler_pending_pods{queue}.

@@ -483,7 +483,14 @@ func (s *Scheduler) scheduleOne(ctx context.Context) bool {
 		return true
 	}
 	node := best.name
-	s.submit(ctx, func(ctx context.Context) { s.bind(ctx, qp, node, start, vols, restore) })
+	if vols != nil {
+		// Binding waits for the claims to bind (up to VolumeBindTimeout): its own goroutine, as
+		// upstream's binding cycle, so that pods waiting for provisioning never hold the
+		// binding workers the other pods need.
+		go s.bind(ctx, qp, node, start, vols, restore)
+		return true
+	}
+	s.submit(ctx, func(ctx context.Context) { s.bind(ctx, qp, node, start, nil, restore) })
 	return true
 }
 
