@@ -208,7 +208,7 @@ func TestReplicaSetIntegration(t *testing.T) {
 			// one of those goes, not the orphan (its other ranks tie within the same second).
 			ObjectMeta: metav1.ObjectMeta{Name: "orphan", Labels: map[string]string{"app": "api"},
 				Annotations: map[string]string{replicaset.PodDeletionCostAnnotation: "100"}},
-			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "nginx"}}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "nginx"}}},
 		}
 		if _, err := c.CoreV1().Pods(ns).Create(ctx, orphan, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
