@@ -28,6 +28,7 @@ import (
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 const timeout = 30 * time.Second
@@ -617,6 +618,15 @@ func TestClients(t *testing.T) {
 		}
 
 		// A bound pod is deleted gracefully: it stays, marked, for its grace period (default 30s).
+		// k8s.io/apiserver decides a graceful delete again on the watch cache's copy of the pod:
+		// wait until that copy is bound (a kubelet deleting its pod always is).
+		poll.Eventually(t, "the watch cache sees the binding", func() error {
+			p, err := pods.Get(ctx, "bound", metav1.GetOptions{ResourceVersion: "0"})
+			if err != nil || p.Spec.NodeName != "node-1" {
+				return fmt.Errorf("cached pod: %v %v", err, p)
+			}
+			return nil
+		})
 		if err := pods.Delete(ctx, "bound", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
