@@ -138,15 +138,13 @@ func (c *Controller) state(ctx context.Context, claim *corev1.PersistentVolumeCl
 		byName[v.Name] = v
 	}
 	classByName := map[string]*storagev1.StorageClass{}
+	all := make([]*storagev1.StorageClass, 0, len(classes.Items))
 	for i := range classes.Items {
 		sc := &classes.Items[i]
 		classByName[sc.Name] = sc
-		// Upstream's GetDefaultClass: the newest default class, then by name.
-		if helper.IsDefaultStorageClass(sc) && (s.DefaultClass == nil || sc.CreationTimestamp.After(s.DefaultClass.CreationTimestamp.Time) ||
-			sc.CreationTimestamp.Equal(&s.DefaultClass.CreationTimestamp) && sc.Name < s.DefaultClass.Name) {
-			s.DefaultClass = sc
-		}
+		all = append(all, sc)
 	}
+	s.DefaultClass = helper.DefaultStorageClass(all)
 	s.Volume = func(name string) *corev1.PersistentVolume { return byName[name] }
 	s.Class = func(name string) *storagev1.StorageClass { return classByName[name] }
 	if delayBinding(claim, s) && !volumehelpers.IsDelayBindingProvisioning(claim) {

@@ -119,7 +119,7 @@ func planUnboundClaim(claim *corev1.PersistentVolumeClaim, s *state) claimPlan {
 		return claimPlan{Bind: volume}
 	}
 	// No volume: assign the default class retroactively, then provision.
-	if claim.Spec.StorageClassName == nil && !metav1.HasAnnotation(claim.ObjectMeta, helper.AnnBetaStorageClass) && s.DefaultClass != nil {
+	if !helper.PersistentVolumeClaimHasClass(claim) && s.DefaultClass != nil {
 		return claimPlan{AssignClass: s.DefaultClass.Name}
 	}
 	p := claimPlan{Phase: corev1.ClaimPending}

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -114,7 +115,7 @@ func (p *Protection) reconcileVolume(ctx context.Context, req reconcile.Request)
 // removeFinalizer removes one finalizer with an update (upstream's roles grant update, not
 // patch; the resourceVersion makes it safe against a concurrent change).
 func removeFinalizer(ctx context.Context, c client.Client, obj client.Object, finalizer string) error {
-	obj.SetFinalizers(slices.DeleteFunc(slices.Clone(obj.GetFinalizers()), func(f string) bool { return f == finalizer }))
+	controllerutil.RemoveFinalizer(obj, finalizer)
 	if err := c.Update(ctx, obj); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("removing finalizer %s from %s: %w", finalizer, obj.GetName(), err)
 	}

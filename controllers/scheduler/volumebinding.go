@@ -49,6 +49,8 @@ type volumeState struct {
 	// preFilter is the message when the pod cannot be scheduled anywhere yet.
 	preFilter string
 	sc        *storageCache
+	// volumes are all volumes, listed once per pod for the delayed claims' matching.
+	volumes []*corev1.PersistentVolume
 }
 
 // volumePreFilter is upstream's VolumeBinding PreFilter (podHasPVCs, GetPodVolumeClaims).
@@ -78,8 +80,10 @@ func (sc *storageCache) volumePreFilter(pod *corev1.Pod) *volumeState {
 			vs.preFilter = fmt.Sprintf("persistentvolumeclaim %q bound to non-existent persistentvolume %q", claim.Name, claim.Spec.VolumeName)
 		case claim.DeletionTimestamp != nil:
 			vs.preFilter = fmt.Sprintf("persistentvolumeclaim %q is being deleted", claim.Name)
-		case vol.Ephemeral != nil && ephemeral.VolumeIsForPod(pod, claim) != nil:
-			vs.preFilter = ephemeral.VolumeIsForPod(pod, claim).Error()
+		case vol.Ephemeral != nil:
+			if err := ephemeral.VolumeIsForPod(pod, claim); err != nil {
+				vs.preFilter = err.Error()
+			}
 		}
 		if vs.preFilter != "" {
 			return vs
@@ -91,6 +95,12 @@ func (sc *storageCache) volumePreFilter(pod *corev1.Pod) *volumeState {
 			vs.delayed = append(vs.delayed, claim)
 		default:
 			vs.preFilter = ReasonUnboundImmediate
+		}
+	}
+	if vs != nil && vs.preFilter == "" && len(vs.delayed) > 0 {
+		vs.volumes = make([]*corev1.PersistentVolume, 0, len(sc.volumes))
+		for _, pv := range sc.volumes {
+			vs.volumes = append(vs.volumes, pv)
 		}
 	}
 	return vs
@@ -127,12 +137,8 @@ func (vs *volumeState) filter(node *corev1.Node) (uint32, *volumeBindings) {
 	}
 	b := &volumeBindings{}
 	chosen := map[string]*corev1.PersistentVolume{}
-	var volumes []*corev1.PersistentVolume
-	for _, pv := range vs.sc.volumes {
-		volumes = append(volumes, pv)
-	}
 	for _, claim := range vs.delayed {
-		if pv, err := volumehelpers.FindMatchingVolume(claim, volumes, node, chosen, true, true); err == nil && pv != nil {
+		if pv, err := volumehelpers.FindMatchingVolume(claim, vs.volumes, node, chosen, true, true); err == nil && pv != nil {
 			chosen[pv.Name] = pv
 			if b.static == nil {
 				b.static = map[*corev1.PersistentVolumeClaim]*corev1.PersistentVolume{}
