@@ -92,6 +92,12 @@ func PodClaimNames(pod *corev1.Pod) []string {
 	return out
 }
 
+// BindsOnFirstConsumer reports whether a class (nil: none) delays binding and provisioning
+// until a pod using the claim is scheduled (volumeBindingMode WaitForFirstConsumer).
+func BindsOnFirstConsumer(sc *storagev1.StorageClass) bool {
+	return sc != nil && sc.VolumeBindingMode != nil && *sc.VolumeBindingMode == storagev1.VolumeBindingWaitForFirstConsumer
+}
+
 // PersistentVolumeClaimHasClass reports whether the claim asked for a class (even ""): the beta
 // annotation or spec.storageClassName is set, as upstream's PersistentVolumeClaimHasClass.
 func PersistentVolumeClaimHasClass(pvc *corev1.PersistentVolumeClaim) bool {

@@ -83,11 +83,7 @@ type claimPlan struct {
 // consumer.
 func delayBinding(claim *corev1.PersistentVolumeClaim, s *state) bool {
 	name := helper.PersistentVolumeClaimClass(claim)
-	if name == "" {
-		return false
-	}
-	c := s.Class(name)
-	return c != nil && c.VolumeBindingMode != nil && *c.VolumeBindingMode == storagev1.VolumeBindingWaitForFirstConsumer
+	return name != "" && helper.BindsOnFirstConsumer(s.Class(name))
 }
 
 // planClaim is upstream's syncClaim (syncUnboundClaim and syncBoundClaim) as a decision.

@@ -107,8 +107,7 @@ func (sc *storageCache) volumePreFilter(pod *corev1.Pod) *volumeState {
 }
 
 func (sc *storageCache) delayBinding(claim *corev1.PersistentVolumeClaim) bool {
-	c := sc.classes[helper.PersistentVolumeClaimClass(claim)]
-	return c != nil && c.VolumeBindingMode != nil && *c.VolumeBindingMode == storagev1.VolumeBindingWaitForFirstConsumer
+	return helper.BindsOnFirstConsumer(sc.classes[helper.PersistentVolumeClaimClass(claim)])
 }
 
 // volumeBindings is how a pod's unbound claims bind on one node: static volumes to bind and
