@@ -53,6 +53,7 @@ type WebsiteStatus struct {
 
 // Website is a static site served by a Deployment behind a Service.
 // +kubebuilder:object:root=true
+// +kubebuilder:storageversion
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=site
 // +kubebuilder:printcolumn:name="Replicas",type=integer,JSONPath=`.spec.replicas`
@@ -74,3 +75,7 @@ type WebsiteList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Website `json:"items"`
 }
+
+// Hub marks v1alpha1, the stored version, as the hub of conversion: other versions convert to
+// and from it (controller-runtime's conversion webhook).
+func (*Website) Hub() {}

@@ -22,24 +22,9 @@ import (
 
 	webv1alpha1 "github.com/skiff-dev/skiff/test/operator/api/v1alpha1"
 	"github.com/skiff-dev/skiff/test/operator/internal/controller"
+	"github.com/skiff-dev/skiff/test/poll"
 	"github.com/skiff-dev/skiff/testenv"
 )
-
-// eventually polls f until it returns nil or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still failing after %v: %v", timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond) // polling interval
-	}
-}
 
 // startOperator runs the Website controller in its own manager against env until the test ends.
 func startOperator(t *testing.T, env *testenv.Env) client.Client {
@@ -113,7 +98,7 @@ func TestWebsiteLifecycle(t *testing.T) {
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "blog-content", Namespace: ns}},
 	}
 	for _, child := range children {
-		eventually(t, 30*time.Second, func() error {
+		poll.Until(t, 30*time.Second, "child created and owned", func() error {
 			if err := c.Get(ctx, client.ObjectKeyFromObject(child), child); err != nil {
 				return err
 			}
@@ -134,7 +119,7 @@ func TestWebsiteLifecycle(t *testing.T) {
 	}
 
 	// The Deployment's pods are scheduled onto the simulated nodes and run; the status says so.
-	eventually(t, 60*time.Second, func() error {
+	poll.Until(t, 60*time.Second, "pods running", func() error {
 		var pods corev1.PodList
 		if err := c.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabels{"app.kubernetes.io/instance": "blog"}); err != nil {
 			return err
@@ -150,7 +135,7 @@ func TestWebsiteLifecycle(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, 60*time.Second, func() error {
+	poll.Until(t, 60*time.Second, "status reports the ready replicas", func() error {
 		if err := c.Get(ctx, key, site); err != nil {
 			return err
 		}
@@ -168,7 +153,7 @@ func TestWebsiteLifecycle(t *testing.T) {
 	if err := c.Update(ctx, site); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, func() error {
+	poll.Until(t, 60*time.Second, "status after the update", func() error {
 		if err := c.Get(ctx, key, site); err != nil {
 			return err
 		}
@@ -183,7 +168,7 @@ func TestWebsiteLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, child := range children {
-		eventually(t, 60*time.Second, func() error {
+		poll.Until(t, 60*time.Second, "child garbage-collected", func() error {
 			err := c.Get(ctx, client.ObjectKeyFromObject(child), child)
 			if apierrors.IsNotFound(err) {
 				return nil
@@ -191,7 +176,7 @@ func TestWebsiteLifecycle(t *testing.T) {
 			return fmt.Errorf("%T %s still there (err %v)", child, child.GetName(), err)
 		})
 	}
-	eventually(t, 60*time.Second, func() error {
+	poll.Until(t, 60*time.Second, "website gone", func() error {
 		var pods corev1.PodList
 		if err := c.List(ctx, &pods, client.InNamespace(ns)); err != nil {
 			return err
@@ -211,7 +196,7 @@ func TestWebsiteLifecycle(t *testing.T) {
 	if err := c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, func() error {
+	poll.Until(t, 60*time.Second, "namespace deleted", func() error {
 		err := c.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{})
 		if apierrors.IsNotFound(err) {
 			return nil
