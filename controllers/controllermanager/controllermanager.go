@@ -30,6 +30,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/servicelb"
 	"github.com/skiff-dev/skiff/controllers/statefulset"
 	"github.com/skiff-dev/skiff/controllers/ttlafterfinished"
+	"github.com/skiff-dev/skiff/controllers/validatingadmissionpolicystatus"
 )
 
 // Config holds the manager options and the timings tests and users may shorten.
@@ -115,6 +116,9 @@ func Setup(mgr manager.Manager, c Config) error {
 			return (&servicelb.Controller{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}, Provider: c.LoadBalancer}).SetupWithManager(mgr)
 		}},
 		{"fault", func() error { return setupFault(mgr, c) }},
+		{"validatingadmissionpolicy-status", func() error {
+			return (&validatingadmissionpolicystatus.Controller{SkipNameValidation: c.SkipNameValidation}).SetupWithManager(mgr)
+		}},
 		{"clusterroleaggregation", func() error {
 			return (&clusterroleaggregation.Controller{SkipNameValidation: c.SkipNameValidation}).SetupWithManager(mgr)
 		}},
