@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/knftables"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/nodeagent/nftrules"
 	"github.com/skiff-dev/skiff/test/poll"
 )
 
@@ -219,7 +220,7 @@ func TestStaleUDPConntrackReal(t *testing.T) {
 	ctx := context.Background()
 	const table = "skiff-proxy-cttest"
 	nft := nftIn(t, node, table)
-	t.Cleanup(func() { _ = cleanup(context.Background(), nft) })
+	t.Cleanup(func() { _ = nftrules.DeleteTable(context.Background(), nft) })
 	startProxier(t, Config{NodeName: testNode, Client: c, PodCIDRs: []string{"192.0.2.0/24"}, TableName: table,
 		NFTables: nft, Conntrack: NewNetlinkConntrack(node.path)})
 	createService(t, c, "dns", dnsIP, udp)

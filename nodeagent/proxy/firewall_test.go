@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/nodeagent/nftrules"
 	"github.com/skiff-dev/skiff/test/poll"
 )
 
@@ -73,7 +74,7 @@ func TestLoadBalancerSourceRangesReal(t *testing.T) {
 	c := apiservertest.Start(t).Client
 	const table = "skiff-proxy-fwtest"
 	nft := nftIn(t, node, table)
-	t.Cleanup(func() { _ = cleanup(context.Background(), nft) })
+	t.Cleanup(func() { _ = nftrules.DeleteTable(context.Background(), nft) })
 	startProxier(t, Config{NodeName: "node-a", Client: c, PodCIDRs: []string{"192.0.2.0/24"}, TableName: table,
 		NFTables: nft, NodeIPs: []string{nodeOuterSide}})
 

@@ -17,6 +17,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/nodeagent/nftrules"
 	"github.com/skiff-dev/skiff/test/poll"
 )
 
@@ -119,7 +120,7 @@ func TestRealNFTables(t *testing.T) {
 	c := srv.Client
 	const table = "skiff-proxy-test"
 	nft := nftIn(t, node, table)
-	t.Cleanup(func() { _ = cleanup(context.Background(), nft) })
+	t.Cleanup(func() { _ = nftrules.DeleteTable(context.Background(), nft) })
 	cfg := Config{NodeName: "node-a", Client: c, PodCIDRs: []string{"192.0.2.0/24"}, TableName: table, NFTables: nft}
 	p, stop := startProxier(t, cfg)
 
