@@ -3,6 +3,7 @@ package nftrules
 import (
 	"crypto/sha256"
 	"encoding/base32"
+	"net/netip"
 	"sort"
 
 	"sigs.k8s.io/knftables"
@@ -97,6 +98,16 @@ func TableName(base, nodeName string) string {
 	return n
 }
 
+// Name is "<prefix>-<hash>-<name>" (as upstream kube-proxy's chain names): the hash keeps
+// names unique however long names are cut to nft's limit.
+func Name(prefix, name string) string {
+	n := prefix + "-" + Hash(name) + "-" + name
+	if len(n) > knftables.NameLengthMax {
+		n = n[:knftables.NameLengthMax]
+	}
+	return n
+}
+
 // SortedKeys returns m's keys in order.
 func SortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
@@ -105,4 +116,30 @@ func SortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// Disjoint drops the prefixes contained in another (and duplicates), in a stable order:
+// nft refuses overlapping intervals in one set.
+func Disjoint(ps []netip.Prefix) []netip.Prefix {
+	sort.Slice(ps, func(i, j int) bool {
+		if ps[i].Bits() != ps[j].Bits() {
+			return ps[i].Bits() < ps[j].Bits()
+		}
+		return ps[i].Addr().Less(ps[j].Addr())
+	})
+	var out []netip.Prefix
+	for _, p := range ps {
+		covered := false
+		for _, q := range out {
+			if q.Bits() <= p.Bits() && q.Contains(p.Addr()) {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Addr().Less(out[j].Addr()) })
+	return out
 }

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"net/netip"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -286,32 +285,7 @@ func firewallSources(cfg genConfig, sp servicePort) []netip.Prefix {
 			}
 		}
 	}
-	return disjoint(src)
-}
-
-// disjoint drops the prefixes contained in another (and duplicates), in a stable order.
-func disjoint(ps []netip.Prefix) []netip.Prefix {
-	sort.Slice(ps, func(i, j int) bool {
-		if ps[i].Bits() != ps[j].Bits() {
-			return ps[i].Bits() < ps[j].Bits()
-		}
-		return ps[i].Addr().Less(ps[j].Addr())
-	})
-	var out []netip.Prefix
-	for _, p := range ps {
-		covered := false
-		for _, q := range out {
-			if q.Bits() <= p.Bits() && q.Contains(p.Addr()) {
-				covered = true
-				break
-			}
-		}
-		if !covered {
-			out = append(out, p)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Addr().Less(out[j].Addr()) })
-	return out
+	return nftrules.Disjoint(src)
 }
 
 // balance returns a policy chain's rules: affinity first, then one endpoint at random.
@@ -334,13 +308,7 @@ func balance(sp servicePort, eps []endpoint) []string {
 
 // chainName is upstream's "<prefix>-<hash>-<ns>/<svc>/<proto>/<port>": the hash keeps names
 // unique however they are cut; nft names are at most 256 characters.
-func chainName(prefix, name string) string {
-	n := prefix + "-" + nftrules.Hash(name) + "-" + name
-	if len(n) > knftables.NameLengthMax {
-		n = n[:knftables.NameLengthMax]
-	}
-	return n
-}
+func chainName(prefix, name string) string { return nftrules.Name(prefix, name) }
 
 func endpointChainName(svcPortName string, e endpoint) string {
 	return chainName("endpoint", svcPortName+"__"+e.nameSuffix())
