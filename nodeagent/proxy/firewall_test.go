@@ -65,10 +65,10 @@ func TestLoadBalancerSourceRangesReal(t *testing.T) {
 	client := newNetns(t, "skp-cli")
 	veth(t, node, "vpod", nodePodSide+"/24", pod, "eth0", podIP+"/24")
 	veth(t, node, "vcli", nodeOuterSide+"/24", client, "eth0", allowed+"/24")
-	run(t, "ip", "-n", client.name, "addr", "add", denied+"/24", "dev", "eth0")
-	run(t, "ip", "-n", pod.name, "route", "add", "default", "via", nodePodSide)
-	run(t, "ip", "-n", client.name, "route", "add", "default", "via", nodeOuterSide)
-	run(t, "ip", "netns", "exec", node.name, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	run(t, "ip", "-n", client.Name, "addr", "add", denied+"/24", "dev", "eth0")
+	run(t, "ip", "-n", pod.Name, "route", "add", "default", "via", nodePodSide)
+	run(t, "ip", "-n", client.Name, "route", "add", "default", "via", nodeOuterSide)
+	run(t, "ip", "netns", "exec", node.Name, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 	serveIn(t, pod, podIP+":8080", "pod-a")
 
 	c := apiservertest.Start(t).Client
@@ -115,7 +115,7 @@ func TestLoadBalancerSourceRangesReal(t *testing.T) {
 
 	// The node has the LB IP as a local address (as VIP-style load balancers set up): its own
 	// requests to it come from the LB IP.
-	run(t, "ip", "-n", node.name, "addr", "add", lbIP+"/32", "dev", "lo")
+	run(t, "ip", "-n", node.Name, "addr", "add", lbIP+"/32", "dev", "lo")
 	poll.Until(t, 2*time.Second, "LB IP from the node itself", func() error {
 		body, err := dialFrom(node, lbIP, lb, time.Second)
 		if err != nil {
