@@ -105,12 +105,9 @@ func New(cfg Config) (*Enforcer, error) {
 	}
 	e.cfg = cfg
 	e.runner = nftrules.NewRunner(cfg.Clock, cfg.MinSyncInterval, cfg.FullSyncInterval)
-	e.nft = cfg.NFTables
-	if e.nft == nil {
-		var err error
-		if e.nft, err = knftables.New(knftables.IPv4Family, cfg.TableName); err != nil {
-			return nil, fmt.Errorf("nftables: %w", err)
-		}
+	var err error
+	if e.nft, err = nftrules.Open(cfg.NFTables, cfg.TableName); err != nil {
+		return nil, err
 	}
 	return e, nil
 }
@@ -120,13 +117,7 @@ func (e *Enforcer) Cleanup(ctx context.Context) error { return nftrules.DeleteTa
 
 // CleanupTable removes the table of an enforcer (`skiff agent --cleanup`, `skiff killall`)
 // with the system's nft.
-func CleanupTable(ctx context.Context, table string) error {
-	nft, err := knftables.New(knftables.IPv4Family, table)
-	if err != nil {
-		return fmt.Errorf("nftables: %w", err)
-	}
-	return nftrules.DeleteTable(ctx, nft)
-}
+func CleanupTable(ctx context.Context, table string) error { return nftrules.CleanupTable(ctx, table) }
 
 // Start watches NetworkPolicies, Pods and Namespaces and keeps the table in line with them
 // until ctx ends. The first sync waits for all three caches: a restarted enforcer replaces
@@ -161,9 +152,7 @@ func (e *Enforcer) Start(ctx context.Context) error {
 		log.Error(err, "Syncing the NetworkPolicy rules failed", "retryIn", retry)
 	})
 	if e.cfg.CleanupOnExit {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := e.Cleanup(cctx); err != nil {
+		if err := nftrules.DeleteTableOnExit(ctx, e.nft); err != nil {
 			return err
 		}
 		log.Info("NetworkPolicy rules removed")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/knftables"
 )
@@ -173,4 +174,33 @@ func DeleteTable(ctx context.Context, nft knftables.Interface) error {
 		return fmt.Errorf("deleting nftables table: %w", err)
 	}
 	return nil
+}
+
+// Open returns nft when set, else the system's nft on table (family ip).
+func Open(nft knftables.Interface, table string) (knftables.Interface, error) {
+	if nft != nil {
+		return nft, nil
+	}
+	nft, err := knftables.New(knftables.IPv4Family, table)
+	if err != nil {
+		return nil, fmt.Errorf("nftables: %w", err)
+	}
+	return nft, nil
+}
+
+// CleanupTable removes table (family ip) with the system's nft (`skiff agent --cleanup`,
+// `skiff killall`).
+func CleanupTable(ctx context.Context, table string) error {
+	nft, err := Open(nil, table)
+	if err != nil {
+		return err
+	}
+	return DeleteTable(ctx, nft)
+}
+
+// DeleteTableOnExit deletes nft's table when a program's ctx has ended, within 10 seconds.
+func DeleteTableOnExit(ctx context.Context, nft knftables.Interface) error {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return DeleteTable(cctx, nft)
 }

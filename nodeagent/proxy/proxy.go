@@ -187,15 +187,12 @@ func New(cfg Config) (*Proxier, error) {
 	if err := p.metrics.register(reg); err != nil {
 		return nil, fmt.Errorf("proxy metrics: %w", err)
 	}
-	p.nft = cfg.NFTables
 	p.conntrack = cfg.Conntrack
 	if p.conntrack == nil && cfg.NFTables == nil {
 		p.conntrack = NewNetlinkConntrack("")
 	}
-	if p.nft == nil {
-		if p.nft, err = knftables.New(knftables.IPv4Family, cfg.TableName); err != nil {
-			return nil, fmt.Errorf("nftables: %w", err)
-		}
+	if p.nft, err = nftrules.Open(cfg.NFTables, cfg.TableName); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -207,13 +204,7 @@ func (p *Proxier) Metrics() *Metrics { return p.metrics }
 func (p *Proxier) Cleanup(ctx context.Context) error { return nftrules.DeleteTable(ctx, p.nft) }
 
 // CleanupTable removes the table of a proxy (`skiff agent --cleanup`) with the system's nft.
-func CleanupTable(ctx context.Context, table string) error {
-	nft, err := knftables.New(knftables.IPv4Family, table)
-	if err != nil {
-		return fmt.Errorf("nftables: %w", err)
-	}
-	return nftrules.DeleteTable(ctx, nft)
-}
+func CleanupTable(ctx context.Context, table string) error { return nftrules.CleanupTable(ctx, table) }
 
 // Start watches Services and EndpointSlices and keeps the table in line with them until ctx
 // ends. The first sync waits for both caches, so a restarted proxy never writes a table
@@ -257,9 +248,7 @@ func (p *Proxier) Start(ctx context.Context) error {
 	log.Info("Service proxy starting")
 	p.loop(ctx)
 	if p.cfg.CleanupOnExit {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := p.Cleanup(cctx); err != nil {
+		if err := nftrules.DeleteTableOnExit(ctx, p.nft); err != nil {
 			return err
 		}
 		log.Info("Service proxy rules removed")
