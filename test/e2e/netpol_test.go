@@ -2,9 +2,12 @@ package e2e
 
 import (
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skiff-dev/skiff/nodeagent/netpol"
 )
 
 // testNetworkPolicy enforces NetworkPolicies on a real node: a skiff-http server behind a
@@ -12,7 +15,7 @@ import (
 // policy in the server's namespace blocks them, an allow rule for pods labelled role=client
 // admits the labelled client only, and a default-deny egress policy blocks that client again.
 // The server stays Ready throughout: the node's probes are never filtered.
-func testNetworkPolicy(t *testing.T, s *skiff, image string) {
+func testNetworkPolicy(t *testing.T, s *skiff, node, image string) {
 	ns := s.namespace(t)
 	t.Cleanup(func() {
 		s.kubectl(t, "delete", "deployments,pods,networkpolicies", "--all", "-n", ns, "--timeout=60s")
@@ -51,31 +54,37 @@ spec:
 			return nil
 		}
 	}
-	expect := func(pod string, open bool) {
+	expect := func(t *testing.T, pod string, open bool) {
 		t.Helper()
 		for _, u := range urls {
 			eventually(t, 30*time.Second, reach(pod, u, open))
 		}
 	}
-	policy := func(yaml string) { t.Helper(); s.okIn(t, yaml, "apply", "-n", ns, "-f", "-") }
+	policy := func(t *testing.T, yaml string) { t.Helper(); s.okIn(t, yaml, "apply", "-n", ns, "-f", "-") }
+	t.Cleanup(func() {
+		if t.Failed() { // what the node enforced, and the pods
+			out, _ := exec.Command("nft", "list", "table", "ip", netpol.TableNameFor(node)).CombinedOutput()
+			t.Logf("pods:\n%s\nnftables:\n%s", s.kubectl(t, "get", "pods", "-o", "wide", "-n", ns).stdout, out)
+		}
+	})
 
 	t.Run("open without policies", func(t *testing.T) {
-		expect("client", true)
-		expect("stranger", true)
+		expect(t, "client", true)
+		expect(t, "stranger", true)
 	})
 	t.Run("default deny ingress", func(t *testing.T) {
-		policy(`apiVersion: networking.k8s.io/v1
+		policy(t, `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: default-deny-ingress}
 spec:
   podSelector: {}
   policyTypes: [Ingress]
 `)
-		expect("client", false)
-		expect("stranger", false)
+		expect(t, "client", false)
+		expect(t, "stranger", false)
 	})
 	t.Run("allow from role=client", func(t *testing.T) {
-		policy(`apiVersion: networking.k8s.io/v1
+		policy(t, `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: web-from-clients}
 spec:
@@ -84,20 +93,20 @@ spec:
   - from: [{podSelector: {matchLabels: {role: client}}}]
     ports: [{port: 8080}]
 `)
-		expect("client", true)
-		expect("stranger", false)
+		expect(t, "client", true)
+		expect(t, "stranger", false)
 	})
 	t.Run("default deny egress of the client", func(t *testing.T) {
-		policy(`apiVersion: networking.k8s.io/v1
+		policy(t, `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: clients-no-egress}
 spec:
   podSelector: {matchLabels: {role: client}}
   policyTypes: [Egress]
 `)
-		expect("client", false)
+		expect(t, "client", false)
 		s.ok(t, "delete", "networkpolicy", "clients-no-egress", "-n", ns)
-		expect("client", true)
+		expect(t, "client", true)
 	})
 	// The server stayed Ready: the node's readiness probes pass every policy.
 	if out := s.ok(t, "get", "pods", "-n", ns, "-l", "app=web", "-o", `jsonpath={.items[0].status.conditions[?(@.type=="Ready")].status}`); out != "True" {
