@@ -19,9 +19,9 @@
 // jumps to the destination pod's ingress chain and `ip saddr vmap @egress-isolated` to the
 // source pod's egress chain. Each pod chain returns what a rule admits (the peer sets are
 // named sets, so pod churn changes elements, not rules) and drops the rest, so a packet
-// between two isolated pods must pass both. An input chain applies the egress chains to the
-// traffic of isolated pods to the node itself; the node's own traffic to its pods (probes)
-// goes out through output and is never filtered, as upstream. Traffic between pods of one
+// between two isolated pods must pass both; a pod always reaches itself. Traffic between a
+// pod and its own node (input and output: probes, the node's DNS) never crosses forward and
+// is always allowed, as upstream. Traffic between pods of one
 // bridge reaches the forward hook through br_netfilter (Config.ConfigureHost sets it up, as
 // the service proxy does).
 //

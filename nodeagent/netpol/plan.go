@@ -139,12 +139,17 @@ func Plan(policies []*networkingv1.NetworkPolicy, pods []*corev1.Pod, namespaces
 	return rs
 }
 
-// add isolates target for one direction (even with no rules: deny all) with more rules.
+// add isolates target for one direction (even with no rules: deny all but itself) with more
+// rules.
 func (rs *Ruleset) add(m map[netip.Addr]*PodRules, target podInfo, rules []Rule) {
 	for _, a := range target.addrs {
 		pr := m[a]
 		if pr == nil {
+			// A pod cannot block access to itself (through a Service, hairpin), as upstream.
 			pr = &PodRules{Pod: types.NamespacedName{Namespace: target.pod.Namespace, Name: target.pod.Name}}
+			for _, self := range target.addrs {
+				pr.Rules = append(pr.Rules, Rule{Peer: Peer{CIDR: netip.PrefixFrom(self, 32)}})
+			}
 			m[a] = pr
 		}
 		pr.Rules = append(pr.Rules, rules...)

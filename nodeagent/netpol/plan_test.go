@@ -121,14 +121,15 @@ func TestPlan(t *testing.T) {
 		{name: "default deny ingress",
 			policies: []*networkingv1.NetworkPolicy{policy("prod", "deny", nil, ingressOnly, nil)},
 			flows: []flow{tcp(ipClient, ipServer, 8080, false), tcp(ipDevClient, ipServer, 8080, false), tcp("8.8.8.8", ipServer, 80, false),
-				tcp(ipServer, ipDevServer, 9090, true),     // egress is not restricted
-				tcp(ipServer, "8.8.8.8", 443, true),        // nor egress off-cluster
-				tcp(ipDevClient, ipDevServer, 9090, true)}, // another namespace's pods are not isolated
+				tcp(ipServer, ipDevServer, 9090, true),    // egress is not restricted
+				tcp(ipServer, "8.8.8.8", 443, true),       // nor egress off-cluster
+				tcp(ipDevClient, ipDevServer, 9090, true), // another namespace's pods are not isolated
+				tcp(ipServer, ipServer, 8080, true)},      // a pod cannot block access to itself
 			ingress: []string{ipServer, ipClient, ipOther}, egress: []string{}},
 		{name: "default deny egress",
 			policies: []*networkingv1.NetworkPolicy{policy("prod", "deny", nil, egressOnly, nil)},
 			flows: []flow{tcp(ipClient, ipServer, 8080, false), tcp(ipClient, "8.8.8.8", 53, false), tcp(ipClient, ipDevServer, 9090, false),
-				tcp(ipDevClient, ipServer, 8080, true)},
+				tcp(ipDevClient, ipServer, 8080, true), tcp(ipClient, ipClient, 22, true)},
 			ingress: []string{}, egress: []string{ipServer, ipClient, ipOther}},
 		{name: "allow from a podSelector: the policy's namespace only",
 			policies: []*networkingv1.NetworkPolicy{policy("prod", "allow", serverSel, ingressOnly,

@@ -14,7 +14,6 @@ import (
 // Names of the fixed objects of the table.
 const (
 	chainForward        = "forward"
-	chainInput          = "input"
 	mapIngressIsolated  = "ingress-isolated"
 	mapEgressIsolated   = "egress-isolated"
 	addrVerdictType     = "ipv4_addr : verdict"
@@ -30,17 +29,14 @@ const (
 // a Service, whose DNAT happened in prerouting) to an ingress-isolated pod jumps to that
 // pod's ingress chain, from an egress-isolated pod to its egress chain; each chain returns
 // what a rule admits and drops the rest, so a packet between two isolated pods passes both.
-// Traffic of isolated pods to the node itself (input) goes through their egress chains too;
-// the node's own traffic to its pods (output: probes) is never filtered, as upstream. Replies
-// and related packets of admitted connections pass.
+// Traffic between a pod and its own node (input and output: probes, the node's DNS) never
+// crosses forward and is never filtered, as upstream. Replies and related packets of
+// admitted connections pass.
 func render(rs *Ruleset) *nftrules.Ruleset {
 	r := nftrules.NewRuleset()
 	r.AddChain(nftrules.BaseChain(chainForward, knftables.FilterType, knftables.ForwardHook, filterPriority),
 		establishedAccept,
 		"ip daddr vmap @"+mapIngressIsolated,
-		"ip saddr vmap @"+mapEgressIsolated)
-	r.AddChain(nftrules.BaseChain(chainInput, knftables.FilterType, knftables.InputHook, filterPriority),
-		establishedAccept,
 		"ip saddr vmap @"+mapEgressIsolated)
 	r.AddMap(&knftables.Map{Name: mapIngressIsolated, Type: addrVerdictType})
 	r.AddMap(&knftables.Map{Name: mapEgressIsolated, Type: addrVerdictType})
@@ -110,6 +106,9 @@ func peerMatch(p Peer, field string) string {
 		return "ip " + field + " @" + p.Set
 	}
 	m := "ip " + field + " " + p.CIDR.String()
+	if p.CIDR.IsSingleIP() {
+		m = "ip " + field + " " + p.CIDR.Addr().String()
+	}
 	if ex := nftrules.Disjoint(append([]netip.Prefix(nil), p.Except...)); len(ex) > 0 {
 		s := make([]string, len(ex))
 		for i, e := range ex {
