@@ -64,6 +64,25 @@ func TestKubeletAPIAdmin(t *testing.T) {
 			t.Errorf("a node may not create %s", a.Resource)
 		}
 	}
+	// ... and read what NetworkPolicies select (the agent's enforcer), without writing it.
+	for _, a := range []authorizer.AttributesRecord{
+		{User: node, Verb: "list", APIGroup: "networking.k8s.io", Resource: "networkpolicies", ResourceRequest: true},
+		{User: node, Verb: "watch", APIGroup: "networking.k8s.io", Resource: "networkpolicies", ResourceRequest: true},
+		{User: node, Verb: "list", Resource: "namespaces", ResourceRequest: true},
+		{User: node, Verb: "watch", Resource: "namespaces", ResourceRequest: true},
+	} {
+		if !RulesAllow(a, NodeRules()...) {
+			t.Errorf("a node may not %s %s", a.Verb, a.Resource)
+		}
+	}
+	for _, a := range []authorizer.AttributesRecord{
+		{User: node, Verb: "create", APIGroup: "networking.k8s.io", Resource: "networkpolicies", ResourceRequest: true},
+		{User: node, Verb: "delete", Resource: "namespaces", Name: "default", ResourceRequest: true},
+	} {
+		if RulesAllow(a, NodeRules()...) {
+			t.Errorf("a node may %s %s", a.Verb, a.Resource)
+		}
+	}
 	if RulesAllow(authorizer.AttributesRecord{User: node, Verb: "get", Resource: "nodes", Subresource: "proxy", Name: "n1", ResourceRequest: true}, NodeRules()...) {
 		t.Errorf("a node may get nodes/proxy")
 	}

@@ -279,8 +279,9 @@ func contains(list []string, s string) bool {
 }
 
 // NodeRules are the rules of upstream's system:node ClusterRole for the kinds Skiff serves,
-// plus the endpointslice and node reads of Skiff's node proxy (upstream's system:node-proxier)
-// and what the node's local-path provisioner needs.
+// plus the endpointslice and node reads of Skiff's node proxy (upstream's system:node-proxier),
+// the NetworkPolicy and namespace reads of its NetworkPolicy enforcer and what the node's
+// local-path provisioner needs.
 func NodeRules() []rbacv1.PolicyRule {
 	read := []string{"get", "list", "watch"}
 	return []rbacv1.PolicyRule{
@@ -310,6 +311,9 @@ func NodeRules() []rbacv1.PolicyRule {
 		// Skiff's node proxy (upstream's system:node-proxier).
 		{Verbs: []string{"list", "watch"}, APIGroups: []string{""}, Resources: []string{"endpoints", "services"}},
 		{Verbs: read, APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}},
+		// Skiff's NetworkPolicy enforcer (nodeagent/netpol), as upstream's policy agents.
+		{Verbs: read, APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}},
+		{Verbs: read, APIGroups: []string{""}, Resources: []string{"namespaces"}},
 		// Skiff's agents carry out the Faults that target their node.
 		{Verbs: read, APIGroups: []string{"chaos.skiff.dev"}, Resources: []string{"faults"}},
 		// ... and record on a PodKill Fault's status when they killed its pods' containers.

@@ -19,6 +19,7 @@ import (
 	"github.com/skiff-dev/skiff/nodeagent/failover"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/join"
+	"github.com/skiff-dev/skiff/nodeagent/netpol"
 	"github.com/skiff-dev/skiff/nodeagent/proxy"
 	"github.com/skiff-dev/skiff/nodeagent/routes"
 	"github.com/skiff-dev/skiff/nodeagent/server"
@@ -48,6 +49,11 @@ func newAgentCommand() *cobra.Command {
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "Removed the service proxy rules of node %s (nftables table ip %s).\n",
 					cfg.NodeName, proxy.TableNameFor(cfg.NodeName))
+				if err := netpol.CleanupTable(ctx, netpol.TableNameFor(cfg.NodeName)); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Removed the NetworkPolicy rules of node %s (nftables table ip %s).\n",
+					cfg.NodeName, netpol.TableNameFor(cfg.NodeName))
 				// And the routes to other nodes' pod subnets (shared by the Skiff nodes of this
 				// machine; a running one puts its own back at its next resync).
 				if err := routes.Cleanup(ctx, routes.Config{ManageForwarding: true}); err != nil {

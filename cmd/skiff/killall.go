@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/skiff-dev/skiff/nodeagent/netpol"
 	"github.com/skiff-dev/skiff/nodeagent/noderecord"
 	"github.com/skiff-dev/skiff/nodeagent/podnet"
 	"github.com/skiff-dev/skiff/nodeagent/proxy"
@@ -178,14 +179,21 @@ func removeBridge(ctx context.Context, w io.Writer, bridge string) error {
 	return errors.Join(errs...)
 }
 
-// removeNodeLeftovers removes the node's service proxy table and the mounts under its dir.
+// removeNodeLeftovers removes the node's service proxy and NetworkPolicy tables and the mounts
+// under its dir.
 func removeNodeLeftovers(ctx context.Context, w io.Writer, r noderecord.Record) error {
 	var errs []error
-	if r.ProxyTable != "" {
-		if err := proxy.CleanupTable(ctx, r.ProxyTable); err != nil {
+	for _, t := range []struct {
+		name    string
+		cleanup func(context.Context, string) error
+	}{{r.ProxyTable, proxy.CleanupTable}, {r.NetpolTable, netpol.CleanupTable}} {
+		if t.name == "" {
+			continue
+		}
+		if err := t.cleanup(ctx, t.name); err != nil {
 			errs = append(errs, err)
 		} else {
-			fmt.Fprintf(w, "%s: removed nftables table ip %s\n", nodeLabel(r), r.ProxyTable)
+			fmt.Fprintf(w, "%s: removed nftables table ip %s\n", nodeLabel(r), t.name)
 		}
 	}
 	unmounted, err := podnet.UnmountUnder(r.NodeDir)
@@ -307,7 +315,7 @@ func recordFromContainerdDir(dir string) (noderecord.Record, error) {
 	r := noderecord.Record{Node: node, DataDir: filepath.Dir(nodeDir), NodeDir: nodeDir,
 		ContainerdConfig: filepath.Join(dir, "config.toml"), ContainerdSocket: filepath.Join(dir, "containerd.sock"),
 		ContainerdRoot: filepath.Join(dir, "root"), ContainerdState: filepath.Join(dir, "state"),
-		ProxyTable: proxy.TableNameFor(node)}
+		ProxyTable: proxy.TableNameFor(node), NetpolTable: netpol.TableNameFor(node)}
 	for _, p := range conf.Plugins {
 		if p.Type == "bridge" {
 			r.Bridge = p.Bridge

@@ -23,7 +23,8 @@ func TestRecordFromContainerdDir(t *testing.T) {
 	}
 	if r.Node != "clean-a" || r.DataDir != dataDir || r.NodeDir != filepath.Join(dataDir, "node") ||
 		r.Bridge != cfg.Bridge() || r.PodCIDR != "10.244.180.0/24" || r.ContainerdSocket != cfg.Socket() ||
-		r.ContainerdConfig != cfg.ConfigPath() || r.ProxyTable != "skiff-proxy-clean-a" {
+		r.ContainerdConfig != cfg.ConfigPath() || r.ProxyTable != "skiff-proxy-clean-a" ||
+		r.NetpolTable != "skiff-netpol-clean-a" {
 		t.Errorf("record = %+v", r)
 	}
 	// Another program's containerd config is not Skiff's.

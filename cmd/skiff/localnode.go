@@ -27,6 +27,7 @@ import (
 	"github.com/skiff-dev/skiff/nodeagent/failover"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/images"
+	"github.com/skiff-dev/skiff/nodeagent/netpol"
 	"github.com/skiff-dev/skiff/nodeagent/noderecord"
 	"github.com/skiff-dev/skiff/nodeagent/podnet"
 	"github.com/skiff-dev/skiff/nodeagent/proxy"
@@ -53,8 +54,9 @@ type localNode struct {
 	// metrics is the running agent's registry, served on the node's /metrics and gathered into
 	// the API server's /metrics when the node runs in `skiff up`.
 	metrics atomic.Pointer[prometheus.Registry]
-	// cleanupProxyOnExit removes the service proxy's rules when the node stops (`skiff up`,
-	// whose cluster stops with it); a joined node keeps them so that a restart has no gap.
+	// cleanupProxyOnExit removes the service proxy's and NetworkPolicy rules when the node
+	// stops (`skiff up`, whose cluster stops with it); a joined node keeps them so that a
+	// restart has no gap.
 	cleanupProxyOnExit bool
 	// proxyMetrics is the service proxy's registry, gathered with the agent's.
 	proxyMetrics atomic.Pointer[prometheus.Registry]
@@ -77,7 +79,8 @@ func (n *localNode) record(baseDir, dataDir, podCIDR string, ccfg containerd.Con
 	self, _ := podnet.ReadProc(os.Getpid())
 	rec := noderecord.Record{Node: n.name, DataDir: baseDir, NodeDir: dataDir,
 		ContainerdConfig: ccfg.ConfigPath(), ContainerdSocket: ccfg.Socket(), ContainerdRoot: ccfg.RootDir(),
-		ContainerdState: ccfg.StateDir(), Bridge: ccfg.Bridge(), PodCIDR: podCIDR, ProxyTable: proxy.TableNameFor(n.name),
+		ContainerdState: ccfg.StateDir(), Bridge: ccfg.Bridge(), PodCIDR: podCIDR,
+		ProxyTable: proxy.TableNameFor(n.name), NetpolTable: netpol.TableNameFor(n.name),
 		PID: os.Getpid(), ProcessStart: self.Start, Started: time.Now().UTC()}
 	recs, _ := noderecord.List(runDir)
 	if conflicts := noderecord.Conflicts(recs, rec, recordRunning); len(conflicts) > 0 {
@@ -256,12 +259,22 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	} else {
 		n.proxyMetrics.Store(px.Registry)
 	}
+	// NetworkPolicies of the node's pods, on a table of its own beside the proxy's.
+	np, err := netpol.New(netpol.Config{Client: client, NodeName: n.name, PodCIDRs: []string{podCIDR},
+		TableName: netpol.TableNameFor(n.name), ConfigureHost: true, CleanupOnExit: n.cleanupProxyOnExit})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "skiff: node %s runs without NetworkPolicies: %v\n", n.name, err)
+		np = nil
+	}
 	log.Info("Local node starting", "podCIDR", podCIDR, "registry", regAddr, "port", ln.Addr().String())
 	n.progress.step("Node %s: starting its agent, service proxy and server", n.name)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ag.Start(gctx) })
 	if px != nil {
 		g.Go(func() error { return px.Start(gctx) })
+	}
+	if np != nil {
+		g.Go(func() error { return np.Start(gctx) })
 	}
 	// Routes to the pod subnets of nodes on other machines.
 	if rt, err := routes.New(routes.Config{Client: client, NodeName: n.name, ManageForwarding: true}); err != nil {

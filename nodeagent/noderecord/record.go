@@ -35,10 +35,12 @@ type Record struct {
 	ContainerdSocket string `json:"containerdSocket"`
 	ContainerdRoot   string `json:"containerdRoot"`
 	ContainerdState  string `json:"containerdState"`
-	// Bridge and PodCIDR are the node's pod network; ProxyTable its nftables table.
-	Bridge     string `json:"bridge"`
-	PodCIDR    string `json:"podCIDR"`
-	ProxyTable string `json:"proxyTable"`
+	// Bridge and PodCIDR are the node's pod network; ProxyTable and NetpolTable its nftables
+	// tables (service proxy, NetworkPolicies).
+	Bridge      string `json:"bridge"`
+	PodCIDR     string `json:"podCIDR"`
+	ProxyTable  string `json:"proxyTable"`
+	NetpolTable string `json:"netpolTable,omitempty"`
 	// PID and ProcessStart (clock ticks since boot) name the skiff process that runs the node.
 	PID          int       `json:"pid"`
 	ProcessStart uint64    `json:"processStart"`

@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/nodeagent/nftrules"
 )
 
 const (
@@ -49,7 +50,7 @@ func runNetworkProgramming(b *testing.B) {
 	c := srv.Client
 	const table = "skiff-proxy-bench"
 	nft := nftIn(b, node, table)
-	b.Cleanup(func() { _ = cleanup(context.Background(), nft) })
+	b.Cleanup(func() { _ = nftrules.DeleteTable(context.Background(), nft) })
 
 	sliceObjs := make([]*discoveryv1.EndpointSlice, benchServices)
 	for i := range benchServices {
@@ -80,8 +81,8 @@ func runNetworkProgramming(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		p.afterSync = func(full bool, took time.Duration, want *ruleset, triggers []time.Time) {
-			r, ch, el := want.counts()
+		p.afterSync = func(full bool, took time.Duration, want *nftrules.Ruleset, triggers []time.Time) {
+			r, ch, el := want.Counts()
 			reports <- syncReport{full: full, took: took, at: time.Now(), triggers: triggers, rules: [3]int{r, ch, el}}
 		}
 		pctx, cancel := context.WithCancel(ctx)

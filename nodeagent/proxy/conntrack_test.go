@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/knftables"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/nodeagent/nftrules"
 	"github.com/skiff-dev/skiff/test/poll"
 )
 
@@ -176,7 +177,7 @@ func udpServeIn(t *testing.T, ns *netnsEnv, addr, body string) {
 		t.Fatal(err)
 	}
 	if lerr != nil {
-		t.Fatalf("listen udp %s in %s: %v", addr, ns.name, lerr)
+		t.Fatalf("listen udp %s in %s: %v", addr, ns.Name, lerr)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -207,11 +208,11 @@ func TestStaleUDPConntrackReal(t *testing.T) {
 	pod := newNetns(t, "skp-pod")
 	client := newNetns(t, "skp-cli")
 	veth(t, node, "vpod", nodePodSide+"/24", pod, "eth0", podA+"/24")
-	run(t, "ip", "-n", pod.name, "addr", "add", podB+"/24", "dev", "eth0")
+	run(t, "ip", "-n", pod.Name, "addr", "add", podB+"/24", "dev", "eth0")
 	veth(t, node, "vcli", nodeOuterSide+"/24", client, "eth0", clientIP+"/24")
-	run(t, "ip", "-n", pod.name, "route", "add", "default", "via", nodePodSide)
-	run(t, "ip", "-n", client.name, "route", "add", "default", "via", nodeOuterSide)
-	run(t, "ip", "netns", "exec", node.name, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	run(t, "ip", "-n", pod.Name, "route", "add", "default", "via", nodePodSide)
+	run(t, "ip", "-n", client.Name, "route", "add", "default", "via", nodeOuterSide)
+	run(t, "ip", "netns", "exec", node.Name, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 	udpServeIn(t, pod, podA+":5353", "pod-a")
 	udpServeIn(t, pod, podB+":5353", "pod-b")
 
@@ -219,9 +220,9 @@ func TestStaleUDPConntrackReal(t *testing.T) {
 	ctx := context.Background()
 	const table = "skiff-proxy-cttest"
 	nft := nftIn(t, node, table)
-	t.Cleanup(func() { _ = cleanup(context.Background(), nft) })
+	t.Cleanup(func() { _ = nftrules.DeleteTable(context.Background(), nft) })
 	startProxier(t, Config{NodeName: testNode, Client: c, PodCIDRs: []string{"192.0.2.0/24"}, TableName: table,
-		NFTables: nft, Conntrack: NewNetlinkConntrack(node.path)})
+		NFTables: nft, Conntrack: NewNetlinkConntrack(node.Path)})
 	createService(t, c, "dns", dnsIP, udp)
 	slice, err := c.DiscoveryV1().EndpointSlices("default").Create(ctx, udpSlice("dns", ep{ip: podA}), metav1.CreateOptions{})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/nodeagent/nftrules"
 	"github.com/skiff-dev/skiff/test/poll"
 )
 
@@ -64,16 +65,16 @@ func TestLoadBalancerSourceRangesReal(t *testing.T) {
 	client := newNetns(t, "skp-cli")
 	veth(t, node, "vpod", nodePodSide+"/24", pod, "eth0", podIP+"/24")
 	veth(t, node, "vcli", nodeOuterSide+"/24", client, "eth0", allowed+"/24")
-	run(t, "ip", "-n", client.name, "addr", "add", denied+"/24", "dev", "eth0")
-	run(t, "ip", "-n", pod.name, "route", "add", "default", "via", nodePodSide)
-	run(t, "ip", "-n", client.name, "route", "add", "default", "via", nodeOuterSide)
-	run(t, "ip", "netns", "exec", node.name, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	run(t, "ip", "-n", client.Name, "addr", "add", denied+"/24", "dev", "eth0")
+	run(t, "ip", "-n", pod.Name, "route", "add", "default", "via", nodePodSide)
+	run(t, "ip", "-n", client.Name, "route", "add", "default", "via", nodeOuterSide)
+	run(t, "ip", "netns", "exec", node.Name, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 	serveIn(t, pod, podIP+":8080", "pod-a")
 
 	c := apiservertest.Start(t).Client
 	const table = "skiff-proxy-fwtest"
 	nft := nftIn(t, node, table)
-	t.Cleanup(func() { _ = cleanup(context.Background(), nft) })
+	t.Cleanup(func() { _ = nftrules.DeleteTable(context.Background(), nft) })
 	startProxier(t, Config{NodeName: "node-a", Client: c, PodCIDRs: []string{"192.0.2.0/24"}, TableName: table,
 		NFTables: nft, NodeIPs: []string{nodeOuterSide}})
 
@@ -114,7 +115,7 @@ func TestLoadBalancerSourceRangesReal(t *testing.T) {
 
 	// The node has the LB IP as a local address (as VIP-style load balancers set up): its own
 	// requests to it come from the LB IP.
-	run(t, "ip", "-n", node.name, "addr", "add", lbIP+"/32", "dev", "lo")
+	run(t, "ip", "-n", node.Name, "addr", "add", lbIP+"/32", "dev", "lo")
 	poll.Until(t, 2*time.Second, "LB IP from the node itself", func() error {
 		body, err := dialFrom(node, lbIP, lb, time.Second)
 		if err != nil {

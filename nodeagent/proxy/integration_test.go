@@ -17,6 +17,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/nodeagent/nftrules"
 	"github.com/skiff-dev/skiff/test/poll"
 )
 
@@ -102,16 +103,16 @@ func TestRealNFTables(t *testing.T) {
 	client := newNetns(t, "skp-cli")
 	veth(t, node, "vpod", nodePodSide+"/24", pod, "eth0", podIP+"/24")
 	veth(t, node, "vcli", nodeOuterSide+"/24", client, "eth0", clientIP+"/24")
-	run(t, "ip", "-n", pod.name, "route", "add", "default", "via", nodePodSide)
-	run(t, "ip", "-n", client.name, "route", "add", "default", "via", nodeOuterSide)
+	run(t, "ip", "-n", pod.Name, "route", "add", "default", "via", nodePodSide)
+	run(t, "ip", "-n", client.Name, "route", "add", "default", "via", nodeOuterSide)
 	// The node's uplink, where its default route (and so a ClusterIP's) points: a veth with
 	// nothing behind it.
-	run(t, "ip", "-n", node.name, "link", "add", "up0", "type", "veth", "peer", "name", "up0p")
-	run(t, "ip", "-n", node.name, "addr", "add", "203.0.113.1/24", "dev", "up0")
-	run(t, "ip", "-n", node.name, "link", "set", "up0", "up")
-	run(t, "ip", "-n", node.name, "link", "set", "up0p", "up")
-	run(t, "ip", "-n", node.name, "route", "add", "default", "via", "203.0.113.2")
-	run(t, "ip", "netns", "exec", node.name, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	run(t, "ip", "-n", node.Name, "link", "add", "up0", "type", "veth", "peer", "name", "up0p")
+	run(t, "ip", "-n", node.Name, "addr", "add", "203.0.113.1/24", "dev", "up0")
+	run(t, "ip", "-n", node.Name, "link", "set", "up0", "up")
+	run(t, "ip", "-n", node.Name, "link", "set", "up0p", "up")
+	run(t, "ip", "-n", node.Name, "route", "add", "default", "via", "203.0.113.2")
+	run(t, "ip", "netns", "exec", node.Name, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 	serveIn(t, pod, podIP+":8080", "pod-a")
 	serveIn(t, pod, podIP+":8081", "pod-b")
 
@@ -119,7 +120,7 @@ func TestRealNFTables(t *testing.T) {
 	c := srv.Client
 	const table = "skiff-proxy-test"
 	nft := nftIn(t, node, table)
-	t.Cleanup(func() { _ = cleanup(context.Background(), nft) })
+	t.Cleanup(func() { _ = nftrules.DeleteTable(context.Background(), nft) })
 	cfg := Config{NodeName: "node-a", Client: c, PodCIDRs: []string{"192.0.2.0/24"}, TableName: table, NFTables: nft}
 	p, stop := startProxier(t, cfg)
 
@@ -247,7 +248,7 @@ func TestRealNFTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	tableLeft := func() bool {
-		out, err := exec.Command("ip", "netns", "exec", node.name, "nft", "list", "tables").CombinedOutput()
+		out, err := exec.Command("ip", "netns", "exec", node.Name, "nft", "list", "tables").CombinedOutput()
 		if err != nil {
 			t.Fatalf("nft list tables: %v: %s", err, out)
 		}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
-	"os/exec"
 	"sort"
 	"strings"
 	"sync"
@@ -23,7 +21,12 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/knftables"
+
+	"github.com/skiff-dev/skiff/nodeagent/nftrules"
 )
+
+// tableComment is the comment of the proxy's table.
+const tableComment = "rules for Skiff's service proxy"
 
 // DefaultTableName is the proxy's nftables table (family ip) when Config.TableName is empty.
 const DefaultTableName = "skiff-proxy"
@@ -45,16 +48,7 @@ const (
 
 // TableNameFor is the table of the proxy of node nodeName: several Skiff nodes can share one
 // machine (and its network namespace), and each programs a table of its own.
-func TableNameFor(nodeName string) string {
-	if nodeName == "" {
-		return DefaultTableName
-	}
-	n := DefaultTableName + "-" + nodeName
-	if len(n) > knftables.NameLengthMax {
-		n = DefaultTableName + "-" + hash(nodeName)
-	}
-	return n
-}
+func TableNameFor(nodeName string) string { return nftrules.TableName(DefaultTableName, nodeName) }
 
 // Config configures a Proxier.
 type Config struct {
@@ -113,7 +107,7 @@ type Proxier struct {
 	// Registry holds the metrics when Config.Registerer was nil.
 	Registry *prometheus.Registry
 
-	trigger chan struct{}
+	runner *nftrules.Runner
 
 	mu       sync.Mutex
 	triggers []time.Time // last-change-trigger-times of changes not yet synced
@@ -123,12 +117,12 @@ type Proxier struct {
 	sliceIndexer cache.Indexer
 
 	// applied is what the last successful sync wrote; nil forces a full sync.
-	applied   *ruleset
+	applied   *nftrules.Ruleset
 	conntrack Conntrack
 	// udpCleaned is the UDP state conntrack was last cleaned for; nil before the first time.
 	udpCleaned *udpState
 	// afterSync, when set (tests, benchmarks), sees each successful sync.
-	afterSync func(full bool, took time.Duration, want *ruleset, triggers []time.Time)
+	afterSync func(full bool, took time.Duration, want *nftrules.Ruleset, triggers []time.Time)
 }
 
 func parseCIDRs(field string, in []string) ([]netip.Prefix, error) {
@@ -183,7 +177,8 @@ func New(cfg Config) (*Proxier, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	p := &Proxier{cfg: cfg, gen: gen, clock: cfg.Clock, metrics: newMetrics(), trigger: make(chan struct{}, 1)}
+	p := &Proxier{cfg: cfg, gen: gen, clock: cfg.Clock, metrics: newMetrics(),
+		runner: nftrules.NewRunner(cfg.Clock, cfg.MinSyncInterval, cfg.FullSyncInterval)}
 	reg := cfg.Registerer
 	if reg == nil {
 		p.Registry = prometheus.NewRegistry()
@@ -192,15 +187,12 @@ func New(cfg Config) (*Proxier, error) {
 	if err := p.metrics.register(reg); err != nil {
 		return nil, fmt.Errorf("proxy metrics: %w", err)
 	}
-	p.nft = cfg.NFTables
 	p.conntrack = cfg.Conntrack
 	if p.conntrack == nil && cfg.NFTables == nil {
 		p.conntrack = NewNetlinkConntrack("")
 	}
-	if p.nft == nil {
-		if p.nft, err = knftables.New(knftables.IPv4Family, cfg.TableName); err != nil {
-			return nil, fmt.Errorf("nftables: %w", err)
-		}
+	if p.nft, err = nftrules.Open(cfg.NFTables, cfg.TableName); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -209,16 +201,10 @@ func New(cfg Config) (*Proxier, error) {
 func (p *Proxier) Metrics() *Metrics { return p.metrics }
 
 // Cleanup removes the proxy's table, with all its rules.
-func (p *Proxier) Cleanup(ctx context.Context) error { return cleanup(ctx, p.nft) }
+func (p *Proxier) Cleanup(ctx context.Context) error { return nftrules.DeleteTable(ctx, p.nft) }
 
 // CleanupTable removes the table of a proxy (`skiff agent --cleanup`) with the system's nft.
-func CleanupTable(ctx context.Context, table string) error {
-	nft, err := knftables.New(knftables.IPv4Family, table)
-	if err != nil {
-		return fmt.Errorf("nftables: %w", err)
-	}
-	return cleanup(ctx, nft)
-}
+func CleanupTable(ctx context.Context, table string) error { return nftrules.CleanupTable(ctx, table) }
 
 // Start watches Services and EndpointSlices and keeps the table in line with them until ctx
 // ends. The first sync waits for both caches, so a restarted proxy never writes a table
@@ -226,7 +212,7 @@ func CleanupTable(ctx context.Context, table string) error {
 func (p *Proxier) Start(ctx context.Context) error {
 	log := klog.FromContext(ctx).WithValues("table", p.cfg.TableName)
 	if p.cfg.ConfigureHost {
-		configureHost(ctx)
+		nftrules.ConfigureHost(ctx)
 	}
 	p.mu.Lock()
 	p.started = p.clock.Now()
@@ -262,9 +248,7 @@ func (p *Proxier) Start(ctx context.Context) error {
 	log.Info("Service proxy starting")
 	p.loop(ctx)
 	if p.cfg.CleanupOnExit {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := p.Cleanup(cctx); err != nil {
+		if err := nftrules.DeleteTableOnExit(ctx, p.nft); err != nil {
 			return err
 		}
 		log.Info("Service proxy rules removed")
@@ -276,50 +260,9 @@ func (p *Proxier) Start(ctx context.Context) error {
 // again after failures with a backoff, until ctx ends.
 func (p *Proxier) loop(ctx context.Context) {
 	log := klog.FromContext(ctx).WithValues("table", p.cfg.TableName)
-	var lastSync time.Time
-	nextFull := p.clock.Now()
-	retry := time.Duration(0)
-	p.requestSync()
-	for {
-		var retryC <-chan time.Time
-		if retry > 0 {
-			retryC = p.clock.After(retry)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-p.trigger:
-		case <-retryC:
-		case <-p.clock.After(nextFull.Sub(p.clock.Now())):
-		}
-		// Coalesce: at most one sync per MinSyncInterval.
-		if wait := lastSync.Add(p.cfg.MinSyncInterval).Sub(p.clock.Now()); wait > 0 {
-			select {
-			case <-ctx.Done():
-				return
-			case <-p.clock.After(wait):
-			}
-		}
-		// Drain a trigger that arrived meanwhile: this sync covers it.
-		select {
-		case <-p.trigger:
-		default:
-		}
-		full := !p.clock.Now().Before(nextFull)
-		lastSync = p.clock.Now()
-		if err := p.sync(ctx, full); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			retry = min(max(2*retry, 100*time.Millisecond), 10*time.Second)
-			log.Error(err, "Syncing the service rules failed", "retryIn", retry)
-			continue
-		}
-		retry = 0
-		if full {
-			nextFull = p.clock.Now().Add(p.cfg.FullSyncInterval)
-		}
-	}
+	p.runner.Run(ctx, p.sync, func(err error, retry time.Duration) {
+		log.Error(err, "Syncing the service rules failed", "retryIn", retry)
+	})
 }
 
 func sliceServiceIndex(obj any) ([]string, error) {
@@ -334,12 +277,7 @@ func sliceServiceIndex(obj any) ([]string, error) {
 	return []string{s.Namespace + "/" + name}, nil
 }
 
-func (p *Proxier) requestSync() {
-	select {
-	case p.trigger <- struct{}{}:
-	default:
-	}
-}
+func (p *Proxier) requestSync() { p.runner.Request() }
 
 // sliceChanged records the change's trigger time for the network programming latency (only
 // changes made after the proxy started: older ones were programmed by an earlier run).
@@ -424,7 +362,7 @@ func (p *Proxier) sync(ctx context.Context, full bool) error {
 	for _, t := range triggers {
 		p.metrics.NetworkProgramming.Observe(now.Sub(t).Seconds())
 	}
-	rules, chains, elements := want.counts()
+	rules, chains, elements := want.Counts()
 	p.metrics.Rules.WithLabelValues("rules").Set(float64(rules))
 	p.metrics.Rules.WithLabelValues("chains").Set(float64(chains))
 	p.metrics.Rules.WithLabelValues("elements").Set(float64(elements))
@@ -467,47 +405,14 @@ func (p *Proxier) cleanConntrack(ctx context.Context, st udpState, full bool) {
 }
 
 // apply writes want into the table.
-func (p *Proxier) apply(ctx context.Context, want *ruleset, full bool) error {
+func (p *Proxier) apply(ctx context.Context, want *nftrules.Ruleset, full bool) error {
 	old := p.applied
-	var staleChains, staleSets []string
-	if full || old == nil {
+	if full {
 		old = nil
-		var err error
-		if staleChains, staleSets, err = existing(ctx, p.nft); err != nil {
-			p.applied = nil
-			return err
-		}
 	}
-	tx := p.nft.NewTransaction()
-	writeTransaction(tx, old, want, staleChains, staleSets)
-	if old != nil && tx.NumOperations() <= 1 {
-		return nil // nothing changed (only the table's idempotent add)
-	}
-	if err := p.nft.Run(ctx, tx); err != nil {
+	if err := nftrules.Apply(ctx, p.nft, tableComment, old, want); err != nil {
 		p.applied = nil
-		return fmt.Errorf("nftables transaction of %d operations: %w", tx.NumOperations(), err)
+		return err
 	}
 	return nil
-}
-
-// configureHost makes bridged pod traffic pass through netfilter (so that replies of a pod
-// to a pod on the same bridge are un-DNATed) and the node forward packets. Failures are
-// logged: the proxy still serves what it can.
-func configureHost(ctx context.Context) {
-	log := klog.FromContext(ctx)
-	const brnf = "/proc/sys/net/bridge/bridge-nf-call-iptables"
-	if _, err := os.Stat(brnf); err != nil {
-		if out, err := exec.CommandContext(ctx, "modprobe", "br_netfilter").CombinedOutput(); err != nil {
-			log.Info("Could not load br_netfilter: pod-to-service traffic on one bridge may fail", "err", err, "output", strings.TrimSpace(string(out)))
-		}
-	}
-	for _, f := range []string{brnf, "/proc/sys/net/ipv4/ip_forward"} {
-		b, err := os.ReadFile(f)
-		if err == nil && strings.TrimSpace(string(b)) == "1" {
-			continue
-		}
-		if err := os.WriteFile(f, []byte("1"), 0o644); err != nil {
-			log.Info("Could not set a sysctl the service proxy needs", "sysctl", f, "err", err)
-		}
-	}
 }

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/knftables"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/nodeagent/nftrules"
 	"github.com/skiff-dev/skiff/test/poll"
 )
 
@@ -31,7 +32,7 @@ func TestChangesCoalesce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.afterSync = func(bool, time.Duration, *ruleset, []time.Time) { syncs.Add(1) }
+	p.afterSync = func(bool, time.Duration, *nftrules.Ruleset, []time.Time) { syncs.Add(1) }
 	_, stop := startProxierP(t, p)
 	defer stop()
 	hasChain := func(chain string) bool {

@@ -1,15 +1,14 @@
 package proxy
 
 import (
-	"crypto/sha256"
-	"encoding/base32"
 	"net/netip"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"sigs.k8s.io/knftables"
+
+	"github.com/skiff-dev/skiff/nodeagent/nftrules"
 )
 
 // Names of the fixed objects of the table, as upstream's.
@@ -38,46 +37,6 @@ const (
 	nodePortLocalDestination = "fib daddr type local"
 )
 
-// chainSpec is one chain the proxy wants: its definition and its rules in order.
-type chainSpec struct {
-	chain *knftables.Chain
-	rules []string
-}
-
-// ruleset is everything the proxy wants in its table. The fixed chains, sets and maps are in
-// it too, so one diff of two rulesets says what a sync writes.
-type ruleset struct {
-	chains map[string]*chainSpec
-	sets   map[string]*knftables.Set
-	maps   map[string]*knftables.Map
-	// elements are the contents of the sets and maps: name -> key -> value ("" for sets).
-	elements map[string]map[string]string
-}
-
-func (r *ruleset) addChain(c *knftables.Chain, rules ...string) {
-	r.chains[c.Name] = &chainSpec{chain: c, rules: rules}
-}
-
-func (r *ruleset) addElement(setOrMap, key, value string) {
-	m := r.elements[setOrMap]
-	if m == nil {
-		m = map[string]string{}
-		r.elements[setOrMap] = m
-	}
-	m[key] = value
-}
-
-// counts returns the number of rules, chains and set/map elements.
-func (r *ruleset) counts() (rules, chains, elements int) {
-	for _, c := range r.chains {
-		rules += len(c.rules)
-	}
-	for _, e := range r.elements {
-		elements += len(e)
-	}
-	return rules, len(r.chains), elements
-}
-
 // genConfig is what rule generation depends on besides the services.
 type genConfig struct {
 	// localCIDRs are the sources counted as in-cluster (the node's pod CIDR); traffic from
@@ -99,10 +58,6 @@ type svcEndpoints struct {
 	eps []endpoint
 }
 
-func baseChain(name string, t knftables.BaseChainType, hook knftables.BaseChainHook, prio string) *knftables.Chain {
-	return &knftables.Chain{Name: name, Type: &t, Hook: &hook, Priority: knftables.PtrTo(knftables.BaseChainPriority(prio))}
-}
-
 func cidrList(ps []netip.Prefix) string {
 	s := make([]string, len(ps))
 	for i, p := range ps {
@@ -115,31 +70,30 @@ func cidrList(ps []netip.Prefix) string {
 }
 
 // buildRuleset computes the table's whole desired content.
-func buildRuleset(cfg genConfig, services []svcEndpoints) *ruleset {
-	r := &ruleset{chains: map[string]*chainSpec{}, sets: map[string]*knftables.Set{},
-		maps: map[string]*knftables.Map{}, elements: map[string]map[string]string{}}
+func buildRuleset(cfg genConfig, services []svcEndpoints) *nftrules.Ruleset {
+	r := nftrules.NewRuleset()
 
 	// Base chains: filtering of services without endpoints and of load balancer sources
 	// before DNAT, DNAT, masquerading.
-	r.addChain(baseChain("filter-prerouting", knftables.FilterType, knftables.PreroutingHook, filterPriorityMinus10),
+	r.AddChain(nftrules.BaseChain("filter-prerouting", knftables.FilterType, knftables.PreroutingHook, filterPriorityMinus10),
 		"ct state new jump "+chainFirewallCheck)
-	r.addChain(baseChain("filter-input", knftables.FilterType, knftables.InputHook, filterPriorityMinus10),
+	r.AddChain(nftrules.BaseChain("filter-input", knftables.FilterType, knftables.InputHook, filterPriorityMinus10),
 		"ct state new jump "+chainNodePortEndpoints, "ct state new jump "+chainServiceEndpoints)
-	r.addChain(baseChain("filter-forward", knftables.FilterType, knftables.ForwardHook, filterPriorityMinus10),
+	r.AddChain(nftrules.BaseChain("filter-forward", knftables.FilterType, knftables.ForwardHook, filterPriorityMinus10),
 		"ct state new jump "+chainServiceEndpoints, "ct state new jump "+chainClusterIPsCheck)
-	r.addChain(baseChain("filter-output", knftables.FilterType, knftables.OutputHook, filterPriorityMinus10),
+	r.AddChain(nftrules.BaseChain("filter-output", knftables.FilterType, knftables.OutputHook, filterPriorityMinus10),
 		"ct state new jump "+chainServiceEndpoints, "ct state new jump "+chainFirewallCheck)
-	r.addChain(baseChain("filter-output-post-dnat", knftables.FilterType, knftables.OutputHook, dstnatPriorityPlus10),
+	r.AddChain(nftrules.BaseChain("filter-output-post-dnat", knftables.FilterType, knftables.OutputHook, dstnatPriorityPlus10),
 		"ct state new jump "+chainClusterIPsCheck)
-	r.addChain(baseChain("nat-prerouting", knftables.NATType, knftables.PreroutingHook, string(knftables.DNATPriority)),
+	r.AddChain(nftrules.BaseChain("nat-prerouting", knftables.NATType, knftables.PreroutingHook, string(knftables.DNATPriority)),
 		"jump "+chainServices)
-	r.addChain(baseChain("nat-output", knftables.NATType, knftables.OutputHook, string(knftables.DNATPriority)),
+	r.AddChain(nftrules.BaseChain("nat-output", knftables.NATType, knftables.OutputHook, string(knftables.DNATPriority)),
 		"jump "+chainServices)
-	r.addChain(baseChain("nat-postrouting", knftables.NATType, knftables.PostroutingHook, string(knftables.SNATPriority)),
+	r.AddChain(nftrules.BaseChain("nat-postrouting", knftables.NATType, knftables.PostroutingHook, string(knftables.SNATPriority)),
 		"jump "+chainMasquerading)
 
-	r.addChain(&knftables.Chain{Name: chainMarkForMasquerade}, "mark set mark or "+masqueradeBit)
-	r.addChain(&knftables.Chain{Name: chainMasquerading},
+	r.AddChain(&knftables.Chain{Name: chainMarkForMasquerade}, "mark set mark or "+masqueradeBit)
+	r.AddChain(&knftables.Chain{Name: chainMasquerading},
 		"mark and "+masqueradeBit+" == 0 return",
 		"mark set mark xor "+masqueradeBit,
 		"masquerade fully-random")
@@ -147,24 +101,23 @@ func buildRuleset(cfg genConfig, services []svcEndpoints) *ruleset {
 	if len(cfg.nodePortAddresses) > 0 {
 		nodePortMatch = "ip daddr " + cidrList(cfg.nodePortAddresses)
 	}
-	r.addChain(&knftables.Chain{Name: chainServices},
+	r.AddChain(&knftables.Chain{Name: chainServices},
 		"ip daddr . meta l4proto . th dport vmap @"+mapServiceIPs,
 		nodePortMatch+" meta l4proto . th dport vmap @"+mapServiceNodePorts)
-	r.addChain(&knftables.Chain{Name: chainServiceEndpoints},
+	r.AddChain(&knftables.Chain{Name: chainServiceEndpoints},
 		"ip daddr . meta l4proto . th dport vmap @"+mapNoEndpointServices)
-	r.addChain(&knftables.Chain{Name: chainNodePortEndpoints},
+	r.AddChain(&knftables.Chain{Name: chainNodePortEndpoints},
 		nodePortMatch+" meta l4proto . th dport vmap @"+mapNoEndpointNodePorts)
 	clusterIPsCheck := []string{"ip daddr @" + setClusterIPs + " reject"}
 	if len(cfg.serviceCIDRs) > 0 {
 		clusterIPsCheck = append(clusterIPsCheck, "ip daddr "+cidrList(cfg.serviceCIDRs)+" drop")
 	}
-	r.addChain(&knftables.Chain{Name: chainClusterIPsCheck}, clusterIPsCheck...)
-	r.addChain(&knftables.Chain{Name: chainReject}, "reject")
-	r.addChain(&knftables.Chain{Name: chainFirewallCheck},
+	r.AddChain(&knftables.Chain{Name: chainClusterIPsCheck}, clusterIPsCheck...)
+	r.AddChain(&knftables.Chain{Name: chainReject}, "reject")
+	r.AddChain(&knftables.Chain{Name: chainFirewallCheck},
 		"ip daddr . meta l4proto . th dport vmap @"+mapFirewallIPs)
 
-	r.sets[setClusterIPs] = &knftables.Set{Name: setClusterIPs, Type: "ipv4_addr"}
-	r.elements[setClusterIPs] = map[string]string{}
+	r.AddSet(&knftables.Set{Name: setClusterIPs, Type: "ipv4_addr"})
 	for _, m := range []*knftables.Map{
 		{Name: mapServiceIPs, Type: ipProtoPortVerdictType},
 		{Name: mapServiceNodePorts, Type: protoPortVerdictType},
@@ -172,18 +125,17 @@ func buildRuleset(cfg genConfig, services []svcEndpoints) *ruleset {
 		{Name: mapNoEndpointNodePorts, Type: protoPortVerdictType},
 		{Name: mapFirewallIPs, Type: ipProtoPortVerdictType},
 	} {
-		r.maps[m.Name] = m
-		r.elements[m.Name] = map[string]string{}
+		r.AddMap(m)
 	}
 
 	for _, s := range services {
-		r.addService(cfg, s.sp, s.eps)
+		addService(r, cfg, s.sp, s.eps)
 	}
 	return r
 }
 
 // addService writes one service port: its chains, map elements and affinity sets.
-func (r *ruleset) addService(cfg genConfig, sp servicePort, eps []endpoint) {
+func addService(r *nftrules.Ruleset, cfg genConfig, sp servicePort, eps []endpoint) {
 	proto := sp.protocol
 	port := strconv.Itoa(int(sp.port))
 	clusterEps := usable(eps, false)
@@ -229,36 +181,36 @@ func (r *ruleset) addService(cfg genConfig, sp servicePort, eps []endpoint) {
 		rules := []string{"ip saddr " + e.ip + " jump " + chainMarkForMasquerade}
 		if sp.affinitySeconds > 0 {
 			set := affinitySetName(sp, e)
-			r.sets[set] = &knftables.Set{Name: set, Type: "ipv4_addr",
+			r.Sets[set] = &knftables.Set{Name: set, Type: "ipv4_addr",
 				Flags:   []knftables.SetFlag{knftables.DynamicFlag, knftables.TimeoutFlag},
 				Timeout: knftables.PtrTo(time.Duration(sp.affinitySeconds) * time.Second)}
 			rules = append(rules, "update @"+set+" { ip saddr }")
 		}
 		rules = append(rules, "meta l4proto "+proto+" dnat to "+e.String())
-		r.addChain(&knftables.Chain{Name: name}, rules...)
+		r.AddChain(&knftables.Chain{Name: name}, rules...)
 	}
 
 	if needCluster {
-		r.addChain(&knftables.Chain{Name: clusterChain}, r.balance(sp, clusterEps)...)
+		r.AddChain(&knftables.Chain{Name: clusterChain}, balance(sp, clusterEps)...)
 	}
 	if needLocal {
-		r.addChain(&knftables.Chain{Name: localChain}, r.balance(sp, localEps)...)
+		r.AddChain(&knftables.Chain{Name: localChain}, balance(sp, localEps)...)
 	}
 
 	// ClusterIPs.
 	for _, ip := range sp.clusterIPs {
-		r.addElement(setClusterIPs, ip, "")
+		r.AddElement(setClusterIPs, ip, "")
 		key := ip + " . " + proto + " . " + port
 		if len(internalEps) == 0 {
-			r.addElement(mapNoEndpointServices, key, noEndpointVerdict)
+			r.AddElement(mapNoEndpointServices, key, noEndpointVerdict)
 			continue
 		}
-		r.addElement(mapServiceIPs, key, "goto "+internalChain)
+		r.AddElement(mapServiceIPs, key, "goto "+internalChain)
 		// Masquerade traffic from outside the cluster: the reply must come back through here.
 		if len(cfg.localCIDRs) > 0 {
-			c := r.chains[internalChain]
-			c.rules = append([]string{"ip daddr " + ip + " " + proto + " dport " + port +
-				" ip saddr != " + cidrList(cfg.localCIDRs) + " jump " + chainMarkForMasquerade}, c.rules...)
+			c := r.Chains[internalChain]
+			c.Rules = append([]string{"ip daddr " + ip + " " + proto + " dport " + port +
+				" ip saddr != " + cidrList(cfg.localCIDRs) + " jump " + chainMarkForMasquerade}, c.Rules...)
 		}
 	}
 
@@ -267,9 +219,9 @@ func (r *ruleset) addService(cfg genConfig, sp servicePort, eps []endpoint) {
 	// restricted).
 	if len(sp.loadBalancerIPs) > 0 && len(sp.sourceRanges) > 0 {
 		fw := chainName("firewall", sp.name)
-		r.addChain(&knftables.Chain{Name: fw}, "ip saddr != "+cidrList(firewallSources(cfg, sp))+" drop")
+		r.AddChain(&knftables.Chain{Name: fw}, "ip saddr != "+cidrList(firewallSources(cfg, sp))+" drop")
 		for _, ip := range sp.loadBalancerIPs {
-			r.addElement(mapFirewallIPs, ip+" . "+proto+" . "+port, "goto "+fw)
+			r.AddElement(mapFirewallIPs, ip+" . "+proto+" . "+port, "goto "+fw)
 		}
 	}
 
@@ -280,10 +232,10 @@ func (r *ruleset) addService(cfg genConfig, sp servicePort, eps []endpoint) {
 	nodePortKey := proto + " . " + strconv.Itoa(int(sp.nodePort))
 	if len(externalEps) == 0 {
 		for _, ip := range sp.externalIPs {
-			r.addElement(mapNoEndpointServices, ip+" . "+proto+" . "+port, noEndpointVerdict)
+			r.AddElement(mapNoEndpointServices, ip+" . "+proto+" . "+port, noEndpointVerdict)
 		}
 		if sp.nodePort > 0 {
-			r.addElement(mapNoEndpointNodePorts, nodePortKey, noEndpointVerdict)
+			r.AddElement(mapNoEndpointNodePorts, nodePortKey, noEndpointVerdict)
 		}
 		return
 	}
@@ -303,12 +255,12 @@ func (r *ruleset) addService(cfg genConfig, sp servicePort, eps []endpoint) {
 		}
 		ext = append(ext, "goto "+localChain)
 	}
-	r.addChain(&knftables.Chain{Name: externalChain}, ext...)
+	r.AddChain(&knftables.Chain{Name: externalChain}, ext...)
 	for _, ip := range sp.externalIPs {
-		r.addElement(mapServiceIPs, ip+" . "+proto+" . "+port, "goto "+externalChain)
+		r.AddElement(mapServiceIPs, ip+" . "+proto+" . "+port, "goto "+externalChain)
 	}
 	if sp.nodePort > 0 {
-		r.addElement(mapServiceNodePorts, nodePortKey, "goto "+externalChain)
+		r.AddElement(mapServiceNodePorts, nodePortKey, "goto "+externalChain)
 	}
 }
 
@@ -333,36 +285,11 @@ func firewallSources(cfg genConfig, sp servicePort) []netip.Prefix {
 			}
 		}
 	}
-	return disjoint(src)
-}
-
-// disjoint drops the prefixes contained in another (and duplicates), in a stable order.
-func disjoint(ps []netip.Prefix) []netip.Prefix {
-	sort.Slice(ps, func(i, j int) bool {
-		if ps[i].Bits() != ps[j].Bits() {
-			return ps[i].Bits() < ps[j].Bits()
-		}
-		return ps[i].Addr().Less(ps[j].Addr())
-	})
-	var out []netip.Prefix
-	for _, p := range ps {
-		covered := false
-		for _, q := range out {
-			if q.Bits() <= p.Bits() && q.Contains(p.Addr()) {
-				covered = true
-				break
-			}
-		}
-		if !covered {
-			out = append(out, p)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Addr().Less(out[j].Addr()) })
-	return out
+	return nftrules.Disjoint(src)
 }
 
 // balance returns a policy chain's rules: affinity first, then one endpoint at random.
-func (r *ruleset) balance(sp servicePort, eps []endpoint) []string {
+func balance(sp servicePort, eps []endpoint) []string {
 	var rules []string
 	if sp.affinitySeconds > 0 {
 		for _, e := range eps {
@@ -381,13 +308,7 @@ func (r *ruleset) balance(sp servicePort, eps []endpoint) []string {
 
 // chainName is upstream's "<prefix>-<hash>-<ns>/<svc>/<proto>/<port>": the hash keeps names
 // unique however they are cut; nft names are at most 256 characters.
-func chainName(prefix, name string) string {
-	n := prefix + "-" + hash(name) + "-" + name
-	if len(n) > knftables.NameLengthMax {
-		n = n[:knftables.NameLengthMax]
-	}
-	return n
-}
+func chainName(prefix, name string) string { return nftrules.Name(prefix, name) }
 
 func endpointChainName(svcPortName string, e endpoint) string {
 	return chainName("endpoint", svcPortName+"__"+e.nameSuffix())
@@ -397,26 +318,11 @@ func endpointChainName(svcPortName string, e endpoint) string {
 // so a new timeout makes a new set.
 func affinitySetName(sp servicePort, e endpoint) string {
 	name := sp.name + "__" + e.nameSuffix()
-	n := "affinity-" + hash(name+"/"+strconv.Itoa(int(sp.affinitySeconds))) + "-" + name
+	n := "affinity-" + nftrules.Hash(name+"/"+strconv.Itoa(int(sp.affinitySeconds))) + "-" + name
 	if len(n) > knftables.NameLengthMax {
 		n = n[:knftables.NameLengthMax]
 	}
 	return n
 }
 
-func hash(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return base32.StdEncoding.EncodeToString(sum[:])[:8]
-}
-
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

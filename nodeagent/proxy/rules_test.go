@@ -13,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/knftables"
+
+	"github.com/skiff-dev/skiff/nodeagent/nftrules"
 )
 
 const testNode = "node-a"
@@ -80,17 +82,17 @@ var hashRE = regexp.MustCompile(`\b(service|local|external|endpoint|affinity|fir
 // dump is the fake table's content with the chain-name hashes removed, for readable tests.
 func dump(f *knftables.Fake) string { return hashRE.ReplaceAllString(f.Dump(), "$1-") }
 
-func applyTo(t *testing.T, f *knftables.Fake, old, want *ruleset) {
+func applyTo(t *testing.T, f *knftables.Fake, old, want *nftrules.Ruleset) {
 	t.Helper()
 	var staleChains, staleSets []string
 	if old == nil {
 		var err error
-		if staleChains, staleSets, err = existing(context.Background(), f); err != nil {
+		if staleChains, staleSets, err = nftrules.Existing(context.Background(), f); err != nil {
 			t.Fatal(err)
 		}
 	}
 	tx := f.NewTransaction()
-	writeTransaction(tx, old, want, staleChains, staleSets)
+	nftrules.WriteTransaction(tx, tableComment, old, want, staleChains, staleSets)
 	if err := f.Run(context.Background(), tx); err != nil {
 		t.Fatalf("transaction failed: %v\n%s", err, tx.String())
 	}
@@ -345,7 +347,7 @@ func TestIncrementalMatchesFull(t *testing.T) {
 		{svcs: []*corev1.Service{testService("api", "10.96.0.21")}, slices: []*discoveryv1.EndpointSlice{testSlice("api", 9090, ep{ip: "10.244.1.8"})}},
 	}
 	inc := knftables.NewFake(knftables.IPv4Family, DefaultTableName)
-	var old *ruleset
+	var old *nftrules.Ruleset
 	for i, st := range states {
 		want := buildRuleset(gen, snapshotOf(st.svcs, st.slices))
 		applyTo(t, inc, old, want)
@@ -373,7 +375,7 @@ func TestNoChangeWritesNothing(t *testing.T) {
 		[]*discoveryv1.EndpointSlice{testSlice("web", 8080, ep{ip: "10.244.1.5"})}))
 	f := knftables.NewFake(knftables.IPv4Family, DefaultTableName)
 	tx := f.NewTransaction()
-	writeTransaction(tx, want, again, nil, nil)
+	nftrules.WriteTransaction(tx, tableComment, want, again, nil, nil)
 	if n := tx.NumOperations(); n != 1 {
 		t.Fatalf("an unchanged state wrote %d operations, want only the table's add:\n%s", n, tx.String())
 	}
@@ -381,11 +383,11 @@ func TestNoChangeWritesNothing(t *testing.T) {
 
 func TestCleanup(t *testing.T) {
 	f := knftables.NewFake(knftables.IPv4Family, DefaultTableName)
-	if err := cleanup(context.Background(), f); err != nil {
+	if err := nftrules.DeleteTable(context.Background(), f); err != nil {
 		t.Fatalf("cleanup of a missing table: %v", err)
 	}
 	applyTo(t, f, nil, buildRuleset(genConfig{}, nil))
-	if err := cleanup(context.Background(), f); err != nil {
+	if err := nftrules.DeleteTable(context.Background(), f); err != nil {
 		t.Fatal(err)
 	}
 	if d := f.Dump(); d != "" {
@@ -396,7 +398,7 @@ func TestCleanup(t *testing.T) {
 func TestTableNameFor(t *testing.T) {
 	for _, tc := range []struct{ node, want string }{
 		{"", "skiff-proxy"}, {"node-a", "skiff-proxy-node-a"}, {"n1.example.com", "skiff-proxy-n1.example.com"},
-		{strings.Repeat("a", 300), "skiff-proxy-" + hash(strings.Repeat("a", 300))},
+		{strings.Repeat("a", 300), "skiff-proxy-" + nftrules.Hash(strings.Repeat("a", 300))},
 	} {
 		if got := TableNameFor(tc.node); got != tc.want {
 			t.Errorf("TableNameFor(%q) = %q, want %q", tc.node, got, tc.want)

@@ -253,8 +253,10 @@ func TestLeftoverPodsAndKillall(t *testing.T) {
 		}
 	}
 	for _, n := range []string{node, "clean-b"} {
-		if _, err := exec.Command("nft", "list", "table", "ip", "skiff-proxy-"+n).CombinedOutput(); err == nil {
-			t.Errorf("nftables table skiff-proxy-%s left after killall", n)
+		for _, table := range []string{"skiff-proxy-" + n, "skiff-netpol-" + n} {
+			if _, err := exec.Command("nft", "list", "table", "ip", table).CombinedOutput(); err == nil {
+				t.Errorf("nftables table %s left after killall", table)
+			}
 		}
 	}
 	if entries, _ := os.ReadDir(runDir); len(entries) != 0 {

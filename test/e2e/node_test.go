@@ -137,6 +137,7 @@ func TestLocalNode(t *testing.T) {
 	t.Run("statefulset", func(t *testing.T) { testStatefulSet(t, s, ns, busybox, "bb") })
 	t.Run("storage", func(t *testing.T) { testStorage(t, s, ns, busybox) })
 	t.Run("admission", func(t *testing.T) { testAdmission(t, s, dir) })
+	t.Run("network policy", func(t *testing.T) { testNetworkPolicy(t, s, "e2e-node", busybox) })
 
 	// Its pods' service-account tokens were fetched without a FailedMount warning, and `skiff
 	// up` said what the node was doing until it was Ready.
