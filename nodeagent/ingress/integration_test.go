@@ -271,7 +271,7 @@ func TestControllerServesIngresses(t *testing.T) {
 	t.Run("default backend, resource backend and bad secret", func(t *testing.T) {
 		fallback := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "fallback"}, Spec: networkingv1.IngressSpec{
 			IngressClassName: ptr.To("test-skiff"), DefaultBackend: ptr.To(svcBackend("bar")),
-			TLS:   []networkingv1.IngressTLS{{Hosts: []string{"bad.test"}, SecretName: "opaque"}},
+			TLS: []networkingv1.IngressTLS{{Hosts: []string{"bad.test"}, SecretName: "opaque"}},
 			Rules: []networkingv1.IngressRule{rule("res.test", networkingv1.HTTPIngressPath{Path: "/", PathType: ptr.To(networkingv1.PathTypePrefix),
 				Backend: networkingv1.IngressBackend{Resource: &corev1.TypedLocalObjectReference{APIGroup: ptr.To("k8s.example.com"), Kind: "Bucket", Name: "static"}}})}}}
 		if _, err := c.NetworkingV1().Ingresses("default").Create(ctx, fallback, metav1.CreateOptions{}); err != nil {
