@@ -2,10 +2,12 @@ package helper
 
 import (
 	"fmt"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
@@ -85,4 +87,31 @@ func ParseIngressPorts(v string) (map[string]int, error) {
 		out[scheme] = n
 	}
 	return out, nil
+}
+
+// NodeReady tells whether the node's Ready condition is True.
+func NodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// NodeInternalIPs are the distinct InternalIP addresses of the nodes, sorted.
+func NodeInternalIPs(nodes []*corev1.Node) []string {
+	seen := map[string]bool{}
+	var ips []string
+	for _, n := range nodes {
+		for _, a := range n.Status.Addresses {
+			if a.Type != corev1.NodeInternalIP || net.ParseIP(a.Address) == nil || seen[a.Address] {
+				continue
+			}
+			seen[a.Address] = true
+			ips = append(ips, a.Address)
+		}
+	}
+	sort.Strings(ips)
+	return ips
 }
