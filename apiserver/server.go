@@ -478,6 +478,15 @@ func (c CompletedConfig) New() (*Server, error) {
 			return storagestorage.EnsureDefaultStorageClass(hook, client)
 		})
 	}
+	if !c.Options.DisableIngress {
+		gs.AddPostStartHookOrDie("networking/bootstrap-default-ingress-class", func(hook genericapiserver.PostStartHookContext) error {
+			client, err := kubernetes.NewForConfig(hook.LoopbackClientConfig)
+			if err != nil {
+				return err
+			}
+			return networkingstorage.EnsureDefaultIngressClass(hook, client)
+		})
+	}
 	gs.AddPostStartHookOrDie("skiff-cluster-info", bootstrap.PublishClusterInfo(c.ServerURL(), c.CA.CertPEM))
 	if c.etcd != nil && c.Options.EtcdCluster != nil {
 		// New control-plane members join through any member (skiff server --join).
