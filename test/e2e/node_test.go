@@ -136,6 +136,7 @@ func TestLocalNode(t *testing.T) {
 	t.Run("jobs and cronjobs", func(t *testing.T) { testBatch(t, s, ns, busybox) })
 	t.Run("statefulset", func(t *testing.T) { testStatefulSet(t, s, ns, busybox, "bb") })
 	t.Run("storage", func(t *testing.T) { testStorage(t, s, ns, busybox) })
+	t.Run("ingress", func(t *testing.T) { testIngress(t, s, ns, "e2e-node") })
 
 	// Its pods' service-account tokens were fetched without a FailedMount warning, and `skiff
 	// up` said what the node was doing until it was Ready.
