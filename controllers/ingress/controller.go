@@ -63,11 +63,7 @@ func (c *Controller) allIngresses(ctx context.Context, _ client.Object) []reconc
 	if err := c.Client.List(ctx, &list); err != nil {
 		return nil
 	}
-	out := make([]reconcile.Request, 0, len(list.Items))
-	for i := range list.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-	}
-	return out
+	return controllers.RequestsFor(list.Items)
 }
 
 // Reconcile writes one Ingress's status.loadBalancer when it is served and out of date.
