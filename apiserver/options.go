@@ -58,6 +58,9 @@ type Options struct {
 	// DisableDefaultStorageClass skips creating the built-in default StorageClass local-path
 	// (provisioner skiff.dev/local-path) at start, for clusters that want no default class.
 	DisableDefaultStorageClass bool
+	// DisableIngress skips creating the built-in default IngressClass skiff (controller
+	// skiff.dev/ingress-controller) at start (`skiff up|server --disable-ingress`).
+	DisableIngress bool
 	// EtcdForTests tunes the embedded single etcd member for in-process tests (etcd.Config.ForTests).
 	EtcdForTests bool
 	// Hardening holds the audit log, encryption at rest and request limits (hardening.go).

@@ -462,21 +462,12 @@ func (c CompletedConfig) New() (*Server, error) {
 	s.endpoints = newEndpointReconciler(endpointsClient, c.Options.advertiseIP(), clock.RealClock{})
 	gs.AddPreShutdownHookOrDie("skiff-kubernetes-endpoints", s.endpoints.preShutdown)
 	gs.AddPostStartHookOrDie("skiff-system-namespaces", s.ensureSystemNamespaces)
-	gs.AddPostStartHookOrDie("scheduling/bootstrap-system-priority-classes", func(hook genericapiserver.PostStartHookContext) error {
-		client, err := kubernetes.NewForConfig(hook.LoopbackClientConfig)
-		if err != nil {
-			return err
-		}
-		return schedulingstorage.EnsureSystemPriorityClasses(hook, client)
-	})
+	gs.AddPostStartHookOrDie("scheduling/bootstrap-system-priority-classes", bootstrapHook(schedulingstorage.EnsureSystemPriorityClasses))
 	if !c.Options.DisableDefaultStorageClass {
-		gs.AddPostStartHookOrDie("storage/bootstrap-default-storage-class", func(hook genericapiserver.PostStartHookContext) error {
-			client, err := kubernetes.NewForConfig(hook.LoopbackClientConfig)
-			if err != nil {
-				return err
-			}
-			return storagestorage.EnsureDefaultStorageClass(hook, client)
-		})
+		gs.AddPostStartHookOrDie("storage/bootstrap-default-storage-class", bootstrapHook(storagestorage.EnsureDefaultStorageClass))
+	}
+	if !c.Options.DisableIngress {
+		gs.AddPostStartHookOrDie("networking/bootstrap-default-ingress-class", bootstrapHook(networkingstorage.EnsureDefaultIngressClass))
 	}
 	gs.AddPostStartHookOrDie("skiff-cluster-info", bootstrap.PublishClusterInfo(c.ServerURL(), c.CA.CertPEM))
 	if c.etcd != nil && c.Options.EtcdCluster != nil {
@@ -484,6 +475,17 @@ func (c CompletedConfig) New() (*Server, error) {
 		gs.Handler.NonGoRestfulMux.Handle(bootstrap.ControlPlaneJoinPath, controlplane.JoinHandler(c.Options.DataDir, c.etcd.Members))
 	}
 	return s, nil
+}
+
+// bootstrapHook is a post-start hook that creates built-in objects through the loopback client.
+func bootstrapHook(ensure func(ctx context.Context, client kubernetes.Interface) error) genericapiserver.PostStartHookFunc {
+	return func(hook genericapiserver.PostStartHookContext) error {
+		client, err := kubernetes.NewForConfig(hook.LoopbackClientConfig)
+		if err != nil {
+			return err
+		}
+		return ensure(hook, client)
+	}
 }
 
 // ensureSystemNamespaces creates default, kube-system, kube-public and kube-node-lease.

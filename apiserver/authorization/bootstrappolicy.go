@@ -326,6 +326,10 @@ func controllerRoles() []rbacv1.ClusterRole {
 			rule(verbs("update"), groups(""), "pods/finalizers"),
 			rule(verbs("get", "list", "watch", "create"), groups(""), "persistentvolumeclaims")),
 		// Skiff's own controllers.
+		c("skiff-ingress-status-controller",
+			rule(read, groups("networking.k8s.io"), "ingresses", "ingressclasses"),
+			rule(verbs("update", "patch"), groups("networking.k8s.io"), "ingresses/status"),
+			rule(verbs("list", "watch"), groups(""), "nodes")),
 		c("skiff-fault-controller",
 			rule(readWrite, groups("chaos.skiff.dev"), "*"),
 			rule(verbs("get", "list", "watch", "delete"), groups(""), "pods")),

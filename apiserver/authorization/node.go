@@ -7,6 +7,7 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
@@ -20,6 +21,8 @@ const (
 	// NodesGroup is the group of every node credential.
 	NodesGroup      = "system:nodes"
 	podsByNodeIndex = "skiff-node-authorizer-pods-by-node"
+	// ingressesBySecretIndex indexes Ingresses by the <namespace>/<name> of their TLS Secrets.
+	ingressesBySecretIndex = "skiff-node-authorizer-ingresses-by-secret"
 )
 
 // NodeName returns the node a user is a credential of, as upstream's node identifier: user
@@ -42,18 +45,50 @@ func NodeName(u user.Info) (string, bool) {
 // upstream's system:node role (plus the service and endpoint reads of Skiff's node proxy).
 // Which node a pod is bound to comes from a pod informer indexed by spec.nodeName: the graph
 // of pod → secret/configmap/serviceaccount edges is walked per request over the node's pods.
+// Skiff adds one edge of its own: every node runs the built-in ingress controller, so every
+// node may read a Secret that an Ingress of its namespace names in spec.tls[].secretName (an
+// Ingress informer indexed by those Secrets).
 type Node struct {
-	pods   cache.Indexer
-	synced cache.InformerSynced
+	pods      cache.Indexer
+	ingresses cache.Indexer
+	synced    cache.InformerSynced
 }
 
-// NewNode registers a pod informer indexed by node with factory (start the factory afterwards).
+// NewNode registers a pod informer indexed by node and an Ingress informer indexed by TLS
+// Secret with factory (start the factory afterwards).
 func NewNode(factory informers.SharedInformerFactory) (*Node, error) {
 	inf := factory.Core().V1().Pods().Informer()
 	if err := inf.AddIndexers(cache.Indexers{podsByNodeIndex: podNodeIndex}); err != nil {
 		return nil, fmt.Errorf("node authorizer pod index: %w", err)
 	}
-	return &Node{pods: inf.GetIndexer(), synced: inf.HasSynced}, nil
+	ingInf := factory.Networking().V1().Ingresses().Informer()
+	if err := ingInf.AddIndexers(cache.Indexers{ingressesBySecretIndex: ingressSecretIndex}); err != nil {
+		return nil, fmt.Errorf("node authorizer ingress index: %w", err)
+	}
+	return &Node{pods: inf.GetIndexer(), ingresses: ingInf.GetIndexer(), synced: inf.HasSynced}, nil
+}
+
+func ingressSecretIndex(obj any) ([]string, error) {
+	ing, ok := obj.(*networkingv1.Ingress)
+	if !ok {
+		return nil, nil
+	}
+	var out []string
+	for _, t := range ing.Spec.TLS {
+		if t.SecretName != "" {
+			out = append(out, ing.Namespace+"/"+t.SecretName)
+		}
+	}
+	return out, nil
+}
+
+// ingressReferences tells whether an Ingress names the Secret for TLS.
+func (n *Node) ingressReferences(namespace, name string) bool {
+	if n.ingresses == nil {
+		return false
+	}
+	objs, err := n.ingresses.ByIndex(ingressesBySecretIndex, namespace+"/"+name)
+	return err == nil && len(objs) > 0
 }
 
 func podNodeIndex(obj any) ([]string, error) {
@@ -109,6 +144,9 @@ func (n *Node) authorizeReferenced(node string, a authorizer.Attributes, verbs .
 		return authorizer.DecisionNoOpinion, "No Object name found", nil
 	}
 	if n.references(node, a.GetResource(), a.GetNamespace(), a.GetName()) {
+		return authorizer.DecisionAllow, "", nil
+	}
+	if a.GetResource() == "secrets" && n.ingressReferences(a.GetNamespace(), a.GetName()) {
 		return authorizer.DecisionAllow, "", nil
 	}
 	return authorizer.DecisionNoOpinion, fmt.Sprintf("no relationship found between node '%s' and this object", node), nil
@@ -280,8 +318,8 @@ func contains(list []string, s string) bool {
 
 // NodeRules are the rules of upstream's system:node ClusterRole for the kinds Skiff serves,
 // plus the endpointslice and node reads of Skiff's node proxy (upstream's system:node-proxier),
-// the NetworkPolicy and namespace reads of its NetworkPolicy enforcer and what the node's
-// local-path provisioner needs.
+// the NetworkPolicy and namespace reads of its NetworkPolicy enforcer, what the node's
+// local-path provisioner needs and the reads of its ingress controller.
 func NodeRules() []rbacv1.PolicyRule {
 	read := []string{"get", "list", "watch"}
 	return []rbacv1.PolicyRule{
@@ -314,6 +352,9 @@ func NodeRules() []rbacv1.PolicyRule {
 		// Skiff's NetworkPolicy enforcer (nodeagent/netpol), as upstream's policy agents.
 		{Verbs: read, APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}},
 		{Verbs: read, APIGroups: []string{""}, Resources: []string{"namespaces"}},
+		// Skiff's built-in ingress controller in every agent (nodeagent/ingress); the Secrets of
+		// spec.tls come through the Ingress edge of the graph.
+		{Verbs: read, APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses", "ingressclasses"}},
 		// Skiff's agents carry out the Faults that target their node.
 		{Verbs: read, APIGroups: []string{"chaos.skiff.dev"}, Resources: []string{"faults"}},
 		// ... and record on a PodKill Fault's status when they killed its pods' containers.

@@ -134,6 +134,7 @@ func newAgentCommand() *cobra.Command {
 	fs.BoolVar(&node.profiling, "profiling", false, "Serve pprof at /debug/pprof/ on the node's HTTPS server (to clients of the cluster CA), as the kubelet's enableProfilingHandler.")
 	fs.BoolVar(&cleanupOnly, "cleanup", false, "Remove the service proxy's nftables rules of node --node-name and Skiff's routes to pod subnets, and exit.")
 	nodeDNSFlags(fs, node, true)
+	nodeIngressFlags(fs, &node.ingress)
 	fs.BoolVar(&sim, "simulated", false, "Run a simulated node (explicit simulated mode: pods are marked running, no containers run).")
 	return cmd
 }

@@ -68,6 +68,8 @@ type localNode struct {
 	// runDir is where the node records itself for `skiff killall` (--run-dir; "": $SKIFF_RUN_DIR
 	// or noderecord.DefaultRunDir).
 	runDir string
+	// ingress is the node's built-in ingress controller (--ingress-http-port, --ingress-https-port).
+	ingress nodeIngress
 }
 
 // record writes the node's record into its run dir (and a copy under dataDir), after checking
@@ -275,6 +277,10 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	}
 	if np != nil {
 		g.Go(func() error { return np.Start(gctx) })
+	}
+	// The ingress controller (nodeagent/ingress) on the host's HTTP and HTTPS ports.
+	if ing := n.newIngress(client); ing != nil {
+		g.Go(func() error { return ing.Start(gctx) })
 	}
 	// Routes to the pod subnets of nodes on other machines.
 	if rt, err := routes.New(routes.Config{Client: client, NodeName: n.name, ManageForwarding: true}); err != nil {

@@ -39,6 +39,8 @@ func controlPlaneFlags(fs *pflag.FlagSet, o *apiserver.Options) {
 	fs.StringVar(&o.ServiceNodePortRange, "service-node-port-range", o.ServiceNodePortRange, "Port range reserved for services with NodePort visibility (inclusive, e.g. 30000-32767).")
 	fs.BoolVar(&o.DisableDefaultStorageClass, "disable-default-storage-class", o.DisableDefaultStorageClass,
 		"Do not create the default StorageClass local-path (provisioner skiff.dev/local-path) at start.")
+	fs.BoolVar(&o.DisableIngress, "disable-ingress", o.DisableIngress,
+		"Turn the built-in ingress controller off: no default IngressClass skiff at start, no Ingress status controller (and, with skiff up, no ingress controller on the node).")
 	fs.BoolVar(&o.DisablePodSecurityAdmission, "disable-pod-security-admission", o.DisablePodSecurityAdmission,
 		"Turn the PodSecurity admission plugin off (kube-apiserver's --disable-admission-plugins=PodSecurity).")
 }
@@ -91,6 +93,7 @@ func (p *controlPlane) run(ctx context.Context, cmd *cobra.Command) error {
 	if err := p.controllers.NodeIPAM.Validate(); err != nil {
 		return err
 	}
+	p.controllers.DisableIngress = p.api.DisableIngress
 	// Node subnets stay out of the service range, as kube-controller-manager's.
 	p.controllers.NodeIPAM.ServiceCIDR = p.api.ServiceClusterIPRange
 	if err := p.cluster.apply(ctx, p.api); err != nil {

@@ -62,6 +62,7 @@ func newUpCommand() *cobra.Command {
 				}
 				p.api.ExtraMetrics = append(p.api.ExtraMetrics, node)
 				node.progress = p.progress
+				node.ingress.disabled = p.api.DisableIngress
 				p.extra = append(p.extra, func(ctx context.Context, cfg *apiserver.Config) error {
 					id, err := upIdentity(cfg, node.name)
 					if err != nil {
@@ -78,6 +79,7 @@ func newUpCommand() *cobra.Command {
 	}
 	p.flags(cmd.Flags())
 	nodeDNSFlags(cmd.Flags(), node, false)
+	nodeIngressFlags(cmd.Flags(), &node.ingress)
 	cmd.Flags().BoolVar(&logToStderr, "log-to-stderr", false, "Write the components' logs to stderr instead of <data-dir>/logs/skiff.log (also when -v is given).")
 	cmd.Flags().BoolVar(&agent, "agent", true, "Run a node agent for this machine (containers on a private containerd).")
 	cmd.Flags().StringVar(&node.name, "node-name", "", "Name of this machine's node (default: the hostname).")

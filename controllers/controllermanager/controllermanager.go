@@ -18,6 +18,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/endpoints"
 	"github.com/skiff-dev/skiff/controllers/ephemeral"
 	"github.com/skiff-dev/skiff/controllers/garbagecollector"
+	"github.com/skiff-dev/skiff/controllers/ingress"
 	"github.com/skiff-dev/skiff/controllers/job"
 	"github.com/skiff-dev/skiff/controllers/namespace"
 	"github.com/skiff-dev/skiff/controllers/nodeipam"
@@ -62,6 +63,8 @@ type Config struct {
 	LoadBalancer servicelb.LoadBalancer
 	// NodeIPAM gives Nodes their podCIDRs from the cluster CIDR (zero: off).
 	NodeIPAM nodeipam.Config
+	// DisableIngress turns off the status controller of the built-in ingress controller.
+	DisableIngress bool
 }
 
 // DefaultConfig is upstream's defaults.
@@ -114,6 +117,12 @@ func Setup(mgr manager.Manager, c Config) error {
 		{"scheduler", func() error { return scheduler.New(scheduler.Config{}).SetupWithManager(mgr) }},
 		{"servicelb", func() error {
 			return (&servicelb.Controller{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}, Provider: c.LoadBalancer}).SetupWithManager(mgr)
+		}},
+		{"ingress-status", func() error {
+			if c.DisableIngress {
+				return nil
+			}
+			return (&ingress.Controller{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
 		}},
 		{"fault", func() error { return setupFault(mgr, c) }},
 		{"validatingadmissionpolicy-status", func() error {

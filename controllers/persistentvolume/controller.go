@@ -276,7 +276,7 @@ func (r *claimReconciler) pickNode(ctx context.Context) (string, error) {
 	best := ""
 	for i := range nodes.Items {
 		n := &nodes.Items[i]
-		if n.Spec.Unschedulable || !nodeReady(n) {
+		if n.Spec.Unschedulable || !helper.NodeReady(n) {
 			continue
 		}
 		if best == "" || count[n.Name] < count[best] || count[n.Name] == count[best] && n.Name < best {
@@ -284,15 +284,6 @@ func (r *claimReconciler) pickNode(ctx context.Context) (string, error) {
 		}
 	}
 	return best, nil
-}
-
-func nodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // nodesOfAffinity lists the hostnames a volume's required node affinity names.

@@ -100,11 +100,7 @@ func (r *Reconciler) quotasOf(ctx context.Context, obj ctrl.Object) []reconcile.
 		klog.FromContext(ctx).Error(err, "Listing resource quotas", "namespace", obj.GetNamespace())
 		return nil
 	}
-	out := make([]reconcile.Request, 0, len(list.Items))
-	for i := range list.Items {
-		out = append(out, reconcile.Request{NamespacedName: ctrl.ObjectKeyFromObject(&list.Items[i])})
-	}
-	return out
+	return controllers.RequestsFor(list.Items)
 }
 
 // Reconcile recomputes status.hard and status.used, writing them when they changed.

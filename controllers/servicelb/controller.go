@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/skiff-dev/skiff/apis/helper"
 	"github.com/skiff-dev/skiff/controllers"
 )
 
@@ -194,22 +195,13 @@ func (c *Controller) nodes(ctx context.Context) ([]*corev1.Node, error) {
 	var out []*corev1.Node
 	for i := range list.Items {
 		n := &list.Items[i]
-		if _, excluded := n.Labels[ExcludeLabel]; excluded || n.DeletionTimestamp != nil || !ready(n) {
+		if _, excluded := n.Labels[ExcludeLabel]; excluded || n.DeletionTimestamp != nil || !helper.NodeReady(n) {
 			continue
 		}
 		out = append(out, n)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
-}
-
-func ready(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // syncKey summarizes what the load balancer depends on: the spec and the hosts' addresses.

@@ -2,10 +2,10 @@ package servicelb
 
 import (
 	"context"
-	"net"
-	"sort"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/skiff-dev/skiff/apis/helper"
 )
 
 // LoadBalancer is a cloud provider's load balancers, as k8s.io/cloud-provider's LoadBalancer
@@ -66,18 +66,7 @@ func (Local) EnsureLoadBalancerDeleted(context.Context, string, *corev1.Service)
 
 // nodeIngress is one VIP ingress per distinct InternalIP of nodes, sorted.
 func nodeIngress(nodes []*corev1.Node) []corev1.LoadBalancerIngress {
-	seen := map[string]bool{}
-	var ips []string
-	for _, n := range nodes {
-		for _, a := range n.Status.Addresses {
-			if a.Type != corev1.NodeInternalIP || net.ParseIP(a.Address) == nil || seen[a.Address] {
-				continue
-			}
-			seen[a.Address] = true
-			ips = append(ips, a.Address)
-		}
-	}
-	sort.Strings(ips)
+	ips := helper.NodeInternalIPs(nodes)
 	vip := corev1.LoadBalancerIPModeVIP
 	out := make([]corev1.LoadBalancerIngress, 0, len(ips))
 	for _, ip := range ips {

@@ -55,7 +55,7 @@ func startSkiff(dataDir string, extra ...string) (*skiff, error) {
 	}
 	args := append([]string{"up", "--agent=false", "--data-dir", dataDir,
 		"--secure-port", "0", "--etcd-client-port", "0", "--etcd-peer-port", "0", "--bind-address", "127.0.0.1",
-		"--cluster-dns-port", "0"}, extra...)
+		"--cluster-dns-port", "0", "--ingress-http-port=0", "--ingress-https-port=0"}, extra...)
 	cmd := exec.Command(skiffBin, args...)
 	cmd.Stderr = logFile
 	stdout, err := cmd.StdoutPipe()

@@ -138,6 +138,7 @@ func TestLocalNode(t *testing.T) {
 	t.Run("storage", func(t *testing.T) { testStorage(t, s, ns, busybox) })
 	t.Run("admission", func(t *testing.T) { testAdmission(t, s, dir) })
 	t.Run("network policy", func(t *testing.T) { testNetworkPolicy(t, s, "e2e-node", busybox) })
+	t.Run("ingress", func(t *testing.T) { testIngress(t, s, ns, "e2e-node") })
 
 	// Its pods' service-account tokens were fetched without a FailedMount warning, and `skiff
 	// up` said what the node was doing until it was Ready.

@@ -14,7 +14,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/skiff-dev/skiff/apis/helper"
+	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // expectInvalid checks a 422 whose causes name exactly the given field paths.
@@ -58,7 +61,8 @@ func tableRows(t *testing.T, c kubernetes.Interface, resource, ns string) (colum
 }
 
 func TestNetworkingAPI(t *testing.T) {
-	s := apiservertest.Start(t)
+	// Without the built-in class: the test makes its own default class "skiff".
+	s := apiservertest.StartWith(t, func(o *apiserver.Options) { o.DisableIngress = true })
 	c := s.Client
 	ctx := context.Background()
 	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "web"}}, metav1.CreateOptions{}); err != nil {
@@ -181,4 +185,30 @@ func TestNetworkingAPI(t *testing.T) {
 			t.Errorf("table %q %q", cols, rows)
 		}
 	})
+}
+
+// The API server creates the default IngressClass skiff, served by the node agents, which a new
+// Ingress without a class gets.
+func TestDefaultIngressClass(t *testing.T) {
+	s := apiservertest.Start(t)
+	ctx := context.Background()
+	poll.Eventually(t, "the built-in IngressClass", func() error {
+		ic, err := s.Client.NetworkingV1().IngressClasses().Get(ctx, helper.IngressClassName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if ic.Spec.Controller != helper.IngressController || ic.Annotations[networkingv1.AnnotationIsDefaultIngressClass] != "true" {
+			return fmt.Errorf("class %+v", ic)
+		}
+		return nil
+	})
+	ing, err := s.Client.NetworkingV1().Ingresses("default").Create(ctx, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: networkingv1.IngressSpec{DefaultBackend: &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+			Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != helper.IngressClassName {
+		t.Errorf("class %v, want %s", ing.Spec.IngressClassName, helper.IngressClassName)
+	}
 }

@@ -3,7 +3,6 @@ package scheduling
 import (
 	"context"
 	"fmt"
-	"time"
 
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -12,7 +11,6 @@ import (
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/klog/v2"
 
 	"github.com/skiff-dev/skiff/apis/validation"
 	"github.com/skiff-dev/skiff/apiserver/registry"
@@ -59,17 +57,12 @@ func (r *priorityClassREST) Delete(ctx context.Context, name string, deleteValid
 // ends (the API server's post-start hook "scheduling/bootstrap-system-priority-classes").
 func EnsureSystemPriorityClasses(ctx context.Context, client kubernetes.Interface) error {
 	for _, pc := range validation.SystemPriorityClasses() {
-		for {
+		err := registry.EnsureCreated(ctx, "PriorityClass", pc.Name, func(ctx context.Context) error {
 			_, err := client.SchedulingV1().PriorityClasses().Create(ctx, pc, metav1.CreateOptions{})
-			if err == nil || apierrors.IsAlreadyExists(err) {
-				break
-			}
-			klog.FromContext(ctx).Info("Retrying system priority class creation", "priorityClass", pc.Name, "err", err)
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(200 * time.Millisecond):
-			}
+			return err
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil

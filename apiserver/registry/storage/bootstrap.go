@@ -2,16 +2,14 @@ package storage
 
 import (
 	"context"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/klog/v2"
 
 	"github.com/skiff-dev/skiff/apis/helper"
+	"github.com/skiff-dev/skiff/apiserver/registry"
 )
 
 // DefaultStorageClass is the built-in class: the default one, provisioned by the node agents'
@@ -38,16 +36,8 @@ func DefaultStorageClass() *storagev1.StorageClass {
 // deleted one comes back at the next start (Options.DisableDefaultStorageClass turns this off).
 func EnsureDefaultStorageClass(ctx context.Context, client kubernetes.Interface) error {
 	sc := DefaultStorageClass()
-	for {
+	return registry.EnsureCreated(ctx, "StorageClass", sc.Name, func(ctx context.Context) error {
 		_, err := client.StorageV1().StorageClasses().Create(ctx, sc, metav1.CreateOptions{})
-		if err == nil || apierrors.IsAlreadyExists(err) {
-			return nil
-		}
-		klog.FromContext(ctx).Info("Retrying default storage class creation", "storageClass", sc.Name, "err", err)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+		return err
+	})
 }
