@@ -44,8 +44,8 @@ func webhookServer(t *testing.T) (*httptest.Server, []byte) {
 	return srv, ca
 }
 
-// webhookHandler serves /validate, which denies objects labelled deny=true, and /mutate, which
-// adds the label mutated=yes.
+// webhookHandler serves /validate, which denies objects labelled deny=true, /mutate, which
+// adds the label mutated=yes, and /hang, which never answers before its caller gives up.
 func webhookHandler() http.Handler {
 	review := func(w http.ResponseWriter, r *http.Request, respond func(obj metav1.PartialObjectMetadata) *admissionv1.AdmissionResponse) {
 		var in admissionv1.AdmissionReview
@@ -75,6 +75,12 @@ func webhookHandler() http.Handler {
 			patch := `[{"op":"add","path":"/metadata/labels/mutated","value":"yes"}]`
 			return &admissionv1.AdmissionResponse{Allowed: true, Patch: []byte(patch), PatchType: ptr.To(admissionv1.PatchTypeJSONPatch)}
 		})
+	})
+	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(time.Minute):
+		}
 	})
 	// /convert is a CRD conversion webhook: it only changes the objects' apiVersion and marks them.
 	mux.HandleFunc("/convert", func(w http.ResponseWriter, r *http.Request) {
@@ -138,6 +144,8 @@ func TestAdmissionWebhooks(t *testing.T) {
 			validatingHook("deny.skiff.test", srv.URL+"/validate", ca, "deny", admissionregistrationv1.Fail),
 			validatingHook("ignore.skiff.test", unreachable, ca, "ignore", admissionregistrationv1.Ignore),
 			validatingHook("fail.skiff.test", unreachable, ca, "fail", admissionregistrationv1.Fail),
+			validatingHook("slow-ignore.skiff.test", srv.URL+"/hang", ca, "slow-ignore", admissionregistrationv1.Ignore),
+			validatingHook("slow-fail.skiff.test", srv.URL+"/hang", ca, "slow-fail", admissionregistrationv1.Fail),
 		},
 	}, metav1.CreateOptions{})
 	if err != nil {
@@ -188,6 +196,44 @@ func TestAdmissionWebhooks(t *testing.T) {
 	_, err = configMaps.Create(ctx, cm("failed", map[string]string{"fail": ""}), metav1.CreateOptions{})
 	if !apierrors.IsInternalError(err) || !strings.Contains(err.Error(), `failed calling webhook "fail.skiff.test": failed to call webhook: Post "https://127.0.0.1:1/validate?timeout=2s"`) {
 		t.Errorf("failurePolicy Fail with an unreachable webhook: %v", err)
+	}
+
+	// A webhook that does not answer follows its failurePolicy once its timeout (2 s) passes,
+	// and requests it does not match go on meanwhile.
+	hung := make(chan error, 2)
+	for _, key := range []string{"slow-ignore", "slow-fail"} {
+		go func() {
+			start := time.Now()
+			_, err := configMaps.Create(ctx, cm(key, map[string]string{key: ""}), metav1.CreateOptions{})
+			if d := time.Since(start); d > 6*time.Second {
+				err = fmt.Errorf("%s took %v, past its webhook's 2 s timeout: %v", key, d, err)
+			}
+			hung <- err
+		}()
+	}
+	start = time.Now()
+	if _, err := configMaps.Create(ctx, cm("unrelated", nil), metav1.CreateOptions{}); err != nil {
+		t.Errorf("an unrelated configmap beside hung webhooks: %v", err)
+	}
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Errorf("an unrelated configmap waited %v for hung webhooks", d)
+	}
+	for range 2 {
+		err := <-hung
+		switch {
+		case err == nil:
+			// failurePolicy Ignore: admitted.
+		case strings.Contains(err.Error(), `failed calling webhook "slow-fail.skiff.test"`) && apierrors.IsInternalError(err):
+			// failurePolicy Fail: refused.
+		default:
+			t.Errorf("a hung webhook: %v", err)
+		}
+	}
+	if _, err := configMaps.Get(ctx, "slow-ignore", metav1.GetOptions{}); err != nil {
+		t.Errorf("failurePolicy Ignore with a hung webhook: %v", err)
+	}
+	if _, err := configMaps.Get(ctx, "slow-fail", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("failurePolicy Fail with a hung webhook stored the object: %v", err)
 	}
 
 	// A match condition that does not compile is refused with its field path.

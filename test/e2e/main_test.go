@@ -1,17 +1,22 @@
 package e2e
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 )
 
 // skiffBin is the binary under test: built by TestMain unless SKIFF_BIN names one.
 var skiffBin string
+
+// operatorBuildDir holds the binaries TestMain builds besides skiff.
+var operatorBuildDir string
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -41,6 +46,12 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "e2e: building skiff:", err)
 			return 1
 		}
+	}
+	// The admission subtest's operator builds meanwhile when the run may include it.
+	operatorBuildDir = tmp
+	flag.Parse()
+	if pattern := flag.Lookup("test.run").Value.String(); pattern == "" || strings.Contains(pattern, "TestLocalNode") {
+		operatorBinary.start(tmp)
 	}
 	code := m.Run()
 	sharedMu.Lock()

@@ -20,7 +20,10 @@ import (
 func TestLocalNode(t *testing.T) {
 	dir := t.TempDir()
 	s := startSkiffT(t, dir, "--agent=true", "--node-name=e2e-node", "--node-port=0",
-		"--pod-cidr=10.244.210.0/24", "--images-src", moduleRoot())
+		"--pod-cidr=10.244.210.0/24", "--images-src", moduleRoot(),
+		// Its pods reach the API server (the operator of the admission subtest) through the
+		// kubernetes Service, on a service range of its own.
+		"--bind-address", "0.0.0.0", "--service-cluster-ip-range", "10.120.210.0/24")
 	eventually(t, 90*time.Second, func() error {
 		out := s.kubectl(t, "get", "node", "e2e-node", "--no-headers")
 		if out.err != nil || !strings.Contains(out.stdout, " Ready ") {

@@ -27,11 +27,12 @@ func kubectlVersions(t *testing.T) map[string]string {
 
 // TestKubectlVersions runs the everyday commands with every kubectl version available, since
 // wire compatibility is the point: discovery, apply (client and server side), get with tables,
-// describe, explain, patch, delete.
+// describe, explain, patch, delete. The versions run side by side.
 func TestKubectlVersions(t *testing.T) {
 	s := sharedCluster(t)
 	for name, bin := range kubectlVersions(t) {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each version has its own namespace and discovery cache
 			ns := s.namespace(t)
 			cache := filepath.Join(s.dataDir, "cache-"+name)
 			run := func(stdin string, args ...string) string {
