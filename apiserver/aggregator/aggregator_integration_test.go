@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -275,6 +276,7 @@ func TestCRDOpenAPI(t *testing.T) {
 		}
 		return v2, v3, nil
 	}
+	start := time.Now()
 	createCRD(t, s, "gizmos", "Gizmo")
 	poll.Eventually(t, "the CRD's schema in /openapi/v2 and /openapi/v3", func() error {
 		v2, v3, err := published()
@@ -283,6 +285,8 @@ func TestCRDOpenAPI(t *testing.T) {
 		}
 		return nil
 	})
+	t.Logf("published after %s", time.Since(start).Round(time.Millisecond))
+	start = time.Now()
 	if err := apiextensionsclient.NewForConfigOrDie(s.Config).ApiextensionsV1().CustomResourceDefinitions().
 		Delete(ctx, "gizmos.skiff.test", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
@@ -294,6 +298,7 @@ func TestCRDOpenAPI(t *testing.T) {
 		}
 		return nil
 	})
+	t.Logf("gone after %s", time.Since(start).Round(time.Millisecond))
 }
 
 // createCRD creates the namespaced CRD <plural>.skiff.test, served at v1 with a typed schema.
