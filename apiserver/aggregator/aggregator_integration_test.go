@@ -122,8 +122,8 @@ func (r *remoteAPI) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 // TestRemoteAPIService: an APIService backed by a Service (no URL) reaches a local TLS server
 // through the shared service resolver, with the front proxy's client certificate and headers;
-// its group is in discovery; APIServices whose Service is missing or has no EndpointSlices are
-// unavailable with upstream's reasons.
+// its group is in discovery; APIServices whose Service is missing, has no EndpointSlices or does
+// not serve the group version are unavailable with upstream's reasons.
 func TestRemoteAPIService(t *testing.T) {
 	s := apiservertest.Start(t)
 	c, ctx := s.Client, context.Background()
@@ -142,6 +142,8 @@ func TestRemoteAPIService(t *testing.T) {
 		{"metrics.skiff.test", "remote", "True/Passed"},
 		{"missing.skiff.test", "missing", "False/ServiceNotFound"},
 		{"empty.skiff.test", "empty", "False/EndpointsNotFound"},
+		// The backend does not serve this group version.
+		{"broken.skiff.test", "remote", "False/FailedDiscoveryCheck"},
 	} {
 		svc := &apiregistrationv1.APIService{ObjectMeta: metav1.ObjectMeta{Name: "v1beta1." + tc.group},
 			Spec: apiregistrationv1.APIServiceSpec{Group: tc.group, Version: "v1beta1", CABundle: ca.CertPEM,
@@ -150,7 +152,7 @@ func TestRemoteAPIService(t *testing.T) {
 		if _, err := apiServices.Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		t.Run(tc.service, func(t *testing.T) {
+		t.Run(tc.group, func(t *testing.T) {
 			poll.Eventually(t, svc.Name+" "+tc.want, func() error {
 				got, err := apiServices.Get(ctx, svc.Name, metav1.GetOptions{})
 				if err != nil {
