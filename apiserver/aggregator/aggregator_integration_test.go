@@ -81,6 +81,19 @@ func TestLocalAPIServices(t *testing.T) {
 	if len(table.Rows) != 1 || fmt.Sprint(table.Rows[0].Cells[:3]) != "[v1.apps Local True]" {
 		t.Errorf("rows %v", table.Rows)
 	}
+
+	// After a restart the CRD's APIService is kept, not deleted and recreated: the CRD
+	// registration syncs before the autoregister controller's first pass, as upstream.
+	before, err := apiServices.Get(ctx, "v1.skiff.test", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Stop()
+	s = apiservertest.StartOn(t, s.DataDir)
+	after, err := aggregatorclient.NewForConfigOrDie(s.Config).ApiregistrationV1().APIServices().Get(ctx, "v1.skiff.test", metav1.GetOptions{})
+	if err != nil || after.UID != before.UID {
+		t.Errorf("v1.skiff.test after a restart: %v (uid %s, was %s)", err, after.GetUID(), before.UID)
+	}
 }
 
 // remoteAPI is a fake extension API server for metrics.skiff.test/v1beta1 that records the front
