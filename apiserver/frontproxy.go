@@ -3,6 +3,7 @@ package apiserver
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -98,6 +99,42 @@ func extensionAuthenticationData(clientCA, requestHeaderCA []byte) map[string]st
 	}
 }
 
+// caBundleKeys are the ConfigMap's CA bundles.
+var caBundleKeys = []string{"client-ca-file", "requestheader-client-ca-file"}
+
+// mergeExtensionAuthentication is the ConfigMap data to write over existing: ours, with each CA
+// bundle joined to the certificates already published, so that control-plane members that (as
+// after an upgrade) created front-proxy CAs of their own do not overwrite each other, as
+// kube-apiserver's cluster authentication trust controller combines every server's CAs.
+func mergeExtensionAuthentication(existing, ours map[string]string) map[string]string {
+	out := maps.Clone(ours)
+	for _, key := range caBundleKeys {
+		out[key] = joinPEMCertificates(existing[key], ours[key])
+	}
+	return out
+}
+
+// joinPEMCertificates concatenates the certificates of bundles in order, each once.
+func joinPEMCertificates(bundles ...string) string {
+	seen := map[string]bool{}
+	var out []byte
+	for _, bundle := range bundles {
+		rest := []byte(bundle)
+		for {
+			var block *pem.Block
+			if block, rest = pem.Decode(rest); block == nil {
+				break
+			}
+			if block.Type != "CERTIFICATE" || seen[string(block.Bytes)] {
+				continue
+			}
+			seen[string(block.Bytes)] = true
+			out = append(out, pem.EncodeToMemory(block)...)
+		}
+	}
+	return string(out)
+}
+
 // ensureExtensionAuthentication creates or corrects kube-system/extension-apiserver-authentication.
 func ensureExtensionAuthentication(ctx context.Context, client kubernetes.Interface, data map[string]string) error {
 	cms := client.CoreV1().ConfigMaps(metav1.NamespaceSystem)
@@ -106,9 +143,11 @@ func ensureExtensionAuthentication(ctx context.Context, client kubernetes.Interf
 	case apierrors.IsNotFound(err):
 		_, err = cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: ExtensionAuthenticationConfigMap, Namespace: metav1.NamespaceSystem},
 			Data: data}, metav1.CreateOptions{})
-	case err == nil && !maps.Equal(cm.Data, data):
-		cm.Data = data
-		_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+	case err == nil:
+		if merged := mergeExtensionAuthentication(cm.Data, data); !maps.Equal(cm.Data, merged) {
+			cm.Data = merged
+			_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("writing %s/%s: %w", metav1.NamespaceSystem, ExtensionAuthenticationConfigMap, err)

@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -24,6 +26,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/transport"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	aggregatorclient "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	"k8s.io/utils/ptr"
@@ -232,6 +235,20 @@ func TestRemoteAPIService(t *testing.T) {
 				User: "someone", ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "get", Resource: "pods"}}}, metav1.CreateOptions{})
 			return err
 		})
+	})
+	t.Run("the server itself trusts the front proxy", func(t *testing.T) {
+		cfg := rest.AnonymousClientConfig(s.Config)
+		cfg.CertFile, cfg.KeyFile = filepath.Join(s.DataDir, "pki", "front-proxy-client.crt"), filepath.Join(s.DataDir, "pki", "front-proxy-client.key")
+		cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+			return transport.NewAuthProxyRoundTripper("alice", "", []string{"devs"}, nil, rt)
+		}
+		review, err := kubernetes.NewForConfigOrDie(cfg).AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u := review.Status.UserInfo; u.Username != "alice" || fmt.Sprint(u.Groups) != "[devs system:authenticated]" {
+			t.Errorf("authenticated as %+v, want alice in devs", u)
+		}
 	})
 	t.Run("discovery", func(t *testing.T) {
 		poll.Eventually(t, "metrics.skiff.test in legacy and aggregated discovery", func() error {
