@@ -131,6 +131,15 @@ func (r *remoteAPI) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.seen = append(r.seen, strings.Join(append([]string{cn, req.Header.Get("X-Remote-User")}, req.Header.Values("X-Remote-Group")...), " "))
 		r.mu.Unlock()
 		fmt.Fprint(w, `{"kind":"WidgetList","apiVersion":"metrics.skiff.test/v1beta1","metadata":{},"items":[]}`)
+	case "/openapi/v2":
+		fmt.Fprint(w, `{"swagger":"2.0","info":{"title":"remote","version":"v1"},"paths":{`+
+			`"/apis/metrics.skiff.test/v1beta1/namespaces/{namespace}/widgets":{"get":{"responses":{"200":{"description":"OK"}}}}},`+
+			`"definitions":{"test.skiff.metrics.v1beta1.Widget":{"type":"object"}}}`)
+	case "/openapi/v3":
+		fmt.Fprint(w, `{"paths":{"apis/metrics.skiff.test/v1beta1":{"serverRelativeURL":"/openapi/v3/apis/metrics.skiff.test/v1beta1?hash=1"}}}`)
+	case "/openapi/v3/apis/metrics.skiff.test/v1beta1":
+		fmt.Fprint(w, `{"openapi":"3.0.0","info":{"title":"remote","version":"v1"},"paths":{},`+
+			`"components":{"schemas":{"test.skiff.metrics.v1beta1.Widget":{"type":"object"}}}}`)
 	default:
 		http.NotFound(w, req)
 	}
@@ -249,6 +258,26 @@ func TestRemoteAPIService(t *testing.T) {
 		if u := review.Status.UserInfo; u.Username != "alice" || fmt.Sprint(u.Groups) != "[devs system:authenticated]" {
 			t.Errorf("authenticated as %+v, want alice in devs", u)
 		}
+	})
+	t.Run("openapi", func(t *testing.T) {
+		rest := c.Discovery().RESTClient()
+		poll.Eventually(t, "the remote's OpenAPI v2 and v3 merged", func() error {
+			v2, err := rest.Get().AbsPath("/openapi/v2").SetHeader("Accept", "application/json").DoRaw(ctx)
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(string(v2), `"/apis/metrics.skiff.test/v1beta1/namespaces/{namespace}/widgets"`) {
+				return fmt.Errorf("/openapi/v2 lacks the remote's paths")
+			}
+			v3, err := rest.Get().AbsPath("/openapi/v3/apis/metrics.skiff.test/v1beta1").DoRaw(ctx)
+			if err != nil {
+				return fmt.Errorf("/openapi/v3/apis/metrics.skiff.test/v1beta1: %w", err)
+			}
+			if !strings.Contains(string(v3), `"test.skiff.metrics.v1beta1.Widget"`) {
+				return fmt.Errorf("the remote's v3 document lacks its schema: %s", v3)
+			}
+			return nil
+		})
 	})
 	t.Run("discovery", func(t *testing.T) {
 		poll.Eventually(t, "metrics.skiff.test in legacy and aggregated discovery", func() error {
