@@ -17,15 +17,16 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/bootstrap"
 )
 
-// newAuthenticator accepts client certificates signed by the cluster CA (CN = user, O = groups)
-// join tokens (bearer <id>.<secret>, apiserver/bootstrap) and service account tokens
+// newAuthenticator accepts the front proxy's request headers (X-Remote-User and the like, from a
+// client certificate of the front-proxy CA named front-proxy-client; frontproxy.go), client
+// certificates signed by the cluster CA (CN = user, O = groups), join tokens (bearer <id>.<secret>, apiserver/bootstrap) and service account tokens
 // (apiserver/serviceaccount), and otherwise makes the request
 // anonymous, for the authorizer to judge. Credentials that are presented but refused (an unknown
 // or expired token, a certificate of another CA) fail the request with 401, as kube-apiserver
 // does, instead of falling back to anonymous.
-func newAuthenticator(clientCA dynamiccertificates.CAContentProvider, tokens ...authenticator.Token) authenticator.Request {
+func newAuthenticator(clientCA dynamiccertificates.CAContentProvider, requestHeader authenticator.Request, tokens ...authenticator.Token) authenticator.Request {
 	certs := x509request.NewDynamic(clientCA.VerifyOptions, x509request.CommonNameUserConversion)
-	known := union.New(newCertCache(certs), bearertoken.New(tokenunion.New(tokens...)))
+	known := union.New(requestHeader, newCertCache(certs), bearertoken.New(tokenunion.New(tokens...)))
 	return union.NewFailOnError(group.NewAuthenticatedGroupAdder(known), anonymous.NewAuthenticator(nil))
 }
 

@@ -6,22 +6,25 @@ import (
 	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
 	apiextensionsoptions "k8s.io/apiextensions-apiserver/pkg/cmd/server/options"
 	extensionsopenapi "k8s.io/apiextensions-apiserver/pkg/generated/openapi"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/endpoints/discovery/aggregated"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/util/webhook"
+	aggregatoropenapi "k8s.io/kube-aggregator/pkg/generated/openapi"
 	"k8s.io/kube-openapi/pkg/common"
 
 	"github.com/skiff-dev/skiff/apiserver/openapi"
 )
 
-// openAPIDefinitions are the served k8s.io/api types plus apiextensions.k8s.io's.
+// openAPIDefinitions are the served k8s.io/api types plus apiextensions.k8s.io's and
+// apiregistration.k8s.io's.
 func openAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 	defs := openapi.GetOpenAPIDefinitions(ref)
-	for name, def := range extensionsopenapi.GetOpenAPIDefinitions(ref) {
-		if _, ok := defs[name]; !ok {
-			defs[name] = def
+	for _, more := range []common.GetOpenAPIDefinitions{extensionsopenapi.GetOpenAPIDefinitions, aggregatoropenapi.GetOpenAPIDefinitions} {
+		for name, def := range more(ref) {
+			if _, ok := defs[name]; !ok {
+				defs[name] = def
+			}
 		}
 	}
 	return defs
@@ -57,16 +60,11 @@ func (c *Config) extensionsConfig(etcdOpts *genericoptions.EtcdOptions) *apiexte
 	}
 }
 
-// shareAggregatedDiscovery makes both servers publish into one aggregated discovery document, so
-// /apis lists custom resources next to the built-in groups.
+// shareAggregatedDiscovery makes the three servers (aggregator, core, apiextensions) publish into
+// one aggregated discovery document, so /apis lists custom resources and aggregated APIs next to
+// the built-in groups.
 func (c *Config) shareAggregatedDiscovery() {
 	if c.Generic.AggregatedDiscoveryGroupManager == nil {
 		c.Generic.AggregatedDiscoveryGroupManager = aggregated.NewResourceManager("apis")
 	}
-}
-
-// extensionsGroup is apiextensions.k8s.io as listed in the legacy (non-aggregated) /apis.
-func extensionsGroup() metav1.APIGroup {
-	gv := metav1.GroupVersionForDiscovery{GroupVersion: apiextensionsv1.SchemeGroupVersion.String(), Version: "v1"}
-	return metav1.APIGroup{Name: apiextensionsv1.GroupName, Versions: []metav1.GroupVersionForDiscovery{gv}, PreferredVersion: gv}
 }

@@ -24,6 +24,7 @@ import (
 	apimachineryversion "k8s.io/apimachinery/pkg/version"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
+	"k8s.io/apiserver/pkg/authentication/authenticator"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
@@ -37,11 +38,14 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/component-base/compatibility"
 	"k8s.io/klog/v2"
+	aggregatorapiserver "k8s.io/kube-aggregator/pkg/apiserver"
+	aggregatorscheme "k8s.io/kube-aggregator/pkg/apiserver/scheme"
 	"k8s.io/utils/clock"
 	goruntime "runtime"
 
 	"github.com/skiff-dev/skiff/apis"
 	skiffadmission "github.com/skiff-dev/skiff/apiserver/admission"
+	"github.com/skiff-dev/skiff/apiserver/aggregator"
 	"github.com/skiff-dev/skiff/apiserver/authorization"
 	"github.com/skiff-dev/skiff/apiserver/bootstrap"
 	"github.com/skiff-dev/skiff/apiserver/controlplane"
@@ -80,10 +84,13 @@ type Config struct {
 	CA              *pki.CA
 	AdminKubeconfig string
 	// Extensions serves CustomResourceDefinitions, as the delegate of the core server.
-	Extensions  *apiextensionsapiserver.Config
+	Extensions *apiextensionsapiserver.Config
+	// Aggregator serves APIServices in front of the core server (apiserver/aggregator).
+	Aggregator  *aggregatorapiserver.Config
 	etcd        *etcd.Server
 	etcdOptions *genericoptions.EtcdOptions
-	openAPIV3   *openAPIV3Merge
+	// frontProxy is the aggregator's PKI for remote APIServices (frontproxy.go).
+	frontProxy *frontProxy
 	// serviceAccounts signs and authenticates service account tokens (serviceaccounts.go).
 	serviceAccounts *serviceAccounts
 	// authz is the authorization chain (rbac.go).
@@ -99,13 +106,15 @@ type CompletedConfig struct {
 	*Config
 	generic    genericapiserver.CompletedConfig
 	extensions apiextensionsapiserver.CompletedConfig
+	aggregator aggregatorapiserver.CompletedConfig
 }
 
 // Server is a running API server.
 type Server struct {
-	Config  *Config
-	generic *genericapiserver.GenericAPIServer
-	ready   chan struct{}
+	Config *Config
+	// aggregator is the head of the chain: aggregator → core → apiextensions → not found.
+	aggregator *aggregatorapiserver.APIAggregator
+	ready      chan struct{}
 	// kubernetesServiceIP is the ClusterIP of default/kubernetes.
 	kubernetesServiceIP string
 	// endpoints keeps default/kubernetes's endpoints listing the live API servers.
@@ -177,14 +186,18 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	gc.Authentication.Authenticator = newAuthenticator(clientCA, joinTokens, c.serviceAccounts.authn)
+	var frontProxyAuthn authenticator.Request
+	if c.frontProxy, frontProxyAuthn, err = c.applyFrontProxy(); err != nil {
+		return nil, err
+	}
+	gc.Authentication.Authenticator = newAuthenticator(clientCA, frontProxyAuthn, joinTokens, c.serviceAccounts.authn)
 	gc.SharedInformerFactory = informers.NewSharedInformerFactory(loopbackClient, 10*time.Minute)
 	if err := c.applyAuthorization(); err != nil {
 		return nil, err
 	}
 	genericapiserver.AuthorizeClientBearerToken(gc.LoopbackClientConfig, &gc.Authentication, &gc.Authorization)
 
-	namer := openapinamer.NewDefinitionNamer(scheme, apiextensionsapiserver.Scheme)
+	namer := openapinamer.NewDefinitionNamer(scheme, apiextensionsapiserver.Scheme, aggregatorscheme.Scheme)
 	gc.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(openAPIDefinitions, namer)
 	gc.OpenAPIConfig.Info.Title = "Kubernetes"
 	gc.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(openAPIDefinitions, namer)
@@ -202,11 +215,13 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 		return nil, err
 	}
 	c.shareAggregatedDiscovery()
-	c.openAPIV3 = &openAPIV3Merge{}
 	gc.BuildHandlerChainFunc = func(h http.Handler, gcfg *genericapiserver.Config) http.Handler {
-		return genericapiserver.DefaultBuildHandlerChain(metricsHandler(o.ExtraMetrics, c.openAPIV3.wrap(h)), gcfg)
+		return genericapiserver.DefaultBuildHandlerChain(metricsHandler(o.ExtraMetrics, h), gcfg)
 	}
 	c.Extensions = c.extensionsConfig(c.etcdOptions)
+	// Remote APIServices' Services resolve as webhooks' do (webhooks.go).
+	c.Aggregator = aggregator.NewConfig(aggregator.Options{Generic: gc, Etcd: c.etcdOptions, ServiceResolver: c.serviceResolver,
+		ProxyClientCertFile: c.frontProxy.certFile, ProxyClientKeyFile: c.frontProxy.keyFile})
 	if err := c.writeAdminKubeconfig(); err != nil {
 		c.Close()
 		return nil, err
@@ -384,10 +399,11 @@ func (c *Config) Close() {
 
 // Complete fills in the generic config's defaults.
 func (c *Config) Complete() CompletedConfig {
-	return CompletedConfig{Config: c, generic: c.Generic.Complete(), extensions: c.Extensions.Complete()}
+	return CompletedConfig{Config: c, generic: c.Generic.Complete(), extensions: c.Extensions.Complete(), aggregator: c.Aggregator.Complete()}
 }
 
-// New builds the server and installs every API group.
+// New builds the servers, installs every API group and chains them as kube-apiserver does:
+// aggregator → core → apiextensions → not found.
 func (c CompletedConfig) New() (*Server, error) {
 	crds, err := c.extensions.New(genericapiserver.NewEmptyDelegate())
 	if err != nil {
@@ -397,8 +413,6 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating generic server: %w", err)
 	}
-	gs.DiscoveryGroupManager.AddGroup(extensionsGroup())
-	c.openAPIV3.setDelegate(crds.GenericAPIServer.UnprotectedHandler())
 	// Pod streams (pods/log, exec, attach, portforward): the API server reaches node agents with
 	// a client certificate of the cluster CA and verifies their serving certificates with it.
 	// Its user (no group) is bound to system:kubelet-api-admin, which the agents check with a
@@ -446,11 +460,10 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err := gs.InstallAPIGroups(groups.Named...); err != nil {
 		return nil, fmt.Errorf("installing API groups: %w", err)
 	}
-	installVersion(gs, c.Options.Version)
 	if err := c.installOpenIDDiscovery(gs, c.serviceAccounts); err != nil {
 		return nil, err
 	}
-	s := &Server{Config: c.Config, generic: gs, ready: make(chan struct{}), kubernetesServiceIP: core.KubernetesServiceIP()}
+	s := &Server{Config: c.Config, ready: make(chan struct{}), kubernetesServiceIP: core.KubernetesServiceIP()}
 	// The reconciler keeps default/kubernetes's v1 Endpoints on purpose (as kube-apiserver's does,
 	// which writes storage directly): its reads must not log the API's deprecation warning.
 	endpointsConfig := rest.CopyConfig(c.Generic.LoopbackClientConfig)
@@ -470,10 +483,22 @@ func (c CompletedConfig) New() (*Server, error) {
 		gs.AddPostStartHookOrDie("networking/bootstrap-default-ingress-class", bootstrapHook(networkingstorage.EnsureDefaultIngressClass))
 	}
 	gs.AddPostStartHookOrDie("skiff-cluster-info", bootstrap.PublishClusterInfo(c.ServerURL(), c.CA.CertPEM))
+	extensionAuthn := extensionAuthenticationData(c.CA.CertPEM, c.frontProxy.ca.CertPEM)
+	gs.AddPostStartHookOrDie("skiff-extension-apiserver-authentication", bootstrapHook(func(ctx context.Context, client kubernetes.Interface) error {
+		return registry.EnsureCreated(ctx, "ConfigMap", ExtensionAuthenticationConfigMap, func(ctx context.Context) error {
+			return ensureExtensionAuthentication(ctx, client, extensionAuthn)
+		})
+	}))
 	if c.etcd != nil && c.Options.EtcdCluster != nil {
 		// New control-plane members join through any member (skiff server --join).
 		gs.Handler.NonGoRestfulMux.Handle(bootstrap.ControlPlaneJoinPath, controlplane.JoinHandler(c.Options.DataDir, c.etcd.Members))
 	}
+	// Last: the aggregator takes over the delegates' post-start hooks and health checks when it
+	// is created.
+	if s.aggregator, err = aggregator.New(c.aggregator, gs, crds.Informers.Apiextensions().V1().CustomResourceDefinitions()); err != nil {
+		return nil, err
+	}
+	installVersion(s.aggregator.GenericAPIServer, c.Options.Version)
 	return s, nil
 }
 
@@ -545,14 +570,17 @@ func (s *Server) LoopbackConfig() *rest.Config {
 // Start serves until ctx is done, then shuts down and stops the embedded etcd.
 func (s *Server) Start(ctx context.Context) error {
 	defer s.Config.Close()
-	prepared := s.generic.PrepareRun()
+	prepared, err := s.aggregator.PrepareRun()
+	if err != nil {
+		return fmt.Errorf("preparing the aggregator: %w", err)
+	}
 	go func() {
 		if err := s.waitReady(ctx); err == nil {
 			close(s.ready)
 		}
 	}()
 	errCh := make(chan error, 1)
-	go func() { errCh <- prepared.RunWithContext(ctx) }()
+	go func() { errCh <- prepared.Run(ctx) }()
 	var etcdErr <-chan error
 	if s.Config.etcd != nil {
 		etcdErr = s.Config.etcd.Err()

@@ -2,11 +2,9 @@ package admission_test
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,7 +16,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -26,12 +23,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
-	"github.com/skiff-dev/skiff/apiserver/pki"
 	"github.com/skiff-dev/skiff/test/poll"
 )
 
@@ -339,43 +334,9 @@ func TestValidatingAdmissionPolicy(t *testing.T) {
 // the ready endpoint of the Service's EndpointSlice (no service proxy runs here) and checks the
 // certificate against <service>.<namespace>.svc.
 func TestWebhookThroughService(t *testing.T) {
-	ip := nonLoopbackIP(t)
-	ca, err := pki.LoadOrCreateCA(t.TempDir(), "ca", "webhook-ca")
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM, keyPEM, err := ca.Issue(pki.CertSpec{CommonName: "hook.default.svc", DNSNames: []string{"hook.default.svc"}, Server: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(webhookHandler())
-	if srv.Listener, err = net.Listen("tcp", net.JoinHostPort(ip, "0")); err != nil {
-		t.Skipf("listening on %s: %v", ip, err)
-	}
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	port := int32(srv.Listener.Addr().(*net.TCPAddr).Port)
-
 	s := apiservertest.Start(t)
 	c, ctx := s.Client, context.Background()
-	if _, err := c.CoreV1().Services("default").Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "hook"},
-		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "https", Port: 443, TargetPort: intstr.FromInt32(port)}}}},
-		metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.DiscoveryV1().EndpointSlices("default").Create(ctx, &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Name: "hook-1", Labels: map[string]string{discoveryv1.LabelServiceName: "hook"}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
-		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("https"), Port: &port}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	ca := s.ServeThroughService(t, "default", "hook", webhookHandler(), nil).CA
 	hook := validatingHook("svc.skiff.test", "", ca.CertPEM, "deny", admissionregistrationv1.Fail)
 	hook.ClientConfig = admissionregistrationv1.WebhookClientConfig{CABundle: ca.CertPEM,
 		Service: &admissionregistrationv1.ServiceReference{Namespace: "default", Name: "hook", Path: ptr.To("/validate")}}
@@ -424,21 +385,6 @@ func TestWebhookThroughService(t *testing.T) {
 
 func schemaGVR(version string) schema.GroupVersionResource {
 	return schema.GroupVersionResource{Group: "skiff.test", Version: version, Resource: "widgets"}
-}
-
-// nonLoopbackIP is an IPv4 address of this machine that EndpointSlices accept.
-func nonLoopbackIP(t *testing.T) string {
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		t.Skip(err)
-	}
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && n.IP.IsGlobalUnicast() {
-			return n.IP.String()
-		}
-	}
-	t.Skip("no non-loopback IPv4 address")
-	return ""
 }
 
 func mutatingAdmissionPolicy(t *testing.T, s *apiservertest.Server) {

@@ -158,6 +158,13 @@ func ClusterRoles() []rbacv1.ClusterRole {
 		clusterRole("system:kube-dns", nil,
 			rule(verbs("list", "watch"), groups(""), "services"),
 			rule(verbs("list", "watch"), groups("discovery.k8s.io"), "endpointslices")),
+		// Upstream's role of extension API servers that delegate authentication and authorization
+		// to this server (metrics-server and sample-apiserver bind it), and of the aggregator.
+		clusterRole("system:auth-delegator", nil,
+			rule(verbs("create"), groups("authentication.k8s.io"), "tokenreviews"),
+			rule(verbs("create"), groups("authorization.k8s.io"), "subjectaccessreviews")),
+		clusterRole("system:kube-aggregator", nil,
+			rule(read, groups(""), "services", "endpoints")),
 		clusterRole("system:node-bootstrapper", nil,
 			rule(verbs("create", "get", "list", "watch"), groups("certificates.k8s.io"), "certificatesigningrequests")),
 		clusterRole("system:certificates.k8s.io:certificatesigningrequests:nodeclient", nil,
