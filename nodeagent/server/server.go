@@ -38,6 +38,7 @@ import (
 	internalapi "k8s.io/cri-api/pkg/apis"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/klog/v2"
+	statsv1alpha1 "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 	"k8s.io/utils/clock"
 )
 
@@ -77,9 +78,17 @@ type Config struct {
 	// Metrics, when set, is served at /metrics (to callers allowed nodes/metrics), as the
 	// kubelet serves its metrics on its own port.
 	Metrics prometheus.Gatherer
+	// Stats, when set, serves /stats/summary and /metrics/resource (to callers allowed
+	// nodes/stats and nodes/metrics), as the kubelet.
+	Stats SummaryProvider
 	// Profiling serves net/http/pprof at /debug/pprof/ (to callers allowed nodes/proxy), as the
 	// kubelet's enableProfilingHandler.
 	Profiling bool
+}
+
+// SummaryProvider reads the node's resource statistics (nodeagent/stats.Provider).
+type SummaryProvider interface {
+	Summary(ctx context.Context) (*statsv1alpha1.Summary, error)
 }
 
 // Server serves the node's API.
@@ -189,6 +198,10 @@ func (s *Server) routes() http.Handler {
 	}
 	if s.cfg.Metrics != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{}))
+	}
+	if s.cfg.Stats != nil {
+		mux.HandleFunc("GET /stats/summary", s.statsSummary)
+		mux.HandleFunc("GET /metrics/resource", s.resourceMetrics)
 	}
 	if s.cfg.Profiling {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
