@@ -43,8 +43,11 @@ type Store struct {
 	lastPods, prevPods   map[apitypes.NamespacedName]map[string]Point
 }
 
-// NewStore is an empty store for scrapes every resolution.
+// NewStore is an empty store for scrapes every resolution (DefaultResolution when 0).
 func NewStore(resolution time.Duration) *Store {
+	if resolution <= 0 {
+		resolution = DefaultResolution
+	}
 	return &Store{resolution: resolution}
 }
 
