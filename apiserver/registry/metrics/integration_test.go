@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -83,10 +82,7 @@ func TestMetricsAPI(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	api := apiservertest.StartOnWith(t, t.TempDir(), func(o *apiserver.Options) { o.MetricResolution = 500 * time.Millisecond })
-	ca, err := pki.LoadOrCreateCA(filepath.Join(api.DataDir, "pki"), "ca", "skiff-ca")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := api.CA(t)
 	fake := fakeNode(t, ca)
 	port := int32(fake.Listener.Addr().(*net.TCPAddr).Port)
 	nodes := api.Client.CoreV1().Nodes()
