@@ -2,7 +2,9 @@
 // proxies pods/log, pods/exec, pods/attach and pods/portforward to: /containerLogs reads the
 // containers' CRI log files, /exec, /attach and /portForward ask CRI for a streaming URL and
 // proxy the upgraded (SPDY or websocket) connection to the runtime's streaming server, as
-// upstream kubelet does with its streaming proxy option.
+// upstream kubelet does with its streaming proxy option. /stats/summary and /metrics/resource
+// serve the node's resource statistics (nodeagent/stats), which the API server's metrics API
+// scrapes.
 //
 // Every request is authenticated and authorized as the kubelet's port does (auth.go): a client
 // certificate of the cluster CA or a bearer token (TokenReview), nothing anonymous; then a
