@@ -252,3 +252,29 @@ func TestScraper(t *testing.T) {
 		t.Error("a NotReady node was scraped")
 	}
 }
+
+// BenchmarkDecodeAndStore: one scrape of a full node (110 pods of two containers) decoded and
+// stored.
+func BenchmarkDecodeAndStore(b *testing.B) {
+	var body strings.Builder
+	fmt.Fprintf(&body, "node_cpu_usage_seconds_total 100 1700000100000\nnode_memory_working_set_bytes 1e9 1700000100000\n")
+	for i := range 110 {
+		for _, c := range []string{"app", "sidecar"} {
+			l := fmt.Sprintf(`{container="%s",namespace="default",pod="pod-%d"}`, c, i)
+			fmt.Fprintf(&body, "container_cpu_usage_seconds_total%s %d 1700000100000\n", l, i)
+			fmt.Fprintf(&body, "container_memory_working_set_bytes%s 1.048576e+06 1700000100000\n", l)
+			fmt.Fprintf(&body, "container_start_time_seconds%s 1.7e+09\n", l)
+		}
+	}
+	data := []byte(body.String())
+	store := resourcemetrics.NewStore(0)
+	now := time.Unix(1700000100, 0)
+	for b.Loop() {
+		batch, err := resourcemetrics.Decode(data, "n1", now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		store.Store(batch)
+	}
+	b.ReportMetric(float64(len(data)), "bytes/scrape")
+}
