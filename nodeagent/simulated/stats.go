@@ -52,6 +52,9 @@ func cumulative(rate resource.Quantity, from, to time.Time) uint64 {
 // Running pods uses the simulated container usage since it started, and the node its own since
 // boot plus theirs. Pods and containers keep the order given.
 func SimulatedSummary(nodeName string, boot time.Time, pods []*corev1.Pod, now time.Time) *statsv1alpha1.Summary {
+	// Readings are stamped in milliseconds (/metrics/resource): the counters are those of that
+	// millisecond, so that rates between two of them are exact.
+	now = now.Truncate(time.Millisecond)
 	t := metav1.NewTime(now)
 	ctrMemory := uint64(SimulatedContainerMemory.Value())
 	nodeCPU, nodeMemory := cumulative(SimulatedNodeCPU, boot, now), uint64(SimulatedNodeMemory.Value())
