@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -54,6 +55,7 @@ func NewScraper(cfg Config) (*Scraper, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
+	registerMetrics()
 	return &Scraper{cfg: cfg}, nil
 }
 
@@ -101,7 +103,10 @@ func (s *Scraper) ScrapeOnce(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, name := range targets {
 		wg.Go(func() {
+			start := s.cfg.Clock.Now()
 			b, err := s.scrape(ctx, name)
+			requestDuration.WithLabelValues(name).Observe(s.cfg.Clock.Since(start).Seconds())
+			requestTotal.WithLabelValues(strconv.FormatBool(err == nil)).Inc()
 			if err != nil {
 				log.V(2).Info("Scraping a node's resource metrics failed", "node", name, "err", err)
 				return

@@ -58,6 +58,13 @@ func (s *Store) Store(b *Batch) {
 	defer s.mu.Unlock()
 	s.lastNodes, s.prevNodes = NextNodes(s.lastNodes, s.prevNodes, b.Nodes)
 	s.lastPods, s.prevPods = NextPods(s.lastPods, s.prevPods, b.Pods, s.resolution)
+	// Points that can give a rate, as metrics-server counts them.
+	containers := 0
+	for _, ctrs := range s.prevPods {
+		containers += len(ctrs)
+	}
+	pointsStored.WithLabelValues("node").Set(float64(len(s.prevNodes)))
+	pointsStored.WithLabelValues("container").Set(float64(containers))
 }
 
 // NextNodes is the nodes' last and previous points after a scrape.

@@ -125,6 +125,17 @@ func TestMetricsAPI(t *testing.T) {
 	if cpu, mem := nm.Usage.Cpu(), nm.Usage.Memory(); cpu.MilliValue() != 500 || mem.String() != "1Gi" || nm.Window.Duration <= 0 || nm.Labels["tier"] != "metrics" {
 		t.Errorf("node metrics: cpu %s memory %s window %v labels %v", cpu, mem, nm.Window.Duration, nm.Labels)
 	}
+	// The scraper's own metrics, metrics-server's names, on the API server's /metrics.
+	raw, err := api.Client.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`metrics_server_kubelet_request_total{success="true"}`, `metrics_server_kubelet_request_duration_seconds_count{node="metrics-node"}`,
+		`metrics_server_storage_points{type="node"} 1`} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("/metrics has no %s", want)
+		}
+	}
 	// The NotReady node has no metrics; a missing node is the node's own NotFound.
 	if _, err := m.NodeMetricses().Get(ctx, "down-node", metav1.GetOptions{}); !apierrors.IsNotFound(err) || !strings.Contains(err.Error(), `nodes.metrics.k8s.io "down-node" not found`) {
 		t.Errorf("NotReady node: %v", err)
