@@ -61,6 +61,13 @@ type Options struct {
 	// DisableIngress skips creating the built-in default IngressClass skiff (controller
 	// skiff.dev/ingress-controller) at start (`skiff up|server --disable-ingress`).
 	DisableIngress bool
+	// DisableMetricsAPI leaves out the built-in metrics.k8s.io (the resource metrics of nodes
+	// and pods, scraped from the nodes' /metrics/resource), so that the real metrics-server can
+	// serve it (`skiff up|server --disable-metrics-api`).
+	DisableMetricsAPI bool
+	// MetricResolution is how often the built-in metrics API scrapes the nodes
+	// (metrics-server's --metric-resolution; 15s when 0).
+	MetricResolution time.Duration
 	// EtcdForTests tunes the embedded single etcd member for in-process tests (etcd.Config.ForTests).
 	EtcdForTests bool
 	// Hardening holds the audit log, encryption at rest and request limits (hardening.go).

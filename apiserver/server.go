@@ -64,11 +64,13 @@ import (
 	servicestorage "github.com/skiff-dev/skiff/apiserver/registry/core/service"
 	discoverystorage "github.com/skiff-dev/skiff/apiserver/registry/discovery"
 	eventsstorage "github.com/skiff-dev/skiff/apiserver/registry/events"
+	metricsstorage "github.com/skiff-dev/skiff/apiserver/registry/metrics"
 	networkingstorage "github.com/skiff-dev/skiff/apiserver/registry/networking"
 	policystorage "github.com/skiff-dev/skiff/apiserver/registry/policy"
 	rbacstorage "github.com/skiff-dev/skiff/apiserver/registry/rbac"
 	schedulingstorage "github.com/skiff-dev/skiff/apiserver/registry/scheduling"
 	storagestorage "github.com/skiff-dev/skiff/apiserver/registry/storage"
+	"github.com/skiff-dev/skiff/apiserver/resourcemetrics"
 )
 
 // SystemNamespaces exist from the first start and cannot be deleted.
@@ -129,6 +131,11 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 	}
 	scheme := runtime.NewScheme()
 	if err := apis.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	// metrics.k8s.io is registered even when the built-in metrics API is off: its types are
+	// known to the API machinery as upstream's are.
+	if err := metricsstorage.AddToScheme(scheme); err != nil {
 		return nil, err
 	}
 	metav1.AddToGroupVersion(scheme, schema.GroupVersion{Version: "v1"})
@@ -431,8 +438,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		NodeClientTLS:        nodeTLS,
 		ServiceAccountTokens: c.serviceAccounts.tokens(c.Options),
 	}
-	groups, err := registry.Build(c.Scheme, c.Codecs, c.Generic.RESTOptionsGetter,
-		core,
+	providers := []registry.RESTStorageProvider{core,
 		appsstorage.Provider{},
 		batchstorage.Provider{},
 		coordinationstorage.Provider{},
@@ -447,7 +453,17 @@ func (c CompletedConfig) New() (*Server, error) {
 		eventsstorage.Provider{},
 		policystorage.Provider{},
 		admissionregistrationstorage.Provider{Authorizer: c.Generic.Authorization.Authorizer, Mapper: c.restMapper},
-	)
+	}
+	// metrics.k8s.io, as metrics-server serves it, from the nodes' /metrics/resource scraped
+	// in-process (--disable-metrics-api leaves it to metrics-server).
+	var metricsStore *resourcemetrics.Store
+	if !c.Options.DisableMetricsAPI {
+		metricsStore = resourcemetrics.NewStore(c.Options.MetricResolution)
+		informers := c.Generic.SharedInformerFactory.Core().V1()
+		providers = append(providers, metricsstorage.Provider{Source: metricsStore,
+			Nodes: informers.Nodes().Lister(), Pods: informers.Pods().Lister()})
+	}
+	groups, err := registry.Build(c.Scheme, c.Codecs, c.Generic.RESTOptionsGetter, providers...)
 	if err != nil {
 		return nil, err
 	}
@@ -481,6 +497,11 @@ func (c CompletedConfig) New() (*Server, error) {
 	}
 	if !c.Options.DisableIngress {
 		gs.AddPostStartHookOrDie("networking/bootstrap-default-ingress-class", bootstrapHook(networkingstorage.EnsureDefaultIngressClass))
+	}
+	if metricsStore != nil {
+		if err := addMetricsScraper(gs, c.Generic.SharedInformerFactory, core.NodeConnector(), metricsStore, c.Options.MetricResolution); err != nil {
+			return nil, err
+		}
 	}
 	gs.AddPostStartHookOrDie("skiff-cluster-info", bootstrap.PublishClusterInfo(c.ServerURL(), c.CA.CertPEM))
 	extensionAuthn := extensionAuthenticationData(c.CA.CertPEM, c.frontProxy.ca.CertPEM)

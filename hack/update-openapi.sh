@@ -27,6 +27,7 @@ pkgs=(
   k8s.io/api/admissionregistration/v1
   k8s.io/api/certificates/v1
   k8s.io/api/node/v1
+  k8s.io/metrics/pkg/apis/metrics/v1beta1
 )
 ro=()
 for p in "${pkgs[@]}"; do ro+=(--readonly-pkg "$p"); done

@@ -2,6 +2,7 @@ package apiservertest
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/skiff-dev/skiff/apiserver"
+	"github.com/skiff-dev/skiff/apiserver/pki"
 )
 
 // Server is a running test API server.
@@ -123,3 +125,13 @@ func start(t testing.TB, dataDir string, configure func(o *apiserver.Options)) *
 
 // Stop shuts the server down and waits for it (and its etcd) to exit.
 func (s *Server) Stop() { s.stop() }
+
+// CA is the server's cluster CA, to issue certificates for fake node agents and clients.
+func (s *Server) CA(t testing.TB) *pki.CA {
+	t.Helper()
+	ca, err := pki.LoadOrCreateCA(filepath.Join(s.DataDir, "pki"), "ca", "skiff-ca")
+	if err != nil {
+		t.Fatalf("loading the cluster CA: %v", err)
+	}
+	return ca
+}

@@ -140,6 +140,11 @@ func ClusterRoles() []rbacv1.ClusterRole {
 				"replicasets/scale", "replicasets/status", "replicationcontrollers/scale"),
 			rule(read, groups("policy"), "poddisruptionbudgets", "poddisruptionbudgets/status"),
 			rule(read, groups("networking.k8s.io"), "ingresses", "ingresses/status", "networkpolicies")),
+		// metrics-server's reader of metrics.k8s.io (kubectl top), aggregated into view, edit and
+		// admin; Skiff serves the group itself (or metrics-server does, --disable-metrics-api).
+		clusterRole("system:aggregated-metrics-reader", map[string]string{"k8s-app": "metrics-server",
+			aggregateToView: "true", aggregateToEdit: "true", aggregateToAdmin: "true"},
+			rule(verbs("get", "list", "watch"), groups("metrics.k8s.io"), "pods", "nodes")),
 
 		clusterRole("system:node", nil, NodeRules()...),
 		// Upstream's role of full access to the agents' API (logs, exec, attach, port-forward,

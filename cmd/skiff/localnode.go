@@ -34,6 +34,7 @@ import (
 	"github.com/skiff-dev/skiff/nodeagent/routes"
 	"github.com/skiff-dev/skiff/nodeagent/runtime/containerd"
 	"github.com/skiff-dev/skiff/nodeagent/server"
+	"github.com/skiff-dev/skiff/nodeagent/stats"
 )
 
 // localNode is this machine's node in `skiff up`: the loopback image registry, a private
@@ -301,8 +302,14 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 		// Callers are authenticated (client certificates of the cluster CA, bearer tokens by
 		// TokenReview) and authorized (SubjectAccessReview on nodes/<subresource> of this node)
 		// through the node's own credential, as the kubelet's webhook mode.
+		// /stats/summary and /metrics/resource: the host's CPU and memory, the pods' from CRI.
+		statsProvider, err := stats.NewProvider(stats.Config{NodeName: n.name, Runtime: crd.RuntimeService(), Host: stats.FSHost{FS: os.DirFS("/")}})
+		if err != nil {
+			ln.Close()
+			return err
+		}
 		srv, err := server.New(server.Config{Listener: ln, CertPEM: certPEM, KeyPEM: keyPEM, ClientCAs: pool,
-			NodeName: n.name, Client: client,
+			NodeName: n.name, Client: client, Stats: statsProvider,
 			Runtime: crd.RuntimeService(), PodLogDir: ag.PodLogDir, Metrics: n, Profiling: n.profiling})
 		if err != nil {
 			ln.Close()

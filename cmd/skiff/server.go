@@ -12,6 +12,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/skiff-dev/skiff/apiserver"
+	"github.com/skiff-dev/skiff/apiserver/resourcemetrics"
 	"github.com/skiff-dev/skiff/controllers/certificates"
 	"github.com/skiff-dev/skiff/controllers/controllermanager"
 )
@@ -41,6 +42,10 @@ func controlPlaneFlags(fs *pflag.FlagSet, o *apiserver.Options) {
 		"Do not create the default StorageClass local-path (provisioner skiff.dev/local-path) at start.")
 	fs.BoolVar(&o.DisableIngress, "disable-ingress", o.DisableIngress,
 		"Turn the built-in ingress controller off: no default IngressClass skiff at start, no Ingress status controller (and, with skiff up, no ingress controller on the node).")
+	fs.BoolVar(&o.DisableMetricsAPI, "disable-metrics-api", o.DisableMetricsAPI,
+		"Do not serve the built-in metrics.k8s.io (kubectl top; scraped from the nodes' /metrics/resource), so that metrics-server can serve it instead.")
+	fs.DurationVar(&o.MetricResolution, "metric-resolution", resourcemetrics.DefaultResolution,
+		"How often the built-in metrics API scrapes every node's /metrics/resource (metrics-server's --metric-resolution).")
 	fs.BoolVar(&o.DisablePodSecurityAdmission, "disable-pod-security-admission", o.DisablePodSecurityAdmission,
 		"Turn the PodSecurity admission plugin off (kube-apiserver's --disable-admission-plugins=PodSecurity).")
 }

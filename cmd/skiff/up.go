@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/skiff-dev/skiff/apiserver"
+	"github.com/skiff-dev/skiff/apiserver/pki"
 	"github.com/skiff-dev/skiff/controllers/clusterdns"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/server"
@@ -43,7 +46,7 @@ func newUpCommand() *cobra.Command {
 			}
 			if simulatedNodes > 0 {
 				p.extra = append(p.extra, func(ctx context.Context, cfg *apiserver.Config) error {
-					return runSimulatedNodes(ctx, cfg.AdminKubeconfig, simulatedNodes, !p.controllers.NodeIPAM.AllocateNodeCIDRs)
+					return runSimulatedNodes(ctx, cfg.AdminKubeconfig, cfg.CA, simulatedNodes, !p.controllers.NodeIPAM.AllocateNodeCIDRs)
 				})
 			}
 			if agent {
@@ -92,8 +95,10 @@ func newUpCommand() *cobra.Command {
 }
 
 // runSimulatedNodes runs n simulated nodes named sim-0, sim-1, ...: their pod CIDRs come from
-// the node IPAM controller, or are 10.244.<i>.0/24 when it is off (explicit).
-func runSimulatedNodes(ctx context.Context, kubeconfig string, n int, explicitCIDRs bool) error {
+// the node IPAM controller, or are 10.244.<i>.0/24 when it is off (explicit). Each serves the
+// node agent's API on a loopback port with a certificate of ca, so that the metrics API (kubectl
+// top) reads their simulated usage.
+func runSimulatedNodes(ctx context.Context, kubeconfig string, ca *pki.CA, n int, explicitCIDRs bool) error {
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		return fmt.Errorf("loading %s: %w", kubeconfig, err)
@@ -111,6 +116,9 @@ func runSimulatedNodes(ctx context.Context, kubeconfig string, n int, explicitCI
 	g, gctx := errgroup.WithContext(ctx)
 	for i := 0; i < n; i++ {
 		nc := simulated.Config{Name: fmt.Sprintf("sim-%d", i), Client: client, Faults: faultWatcher}
+		if nc.Server, err = simulatedServer(ca, nc.Name); err != nil {
+			return err
+		}
 		if explicitCIDRs {
 			nc.PodCIDR = fmt.Sprintf("10.244.%d.0/24", i%256)
 		}
@@ -151,4 +159,22 @@ func reportNodeReady(ctx context.Context, kubeconfig, name string, pr *progress)
 	if err == nil {
 		pr.step("Node %s is Ready. Next: kubectl get nodes; kubectl create deployment web --image=busybox -- sleep 3600", name)
 	}
+}
+
+// simulatedServer is a simulated node's server: a loopback listener and a serving certificate
+// of the cluster CA for it.
+func simulatedServer(ca *pki.CA, name string) (*simulated.ServerConfig, error) {
+	loopback := net.ParseIP("127.0.0.1")
+	certPEM, keyPEM, err := ca.Issue(pki.CertSpec{CommonName: "system:node:" + name, Organization: []string{"system:nodes"},
+		Server: true, IPs: []net.IP{loopback}})
+	if err != nil {
+		return nil, fmt.Errorf("simulated node %s: serving certificate: %w", name, err)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(loopback.String(), "0"))
+	if err != nil {
+		return nil, fmt.Errorf("simulated node %s: %w", name, err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	return &simulated.ServerConfig{Listener: l, CertPEM: certPEM, KeyPEM: keyPEM, ClientCAs: pool}, nil
 }

@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/rest"
 	internalapi "k8s.io/cri-api/pkg/apis"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	statsv1alpha1 "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
 	"github.com/skiff-dev/skiff/apiserver/pki"
@@ -86,7 +87,7 @@ func TestAgentAuthorization(t *testing.T) {
 	}
 	srv, err := server.New(server.Config{Listener: l, CertPEM: servingCert, KeyPEM: servingKey, ClientCAs: clientCAs,
 		NodeName: nodeName, Client: nodeClient(t, api, ca, nodeName), Runtime: noPods{},
-		Metrics: prometheus.NewRegistry()})
+		Metrics: prometheus.NewRegistry(), Stats: fixedSummary{s: &statsv1alpha1.Summary{Pods: []statsv1alpha1.PodStats{}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,6 +139,7 @@ func TestAgentAuthorization(t *testing.T) {
 		{"GET", "/stats/summary", "get", "stats"},
 		{"GET", "/metrics", "get", "metrics"},
 		{"GET", "/metrics/cadvisor", "get", "metrics"},
+		{"GET", "/metrics/resource", "get", "metrics"},
 		{"GET", "/pods", "get", "proxy"},
 		{"POST", "/run/default/p/c?cmd=true", "create", "proxy"},
 		{"GET", "/healthz", "get", "proxy"},
@@ -151,7 +153,7 @@ func TestAgentAuthorization(t *testing.T) {
 		}
 	}
 	// allowed: every path passes authorization (the handlers answer: the runtime has no
-	// pods, and /logs, /stats, /pods and /run are not served).
+	// pods, and /logs, /pods and /run are not served).
 	allowed := func(t *testing.T, c *http.Client, token string) {
 		for _, p := range paths {
 			code, body := do(c, p.method, p.path, token)

@@ -2,7 +2,9 @@
 // proxies pods/log, pods/exec, pods/attach and pods/portforward to: /containerLogs reads the
 // containers' CRI log files, /exec, /attach and /portForward ask CRI for a streaming URL and
 // proxy the upgraded (SPDY or websocket) connection to the runtime's streaming server, as
-// upstream kubelet does with its streaming proxy option.
+// upstream kubelet does with its streaming proxy option. /stats/summary and /metrics/resource
+// serve the node's resource statistics (nodeagent/stats), which the API server's metrics API
+// scrapes.
 //
 // Every request is authenticated and authorized as the kubelet's port does (auth.go): a client
 // certificate of the cluster CA or a bearer token (TokenReview), nothing anonymous; then a
@@ -38,6 +40,7 @@ import (
 	internalapi "k8s.io/cri-api/pkg/apis"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/klog/v2"
+	statsv1alpha1 "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 	"k8s.io/utils/clock"
 )
 
@@ -77,9 +80,17 @@ type Config struct {
 	// Metrics, when set, is served at /metrics (to callers allowed nodes/metrics), as the
 	// kubelet serves its metrics on its own port.
 	Metrics prometheus.Gatherer
+	// Stats, when set, serves /stats/summary and /metrics/resource (to callers allowed
+	// nodes/stats and nodes/metrics), as the kubelet.
+	Stats SummaryProvider
 	// Profiling serves net/http/pprof at /debug/pprof/ (to callers allowed nodes/proxy), as the
 	// kubelet's enableProfilingHandler.
 	Profiling bool
+}
+
+// SummaryProvider reads the node's resource statistics (nodeagent/stats.Provider).
+type SummaryProvider interface {
+	Summary(ctx context.Context) (*statsv1alpha1.Summary, error)
 }
 
 // Server serves the node's API.
@@ -189,6 +200,10 @@ func (s *Server) routes() http.Handler {
 	}
 	if s.cfg.Metrics != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{}))
+	}
+	if s.cfg.Stats != nil {
+		mux.HandleFunc("GET /stats/summary", s.statsSummary)
+		mux.HandleFunc("GET /metrics/resource", s.resourceMetrics)
 	}
 	if s.cfg.Profiling {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)

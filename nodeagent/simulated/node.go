@@ -10,6 +10,7 @@ import (
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/nodelease"
 	"github.com/skiff-dev/skiff/nodeagent/podcidr"
+	"github.com/skiff-dev/skiff/nodeagent/server"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -51,6 +52,9 @@ type Config struct {
 	// Faults, when set, makes the node honour NodeHeartbeat Faults (it stops renewing its Lease
 	// while one targets it, and marks itself Ready again after). Nodes may share one Watcher.
 	Faults *faults.Watcher
+	// Server, when set, makes the node serve the node agent's API with its simulated resource
+	// statistics (stats.go).
+	Server *ServerConfig
 }
 
 // Node is a running simulated node.
@@ -58,6 +62,9 @@ type Node struct {
 	cfg   Config
 	queue workqueue.TypedRateLimitingInterface[string]
 	pods  cache.Indexer
+
+	// started is when the node started (its boot time in its statistics).
+	started time.Time
 
 	mu      sync.Mutex
 	nextIP  uint32
@@ -119,6 +126,14 @@ func (n *Node) setPodCIDR(cidr string) error {
 func (n *Node) Start(ctx context.Context) error {
 	log := klog.FromContext(ctx).WithValues("node", n.cfg.Name)
 	ctx = klog.NewContext(ctx, log)
+	n.started = n.cfg.Clock.Now()
+	var srv *server.Server
+	if n.cfg.Server != nil {
+		var err error
+		if srv, err = n.newServer(); err != nil {
+			return err
+		}
+	}
 	if err := n.register(ctx); err != nil {
 		return err
 	}
@@ -155,6 +170,13 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	for i := 0; i < 4; i++ {
 		go n.worker(ctx)
+	}
+	if srv != nil {
+		go func() {
+			if err := srv.Start(ctx); err != nil {
+				log.Error(err, "Simulated node server stopped")
+			}
+		}()
 	}
 	var gate *faults.Gate
 	if n.cfg.Faults != nil {
@@ -200,6 +222,13 @@ func (n *Node) register(ctx context.Context) error {
 			Addresses: []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: n.cfg.Name}},
 		},
 	}
+	if sc := n.cfg.Server; sc != nil {
+		// The API server reaches the node's server at its listener (metrics, logs, exec).
+		if addr, ok := sc.Listener.Addr().(*net.TCPAddr); ok {
+			node.Status.Addresses = append([]corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: addr.IP.String()}}, node.Status.Addresses...)
+			node.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(addr.Port)
+		}
+	}
 	if n.cfg.PodCIDR != "" {
 		node.Spec.PodCIDR, node.Spec.PodCIDRs = n.cfg.PodCIDR, []string{n.cfg.PodCIDR}
 	}
@@ -211,6 +240,7 @@ func (n *Node) register(ctx context.Context) error {
 			return fmt.Errorf("reading node %s: %w", n.cfg.Name, err)
 		}
 		cur.Status.Conditions = node.Status.Conditions
+		cur.Status.Addresses, cur.Status.DaemonEndpoints = node.Status.Addresses, node.Status.DaemonEndpoints
 		_, err = n.cfg.Client.CoreV1().Nodes().UpdateStatus(ctx, cur, metav1.UpdateOptions{})
 		if err != nil {
 			return fmt.Errorf("updating node %s: %w", n.cfg.Name, err)

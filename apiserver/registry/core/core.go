@@ -52,6 +52,7 @@ type Provider struct {
 	ServiceAccountTokens ServiceAccountTokens
 
 	kubernetesServiceIP string
+	nodes               *node.Connector
 }
 
 func (*Provider) GroupName() string { return corev1.GroupName }
@@ -59,6 +60,10 @@ func (*Provider) GroupName() string { return corev1.GroupName }
 // KubernetesServiceIP is the first service IP, reserved for default/kubernetes; set by
 // NewRESTStorage.
 func (p *Provider) KubernetesServiceIP() string { return p.kubernetesServiceIP }
+
+// NodeConnector is how the API server reaches node agents (pods' streams, the resource
+// metrics scraper); set by NewRESTStorage.
+func (p *Provider) NodeConnector() *node.Connector { return p.nodes }
 
 func (p *Provider) NewRESTStorage(c *registry.Context) (map[string]map[string]rest.Storage, error) {
 	m := map[string]rest.Storage{}
@@ -68,6 +73,7 @@ func (p *Provider) NewRESTStorage(c *registry.Context) (map[string]map[string]re
 		}
 	}
 	nodes := node.NewConnector(c.StoreFunc(node.Kind.GroupResource(), "pods' streams"), p.NodeClientTLS)
+	p.nodes = nodes
 	pods, err := pod.NewREST(c, nodes)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,37 @@
+package apiserver
+
+import (
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/client-go/informers"
+
+	"github.com/skiff-dev/skiff/apiserver/registry/core/node"
+	"github.com/skiff-dev/skiff/apiserver/resourcemetrics"
+)
+
+// addMetricsScraper runs the resource metrics scraper once the server starts: every Ready
+// node's /metrics/resource, through the node client of pods' streams (whose user is bound to
+// system:kubelet-api-admin, so the agents allow it nodes/metrics), into the store that
+// metrics.k8s.io serves.
+func addMetricsScraper(gs *genericapiserver.GenericAPIServer, factory informers.SharedInformerFactory, nodes *node.Connector, store *resourcemetrics.Store, resolution time.Duration) error {
+	lister := factory.Core().V1().Nodes().Lister()
+	scraper, err := resourcemetrics.NewScraper(resourcemetrics.Config{
+		Nodes:   func() ([]*corev1.Node, error) { return lister.List(labels.Everything()) },
+		Connect: nodes.Connection,
+		Store:   store, Resolution: resolution,
+	})
+	if err != nil {
+		return err
+	}
+	if err := gs.AddPostStartHook("metrics/start-resource-metrics-scraper", func(hook genericapiserver.PostStartHookContext) error {
+		go func() { _ = scraper.Start(hook) }()
+		return nil
+	}); err != nil {
+		return fmt.Errorf("resource metrics scraper: %w", err)
+	}
+	return nil
+}
