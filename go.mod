@@ -3,11 +3,11 @@ module github.com/skiff-dev/skiff
 go 1.26.0
 
 require (
-	github.com/robfig/cron/v3 v3.0.1
 	github.com/go-logr/logr v1.4.4
 	github.com/google/go-containerregistry v0.22.1
 	github.com/prometheus/client_golang v1.24.0
 	github.com/prometheus/client_model v0.6.2
+	github.com/robfig/cron/v3 v3.0.1
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10
 	github.com/vishvananda/netlink v1.3.1
@@ -36,6 +36,8 @@ require (
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.2
 	sigs.k8s.io/yaml v1.6.0
 )
+
+require k8s.io/metrics v0.37.2 // indirect
 
 require (
 	cel.dev/expr v0.25.2 // indirect

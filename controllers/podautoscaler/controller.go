@@ -1,0 +1,468 @@
+package podautoscaler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/scale"
+	"k8s.io/utils/clock"
+	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/skiff-dev/skiff/controllers"
+)
+
+// EventSource is the component of the controller's events, as upstream's.
+const EventSource = "horizontal-pod-autoscaler"
+
+// DefaultSyncPeriod is upstream's --horizontal-pod-autoscaler-sync-period.
+const DefaultSyncPeriod = 15 * time.Second
+
+// Controller scales the targets of HorizontalPodAutoscalers through their scale subresource,
+// after upstream's HorizontalController.
+type Controller struct {
+	controllers.Base
+	// Scales reads and writes the scale subresource of any kind; nil: client-go's scale client
+	// over the manager's config with a discovery REST mapper.
+	Scales scale.ScalesGetter
+	// Mapper maps a target's kind to its resources; nil: a deferred discovery REST mapper.
+	Mapper meta.RESTMapper
+	// Metrics is the metrics source; nil: metrics.k8s.io (APIMetrics).
+	Metrics MetricsSource
+	// Clock is the clock of every decision; nil: the real one.
+	Clock clock.PassiveClock
+	// SyncPeriod is how often each autoscaler is evaluated (DefaultSyncPeriod when zero).
+	SyncPeriod time.Duration
+	// Tolerance is the default tolerance (DefaultTolerance when zero).
+	Tolerance float64
+	// Readiness holds the CPU readiness delays (DefaultReadiness when zero).
+	Readiness Readiness
+	// DownscaleStabilization is the default scale-down window (DefaultDownscaleStabilization when zero).
+	DownscaleStabilization time.Duration
+
+	mu      sync.Mutex
+	history map[types.NamespacedName]*History
+}
+
+// SetupWithManager completes the controller from mgr and registers it.
+func (c *Controller) SetupWithManager(mgr ctrl.Manager) error {
+	opts := c.Complete(mgr, EventSource)
+	if c.Clock == nil {
+		c.Clock = clock.RealClock{}
+	}
+	if c.SyncPeriod == 0 {
+		c.SyncPeriod = DefaultSyncPeriod
+	}
+	if c.Tolerance == 0 {
+		c.Tolerance = DefaultTolerance
+	}
+	if c.Readiness == (Readiness{}) {
+		c.Readiness = DefaultReadiness
+	}
+	if c.DownscaleStabilization == 0 {
+		c.DownscaleStabilization = DefaultDownscaleStabilization
+	}
+	if c.Mapper == nil || c.Scales == nil {
+		dc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
+		if err != nil {
+			return fmt.Errorf("discovery client: %w", err)
+		}
+		if c.Mapper == nil {
+			c.Mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+		}
+		if c.Scales == nil {
+			if c.Scales, err = scale.NewForConfig(mgr.GetConfig(), c.Mapper, dynamic.LegacyAPIPathResolverFunc, scale.NewDiscoveryScaleKindResolver(dc)); err != nil {
+				return fmt.Errorf("scale client: %w", err)
+			}
+		}
+	}
+	if c.Metrics == nil {
+		mc, err := metricsclient.NewForConfig(mgr.GetConfig())
+		if err != nil {
+			return fmt.Errorf("metrics client: %w", err)
+		}
+		c.Metrics = APIMetrics{Client: mc.MetricsV1beta1()}
+	}
+	c.history = map[types.NamespacedName]*History{}
+	return ctrl.NewControllerManagedBy(mgr).Named("horizontalpodautoscaler").WithOptions(opts).
+		For(&autoscalingv2.HorizontalPodAutoscaler{}).Complete(c)
+}
+
+// Reconcile evaluates one autoscaler and looks again after the sync period.
+func (c *Controller) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{}
+	if err := c.Client.Get(ctx, req.NamespacedName, hpa); err != nil {
+		if apierrors.IsNotFound(err) {
+			c.mu.Lock()
+			delete(c.history, req.NamespacedName)
+			c.mu.Unlock()
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if hpa.DeletionTimestamp != nil {
+		return ctrl.Result{}, nil
+	}
+	err := c.reconcile(ctx, hpa)
+	if err != nil {
+		log.FromContext(ctx).Info("Autoscaler not evaluated", "error", err.Error())
+	}
+	// Upstream re-evaluates every sync period whether or not this one failed.
+	return ctrl.Result{RequeueAfter: c.SyncPeriod}, nil
+}
+
+// reconcile is upstream's reconcileAutoscaler.
+func (c *Controller) reconcile(ctx context.Context, stored *autoscalingv2.HorizontalPodAutoscaler) error {
+	hpa := stored.DeepCopy()
+	now := c.Clock.Now()
+	key := types.NamespacedName{Namespace: hpa.Namespace, Name: hpa.Name}
+	ref := hpa.Spec.ScaleTargetRef
+	reference := fmt.Sprintf("%s/%s/%s", ref.Kind, hpa.Namespace, ref.Name)
+
+	failGetScale := func(err error, format string) error {
+		c.Recorder.Event(hpa, corev1.EventTypeWarning, "FailedGetScale", err.Error())
+		setCondition(hpa, Condition{autoscalingv2.AbleToScale, corev1.ConditionFalse, "FailedGetScale",
+			fmt.Sprintf("the HPA controller was unable to get the target's current scale: %v", err)}, now)
+		c.updateStatus(ctx, stored, hpa)
+		return fmt.Errorf(format, err)
+	}
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	if err != nil {
+		return failGetScale(err, "invalid API version in scale target reference: %w")
+	}
+	gk := schema.GroupKind{Group: gv.Group, Kind: ref.Kind}
+	mappings, err := c.Mapper.RESTMappings(gk)
+	if err != nil {
+		if r, ok := c.Mapper.(meta.ResettableRESTMapper); ok {
+			r.Reset()
+		}
+		return failGetScale(err, "unable to determine resource for scale target reference: %w")
+	}
+	sc, gr, err := c.scaleOf(ctx, hpa.Namespace, ref.Name, mappings)
+	if err != nil {
+		return failGetScale(err, "failed to query scale subresource for "+reference+": %w")
+	}
+	setCondition(hpa, Condition{autoscalingv2.AbleToScale, corev1.ConditionTrue, "SucceededGetScale", "the HPA controller was able to get the target's current scale"}, now)
+	current := sc.Spec.Replicas
+
+	c.mu.Lock()
+	h := c.history[key]
+	if h == nil {
+		h = &History{Recommendations: []Recommendation{{Replicas: current, At: now}}}
+		c.history[key] = h
+	}
+	c.mu.Unlock()
+
+	minReplicas := int32(1)
+	if hpa.Spec.MinReplicas != nil {
+		minReplicas = *hpa.Spec.MinReplicas
+	}
+	var (
+		desired  int32
+		reason   string
+		statuses []autoscalingv2.MetricStatus
+		retErr   error
+		rescale  = true
+	)
+	switch {
+	case current == 0 && minReplicas != 0:
+		rescale = false
+		setCondition(hpa, Condition{autoscalingv2.ScalingActive, corev1.ConditionFalse, "ScalingDisabled", "scaling is disabled since the replica count of the target is zero"}, now)
+	case current > hpa.Spec.MaxReplicas:
+		reason, desired = "Current number of replicas above Spec.MaxReplicas", hpa.Spec.MaxReplicas
+	case current < minReplicas:
+		reason, desired = "Current number of replicas below Spec.MinReplicas", minReplicas
+	default:
+		proposal, metricName, sts, err := c.replicasForMetrics(ctx, hpa, sc, now)
+		statuses = sts
+		if err != nil && proposal == -1 {
+			setReplicasAndMetrics(hpa, current, statuses)
+			c.updateStatus(ctx, stored, hpa)
+			c.Recorder.Event(hpa, corev1.EventTypeWarning, "FailedComputeMetricsReplicas", err.Error())
+			return fmt.Errorf("failed to compute desired number of replicas based on listed metrics for %s: %w", reference, err)
+		}
+		retErr = err
+		if proposal > desired {
+			desired = proposal
+		}
+		if desired > current {
+			reason = metricName + " above target"
+		}
+		if desired < current {
+			reason = "All metrics below target"
+		}
+		c.mu.Lock()
+		n := Normalize(hpa.Spec.Behavior, h, Limits{Min: minReplicas, Max: hpa.Spec.MaxReplicas, DownscaleStabilization: c.DownscaleStabilization}, current, desired, now)
+		c.mu.Unlock()
+		setCondition(hpa, n.AbleToScale, now)
+		setCondition(hpa, n.ScalingLimited, now)
+		desired = n.Replicas
+		rescale = desired != current
+	}
+
+	if rescale {
+		sc.Spec.Replicas = desired
+		if _, err := c.Scales.Scales(hpa.Namespace).Update(ctx, gr, sc, metav1.UpdateOptions{}); err != nil {
+			c.Recorder.Eventf(hpa, corev1.EventTypeWarning, "FailedRescale", "New size: %d; reason: %s; error: %v", desired, reason, err.Error())
+			setCondition(hpa, Condition{autoscalingv2.AbleToScale, corev1.ConditionFalse, "FailedUpdateScale",
+				fmt.Sprintf("the HPA controller was unable to update the target scale: %v", err)}, now)
+			setReplicasAndMetrics(hpa, current, statuses)
+			c.updateStatus(ctx, stored, hpa)
+			return fmt.Errorf("failed to rescale %s: %w", reference, err)
+		}
+		setCondition(hpa, Condition{autoscalingv2.AbleToScale, corev1.ConditionTrue, "SucceededRescale",
+			fmt.Sprintf("the HPA controller was able to update the target scale to %d", desired)}, now)
+		c.Recorder.Eventf(hpa, corev1.EventTypeNormal, "SuccessfulRescale", "New size: %d; reason: %s", desired, reason)
+		c.mu.Lock()
+		RecordScale(hpa.Spec.Behavior, h, current, desired, now)
+		c.mu.Unlock()
+		log.FromContext(ctx).Info("Successfully rescaled", "currentReplicas", current, "desiredReplicas", desired, "reason", reason)
+	} else {
+		desired = current
+	}
+	hpa.Status.CurrentReplicas, hpa.Status.DesiredReplicas, hpa.Status.CurrentMetrics = current, desired, statuses
+	if rescale {
+		t := metav1.NewTime(now)
+		hpa.Status.LastScaleTime = &t
+	}
+	c.updateStatus(ctx, stored, hpa)
+	return retErr
+}
+
+// scaleOf is upstream's scaleForResourceMappings: the Scale of the first mapping that has one.
+func (c *Controller) scaleOf(ctx context.Context, ns, name string, mappings []*meta.RESTMapping) (*autoscalingv1.Scale, schema.GroupResource, error) {
+	var first error
+	for i, m := range mappings {
+		gr := m.Resource.GroupResource()
+		sc, err := c.Scales.Scales(ns).Get(ctx, gr, name, metav1.GetOptions{})
+		if err == nil {
+			return sc, gr, nil
+		}
+		if i == 0 {
+			first = err
+		}
+	}
+	if first == nil {
+		first = errors.New("no scale subresource found")
+	}
+	return nil, schema.GroupResource{}, first
+}
+
+func setReplicasAndMetrics(hpa *autoscalingv2.HorizontalPodAutoscaler, current int32, statuses []autoscalingv2.MetricStatus) {
+	hpa.Status.CurrentReplicas, hpa.Status.DesiredReplicas, hpa.Status.CurrentMetrics = current, current, statuses
+}
+
+// updateStatus writes hpa's status when it differs from the stored one.
+func (c *Controller) updateStatus(ctx context.Context, stored, hpa *autoscalingv2.HorizontalPodAutoscaler) {
+	if apiequality.Semantic.DeepEqual(stored.Status, hpa.Status) {
+		return
+	}
+	if err := c.Client.Status().Update(ctx, hpa); err != nil {
+		c.Recorder.Event(hpa, corev1.EventTypeWarning, "FailedUpdateStatus", err.Error())
+		log.FromContext(ctx).Info("Autoscaler status not updated", "error", err.Error())
+	}
+}
+
+// setCondition is upstream's setCondition: the transition time changes with the status only.
+func setCondition(hpa *autoscalingv2.HorizontalPodAutoscaler, cond Condition, now time.Time) {
+	for i := range hpa.Status.Conditions {
+		existing := &hpa.Status.Conditions[i]
+		if existing.Type != cond.Type {
+			continue
+		}
+		if existing.Status != cond.Status {
+			existing.LastTransitionTime = metav1.NewTime(now)
+		}
+		existing.Status, existing.Reason, existing.Message = cond.Status, cond.Reason, cond.Message
+		return
+	}
+	hpa.Status.Conditions = append(hpa.Status.Conditions, autoscalingv2.HorizontalPodAutoscalerCondition{Type: cond.Type, Status: cond.Status,
+		LastTransitionTime: metav1.NewTime(now), Reason: cond.Reason, Message: cond.Message})
+}
+
+// replicasForMetrics is upstream's computeReplicasForMetrics: the largest proposal of the
+// metrics; -1 with the first metric's error when every metric failed, or when some failed and
+// the others would scale down.
+func (c *Controller) replicasForMetrics(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler, sc *autoscalingv1.Scale, now time.Time) (int32, string, []autoscalingv2.MetricStatus, error) {
+	if sc.Status.Selector == "" {
+		msg := "selector is required"
+		c.Recorder.Event(hpa, corev1.EventTypeWarning, "SelectorRequired", msg)
+		setCondition(hpa, Condition{autoscalingv2.ScalingActive, corev1.ConditionFalse, "InvalidSelector", "the HPA target's scale is missing a selector"}, now)
+		return -1, "", nil, errors.New(msg)
+	}
+	selector, err := labels.Parse(sc.Status.Selector)
+	if err != nil {
+		msg := fmt.Sprintf("couldn't convert selector into a corresponding internal selector object: %v", err)
+		c.Recorder.Event(hpa, corev1.EventTypeWarning, "InvalidSelector", msg)
+		setCondition(hpa, Condition{autoscalingv2.ScalingActive, corev1.ConditionFalse, "InvalidSelector", msg}, now)
+		return -1, "", nil, errors.New(msg)
+	}
+	podList := &corev1.PodList{}
+	if err := c.Client.List(ctx, podList, client.InNamespace(hpa.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+		return -1, "", nil, fmt.Errorf("unable to get pods while calculating replica count: %w", err)
+	}
+	pods := make([]*corev1.Pod, len(podList.Items))
+	for i := range podList.Items {
+		pods[i] = &podList.Items[i]
+	}
+	calc := Calculator{Tolerances: ToleranceOf(hpa.Spec.Behavior, c.Tolerance), Readiness: c.Readiness, Now: now}
+	statuses := make([]autoscalingv2.MetricStatus, len(hpa.Spec.Metrics))
+	var (
+		replicas       int32
+		metric         string
+		invalid        int
+		firstErr       error
+		firstCondition Condition
+	)
+	for i, spec := range hpa.Spec.Metrics {
+		proposal, name, failReason, err := c.replicasForMetric(ctx, calc, hpa, spec, sc.Spec.Replicas, selector, pods, &statuses[i])
+		if err != nil {
+			c.Recorder.Event(hpa, corev1.EventTypeWarning, failReason, err.Error())
+			if invalid == 0 {
+				firstErr = err
+				firstCondition = Condition{autoscalingv2.ScalingActive, corev1.ConditionFalse, failReason,
+					fmt.Sprintf("the HPA was unable to compute the replica count: %v", err)}
+			}
+			invalid++
+			continue
+		}
+		if replicas == 0 || proposal > replicas {
+			replicas, metric = proposal, name
+		}
+	}
+	if firstErr != nil {
+		firstErr = fmt.Errorf("invalid metrics (%v invalid out of %v), first error is: %w", invalid, len(hpa.Spec.Metrics), firstErr)
+	}
+	if invalid >= len(hpa.Spec.Metrics) || (invalid > 0 && replicas < sc.Spec.Replicas) {
+		setCondition(hpa, firstCondition, now)
+		return -1, "", statuses, firstErr
+	}
+	setCondition(hpa, Condition{autoscalingv2.ScalingActive, corev1.ConditionTrue, "ValidMetricFound",
+		fmt.Sprintf("the HPA was able to successfully calculate a replica count from %s", metric)}, now)
+	return replicas, metric, statuses, firstErr
+}
+
+// replicasForMetric is upstream's computeReplicasForMetric: one metric's proposal and status,
+// or the reason of the event and condition its failure gives.
+func (c *Controller) replicasForMetric(ctx context.Context, calc Calculator, hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec,
+	current int32, selector labels.Selector, pods []*corev1.Pod, status *autoscalingv2.MetricStatus) (int32, string, string, error) {
+	switch spec.Type {
+	case autoscalingv2.ResourceMetricSourceType:
+		if spec.Resource == nil {
+			break
+		}
+		n, name, value, err := c.resourceReplicas(ctx, calc, hpa.Namespace, spec.Resource.Name, "", spec.Resource.Target, current, selector, pods)
+		if err != nil {
+			return 0, "", "FailedGetResourceMetric", err
+		}
+		*status = autoscalingv2.MetricStatus{Type: spec.Type, Resource: &autoscalingv2.ResourceMetricStatus{Name: spec.Resource.Name, Current: value}}
+		return n, name, "", nil
+	case autoscalingv2.ContainerResourceMetricSourceType:
+		if spec.ContainerResource == nil {
+			break
+		}
+		cr := spec.ContainerResource
+		n, name, value, err := c.resourceReplicas(ctx, calc, hpa.Namespace, cr.Name, cr.Container, cr.Target, current, selector, pods)
+		if err != nil {
+			return 0, "", "FailedGetContainerResourceMetric", err
+		}
+		*status = autoscalingv2.MetricStatus{Type: spec.Type, ContainerResource: &autoscalingv2.ContainerResourceMetricStatus{Name: cr.Name, Container: cr.Container, Current: value}}
+		return n, name, "", nil
+	case autoscalingv2.PodsMetricSourceType:
+		if spec.Pods == nil {
+			break
+		}
+		metricSelector, err := metav1.LabelSelectorAsSelector(spec.Pods.Metric.Selector)
+		if err == nil {
+			_, _, err = c.Metrics.PodsMetric(ctx, spec.Pods.Metric.Name, hpa.Namespace, selector, metricSelector)
+			if err == nil {
+				err = errors.New("pods metrics are not supported")
+			}
+			err = fmt.Errorf("unable to get metric %s: %w", spec.Pods.Metric.Name, err)
+		}
+		return 0, "", "FailedGetPodsMetric", fmt.Errorf("failed to get pods metric value: %w", err)
+	case autoscalingv2.ObjectMetricSourceType:
+		if spec.Object == nil {
+			break
+		}
+		metricSelector, err := metav1.LabelSelectorAsSelector(spec.Object.Metric.Selector)
+		if err == nil {
+			_, _, err = c.Metrics.ObjectMetric(ctx, spec.Object.Metric.Name, hpa.Namespace, spec.Object.DescribedObject, metricSelector)
+			if err == nil {
+				err = errors.New("object metrics are not supported")
+			}
+			err = fmt.Errorf("unable to get metric %s: %s on %s %s/%w", spec.Object.Metric.Name, spec.Object.DescribedObject.Kind, hpa.Namespace, spec.Object.DescribedObject.Name, err)
+		}
+		return 0, "", "FailedGetObjectMetric", fmt.Errorf("failed to get object metric value: %w", err)
+	case autoscalingv2.ExternalMetricSourceType:
+		if spec.External == nil {
+			break
+		}
+		metricSelector, err := metav1.LabelSelectorAsSelector(spec.External.Metric.Selector)
+		if err == nil {
+			_, _, err = c.Metrics.ExternalMetric(ctx, spec.External.Metric.Name, hpa.Namespace, metricSelector)
+			if err == nil {
+				err = errors.New("external metrics are not supported")
+			}
+			err = fmt.Errorf("unable to get external metric %s/%s/%+v: %w", hpa.Namespace, spec.External.Metric.Name, metricSelector, err)
+		}
+		return 0, "", "FailedGetExternalMetric", fmt.Errorf("failed to get %s external metric value: %w", spec.External.Metric.Name, err)
+	}
+	return 0, "", "InvalidMetricSourceType", fmt.Errorf("unknown metric source type %q", string(spec.Type))
+}
+
+// resourceReplicas is upstream's computeStatusForResourceMetricGeneric: an AverageValue target
+// through PlainReplicas, a Utilization target through ResourceReplicas.
+func (c *Controller) resourceReplicas(ctx context.Context, calc Calculator, ns string, res corev1.ResourceName, container string, target autoscalingv2.MetricTarget,
+	current int32, selector labels.Selector, pods []*corev1.Pod) (int32, string, autoscalingv2.MetricValueStatus, error) {
+	if target.AverageValue == nil && target.AverageUtilization == nil {
+		return 0, "", autoscalingv2.MetricValueStatus{}, errors.New("invalid resource metric source: neither an average utilization target nor an average value (usage) target was set")
+	}
+	samples, _, err := c.Metrics.ResourceMetric(ctx, res, ns, selector, container)
+	if err != nil {
+		err = fmt.Errorf("unable to get metrics for resource %s: %w", res, err)
+	}
+	if target.AverageValue != nil {
+		if err != nil {
+			return 0, "", autoscalingv2.MetricValueStatus{}, fmt.Errorf("failed to get %s usage: %w", res, err)
+		}
+		n, usage, err := calc.PlainReplicas(current, target.AverageValue.MilliValue(), res, pods, samples)
+		if err != nil {
+			return 0, "", autoscalingv2.MetricValueStatus{}, fmt.Errorf("failed to get %s usage: %w", res, err)
+		}
+		return n, fmt.Sprintf("%s resource", res), autoscalingv2.MetricValueStatus{AverageValue: resource.NewMilliQuantity(usage, resource.DecimalSI)}, nil
+	}
+	if err != nil {
+		return 0, "", autoscalingv2.MetricValueStatus{}, fmt.Errorf("failed to get %s utilization: %w", res, err)
+	}
+	u, err := calc.ResourceReplicas(current, *target.AverageUtilization, res, container, pods, samples)
+	if err != nil {
+		return 0, "", autoscalingv2.MetricValueStatus{}, fmt.Errorf("failed to get %s utilization: %w", res, err)
+	}
+	name := fmt.Sprintf("%s resource utilization (percentage of request)", res)
+	if container != "" {
+		name = fmt.Sprintf("%s container resource utilization (percentage of request)", res)
+	}
+	return u.Replicas, name, autoscalingv2.MetricValueStatus{AverageUtilization: ptrTo(u.Utilization),
+		AverageValue: resource.NewMilliQuantity(u.RawAverage, resource.DecimalSI)}, nil
+}
