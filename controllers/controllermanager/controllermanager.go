@@ -24,6 +24,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/nodeipam"
 	"github.com/skiff-dev/skiff/controllers/nodelifecycle"
 	"github.com/skiff-dev/skiff/controllers/persistentvolume"
+	"github.com/skiff-dev/skiff/controllers/podautoscaler"
 	"github.com/skiff-dev/skiff/controllers/replicaset"
 	"github.com/skiff-dev/skiff/controllers/resourcequota"
 	"github.com/skiff-dev/skiff/controllers/scheduler"
@@ -152,6 +153,9 @@ func Setup(mgr manager.Manager, c Config) error {
 		}},
 		{"disruption", func() error {
 			return (&disruption.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
+		}},
+		{"horizontal-pod-autoscaler", func() error {
+			return (&podautoscaler.Controller{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
 		}},
 		{"persistentvolume-binder", func() error {
 			return (&persistentvolume.Controller{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)

@@ -1,0 +1,200 @@
+package podautoscaler_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/skiff-dev/skiff/controllers"
+	"github.com/skiff-dev/skiff/controllers/controllertest"
+	"github.com/skiff-dev/skiff/controllers/deployment"
+	"github.com/skiff-dev/skiff/controllers/podautoscaler"
+	"github.com/skiff-dev/skiff/controllers/replicaset"
+	"github.com/skiff-dev/skiff/test/poll"
+)
+
+// fakeMetrics reports the same CPU usage (millicores) for every selected pod; custom and
+// external metrics fail as without their APIs.
+type fakeMetrics struct {
+	podautoscaler.APIMetrics
+	client kubernetes.Interface
+	cpu    atomic.Int64
+}
+
+func (f *fakeMetrics) ResourceMetric(ctx context.Context, _ corev1.ResourceName, ns string, selector labels.Selector, _ string) (podautoscaler.PodMetrics, time.Time, error) {
+	pods, err := f.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	now := time.Now()
+	out := podautoscaler.PodMetrics{}
+	for _, p := range pods.Items {
+		out[p.Name] = podautoscaler.PodMetric{Timestamp: now, Window: time.Millisecond, Value: f.cpu.Load()}
+	}
+	return out, now, nil
+}
+
+func webDeployment(name string, replicas int32) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
+	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: appsv1.DeploymentSpec{Replicas: ptr.To(replicas),
+		Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "busybox", Resources: corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}}}}}}}
+}
+
+func target(name string) autoscalingv2.CrossVersionObjectReference {
+	return autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: name}
+}
+
+// TestAutoscaleDeployment: an autoscaler on a Deployment scales it up to maxReplicas under load
+// and back down to minReplicas after its (short) scale-down window, with upstream's conditions,
+// events and status; a Pods metric without custom.metrics.k8s.io gives ScalingActive False.
+func TestAutoscaleDeployment(t *testing.T) {
+	metrics := &fakeMetrics{}
+	s := controllertest.Start(t,
+		func(mgr manager.Manager) error {
+			return (&deployment.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager(mgr)
+		},
+		func(mgr manager.Manager) error {
+			return (&replicaset.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager(mgr)
+		},
+		func(mgr manager.Manager) error {
+			return (&podautoscaler.Controller{Base: controllers.Base{SkipNameValidation: true}, Metrics: metrics,
+				SyncPeriod: 200 * time.Millisecond}).SetupWithManager(mgr)
+		})
+	metrics.client = s.Client
+	controllertest.StartKubelet(t, &controllertest.Kubelet{Client: s.Client, Namespace: "default", FinishDeletions: true})
+	ctx, c := t.Context(), s.Client
+	for _, d := range []*appsv1.Deployment{webDeployment("web", 1), webDeployment("other", 1)} {
+		if _, err := c.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	metrics.cpu.Store(200) // 200% of the request against a target of 50%
+	hpas := c.AutoscalingV2().HorizontalPodAutoscalers("default")
+	if _, err := hpas.Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{ScaleTargetRef: target("web"), MinReplicas: ptr.To[int32](1), MaxReplicas: 5,
+			Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+				Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To[int32](50)}}}},
+			Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To[int32](1)}}}},
+		metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Up: 1 → 4 (4 times the target), then to the maximum, 5, where it is limited.
+	hpa := waitForHPA(t, c, "web", "scaled up to 5", func(h *autoscalingv2.HorizontalPodAutoscaler) bool {
+		return h.Status.DesiredReplicas == 5 && h.Status.CurrentReplicas == 5 && condition(h, autoscalingv2.ScalingLimited) == "True/TooManyReplicas"
+	})
+	if condition(hpa, autoscalingv2.ScalingActive) != "True/ValidMetricFound" || hpa.Status.LastScaleTime == nil ||
+		len(hpa.Status.CurrentMetrics) != 1 || *hpa.Status.CurrentMetrics[0].Resource.Current.AverageUtilization != 200 {
+		t.Errorf("status after scaling up: %+v", hpa.Status)
+	}
+	waitForReplicas(t, c, "web", 5)
+	waitForEvent(t, c, "web", "SuccessfulRescale", "New size: 4; reason: cpu resource utilization (percentage of request) above target")
+	waitForEvent(t, c, "web", "SuccessfulRescale", "New size: 5; reason: cpu resource utilization (percentage of request) above target")
+
+	// Down: idle pods, one second of stabilization, then to the minimum.
+	metrics.cpu.Store(5)
+	waitForHPA(t, c, "web", "scaled down to 1", func(h *autoscalingv2.HorizontalPodAutoscaler) bool {
+		return h.Status.DesiredReplicas == 1 && h.Status.CurrentReplicas == 1
+	})
+	waitForReplicas(t, c, "web", 1)
+	waitForEvent(t, c, "web", "SuccessfulRescale", "New size: 1; reason: All metrics below target")
+
+	// A Pods metric: custom.metrics.k8s.io is not served.
+	if _, err := hpas.Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "other"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{ScaleTargetRef: target("other"), MaxReplicas: 3,
+			Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
+				Metric: autoscalingv2.MetricIdentifier{Name: "qps"}, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: ptr.To(resource.MustParse("10"))}}}}}},
+		metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	other := waitForHPA(t, c, "other", "ScalingActive False", func(h *autoscalingv2.HorizontalPodAutoscaler) bool {
+		return condition(h, autoscalingv2.ScalingActive) == "False/FailedGetPodsMetric"
+	})
+	if !strings.Contains(conditionMessage(other, autoscalingv2.ScalingActive), "no custom metrics API (custom.metrics.k8s.io) registered") ||
+		condition(other, autoscalingv2.AbleToScale) != "True/SucceededGetScale" || other.Status.CurrentReplicas != 1 {
+		t.Errorf("Pods metric status: %+v", other.Status)
+	}
+	waitForEvent(t, c, "other", "FailedGetPodsMetric", "failed to get pods metric value: unable to get metric qps")
+	waitForEvent(t, c, "other", "FailedComputeMetricsReplicas", "invalid metrics (1 invalid out of 1), first error is: failed to get pods metric value")
+}
+
+func waitForHPA(t *testing.T, c kubernetes.Interface, name, what string, cond func(*autoscalingv2.HorizontalPodAutoscaler) bool) *autoscalingv2.HorizontalPodAutoscaler {
+	t.Helper()
+	var hpa *autoscalingv2.HorizontalPodAutoscaler
+	poll.Eventually(t, what, func() error {
+		var err error
+		if hpa, err = c.AutoscalingV2().HorizontalPodAutoscalers("default").Get(t.Context(), name, metav1.GetOptions{}); err != nil {
+			return err
+		}
+		if !cond(hpa) {
+			return fmt.Errorf("status %+v", hpa.Status)
+		}
+		return nil
+	})
+	return hpa
+}
+
+func waitForReplicas(t *testing.T, c kubernetes.Interface, name string, want int32) {
+	t.Helper()
+	poll.Eventually(t, fmt.Sprintf("%s at %d replicas", name, want), func() error {
+		d, err := c.AppsV1().Deployments("default").Get(t.Context(), name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if *d.Spec.Replicas != want {
+			return fmt.Errorf("spec.replicas %d", *d.Spec.Replicas)
+		}
+		return nil
+	})
+}
+
+func waitForEvent(t *testing.T, c kubernetes.Interface, hpa, reason, message string) {
+	t.Helper()
+	poll.Eventually(t, fmt.Sprintf("event %s %q", reason, message), func() error {
+		evs, err := c.CoreV1().Events("default").List(t.Context(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + hpa + ",reason=" + reason})
+		if err != nil {
+			return err
+		}
+		var seen []string
+		for _, e := range evs.Items {
+			if e.InvolvedObject.Kind == "HorizontalPodAutoscaler" && e.Source.Component == podautoscaler.EventSource && strings.HasPrefix(e.Message, message) {
+				return nil
+			}
+			seen = append(seen, e.Message)
+		}
+		return fmt.Errorf("events %q", seen)
+	})
+}
+
+func condition(h *autoscalingv2.HorizontalPodAutoscaler, typ autoscalingv2.HorizontalPodAutoscalerConditionType) string {
+	for _, c := range h.Status.Conditions {
+		if c.Type == typ {
+			return string(c.Status) + "/" + c.Reason
+		}
+	}
+	return ""
+}
+
+func conditionMessage(h *autoscalingv2.HorizontalPodAutoscaler, typ autoscalingv2.HorizontalPodAutoscalerConditionType) string {
+	for _, c := range h.Status.Conditions {
+		if c.Type == typ {
+			return c.Message
+		}
+	}
+	return ""
+}
