@@ -23,6 +23,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/deployment"
 	"github.com/skiff-dev/skiff/controllers/podautoscaler"
 	"github.com/skiff-dev/skiff/controllers/replicaset"
+	"github.com/skiff-dev/skiff/controllers/statefulset"
 	"github.com/skiff-dev/skiff/test/poll"
 )
 
@@ -197,4 +198,44 @@ func conditionMessage(h *autoscalingv2.HorizontalPodAutoscaler, typ autoscalingv
 		}
 	}
 	return ""
+}
+
+// TestAutoscaleStatefulSet: the scale subresource of another kind, through the scale client and
+// the discovery REST mapper.
+func TestAutoscaleStatefulSet(t *testing.T) {
+	metrics := &fakeMetrics{}
+	s := controllertest.Start(t,
+		(&statefulset.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager,
+		func(mgr manager.Manager) error {
+			return (&podautoscaler.Controller{Base: controllers.Base{SkipNameValidation: true}, Metrics: metrics,
+				SyncPeriod: 200 * time.Millisecond}).SetupWithManager(mgr)
+		})
+	metrics.client = s.Client
+	controllertest.StartKubelet(t, &controllertest.Kubelet{Client: s.Client, Namespace: "default", FinishDeletions: true})
+	ctx, c := t.Context(), s.Client
+	d := webDeployment("db", 1)
+	set := &appsv1.StatefulSet{ObjectMeta: d.ObjectMeta, Spec: appsv1.StatefulSetSpec{Replicas: d.Spec.Replicas, Selector: d.Spec.Selector,
+		Template: d.Spec.Template, PodManagementPolicy: appsv1.ParallelPodManagement}}
+	if _, err := c.AppsV1().StatefulSets("default").Create(ctx, set, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	metrics.cpu.Store(100) // twice the target
+	if _, err := c.AutoscalingV2().HorizontalPodAutoscalers("default").Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "db"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "StatefulSet", Name: "db"},
+			MaxReplicas: 2}}, metav1.CreateOptions{}); err != nil { // the default target: 80% CPU
+		t.Fatal(err)
+	}
+	waitForHPA(t, c, "db", "scaled to 2", func(h *autoscalingv2.HorizontalPodAutoscaler) bool {
+		return h.Status.DesiredReplicas == 2 && condition(h, autoscalingv2.AbleToScale) != "" && h.Status.LastScaleTime != nil
+	})
+	poll.Eventually(t, "statefulset at 2 replicas", func() error {
+		got, err := c.AppsV1().StatefulSets("default").Get(ctx, "db", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if *got.Spec.Replicas != 2 {
+			return fmt.Errorf("spec.replicas %d", *got.Spec.Replicas)
+		}
+		return nil
+	})
 }
