@@ -48,6 +48,20 @@ func (f *fakeMetrics) ResourceMetric(ctx context.Context, _ corev1.ResourceName,
 	return out, now, nil
 }
 
+// start runs the API server, the workload controllers given, the autoscaler (200 ms sync period,
+// fake metrics) and a stand-in kubelet for namespace default.
+func start(t *testing.T, workloads ...controllertest.Setup) (kubernetes.Interface, *fakeMetrics) {
+	metrics := &fakeMetrics{}
+	autoscaler := func(mgr manager.Manager) error {
+		return (&podautoscaler.Controller{Base: controllers.Base{SkipNameValidation: true}, Metrics: metrics,
+			SyncPeriod: 200 * time.Millisecond}).SetupWithManager(mgr)
+	}
+	s := controllertest.Start(t, append(workloads, autoscaler)...)
+	metrics.client = s.Client
+	controllertest.StartKubelet(t, &controllertest.Kubelet{Client: s.Client, Namespace: "default", FinishDeletions: true})
+	return s.Client, metrics
+}
+
 func webDeployment(name string, replicas int32) *appsv1.Deployment {
 	labels := map[string]string{"app": name}
 	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: appsv1.DeploymentSpec{Replicas: ptr.To(replicas),
@@ -64,21 +78,10 @@ func target(name string) autoscalingv2.CrossVersionObjectReference {
 // and back down to minReplicas after its (short) scale-down window, with upstream's conditions,
 // events and status; a Pods metric without custom.metrics.k8s.io gives ScalingActive False.
 func TestAutoscaleDeployment(t *testing.T) {
-	metrics := &fakeMetrics{}
-	s := controllertest.Start(t,
-		func(mgr manager.Manager) error {
-			return (&deployment.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager(mgr)
-		},
-		func(mgr manager.Manager) error {
-			return (&replicaset.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager(mgr)
-		},
-		func(mgr manager.Manager) error {
-			return (&podautoscaler.Controller{Base: controllers.Base{SkipNameValidation: true}, Metrics: metrics,
-				SyncPeriod: 200 * time.Millisecond}).SetupWithManager(mgr)
-		})
-	metrics.client = s.Client
-	controllertest.StartKubelet(t, &controllertest.Kubelet{Client: s.Client, Namespace: "default", FinishDeletions: true})
-	ctx, c := t.Context(), s.Client
+	c, metrics := start(t,
+		(&deployment.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager,
+		(&replicaset.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager)
+	ctx := t.Context()
 	for _, d := range []*appsv1.Deployment{webDeployment("web", 1), webDeployment("other", 1)} {
 		if _, err := c.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -203,16 +206,8 @@ func conditionMessage(h *autoscalingv2.HorizontalPodAutoscaler, typ autoscalingv
 // TestAutoscaleStatefulSet: the scale subresource of another kind, through the scale client and
 // the discovery REST mapper.
 func TestAutoscaleStatefulSet(t *testing.T) {
-	metrics := &fakeMetrics{}
-	s := controllertest.Start(t,
-		(&statefulset.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager,
-		func(mgr manager.Manager) error {
-			return (&podautoscaler.Controller{Base: controllers.Base{SkipNameValidation: true}, Metrics: metrics,
-				SyncPeriod: 200 * time.Millisecond}).SetupWithManager(mgr)
-		})
-	metrics.client = s.Client
-	controllertest.StartKubelet(t, &controllertest.Kubelet{Client: s.Client, Namespace: "default", FinishDeletions: true})
-	ctx, c := t.Context(), s.Client
+	c, metrics := start(t, (&statefulset.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager)
+	ctx := t.Context()
 	d := webDeployment("db", 1)
 	set := &appsv1.StatefulSet{ObjectMeta: d.ObjectMeta, Spec: appsv1.StatefulSetSpec{Replicas: d.Spec.Replicas, Selector: d.Spec.Selector,
 		Template: d.Spec.Template, PodManagementPolicy: appsv1.ParallelPodManagement}}
