@@ -165,4 +165,21 @@ func TestKubectlAutoscale(t *testing.T) {
 	if hpa.Spec.ScaleTargetRef.Kind != "Deployment" || *hpa.Spec.Metrics[0].Resource.Target.AverageUtilization != 50 {
 		t.Errorf("kubectl's autoscaler: %+v", hpa.Spec)
 	}
+
+	// With a status, TARGETS shows the current utilization; describe reads it too.
+	hpa.Status = autoscalingv2.HorizontalPodAutoscalerStatus{CurrentReplicas: 2, DesiredReplicas: 2,
+		CurrentMetrics: []autoscalingv2.MetricStatus{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricStatus{
+			Name: corev1.ResourceCPU, Current: autoscalingv2.MetricValueStatus{AverageUtilization: ptr.To[int32](10), AverageValue: ptr.To(resource.MustParse("10m"))}}}},
+		Conditions: []autoscalingv2.HorizontalPodAutoscalerCondition{{Type: autoscalingv2.ScalingActive, Status: corev1.ConditionTrue,
+			Reason: "ValidMetricFound", Message: "the HPA was able to successfully calculate a replica count", LastTransitionTime: metav1.Now()}}}
+	if _, err := s.Client.AutoscalingV2().HorizontalPodAutoscalers("default").UpdateStatus(ctx, hpa, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out = kubectl("get", "hpa", "web", "--no-headers")
+	if !strings.HasPrefix(strings.Join(strings.Fields(out), " "), "web Deployment/web cpu: 10%/50% 1 5 2 ") {
+		t.Errorf("kubectl get hpa with status: %q", out)
+	}
+	if out := kubectl("describe", "hpa", "web"); !strings.Contains(out, "ScalingActive") || !strings.Contains(out, "ValidMetricFound") {
+		t.Errorf("kubectl describe hpa:\n%s", out)
+	}
 }
