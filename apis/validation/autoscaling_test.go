@@ -35,7 +35,9 @@ func TestHorizontalPodAutoscaler(t *testing.T) {
 	}{
 		{"valid, defaulted to 80% CPU", hpa(func(*autoscalingv2.HorizontalPodAutoscaler) {}), nil},
 		{"valid behavior", hpa(behavior(&autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr(int32(60)), Tolerance: q("50m")})), nil},
-		{"replica bounds", hpa(func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.MinReplicas, h.Spec.MaxReplicas = ptr(int32(0)), 0 }),
+		{"replica bounds", hpa(func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.Spec.MinReplicas, h.Spec.MaxReplicas = ptr(int32(0)), 0
+		}),
 			[]want{{"spec.minReplicas", field.ErrorTypeInvalid, "must be greater than or equal to 1"},
 				{"spec.maxReplicas", field.ErrorTypeInvalid, "must be greater than 0"},
 				{"spec.metrics", field.ErrorTypeForbidden, "must specify at least one Object or External metric to support scaling to zero replicas"}}},
