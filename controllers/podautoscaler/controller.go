@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,6 +64,8 @@ type Controller struct {
 
 	mu      sync.Mutex
 	history map[types.NamespacedName]*History
+	// selectors are the targets' pod selectors by autoscaler, for the ambiguity check.
+	selectors map[types.NamespacedName]labels.Selector
 }
 
 // SetupWithManager completes the controller from mgr and registers it.
@@ -104,6 +108,7 @@ func (c *Controller) SetupWithManager(mgr ctrl.Manager) error {
 		c.Metrics = APIMetrics{Client: mc.MetricsV1beta1()}
 	}
 	c.history = map[types.NamespacedName]*History{}
+	c.selectors = map[types.NamespacedName]labels.Selector{}
 	return ctrl.NewControllerManagedBy(mgr).Named("horizontalpodautoscaler").WithOptions(opts).
 		For(&autoscalingv2.HorizontalPodAutoscaler{}).Complete(c)
 }
@@ -115,6 +120,7 @@ func (c *Controller) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if apierrors.IsNotFound(err) {
 			c.mu.Lock()
 			delete(c.history, req.NamespacedName)
+			delete(c.selectors, req.NamespacedName)
 			c.mu.Unlock()
 			return ctrl.Result{}, nil
 		}
@@ -283,6 +289,33 @@ func (c *Controller) updateStatus(ctx context.Context, stored, hpa *autoscalingv
 	}
 }
 
+// selectingAutoscalers records hpa's target selector and returns, as upstream's
+// hpasControllingPodsUnderSelector, the autoscalers (name and namespace, sorted) whose selectors
+// match any of pods: more than one is an ambiguous selector.
+func (c *Controller) selectingAutoscalers(hpa *autoscalingv2.HorizontalPodAutoscaler, selector labels.Selector, pods []*corev1.Pod) []autoscalerKey {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	self := types.NamespacedName{Namespace: hpa.Namespace, Name: hpa.Name}
+	c.selectors[self] = selector
+	var out []autoscalerKey
+	for key, sel := range c.selectors {
+		if key.Namespace != hpa.Namespace {
+			continue
+		}
+		for _, p := range pods {
+			if sel.Matches(labels.Set(p.Labels)) {
+				out = append(out, autoscalerKey{Name: key.Name, Namespace: key.Namespace})
+				break
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b autoscalerKey) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// autoscalerKey prints as upstream's selectors.Key: {name namespace}.
+type autoscalerKey struct{ Name, Namespace string }
+
 // setCondition is upstream's setCondition: the transition time changes with the status only.
 func setCondition(hpa *autoscalingv2.HorizontalPodAutoscaler, cond Condition, now time.Time) {
 	for i := range hpa.Status.Conditions {
@@ -324,6 +357,12 @@ func (c *Controller) replicasForMetrics(ctx context.Context, hpa *autoscalingv2.
 	pods := make([]*corev1.Pod, len(podList.Items))
 	for i := range podList.Items {
 		pods[i] = &podList.Items[i]
+	}
+	if owners := c.selectingAutoscalers(hpa, selector, pods); len(owners) > 1 {
+		msg := fmt.Sprintf("pods by selector %v are controlled by multiple HPAs: %v", sc.Status.Selector, owners)
+		c.Recorder.Event(hpa, corev1.EventTypeWarning, "AmbiguousSelector", msg)
+		setCondition(hpa, Condition{autoscalingv2.ScalingActive, corev1.ConditionFalse, "AmbiguousSelector", msg}, now)
+		return -1, "", nil, errors.New(msg)
 	}
 	calc := Calculator{Tolerances: ToleranceOf(hpa.Spec.Behavior, c.Tolerance), Readiness: c.Readiness, Now: now}
 	statuses := make([]autoscalingv2.MetricStatus, len(hpa.Spec.Metrics))

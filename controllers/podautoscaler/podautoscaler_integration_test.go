@@ -11,13 +11,19 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"github.com/skiff-dev/skiff/apiserver/apiservertest"
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/deployment"
@@ -50,7 +56,7 @@ func (f *fakeMetrics) ResourceMetric(ctx context.Context, _ corev1.ResourceName,
 
 // start runs the API server, the workload controllers given, the autoscaler (200 ms sync period,
 // fake metrics) and a stand-in kubelet for namespace default.
-func start(t *testing.T, workloads ...controllertest.Setup) (kubernetes.Interface, *fakeMetrics) {
+func start(t *testing.T, workloads ...controllertest.Setup) (*apiservertest.Server, *fakeMetrics) {
 	metrics := &fakeMetrics{}
 	autoscaler := func(mgr manager.Manager) error {
 		return (&podautoscaler.Controller{Base: controllers.Base{SkipNameValidation: true}, Metrics: metrics,
@@ -59,7 +65,7 @@ func start(t *testing.T, workloads ...controllertest.Setup) (kubernetes.Interfac
 	s := controllertest.Start(t, append(workloads, autoscaler)...)
 	metrics.client = s.Client
 	controllertest.StartKubelet(t, &controllertest.Kubelet{Client: s.Client, Namespace: "default", FinishDeletions: true})
-	return s.Client, metrics
+	return s, metrics
 }
 
 func webDeployment(name string, replicas int32) *appsv1.Deployment {
@@ -78,10 +84,10 @@ func target(name string) autoscalingv2.CrossVersionObjectReference {
 // and back down to minReplicas after its (short) scale-down window, with upstream's conditions,
 // events and status; a Pods metric without custom.metrics.k8s.io gives ScalingActive False.
 func TestAutoscaleDeployment(t *testing.T) {
-	c, metrics := start(t,
+	s, metrics := start(t,
 		(&deployment.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager,
 		(&replicaset.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager)
-	ctx := t.Context()
+	ctx, c := t.Context(), s.Client
 	for _, d := range []*appsv1.Deployment{webDeployment("web", 1), webDeployment("other", 1)} {
 		if _, err := c.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -135,6 +141,21 @@ func TestAutoscaleDeployment(t *testing.T) {
 	}
 	waitForEvent(t, c, "other", "FailedGetPodsMetric", "failed to get pods metric value: unable to get metric qps")
 	waitForEvent(t, c, "other", "FailedComputeMetricsReplicas", "invalid metrics (1 invalid out of 1), first error is: failed to get pods metric value")
+
+	// A second autoscaler of the same pods: both stop, with upstream's AmbiguousSelector.
+	second := &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "web-2"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{ScaleTargetRef: target("web"), MaxReplicas: 3}}
+	if _, err := hpas.Create(ctx, second, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"web", "web-2"} {
+		h := waitForHPA(t, c, name, "AmbiguousSelector", func(h *autoscalingv2.HorizontalPodAutoscaler) bool {
+			return condition(h, autoscalingv2.ScalingActive) == "False/AmbiguousSelector"
+		})
+		if msg := conditionMessage(h, autoscalingv2.ScalingActive); msg != "pods by selector app=web are controlled by multiple HPAs: [{web default} {web-2 default}]" {
+			t.Errorf("%s: %q", name, msg)
+		}
+	}
 }
 
 func waitForHPA(t *testing.T, c kubernetes.Interface, name, what string, cond func(*autoscalingv2.HorizontalPodAutoscaler) bool) *autoscalingv2.HorizontalPodAutoscaler {
@@ -206,8 +227,8 @@ func conditionMessage(h *autoscalingv2.HorizontalPodAutoscaler, typ autoscalingv
 // TestAutoscaleStatefulSet: the scale subresource of another kind, through the scale client and
 // the discovery REST mapper.
 func TestAutoscaleStatefulSet(t *testing.T) {
-	c, metrics := start(t, (&statefulset.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager)
-	ctx := t.Context()
+	s, metrics := start(t, (&statefulset.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager)
+	ctx, c := t.Context(), s.Client
 	d := webDeployment("db", 1)
 	set := &appsv1.StatefulSet{ObjectMeta: d.ObjectMeta, Spec: appsv1.StatefulSetSpec{Replicas: d.Spec.Replicas, Selector: d.Spec.Selector,
 		Template: d.Spec.Template, PodManagementPolicy: appsv1.ParallelPodManagement}}
@@ -233,4 +254,62 @@ func TestAutoscaleStatefulSet(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestAutoscaleCustomResource: a custom resource with a scale subresource, found through
+// discovery once its CRD is served.
+func TestAutoscaleCustomResource(t *testing.T) {
+	srv, metrics := start(t)
+	ctx, c, s := t.Context(), srv.Client, srv.Config
+	crds := apiextensionsclient.NewForConfigOrDie(s).ApiextensionsV1().CustomResourceDefinitions()
+	schema := &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: ptr.To(true)}}
+	if _, err := crds.Create(ctx, &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: "workers.skiff.test"},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{Group: "skiff.test", Scope: apiextensionsv1.NamespaceScoped,
+			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "workers", Singular: "worker", Kind: "Worker", ListKind: "WorkerList"},
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true, Schema: schema,
+				Subresources: &apiextensionsv1.CustomResourceSubresources{Status: &apiextensionsv1.CustomResourceSubresourceStatus{},
+					Scale: &apiextensionsv1.CustomResourceSubresourceScale{SpecReplicasPath: ".spec.replicas", StatusReplicasPath: ".status.replicas",
+						LabelSelectorPath: ptr.To(".status.selector")}}}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	workers := dynamic.NewForConfigOrDie(s).Resource(k8sschema.GroupVersionResource{Group: "skiff.test", Version: "v1", Resource: "workers"}).Namespace("default")
+	var w *unstructured.Unstructured
+	poll.Eventually(t, "the CRD is served", func() error {
+		var err error
+		w, err = workers.Create(ctx, &unstructured.Unstructured{Object: map[string]any{"apiVersion": "skiff.test/v1", "kind": "Worker",
+			"metadata": map[string]any{"name": "w"}, "spec": map[string]any{"replicas": int64(2)}}}, metav1.CreateOptions{})
+		return err
+	})
+	w.Object["status"] = map[string]any{"replicas": int64(2), "selector": "app=worker"}
+	if _, err := workers.UpdateStatus(ctx, w, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The worker's pods (nothing runs custom resources here): the stand-in kubelet readies them.
+	for i := range 2 {
+		p := webDeployment("worker", 1).Spec.Template
+		if _, err := c.CoreV1().Pods("default").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("worker-%d", i), Labels: p.Labels},
+			Spec: p.Spec}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	metrics.cpu.Store(10) // a tenth of the request against 50%: down to one
+	if _, err := c.AutoscalingV2().HorizontalPodAutoscalers("default").Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "w"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "skiff.test/v1", Kind: "Worker", Name: "w"},
+			MaxReplicas: 4, Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+				Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To[int32](50)}}}},
+			Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To[int32](0)}}}},
+		metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	poll.Eventually(t, "the worker scaled to 1", func() error {
+		got, err := workers.Get(ctx, "w", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if n, _, _ := unstructured.NestedInt64(got.Object, "spec", "replicas"); n != 1 {
+			return fmt.Errorf("spec.replicas %d", n)
+		}
+		return nil
+	})
+	waitForEvent(t, c, "w", "SuccessfulRescale", "New size: 1; reason: All metrics below target")
 }
