@@ -313,3 +313,42 @@ func TestAutoscaleCustomResource(t *testing.T) {
 	})
 	waitForEvent(t, c, "w", "SuccessfulRescale", "New size: 1; reason: All metrics below target")
 }
+
+// TestWithoutMetricsAPI: the real metrics source against a server without metrics.k8s.io, and a
+// missing target: upstream's FailedGetResourceMetric and FailedGetScale.
+func TestWithoutMetricsAPI(t *testing.T) {
+	s := controllertest.Start(t,
+		(&deployment.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager,
+		(&replicaset.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager,
+		(&podautoscaler.Controller{Base: controllers.Base{SkipNameValidation: true}, SyncPeriod: 200 * time.Millisecond}).SetupWithManager)
+	controllertest.StartKubelet(t, &controllertest.Kubelet{Client: s.Client, Namespace: "default"})
+	ctx, c := t.Context(), s.Client
+	if _, err := c.AppsV1().Deployments("default").Create(ctx, webDeployment("web", 2), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	hpas := c.AutoscalingV2().HorizontalPodAutoscalers("default")
+	for _, name := range []string{"web", "missing"} {
+		if _, err := hpas.Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: autoscalingv2.HorizontalPodAutoscalerSpec{ScaleTargetRef: target(name), MaxReplicas: 3}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	web := waitForHPA(t, c, "web", "FailedGetResourceMetric", func(h *autoscalingv2.HorizontalPodAutoscaler) bool {
+		return condition(h, autoscalingv2.ScalingActive) == "False/FailedGetResourceMetric"
+	})
+	if msg := conditionMessage(web, autoscalingv2.ScalingActive); !strings.HasPrefix(msg,
+		"the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: unable to fetch metrics from resource metrics API:") {
+		t.Errorf("ScalingActive message %q", msg)
+	}
+	if web.Status.CurrentReplicas != 2 || web.Status.DesiredReplicas != 2 || condition(web, autoscalingv2.AbleToScale) != "True/SucceededGetScale" {
+		t.Errorf("status %+v", web.Status)
+	}
+	waitForEvent(t, c, "web", "FailedGetResourceMetric", "failed to get cpu utilization: unable to get metrics for resource cpu")
+	missing := waitForHPA(t, c, "missing", "FailedGetScale", func(h *autoscalingv2.HorizontalPodAutoscaler) bool {
+		return condition(h, autoscalingv2.AbleToScale) == "False/FailedGetScale"
+	})
+	if msg := conditionMessage(missing, autoscalingv2.AbleToScale); !strings.Contains(msg, `deployments.apps "missing" not found`) {
+		t.Errorf("AbleToScale message %q", msg)
+	}
+	waitForEvent(t, c, "missing", "FailedGetScale", `deployments.apps "missing" not found`)
+}
