@@ -182,4 +182,29 @@ func TestKubectlAutoscale(t *testing.T) {
 	if out := kubectl("describe", "hpa", "web"); !strings.Contains(out, "ScalingActive") || !strings.Contains(out, "ValidMetricFound") {
 		t.Errorf("kubectl describe hpa:\n%s", out)
 	}
+	if out := kubectl("explain", "hpa.spec.behavior.scaleDown"); !strings.Contains(out, "stabilizationWindowSeconds") {
+		t.Errorf("kubectl explain:\n%s", out)
+	}
+
+	// Server-side apply of a v1 manifest, then of a change to it.
+	apply := func(cpu string) {
+		t.Helper()
+		cctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(cctx, "kubectl", "--kubeconfig", s.Kubeconfig, "-n", "default", "apply", "--server-side", "-f", "-")
+		cmd.Stdin = strings.NewReader(`{"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "applied"},
+			"spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "maxReplicas": 4, "targetCPUUtilizationPercentage": ` + cpu + `}}`)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("kubectl apply --server-side: %v\n%s", err, out)
+		}
+	}
+	apply("60")
+	apply("70")
+	applied, err := s.Client.AutoscalingV2().HorizontalPodAutoscalers("default").Get(ctx, "applied", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *applied.Spec.Metrics[0].Resource.Target.AverageUtilization != 70 || len(applied.ManagedFields) == 0 {
+		t.Errorf("applied: %+v, managed fields %v", applied.Spec, applied.ManagedFields)
+	}
 }
