@@ -5,6 +5,8 @@ import (
 	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 func rules(window int32, sel autoscalingv2.ScalingPolicySelect, policies ...autoscalingv2.HPAScalingPolicy) *autoscalingv2.HPAScalingRules {
@@ -146,5 +148,27 @@ func TestScaleDownOverTime(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("replicas every 15 s: got %v, want %v", got, want)
 		}
+	}
+}
+
+// TestTolerances: a behavior's own tolerance per direction (HPAConfigurableTolerance), else the
+// controller's default.
+func TestTolerances(t *testing.T) {
+	zero, five := resource.MustParse("0"), resource.MustParse("500m")
+	tol := ToleranceOf(&autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleUp: &autoscalingv2.HPAScalingRules{Tolerance: &zero},
+		ScaleDown: &autoscalingv2.HPAScalingRules{Tolerance: &five}}, DefaultTolerance)
+	if tol != (Tolerances{ScaleDown: 0.5, ScaleUp: 0}) {
+		t.Fatalf("tolerances %+v", tol)
+	}
+	calc := Calculator{Tolerances: tol, Readiness: DefaultReadiness, Now: t0}
+	// 105% of the target scales up with no up tolerance; 60% stays within the down tolerance.
+	if got, _ := calc.ResourceReplicas(4, 100, corev1.ResourceCPU, "", pods(4, 1000, nil), samples(1050, 1050, 1050, 1050)); got.Replicas != 5 {
+		t.Errorf("scale up at 105%%: %d", got.Replicas)
+	}
+	if got, _ := calc.ResourceReplicas(4, 100, corev1.ResourceCPU, "", pods(4, 1000, nil), samples(600, 600, 600, 600)); got.Replicas != 4 {
+		t.Errorf("scale down at 60%%: %d", got.Replicas)
+	}
+	if d := ToleranceOf(nil, DefaultTolerance); d != (Tolerances{0.1, 0.1}) {
+		t.Errorf("default %+v", d)
 	}
 }
