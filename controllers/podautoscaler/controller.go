@@ -40,6 +40,24 @@ const EventSource = "horizontal-pod-autoscaler"
 // DefaultSyncPeriod is upstream's --horizontal-pod-autoscaler-sync-period.
 const DefaultSyncPeriod = 15 * time.Second
 
+// Settings are the controller's timings and tolerance, upstream's
+// --horizontal-pod-autoscaler-* flags.
+type Settings struct {
+	// SyncPeriod is how often each autoscaler is evaluated (15 s).
+	SyncPeriod time.Duration
+	// Tolerance is how far from the target a metric may be without a rescale (0.1).
+	Tolerance float64
+	// DownscaleStabilization is the default scale-down stabilization window (5 min).
+	DownscaleStabilization time.Duration
+	// Readiness holds the CPU initialization period (5 min) and initial readiness delay (30 s).
+	Readiness Readiness
+}
+
+// DefaultSettings is upstream's defaults.
+func DefaultSettings() Settings {
+	return Settings{SyncPeriod: DefaultSyncPeriod, Tolerance: DefaultTolerance, DownscaleStabilization: DefaultDownscaleStabilization, Readiness: DefaultReadiness}
+}
+
 // Controller scales the targets of HorizontalPodAutoscalers through their scale subresource,
 // after upstream's HorizontalController.
 type Controller struct {
@@ -53,14 +71,8 @@ type Controller struct {
 	Metrics MetricsSource
 	// Clock is the clock of every decision; nil: the real one.
 	Clock clock.PassiveClock
-	// SyncPeriod is how often each autoscaler is evaluated (DefaultSyncPeriod when zero).
-	SyncPeriod time.Duration
-	// Tolerance is the default tolerance (DefaultTolerance when zero).
-	Tolerance float64
-	// Readiness holds the CPU readiness delays (DefaultReadiness when zero).
-	Readiness Readiness
-	// DownscaleStabilization is the default scale-down window (DefaultDownscaleStabilization when zero).
-	DownscaleStabilization time.Duration
+	// Settings are upstream's --horizontal-pod-autoscaler-* flags; zero fields take the defaults.
+	Settings
 
 	mu      sync.Mutex
 	history map[types.NamespacedName]*History
@@ -74,17 +86,18 @@ func (c *Controller) SetupWithManager(mgr ctrl.Manager) error {
 	if c.Clock == nil {
 		c.Clock = clock.RealClock{}
 	}
-	if c.SyncPeriod == 0 {
-		c.SyncPeriod = DefaultSyncPeriod
+	def := DefaultSettings()
+	if c.SyncPeriod <= 0 {
+		c.SyncPeriod = def.SyncPeriod
 	}
-	if c.Tolerance == 0 {
-		c.Tolerance = DefaultTolerance
+	if c.Tolerance <= 0 {
+		c.Tolerance = def.Tolerance
 	}
 	if c.Readiness == (Readiness{}) {
-		c.Readiness = DefaultReadiness
+		c.Readiness = def.Readiness
 	}
-	if c.DownscaleStabilization == 0 {
-		c.DownscaleStabilization = DefaultDownscaleStabilization
+	if c.DownscaleStabilization <= 0 {
+		c.DownscaleStabilization = def.DownscaleStabilization
 	}
 	if c.Mapper == nil || c.Scales == nil {
 		dc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())

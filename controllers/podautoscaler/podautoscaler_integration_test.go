@@ -60,7 +60,7 @@ func start(t *testing.T, workloads ...controllertest.Setup) (*apiservertest.Serv
 	metrics := &fakeMetrics{}
 	autoscaler := func(mgr manager.Manager) error {
 		return (&podautoscaler.Controller{Base: controllers.Base{SkipNameValidation: true}, Metrics: metrics,
-			SyncPeriod: 200 * time.Millisecond}).SetupWithManager(mgr)
+			Settings: podautoscaler.Settings{SyncPeriod: 200 * time.Millisecond}}).SetupWithManager(mgr)
 	}
 	s := controllertest.Start(t, append(workloads, autoscaler)...)
 	metrics.client = s.Client
@@ -320,7 +320,7 @@ func TestWithoutMetricsAPI(t *testing.T) {
 	s := controllertest.Start(t,
 		(&deployment.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager,
 		(&replicaset.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager,
-		(&podautoscaler.Controller{Base: controllers.Base{SkipNameValidation: true}, SyncPeriod: 200 * time.Millisecond}).SetupWithManager)
+		(&podautoscaler.Controller{Base: controllers.Base{SkipNameValidation: true}, Settings: podautoscaler.Settings{SyncPeriod: 200 * time.Millisecond}}).SetupWithManager)
 	controllertest.StartKubelet(t, &controllertest.Kubelet{Client: s.Client, Namespace: "default"})
 	ctx, c := t.Context(), s.Client
 	if _, err := c.AppsV1().Deployments("default").Create(ctx, webDeployment("web", 2), metav1.CreateOptions{}); err != nil {
