@@ -291,15 +291,20 @@ func metricSpecToV1(m autoscalingv2.MetricSpec) autoscalingv1.MetricSpec {
 	return out
 }
 
-// targetOf is upstream's choice of the v2 target type from v1's fields.
-func targetOf(utilization *int32, value, average *resource.Quantity) autoscalingv2.MetricTarget {
-	t := autoscalingv2.MetricTarget{AverageUtilization: utilization, Value: value, AverageValue: average}
-	switch {
-	case utilization != nil:
+// resourceTarget is upstream's v1 resource target: Utilization when set, else AverageValue.
+func resourceTarget(utilization *int32, average *resource.Quantity) autoscalingv2.MetricTarget {
+	t := autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageUtilization: utilization, AverageValue: average}
+	if utilization != nil {
 		t.Type = autoscalingv2.UtilizationMetricType
-	case average != nil:
-		t.Type = autoscalingv2.AverageValueMetricType
-	case value != nil:
+	}
+	return t
+}
+
+// valueTarget is upstream's v1 object and external target: Value when valueFirst (an external
+// metric's value is set, an object metric has no averageValue), else AverageValue.
+func valueTarget(valueFirst bool, value, average *resource.Quantity) autoscalingv2.MetricTarget {
+	t := autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, Value: value, AverageValue: average}
+	if valueFirst {
 		t.Type = autoscalingv2.ValueMetricType
 	}
 	return t
@@ -318,19 +323,21 @@ func metricSpecFromV1(m autoscalingv1.MetricSpec) autoscalingv2.MetricSpec {
 	case m.Object != nil:
 		out.Object = &autoscalingv2.ObjectMetricSource{DescribedObject: autoscalingv2.CrossVersionObjectReference(m.Object.Target),
 			Metric: autoscalingv2.MetricIdentifier{Name: m.Object.MetricName, Selector: m.Object.Selector},
-			Target: targetOf(nil, nonZero(m.Object.TargetValue), m.Object.AverageValue)}
+			// Upstream points value at v1's targetValue even when zero; a zero (unset) one is
+			// left out here, so that an averageValue target survives a v1 round trip valid.
+			Target: valueTarget(m.Object.AverageValue == nil, nonZero(m.Object.TargetValue), m.Object.AverageValue)}
 	case m.Pods != nil:
 		out.Pods = &autoscalingv2.PodsMetricSource{Metric: autoscalingv2.MetricIdentifier{Name: m.Pods.MetricName, Selector: m.Pods.Selector},
-			Target: targetOf(nil, nil, &m.Pods.TargetAverageValue)}
+			Target: resourceTarget(nil, &m.Pods.TargetAverageValue)}
 	case m.Resource != nil:
 		out.Resource = &autoscalingv2.ResourceMetricSource{Name: m.Resource.Name,
-			Target: targetOf(m.Resource.TargetAverageUtilization, nil, m.Resource.TargetAverageValue)}
+			Target: resourceTarget(m.Resource.TargetAverageUtilization, m.Resource.TargetAverageValue)}
 	case m.ContainerResource != nil:
 		out.ContainerResource = &autoscalingv2.ContainerResourceMetricSource{Name: m.ContainerResource.Name, Container: m.ContainerResource.Container,
-			Target: targetOf(m.ContainerResource.TargetAverageUtilization, nil, m.ContainerResource.TargetAverageValue)}
+			Target: resourceTarget(m.ContainerResource.TargetAverageUtilization, m.ContainerResource.TargetAverageValue)}
 	case m.External != nil:
 		out.External = &autoscalingv2.ExternalMetricSource{Metric: autoscalingv2.MetricIdentifier{Name: m.External.MetricName, Selector: m.External.MetricSelector},
-			Target: targetOf(nil, m.External.TargetValue, m.External.TargetAverageValue)}
+			Target: valueTarget(m.External.TargetValue != nil, m.External.TargetValue, m.External.TargetAverageValue)}
 	}
 	return out
 }
