@@ -387,13 +387,13 @@ func (c *Controller) replicasForMetrics(ctx context.Context, hpa *autoscalingv2.
 		firstCondition Condition
 	)
 	for i, spec := range hpa.Spec.Metrics {
-		proposal, name, failReason, err := c.replicasForMetric(ctx, calc, hpa, spec, sc.Spec.Replicas, selector, pods, &statuses[i])
-		if err != nil {
-			c.Recorder.Event(hpa, corev1.EventTypeWarning, failReason, err.Error())
+		proposal, name, failed := c.replicasForMetric(ctx, calc, hpa, spec, sc.Spec.Replicas, selector, pods, &statuses[i])
+		if failed != nil {
+			c.Recorder.Event(hpa, corev1.EventTypeWarning, failed.Reason, failed.Cause.Error())
 			if invalid == 0 {
-				firstErr = err
-				firstCondition = Condition{autoscalingv2.ScalingActive, corev1.ConditionFalse, failReason,
-					fmt.Sprintf("the HPA was unable to compute the replica count: %v", err)}
+				firstErr = failed.Err
+				firstCondition = Condition{autoscalingv2.ScalingActive, corev1.ConditionFalse, failed.Reason,
+					fmt.Sprintf("the HPA was unable to compute the replica count: %v", failed.Cause)}
 			}
 			invalid++
 			continue
@@ -414,73 +414,71 @@ func (c *Controller) replicasForMetrics(ctx context.Context, hpa *autoscalingv2.
 	return replicas, metric, statuses, firstErr
 }
 
-// replicasForMetric is upstream's computeReplicasForMetric: one metric's proposal and status,
-// or the reason of the event and condition its failure gives.
+// metricFailure is why one metric gave no proposal: Reason and Cause make the event and the
+// ScalingActive condition, Err (Cause with the metric's prefix) the error of the evaluation.
+type metricFailure struct {
+	Reason     string
+	Cause, Err error
+}
+
+func failure(reason string, cause error, prefix string) *metricFailure {
+	return &metricFailure{Reason: reason, Cause: cause, Err: fmt.Errorf("%s: %w", prefix, cause)}
+}
+
+// replicasForMetric is upstream's computeReplicasForMetric: one metric's proposal and status, or
+// why it has none.
 func (c *Controller) replicasForMetric(ctx context.Context, calc Calculator, hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec,
-	current int32, selector labels.Selector, pods []*corev1.Pod, status *autoscalingv2.MetricStatus) (int32, string, string, error) {
-	switch spec.Type {
-	case autoscalingv2.ResourceMetricSourceType:
-		if spec.Resource == nil {
-			break
-		}
+	current int32, selector labels.Selector, pods []*corev1.Pod, status *autoscalingv2.MetricStatus) (int32, string, *metricFailure) {
+	switch {
+	case spec.Type == autoscalingv2.ResourceMetricSourceType && spec.Resource != nil:
 		n, name, value, err := c.resourceReplicas(ctx, calc, hpa.Namespace, spec.Resource.Name, "", spec.Resource.Target, current, selector, pods)
 		if err != nil {
-			return 0, "", "FailedGetResourceMetric", err
+			return 0, "", failure("FailedGetResourceMetric", err, fmt.Sprintf("failed to get %s resource metric value", spec.Resource.Name))
 		}
 		*status = autoscalingv2.MetricStatus{Type: spec.Type, Resource: &autoscalingv2.ResourceMetricStatus{Name: spec.Resource.Name, Current: value}}
-		return n, name, "", nil
-	case autoscalingv2.ContainerResourceMetricSourceType:
-		if spec.ContainerResource == nil {
-			break
-		}
+		return n, name, nil
+	case spec.Type == autoscalingv2.ContainerResourceMetricSourceType && spec.ContainerResource != nil:
 		cr := spec.ContainerResource
 		n, name, value, err := c.resourceReplicas(ctx, calc, hpa.Namespace, cr.Name, cr.Container, cr.Target, current, selector, pods)
 		if err != nil {
-			return 0, "", "FailedGetContainerResourceMetric", err
+			return 0, "", failure("FailedGetContainerResourceMetric", err, fmt.Sprintf("failed to get %s container metric value", cr.Container))
 		}
 		*status = autoscalingv2.MetricStatus{Type: spec.Type, ContainerResource: &autoscalingv2.ContainerResourceMetricStatus{Name: cr.Name, Container: cr.Container, Current: value}}
-		return n, name, "", nil
-	case autoscalingv2.PodsMetricSourceType:
-		if spec.Pods == nil {
-			break
-		}
+		return n, name, nil
+	case spec.Type == autoscalingv2.PodsMetricSourceType && spec.Pods != nil:
 		metricSelector, err := metav1.LabelSelectorAsSelector(spec.Pods.Metric.Selector)
 		if err == nil {
 			_, _, err = c.Metrics.PodsMetric(ctx, spec.Pods.Metric.Name, hpa.Namespace, selector, metricSelector)
-			if err == nil {
-				err = errors.New("pods metrics are not supported")
-			}
-			err = fmt.Errorf("unable to get metric %s: %w", spec.Pods.Metric.Name, err)
+			err = fmt.Errorf("unable to get metric %s: %w", spec.Pods.Metric.Name, unsupported(err, "pods"))
 		}
-		return 0, "", "FailedGetPodsMetric", fmt.Errorf("failed to get pods metric value: %w", err)
-	case autoscalingv2.ObjectMetricSourceType:
-		if spec.Object == nil {
-			break
-		}
-		metricSelector, err := metav1.LabelSelectorAsSelector(spec.Object.Metric.Selector)
+		return 0, "", failure("FailedGetPodsMetric", err, "failed to get pods metric value")
+	case spec.Type == autoscalingv2.ObjectMetricSourceType && spec.Object != nil:
+		obj := spec.Object
+		metricSelector, err := metav1.LabelSelectorAsSelector(obj.Metric.Selector)
 		if err == nil {
-			_, _, err = c.Metrics.ObjectMetric(ctx, spec.Object.Metric.Name, hpa.Namespace, spec.Object.DescribedObject, metricSelector)
-			if err == nil {
-				err = errors.New("object metrics are not supported")
-			}
-			err = fmt.Errorf("unable to get metric %s: %s on %s %s/%w", spec.Object.Metric.Name, spec.Object.DescribedObject.Kind, hpa.Namespace, spec.Object.DescribedObject.Name, err)
+			_, _, err = c.Metrics.ObjectMetric(ctx, obj.Metric.Name, hpa.Namespace, obj.DescribedObject, metricSelector)
+			err = fmt.Errorf("unable to get metric %s: %w on %s %s/%s", obj.Metric.Name, unsupported(err, "object"), obj.DescribedObject.Kind, hpa.Namespace, obj.DescribedObject.Name)
 		}
-		return 0, "", "FailedGetObjectMetric", fmt.Errorf("failed to get object metric value: %w", err)
-	case autoscalingv2.ExternalMetricSourceType:
-		if spec.External == nil {
-			break
-		}
+		return 0, "", failure("FailedGetObjectMetric", err, "failed to get object metric value")
+	case spec.Type == autoscalingv2.ExternalMetricSourceType && spec.External != nil:
 		metricSelector, err := metav1.LabelSelectorAsSelector(spec.External.Metric.Selector)
 		if err == nil {
 			_, _, err = c.Metrics.ExternalMetric(ctx, spec.External.Metric.Name, hpa.Namespace, metricSelector)
-			if err == nil {
-				err = errors.New("external metrics are not supported")
-			}
-			err = fmt.Errorf("unable to get external metric %s/%s/%+v: %w", hpa.Namespace, spec.External.Metric.Name, metricSelector, err)
+			err = fmt.Errorf("unable to get external metric %s/%s/%+v: %w", hpa.Namespace, spec.External.Metric.Name, metricSelector, unsupported(err, "external"))
 		}
-		return 0, "", "FailedGetExternalMetric", fmt.Errorf("failed to get %s external metric value: %w", spec.External.Metric.Name, err)
+		return 0, "", failure("FailedGetExternalMetric", err, fmt.Sprintf("failed to get %s external metric value", spec.External.Metric.Name))
 	}
-	return 0, "", "InvalidMetricSourceType", fmt.Errorf("unknown metric source type %q", string(spec.Type))
+	err := fmt.Errorf("unknown metric source type %q", string(spec.Type))
+	return 0, "", &metricFailure{Reason: "InvalidMetricSourceType", Cause: err, Err: err}
+}
+
+// unsupported is err, or, when a metrics source answered, that Skiff computes no replicas from
+// such metrics yet.
+func unsupported(err error, kind string) error {
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("%s metrics are not supported", kind)
 }
 
 // resourceReplicas is upstream's computeStatusForResourceMetricGeneric: an AverageValue target

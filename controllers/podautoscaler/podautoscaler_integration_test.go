@@ -135,11 +135,12 @@ func TestAutoscaleDeployment(t *testing.T) {
 	other := waitForHPA(t, c, "other", "ScalingActive False", func(h *autoscalingv2.HorizontalPodAutoscaler) bool {
 		return condition(h, autoscalingv2.ScalingActive) == "False/FailedGetPodsMetric"
 	})
-	if !strings.Contains(conditionMessage(other, autoscalingv2.ScalingActive), "no custom metrics API (custom.metrics.k8s.io) registered") ||
+	if conditionMessage(other, autoscalingv2.ScalingActive) != "the HPA was unable to compute the replica count: unable to get metric qps: "+
+		"unable to fetch metrics from custom metrics API: no custom metrics API (custom.metrics.k8s.io) registered" ||
 		condition(other, autoscalingv2.AbleToScale) != "True/SucceededGetScale" || other.Status.CurrentReplicas != 1 {
 		t.Errorf("Pods metric status: %+v", other.Status)
 	}
-	waitForEvent(t, c, "other", "FailedGetPodsMetric", "failed to get pods metric value: unable to get metric qps")
+	waitForEvent(t, c, "other", "FailedGetPodsMetric", "unable to get metric qps: unable to fetch metrics from custom metrics API: no custom metrics API")
 	waitForEvent(t, c, "other", "FailedComputeMetricsReplicas", "invalid metrics (1 invalid out of 1), first error is: failed to get pods metric value")
 
 	// A second autoscaler of the same pods: both stop, with upstream's AmbiguousSelector.
@@ -323,13 +324,22 @@ func TestWithoutMetricsAPI(t *testing.T) {
 		(&podautoscaler.Controller{Base: controllers.Base{SkipNameValidation: true}, Settings: podautoscaler.Settings{SyncPeriod: 200 * time.Millisecond}}).SetupWithManager)
 	controllertest.StartKubelet(t, &controllertest.Kubelet{Client: s.Client, Namespace: "default"})
 	ctx, c := t.Context(), s.Client
-	if _, err := c.AppsV1().Deployments("default").Create(ctx, webDeployment("web", 2), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+	for _, d := range []*appsv1.Deployment{webDeployment("web", 2), webDeployment("obj", 1), webDeployment("ext", 1)} {
+		if _, err := c.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	hpas := c.AutoscalingV2().HorizontalPodAutoscalers("default")
-	for _, name := range []string{"web", "missing"} {
+	two := ptr.To(resource.MustParse("2"))
+	metricsOf := map[string][]autoscalingv2.MetricSpec{
+		"obj": {{Type: autoscalingv2.ObjectMetricSourceType, Object: &autoscalingv2.ObjectMetricSource{DescribedObject: target("obj"),
+			Metric: autoscalingv2.MetricIdentifier{Name: "hits"}, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.ValueMetricType, Value: two}}}},
+		"ext": {{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricSource{
+			Metric: autoscalingv2.MetricIdentifier{Name: "queue"}, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: two}}}},
+	}
+	for _, name := range []string{"web", "missing", "obj", "ext"} {
 		if _, err := hpas.Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: autoscalingv2.HorizontalPodAutoscalerSpec{ScaleTargetRef: target(name), MaxReplicas: 3}}, metav1.CreateOptions{}); err != nil {
+			Spec: autoscalingv2.HorizontalPodAutoscalerSpec{ScaleTargetRef: target(name), MaxReplicas: 3, Metrics: metricsOf[name]}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -351,4 +361,17 @@ func TestWithoutMetricsAPI(t *testing.T) {
 		t.Errorf("AbleToScale message %q", msg)
 	}
 	waitForEvent(t, c, "missing", "FailedGetScale", `deployments.apps "missing" not found`)
+
+	// Object and External metrics without custom.metrics.k8s.io and external.metrics.k8s.io.
+	for name, want := range map[string]string{
+		"obj": "False/FailedGetObjectMetric: the HPA was unable to compute the replica count: unable to get metric hits: " +
+			"unable to fetch metrics from custom metrics API: no custom metrics API (custom.metrics.k8s.io) registered on Deployment default/obj",
+		"ext": "False/FailedGetExternalMetric: the HPA was unable to compute the replica count: unable to get external metric default/queue/: " +
+			"unable to fetch metrics from external metrics API: the server could not find the requested resource (get queue.external.metrics.k8s.io)",
+	} {
+		waitForHPA(t, c, name, want, func(h *autoscalingv2.HorizontalPodAutoscaler) bool {
+			return condition(h, autoscalingv2.ScalingActive)+": "+conditionMessage(h, autoscalingv2.ScalingActive) == want
+		})
+	}
+	waitForEvent(t, c, "ext", "FailedComputeMetricsReplicas", "invalid metrics (1 invalid out of 1), first error is: failed to get queue external metric value: unable to get external metric")
 }
