@@ -287,8 +287,10 @@ func (c *Controller) scaleOf(ctx context.Context, ns, name string, mappings []*m
 	return nil, schema.GroupResource{}, first
 }
 
+// setReplicasAndMetrics is upstream's setCurrentReplicasAndMetricsInStatus: the desired
+// replicas stay what they were.
 func setReplicasAndMetrics(hpa *autoscalingv2.HorizontalPodAutoscaler, current int32, statuses []autoscalingv2.MetricStatus) {
-	hpa.Status.CurrentReplicas, hpa.Status.DesiredReplicas, hpa.Status.CurrentMetrics = current, current, statuses
+	hpa.Status.CurrentReplicas, hpa.Status.CurrentMetrics = current, statuses
 }
 
 // updateStatus writes hpa's status when it differs from the stored one.

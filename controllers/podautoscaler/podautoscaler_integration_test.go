@@ -350,7 +350,8 @@ func TestWithoutMetricsAPI(t *testing.T) {
 		"the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: unable to fetch metrics from resource metrics API:") {
 		t.Errorf("ScalingActive message %q", msg)
 	}
-	if web.Status.CurrentReplicas != 2 || web.Status.DesiredReplicas != 2 || condition(web, autoscalingv2.AbleToScale) != "True/SucceededGetScale" {
+	// The desired replicas stay what they were (never computed), as upstream.
+	if web.Status.CurrentReplicas != 2 || web.Status.DesiredReplicas != 0 || condition(web, autoscalingv2.AbleToScale) != "True/SucceededGetScale" {
 		t.Errorf("status %+v", web.Status)
 	}
 	waitForEvent(t, c, "web", "FailedGetResourceMetric", "failed to get cpu utilization: unable to get metrics for resource cpu")
