@@ -66,7 +66,7 @@ bench: ## Run the benchmarks (API vs raw etcd, ReplicaSet burst, Job completions
 # go test -fuzz targets as package:FuzzName; `make test` runs only their seed corpora (f.Add and
 # testdata/fuzz) as plain tests, `make fuzz` fuzzes beyond them.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := ./apis:FuzzDecodeRequestBody ./apis/validation:FuzzValidate ./nodeagent/kuberuntime:FuzzPodSpecToCRI ./nodeagent/volumes:FuzzVolumePaths
+FUZZ_TARGETS := ./apis:FuzzDecodeRequestBody ./apis:FuzzDecodeHorizontalPodAutoscalerV1 ./apis/validation:FuzzValidate ./nodeagent/kuberuntime:FuzzPodSpecToCRI ./nodeagent/volumes:FuzzVolumePaths
 
 .PHONY: fuzz
 fuzz: ## Fuzz each target for FUZZTIME (default 10s): request body decoding, validation, the agent's pod spec handling.

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -68,3 +70,41 @@ func FuzzDecodeRequestBody(f *testing.F) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// FuzzDecodeHorizontalPodAutoscalerV1 feeds arbitrary bytes to the request body decoders as an
+// autoscaling/v1 HorizontalPodAutoscaler, so through the v1 to v2 conversion and its annotations;
+// whatever decodes is validated and encoded back as v1 and v2. Nothing may panic.
+func FuzzDecodeHorizontalPodAutoscalerV1(f *testing.F) {
+	f.Add([]byte(`{"apiVersion":"autoscaling/v1","kind":"HorizontalPodAutoscaler","metadata":{"name":"h","annotations":{` +
+		`"autoscaling.alpha.kubernetes.io/metrics":"[{\"type\":\"Pods\",\"pods\":{\"metricName\":\"qps\",\"targetAverageValue\":\"10\"}}]",` +
+		`"autoscaling.alpha.kubernetes.io/behavior":"{\"ScaleUp\":{\"StabilizationWindowSeconds\":0,\"Policies\":[{\"Type\":\"Pods\",\"Value\":4,\"PeriodSeconds\":15}]}}",` +
+		`"autoscaling.alpha.kubernetes.io/current-metrics":"[{\"type\":\"External\",\"external\":{\"metricName\":\"q\",\"currentValue\":\"1\"}}]",` +
+		`"autoscaling.alpha.kubernetes.io/conditions":"[{\"type\":\"AbleToScale\",\"status\":\"True\"}]"}},` +
+		`"spec":{"scaleTargetRef":{"kind":"Deployment","name":"web"},"maxReplicas":3,"targetCPUUtilizationPercentage":50}}`))
+	f.Add([]byte(`{"apiVersion":"autoscaling/v1","kind":"HorizontalPodAutoscaler","metadata":{"name":"h","annotations":{"autoscaling.alpha.kubernetes.io/metrics":"[{}]"}}}`))
+	decoders, _ := requestDecoders(f)
+	scheme := runtime.NewScheme()
+	if err := apis.AddToScheme(scheme); err != nil {
+		f.Fatal(err)
+	}
+	codecs := serializer.NewCodecFactory(scheme)
+	json, _ := runtime.SerializerInfoForMediaType(codecs.SupportedMediaTypes(), runtime.ContentTypeJSON)
+	encoders := []runtime.Encoder{codecs.EncoderForVersion(json.Serializer, autoscalingv1.SchemeGroupVersion),
+		codecs.EncoderForVersion(json.Serializer, autoscalingv2.SchemeGroupVersion)}
+	gvk := autoscalingv1.SchemeGroupVersion.WithKind("HorizontalPodAutoscaler")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, dec := range decoders {
+			obj, _, err := dec.Decode(data, &gvk, nil)
+			if err != nil || obj == nil {
+				continue
+			}
+			_ = validation.ValidateCreate(obj)
+			_ = validation.ValidateUpdate(obj, obj.DeepCopyObject())
+			_ = validation.ValidateStatusUpdate(obj, obj.DeepCopyObject())
+			for _, enc := range encoders {
+				var buf discard
+				_ = enc.Encode(obj, &buf)
+			}
+		}
+	})
+}

@@ -3,12 +3,14 @@ package apis
 import (
 	"fmt"
 	"reflect"
+	"slices"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -25,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/skiff-dev/skiff/apis/conversion"
 	"github.com/skiff-dev/skiff/apis/defaults"
 )
 
@@ -34,26 +37,33 @@ type Group struct {
 	GroupVersion schema.GroupVersion
 	// AddToScheme registers the external types (k8s.io/api's own AddToScheme).
 	AddToScheme func(*runtime.Scheme) error
+	// Converted lists the kinds whose internal version is another version's type (the
+	// group's storage version, registered before): the scheme converts this version's objects
+	// to and from it with apis/conversion, as upstream's conversions do.
+	Converted []string
 }
 
 // Groups lists the API group versions Skiff serves, core first.
 var Groups = []Group{
-	{corev1.SchemeGroupVersion, corev1.AddToScheme},
-	{appsv1.SchemeGroupVersion, appsv1.AddToScheme},
-	{autoscalingv1.SchemeGroupVersion, autoscalingv1.AddToScheme},
-	{batchv1.SchemeGroupVersion, batchv1.AddToScheme},
-	{coordinationv1.SchemeGroupVersion, coordinationv1.AddToScheme},
-	{discoveryv1.SchemeGroupVersion, discoveryv1.AddToScheme},
-	{eventsv1.SchemeGroupVersion, eventsv1.AddToScheme},
-	{policyv1.SchemeGroupVersion, policyv1.AddToScheme},
-	{authenticationv1.SchemeGroupVersion, authenticationv1.AddToScheme},
-	{networkingv1.SchemeGroupVersion, networkingv1.AddToScheme},
-	{certificatesv1.SchemeGroupVersion, certificatesv1.AddToScheme},
-	{rbacv1.SchemeGroupVersion, rbacv1.AddToScheme},
-	{schedulingv1.SchemeGroupVersion, schedulingv1.AddToScheme},
-	{storagev1.SchemeGroupVersion, storagev1.AddToScheme},
-	{authorizationv1.SchemeGroupVersion, authorizationv1.AddToScheme},
-	{admissionregistrationv1.SchemeGroupVersion, admissionregistrationv1.AddToScheme},
+	{GroupVersion: corev1.SchemeGroupVersion, AddToScheme: corev1.AddToScheme},
+	{GroupVersion: appsv1.SchemeGroupVersion, AddToScheme: appsv1.AddToScheme},
+	// autoscaling/v2 first: the preferred and storage version; v1 is converted (apis/conversion).
+	{GroupVersion: autoscalingv2.SchemeGroupVersion, AddToScheme: autoscalingv2.AddToScheme},
+	{GroupVersion: autoscalingv1.SchemeGroupVersion, AddToScheme: autoscalingv1.AddToScheme,
+		Converted: []string{"HorizontalPodAutoscaler", "HorizontalPodAutoscalerList"}},
+	{GroupVersion: batchv1.SchemeGroupVersion, AddToScheme: batchv1.AddToScheme},
+	{GroupVersion: coordinationv1.SchemeGroupVersion, AddToScheme: coordinationv1.AddToScheme},
+	{GroupVersion: discoveryv1.SchemeGroupVersion, AddToScheme: discoveryv1.AddToScheme},
+	{GroupVersion: eventsv1.SchemeGroupVersion, AddToScheme: eventsv1.AddToScheme},
+	{GroupVersion: policyv1.SchemeGroupVersion, AddToScheme: policyv1.AddToScheme},
+	{GroupVersion: authenticationv1.SchemeGroupVersion, AddToScheme: authenticationv1.AddToScheme},
+	{GroupVersion: networkingv1.SchemeGroupVersion, AddToScheme: networkingv1.AddToScheme},
+	{GroupVersion: certificatesv1.SchemeGroupVersion, AddToScheme: certificatesv1.AddToScheme},
+	{GroupVersion: rbacv1.SchemeGroupVersion, AddToScheme: rbacv1.AddToScheme},
+	{GroupVersion: schedulingv1.SchemeGroupVersion, AddToScheme: schedulingv1.AddToScheme},
+	{GroupVersion: storagev1.SchemeGroupVersion, AddToScheme: storagev1.AddToScheme},
+	{GroupVersion: authorizationv1.SchemeGroupVersion, AddToScheme: authorizationv1.AddToScheme},
+	{GroupVersion: admissionregistrationv1.SchemeGroupVersion, AddToScheme: admissionregistrationv1.AddToScheme},
 }
 
 // AddToScheme registers every served group: the k8s.io/api types under their external version
@@ -66,7 +76,7 @@ func AddToScheme(scheme *runtime.Scheme) error {
 		}
 		internal := schema.GroupVersion{Group: g.GroupVersion.Group, Version: runtime.APIVersionInternal}
 		for kind, typ := range scheme.KnownTypes(g.GroupVersion) {
-			if _, isMeta := metaKinds[kind]; isMeta {
+			if _, isMeta := metaKinds[kind]; isMeta || slices.Contains(g.Converted, kind) {
 				continue
 			}
 			obj, ok := runtimeNew(scheme, g.GroupVersion.WithKind(kind))
@@ -77,6 +87,9 @@ func AddToScheme(scheme *runtime.Scheme) error {
 		}
 	}
 	if err := addFieldLabelConversions(scheme); err != nil {
+		return err
+	}
+	if err := conversion.AddToScheme(scheme); err != nil {
 		return err
 	}
 	addDefaultingFuncs(scheme)

@@ -56,6 +56,7 @@ import (
 	appsstorage "github.com/skiff-dev/skiff/apiserver/registry/apps"
 	authnstorage "github.com/skiff-dev/skiff/apiserver/registry/authentication"
 	authzstorage "github.com/skiff-dev/skiff/apiserver/registry/authorization"
+	autoscalingstorage "github.com/skiff-dev/skiff/apiserver/registry/autoscaling"
 	batchstorage "github.com/skiff-dev/skiff/apiserver/registry/batch"
 	certificatesstorage "github.com/skiff-dev/skiff/apiserver/registry/certificates"
 	coordinationstorage "github.com/skiff-dev/skiff/apiserver/registry/coordination"
@@ -440,6 +441,7 @@ func (c CompletedConfig) New() (*Server, error) {
 	}
 	providers := []registry.RESTStorageProvider{core,
 		appsstorage.Provider{},
+		autoscalingstorage.Provider{},
 		batchstorage.Provider{},
 		coordinationstorage.Provider{},
 		networkingstorage.Provider{},

@@ -13,7 +13,7 @@ import (
 
 // Default applies upstream's defaults to obj in place. Unknown types are left alone.
 func Default(obj runtime.Object) {
-	if defaultBatch(obj) || defaultNetworking(obj) || defaultAdmissionRegistration(obj) {
+	if defaultBatch(obj) || defaultNetworking(obj) || defaultAdmissionRegistration(obj) || defaultAutoscaling(obj) {
 		return
 	}
 	switch o := obj.(type) {

@@ -34,6 +34,9 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 	if errs, ok := validateNetworkingCreate(obj); ok {
 		return errs
 	}
+	if errs, ok := validateAutoscalingCreate(obj); ok {
+		return errs
+	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		return validatePodCreate(o)
@@ -97,6 +100,9 @@ func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 		return errs
 	}
 	if errs, ok := validateNetworkingUpdate(obj, old); ok {
+		return errs
+	}
+	if errs, ok := validateAutoscalingUpdate(obj, old); ok {
 		return errs
 	}
 	switch o := obj.(type) {
@@ -199,6 +205,9 @@ func ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
 		return errs
 	}
 	if errs, ok := validateNetworkingStatusUpdate(obj, old); ok {
+		return errs
+	}
+	if errs, ok := validateAutoscalingStatusUpdate(obj, old); ok {
 		return errs
 	}
 	switch o := obj.(type) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -175,6 +176,8 @@ func TestColumns(t *testing.T) {
 		{networkingGR("ingresses"), []column{{"Name", "string", 0}, {"Class", "string", 0}, {"Hosts", "string", 0}, {"Address", "string", 0}, {"Ports", "string", 0}, {"Age", "string", 0}}},
 		{networkingGR("ingressclasses"), []column{{"Name", "string", 0}, {"Controller", "string", 0}, {"Parameters", "string", 0}, {"Age", "string", 0}}},
 		{networkingGR("networkpolicies"), []column{{"Name", "string", 0}, {"Pod-Selector", "string", 0}, {"Age", "string", 0}}},
+		{hpaGR, []column{{"Name", "string", 0}, {"Reference", "string", 0}, {"Targets", "string", 0}, {"MinPods", "string", 0},
+			{"MaxPods", "string", 0}, {"Replicas", "string", 0}, {"Age", "string", 0}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.gr.String(), func(t *testing.T) {
@@ -265,6 +268,7 @@ var emptyLists = map[schema.GroupResource]runtime.Object{
 	networkingGR("ingresses"):            &networkingv1.IngressList{},
 	networkingGR("ingressclasses"):       &networkingv1.IngressClassList{},
 	networkingGR("networkpolicies"):      &networkingv1.NetworkPolicyList{},
+	hpaGR:                                &autoscalingv2.HorizontalPodAutoscalerList{},
 }
 
 // zeroObjects holds a zero-valued object of every printed resource.
@@ -310,6 +314,7 @@ var zeroObjects = map[schema.GroupResource]runtime.Object{
 	networkingGR("ingresses"):            &networkingv1.Ingress{},
 	networkingGR("ingressclasses"):       &networkingv1.IngressClass{},
 	networkingGR("networkpolicies"):      &networkingv1.NetworkPolicy{},
+	hpaGR:                                &autoscalingv2.HorizontalPodAutoscaler{},
 }
 
 func TestEmptyLists(t *testing.T) {

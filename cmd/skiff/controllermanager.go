@@ -31,6 +31,17 @@ func controllerFlags(fs *pflag.FlagSet, c *controllermanager.Config) {
 		"Mask size of the IPv4 node subnets in a dual-stack cluster (default 24).")
 	fs.IntVar(&c.NodeIPAM.NodeCIDRMaskSizeIPv6, "node-cidr-mask-size-ipv6", c.NodeIPAM.NodeCIDRMaskSizeIPv6,
 		"Mask size of the IPv6 node subnets in a dual-stack cluster (default 64).")
+	hpa := &c.PodAutoscaler
+	fs.DurationVar(&hpa.SyncPeriod, "horizontal-pod-autoscaler-sync-period", hpa.SyncPeriod,
+		"How often each HorizontalPodAutoscaler is evaluated.")
+	fs.Float64Var(&hpa.Tolerance, "horizontal-pod-autoscaler-tolerance", hpa.Tolerance,
+		"How far a metric may be from its target (a ratio) before the autoscaler rescales.")
+	fs.DurationVar(&hpa.DownscaleStabilization, "horizontal-pod-autoscaler-downscale-stabilization", hpa.DownscaleStabilization,
+		"How far back the autoscaler looks for a higher recommendation before scaling down.")
+	fs.DurationVar(&hpa.Readiness.CPUInitializationPeriod, "horizontal-pod-autoscaler-cpu-initialization-period", hpa.Readiness.CPUInitializationPeriod,
+		"How long after a pod starts its CPU samples are skipped unless taken after it became Ready.")
+	fs.DurationVar(&hpa.Readiness.DelayOfInitialReadinessStatus, "horizontal-pod-autoscaler-initial-readiness-delay", hpa.Readiness.DelayOfInitialReadinessStatus,
+		"How long after a pod starts a readiness change is taken as its initial readiness.")
 }
 
 func newControllerManagerCommand() *cobra.Command {

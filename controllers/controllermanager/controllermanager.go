@@ -24,6 +24,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/nodeipam"
 	"github.com/skiff-dev/skiff/controllers/nodelifecycle"
 	"github.com/skiff-dev/skiff/controllers/persistentvolume"
+	"github.com/skiff-dev/skiff/controllers/podautoscaler"
 	"github.com/skiff-dev/skiff/controllers/replicaset"
 	"github.com/skiff-dev/skiff/controllers/resourcequota"
 	"github.com/skiff-dev/skiff/controllers/scheduler"
@@ -65,12 +66,14 @@ type Config struct {
 	NodeIPAM nodeipam.Config
 	// DisableIngress turns off the status controller of the built-in ingress controller.
 	DisableIngress bool
+	// PodAutoscaler holds the horizontal pod autoscaler's timings and tolerance.
+	PodAutoscaler podautoscaler.Settings
 }
 
 // DefaultConfig is upstream's defaults.
 func DefaultConfig() Config {
 	return Config{Manager: controllers.DefaultOptions(), NodeMonitorGracePeriod: 50 * time.Second, NodeMonitorPeriod: 5 * time.Second,
-		TerminatedPodGCThreshold: 12500, NodeIPAM: nodeipam.DefaultConfig()}
+		TerminatedPodGCThreshold: 12500, NodeIPAM: nodeipam.DefaultConfig(), PodAutoscaler: podautoscaler.DefaultSettings()}
 }
 
 // Setup adds every controller to mgr.
@@ -152,6 +155,9 @@ func Setup(mgr manager.Manager, c Config) error {
 		}},
 		{"disruption", func() error {
 			return (&disruption.Reconciler{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)
+		}},
+		{"horizontal-pod-autoscaler", func() error {
+			return (&podautoscaler.Controller{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}, Settings: c.PodAutoscaler}).SetupWithManager(mgr)
 		}},
 		{"persistentvolume-binder", func() error {
 			return (&persistentvolume.Controller{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}}).SetupWithManager(mgr)

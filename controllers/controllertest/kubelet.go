@@ -64,14 +64,19 @@ func (k *Kubelet) run(ctx context.Context) {
 	}
 }
 
-// MarkReady writes pod p's status Running and Ready with pod IP ip (none when empty).
+// MarkReady writes pod p's status Running and Ready (started now unless it has a start time)
+// with pod IP ip (none when empty).
 func MarkReady(ctx context.Context, c kubernetes.Interface, p *corev1.Pod, ip string) error {
 	p = p.DeepCopy()
 	p.Status.Phase = corev1.PodRunning
 	if ip != "" {
 		p.Status.PodIP = ip
 	}
-	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
+	now := metav1.Now()
+	if p.Status.StartTime == nil {
+		p.Status.StartTime = &now
+	}
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now}}
 	_, err := c.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
 	return err
 }
