@@ -23,6 +23,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/controllertest"
@@ -318,7 +319,9 @@ func TestAutoscaleCustomResource(t *testing.T) {
 // TestWithoutMetricsAPI: the real metrics source against a server without metrics.k8s.io, and a
 // missing target: upstream's FailedGetResourceMetric and FailedGetScale.
 func TestWithoutMetricsAPI(t *testing.T) {
-	s := controllertest.Start(t,
+	// No resource metrics API (the built-in one turned off, as when metrics-server is absent).
+	s := apiservertest.StartWith(t, func(o *apiserver.Options) { o.DisableMetricsAPI = true })
+	controllertest.StartManager(t, s,
 		(&deployment.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager,
 		(&replicaset.Reconciler{Base: controllers.Base{SkipNameValidation: true}}).SetupWithManager,
 		(&podautoscaler.Controller{Base: controllers.Base{SkipNameValidation: true}, Settings: podautoscaler.Settings{SyncPeriod: 200 * time.Millisecond}}).SetupWithManager)
