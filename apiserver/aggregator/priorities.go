@@ -61,6 +61,9 @@ var Priorities = map[schema.GroupVersion]Priority{
 	{Group: "flowcontrol.apiserver.k8s.io", Version: "v1beta3"}:  {16100, 18},
 	{Group: "internal.apiserver.k8s.io", Version: "v1alpha1"}:    {16000, 9},
 	{Group: "storagemigration.k8s.io", Version: "v1alpha1"}:      {15800, 9},
+	// The built-in metrics.k8s.io (apiserver/registry/metrics), at the priorities of
+	// metrics-server's own APIService, which replaces it under --disable-metrics-api.
+	{Group: "metrics.k8s.io", Version: "v1beta1"}: {100, 100},
 }
 
 // CRD group versions rank below every built-in group, sorted among themselves by group name and
