@@ -54,7 +54,7 @@ func (c *Controller) Reconcile(ctx context.Context, r ctrl.Request) (ctrl.Result
 	policy.Status.ObservedGeneration = policy.Generation
 	policy.Status.TypeChecking = &admissionregistrationv1.TypeChecking{ExpressionWarnings: c.checker.Check(policy)}
 	if err := c.client.Status().Update(ctx, policy); err != nil {
-		// A conflict means a newer generation is queued already.
+		// A conflict is retried (the controller requeues on error); a deleted policy is done.
 		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("writing the type-checking status: %w", err))
 	}
 	return ctrl.Result{}, nil
