@@ -41,6 +41,9 @@ type Reconciler struct {
 	Backoff, MaxBackoff time.Duration
 
 	expectations *replicaset.Expectations
+	// written keeps the Jobs whose status this controller last wrote: its counters and
+	// uncountedTerminatedPods must not be read stale once their pods' finalizers are gone.
+	written controllers.Written[*batchv1.Job]
 }
 
 // SetupWithManager fills defaults and registers the controller with mgr.
@@ -79,6 +82,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Client.Get(ctx, req.NamespacedName, job); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.expectations.Delete(key)
+			r.written.Forget(req.NamespacedName)
 			return ctrl.Result{}, r.releaseOrphans(ctx, req.NamespacedName, "")
 		}
 		return ctrl.Result{}, err
@@ -86,6 +90,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if job.Spec.ManagedBy != nil && *job.Spec.ManagedBy != "kubernetes.io/job-controller" {
 		return ctrl.Result{}, nil
 	}
+	job = r.written.Newest(job)
+	// Expectations first, pods after: a pod cache read before the check could miss the very
+	// creations and deletions the check found observed.
+	satisfied := r.expectations.Satisfied(key)
 	pods, err := r.jobPods(ctx, job)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -94,7 +102,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// Pods of a Job being deleted keep no finalizer of ours.
 		return ctrl.Result{}, r.removeFinalizers(ctx, pods)
 	}
-	if !r.expectations.Satisfied(key) {
+	if !satisfied {
 		return ctrl.Result{RequeueAfter: replicaset.ExpectationsTimeout}, nil
 	}
 	plan := Decide(Input{Job: job, Pods: pods, Now: r.Clock.Now(), Backoff: r.Backoff, MaxBackoff: r.MaxBackoff})
@@ -108,6 +116,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			}
 			return ctrl.Result{}, fmt.Errorf("updating the status of job %s: %w", req.NamespacedName, err)
 		}
+		r.written.Wrote(upd.DeepCopy())
 		job = upd
 	}
 	for _, e := range plan.Events {
