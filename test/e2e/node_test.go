@@ -241,6 +241,7 @@ kind: Pod
 metadata: {name: on-n2}
 spec:
   nodeSelector: {kubernetes.io/hostname: join-n2}
+  terminationGracePeriodSeconds: 1
   containers:
   - name: main
     image: %s/skiff/busybox:latest
