@@ -9,6 +9,9 @@ LDFLAGS := -X github.com/skiff-dev/skiff/apiserver.buildDate=$(BUILD_DATE)
 TEST_TIMEOUT ?= 20m
 # The e2e suite starts many real clusters and nodes one after another.
 E2E_TIMEOUT ?= 35m
+# Test binaries link without DWARF (about a third less link time per package; stack traces keep
+# their file:line): linking ~80 test binaries of the API server is most of the unit phase.
+TEST_LDFLAGS ?= -ldflags=-w
 # controller-gen, pinned: deepcopy and CRDs of the project's own kinds (apis/<group>/<version>).
 CONTROLLER_GEN ?= $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
 CONTROLLER_GEN_ARGS ?= object:headerFile=hack/boilerplate.go.txt crd output:crd:artifacts:config=config/crd/bases paths=./apis/...
@@ -32,12 +35,17 @@ run: build install-runtime ## Build, install the runtime if missing, and run `sk
 	./$(BIN) up --data-dir $(DATA_DIR)
 
 .PHONY: test
-test: verify-generated vet ## Run every test (unit, integration with the real API server, e2e with kubectl; fuzz seed corpora as plain tests).
-	$(GO) test -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /test/e2e)
+test: verify-generated vet ## Run the tests (unit, integration with the real API server, e2e with kubectl minus the long scenarios of make e2e; fuzz seed corpora as plain tests).
+	$(GO) test $(TEST_LDFLAGS) -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /test/e2e)
 	@# e2e builds bin/skiff in a subprocess, which the test cache cannot see: never cached.
-	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/
+	@# -short leaves the long scenarios (more nodes, failures, minutes each) to make e2e.
+	$(GO) test $(TEST_LDFLAGS) -short -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/
 	@# test/operator is its own module (an operator written against controller-runtime on testenv).
-	cd test/operator && $(GO) vet ./... && $(GO) test -timeout $(TEST_TIMEOUT) ./...
+	cd test/operator && $(GO) vet ./... && $(GO) test $(TEST_LDFLAGS) -timeout $(TEST_TIMEOUT) ./...
+
+.PHONY: e2e
+e2e: ## Run the whole e2e suite, long scenarios included (real nodes, kubectl; needs root and containerd; ~20 minutes).
+	$(GO) test $(TEST_LDFLAGS) -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/
 	@# The fuzz targets' seed corpora (f.Add and testdata/fuzz) ran above as plain tests; fuzzing
 	@# beyond them builds coverage instrumentation for minutes, so it is `make fuzz`, not part of test.
 

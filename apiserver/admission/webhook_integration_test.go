@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,15 +34,19 @@ import (
 // webhookServer is a test HTTPS webhook (webhookHandler) with httptest's self-signed
 // certificate, and that certificate as a caBundle.
 func webhookServer(t *testing.T) (*httptest.Server, []byte) {
-	srv := httptest.NewTLSServer(webhookHandler())
+	h, release := webhookHandler()
+	srv := httptest.NewTLSServer(h)
 	t.Cleanup(srv.Close)
+	t.Cleanup(release) // first
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 	return srv, ca
 }
 
 // webhookHandler serves /validate, which denies objects labelled deny=true, /mutate, which
-// adds the label mutated=yes, and /hang, which never answers before its caller gives up.
-func webhookHandler() http.Handler {
+// adds the label mutated=yes, and /hang, which never answers before its caller gives up or
+// the handler is released (a server's Close waits for its handlers): release it before closing.
+func webhookHandler() (h http.Handler, release func()) {
+	ended := make(chan struct{})
 	review := func(w http.ResponseWriter, r *http.Request, respond func(obj metav1.PartialObjectMetadata) *admissionv1.AdmissionResponse) {
 		var in admissionv1.AdmissionReview
 		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Request == nil {
@@ -74,7 +79,7 @@ func webhookHandler() http.Handler {
 	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
-		case <-time.After(time.Minute):
+		case <-ended:
 		}
 	})
 	// /convert is a CRD conversion webhook: it only changes the objects' apiVersion and marks them.
@@ -97,7 +102,7 @@ func webhookHandler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(review)
 	})
-	return mux
+	return mux, sync.OnceFunc(func() { close(ended) })
 }
 
 // configMapsRule matches creates of configmaps carrying the label key.
@@ -336,7 +341,9 @@ func TestValidatingAdmissionPolicy(t *testing.T) {
 func TestWebhookThroughService(t *testing.T) {
 	s := apiservertest.Start(t)
 	c, ctx := s.Client, context.Background()
-	ca := s.ServeThroughService(t, "default", "hook", webhookHandler(), nil).CA
+	h, release := webhookHandler()
+	ca := s.ServeThroughService(t, "default", "hook", h, nil).CA
+	t.Cleanup(release) // before the server closes
 	hook := validatingHook("svc.skiff.test", "", ca.CertPEM, "deny", admissionregistrationv1.Fail)
 	hook.ClientConfig = admissionregistrationv1.WebhookClientConfig{CABundle: ca.CertPEM,
 		Service: &admissionregistrationv1.ServiceReference{Namespace: "default", Name: "hook", Path: ptr.To("/validate")}}

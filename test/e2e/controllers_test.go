@@ -96,6 +96,7 @@ spec:
 // TestControllers drives the controllers through kubectl as on Kubernetes: Node objects with
 // renewed Leases stand in for machines.
 func TestControllers(t *testing.T) {
+	longScenario(t)
 	s := startSkiffT(t, t.TempDir(), "--node-monitor-grace-period=4s", "--node-monitor-period=1s")
 	nodes := startSimNodes(t, s, "node-a", "node-b", "node-c", "node-lost")
 	eventually(t, 30*time.Second, func() error {

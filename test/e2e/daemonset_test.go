@@ -13,6 +13,7 @@ import (
 // at a time), shows both revisions in `kubectl rollout history`, and `kubectl rollout undo`
 // brings the first image back.
 func TestDaemonSet(t *testing.T) {
+	longScenario(t)
 	nodes := []string{"ds-n1", "ds-n2"}
 	tn := startTwoNodes(t, nodes[0], nodes[1], "--cluster-cidr=10.247.0.0/16")
 	s, registry := tn.s, tn.registry

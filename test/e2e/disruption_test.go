@@ -11,6 +11,7 @@ import (
 // pods/eviction: a PodDisruptionBudget that allows no disruption stops it, and once the budget
 // is gone the drain completes.
 func TestDrainHonoursDisruptionBudget(t *testing.T) {
+	longScenario(t)
 	const node = "drain-node"
 	s := startSkiffT(t, t.TempDir(), "--agent=true", "--node-name="+node, "--node-port=0",
 		"--pod-cidr=10.244.219.0/24", "--images-src", moduleRoot())

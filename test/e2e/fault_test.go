@@ -24,6 +24,7 @@ func faultStatus(t *testing.T, s *skiff, ns, name string) (phase, start, end str
 // node NotReady; its pods are evicted and the ReplicaSet's pods run again on the other nodes;
 // the Fault's status shows when it started and ended, and the node comes back Ready.
 func TestFaultNodeHeartbeat(t *testing.T) {
+	longScenario(t)
 	// Short timings: NotReady 15 s after the last renewal (simulated nodes renew every 10 s), and
 	// pods leave a lost node after 2 s instead of the default 300 s.
 	s := startSkiffT(t, t.TempDir(), "--simulated-nodes=3", "--node-monitor-grace-period=15s", "--node-monitor-period=1s",
@@ -163,6 +164,7 @@ spec:
 // Fault makes pulls fail with ErrImagePull until it ends, then the pod starts; a NodeHeartbeat
 // Fault makes the real node NotReady until it ends, then Ready again with its pods.
 func TestFaultOnRealNode(t *testing.T) {
+	longScenario(t)
 	dir := t.TempDir()
 	s := startSkiffT(t, dir, "--agent=true", "--node-name=fault-node", "--node-port=0",
 		"--pod-cidr=10.244.211.0/24", "--images-src", moduleRoot(),

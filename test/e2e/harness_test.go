@@ -42,6 +42,16 @@ type skiff struct {
 	exitErr error
 }
 
+// longScenario skips t under go test -short: `make test` runs the e2e suite short (its budget
+// on a 2-core machine), `make e2e` runs every scenario. The long ones repeat, with more nodes,
+// failures or time, paths a shorter test or an integration test already crosses.
+func longScenario(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("long e2e scenario: run by make e2e, not make test")
+	}
+}
+
 // startSkiff runs `skiff up` on dataDir with every port 0 (and any extra flags) and waits for
 // its ready line.
 func startSkiff(dataDir string, extra ...string) (*skiff, error) {

@@ -23,6 +23,7 @@ import (
 // kube-system/skiff-registry). An image that is nowhere gets ErrImagePull/ImagePullBackOff
 // naming `skiff image import`. The builtin busybox's wget and nslookup work in a pod.
 func TestImagesByName(t *testing.T) {
+	longScenario(t)
 	dir := t.TempDir()
 	s := startSkiffT(t, dir, "--agent=true", "--node-name=img-a", "--node-port=0",
 		"--pod-cidr=10.244.170.0/24", "--images-src", moduleRoot())

@@ -69,6 +69,7 @@ func shimsUnder(t *testing.T, dirs ...string) []string {
 // removes every shim, namespace, the bridge and the proxy table of the run dir's nodes, and
 // `skiff reset` wipes a data dir.
 func TestLeftoverPodsAndKillall(t *testing.T) {
+	longScenario(t)
 	const node, podCIDR = "clean-a", "10.244.180.0/24"
 	runDir, dir1, dir2, dir3 := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
 	// Whatever the test leaves behind goes before its dirs do (cleanups run last-in first-out:

@@ -39,7 +39,8 @@ func run(m *testing.M) int {
 	}
 	if skiffBin = os.Getenv("SKIFF_BIN"); skiffBin == "" {
 		skiffBin = filepath.Join(tmp, "skiff")
-		build := exec.Command("go", "build", "-o", skiffBin, "./cmd/skiff")
+		// Without DWARF: a third less link time, the same code.
+		build := exec.Command("go", "build", "-ldflags=-w", "-o", skiffBin, "./cmd/skiff")
 		build.Dir = moduleRoot()
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {

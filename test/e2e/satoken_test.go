@@ -48,6 +48,7 @@ func kubectlToken(t *testing.T, s *skiff, token string, args ...string) result {
 // pod reads the API with rest.InClusterConfig(), through the API server's address and through
 // the kubernetes Service's ClusterIP; the pod's token dies with the pod.
 func TestServiceAccountTokens(t *testing.T) {
+	longScenario(t)
 	dir := t.TempDir()
 	// The node's service proxy leaves its nftables table behind when it stops (as kube-proxy
 	// keeps its rules); this cluster's table goes after the cluster (cleanups run last first).
