@@ -171,6 +171,7 @@ func runSkiff(t *testing.T, args ...string) string {
 // TestSecondNodeJoins joins a second real node with a token (`skiff agent`) and runs a pod on it:
 // its logs and exec go through the API server to that node's own server.
 func TestSecondNodeJoins(t *testing.T) {
+	longScenario(t)
 	dir := t.TempDir()
 	// Node leases are renewed every 10 s: a 15 s grace period notices a dead node quickly.
 	s := startSkiffT(t, dir, "--agent=true", "--node-name=join-n1", "--node-port=0",
