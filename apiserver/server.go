@@ -160,6 +160,10 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 	// (no request timeout).
 	gc.LongRunningFunc = genericfilters.BasicLongRunningRequestCheck(
 		sets.NewString("watch", "proxy"), sets.NewString("attach", "exec", "proxy", "log", "portforward"))
+	// Watches end when the server stops (kube-apiserver's --shutdown-watch-termination-grace-period):
+	// a watch from a pod whose network namespace is gone is never closed by its client, and held
+	// the stop for the HTTP server's whole shutdown timeout (60 s).
+	gc.ShutdownWatchTerminationGracePeriod = 5 * time.Second
 
 	serving := genericoptions.NewSecureServingOptions()
 	serving.BindAddress, serving.BindPort = o.BindAddress, o.SecurePort

@@ -83,7 +83,10 @@ patches:
 		t.Fatal(err)
 	}
 	// Its pod goes before the cluster stops: containers outlive containerd.
-	t.Cleanup(func() { s.kubectl(t, "delete", "-k", overlay, "--wait", "--timeout=60s") })
+	t.Cleanup(func() {
+		s.kubectl(t, "delete", "-k", overlay, "--timeout=55s")
+		s.kubectl(t, "wait", "--for=delete", "pod", "-n", "kube-system", "-l", "k8s-app=metrics-server", "--timeout=55s")
+	})
 	s.ok(t, "apply", "-k", overlay)
 	s.ok(t, "rollout", "status", "-n", "kube-system", "deployment/metrics-server", "--timeout=150s")
 
