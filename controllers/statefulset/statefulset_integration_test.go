@@ -6,11 +6,13 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
@@ -152,9 +154,33 @@ func TestOrderedCreationAndScaleDown(t *testing.T) {
 		return st.ObservedGeneration == s.Generation && st.Replicas == 3 && st.ReadyReplicas == 3 && st.AvailableReplicas == 3 &&
 			st.CurrentReplicas == 3 && st.UpdatedReplicas == 3 && st.CurrentRevision != "" && st.CurrentRevision == st.UpdateRevision, nil
 	}))
+	// Reverse order: web-2 goes before web-1. The moment with only web-0 and web-1 left is short
+	// (the fake kubelet finishes deletions at once): the order is read from a watch, not polled.
+	list, err := e.c.CoreV1().Pods(e.ns).List(t.Context(), metav1.ListOptions{LabelSelector: "app=web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second) // the watch ends with it
+	defer cancel()
+	w, err := e.c.CoreV1().Pods(e.ns).Watch(ctx, metav1.ListOptions{LabelSelector: "app=web", ResourceVersion: list.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
 	e.update("web", func(s *appsv1.StatefulSet) { s.Spec.Replicas = ptr.To[int32](1) })
-	// Reverse order: web-2 goes before web-1.
-	e.waitPods("web", "web-0=nginx:1", "web-1=nginx:1")
+	var deleted []string
+	for ev := range w.ResultChan() {
+		p, ok := ev.Object.(*corev1.Pod)
+		if !ok || (p.DeletionTimestamp == nil && ev.Type != watch.Deleted) || slices.Contains(deleted, p.Name) {
+			continue
+		}
+		if deleted = append(deleted, p.Name); len(deleted) == 2 {
+			break
+		}
+	}
+	if !slices.Equal(deleted, []string{"web-2", "web-1"}) {
+		t.Errorf("deletion order %v, want [web-2 web-1]", deleted)
+	}
 	e.waitPods("web", "web-0=nginx:1")
 }
 
