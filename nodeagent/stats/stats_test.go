@@ -3,7 +3,6 @@ package stats_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -247,20 +246,8 @@ scrape_error 0
 // BenchmarkResourceMetrics: a full node (110 pods of two containers) from CRI stats to the
 // /metrics/resource text.
 func BenchmarkResourceMetrics(b *testing.B) {
-	cri := stats.CRIStats{}
-	ts := time.Unix(1700000100, 0).UnixNano()
-	for i := range 110 {
-		sb := fmt.Sprintf("sb%d", i)
-		cri.Sandboxes = append(cri.Sandboxes, &runtimeapi.PodSandbox{Id: sb, State: runtimeapi.PodSandboxState_SANDBOX_READY, CreatedAt: 1,
-			Metadata: &runtimeapi.PodSandboxMetadata{Name: fmt.Sprintf("pod-%d", i), Namespace: "default", Uid: sb}})
-		for _, name := range []string{"app", "sidecar"} {
-			id := sb + name
-			cri.Containers = append(cri.Containers, &runtimeapi.Container{Id: id, PodSandboxId: sb, State: runtimeapi.ContainerState_CONTAINER_RUNNING,
-				CreatedAt: 2, Metadata: &runtimeapi.ContainerMetadata{Name: name}})
-			cri.ContainerStats = append(cri.ContainerStats, &runtimeapi.ContainerStats{Attributes: &runtimeapi.ContainerAttributes{Id: id},
-				Cpu: &runtimeapi.CpuUsage{Timestamp: ts, UsageCoreNanoSeconds: u64(uint64(i) * 1e9)}, Memory: &runtimeapi.MemoryUsage{Timestamp: ts, WorkingSetBytes: u64(1 << 20)}})
-		}
-	}
+	rs := fullRuntime(110) // without its pod sandbox stats: pods are their containers' sums
+	cri := stats.CRIStats{Sandboxes: rs.sandboxes, Containers: rs.containers, ContainerStats: rs.ctrStats}
 	var buf bytes.Buffer
 	for b.Loop() {
 		buf.Reset()

@@ -17,17 +17,9 @@ func TestAutoscaleOnRealNode(t *testing.T) {
 	const node = "hpa-node"
 	// Short timings: a scrape every 5 s, an autoscaler pass every 3 s, 10 s of downscale
 	// stabilization instead of 5 minutes.
-	s := startSkiffT(t, t.TempDir(), "--agent=true", "--node-name="+node, "--node-port=0",
-		"--pod-cidr=10.244.216.0/24", "--images-src", moduleRoot(),
+	s := startNodeT(t, t.TempDir(), node, "10.244.216.0/24",
 		"--metric-resolution=5s", "--horizontal-pod-autoscaler-sync-period=3s",
 		"--horizontal-pod-autoscaler-downscale-stabilization=10s")
-	eventually(t, 90*time.Second, func() error {
-		out := s.kubectl(t, "get", "node", node, "--no-headers")
-		if out.err != nil || !strings.Contains(out.stdout, " Ready ") {
-			return fmt.Errorf("node %s not Ready: %s%s", node, out.stdout, out.stderr)
-		}
-		return nil
-	})
 	ns := s.namespace(t)
 	// The pods go before the cluster stops: containers outlive containerd, as with a kubelet.
 	t.Cleanup(func() { s.kubectl(t, "delete", "namespace", ns, "--timeout=90s") })

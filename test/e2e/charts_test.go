@@ -307,7 +307,22 @@ func buildChartTools(t *testing.T) string {
 // dependency build` would put them; Bitnami's come from an OCI registry, out of reach here).
 func chartCopy(t *testing.T, module, chart string, libs ...string) string {
 	t.Helper()
-	out, err := exec.Command("go", "mod", "download", "-json", module).Output()
+	dir := moduleDir(t, "", module)
+	dst := filepath.Join(t.TempDir(), filepath.Base(chart))
+	copyTree(t, filepath.Join(dir, chart), dst)
+	for _, lib := range libs {
+		copyTree(t, filepath.Join(dir, lib), filepath.Join(dst, "charts", filepath.Base(lib)))
+	}
+	return dst
+}
+
+// moduleDir downloads module (module@version, or the version the go.mod in modDir requires) into
+// the module cache and returns its directory there (read-only).
+func moduleDir(t *testing.T, modDir, module string) string {
+	t.Helper()
+	cmd := exec.Command("go", "mod", "download", "-json", module)
+	cmd.Dir = modDir
+	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("go mod download %s: %v", module, err)
 	}
@@ -315,12 +330,7 @@ func chartCopy(t *testing.T, module, chart string, libs ...string) string {
 	if err := json.Unmarshal(out, &m); err != nil || m.Dir == "" {
 		t.Fatalf("go mod download %s: %q %v", module, out, err)
 	}
-	dst := filepath.Join(t.TempDir(), filepath.Base(chart))
-	copyTree(t, filepath.Join(m.Dir, chart), dst)
-	for _, lib := range libs {
-		copyTree(t, filepath.Join(m.Dir, lib), filepath.Join(dst, "charts", filepath.Base(lib)))
-	}
-	return dst
+	return m.Dir
 }
 
 // copyTree copies regular files and directories (the module cache's are read-only).

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -34,16 +33,8 @@ func TestUpstreamMetricsServer(t *testing.T) {
 
 	dir := t.TempDir()
 	// Its pod reaches the API server through the kubernetes Service, on a range of its own.
-	s := startSkiffT(t, dir, "--agent=true", "--node-name="+node, "--node-port=0",
-		"--pod-cidr=10.244.217.0/24", "--images-src", moduleRoot(), "--disable-metrics-api",
+	s := startNodeT(t, dir, node, "10.244.217.0/24", "--disable-metrics-api",
 		"--bind-address", "0.0.0.0", "--service-cluster-ip-range", "10.120.217.0/24")
-	eventually(t, 90*time.Second, func() error {
-		out := s.kubectl(t, "get", "node", node, "--no-headers")
-		if out.err != nil || !strings.Contains(out.stdout, " Ready ") {
-			return fmt.Errorf("node %s not Ready: %s%s", node, out.stdout, out.stderr)
-		}
-		return nil
-	})
 	if out := s.kubectl(t, "get", "apiservice", "v1beta1.metrics.k8s.io"); out.err == nil {
 		t.Fatalf("--disable-metrics-api still registers the built-in metrics API:\n%s", out.stdout)
 	}
@@ -53,18 +44,8 @@ func TestUpstreamMetricsServer(t *testing.T) {
 	if i < 0 {
 		t.Fatalf("skiff image build printed %q", ref)
 	}
-	download := exec.Command("go", "mod", "download", "-json", "sigs.k8s.io/metrics-server")
-	download.Dir = modDir
-	out, err := download.Output()
-	if err != nil {
-		t.Fatalf("go mod download sigs.k8s.io/metrics-server: %v", err)
-	}
-	var m struct{ Dir string }
-	if err := json.Unmarshal(out, &m); err != nil || m.Dir == "" {
-		t.Fatalf("go mod download: %q %v", out, err)
-	}
 	overlay := t.TempDir()
-	copyTree(t, filepath.Join(m.Dir, "manifests", "base"), filepath.Join(overlay, "base"))
+	copyTree(t, filepath.Join(moduleDir(t, modDir, "sigs.k8s.io/metrics-server"), "manifests", "base"), filepath.Join(overlay, "base"))
 	kustomization := fmt.Sprintf(`apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources: [base]
