@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -75,6 +76,22 @@ func webhookHandler() (h http.Handler, release func()) {
 			patch := `[{"op":"add","path":"/metadata/labels/mutated","value":"yes"}]`
 			return &admissionv1.AdmissionResponse{Allowed: true, Patch: []byte(patch), PatchType: ptr.To(admissionv1.PatchTypeJSONPatch)}
 		})
+	})
+	// /connect denies CONNECT requests, naming the kind of options it was sent (upstream's
+	// "should be able to deny attaching pod" webhook says "attaching to pod 'x' is not allowed").
+	mux.HandleFunc("/connect", func(w http.ResponseWriter, r *http.Request) {
+		var in admissionv1.AdmissionReview
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Request == nil {
+			http.Error(w, "bad review", http.StatusBadRequest)
+			return
+		}
+		var opts struct{ Kind string }
+		_ = json.Unmarshal(in.Request.Object.Raw, &opts)
+		msg := fmt.Sprintf("%s %s/%s of pod '%s' is not allowed (object %s)", in.Request.Operation, in.Request.Kind.Kind, in.Request.SubResource, in.Request.Name, opts.Kind)
+		out := admissionv1.AdmissionReview{TypeMeta: in.TypeMeta, Response: &admissionv1.AdmissionResponse{UID: in.Request.UID,
+			Result: &metav1.Status{Message: msg, Code: http.StatusForbidden}}}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
 	})
 	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -426,4 +443,49 @@ func mutatingAdmissionPolicy(t *testing.T, s *apiservertest.Server) {
 		}
 		return nil
 	})
+}
+
+// TestConnectWebhook: a webhook on CONNECT of pods/attach, pods/exec and pods/portforward is
+// sent the request's options with their own kinds (PodAttachOptions, ...; converting them to a
+// Pod failed the request before), and denies them before the API server reaches the node.
+func TestConnectWebhook(t *testing.T) {
+	s := apiservertest.Start(t)
+	c, ctx := s.Client, context.Background()
+	srv, ca := webhookServer(t)
+	hook := validatingHook("connect.skiff.test", srv.URL+"/connect", ca, "", admissionregistrationv1.Fail)
+	hook.ObjectSelector = nil
+	hook.Rules = []admissionregistrationv1.RuleWithOperations{{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Connect},
+		Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods/attach", "pods/exec", "pods/portforward"}}}}
+	if _, err := c.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "connect"}, Webhooks: []admissionregistrationv1.ValidatingWebhook{hook}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CoreV1().Pods("default").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "target"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ sub, kind, params string }{
+		{"attach", "PodAttachOptions", "stdin=true&container=c"},
+		{"exec", "PodExecOptions", "command=true&stdout=true&container=c"},
+		{"portforward", "PodPortForwardOptions", "ports=80"},
+	} {
+		t.Run(tc.sub, func(t *testing.T) {
+			want := fmt.Sprintf(`admission webhook "connect.skiff.test" denied the request: CONNECT %s/%s of pod 'target' is not allowed (object %s)`, tc.kind, tc.sub, tc.kind)
+			poll.Eventually(t, "the webhook denies "+tc.sub, func() error {
+				req := c.CoreV1().RESTClient().Post().Namespace("default").Resource("pods").Name("target").SubResource(tc.sub)
+				q, _ := url.ParseQuery(tc.params)
+				for k, vs := range q {
+					req = req.Param(k, vs[0])
+				}
+				err := req.Do(ctx).Error()
+				if err == nil || !strings.Contains(err.Error(), want) {
+					return fmt.Errorf("%s: %v", tc.sub, err)
+				}
+				if !apierrors.IsForbidden(err) {
+					t.Errorf("%s denied with %v, want Forbidden", tc.sub, err)
+				}
+				return nil
+			})
+		})
+	}
 }

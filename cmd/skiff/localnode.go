@@ -302,8 +302,10 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 		// Callers are authenticated (client certificates of the cluster CA, bearer tokens by
 		// TokenReview) and authorized (SubjectAccessReview on nodes/<subresource> of this node)
 		// through the node's own credential, as the kubelet's webhook mode.
-		// /stats/summary and /metrics/resource: the host's CPU and memory, the pods' from CRI.
-		statsProvider, err := stats.NewProvider(stats.Config{NodeName: n.name, Runtime: crd.RuntimeService(), Host: stats.FSHost{FS: os.DirFS("/")}})
+		// /stats/summary and /metrics/resource: the host's CPU, memory and network, the pods' from CRI.
+		// Disks: the agent's data directory (nodefs), containerd's image fs, pods' logs and volumes.
+		statsProvider, err := stats.NewProvider(stats.Config{NodeName: n.name, Runtime: crd.RuntimeService(), Host: stats.FSHost{FS: os.DirFS("/")},
+			Images: crd.ImageService(), RootDir: ag.DataDir(), PodDir: ag.PodDir, PodLogDir: ag.PodLogDir})
 		if err != nil {
 			ln.Close()
 			return err

@@ -295,6 +295,13 @@ func (a *Agent) Runtime() *kuberuntime.Manager { return a.kr }
 // <DataDir>/storage/pvc-<claim uid>.
 func (a *Agent) StorageDir() string { return filepath.Join(a.cfg.DataDir, "storage") }
 
+// PodDir is a pod's directory, its volumes in volumes/<plugin>/<name>; it fits
+// nodeagent/stats' Config.PodDir.
+func (a *Agent) PodDir(uid string) string { return a.vols.PodDir(uid) }
+
+// DataDir is the agent's data directory (on the node's file system, the kubelet's nodefs).
+func (a *Agent) DataDir() string { return a.cfg.DataDir }
+
 // PodLogsDir is the root of the pod log directories.
 func (a *Agent) PodLogsDir() string { return a.cfg.PodLogsDir }
 

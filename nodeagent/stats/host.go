@@ -22,6 +22,19 @@ type HostStats struct {
 	MemoryTotalBytes, MemoryUsageBytes, MemoryInactiveFileBytes uint64
 	// MemoryRSSBytes is anonymous memory; PageFaults and MajorPageFaults count faults since boot.
 	MemoryRSSBytes, PageFaults, MajorPageFaults uint64
+	// Interfaces are the host's network interfaces but loopback and veth pairs (as cAdvisor's
+	// root container), DefaultInterface the one of the default route ("" when none).
+	Interfaces       []InterfaceCounters
+	DefaultInterface string
+	// MaxPID is the kernel's pid_max and Processes the tasks it runs (/proc/loadavg's count, as
+	// sysinfo's procs that the kubelet reports); 0 when unknown.
+	MaxPID, Processes int64
+}
+
+// InterfaceCounters are one network interface's cumulative counters.
+type InterfaceCounters struct {
+	Name                                 string
+	RxBytes, RxErrors, TxBytes, TxErrors uint64
 }
 
 // WorkingSetBytes is usage less inactive file pages, as cAdvisor's working set (never below 0).
@@ -87,7 +100,70 @@ func (h FSHost) ReadHost() (HostStats, error) {
 		}
 		out.PageFaults, out.MajorPageFaults = kv["pgfault"], kv["pgmajfault"]
 	}
+	// Network and process counts are optional: a host without them still has CPU and memory.
+	if b, err := fs.ReadFile(h.FS, "proc/net/dev"); err == nil {
+		out.Interfaces = ParseNetDev(b)
+	}
+	if b, err := fs.ReadFile(h.FS, "proc/net/route"); err == nil {
+		out.DefaultInterface = ParseDefaultRoute(b)
+	}
+	if b, err := fs.ReadFile(h.FS, "proc/sys/kernel/pid_max"); err == nil {
+		out.MaxPID, _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	}
+	if b, err := fs.ReadFile(h.FS, "proc/loadavg"); err == nil {
+		// "0.20 0.18 0.12 1/80 11206": running/total scheduling entities.
+		if f := strings.Fields(string(b)); len(f) >= 4 {
+			if _, total, ok := strings.Cut(f[3], "/"); ok {
+				out.Processes, _ = strconv.ParseInt(total, 10, 64)
+			}
+		}
+	}
 	return out, nil
+}
+
+// ParseNetDev reads /proc/net/dev: each interface's received and sent bytes and errors,
+// leaving out loopback and veth pairs (pods' ends, counted in their pods), as cAdvisor.
+func ParseNetDev(b []byte) []InterfaceCounters {
+	var out []InterfaceCounters
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		name, rest, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		name = strings.TrimSpace(name)
+		f := strings.Fields(rest)
+		if len(f) < 11 || name == "lo" || strings.HasPrefix(name, "veth") {
+			continue
+		}
+		var v [4]uint64
+		valid := true
+		for i, col := range []int{0, 2, 8, 10} {
+			n, err := strconv.ParseUint(f[col], 10, 64)
+			if err != nil {
+				valid = false
+				break
+			}
+			v[i] = n
+		}
+		if valid {
+			out = append(out, InterfaceCounters{Name: name, RxBytes: v[0], RxErrors: v[1], TxBytes: v[2], TxErrors: v[3]})
+		}
+	}
+	return out
+}
+
+// ParseDefaultRoute reads /proc/net/route: the interface of the first default route (destination
+// and mask 0), or "".
+func ParseDefaultRoute(b []byte) string {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) >= 8 && f[1] == "00000000" && f[7] == "00000000" {
+			return f[0]
+		}
+	}
+	return ""
 }
 
 // ParseKeyValues reads "key value" lines (cgroup cpu.stat, memory.stat); malformed lines are

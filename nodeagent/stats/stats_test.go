@@ -151,7 +151,7 @@ func hostSample() stats.HostSample {
 // TestBuildSummary pins the Summary's pods and containers: ready sandboxes only, the newest
 // running container of each name, sandbox stats when the runtime has them, else the sum.
 func TestBuildSummary(t *testing.T) {
-	s := stats.BuildSummary("n1", hostSample(), criFixture())
+	s := stats.BuildSummary("n1", hostSample(), criFixture(), stats.Disks{})
 	type ctr struct {
 		Name      string
 		CPU, WS   uint64
@@ -190,7 +190,7 @@ var metaTime = metav1.NewTime(time.Unix(1600000000, 0))
 // TestResourceMetrics pins /metrics/resource's text: upstream's names, help, labels, values in
 // core-seconds and bytes, timestamps in milliseconds, families and series sorted.
 func TestResourceMetrics(t *testing.T) {
-	s := stats.BuildSummary("n1", hostSample(), criFixture())
+	s := stats.BuildSummary("n1", hostSample(), criFixture(), stats.Disks{})
 	var buf bytes.Buffer
 	if err := stats.WriteText(&buf, stats.ResourceMetrics(&s, false)); err != nil {
 		t.Fatal(err)
@@ -251,7 +251,7 @@ func BenchmarkResourceMetrics(b *testing.B) {
 	var buf bytes.Buffer
 	for b.Loop() {
 		buf.Reset()
-		s := stats.BuildSummary("n1", hostSample(), cri)
+		s := stats.BuildSummary("n1", hostSample(), cri, stats.Disks{})
 		if err := stats.WriteText(&buf, stats.ResourceMetrics(&s, false)); err != nil {
 			b.Fatal(err)
 		}

@@ -273,6 +273,14 @@ type podExecREST struct{ *podStreams }
 
 var _ rest.Connecter = &podExecREST{}
 
+// New is the kind of each connect subresource, as upstream's: its options (pods/exec is
+// PodExecOptions in discovery and in the admission attributes, so a webhook on pods/exec gets
+// them; upstream's "should be able to deny attaching pod" relies on it). pods/log stays Pod.
+func (r *podExecREST) New() runtime.Object        { return &corev1.PodExecOptions{} }
+func (r *podAttachREST) New() runtime.Object      { return &corev1.PodAttachOptions{} }
+func (r *podPortForwardREST) New() runtime.Object { return &corev1.PodPortForwardOptions{} }
+func (r *podProxyREST) New() runtime.Object       { return &corev1.PodProxyOptions{} }
+
 func (r *podExecREST) GetSingularName() string { return "pod" }
 
 func (r *podExecREST) NewConnectOptions() (runtime.Object, bool, string) {
