@@ -34,7 +34,6 @@ import (
 	"github.com/skiff-dev/skiff/nodeagent/routes"
 	"github.com/skiff-dev/skiff/nodeagent/runtime/containerd"
 	"github.com/skiff-dev/skiff/nodeagent/server"
-	"github.com/skiff-dev/skiff/nodeagent/stats"
 )
 
 // localNode is this machine's node in `skiff up`: the loopback image registry, a private
@@ -71,6 +70,8 @@ type localNode struct {
 	runDir string
 	// ingress is the node's built-in ingress controller (--ingress-http-port, --ingress-https-port).
 	ingress nodeIngress
+	// eviction is the node-pressure eviction (--eviction-hard, ...).
+	eviction nodeEviction
 }
 
 // record writes the node's record into its run dir (and a copy under dataDir), after checking
@@ -206,6 +207,7 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	agentCfg := agent.Config{NodeName: n.name, Client: client, DataDir: filepath.Join(dataDir, "agent"), PodCIDR: n.podCIDR,
 		NodeIP: nodeIP.String(), KubeletPort: int32(ln.Addr().(*net.TCPAddr).Port), Faults: faultWatcher,
 		ClusterDNS: n.clusterDNS, ClusterDomain: n.clusterDomain}
+	n.eviction.apply(&agentCfg)
 	if agentCfg.PodCIDR == "" {
 		// No --pod-cidr: the node IPAM controller assigns the node's subnet; the pod network
 		// (CNI bridge), the proxy and the agent are configured with it.
@@ -303,15 +305,8 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 		// TokenReview) and authorized (SubjectAccessReview on nodes/<subresource> of this node)
 		// through the node's own credential, as the kubelet's webhook mode.
 		// /stats/summary and /metrics/resource: the host's CPU, memory and network, the pods' from CRI.
-		// Disks: the agent's data directory (nodefs), containerd's image fs, pods' logs and volumes.
-		statsProvider, err := stats.NewProvider(stats.Config{NodeName: n.name, Runtime: crd.RuntimeService(), Host: stats.FSHost{FS: os.DirFS("/")},
-			Images: crd.ImageService(), RootDir: ag.DataDir(), PodDir: ag.PodDir, PodLogDir: ag.PodLogDir})
-		if err != nil {
-			ln.Close()
-			return err
-		}
 		srv, err := server.New(server.Config{Listener: ln, CertPEM: certPEM, KeyPEM: keyPEM, ClientCAs: pool,
-			NodeName: n.name, Client: client, Stats: statsProvider,
+			NodeName: n.name, Client: client, Stats: ag.Stats(),
 			Runtime: crd.RuntimeService(), PodLogDir: ag.PodLogDir, Metrics: n, Profiling: n.profiling})
 		if err != nil {
 			ln.Close()

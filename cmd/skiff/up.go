@@ -50,6 +50,9 @@ func newUpCommand() *cobra.Command {
 				})
 			}
 			if agent {
+				if err := node.eviction.parse(); err != nil {
+					return err
+				}
 				node.clusterDomain = p.dns.domain
 				if !cmd.Flags().Changed("cluster-dns") {
 					// The kube-dns address of this cluster's own service range.
@@ -83,6 +86,7 @@ func newUpCommand() *cobra.Command {
 	p.flags(cmd.Flags())
 	nodeDNSFlags(cmd.Flags(), node, false)
 	nodeIngressFlags(cmd.Flags(), &node.ingress)
+	nodeEvictionFlags(cmd.Flags(), &node.eviction)
 	cmd.Flags().BoolVar(&logToStderr, "log-to-stderr", false, "Write the components' logs to stderr instead of <data-dir>/logs/skiff.log (also when -v is given).")
 	cmd.Flags().BoolVar(&agent, "agent", true, "Run a node agent for this machine (containers on a private containerd).")
 	cmd.Flags().StringVar(&node.name, "node-name", "", "Name of this machine's node (default: the hostname).")

@@ -10,6 +10,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/skiff-dev/skiff/apis/helper"
+	"github.com/skiff-dev/skiff/nodeagent/eviction"
 )
 
 // Reason and message of a pod refused for its host ports, as the kubelet's NodePorts
@@ -49,6 +50,11 @@ func (a *Agent) admit(ctx context.Context, pod *corev1.Pod) bool {
 		if p := a.podByUID(uid); p != nil {
 			running = append(running, p)
 		}
+	}
+	// The kubelet's eviction admission comes first.
+	if ok, msg := eviction.Admit(pod, a.pressure()); !ok {
+		a.reject(ctx, pod, ReasonEvicted, msg)
+		return false
 	}
 	if admitPorts(pod, running) {
 		return true

@@ -31,12 +31,14 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/skiff-dev/skiff/apis/helper"
+	"github.com/skiff-dev/skiff/nodeagent/eviction"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/kuberuntime"
 	"github.com/skiff-dev/skiff/nodeagent/localpath"
 	"github.com/skiff-dev/skiff/nodeagent/podcidr"
 	"github.com/skiff-dev/skiff/nodeagent/podworkers"
 	"github.com/skiff-dev/skiff/nodeagent/probes"
+	"github.com/skiff-dev/skiff/nodeagent/stats"
 	"github.com/skiff-dev/skiff/nodeagent/volumes"
 )
 
@@ -95,6 +97,16 @@ type Config struct {
 	// Faults, when set, makes the agent carry out chaos.skiff.dev Faults targeting its node:
 	// stopped heartbeats, failing image pulls, killed containers. The agent starts it.
 	Faults *faults.Watcher
+	// HostStats reads the host's CPU, memory, network and processes (this machine's when nil).
+	HostStats stats.HostReader
+	// EvictionThresholds are the node-pressure eviction thresholds (eviction.ParseThresholds;
+	// none: no eviction, the pressure conditions stay False); EvictionPressureTransitionPeriod
+	// (5 min), EvictionMaxPodGracePeriod (seconds, 0: the pod's) and EvictionInterval (10 s)
+	// as the kubelet's.
+	EvictionThresholds               []eviction.Threshold
+	EvictionPressureTransitionPeriod time.Duration
+	EvictionMaxPodGracePeriod        int64
+	EvictionInterval                 time.Duration
 }
 
 // Agent is a running node agent.
@@ -129,6 +141,11 @@ type Agent struct {
 	startLatency   map[types.UID]time.Duration
 	finishing      map[types.UID]bool
 	plegStates     map[string]runtimeapi.ContainerState
+	// evicted are the eviction messages of the pods being evicted.
+	evicted map[types.UID]string
+
+	stats    *stats.Provider
+	eviction *eviction.Manager
 }
 
 // New checks cfg and fills in defaults; Start runs the agent.
@@ -230,6 +247,13 @@ func New(cfg Config) (*Agent, error) {
 		RetryPeriod:  cfg.SyncRetryPeriod,
 		Clock:        cfg.Clock,
 	})
+	var err error
+	if a.stats, err = a.newStats(); err != nil {
+		return nil, err
+	}
+	if a.eviction, err = a.newEviction(); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -430,6 +454,9 @@ func (a *Agent) Start(ctx context.Context) error {
 	})
 	run(func() { wait.UntilWithContext(ctx, a.relist, a.cfg.RelistPeriod) })
 	a.runFaults(ctx, run)
+	if a.eviction != nil {
+		run(func() { _ = a.eviction.Start(ctx) })
+	}
 	if lp != nil {
 		run(func() {
 			if err := lp.Start(ctx); err != nil && ctx.Err() == nil {
@@ -558,6 +585,7 @@ func (a *Agent) forget(uid types.UID) {
 	delete(a.statusBase, uid)
 	delete(a.podVolumes, uid)
 	delete(a.startedHere, uid)
+	delete(a.evicted, uid)
 	delete(a.startObserved, uid)
 }
 

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/skiff-dev/skiff/apis/helper"
+	"github.com/skiff-dev/skiff/nodeagent/eviction"
 	"github.com/skiff-dev/skiff/nodeagent/nodelease"
 
 	"golang.org/x/sys/unix"
@@ -170,16 +172,18 @@ func (a *Agent) nodeStatus(old *corev1.NodeStatus) corev1.NodeStatus {
 		ready = cond(corev1.NodeReady, corev1.ConditionFalse, "KubeletNotReady",
 			"container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized")
 	}
+	// The pressure conditions from the eviction manager's observations, before Ready.
+	var conditions []corev1.NodeCondition
+	under := a.pressure()
+	for _, t := range eviction.Conditions {
+		s, reason, msg := pressureCondition(t, slices.Contains(under, t))
+		conditions = append(conditions, cond(t, s, reason, msg))
+	}
 	st := corev1.NodeStatus{
-		Capacity:    capacity,
-		Allocatable: allocatable,
-		Phase:       "",
-		Conditions: []corev1.NodeCondition{
-			cond(corev1.NodeMemoryPressure, corev1.ConditionFalse, "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-			cond(corev1.NodeDiskPressure, corev1.ConditionFalse, "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-			cond(corev1.NodePIDPressure, corev1.ConditionFalse, "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-			ready,
-		},
+		Capacity:        capacity,
+		Allocatable:     allocatable,
+		Phase:           "",
+		Conditions:      append(conditions, ready),
 		Addresses:       addrs,
 		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: a.cfg.KubeletPort}},
 		NodeInfo: corev1.NodeSystemInfo{

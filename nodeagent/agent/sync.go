@@ -289,6 +289,7 @@ func (a *Agent) terminatePod(ctx context.Context, pod *corev1.Pod, grace *int64)
 	if err != nil {
 		return err
 	}
+	a.evictedStatus(pod.UID, &st)
 	if cached != nil {
 		if err := a.writeStatus(ctx, pod, st); err != nil {
 			return err
