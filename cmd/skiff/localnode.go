@@ -72,6 +72,8 @@ type localNode struct {
 	ingress nodeIngress
 	// eviction is the node-pressure eviction (--eviction-hard, ...).
 	eviction nodeEviction
+	// podManifestPath is the directory of the node's static pods (--pod-manifest-path).
+	podManifestPath string
 }
 
 // record writes the node's record into its run dir (and a copy under dataDir), after checking
@@ -208,6 +210,7 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 		NodeIP: nodeIP.String(), KubeletPort: int32(ln.Addr().(*net.TCPAddr).Port), Faults: faultWatcher,
 		ClusterDNS: n.clusterDNS, ClusterDomain: n.clusterDomain}
 	n.eviction.apply(&agentCfg)
+	agentCfg.PodManifestPath = n.podManifestPath
 	if agentCfg.PodCIDR == "" {
 		// No --pod-cidr: the node IPAM controller assigns the node's subnet; the pod network
 		// (CNI bridge), the proxy and the agent are configured with it.

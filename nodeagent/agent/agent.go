@@ -38,6 +38,7 @@ import (
 	"github.com/skiff-dev/skiff/nodeagent/podcidr"
 	"github.com/skiff-dev/skiff/nodeagent/podworkers"
 	"github.com/skiff-dev/skiff/nodeagent/probes"
+	"github.com/skiff-dev/skiff/nodeagent/staticpods"
 	"github.com/skiff-dev/skiff/nodeagent/stats"
 	"github.com/skiff-dev/skiff/nodeagent/volumes"
 )
@@ -107,6 +108,10 @@ type Config struct {
 	EvictionPressureTransitionPeriod time.Duration
 	EvictionMaxPodGracePeriod        int64
 	EvictionInterval                 time.Duration
+	// PodManifestPath is the directory of the node's static pods (none when ""), read every
+	// StaticPodCheckPeriod (5 s); each runs with a mirror pod in the API (package staticpods).
+	PodManifestPath      string
+	StaticPodCheckPeriod time.Duration
 }
 
 // Agent is a running node agent.
@@ -146,6 +151,9 @@ type Agent struct {
 
 	stats    *stats.Provider
 	eviction *eviction.Manager
+	// static are the static pods by UID; mirrorChanged wakes the mirror reconcile.
+	static        map[types.UID]*corev1.Pod
+	mirrorChanged chan struct{}
 }
 
 // New checks cfg and fills in defaults; Start runs the agent.
@@ -197,6 +205,10 @@ func New(cfg Config) (*Agent, error) {
 		startObserved: map[types.UID]bool{},
 		startLatency:  map[types.UID]time.Duration{},
 		finishing:     map[types.UID]bool{},
+		mirrorChanged: make(chan struct{}, 1),
+	}
+	if cfg.StaticPodCheckPeriod == 0 {
+		a.cfg.StaticPodCheckPeriod = defaultStaticPodCheckPeriod
 	}
 	a.hostResolvConf, _ = os.ReadFile(cfg.ResolvConf)
 	if servers, _, _ := ParseResolvConf(a.hostResolvConf); cfg.ResolvConf == "/etc/resolv.conf" && onlyLoopback(servers) {
@@ -435,6 +447,11 @@ func (a *Agent) Start(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); f() }()
 	}
+	// Static pods are known before the orphans are looked for.
+	a.syncStaticPods(ctx)
+	if a.cfg.PodManifestPath != "" {
+		run(func() { a.runStaticPods(ctx) })
+	}
 	// orphans belong to no pod the workers know: remove them beside the workers' start.
 	run(func() { a.removeOrphans(ctx) })
 	run(func() { _ = a.workers.Start(ctx) })
@@ -470,8 +487,11 @@ func (a *Agent) Start(ctx context.Context) error {
 	return nil
 }
 
-// podByUID returns the pod from the informer cache.
+// podByUID returns the static pod of the UID, else the pod from the informer cache.
 func (a *Agent) podByUID(uid types.UID) *corev1.Pod {
+	if p := a.staticPod(uid); p != nil {
+		return p
+	}
 	if a.pods == nil {
 		return nil
 	}
@@ -494,6 +514,10 @@ func isTerminalAPI(pod *corev1.Pod) bool {
 }
 
 func (a *Agent) handlePod(ctx context.Context, pod *corev1.Pod) {
+	if staticpods.IsMirror(pod) {
+		a.pokeMirrors() // the static pod runs; its mirror is only reconciled
+		return
+	}
 	if pod.DeletionTimestamp != nil && (a.workers.IsTerminated(pod.UID) || isTerminalAPI(pod) && !a.known(pod.UID)) {
 		// finished here before (or before a restart): remove what is left and the object.
 		a.finishAsync(ctx, pod)
@@ -532,6 +556,10 @@ func (a *Agent) known(uid types.UID) bool {
 }
 
 func (a *Agent) handlePodRemoved(ctx context.Context, pod *corev1.Pod) {
+	if staticpods.IsMirror(pod) {
+		a.pokeMirrors() // a deleted mirror is created again
+		return
+	}
 	if a.workers.IsTerminated(pod.UID) || isTerminalAPI(pod) && !a.known(pod.UID) {
 		// a finished pod (whose containers stay for their logs) is removed: clean up.
 		a.workers.Forget(pod.UID)

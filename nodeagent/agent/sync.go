@@ -18,6 +18,7 @@ import (
 
 	"github.com/skiff-dev/skiff/nodeagent/kuberuntime"
 	"github.com/skiff-dev/skiff/nodeagent/probes"
+	"github.com/skiff-dev/skiff/nodeagent/staticpods"
 	"github.com/skiff-dev/skiff/nodeagent/status"
 	"github.com/skiff-dev/skiff/nodeagent/volumes"
 )
@@ -327,6 +328,9 @@ func statusJSON(s *corev1.PodStatus) []byte {
 // writeStatus writes pods/status when the status differs from what the API (or the last
 // write) has.
 func (a *Agent) writeStatus(ctx context.Context, pod *corev1.Pod, st corev1.PodStatus) error {
+	if staticpods.IsStatic(pod) {
+		return a.writeMirrorStatus(ctx, pod, st)
+	}
 	a.mu.Lock()
 	last, ok := a.lastStatus[pod.UID]
 	base := a.statusBase[pod.UID] // the resourceVersion of the pod the last write replaced

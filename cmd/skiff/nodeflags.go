@@ -26,6 +26,11 @@ func nodeEvictionFlags(fs *pflag.FlagSet, e *nodeEviction) {
 	fs.Int64Var(&e.maxPodGrace, "eviction-max-pod-grace-period", 0, "Largest grace period (seconds) of a pod evicted for a soft threshold (0: the pod's own).")
 }
 
+// nodeStaticPodFlags declares --pod-manifest-path.
+func nodeStaticPodFlags(fs *pflag.FlagSet, n *localNode) {
+	fs.StringVar(&n.podManifestPath, "pod-manifest-path", "", "Directory of static pod manifests (*.yaml, *.yml, *.json) the node runs itself, each with a mirror pod in the API, as the kubelet's staticPodPath.")
+}
+
 // parse checks the thresholds (at the command's start, before anything runs).
 func (e *nodeEviction) parse() error {
 	ts, err := eviction.ParseThresholds(e.hard, e.soft, e.softGrace)
