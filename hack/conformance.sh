@@ -5,7 +5,8 @@
 #   1. builds bin/e2e.test from test/conformance (its own module; the first build takes 20-40
 #      minutes on 2 cores, later ones reuse it while it is newer than test/conformance/go.mod),
 #   2. builds the test images the specs run (agnhost from upstream's source, busybox, nginx
-#      stand-ins, pause) into one `docker save` archive under the names e2e.test asks for,
+#      stand-ins, pause, and the Aggregator spec's sample-apiserver and etcd from the module
+#      test/conformance/images) into one `docker save` archive under the names e2e.test asks for,
 #   3. starts `skiff up` on a temporary data dir (node conf-node, pod CIDR 10.244.190.0/24, every
 #      port free), waits for the node to be Ready, imports the images with `skiff image import`,
 #   4. runs e2e.test with FOCUS and SKIP, prints "N passed, M failed" from its JUnit report,
@@ -51,6 +52,18 @@ if ! newer "$OUT/agnhost" test/conformance/go.mod; then
   log "building agnhost"
   (cd test/conformance && CGO_ENABLED=0 nice -n 19 "$GO" build -trimpath -ldflags=-s -o "$OUT/agnhost" k8s.io/kubernetes/test/images/agnhost)
 fi
+# The Aggregator spec's sample-apiserver and etcd: their own module (test/conformance/images), so
+# that its dependencies never make e2e.test and agnhost look stale; rebuilt when older than its
+# go.mod or (etcd) its main.
+IMGMOD=test/conformance/images
+if ! newer "$OUT/sample-apiserver" "$IMGMOD/go.mod"; then
+  log "building sample-apiserver"
+  (cd "$IMGMOD" && CGO_ENABLED=0 nice -n 19 "$GO" build -trimpath -ldflags=-s -o "$OUT/sample-apiserver" k8s.io/sample-apiserver)
+fi
+if ! newer "$OUT/etcd" "$IMGMOD/go.mod" || ! newer "$OUT/etcd" "$IMGMOD/etcd/main.go"; then
+  log "building etcd"
+  (cd "$IMGMOD" && CGO_ENABLED=0 nice -n 19 "$GO" build -trimpath -ldflags=-s -o "$OUT/etcd" ./etcd)
+fi
 for t in pause nettool; do
   CGO_ENABLED=0 nice -n 19 "$GO" build -trimpath -ldflags=-s -o "$OUT/$t" "./test/images/$t"
 done
@@ -60,7 +73,7 @@ nice -n 19 "$GO" build -o "$BIN/skiff" ./cmd/skiff
 IMAGES=$OUT/images.tar
 log "writing the test images to $IMAGES"
 (cd test/conformance && nice -n 19 "$GO" run ./cmd/e2eimages -o "$IMAGES" -agnhost "$OUT/agnhost" \
-  -nettool "$OUT/nettool" -pause "$OUT/pause" \
+  -nettool "$OUT/nettool" -pause "$OUT/pause" -sample-apiserver "$OUT/sample-apiserver" -etcd "$OUT/etcd" \
   -porter "$("$GO" list -m -f '{{.Dir}}' k8s.io/kubernetes)/test/images/agnhost/porter") >"$OUT/images.txt"
 
 # --- 3. skiff up.
