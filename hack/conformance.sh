@@ -91,16 +91,22 @@ KC=
 AGENT_PID=
 AGENT_DIR=
 
+# kctl is kubectl for this script, with its own discovery cache: e2e.test's kubectl (the default
+# cache) must not find one from before the specs' CRDs exist, as a kubectl whose cache misses a
+# short name never looks again (kubernetes/kubernetes#65517; "kubectl explain works for CR with
+# the same resource name as built-in object" runs `kubectl explain <new short name>` first).
+kctl() { "$KUBECTL" --kubeconfig "$KC" --cache-dir "$DATA/kubectl-cache" "$@"; }
+
 cleanup() {
   local rc=$?
   set +e
   if [ -n "$KC" ] && [ -n "$SKIFF_PID" ] && kill -0 "$SKIFF_PID" 2>/dev/null; then
     log "deleting the test namespaces and every pod"
-    "$KUBECTL" --kubeconfig "$KC" delete namespaces -l e2e-framework --wait=true --timeout=120s >/dev/null 2>&1
-    "$KUBECTL" --kubeconfig "$KC" delete pods --all --all-namespaces --wait=true --timeout=120s >/dev/null 2>&1
+    kctl delete namespaces -l e2e-framework --wait=true --timeout=120s >/dev/null 2>&1
+    kctl delete pods --all --all-namespaces --wait=true --timeout=120s >/dev/null 2>&1
     # The containers outlive containerd, as with a kubelet: wait until the agent removed them all.
     for _ in $(seq 60); do
-      n=$("$KUBECTL" --kubeconfig "$KC" get pods -A --no-headers 2>/dev/null | grep -vc "^kube-system " || true)
+      n=$(kctl get pods -A --no-headers 2>/dev/null | grep -vc "^kube-system " || true)
       [ "$n" -eq 0 ] && break
       sleep 2
     done
@@ -168,25 +174,25 @@ if [ -z "$KC" ]; then
 fi
 log "kubeconfig $KC; waiting for node $NODE"
 for _ in $(seq 90); do
-  "$KUBECTL" --kubeconfig "$KC" get node "$NODE" >/dev/null 2>&1 && break
+  kctl get node "$NODE" >/dev/null 2>&1 && break
   sleep 2
 done
-"$KUBECTL" --kubeconfig "$KC" wait --for=condition=Ready "node/$NODE" --timeout=180s >/dev/null
+kctl wait --for=condition=Ready "node/$NODE" --timeout=180s >/dev/null
 log "importing the images"
 "$BIN/skiff" image import --data-dir "$DATA" "$IMAGES" >/dev/null
 if [ "${NODES:-1}" -ge 2 ]; then
   AGENT_DIR=$(mktemp -d /tmp/skiff-conformance-agent.XXXXXX)
   token=$("$BIN/skiff" token create --data-dir "$DATA" | awk '{print $1}')
-  server=$("$KUBECTL" --kubeconfig "$KC" config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+  server=$(kctl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
   log "joining node $NODE-2 (skiff agent on $AGENT_DIR)"
   "$BIN/skiff" agent --server "$server" --token "$token" --node-name "$NODE-2" --data-dir "$AGENT_DIR" \
     --node-port 0 >"$AGENT_DIR/agent.log" 2>&1 &
   AGENT_PID=$!
   for _ in $(seq 90); do
-    "$KUBECTL" --kubeconfig "$KC" get node "$NODE-2" >/dev/null 2>&1 && break
+    kctl get node "$NODE-2" >/dev/null 2>&1 && break
     sleep 2
   done
-  "$KUBECTL" --kubeconfig "$KC" wait --for=condition=Ready "node/$NODE-2" --timeout=180s >/dev/null
+  kctl wait --for=condition=Ready "node/$NODE-2" --timeout=180s >/dev/null
 fi
 
 # --- 4. e2e.test.
