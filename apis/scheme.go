@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -64,6 +65,7 @@ var Groups = []Group{
 	{GroupVersion: storagev1.SchemeGroupVersion, AddToScheme: storagev1.AddToScheme},
 	{GroupVersion: authorizationv1.SchemeGroupVersion, AddToScheme: authorizationv1.AddToScheme},
 	{GroupVersion: admissionregistrationv1.SchemeGroupVersion, AddToScheme: admissionregistrationv1.AddToScheme},
+	{GroupVersion: flowcontrolv1.SchemeGroupVersion, AddToScheme: flowcontrolv1.AddToScheme},
 }
 
 // AddToScheme registers every served group: the k8s.io/api types under their external version

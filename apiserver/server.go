@@ -65,6 +65,7 @@ import (
 	servicestorage "github.com/skiff-dev/skiff/apiserver/registry/core/service"
 	discoverystorage "github.com/skiff-dev/skiff/apiserver/registry/discovery"
 	eventsstorage "github.com/skiff-dev/skiff/apiserver/registry/events"
+	flowcontrolstorage "github.com/skiff-dev/skiff/apiserver/registry/flowcontrol"
 	metricsstorage "github.com/skiff-dev/skiff/apiserver/registry/metrics"
 	networkingstorage "github.com/skiff-dev/skiff/apiserver/registry/networking"
 	policystorage "github.com/skiff-dev/skiff/apiserver/registry/policy"
@@ -459,6 +460,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		eventsstorage.Provider{},
 		policystorage.Provider{},
 		admissionregistrationstorage.Provider{Authorizer: c.Generic.Authorization.Authorizer, Mapper: c.restMapper},
+		flowcontrolstorage.Provider{},
 	}
 	// metrics.k8s.io, as metrics-server serves it, from the nodes' /metrics/resource scraped
 	// in-process (--disable-metrics-api leaves it to metrics-server).
@@ -498,6 +500,7 @@ func (c CompletedConfig) New() (*Server, error) {
 	gs.AddPreShutdownHookOrDie("skiff-kubernetes-endpoints", s.endpoints.preShutdown)
 	gs.AddPostStartHookOrDie("skiff-system-namespaces", s.ensureSystemNamespaces)
 	gs.AddPostStartHookOrDie("scheduling/bootstrap-system-priority-classes", bootstrapHook(schedulingstorage.EnsureSystemPriorityClasses))
+	gs.AddPostStartHookOrDie("priority-and-fairness-config-producer", bootstrapHook(flowcontrolstorage.EnsureConfiguration))
 	if !c.Options.DisableDefaultStorageClass {
 		gs.AddPostStartHookOrDie("storage/bootstrap-default-storage-class", bootstrapHook(storagestorage.EnsureDefaultStorageClass))
 	}

@@ -5,7 +5,8 @@
 #   1. builds bin/e2e.test from test/conformance (its own module; the first build takes 20-40
 #      minutes on 2 cores, later ones reuse it while it is newer than test/conformance/go.mod),
 #   2. builds the test images the specs run (agnhost from upstream's source, busybox, nginx
-#      stand-ins, pause) into one `docker save` archive under the names e2e.test asks for,
+#      stand-ins, pause, and the Aggregator spec's sample-apiserver and etcd from the module
+#      test/conformance/images) into one `docker save` archive under the names e2e.test asks for,
 #   3. starts `skiff up` on a temporary data dir (node conf-node, pod CIDR 10.244.190.0/24, every
 #      port free), waits for the node to be Ready, imports the images with `skiff image import`,
 #   4. runs e2e.test with FOCUS and SKIP, prints "N passed, M failed" from its JUnit report,
@@ -51,6 +52,18 @@ if ! newer "$OUT/agnhost" test/conformance/go.mod; then
   log "building agnhost"
   (cd test/conformance && CGO_ENABLED=0 nice -n 19 "$GO" build -trimpath -ldflags=-s -o "$OUT/agnhost" k8s.io/kubernetes/test/images/agnhost)
 fi
+# The Aggregator spec's sample-apiserver and etcd: their own module (test/conformance/images), so
+# that its dependencies never make e2e.test and agnhost look stale; rebuilt when older than its
+# go.mod or (etcd) its main.
+IMGMOD=test/conformance/images
+if ! newer "$OUT/sample-apiserver" "$IMGMOD/go.mod"; then
+  log "building sample-apiserver"
+  (cd "$IMGMOD" && CGO_ENABLED=0 nice -n 19 "$GO" build -trimpath -ldflags=-s -o "$OUT/sample-apiserver" k8s.io/sample-apiserver)
+fi
+if ! newer "$OUT/etcd" "$IMGMOD/go.mod" || ! newer "$OUT/etcd" "$IMGMOD/etcd/main.go"; then
+  log "building etcd"
+  (cd "$IMGMOD" && CGO_ENABLED=0 nice -n 19 "$GO" build -trimpath -ldflags=-s -o "$OUT/etcd" ./etcd)
+fi
 for t in pause nettool; do
   CGO_ENABLED=0 nice -n 19 "$GO" build -trimpath -ldflags=-s -o "$OUT/$t" "./test/images/$t"
 done
@@ -60,7 +73,7 @@ nice -n 19 "$GO" build -o "$BIN/skiff" ./cmd/skiff
 IMAGES=$OUT/images.tar
 log "writing the test images to $IMAGES"
 (cd test/conformance && nice -n 19 "$GO" run ./cmd/e2eimages -o "$IMAGES" -agnhost "$OUT/agnhost" \
-  -nettool "$OUT/nettool" -pause "$OUT/pause" \
+  -nettool "$OUT/nettool" -pause "$OUT/pause" -sample-apiserver "$OUT/sample-apiserver" -etcd "$OUT/etcd" \
   -porter "$("$GO" list -m -f '{{.Dir}}' k8s.io/kubernetes)/test/images/agnhost/porter") >"$OUT/images.txt"
 
 # --- 3. skiff up.
@@ -78,16 +91,22 @@ KC=
 AGENT_PID=
 AGENT_DIR=
 
+# kctl is kubectl for this script, with its own discovery cache: e2e.test's kubectl (the default
+# cache) must not find one from before the specs' CRDs exist, as a kubectl whose cache misses a
+# short name never looks again (kubernetes/kubernetes#65517; "kubectl explain works for CR with
+# the same resource name as built-in object" runs `kubectl explain <new short name>` first).
+kctl() { "$KUBECTL" --kubeconfig "$KC" --cache-dir "$DATA/kubectl-cache" "$@"; }
+
 cleanup() {
   local rc=$?
   set +e
   if [ -n "$KC" ] && [ -n "$SKIFF_PID" ] && kill -0 "$SKIFF_PID" 2>/dev/null; then
     log "deleting the test namespaces and every pod"
-    "$KUBECTL" --kubeconfig "$KC" delete namespaces -l e2e-framework --wait=true --timeout=120s >/dev/null 2>&1
-    "$KUBECTL" --kubeconfig "$KC" delete pods --all --all-namespaces --wait=true --timeout=120s >/dev/null 2>&1
+    kctl delete namespaces -l e2e-framework --wait=true --timeout=120s >/dev/null 2>&1
+    kctl delete pods --all --all-namespaces --wait=true --timeout=120s >/dev/null 2>&1
     # The containers outlive containerd, as with a kubelet: wait until the agent removed them all.
     for _ in $(seq 60); do
-      n=$("$KUBECTL" --kubeconfig "$KC" get pods -A --no-headers 2>/dev/null | grep -vc "^kube-system " || true)
+      n=$(kctl get pods -A --no-headers 2>/dev/null | grep -vc "^kube-system " || true)
       [ "$n" -eq 0 ] && break
       sleep 2
     done
@@ -155,25 +174,25 @@ if [ -z "$KC" ]; then
 fi
 log "kubeconfig $KC; waiting for node $NODE"
 for _ in $(seq 90); do
-  "$KUBECTL" --kubeconfig "$KC" get node "$NODE" >/dev/null 2>&1 && break
+  kctl get node "$NODE" >/dev/null 2>&1 && break
   sleep 2
 done
-"$KUBECTL" --kubeconfig "$KC" wait --for=condition=Ready "node/$NODE" --timeout=180s >/dev/null
+kctl wait --for=condition=Ready "node/$NODE" --timeout=180s >/dev/null
 log "importing the images"
 "$BIN/skiff" image import --data-dir "$DATA" "$IMAGES" >/dev/null
 if [ "${NODES:-1}" -ge 2 ]; then
   AGENT_DIR=$(mktemp -d /tmp/skiff-conformance-agent.XXXXXX)
   token=$("$BIN/skiff" token create --data-dir "$DATA" | awk '{print $1}')
-  server=$("$KUBECTL" --kubeconfig "$KC" config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+  server=$(kctl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
   log "joining node $NODE-2 (skiff agent on $AGENT_DIR)"
   "$BIN/skiff" agent --server "$server" --token "$token" --node-name "$NODE-2" --data-dir "$AGENT_DIR" \
     --node-port 0 >"$AGENT_DIR/agent.log" 2>&1 &
   AGENT_PID=$!
   for _ in $(seq 90); do
-    "$KUBECTL" --kubeconfig "$KC" get node "$NODE-2" >/dev/null 2>&1 && break
+    kctl get node "$NODE-2" >/dev/null 2>&1 && break
     sleep 2
   done
-  "$KUBECTL" --kubeconfig "$KC" wait --for=condition=Ready "node/$NODE-2" --timeout=180s >/dev/null
+  kctl wait --for=condition=Ready "node/$NODE-2" --timeout=180s >/dev/null
 fi
 
 # --- 4. e2e.test.

@@ -28,6 +28,7 @@ pkgs=(
   k8s.io/api/admissionregistration/v1
   k8s.io/api/certificates/v1
   k8s.io/api/node/v1
+  k8s.io/api/flowcontrol/v1
   k8s.io/metrics/pkg/apis/metrics/v1beta1
 )
 ro=()

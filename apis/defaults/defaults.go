@@ -5,6 +5,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -61,6 +62,10 @@ func Default(obj runtime.Object) {
 		defaultStorageClass(o)
 	case *storagev1.CSIDriver:
 		defaultCSIDriver(o)
+	case *flowcontrolv1.FlowSchema:
+		defaultFlowSchema(o)
+	case *flowcontrolv1.PriorityLevelConfiguration:
+		defaultPriorityLevelConfiguration(o)
 	case *coordinationv1.Lease:
 		// Lease has no defaults upstream.
 	case *appsv1.ControllerRevision, *policyv1.PodDisruptionBudget:

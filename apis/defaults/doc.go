@@ -12,4 +12,6 @@
 // (networking.go). Webhooks get failurePolicy Fail, matchPolicy Equivalent, empty selectors,
 // timeoutSeconds 10, service port 443 and (mutating) reinvocationPolicy Never; rules scope "*";
 // policies failurePolicy Fail and their match resources as webhooks (admissionregistration.go).
+// Flow control: FlowSchemas matchingPrecedence 1000, priority levels upstream's shares, lendable
+// percent and queuing defaults (flowcontrol.go).
 package defaults

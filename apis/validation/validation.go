@@ -37,6 +37,9 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 	if errs, ok := validateAutoscalingCreate(obj); ok {
 		return errs
 	}
+	if errs, ok := validateFlowcontrolCreate(obj); ok {
+		return errs
+	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		return validatePodCreate(o)
@@ -103,6 +106,9 @@ func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 		return errs
 	}
 	if errs, ok := validateAutoscalingUpdate(obj, old); ok {
+		return errs
+	}
+	if errs, ok := validateFlowcontrolUpdate(obj, old); ok {
 		return errs
 	}
 	switch o := obj.(type) {
@@ -208,6 +214,9 @@ func ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
 		return errs
 	}
 	if errs, ok := validateAutoscalingStatusUpdate(obj, old); ok {
+		return errs
+	}
+	if errs, ok := validateFlowcontrolStatusUpdate(obj, old); ok {
 		return errs
 	}
 	switch o := obj.(type) {

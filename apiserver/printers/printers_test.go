@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -178,6 +179,10 @@ func TestColumns(t *testing.T) {
 		{networkingGR("networkpolicies"), []column{{"Name", "string", 0}, {"Pod-Selector", "string", 0}, {"Age", "string", 0}}},
 		{hpaGR, []column{{"Name", "string", 0}, {"Reference", "string", 0}, {"Targets", "string", 0}, {"MinPods", "string", 0},
 			{"MaxPods", "string", 0}, {"Replicas", "string", 0}, {"Age", "string", 0}}},
+		{flowSchemasGR, []column{{"Name", "string", 0}, {"PriorityLevel", "string", 0}, {"MatchingPrecedence", "string", 0}, {"DistinguisherMethod", "string", 0},
+			{"Age", "string", 0}, {"MissingPL", "string", 0}}},
+		{priorityLevelsGR, []column{{"Name", "string", 0}, {"Type", "string", 0}, {"NominalConcurrencyShares", "string", 0}, {"Queues", "string", 0},
+			{"HandSize", "string", 0}, {"QueueLengthLimit", "string", 0}, {"Age", "string", 0}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.gr.String(), func(t *testing.T) {
@@ -269,6 +274,8 @@ var emptyLists = map[schema.GroupResource]runtime.Object{
 	networkingGR("ingressclasses"):       &networkingv1.IngressClassList{},
 	networkingGR("networkpolicies"):      &networkingv1.NetworkPolicyList{},
 	hpaGR:                                &autoscalingv2.HorizontalPodAutoscalerList{},
+	flowSchemasGR:                        &flowcontrolv1.FlowSchemaList{},
+	priorityLevelsGR:                     &flowcontrolv1.PriorityLevelConfigurationList{},
 }
 
 // zeroObjects holds a zero-valued object of every printed resource.
@@ -315,6 +322,8 @@ var zeroObjects = map[schema.GroupResource]runtime.Object{
 	networkingGR("ingressclasses"):       &networkingv1.IngressClass{},
 	networkingGR("networkpolicies"):      &networkingv1.NetworkPolicy{},
 	hpaGR:                                &autoscalingv2.HorizontalPodAutoscaler{},
+	flowSchemasGR:                        &flowcontrolv1.FlowSchema{},
+	priorityLevelsGR:                     &flowcontrolv1.PriorityLevelConfiguration{},
 }
 
 func TestEmptyLists(t *testing.T) {

@@ -6,8 +6,8 @@
 //
 // Each group's storage lives in its own package below: core (with core/pod, core/service,
 // core/namespace, core/node), apps, batch, coordination, networking, discovery, certificates,
-// rbac, scheduling, storage, authentication, authorization, events, policy and
-// admissionregistration.
+// rbac, scheduling, storage, authentication, authorization, events, policy,
+// admissionregistration and flowcontrol.
 //
 // Defaulting happens in the codec (apis/defaults registered on the scheme), validation in the
 // strategy (apis/validation, plus a Kind's own Validate for checks that need k8s.io/apiserver,

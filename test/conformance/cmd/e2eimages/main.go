@@ -12,8 +12,14 @@
 //   - nginx (every version): agnhost netexec serving HTTP on port 80; specs that use nginx only
 //     need a web server there.
 //   - pause: Skiff's test/images/pause binary as /pause.
+//   - sample-apiserver: k8s.io/sample-apiserver (built by ../images, the module of the Aggregator
+//     spec's images) as /sample-apiserver on the busybox file system; entrypoint
+//     /sample-apiserver, as upstream's test/images/sample-apiserver.
+//   - etcd: the etcd server (../images/etcd) as /usr/local/bin/etcd on the busybox file system, as
+//     registry.k8s.io/etcd; the Aggregator spec runs it by that path.
 //
-// Usage: e2eimages -o FILE.tar -agnhost BIN -nettool BIN -pause BIN -porter DIR [-busybox /bin/busybox];
+// Usage: e2eimages -o FILE.tar -agnhost BIN -nettool BIN -pause BIN -porter DIR
+// -sample-apiserver BIN -etcd BIN [-busybox /bin/busybox];
 // e2eimages -list prints every image name e2e.test knows, by its id.
 package main
 
@@ -46,6 +52,8 @@ func main() {
 	flag.StringVar(&o.nettool, "nettool", "", "Static nettool binary (wget, nc, nslookup).")
 	flag.StringVar(&o.pause, "pause", "", "Static pause binary.")
 	flag.StringVar(&o.porter, "porter", "", "Directory with agnhost's localhost.crt and localhost.key (upstream's test/images/agnhost/porter), copied to / of the agnhost image as its Dockerfile does.")
+	flag.StringVar(&o.sampleAPIServer, "sample-apiserver", "", "Static k8s.io/sample-apiserver binary.")
+	flag.StringVar(&o.etcd, "etcd", "", "Static etcd server binary.")
 	flag.StringVar(&o.busybox, "busybox", "/bin/busybox", "Static busybox binary (Debian's busybox-static).")
 	list := flag.Bool("list", false, "Print the name of every image e2e.test knows, by its id, and exit.")
 	flag.Parse()
@@ -61,6 +69,7 @@ func main() {
 
 type options struct {
 	out, agnhost, nettool, pause, busybox, porter string
+	sampleAPIServer, etcd                         string
 }
 
 // printNames prints "ID NAME" for every image e2e.test knows.
@@ -74,8 +83,9 @@ func printNames(w io.Writer) {
 }
 
 func (o options) run() error {
-	if o.out == "" || o.agnhost == "" || o.nettool == "" || o.pause == "" || o.porter == "" {
-		return errors.New("-o, -agnhost, -nettool, -pause and -porter are required")
+	if o.out == "" || o.agnhost == "" || o.nettool == "" || o.pause == "" || o.porter == "" ||
+		o.sampleAPIServer == "" || o.etcd == "" {
+		return errors.New("-o, -agnhost, -nettool, -pause, -porter, -sample-apiserver and -etcd are required")
 	}
 	read := func(path string) ([]byte, error) {
 		b, err := os.ReadFile(path)
@@ -93,6 +103,14 @@ func (o options) run() error {
 		return err
 	}
 	pause, err := read(o.pause)
+	if err != nil {
+		return err
+	}
+	sampleAPIServer, err := read(o.sampleAPIServer)
+	if err != nil {
+		return err
+	}
+	etcd, err := read(o.etcd)
 	if err != nil {
 		return err
 	}
@@ -129,6 +147,14 @@ func (o options) run() error {
 	if err != nil {
 		return err
 	}
+	sampleAPIServerLayer, err := layer([]file{{path: "sample-apiserver", mode: 0o755, data: sampleAPIServer}})
+	if err != nil {
+		return err
+	}
+	etcdLayer, err := layer([]file{{path: "usr/local/bin/etcd", mode: 0o755, data: etcd}})
+	if err != nil {
+		return err
+	}
 	path := "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	busyboxImg, err := image(config{Cmd: []string{"sh"}, Env: []string{path}}, base)
 	if err != nil {
@@ -146,11 +172,21 @@ func (o options) run() error {
 	if err != nil {
 		return err
 	}
+	sampleAPIServerImg, err := image(config{Entrypoint: []string{"/sample-apiserver"}, Env: []string{path}}, base, sampleAPIServerLayer)
+	if err != nil {
+		return err
+	}
+	etcdImg, err := image(config{Cmd: []string{"/usr/local/bin/etcd"}, Env: []string{path}}, base, etcdLayer)
+	if err != nil {
+		return err
+	}
 	byRepo := map[string]v1.Image{
-		e2eRegistry + "agnhost":                    agnhostImg,
-		e2eRegistry + "busybox":                    busyboxImg,
-		e2eRegistry + "nginx":                      nginxImg,
-		repository(imageutils.GetPauseImageName()): pauseImg,
+		repository(imageutils.GetE2EImage(imageutils.APIServer)): sampleAPIServerImg,
+		repository(imageutils.GetE2EImage(imageutils.Etcd)):      etcdImg,
+		e2eRegistry + "agnhost":                                  agnhostImg,
+		e2eRegistry + "busybox":                                  busyboxImg,
+		e2eRegistry + "nginx":                                    nginxImg,
+		repository(imageutils.GetPauseImageName()):               pauseImg,
 	}
 	refs := map[name.Reference]v1.Image{}
 	var names []string
