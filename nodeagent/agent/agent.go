@@ -153,6 +153,7 @@ type Agent struct {
 	eviction *eviction.Manager
 	// static are the static pods by UID; mirrorChanged wakes the mirror reconcile.
 	static        map[types.UID]*corev1.Pod
+	staticRemoved map[types.UID]string // removed static pods still terminating: their mirrors' keys
 	mirrorChanged chan struct{}
 }
 

@@ -50,6 +50,10 @@ func (a *Agent) syncStaticPods(ctx context.Context) {
 	for uid, p := range a.static {
 		if _, ok := want[uid]; !ok {
 			delete(a.static, uid)
+			if a.staticRemoved == nil {
+				a.staticRemoved = map[types.UID]string{}
+			}
+			a.staticRemoved[uid] = p.Namespace + "/" + p.Name
 			removed = append(removed, p)
 		}
 	}
@@ -77,7 +81,24 @@ func (a *Agent) syncMirrors(ctx context.Context) {
 	for _, p := range a.static {
 		byKey[p.Namespace+"/"+p.Name] = p
 	}
+	// Removed static pods whose termination is still going on keep their mirrors, as the
+	// kubelet's deleteOrphanedMirrorPods: the pod is shown until its containers are gone.
+	removed := map[types.UID]string{}
+	for uid, key := range a.staticRemoved {
+		removed[uid] = key
+	}
 	a.mu.Unlock()
+	terminating := map[string]bool{}
+	for uid, key := range removed {
+		if a.workers.IsTerminated(uid) || !a.known(uid) {
+			a.mu.Lock()
+			delete(a.staticRemoved, uid)
+			a.mu.Unlock()
+			a.workers.Forget(uid)
+			continue
+		}
+		terminating[key] = true
+	}
 	pods := a.cfg.Client.CoreV1().Pods
 	// Mirrors that belong to no static pod, to an old version of one, or that someone deletes
 	// (the API waits for the node to finish a bound pod's deletion) go at once.
@@ -86,7 +107,7 @@ func (a *Agent) syncMirrors(ctx context.Context) {
 		if !staticpods.IsMirror(m) {
 			continue
 		}
-		if s, ok := byKey[m.Namespace+"/"+m.Name]; ok && staticpods.MirrorCurrent(m, s) {
+		if s, ok := byKey[m.Namespace+"/"+m.Name]; ok && staticpods.MirrorCurrent(m, s) || terminating[m.Namespace+"/"+m.Name] && m.DeletionTimestamp == nil {
 			continue
 		}
 		uid := m.UID
