@@ -128,6 +128,7 @@ type Agent struct {
 	startObserved  map[types.UID]bool
 	startLatency   map[types.UID]time.Duration
 	finishing      map[types.UID]bool
+	deadlineHit    map[types.UID]bool
 	plegStates     map[string]runtimeapi.ContainerState
 }
 
@@ -180,6 +181,7 @@ func New(cfg Config) (*Agent, error) {
 		startObserved: map[types.UID]bool{},
 		startLatency:  map[types.UID]time.Duration{},
 		finishing:     map[types.UID]bool{},
+		deadlineHit:   map[types.UID]bool{},
 	}
 	a.hostResolvConf, _ = os.ReadFile(cfg.ResolvConf)
 	if servers, _, _ := ParseResolvConf(a.hostResolvConf); cfg.ResolvConf == "/etc/resolv.conf" && onlyLoopback(servers) {
@@ -422,6 +424,7 @@ func (a *Agent) Start(ctx context.Context) error {
 		}, a.cfg.StatusInterval)
 	})
 	run(func() { wait.UntilWithContext(ctx, a.relist, a.cfg.RelistPeriod) })
+	run(func() { wait.UntilWithContext(ctx, a.checkDeadlines, deadlineCheckPeriod) })
 	a.runFaults(ctx, run)
 	if lp != nil {
 		run(func() {
@@ -552,6 +555,7 @@ func (a *Agent) forget(uid types.UID) {
 	delete(a.podVolumes, uid)
 	delete(a.startedHere, uid)
 	delete(a.startObserved, uid)
+	delete(a.deadlineHit, uid)
 }
 
 // removeOrphans stops and removes sandboxes and containers of pods the API does not know, and
