@@ -425,26 +425,31 @@ func (m *Manager) EnsureImageExists(ctx context.Context, pod *corev1.Pod, c *cor
 	return ref, status.Waiting{}, nil
 }
 
-// gracePeriod is upstream's killContainer choice in seconds: override, else the pod's deletion
-// grace period, else terminationGracePeriodSeconds (the minimum is applied by stopContainer,
-// after the preStop hook).
-func (m *Manager) gracePeriod(pod *corev1.Pod, override *int64) int64 {
+// gracePeriod is upstream's killContainer choice: override, else the pod's deletion grace
+// period, else terminationGracePeriodSeconds; never below the minimum.
+func (m *Manager) gracePeriod(pod *corev1.Pod, override *int64) time.Duration {
+	return max(requestedGracePeriod(pod, override), m.cfg.MinimumGracePeriod)
+}
+
+// requestedGracePeriod is the grace period before the minimum applies.
+func requestedGracePeriod(pod *corev1.Pod, override *int64) time.Duration {
+	g := int64(30)
 	switch {
 	case override != nil:
-		return *override
+		g = *override
 	case pod.DeletionGracePeriodSeconds != nil:
-		return *pod.DeletionGracePeriodSeconds
+		g = *pod.DeletionGracePeriodSeconds
 	case pod.Spec.TerminationGracePeriodSeconds != nil:
-		return *pod.Spec.TerminationGracePeriodSeconds
+		g = *pod.Spec.TerminationGracePeriodSeconds
 	}
-	return 30
+	return time.Duration(g) * time.Second
 }
 
 // stopContainer is upstream's killContainer: the container's preStop hook runs first (when it
 // runs and the grace period is above 0), and its time counts against the grace period; the
 // stop gets what remains, at least MinimumGracePeriod.
 func (m *Manager) stopContainer(ctx context.Context, pod *corev1.Pod, id string, override *int64) error {
-	g := m.gracePeriod(pod, override)
+	g := int64(requestedGracePeriod(pod, override) / time.Second)
 	var spec *corev1.Container
 	running := false
 	if resp, err := m.cfg.Runtime.ContainerStatus(ctx, id, false); err == nil && resp.GetStatus() != nil {
