@@ -145,6 +145,7 @@ type Agent struct {
 	startObserved  map[types.UID]bool
 	startLatency   map[types.UID]time.Duration
 	finishing      map[types.UID]bool
+	deadlineHit    map[types.UID]bool
 	plegStates     map[string]runtimeapi.ContainerState
 	// evicted are the eviction messages of the pods being evicted.
 	evicted map[types.UID]string
@@ -206,6 +207,7 @@ func New(cfg Config) (*Agent, error) {
 		startObserved: map[types.UID]bool{},
 		startLatency:  map[types.UID]time.Duration{},
 		finishing:     map[types.UID]bool{},
+		deadlineHit:   map[types.UID]bool{},
 		mirrorChanged: make(chan struct{}, 1),
 	}
 	if cfg.StaticPodCheckPeriod == 0 {
@@ -471,6 +473,7 @@ func (a *Agent) Start(ctx context.Context) error {
 		}, a.cfg.StatusInterval)
 	})
 	run(func() { wait.UntilWithContext(ctx, a.relist, a.cfg.RelistPeriod) })
+	run(func() { wait.UntilWithContext(ctx, a.checkDeadlines, deadlineCheckPeriod) })
 	a.runFaults(ctx, run)
 	if a.eviction != nil {
 		run(func() { _ = a.eviction.Start(ctx) })
@@ -616,6 +619,7 @@ func (a *Agent) forget(uid types.UID) {
 	delete(a.startedHere, uid)
 	delete(a.evicted, uid)
 	delete(a.startObserved, uid)
+	delete(a.deadlineHit, uid)
 }
 
 // removeOrphans stops and removes sandboxes and containers of pods the API does not know, and

@@ -13,6 +13,12 @@
 // (DisruptionTarget, readiness gates) and extended resources others advertise in the node's
 // capacity are kept.
 //
+// spec.activeDeadlineSeconds is enforced as upstream's active deadline handler (deadline.go):
+// every second the pods are checked against their status' startTime, and a pod active longer
+// than its deadline (read afresh, so a decrease takes effect) gets a DeadlineExceeded event,
+// phase Failed with reason DeadlineExceeded, and its containers are stopped with the grace
+// period. Containers' postStart and preStop hooks run in package kuberuntime.
+//
 // The agent is also its node's skiff.dev/local-path provisioner (package localpath, off with
 // Config.DisableLocalPath): claims scheduled to the node get a directory under
 // <DataDir>/storage and a local PersistentVolume pinned to the node, deleted once released.

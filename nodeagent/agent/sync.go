@@ -196,13 +196,26 @@ func (a *Agent) generate(ctx context.Context, pod *corev1.Pod, failures map[stri
 	readiness, startup := a.probeMaps(pod, &old.Status, rt)
 	st := status.Generate(status.Input{Pod: old, Runtime: rt, StartFailures: failures, Readiness: readiness, Startup: startup,
 		HostIPs: a.hostIPs(), PodIsTerminal: terminal, Now: a.cfg.Clock.Now()})
+	ApplyActiveDeadline(pod, &st, a.cfg.Clock.Now())
 	return st, rt, nil
 }
 
-// syncPod is the pod worker's sync: volumes, runtime, probes, status.
+// syncPod is the pod worker's sync: volumes, runtime, probes, status. A pod past its active
+// deadline gets its Failed status and goes down the termination path (upstream's SyncPod with
+// a terminal generated status).
 func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) (bool, error) {
 	start := a.cfg.Clock.Now()
 	defer func() { a.metrics.PodSyncDuration.Observe(a.cfg.Clock.Since(start).Seconds()) }()
+	if a.deadlineExceeded(pod) {
+		st, _, err := a.generate(ctx, pod, nil, false)
+		if err != nil {
+			return false, err
+		}
+		if err := a.writeStatus(ctx, pod, st); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
 	vols, err := a.vols.SetUp(ctx, pod)
 	if err != nil {
 		a.podEvent(pod, corev1.EventTypeWarning, "FailedMount", err.Error())

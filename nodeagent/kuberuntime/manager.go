@@ -51,6 +51,9 @@ type Config struct {
 	// container (Pulling, Pulled, Failed, BackOff, Created, Started, Killing) or, with an
 	// empty container name, on the pod (SandboxChanged, FailedCreatePodSandBox), in its words.
 	Event func(pod *corev1.Pod, containerName, eventType, reason, message string)
+	// Hooks run the containers' postStart and preStop handlers (hooks.go; nil fields: CRI
+	// ExecSync, an HTTP client, the sandbox IP, the clock).
+	Hooks HookRunners
 }
 
 func (m *Manager) event(pod *corev1.Pod, container, eventType, reason, format string, args ...any) {
@@ -93,11 +96,13 @@ func NewManager(cfg Config) *Manager {
 	if cfg.MinimumGracePeriod == 0 {
 		cfg.MinimumGracePeriod = 2 * time.Second
 	}
-	return &Manager{
+	m := &Manager{
 		cfg:          cfg,
 		crashBackoff: NewBackoff(cfg.BackoffInitial, cfg.BackoffMax, cfg.Clock),
 		imageBackoff: NewBackoff(cfg.ImageBackoffInitial, cfg.ImageBackoffMax, cfg.Clock),
 	}
+	m.defaultHookRunners()
+	return m
 }
 
 // PodRuntime reads a pod's sandboxes and containers from the runtime, by the pod UID label.
@@ -274,8 +279,8 @@ func (m *Manager) SyncPod(ctx context.Context, pod *corev1.Pod) SyncResult {
 	return res
 }
 
-// startContainer is upstream's startContainer with doBackOff and EnsureImageExists in front.
-// A back-off returns a Waiting and no error.
+// startContainer is upstream's startContainer with doBackOff and EnsureImageExists in front,
+// ending with the postStart hook. A back-off returns a Waiting and no error.
 func (m *Manager) startContainer(ctx context.Context, pod *corev1.Pod, rt *status.Runtime, c *corev1.Container, sandboxID string, sbConfig *runtimeapi.PodSandboxConfig) (status.Waiting, error) {
 	latest := rt.Latest(c.Name)
 	if latest != nil && latest.State == status.ContainerStateExited {
@@ -315,7 +320,7 @@ func (m *Manager) startContainer(ctx context.Context, pod *corev1.Pod, rt *statu
 		return status.Waiting{Reason: status.RunContainerError, Message: err.Error()}, err
 	}
 	m.event(pod, c.Name, corev1.EventTypeNormal, "Started", "Started container %s", c.Name)
-	return status.Waiting{}, nil
+	return m.postStart(ctx, pod, c, id)
 }
 
 // ErrImagePull and friends are the errors EnsureImageExists returns (upstream pkg/kubelet/images).
@@ -423,6 +428,11 @@ func (m *Manager) EnsureImageExists(ctx context.Context, pod *corev1.Pod, c *cor
 // gracePeriod is upstream's killContainer choice: override, else the pod's deletion grace
 // period, else terminationGracePeriodSeconds; never below the minimum.
 func (m *Manager) gracePeriod(pod *corev1.Pod, override *int64) time.Duration {
+	return max(requestedGracePeriod(pod, override), m.cfg.MinimumGracePeriod)
+}
+
+// requestedGracePeriod is the grace period before the minimum applies.
+func requestedGracePeriod(pod *corev1.Pod, override *int64) time.Duration {
 	g := int64(30)
 	switch {
 	case override != nil:
@@ -432,13 +442,34 @@ func (m *Manager) gracePeriod(pod *corev1.Pod, override *int64) time.Duration {
 	case pod.Spec.TerminationGracePeriodSeconds != nil:
 		g = *pod.Spec.TerminationGracePeriodSeconds
 	}
-	d := time.Duration(g) * time.Second
-	return max(d, m.cfg.MinimumGracePeriod)
+	return time.Duration(g) * time.Second
 }
 
+// stopContainer is upstream's killContainer: the container's preStop hook runs first (when it
+// runs and the grace period is above 0), and its time counts against the grace period; the
+// stop gets what remains, at least MinimumGracePeriod.
 func (m *Manager) stopContainer(ctx context.Context, pod *corev1.Pod, id string, override *int64) error {
-	g := m.gracePeriod(pod, override)
-	if err := m.cfg.Runtime.StopContainer(ctx, id, int64(g/time.Second)); err != nil {
+	g := int64(requestedGracePeriod(pod, override) / time.Second)
+	var spec *corev1.Container
+	running := false
+	if resp, err := m.cfg.Runtime.ContainerStatus(ctx, id, false); err == nil && resp.GetStatus() != nil {
+		st := resp.GetStatus()
+		name := st.GetLabels()[ContainerNameLabel]
+		if name == "" {
+			name = st.GetMetadata().GetName()
+		}
+		spec = containerSpec(pod, name)
+		running = st.State == runtimeapi.ContainerState_CONTAINER_RUNNING
+	}
+	var took time.Duration
+	if plan := PlanPreStop(spec, running, g); plan.RunPreStop {
+		var cancel func()
+		took, cancel = m.preStop(ctx, pod, spec, id, plan.Grace)
+		defer cancel()
+	}
+	stopGrace := StopGrace(g, took, m.cfg.MinimumGracePeriod)
+	klog.V(2).InfoS("Killing container with a grace period", "pod", klog.KObj(pod), "podUID", pod.UID, "containerID", id, "gracePeriod", stopGrace)
+	if err := m.cfg.Runtime.StopContainer(ctx, id, stopGrace); err != nil {
 		return fmt.Errorf("stopping container %s: %w", id, err)
 	}
 	return nil

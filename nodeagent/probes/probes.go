@@ -394,30 +394,11 @@ func (p *CRIProber) Probe(ctx context.Context, pod *corev1.Pod, st *corev1.PodSt
 		}
 		return Success, out, nil
 	case pr.HTTPGet != nil:
-		g := pr.HTTPGet
-		host := g.Host
-		if host == "" {
-			host = st.PodIP
-		}
-		port, err := ResolvePort(g.Port, c)
+		u, err := HTTPGetURL(pr.HTTPGet, c, st.PodIP)
 		if err != nil {
 			return Unknown, "", err
 		}
-		scheme := strings.ToLower(string(g.Scheme))
-		if scheme == "" {
-			scheme = "http"
-		}
-		path := g.Path
-		if path == "" {
-			path = "/"
-		}
-		u := &url.URL{Scheme: scheme, Host: net.JoinHostPort(host, strconv.Itoa(port))}
-		if pu, err := url.Parse(path); err == nil {
-			u.Path, u.RawQuery = pu.Path, pu.RawQuery
-		} else {
-			u.Path = path
-		}
-		return DoHTTP(ctx, u, g.HTTPHeaders, timeout)
+		return DoHTTP(ctx, u, pr.HTTPGet.HTTPHeaders, timeout)
 	case pr.TCPSocket != nil:
 		host := pr.TCPSocket.Host
 		if host == "" {
@@ -441,18 +422,9 @@ func (p *CRIProber) Probe(ctx context.Context, pod *corev1.Pod, st *corev1.PodSt
 func DoHTTP(ctx context.Context, u *url.URL, headers []corev1.HTTPHeader, timeout time.Duration) (Result, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := NewHTTPGetRequest(ctx, u, headers, "probe")
 	if err != nil {
 		return Unknown, "", err
-	}
-	req.Header.Set("User-Agent", "kube-probe/1.37")
-	req.Header.Set("Accept", "*/*")
-	for _, h := range headers {
-		if strings.EqualFold(h.Name, "Host") {
-			req.Host = h.Value
-			continue
-		}
-		req.Header.Add(h.Name, h.Value)
 	}
 	client := &http.Client{Transport: &http.Transport{
 		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // upstream's probes skip verification
@@ -471,6 +443,56 @@ func DoHTTP(ctx context.Context, u *url.URL, headers []corev1.HTTPHeader, timeou
 		return Success, body, nil
 	}
 	return Failure, fmt.Sprintf("HTTP probe failed with statuscode: %d", resp.StatusCode), nil
+}
+
+// HTTPGetURL is the URL of an httpGet probe or lifecycle handler (upstream's
+// NewRequestForHTTPGetAction): scheme (default http), host (default podIP), the port resolved
+// by name against the container's ports, path and query.
+func HTTPGetURL(g *corev1.HTTPGetAction, c *corev1.Container, podIP string) (*url.URL, error) {
+	host := g.Host
+	if host == "" {
+		host = podIP
+	}
+	port, err := ResolvePort(g.Port, c)
+	if err != nil {
+		return nil, err
+	}
+	scheme := strings.ToLower(string(g.Scheme))
+	if scheme == "" {
+		scheme = "http"
+	}
+	u, err := url.Parse(g.Path)
+	if err != nil {
+		// upstream: a busted path is passed along as is.
+		u = &url.URL{Path: g.Path}
+	}
+	u.Scheme, u.Host = scheme, net.JoinHostPort(host, strconv.Itoa(port))
+	return u, nil
+}
+
+// NewHTTPGetRequest is upstream's newProbeRequest: a GET with the headers given, User-Agent
+// kube-<purpose>/1.37 and Accept */* unless given (an empty Accept removes it), and a Host
+// header as the request's host.
+func NewHTTPGetRequest(ctx context.Context, u *url.URL, headers []corev1.HTTPHeader, purpose string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	h := http.Header{}
+	for _, x := range headers {
+		h.Add(x.Name, x.Value)
+	}
+	if _, ok := h["User-Agent"]; !ok {
+		h.Set("User-Agent", "kube-"+purpose+"/1.37")
+	}
+	if _, ok := h["Accept"]; !ok {
+		h.Set("Accept", "*/*")
+	} else if h.Get("Accept") == "" {
+		h.Del("Accept")
+	}
+	req.Header = h
+	req.Host = h.Get("Host")
+	return req, nil
 }
 
 // ResolvePort is upstream's findPortByName / intstr resolution.
