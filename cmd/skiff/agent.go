@@ -139,6 +139,7 @@ func newAgentCommand() *cobra.Command {
 	nodeDNSFlags(fs, node, true)
 	nodeIngressFlags(fs, &node.ingress)
 	nodeEvictionFlags(fs, &node.eviction)
+	fs.Int64Var(&node.podMaxPids, "pod-max-pids", -1, podMaxPidsUsage)
 	fs.BoolVar(&sim, "simulated", false, "Run a simulated node (explicit simulated mode: pods are marked running, no containers run).")
 	return cmd
 }

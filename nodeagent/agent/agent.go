@@ -31,6 +31,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/skiff-dev/skiff/apis/helper"
+	"github.com/skiff-dev/skiff/nodeagent/cm"
 	"github.com/skiff-dev/skiff/nodeagent/eviction"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/kuberuntime"
@@ -107,6 +108,12 @@ type Config struct {
 	EvictionPressureTransitionPeriod time.Duration
 	EvictionMaxPodGracePeriod        int64
 	EvictionInterval                 time.Duration
+	// CgroupRoot is the node's cgroup root (cm.NodeRoot; the kubelet's --cgroup-root): pods
+	// run in pod cgroups with their pod-level limits under <root>/kubepods (package cm). Empty:
+	// no pod cgroups (runtimes that are not real ones). PodPidsLimit is --pod-max-pids (<= 0:
+	// none).
+	CgroupRoot   string
+	PodPidsLimit int64
 }
 
 // Agent is a running node agent.
@@ -146,6 +153,7 @@ type Agent struct {
 
 	stats    *stats.Provider
 	eviction *eviction.Manager
+	cgroups  *cm.Manager
 }
 
 // New checks cfg and fills in defaults; Start runs the agent.
@@ -222,6 +230,7 @@ func New(cfg Config) (*Agent, error) {
 		Event:    a.containerEvent,
 		OnChange: a.resync,
 	})
+	a.cgroups = a.newCgroups()
 	a.kr = kuberuntime.NewManager(kuberuntime.Config{
 		Runtime:             a.runtime,
 		Images:              a.images,
@@ -231,6 +240,7 @@ func New(cfg Config) (*Agent, error) {
 		ContainerOptions:    a.containerOptions,
 		PullSecrets:         a.pullSecrets,
 		Probes:              a.probes,
+		CgroupParent:        a.cgroupParent,
 		NodeMemoryCapacity:  a.machine.MemoryBytes,
 		BackoffInitial:      cfg.BackoffInitial,
 		BackoffMax:          cfg.BackoffMax,
