@@ -55,7 +55,9 @@ spec:
     command: [sh, -c, "head -c 100m /dev/zero | tail"]
     resources: {limits: {cpu: 100m, memory: 32Mi}}
 `, "apply", "-n", ns, "-f", "-")
-	uid := func(name string) string { return s.ok(t, "get", "pod", name, "-n", ns, "-o", "jsonpath={.metadata.uid}") }
+	uid := func(name string) string {
+		return s.ok(t, "get", "pod", name, "-n", ns, "-o", "jsonpath={.metadata.uid}")
+	}
 	limited := "/skiff/" + node + "/kubepods/burstable/pod" + uid("limited")
 	oom := "/skiff/" + node + "/kubepods/pod" + uid("oom") // Guaranteed: under kubepods
 
