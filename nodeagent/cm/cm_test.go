@@ -171,10 +171,14 @@ func TestPodCgroupOnHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := m.remove(root); err != nil {
-			t.Errorf("removing %s: %v", root, err)
+		if found, err := RemoveNode("/sys/fs/cgroup", root); !found || err != nil {
+			t.Errorf("RemoveNode(%s) = %v, %v", root, found, err)
 		}
-		_ = m.remove(SkiffRoot) // only if empty (other nodes' cgroups stay)
+		for _, h := range m.hierarchies() {
+			if _, err := os.Stat(filepath.Join(h, root)); !os.IsNotExist(err) {
+				t.Errorf("%s left: %v", filepath.Join(h, root), err)
+			}
+		}
 	})
 	if err := m.Init(rl("2", "4Gi")); err != nil {
 		t.Fatal(err)

@@ -302,3 +302,29 @@ func (m *Manager) remove(name string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// RemoveNode removes the node's cgroups (root, NodeRoot(node)) from every hierarchy, and the
+// Skiff parent when no other node's are left, as `skiff killall` does after killing the node's
+// containers. It reports whether the root was there.
+func RemoveNode(mount, root string) (bool, error) {
+	m, err := New(Config{Root: root, Mount: mount})
+	if err != nil {
+		return false, nil // no cgroup file system: nothing to remove
+	}
+	var found bool
+	for _, h := range m.hierarchies() {
+		if _, err := os.Stat(filepath.Join(h, root)); err == nil {
+			found = true
+		}
+	}
+	if !found {
+		return false, nil
+	}
+	if err := m.remove(root); err != nil {
+		return true, err
+	}
+	for _, h := range m.hierarchies() {
+		_ = syscall.Rmdir(filepath.Join(h, SkiffRoot)) // fails while other nodes' cgroups are there
+	}
+	return true, nil
+}
