@@ -599,8 +599,8 @@ func (a *Agent) forget(uid types.UID) {
 	delete(a.startObserved, uid)
 }
 
-// removeOrphans stops and removes sandboxes and containers of pods the API does not know, and
-// their volume directories (restart safety).
+// removeOrphans stops and removes sandboxes and containers of pods the API does not know, their
+// cgroups and their volume directories (restart safety).
 func (a *Agent) removeOrphans(ctx context.Context) {
 	log := klog.FromContext(ctx)
 	sbs, err := a.runtime.ListPodSandbox(ctx, nil)
@@ -624,6 +624,8 @@ func (a *Agent) removeOrphans(ctx context.Context) {
 		}
 		if err := a.kr.RemovePod(ctx, uid); err != nil {
 			log.Error(err, "Removing orphaned pod", "uid", uid)
+		} else if err := a.removePodCgroup(types.UID(uid)); err != nil {
+			log.Error(err, "Removing orphaned pod's cgroup", "uid", uid)
 		}
 		if stub.Name != "" && stub.Namespace != "" {
 			_ = os.RemoveAll(kuberuntime.BuildPodLogsDirectory(a.cfg.PodLogsDir, stub))
