@@ -17,5 +17,7 @@
 //
 // Not done: hugepage limits, memory QoS (memory.min/low), the QoS cgroups' memory reservations
 // (QOSReserved), the systemd driver, and killing processes left in a pod cgroup (upstream's
-// Destroy does; here a cgroup with processes stays and RemovePod reports it).
+// Destroy does; here a cgroup with processes stays and RemovePod reports it), and in-place
+// resize: the API has no pods/resize, so a pod's resources never change once it runs (EnsurePod
+// rewrites the same values at each sync).
 package cm
