@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skiff-dev/skiff/nodeagent/cm"
 )
 
 // cgroupFile reads a file of a cgroup on this machine: controller is the v1 hierarchy (cpu,
@@ -30,6 +32,13 @@ func TestPodCgroupsOnRealNode(t *testing.T) {
 		t.Skip("needs root (the node's cgroups)")
 	}
 	const node = "cgroups-node"
+	// After the node stops (cleanups run last registered first): its kubepods and QoS cgroups
+	// stay, as the kubelet's do, until `skiff killall`; the test removes them.
+	t.Cleanup(func() {
+		if _, err := cm.RemoveNode("/sys/fs/cgroup", cm.NodeRoot(node)); err != nil {
+			t.Errorf("removing the node's cgroups: %v", err)
+		}
+	})
 	s := startNodeT(t, t.TempDir(), node, "10.244.235.0/24")
 	ns := s.namespace(t)
 	t.Cleanup(func() { s.kubectl(t, "delete", "namespace", ns, "--timeout=60s") })
