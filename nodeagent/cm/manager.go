@@ -220,6 +220,9 @@ func (m *Manager) ensure(name string, rc ResourceConfig) error {
 		}
 	} else {
 		for _, c := range controllers {
+			if !m.mounted(c) {
+				continue // never a plain directory in the tmpfs above the hierarchies
+			}
 			if err := os.MkdirAll(filepath.Join(m.cfg.Mount, c, name), 0o755); err != nil {
 				return fmt.Errorf("creating cgroup %s: %w", name, err)
 			}
@@ -228,10 +231,23 @@ func (m *Manager) ensure(name string, rc ResourceConfig) error {
 	return m.write(name, rc)
 }
 
-// write writes rc's files of cgroup name.
+// mounted reports whether the v1 hierarchy of controller c is mounted (pids may not be).
+func (m *Manager) mounted(c string) bool {
+	_, err := os.Stat(filepath.Join(m.cfg.Mount, c, "cgroup.procs"))
+	return err == nil
+}
+
+// write writes rc's files of cgroup name (on v1, of the mounted hierarchies; on v2, of the
+// controllers enabled for it).
 func (m *Manager) write(name string, rc ResourceConfig) error {
 	for _, f := range rc.Files(m.version) {
+		if f.Controller != "" && !m.mounted(f.Controller) {
+			continue
+		}
 		p := filepath.Join(m.cfg.Mount, f.Controller, name, f.Name)
+		if _, err := os.Stat(p); m.version == V2 && err != nil {
+			continue // the controller is not delegated here: nothing to enforce it with
+		}
 		if err := os.WriteFile(p, []byte(f.Value), 0o644); err != nil {
 			return fmt.Errorf("setting %s of cgroup %s to %s: %w", f.Name, name, f.Value, err)
 		}
@@ -252,9 +268,10 @@ func (m *Manager) enableControllers(name string) error {
 		if err != nil {
 			return fmt.Errorf("cgroup %s: %w", dir, err)
 		}
-		var enable []string
+		enabled, _ := os.ReadFile(filepath.Join(dir, "cgroup.subtree_control"))
+		var enable []string // only what is missing: a write can fail where processes live
 		for _, c := range controllers {
-			if slices.Contains(strings.Fields(string(avail)), c) {
+			if slices.Contains(strings.Fields(string(avail)), c) && !slices.Contains(strings.Fields(string(enabled)), c) {
 				enable = append(enable, "+"+c)
 			}
 		}
