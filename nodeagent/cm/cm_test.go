@@ -253,3 +253,59 @@ func TestPodCgroupOnHost(t *testing.T) {
 		t.Errorf("Sweep = %v, %v", removed, err)
 	}
 }
+
+// TestV2OnFakeTree runs the v2 side on a directory tree shaped as a cgroup2 mount (this
+// machine is v1): controllers enabled down the path where missing, the pod's files written,
+// files of controllers not delegated skipped.
+func TestV2OnFakeTree(t *testing.T) {
+	mount := t.TempDir()
+	root := NodeRoot("n")
+	pod := podOf("u1", container("250m", "16Mi", "500m", "32Mi"))
+	podDir := Layout{Root: root}.Pod(pod)
+	write := func(p, v string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dirs := []string{"", "skiff", "skiff/n", "skiff/n/kubepods", "skiff/n/kubepods/burstable", strings.TrimPrefix(podDir, "/")}
+	for i, d := range dirs {
+		write(filepath.Join(mount, d, "cgroup.controllers"), "cpuset cpu io memory") // no pids
+		enabled := "" // the mount's root has what the pods need already
+		if i == 0 {
+			enabled = "cpu memory"
+		}
+		write(filepath.Join(mount, d, "cgroup.subtree_control"), enabled)
+		for _, f := range []string{"cpu.weight", "cpu.max", "memory.max"} {
+			write(filepath.Join(mount, d, f), "")
+		}
+	}
+	m := &Manager{cfg: Config{Root: root, Mount: mount, CPUPeriod: 100000, PodPidsLimit: 100}, version: V2, layout: Layout{Root: root}, burstable: map[types.UID]int64{}}
+	if err := m.EnsurePod(pod); err != nil {
+		t.Fatal(err)
+	}
+	read := func(d, f string) string {
+		b, _ := os.ReadFile(filepath.Join(mount, d, f))
+		return string(b)
+	}
+	if got := read("", "cgroup.subtree_control"); got != "cpu memory" {
+		t.Errorf("root subtree_control rewritten: %q", got) // had what the pods need
+	}
+	if got := read("skiff/n/kubepods", "cgroup.subtree_control"); got != "+cpu +memory" {
+		t.Errorf("kubepods subtree_control = %q", got)
+	}
+	for f, want := range map[string]string{"cpu.weight": "10", "cpu.max": "50000 100000", "memory.max": "33554432"} {
+		if got := read(podDir, f); got != want {
+			t.Errorf("%s = %q, want %q", f, got, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(mount, podDir, "pids.max")); !os.IsNotExist(err) {
+		t.Errorf("pids.max written without the pids controller: %v", err)
+	}
+	if got := read("skiff/n/kubepods/burstable", "cpu.weight"); got != "10" {
+		t.Errorf("burstable cpu.weight = %q, want 10 (256 shares)", got)
+	}
+}
