@@ -274,7 +274,8 @@ func TestV2OnFakeTree(t *testing.T) {
 	dirs := []string{"", "skiff", "skiff/n", "skiff/n/kubepods", "skiff/n/kubepods/burstable", strings.TrimPrefix(podDir, "/")}
 	for i, d := range dirs {
 		write(filepath.Join(mount, d, "cgroup.controllers"), "cpuset cpu io memory") // no pids
-		enabled := ""                                                                // the mount's root has what the pods need already
+		// the mount's root has what the pods need already
+		enabled := ""
 		if i == 0 {
 			enabled = "cpu memory"
 		}
