@@ -140,6 +140,7 @@ func newAgentCommand() *cobra.Command {
 	nodeIngressFlags(fs, &node.ingress)
 	nodeEvictionFlags(fs, &node.eviction)
 	nodeStaticPodFlags(fs, node)
+	fs.Int64Var(&node.podMaxPids, "pod-max-pids", -1, podMaxPidsUsage)
 	fs.BoolVar(&sim, "simulated", false, "Run a simulated node (explicit simulated mode: pods are marked running, no containers run).")
 	return cmd
 }

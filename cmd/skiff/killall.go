@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/skiff-dev/skiff/nodeagent/cm"
 	"github.com/skiff-dev/skiff/nodeagent/netpol"
 	"github.com/skiff-dev/skiff/nodeagent/noderecord"
 	"github.com/skiff-dev/skiff/nodeagent/podnet"
@@ -179,8 +180,8 @@ func removeBridge(ctx context.Context, w io.Writer, bridge string) error {
 	return errors.Join(errs...)
 }
 
-// removeNodeLeftovers removes the node's service proxy and NetworkPolicy tables and the mounts
-// under its dir.
+// removeNodeLeftovers removes the node's service proxy and NetworkPolicy tables, its cgroups
+// (/skiff/<node>) and the mounts under its dir.
 func removeNodeLeftovers(ctx context.Context, w io.Writer, r noderecord.Record) error {
 	var errs []error
 	for _, t := range []struct {
@@ -195,6 +196,11 @@ func removeNodeLeftovers(ctx context.Context, w io.Writer, r noderecord.Record) 
 		} else {
 			fmt.Fprintf(w, "%s: removed nftables table ip %s\n", nodeLabel(r), t.name)
 		}
+	}
+	if found, err := cm.RemoveNode("/sys/fs/cgroup", cm.NodeRoot(r.Node)); err != nil {
+		errs = append(errs, err)
+	} else if found {
+		fmt.Fprintf(w, "%s: removed cgroup %s\n", nodeLabel(r), cm.NodeRoot(r.Node))
 	}
 	unmounted, err := podnet.UnmountUnder(r.NodeDir)
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/pki"
 	"github.com/skiff-dev/skiff/nodeagent/agent"
+	"github.com/skiff-dev/skiff/nodeagent/cm"
 	"github.com/skiff-dev/skiff/nodeagent/failover"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/images"
@@ -74,7 +75,11 @@ type localNode struct {
 	eviction nodeEviction
 	// podManifestPath is the directory of the node's static pods (--pod-manifest-path).
 	podManifestPath string
+	// podMaxPids is the pods' pids limit (--pod-max-pids).
+	podMaxPids int64
 }
+
+const podMaxPidsUsage = "Largest number of processes of a pod (its pod cgroup's pids.max); -1: unlimited."
 
 // record writes the node's record into its run dir (and a copy under dataDir), after checking
 // that no running node of another data dir uses the same bridge (a node of the same name).
@@ -208,7 +213,7 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	}
 	agentCfg := agent.Config{NodeName: n.name, Client: client, DataDir: filepath.Join(dataDir, "agent"), PodCIDR: n.podCIDR,
 		NodeIP: nodeIP.String(), KubeletPort: int32(ln.Addr().(*net.TCPAddr).Port), Faults: faultWatcher,
-		ClusterDNS: n.clusterDNS, ClusterDomain: n.clusterDomain}
+		ClusterDNS: n.clusterDNS, ClusterDomain: n.clusterDomain, CgroupRoot: cm.NodeRoot(n.name), PodPidsLimit: n.podMaxPids}
 	n.eviction.apply(&agentCfg)
 	agentCfg.PodManifestPath = n.podManifestPath
 	if agentCfg.PodCIDR == "" {

@@ -88,6 +88,7 @@ func newUpCommand() *cobra.Command {
 	nodeIngressFlags(cmd.Flags(), &node.ingress)
 	nodeEvictionFlags(cmd.Flags(), &node.eviction)
 	nodeStaticPodFlags(cmd.Flags(), node)
+	cmd.Flags().Int64Var(&node.podMaxPids, "pod-max-pids", -1, podMaxPidsUsage)
 	cmd.Flags().BoolVar(&logToStderr, "log-to-stderr", false, "Write the components' logs to stderr instead of <data-dir>/logs/skiff.log (also when -v is given).")
 	cmd.Flags().BoolVar(&agent, "agent", true, "Run a node agent for this machine (containers on a private containerd).")
 	cmd.Flags().StringVar(&node.name, "node-name", "", "Name of this machine's node (default: the hostname).")

@@ -31,6 +31,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/skiff-dev/skiff/apis/helper"
+	"github.com/skiff-dev/skiff/nodeagent/cm"
 	"github.com/skiff-dev/skiff/nodeagent/eviction"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/kuberuntime"
@@ -112,6 +113,12 @@ type Config struct {
 	// StaticPodCheckPeriod (5 s); each runs with a mirror pod in the API (package staticpods).
 	PodManifestPath      string
 	StaticPodCheckPeriod time.Duration
+	// CgroupRoot is the node's cgroup root (cm.NodeRoot; the kubelet's --cgroup-root): pods
+	// run in pod cgroups with their pod-level limits under <root>/kubepods (package cm). Empty:
+	// no pod cgroups (runtimes that are not real ones). PodPidsLimit is --pod-max-pids (<= 0:
+	// none).
+	CgroupRoot   string
+	PodPidsLimit int64
 }
 
 // Agent is a running node agent.
@@ -156,6 +163,7 @@ type Agent struct {
 	static        map[types.UID]*corev1.Pod
 	staticRemoved map[types.UID]string // removed static pods still terminating: their mirrors' keys
 	mirrorChanged chan struct{}
+	cgroups       *cm.Manager
 }
 
 // New checks cfg and fills in defaults; Start runs the agent.
@@ -237,6 +245,7 @@ func New(cfg Config) (*Agent, error) {
 		Event:    a.containerEvent,
 		OnChange: a.resync,
 	})
+	a.cgroups = a.newCgroups()
 	a.kr = kuberuntime.NewManager(kuberuntime.Config{
 		Runtime:             a.runtime,
 		Images:              a.images,
@@ -246,6 +255,7 @@ func New(cfg Config) (*Agent, error) {
 		ContainerOptions:    a.containerOptions,
 		PullSecrets:         a.pullSecrets,
 		Probes:              a.probes,
+		CgroupParent:        a.cgroupParent,
 		NodeMemoryCapacity:  a.machine.MemoryBytes,
 		BackoffInitial:      cfg.BackoffInitial,
 		BackoffMax:          cfg.BackoffMax,
@@ -622,8 +632,8 @@ func (a *Agent) forget(uid types.UID) {
 	delete(a.deadlineHit, uid)
 }
 
-// removeOrphans stops and removes sandboxes and containers of pods the API does not know, and
-// their volume directories (restart safety).
+// removeOrphans stops and removes sandboxes and containers of pods the API does not know, their
+// cgroups and their volume directories (restart safety).
 func (a *Agent) removeOrphans(ctx context.Context) {
 	log := klog.FromContext(ctx)
 	sbs, err := a.runtime.ListPodSandbox(ctx, nil)
@@ -647,6 +657,8 @@ func (a *Agent) removeOrphans(ctx context.Context) {
 		}
 		if err := a.kr.RemovePod(ctx, uid); err != nil {
 			log.Error(err, "Removing orphaned pod", "uid", uid)
+		} else if err := a.removePodCgroup(types.UID(uid)); err != nil {
+			log.Error(err, "Removing orphaned pod's cgroup", "uid", uid)
 		}
 		if stub.Name != "" && stub.Namespace != "" {
 			_ = os.RemoveAll(kuberuntime.BuildPodLogsDirectory(a.cfg.PodLogsDir, stub))

@@ -24,6 +24,16 @@
 // <DataDir>/storage and a local PersistentVolume pinned to the node, deleted once released.
 // Pods mount claims and generic ephemeral volumes through package volumes.
 //
+// Resources are enforced as the kubelet's cgroup manager (package cm, cgroups.go; on with
+// Config.CgroupRoot, /skiff/<node> for `skiff up` and `skiff agent`): at start the agent creates
+// <root>/kubepods and its burstable and besteffort cgroups and removes the empty pod cgroups an
+// earlier run left; before a pod's sandbox it creates the pod's cgroup pod<uid> with the
+// pod-level limits (cpu shares, CFS quota, memory limit, --pod-max-pids) and gives it to
+// containerd as the sandbox's CgroupParent, so the pod's containers run under it; the cgroup goes
+// when the pod's containers are stopped or removed (and with orphaned pods). Containers keep
+// their own limits (kuberuntime); a container killed by the kernel over its memory limit is
+// reported as containerd says, terminated with reason OOMKilled and exit code 137.
+//
 // A node given no pod CIDR starts with AwaitPodCIDR: it registers NotReady and waits for the node
 // IPAM controller to set spec.podCIDR, which its runtime's pod network then uses.
 package agent

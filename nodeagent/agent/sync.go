@@ -233,6 +233,9 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) (bool, error) {
 		}
 	}
 	a.probes.AddPod(pod)
+	if err := a.ensurePodCgroup(pod); err != nil {
+		return false, err
+	}
 
 	res := a.kr.SyncPod(ctx, pod)
 	act := res.Actions
@@ -295,6 +298,9 @@ func (a *Agent) terminatePod(ctx context.Context, pod *corev1.Pod, grace *int64)
 	if err := a.kr.KillPod(ctx, pod, grace); err != nil {
 		return err
 	}
+	if err := a.removePodCgroup(pod.UID); err != nil {
+		klog.FromContext(ctx).V(2).Info("Pod cgroup kept until its containers are removed", "pod", klog.KObj(pod), "err", err)
+	}
 	cached := a.podByUID(pod.UID)
 	if cached != nil {
 		pod = cached
@@ -313,6 +319,9 @@ func (a *Agent) terminatePod(ctx context.Context, pod *corev1.Pod, grace *int64)
 		return nil // finished pod: containers stay (their logs) until the pod is deleted
 	}
 	if err := a.kr.RemovePod(ctx, string(pod.UID)); err != nil {
+		return err
+	}
+	if err := a.removePodCgroup(pod.UID); err != nil {
 		return err
 	}
 	if err := a.vols.CleanUp(string(pod.UID)); err != nil {

@@ -174,7 +174,10 @@ func (m *Manager) SandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.Pod
 	// A privileged container needs a privileged sandbox (containerd refuses it otherwise), as
 	// upstream's HasPrivilegedContainer decides.
 	sc.Privileged = hasPrivilegedContainer(pod)
-	linux := &runtimeapi.LinuxPodSandboxConfig{CgroupParent: "", SecurityContext: sc}
+	linux := &runtimeapi.LinuxPodSandboxConfig{SecurityContext: sc}
+	if m.cfg.CgroupParent != nil {
+		linux.CgroupParent = m.cfg.CgroupParent(pod)
+	}
 	if psc := pod.Spec.SecurityContext; psc != nil && len(psc.Sysctls) > 0 {
 		linux.Sysctls = map[string]string{}
 		for _, s := range psc.Sysctls {

@@ -38,6 +38,9 @@ type Config struct {
 	PullSecrets func(pod *corev1.Pod, image string) *runtimeapi.AuthConfig
 	// Probes reports failed liveness/startup probes (nil: none).
 	Probes ProbeResults
+	// CgroupParent gives the pod's cgroup, the sandbox's CgroupParent (nil: none, the
+	// runtime's default place).
+	CgroupParent func(*corev1.Pod) string
 	// NodeMemoryCapacity for oom_score_adj of burstable pods.
 	NodeMemoryCapacity int64
 	// CrashLoop back-off (defaults 10 s doubling to 5 min, as upstream), and image pull

@@ -77,3 +77,16 @@ func TestPrivilegedSandbox(t *testing.T) {
 		}
 	}
 }
+
+// TestSandboxCgroupParent: the sandbox's CgroupParent is the pod cgroup the agent gives.
+func TestSandboxCgroupParent(t *testing.T) {
+	pod := &corev1.Pod{}
+	pod.UID = "u1"
+	if got := NewManager(Config{}).SandboxConfig(pod, 0).Linux.CgroupParent; got != "" {
+		t.Errorf("without CgroupParent: %q", got)
+	}
+	m := NewManager(Config{CgroupParent: func(p *corev1.Pod) string { return "/skiff/n/kubepods/besteffort/pod" + string(p.UID) }})
+	if got := m.SandboxConfig(pod, 0).Linux.CgroupParent; got != "/skiff/n/kubepods/besteffort/podu1" {
+		t.Errorf("CgroupParent = %q", got)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage"
 
+	"github.com/skiff-dev/skiff/apis/helper"
 	"github.com/skiff-dev/skiff/apis/validation"
 	"github.com/skiff-dev/skiff/apiserver/registry"
 	"github.com/skiff-dev/skiff/apiserver/registry/core/node"
@@ -30,7 +31,7 @@ var Kind = &registry.Kind{GroupVersion: corev1.SchemeGroupVersion, Resource: "po
 	Fields: podFields,
 	PrepareForCreate: func(obj runtime.Object) {
 		pod := obj.(*corev1.Pod)
-		pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: QOSClass(&pod.Spec)}
+		pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: helper.QOSClass(&pod.Spec)}
 	},
 	PrepareForStatusUpdate: func(obj, old runtime.Object) {
 		// The status endpoint cannot change deletion or ownership metadata.
@@ -105,51 +106,6 @@ func podGracefulDelete(obj runtime.Object, options *metav1.DeleteOptions) bool {
 	}
 	options.GracePeriodSeconds = &period
 	return true
-}
-
-// QOSClass computes a pod's quality-of-service class as upstream does.
-func QOSClass(spec *corev1.PodSpec) corev1.PodQOSClass {
-	requests, limits := corev1.ResourceList{}, corev1.ResourceList{}
-	guaranteed := true
-	containers := append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...)
-	for _, c := range containers {
-		for name, q := range c.Resources.Requests {
-			if name != corev1.ResourceCPU && name != corev1.ResourceMemory || q.IsZero() {
-				continue
-			}
-			cur := requests[name]
-			cur.Add(q)
-			requests[name] = cur
-		}
-		found := 0
-		for name, q := range c.Resources.Limits {
-			if name != corev1.ResourceCPU && name != corev1.ResourceMemory || q.IsZero() {
-				continue
-			}
-			found++
-			cur := limits[name]
-			cur.Add(q)
-			limits[name] = cur
-		}
-		if found < 2 {
-			guaranteed = false
-		}
-	}
-	if len(requests) == 0 && len(limits) == 0 {
-		return corev1.PodQOSBestEffort
-	}
-	if guaranteed {
-		for name, req := range requests {
-			if lim, ok := limits[name]; !ok || lim.Cmp(req) != 0 {
-				guaranteed = false
-				break
-			}
-		}
-	}
-	if guaranteed && len(limits) == 2 {
-		return corev1.PodQOSGuaranteed
-	}
-	return corev1.PodQOSBurstable
 }
 
 // bindingREST serves pods/binding (and the legacy bindings resource): it sets spec.nodeName once.
