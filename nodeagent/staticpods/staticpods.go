@@ -18,6 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/apis"
+	"github.com/skiff-dev/skiff/apis/helper"
 	"github.com/skiff-dev/skiff/apis/validation"
 )
 
@@ -103,7 +104,7 @@ func FromManifest(data []byte, source, nodeName string) (*corev1.Pod, error) {
 	pod.Annotations[ConfigHashAnnotation] = string(pod.UID)
 	pod.Annotations[ConfigSourceAnnotation] = SourceFile
 	tolerateNoExecute(pod)
-	pod.Status = corev1.PodStatus{Phase: corev1.PodPending}
+	pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: helper.QOSClass(&pod.Spec)}
 	if errs := validation.ValidateCreate(pod); len(errs) > 0 {
 		return nil, errs.ToAggregate()
 	}

@@ -29,7 +29,7 @@ func TestFromManifest(t *testing.T) {
 	}
 	if p.Name != "web-node-1" || p.Namespace != "default" || p.Spec.NodeName != "node-1" || len(p.UID) != 32 ||
 		p.Annotations[staticpods.ConfigHashAnnotation] != string(p.UID) || p.Annotations[staticpods.ConfigSourceAnnotation] != "file" ||
-		p.Status.Phase != corev1.PodPending || !staticpods.IsStatic(p) || staticpods.IsMirror(p) {
+		p.Status.Phase != corev1.PodPending || p.Status.QOSClass != corev1.PodQOSBestEffort || !staticpods.IsStatic(p) || staticpods.IsMirror(p) {
 		t.Fatalf("static pod: %+v", p.ObjectMeta)
 	}
 	if p.Spec.RestartPolicy != corev1.RestartPolicyAlways || p.Spec.DNSPolicy != corev1.DNSClusterFirst ||

@@ -14,7 +14,6 @@ import (
 // mirror brings a new mirror of the same running containers; removing the manifest stops the
 // pod and removes its mirror.
 func TestStaticPodsOnRealNode(t *testing.T) {
-	longScenario(t)
 	const node = "static-node"
 	dir := t.TempDir()
 	manifests := filepath.Join(dir, "manifests")
