@@ -45,20 +45,11 @@ func (s *Server) ServeThroughService(t *testing.T, namespace, name string, h htt
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(h)
-	if srv.Listener, err = net.Listen("tcp", net.JoinHostPort(ip, "0")); err != nil {
 		t.Skipf("listening on %s: %v", ip, err)
 	}
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	if configure != nil {
-		configure(srv.TLS)
-	}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
+	srv := serveTLS(t, l, h, certPEM, keyPEM, configure)
 	port := int32(srv.Listener.Addr().(*net.TCPAddr).Port)
 
 	ctx := context.Background()

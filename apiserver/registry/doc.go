@@ -1,7 +1,8 @@
 // Package registry holds what every kind's storage shares: the Kind descriptor (scope, status
 // handling, field-selector attributes, graceful deletion), the generic Strategy it drives, the
 // store builder on top of k8s.io/apiserver's registry Store with the table convertor from
-// apiserver/printers, the status and scale subresources, and Build, which runs one
+// apiserver/printers, the status and scale subresources, the proxy subresource of pods,
+// services and nodes (ProxyREST, proxy.go: each gives its location), and Build, which runs one
 // RESTStorageProvider per API group in order.
 //
 // Each group's storage lives in its own package below: core (with core/pod, core/service,

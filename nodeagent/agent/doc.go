@@ -11,7 +11,9 @@
 // annotations or deletion (and statuses others wrote) sync it; the echo of the agent's own
 // status write does not, so a failing pod keeps its retry back-off. Conditions others own
 // (DisruptionTarget, readiness gates) and extended resources others advertise in the node's
-// capacity are kept.
+// capacity are kept. Statuses carry the pod generation they were computed from
+// (status.observedGeneration and the agent's conditions'); a spec change gets its status
+// written before the runtime acts on it, as the kubelet's.
 //
 // spec.activeDeadlineSeconds is enforced as upstream's active deadline handler (deadline.go):
 // every second the pods are checked against their status' startTime, and a pod active longer

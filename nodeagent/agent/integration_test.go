@@ -541,6 +541,27 @@ func TestAgentWithContainerd(t *testing.T) {
 	if got := testutil.ToFloat64(ag2.Metrics().StatusUpdates); got != writes {
 		t.Errorf("status writes went from %v to %v on a sync that changed nothing (rv %s)", writes, got, rv)
 	}
+	// A spec change (generation 2) is observed: status.observedGeneration and the agent's
+	// conditions follow metadata.generation, as the kubelet's.
+	if p.Generation != 1 || p.Status.ObservedGeneration != 1 {
+		t.Errorf("echo generation %d observed %d, want 1 and 1", p.Generation, p.Status.ObservedGeneration)
+	}
+	p.Spec.Tolerations = append(p.Spec.Tolerations, corev1.Toleration{Key: "example.com/gen", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})
+	if p, err = client.CoreV1().Pods(ns).Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, 10*time.Second, "echo's generation 2 observed", poll.Check(func() (bool, string) {
+		p = getPod(ctx, t, client, ns, echo.Name)
+		if p.Generation != 2 || p.Status.ObservedGeneration != 2 {
+			return false, fmt.Sprintf("generation %d observed %d", p.Generation, p.Status.ObservedGeneration)
+		}
+		for _, c := range p.Status.Conditions {
+			if c.ObservedGeneration != 2 {
+				return false, fmt.Sprintf("condition %s observed generation %d", c.Type, c.ObservedGeneration)
+			}
+		}
+		return true, ""
+	}))
 
 	mfs, err := ag2.Metrics().Registry.Gather()
 	if err != nil {

@@ -197,6 +197,7 @@ func (a *Agent) generate(ctx context.Context, pod *corev1.Pod, failures map[stri
 	st := status.Generate(status.Input{Pod: old, Runtime: rt, StartFailures: failures, Readiness: readiness, Startup: startup,
 		HostIPs: a.hostIPs(), PodIsTerminal: terminal, Now: a.cfg.Clock.Now()})
 	ApplyActiveDeadline(pod, &st, a.cfg.Clock.Now())
+	status.ObserveGeneration(&st, pod.Generation)
 	return st, rt, nil
 }
 
@@ -233,6 +234,9 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) (bool, error) {
 		}
 	}
 	a.probes.AddPod(pod)
+	if err := a.observeGeneration(ctx, pod); err != nil {
+		return false, err
+	}
 	if err := a.ensurePodCgroup(pod); err != nil {
 		return false, err
 	}
@@ -262,6 +266,24 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) (bool, error) {
 		return false, errBackingOff
 	}
 	return st.Phase == corev1.PodSucceeded || st.Phase == corev1.PodFailed, nil
+}
+
+// observeGeneration writes the status with the pod's new generation before the runtime acts on
+// the spec change, as the kubelet writes the status it generates before its runtime sync: an
+// image to pull or a container to restart does not hold status.observedGeneration back. A pod
+// without a status written by this agent yet gets its first one after the runtime sync.
+func (a *Agent) observeGeneration(ctx context.Context, pod *corev1.Pod) error {
+	a.mu.Lock()
+	last, written := a.lastStatus[pod.UID]
+	a.mu.Unlock()
+	if !written || status.GenerationObserved(&last, pod.Generation) {
+		return nil
+	}
+	st, _, err := a.generate(ctx, pod, nil, false)
+	if err != nil {
+		return err
+	}
+	return a.writeStatus(ctx, pod, st)
 }
 
 // observeStart records the pod start latency once all containers run (pods this agent

@@ -411,10 +411,15 @@ func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// flushWriter flushes after each write, so that followed logs arrive as they are written.
+// flushWriter flushes after each write, as the kubelet's flushwriter: followed logs arrive as
+// they are written, and a log's last bytes are sent before the end of the chunked response.
 type flushWriter struct{ w http.ResponseWriter }
 
-func (f flushWriter) Write(p []byte) (int, error) { return f.w.Write(p) }
+func (f flushWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	f.Flush()
+	return n, err
+}
 func (f flushWriter) Flush() {
 	if fl, ok := f.w.(http.Flusher); ok {
 		fl.Flush()

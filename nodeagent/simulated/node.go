@@ -11,6 +11,7 @@ import (
 	"github.com/skiff-dev/skiff/nodeagent/nodelease"
 	"github.com/skiff-dev/skiff/nodeagent/podcidr"
 	"github.com/skiff-dev/skiff/nodeagent/server"
+	"github.com/skiff-dev/skiff/nodeagent/status"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -297,11 +298,15 @@ func (n *Node) syncPod(ctx context.Context, key string) error {
 	case pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed:
 		return nil
 	case pod.Status.Phase == corev1.PodRunning && pod.Status.PodIP != "":
-		if !n.cfg.CompleteFinitePods || pod.Spec.RestartPolicy == corev1.RestartPolicyAlways {
+		finish := n.cfg.CompleteFinitePods && pod.Spec.RestartPolicy != corev1.RestartPolicyAlways
+		if !finish && status.GenerationObserved(&pod.Status, pod.Generation) {
 			return nil
 		}
 		updated := pod.DeepCopy()
-		updated.Status = succeededStatus(pod, n.cfg.Clock.Now())
+		if finish {
+			updated.Status = succeededStatus(pod, n.cfg.Clock.Now())
+		}
+		status.ObserveGeneration(&updated.Status, pod.Generation)
 		_, err := pods.UpdateStatus(ctx, updated, metav1.UpdateOptions{})
 		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 			return nil
@@ -312,9 +317,9 @@ func (n *Node) syncPod(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	status := runningStatus(pod, ip, n.cfg.Clock.Now())
 	updated := pod.DeepCopy()
-	updated.Status = status
+	updated.Status = runningStatus(pod, ip, n.cfg.Clock.Now())
+	status.ObserveGeneration(&updated.Status, pod.Generation)
 	_, err = pods.UpdateStatus(ctx, updated, metav1.UpdateOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil

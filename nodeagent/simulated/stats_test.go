@@ -79,15 +79,8 @@ func TestSimulatedNodeMetrics(t *testing.T) {
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.Cert)
-	node, err := simulated.New(simulated.Config{Name: "sim-m", Client: api.Client, PodCIDR: "10.250.0.0/24",
+	startNode(ctx, t, simulated.Config{Name: "sim-m", Client: api.Client, PodCIDR: "10.250.0.0/24",
 		Server: &simulated.ServerConfig{Listener: l, CertPEM: certPEM, KeyPEM: keyPEM, ClientCAs: pool}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nodeCtx, stopNode := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- node.Start(nodeCtx) }()
-	defer func() { stopNode(); <-done }()
 	if _, err := api.Client.CoreV1().Pods("default").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web"},
 		Spec: corev1.PodSpec{NodeName: "sim-m", Containers: []corev1.Container{{Name: "app", Image: "busybox"}}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)

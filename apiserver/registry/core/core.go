@@ -82,6 +82,9 @@ func (p *Provider) NewRESTStorage(c *registry.Context) (map[string]map[string]re
 	if err := c.AddKinds(m, node.Kind); err != nil {
 		return nil, err
 	}
+	if m["nodes/proxy"], err = node.NewProxyREST(c, nodes); err != nil {
+		return nil, err
+	}
 	namespaces, err := namespace.NewREST(c)
 	if err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package metrics_test
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -21,25 +20,16 @@ import (
 
 	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
-	"github.com/skiff-dev/skiff/apiserver/pki"
 	"github.com/skiff-dev/skiff/test/poll"
 )
 
-// fakeNode serves a kubelet's /metrics/resource over TLS with a serving certificate of the
-// cluster CA: the node uses half a core and 1Gi, the container app of pod default/web a tenth
-// of a core and 4Mi, every series stamped with the time of the scrape.
-func fakeNode(t *testing.T, ca *pki.CA) *httptest.Server {
+// fakeNode serves a kubelet's /metrics/resource as a node agent of api (NodeAgentServer): the
+// node uses half a core and 1Gi, the container app of pod default/web a tenth of a core and
+// 4Mi, every series stamped with the time of the scrape.
+func fakeNode(t *testing.T, api *apiservertest.Server) *httptest.Server {
 	t.Helper()
-	certPEM, keyPEM, err := ca.Issue(pki.CertSpec{CommonName: "system:node:metrics-node", Server: true, IPs: []net.IP{net.ParseIP("127.0.0.1")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return api.NodeAgentServer(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/metrics/resource" {
 			http.NotFound(w, r)
 			return
@@ -53,10 +43,6 @@ func fakeNode(t *testing.T, ca *pki.CA) *httptest.Server {
 		fmt.Fprintf(w, "container_start_time_seconds{container=\"app\",namespace=\"default\",pod=\"web\"} %d\n", start.Add(-time.Hour).Unix())
 		fmt.Fprintf(w, "resource_scrape_error 0\n")
 	}))
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	return srv
 }
 
 func node(name string, ready corev1.ConditionStatus, port int32, labels map[string]string) *corev1.Node {
@@ -82,8 +68,7 @@ func TestMetricsAPI(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	api := apiservertest.StartOnWith(t, t.TempDir(), func(o *apiserver.Options) { o.MetricResolution = 500 * time.Millisecond })
-	ca := api.CA(t)
-	fake := fakeNode(t, ca)
+	fake := fakeNode(t, api)
 	port := int32(fake.Listener.Addr().(*net.TCPAddr).Port)
 	nodes := api.Client.CoreV1().Nodes()
 	for _, n := range []*corev1.Node{

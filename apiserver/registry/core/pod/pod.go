@@ -38,6 +38,7 @@ var Kind = &registry.Kind{GroupVersion: corev1.SchemeGroupVersion, Resource: "po
 		n, o := obj.(*corev1.Pod), old.(*corev1.Pod)
 		n.DeletionTimestamp, n.DeletionGracePeriodSeconds = o.DeletionTimestamp, o.DeletionGracePeriodSeconds
 		n.OwnerReferences = o.OwnerReferences
+		preserveObservedGeneration(&n.Status, &o.Status)
 	},
 	GracefulDelete: podGracefulDelete,
 }
@@ -59,10 +60,34 @@ func NewREST(c *registry.Context, nodes *node.Connector) (map[string]rest.Storag
 	}
 	st.Subresources["binding"] = &bindingREST{store: st.Store}
 	st.Subresources["eviction"] = newEvictionREST(c, st)
-	addPodStreams(st, nodes)
+	if err := addPodStreams(c, st, nodes); err != nil {
+		return nil, err
+	}
 	m := st.Paths(Kind)
 	m["bindings"] = st.Subresources["binding"]
 	return m, nil
+}
+
+// preserveObservedGeneration is upstream's preserveOldObservedGeneration: a status write that
+// clears status.observedGeneration or a condition's (a client unaware of the fields) keeps the
+// stored values; conditions are matched by type, in order, as validation allows repeats.
+func preserveObservedGeneration(n, o *corev1.PodStatus) {
+	if n.ObservedGeneration == 0 {
+		n.ObservedGeneration = o.ObservedGeneration
+	}
+	old := map[corev1.PodConditionType][]int64{}
+	for _, c := range o.Conditions {
+		old[c.Type] = append(old[c.Type], c.ObservedGeneration)
+	}
+	for i, c := range n.Conditions {
+		var gen int64
+		if gens := old[c.Type]; len(gens) > 0 {
+			gen, old[c.Type] = gens[0], gens[1:]
+		}
+		if c.ObservedGeneration == 0 {
+			n.Conditions[i].ObservedGeneration = gen
+		}
+	}
 }
 
 func podFields(obj runtime.Object) fields.Set {

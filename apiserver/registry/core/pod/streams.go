@@ -3,6 +3,7 @@ package pod
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -35,13 +36,18 @@ import (
 // port-forward is tunneled over SPDY, as kube-apiserver does.
 
 // addPodStreams installs pods/log, pods/exec, pods/attach, pods/portforward and pods/proxy.
-func addPodStreams(st *registry.Storage, nodes *node.Connector) {
+func addPodStreams(c *registry.Context, st *registry.Storage, nodes *node.Connector) error {
 	s := &podStreams{store: st.Store, nodes: nodes}
 	st.Subresources["log"] = &podLogREST{s}
 	st.Subresources["exec"] = &podExecREST{s}
 	st.Subresources["attach"] = &podAttachREST{s}
 	st.Subresources["portforward"] = &podPortForwardREST{s}
-	st.Subresources["proxy"] = &podProxyREST{s}
+	p, err := registry.NewProxyREST(c, "pod", true, func() runtime.Object { return &corev1.PodProxyOptions{} }, s.proxyLocation)
+	if err != nil {
+		return err
+	}
+	st.Subresources["proxy"] = p
+	return nil
 }
 
 type podStreams struct {
@@ -210,14 +216,46 @@ func (r *podLogREST) Get(ctx context.Context, name string, opts runtime.Object) 
 	if err != nil {
 		return nil, err
 	}
-	return &genericrest.LocationStreamer{
+	return logStreamer{&genericrest.LocationStreamer{
 		Location:        location,
 		Transport:       transport,
 		ContentType:     "text/plain",
 		Flush:           logOpts.Follow,
 		ResponseChecker: genericrest.NewGenericHttpResponseChecker(schema.GroupResource{Resource: "pods/log"}, name),
 		RedirectChecker: genericrest.PreventRedirects,
-	}, nil
+	}}, nil
+}
+
+// logStreamer is the agent's log stream whose reads never return bytes together with io.EOF:
+// the websocket writer of k8s.io/apiserver (wsstream.Reader, used when pods/log is read over a
+// websocket) drops the bytes of a read that also ends the stream, as a response with a
+// Content-Length or whose last chunk came in the same packet reads.
+type logStreamer struct{ *genericrest.LocationStreamer }
+
+func (s logStreamer) InputStream(ctx context.Context, apiVersion, acceptHeader string) (io.ReadCloser, bool, string, error) {
+	rc, flush, contentType, err := s.LocationStreamer.InputStream(ctx, apiVersion, acceptHeader)
+	if rc == nil {
+		return rc, flush, contentType, err
+	}
+	return &eofApart{ReadCloser: rc}, flush, contentType, err
+}
+
+// eofApart returns a read's bytes first and its io.EOF on the next read.
+type eofApart struct {
+	io.ReadCloser
+	eof bool
+}
+
+func (r *eofApart) Read(p []byte) (int, error) {
+	if r.eof {
+		return 0, io.EOF
+	}
+	n, err := r.ReadCloser.Read(p)
+	if err == io.EOF && n > 0 {
+		r.eof = true
+		err = nil
+	}
+	return n, err
 }
 
 // logLocation is upstream's LogLocation; a pod not yet on a node has an empty log.
@@ -387,7 +425,6 @@ func addStreamOptionConversions(s *runtime.Scheme) error {
 		{&corev1.PodExecOptions{}, convertPodExecOptions},
 		{&corev1.PodAttachOptions{}, convertPodAttachOptions},
 		{&corev1.PodPortForwardOptions{}, convertPodPortForwardOptions},
-		{&corev1.PodProxyOptions{}, convertPodProxyOptions},
 	} {
 		fn := c.fn
 		if err := s.AddConversionFunc((*url.Values)(nil), c.out, func(a, b any, _ conversion.Scope) error {
@@ -460,12 +497,6 @@ func convertStreamBools(in map[string][]string, stdin, stdout, stderr, tty *bool
 		}
 	}
 	return nil
-}
-
-func convertPodProxyOptions(in map[string][]string, o any) error {
-	out := o.(*corev1.PodProxyOptions)
-	*out = corev1.PodProxyOptions{TypeMeta: out.TypeMeta}
-	return runtime.Convert_Slice_string_To_string(queryValues(in, "path"), &out.Path, nil)
 }
 
 func convertPodPortForwardOptions(in map[string][]string, o any) error {

@@ -13,6 +13,7 @@ import (
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/klog/v2"
 
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apiserver/pkg/registry/rest"
 
@@ -61,6 +62,14 @@ func NewREST(c *registry.Context, cfg Config) (map[string]rest.Storage, string, 
 	} else {
 		st.Store.DestroyFunc = ports.destroy
 	}
+	locator := &proxyLocator{services: st.Store,
+		endpointSlices: c.StoreFunc(discoveryv1.SchemeGroupVersion.WithResource("endpointslices").GroupResource(), "services/proxy"),
+		pods:           c.StoreFunc(corev1.SchemeGroupVersion.WithResource("pods").GroupResource(), "services/proxy")}
+	proxy, err := registry.NewProxyREST(c, "service", true, func() runtime.Object { return &corev1.ServiceProxyOptions{} }, locator.location)
+	if err != nil {
+		return nil, "", err
+	}
+	st.Subresources["proxy"] = proxy
 	return st.Paths(Kind), alloc.First(), nil
 }
 

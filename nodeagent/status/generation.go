@@ -1,0 +1,21 @@
+package status
+
+import corev1 "k8s.io/api/core/v1"
+
+// ObserveGeneration stamps a status the node writes with the pod generation it was computed
+// from: status.observedGeneration and the observedGeneration of the conditions the node owns
+// (KubeletOwned), as upstream's kubelet does with PodObservedGenerationTracking (GA). Conditions
+// others write keep theirs.
+func ObserveGeneration(s *corev1.PodStatus, generation int64) {
+	s.ObservedGeneration = generation
+	for i := range s.Conditions {
+		if KubeletOwned(s.Conditions[i].Type) {
+			s.Conditions[i].ObservedGeneration = generation
+		}
+	}
+}
+
+// GenerationObserved reports whether the status already reflects generation.
+func GenerationObserved(s *corev1.PodStatus, generation int64) bool {
+	return s.ObservedGeneration >= generation
+}
