@@ -317,7 +317,6 @@ var _ rest.Connecter = &podExecREST{}
 func (r *podExecREST) New() runtime.Object        { return &corev1.PodExecOptions{} }
 func (r *podAttachREST) New() runtime.Object      { return &corev1.PodAttachOptions{} }
 func (r *podPortForwardREST) New() runtime.Object { return &corev1.PodPortForwardOptions{} }
-func (r *podProxyREST) New() runtime.Object       { return &corev1.PodProxyOptions{} }
 
 func (r *podExecREST) GetSingularName() string { return "pod" }
 
