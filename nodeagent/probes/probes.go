@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/skiff-dev/skiff/apis/defaults"
+	"github.com/skiff-dev/skiff/nodeagent/status"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -117,8 +118,7 @@ func (m *Manager) AddPod(pod *corev1.Pod) {
 	if m.ctx == nil {
 		return
 	}
-	for i := range pod.Spec.Containers {
-		c := &pod.Spec.Containers[i]
+	for _, c := range ProbedContainers(pod) {
 		for _, k := range []Kind{Liveness, Readiness, Startup} {
 			p := probeOf(c, k)
 			if p == nil {
@@ -133,6 +133,21 @@ func (m *Manager) AddPod(pod *corev1.Pod) {
 			go w.run(m.ctx)
 		}
 	}
+}
+
+// ProbedContainers are the containers whose probes run: the app containers and the sidecars
+// (restartable init containers), as upstream's prober manager.
+func ProbedContainers(pod *corev1.Pod) []*corev1.Container {
+	var out []*corev1.Container
+	for i := range pod.Spec.Containers {
+		out = append(out, &pod.Spec.Containers[i])
+	}
+	for i := range pod.Spec.InitContainers {
+		if c := &pod.Spec.InitContainers[i]; status.IsRestartableInitContainer(c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // RemovePod stops the pod's workers and forgets its results.
@@ -179,6 +194,11 @@ func (m *Manager) Failed(containerID string) string {
 		return "failed startup probe"
 	}
 	return ""
+}
+
+// Started implements kuberuntime.ProbeResults: the container's startup probe succeeded.
+func (m *Manager) Started(containerID string) bool {
+	return m.Result(containerID, Startup) == Success
 }
 
 func (m *Manager) set(uid types.UID, containerID string, k Kind, r Result) {
@@ -287,6 +307,13 @@ func (w *worker) doProbe(ctx context.Context) bool {
 			cs = &st.ContainerStatuses[i]
 		}
 	}
+	if status.IsRestartableInitContainer(w.container) {
+		for i := range st.InitContainerStatuses {
+			if st.InitContainerStatuses[i].Name == w.container.Name {
+				cs = &st.InitContainerStatuses[i]
+			}
+		}
+	}
 	if cs == nil || cs.ContainerID == "" {
 		return true // container not created yet
 	}
@@ -312,7 +339,8 @@ func (w *worker) doProbe(ctx context.Context) bool {
 		if w.kind != Startup || cs.State.Terminated != nil {
 			w.m.set(w.pod.UID, w.containerID, w.kind, Failure)
 		}
-		return cs.State.Terminated == nil || w.pod.Spec.RestartPolicy != corev1.RestartPolicyNever
+		// a container that will not be restarted is done with; sidecars always are.
+		return cs.State.Terminated == nil || w.pod.Spec.RestartPolicy != corev1.RestartPolicyNever || status.IsRestartableInitContainer(w.container)
 	}
 	// graceful deletion: readiness fails, the others stop.
 	if w.pod.DeletionTimestamp != nil {
