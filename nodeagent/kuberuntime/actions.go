@@ -14,6 +14,9 @@ type ContainerToKill struct {
 	ID      string
 	Name    string
 	Message string
+	// GracePeriod, when set, replaces the pod's: the terminationGracePeriodSeconds of the
+	// liveness or startup probe that failed (upstream's setTerminationGracePeriod).
+	GracePeriod *int64
 }
 
 // PodActions is what SyncPod must do, as upstream's podActions.
@@ -33,9 +36,15 @@ type PodActions struct {
 	ContainersToKill map[string]ContainerToKill
 }
 
+// What ProbeResults.Failed returns for a failed liveness or startup probe.
+const (
+	FailedLivenessProbe = "failed liveness probe"
+	FailedStartupProbe  = "failed startup probe"
+)
+
 // ProbeResults tells ComputePodActions about liveness/startup probes by container ID.
 type ProbeResults interface {
-	// Failed returns a message such as "failed liveness probe" when the container must be
+	// Failed returns FailedLivenessProbe or FailedStartupProbe when the container must be
 	// restarted, "" otherwise.
 	Failed(containerID string) string
 	// Started reports whether the container's startup probe succeeded.
@@ -69,8 +78,8 @@ func computeInitContainerActions(pod *corev1.Pod, rt *status.Runtime, probes Pro
 	initialized := status.HasAnyActiveRegularContainerStarted(&pod.Spec, rt)
 	previouslyInitialized := initialized
 	var start []int
-	kill := func(l *status.Container, format string, args ...any) {
-		a.ContainersToKill[l.ID] = ContainerToKill{ID: l.ID, Name: l.Name, Message: fmt.Sprintf(format, args...)}
+	kill := func(l *status.Container, grace *int64, format string, args ...any) {
+		a.ContainersToKill[l.ID] = ContainerToKill{ID: l.ID, Name: l.Name, Message: fmt.Sprintf(format, args...), GracePeriod: grace}
 	}
 	// backwards: completed init containers may be gone from the runtime, the last one seen
 	// tells where initialization is.
@@ -97,7 +106,7 @@ func computeInitContainerActions(pod *corev1.Pod, rt *status.Runtime, probes Pro
 			}
 			if c.StartupProbe != nil && !probeStarted(probes, l.ID) {
 				if f := probeFailed(probes, l.ID); f != "" {
-					kill(l, "Init container %s %s", c.Name, f)
+					kill(l, probeGracePeriod(pod, c, f), "Init container %s %s", c.Name, f)
 					start = append(start, i)
 				}
 				break // wait for the startup probe
@@ -108,12 +117,12 @@ func computeInitContainerActions(pod *corev1.Pod, rt *status.Runtime, probes Pro
 				start = append(start, i+1) // started for the first time: start the next one
 			}
 			if l.Hash != "" && l.Hash != HashContainer(c) {
-				kill(l, "Init container %s definition changed", c.Name)
+				kill(l, nil, "Init container %s definition changed", c.Name)
 				start = append(start, i)
 				break
 			}
 			if f := probeFailed(probes, l.ID); f != "" && c.LivenessProbe != nil {
-				kill(l, "Init container %s %s", c.Name, f)
+				kill(l, probeGracePeriod(pod, c, f), "Init container %s %s", c.Name, f)
 				start = append(start, i)
 			}
 		case status.ContainerStateExited:
@@ -142,7 +151,7 @@ func computeInitContainerActions(pod *corev1.Pod, rt *status.Runtime, probes Pro
 				a.InitContainersToStart = nil
 				return false
 			}
-			kill(l, "Init container is in %q state, try killing it before restart", l.State)
+			kill(l, nil, "Init container is in %q state, try killing it before restart", l.State)
 			start = append(start, i)
 		}
 		previouslyInitialized = true
@@ -209,12 +218,14 @@ func ComputePodActions(pod *corev1.Pod, rt *status.Runtime, probes ProbeResults)
 		}
 		restart := shouldRestartOnFailure(pod)
 		var msg string
+		var grace *int64
 		if l.Hash != "" && l.Hash != HashContainer(c) {
 			// upstream: a changed spec restarts the container whatever the restart policy.
 			msg = fmt.Sprintf("Container %s definition changed", c.Name)
 			restart = true
 		} else if f := probeFailed(probes, l.ID); f != "" {
 			msg = fmt.Sprintf("Container %s %s", c.Name, f)
+			grace = probeGracePeriod(pod, c, f)
 		} else {
 			keep++
 			continue
@@ -223,7 +234,7 @@ func ComputePodActions(pod *corev1.Pod, rt *status.Runtime, probes ProbeResults)
 			msg += ", will be restarted"
 			a.ContainersToStart = append(a.ContainersToStart, i)
 		}
-		a.ContainersToKill[l.ID] = ContainerToKill{ID: l.ID, Name: c.Name, Message: msg}
+		a.ContainersToKill[l.ID] = ContainerToKill{ID: l.ID, Name: c.Name, Message: msg, GracePeriod: grace}
 	}
 	if keep == 0 && len(a.ContainersToStart) == 0 {
 		a.KillPod = true
@@ -238,6 +249,22 @@ func probeFailed(p ProbeResults, id string) string {
 		return ""
 	}
 	return p.Failed(id)
+}
+
+// probeGracePeriod is upstream's setTerminationGracePeriod for a container killed because a
+// probe failed: the probe's terminationGracePeriodSeconds, unless the pod is being deleted
+// (its deletion grace period applies).
+func probeGracePeriod(pod *corev1.Pod, c *corev1.Container, failed string) *int64 {
+	if pod.DeletionGracePeriodSeconds != nil || pod.Spec.TerminationGracePeriodSeconds == nil {
+		return nil
+	}
+	switch {
+	case failed == FailedLivenessProbe && c.LivenessProbe != nil:
+		return c.LivenessProbe.TerminationGracePeriodSeconds
+	case failed == FailedStartupProbe && c.StartupProbe != nil:
+		return c.StartupProbe.TerminationGracePeriodSeconds
+	}
+	return nil
 }
 
 // probeStarted: without probe results (tests) a startup probe counts as succeeded.

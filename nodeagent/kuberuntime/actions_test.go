@@ -165,3 +165,42 @@ func TestComputePodActions(t *testing.T) {
 		})
 	}
 }
+
+// TestProbeKillGracePeriod: a container killed for a failed liveness or startup probe stops
+// with that probe's terminationGracePeriodSeconds (upstream's setTerminationGracePeriod), an
+// app container as a sidecar; a pod being deleted keeps its deletion grace period.
+func TestProbeKillGracePeriod(t *testing.T) {
+	pod := testPod(corev1.RestartPolicyAlways, []string{"s"}, "a")
+	pod.Spec.TerminationGracePeriodSeconds = ptr.To[int64](30)
+	pod.Spec.InitContainers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicyAlways)
+	pod.Spec.InitContainers[0].StartupProbe = &corev1.Probe{TerminationGracePeriodSeconds: ptr.To[int64](3)}
+	pod.Spec.InitContainers[0].LivenessProbe = &corev1.Probe{}
+	pod.Spec.Containers[0].LivenessProbe = &corev1.Probe{TerminationGracePeriodSeconds: ptr.To[int64](5)}
+	rt := &status.Runtime{Sandboxes: []status.Sandbox{{ID: "sb", Ready: true, IPs: []string{"10.0.0.2"}}}, Containers: []status.Container{
+		{ID: "1", Name: "s", SandboxID: "sb", State: status.ContainerStateRunning},
+		{ID: "2", Name: "a", SandboxID: "sb", State: status.ContainerStateRunning}}}
+	grace := func(a PodActions, id string) any {
+		if g := a.ContainersToKill[id].GracePeriod; g != nil {
+			return *g
+		}
+		return nil
+	}
+	a := ComputePodActions(pod, rt, failedProbes{"2": FailedLivenessProbe})
+	if g := grace(a, "2"); g != int64(5) {
+		t.Errorf("liveness kill grace = %v, want 5", g)
+	}
+	a = ComputePodActions(pod, rt, failedProbes{"1": FailedLivenessProbe})
+	if g := grace(a, "1"); g != nil {
+		t.Errorf("sidecar liveness kill without probe grace = %v, want the pod's", g)
+	}
+	a = ComputePodActions(pod, rt, failedProbes{"1": FailedStartupProbe, "started:1": "no"})
+	if g := grace(a, "1"); g != int64(3) || a.ContainersToKill["1"].Message != "Init container s failed startup probe" {
+		t.Errorf("sidecar startup kill = %+v", a.ContainersToKill["1"])
+	}
+	deleting := pod.DeepCopy()
+	deleting.DeletionGracePeriodSeconds = ptr.To[int64](10)
+	a = ComputePodActions(deleting, rt, failedProbes{"2": FailedLivenessProbe})
+	if g := grace(a, "2"); g != nil {
+		t.Errorf("deleting pod: kill grace = %v, want the deletion grace period", g)
+	}
+}

@@ -226,7 +226,7 @@ func (m *Manager) SyncPod(ctx context.Context, pod *corev1.Pod) SyncResult {
 		for _, k := range a.ContainersToKill {
 			klog.V(3).InfoS("Killing container", "pod", klog.KObj(pod), "container", k.Name, "reason", k.Message)
 			m.event(pod, k.Name, corev1.EventTypeNormal, "Killing", "%s", k.Message)
-			if err := m.stopContainer(ctx, pod, k.ID, nil); err != nil {
+			if err := m.stopContainer(ctx, pod, k.ID, k.GracePeriod); err != nil {
 				errs = append(errs, err)
 			}
 		}

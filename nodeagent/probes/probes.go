@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/skiff-dev/skiff/apis/defaults"
+	"github.com/skiff-dev/skiff/nodeagent/kuberuntime"
 	"github.com/skiff-dev/skiff/nodeagent/status"
 
 	corev1 "k8s.io/api/core/v1"
@@ -189,9 +190,9 @@ func (m *Manager) Result(containerID string, k Kind) Result {
 func (m *Manager) Failed(containerID string) string {
 	switch {
 	case m.Result(containerID, Liveness) == Failure:
-		return "failed liveness probe"
+		return kuberuntime.FailedLivenessProbe
 	case m.Result(containerID, Startup) == Failure:
-		return "failed startup probe"
+		return kuberuntime.FailedStartupProbe
 	}
 	return ""
 }
