@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	cri "k8s.io/cri-api/pkg/apis"
+	remote "k8s.io/cri-client/pkg"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 )
@@ -416,7 +417,7 @@ func (p *CRIProber) Probe(ctx context.Context, pod *corev1.Pod, st *corev1.PodSt
 			if errors.As(err, &exit) {
 				return Failure, out, nil
 			}
-			if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timeout") || strings.Contains(err.Error(), "DeadlineExceeded") {
+			if errors.Is(err, remote.ErrCommandTimedOut) || errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timeout") || strings.Contains(err.Error(), "DeadlineExceeded") {
 				return Failure, fmt.Sprintf("command %q timed out", strings.Join(pr.Exec.Command, " ")), nil
 			}
 			return Unknown, "", err

@@ -2,9 +2,11 @@ package probes
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	cri "k8s.io/cri-api/pkg/apis"
+	remote "k8s.io/cri-client/pkg"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 )
@@ -277,5 +281,22 @@ func TestSidecarProbes(t *testing.T) {
 	m.UpdatePodStatus("u", st)
 	if !w.doProbe(ctx) {
 		t.Fatal("worker of an exited sidecar stopped with restartPolicy Never")
+	}
+}
+
+type timingOutRuntime struct{ cri.RuntimeService }
+
+func (timingOutRuntime) ExecSync(_ context.Context, _ string, cmd []string, timeout time.Duration) ([]byte, []byte, error) {
+	return nil, nil, fmt.Errorf("%w: %q timed out after %s", remote.ErrCommandTimedOut, strings.Join(cmd, " "), timeout)
+}
+
+// TestExecProbeTimeout: an exec probe the runtime times out (the CRI client's
+// ErrCommandTimedOut) fails, as upstream's prober, rather than erroring.
+func TestExecProbeTimeout(t *testing.T) {
+	p := &CRIProber{Runtime: timingOutRuntime{}}
+	r, out, err := p.Probe(context.Background(), &corev1.Pod{}, &corev1.PodStatus{}, &corev1.Container{Name: "c"}, "id",
+		&corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"sleep", "10"}}}, TimeoutSeconds: 1})
+	if r != Failure || err != nil || out != `command "sleep 10" timed out` {
+		t.Fatalf("result %v, output %q, err %v", r, out, err)
 	}
 }
