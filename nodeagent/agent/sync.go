@@ -128,17 +128,17 @@ func (a *Agent) containerOptions(ctx context.Context, pod *corev1.Pod, c *corev1
 // container ID, so an agent restart does not flap Ready.
 func (a *Agent) probeMaps(pod *corev1.Pod, old *corev1.PodStatus, rt *status.Runtime) (readiness, startup map[string]bool) {
 	prev := func(name, id string) *corev1.ContainerStatus {
-		for i := range old.ContainerStatuses {
-			cs := &old.ContainerStatuses[i]
-			if cs.Name == name && cs.ContainerID == rt.RuntimeName+"://"+id {
-				return cs
+		for _, list := range [][]corev1.ContainerStatus{old.ContainerStatuses, old.InitContainerStatuses} {
+			for i := range list {
+				if cs := &list[i]; cs.Name == name && cs.ContainerID == rt.RuntimeName+"://"+id {
+					return cs
+				}
 			}
 		}
 		return nil
 	}
 	readiness, startup = map[string]bool{}, map[string]bool{}
-	for i := range pod.Spec.Containers {
-		c := &pod.Spec.Containers[i]
+	for _, c := range probes.ProbedContainers(pod) {
 		l := rt.Latest(c.Name)
 		if l == nil {
 			continue
@@ -243,7 +243,7 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) (bool, error) {
 
 	res := a.kr.SyncPod(ctx, pod)
 	act := res.Actions
-	if act.CreateSandbox || act.NextInitContainerToStart != nil || len(act.ContainersToStart) > 0 {
+	if act.CreateSandbox || len(act.InitContainersToStart) > 0 || len(act.ContainersToStart) > 0 {
 		a.mu.Lock()
 		if !a.startObserved[pod.UID] {
 			a.startedHere[pod.UID] = true

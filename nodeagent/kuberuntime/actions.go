@@ -2,9 +2,11 @@ package kuberuntime
 
 import (
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/skiff-dev/skiff/nodeagent/probes"
 	"github.com/skiff-dev/skiff/nodeagent/status"
 )
 
@@ -13,6 +15,9 @@ type ContainerToKill struct {
 	ID      string
 	Name    string
 	Message string
+	// GracePeriod, when set, replaces the pod's: the terminationGracePeriodSeconds of the
+	// liveness or startup probe that failed (upstream's setTerminationGracePeriod).
+	GracePeriod *int64
 }
 
 // PodActions is what SyncPod must do, as upstream's podActions.
@@ -23,19 +28,28 @@ type PodActions struct {
 	CreateSandbox bool
 	SandboxID     string
 	Attempt       uint32
-	// NextInitContainerToStart is the init container to run now (nil: none).
-	NextInitContainerToStart *corev1.Container
+	// InitContainersToStart are indexes into pod.Spec.InitContainers, in spec order: the next
+	// init container to run and the sidecars (restartable init containers) to (re)start.
+	InitContainersToStart []int
 	// ContainersToStart are indexes into pod.Spec.Containers.
 	ContainersToStart []int
 	// ContainersToKill, by container ID.
 	ContainersToKill map[string]ContainerToKill
 }
 
-// ProbeResults tells ComputePodActions about failed liveness/startup probes by container ID.
+// What ProbeResults.Failed returns for a failed liveness or startup probe (the prober's).
+const (
+	FailedLivenessProbe = probes.FailedLivenessProbe
+	FailedStartupProbe  = probes.FailedStartupProbe
+)
+
+// ProbeResults tells ComputePodActions about liveness/startup probes by container ID.
 type ProbeResults interface {
-	// Failed returns a message such as "failed liveness probe" when the container must be
+	// Failed returns FailedLivenessProbe or FailedStartupProbe when the container must be
 	// restarted, "" otherwise.
 	Failed(containerID string) string
+	// Started reports whether the container's startup probe succeeded.
+	Started(containerID string) bool
 }
 
 func shouldRestartOnFailure(pod *corev1.Pod) bool {
@@ -51,44 +65,108 @@ func isInitContainerFailed(c *status.Container) bool {
 	return (c.State == status.ContainerStateExited && c.ExitCode != 0) || c.State == status.ContainerStateUnknown
 }
 
-// findNextInitContainerToRun is upstream's: the last failed init container (status and spec),
-// else the next one to run, and whether initialization is done.
-func findNextInitContainerToRun(pod *corev1.Pod, rt *status.Runtime) (*status.Container, *corev1.Container, bool) {
+// computeInitContainerActions is upstream's (kuberuntime_container.go): it adds to a the init
+// container to run next, the sidecars to (re)start and the sidecars to kill (failed liveness or
+// startup probe, changed spec, unknown state), and returns whether the pod is initialized. A
+// sidecar counts as initialized once it runs and its startup probe, if any, succeeded; it is
+// restarted whenever it exits, whatever the pod's restartPolicy.
+func computeInitContainerActions(pod *corev1.Pod, rt *status.Runtime, probes ProbeResults, a *PodActions) bool {
 	inits := pod.Spec.InitContainers
 	if len(inits) == 0 {
-		return nil, nil, true
+		return true
 	}
-	// a running regular container means every init container has run.
-	for _, c := range pod.Spec.Containers {
-		if l := rt.Latest(c.Name); l != nil && l.State == status.ContainerStateRunning {
-			return nil, nil, true
-		}
+	// a regular container in the current sandbox means every init container has run.
+	initialized := status.HasAnyActiveRegularContainerStarted(&pod.Spec, rt)
+	previouslyInitialized := initialized
+	var start []int
+	kill := func(l *status.Container, grace *int64, format string, args ...any) {
+		a.ContainersToKill[l.ID] = ContainerToKill{ID: l.ID, Name: l.Name, Message: fmt.Sprintf(format, args...), GracePeriod: grace}
 	}
+	// backwards: completed init containers may be gone from the runtime, the last one seen
+	// tells where initialization is.
 	for i := len(inits) - 1; i >= 0; i-- {
-		if l := rt.Latest(inits[i].Name); l != nil && isInitContainerFailed(l) {
-			return l, &inits[i], false
-		}
-	}
-	for i := len(inits) - 1; i >= 0; i-- {
-		l := rt.Latest(inits[i].Name)
+		c := &inits[i]
+		sidecar := status.IsRestartableInitContainer(c)
+		l := rt.LatestActive(c.Name)
 		if l == nil {
+			if previouslyInitialized && sidecar {
+				start = append(start, i)
+			}
 			continue
 		}
-		if l.State == status.ContainerStateRunning {
-			return nil, nil, false
+		if previouslyInitialized && !sidecar {
+			continue // after initialization only sidecars are kept running
 		}
-		if l.State == status.ContainerStateExited {
-			if i == len(inits)-1 {
-				return nil, nil, true
+		switch l.State {
+		case status.ContainerStateCreated:
+			// created but not started: the runtime failed to start it, start it again.
+			start = append(start, i)
+		case status.ContainerStateRunning:
+			if !sidecar {
+				break
 			}
-			return nil, &inits[i+1], false
+			if c.StartupProbe != nil && !probeStarted(probes, l.ID) {
+				if f := probeFailed(probes, l.ID); f != "" {
+					kill(l, probeGracePeriod(pod, c, f), "Init container %s %s", c.Name, f)
+					start = append(start, i)
+				}
+				break // wait for the startup probe
+			}
+			if i == len(inits)-1 {
+				initialized = true
+			} else if !previouslyInitialized {
+				start = append(start, i+1) // started for the first time: start the next one
+			}
+			if l.Hash != "" && l.Hash != HashContainer(c) {
+				kill(l, nil, "Init container %s definition changed", c.Name)
+				start = append(start, i)
+				break
+			}
+			if f := probeFailed(probes, l.ID); f != "" && c.LivenessProbe != nil {
+				kill(l, probeGracePeriod(pod, c, f), "Init container %s %s", c.Name, f)
+				start = append(start, i)
+			}
+		case status.ContainerStateExited:
+			if sidecar {
+				start = append(start, i)
+				break
+			}
+			if isInitContainerFailed(l) {
+				if !shouldRestartOnFailure(pod) {
+					// upstream: a failed init container with restartPolicy Never fails the pod.
+					a.KillPod = true
+					a.InitContainersToStart = nil
+					return false
+				}
+				start = append(start, i)
+				break
+			}
+			if i == len(inits)-1 {
+				initialized = true
+			} else {
+				start = append(start, i+1)
+			}
+		default: // unknown
+			if !sidecar && !shouldRestartOnFailure(pod) {
+				a.KillPod = true
+				a.InitContainersToStart = nil
+				return false
+			}
+			kill(l, nil, "Init container is in %q state, try killing it before restart", l.State)
+			start = append(start, i)
 		}
+		previouslyInitialized = true
 	}
-	return nil, &inits[0], false
+	if !previouslyInitialized {
+		start = append(start, 0) // nothing started yet: the first one
+	}
+	slices.Reverse(start)
+	a.InitContainersToStart = append(a.InitContainersToStart, start...)
+	return initialized
 }
 
 // ComputePodActions is upstream's computePodActions (pkg/kubelet/kuberuntime/
-// kuberuntime_manager.go) for regular init containers and app containers.
+// kuberuntime_manager.go) for init containers, sidecars and app containers.
 func ComputePodActions(pod *corev1.Pod, rt *status.Runtime, probes ProbeResults) PodActions {
 	createSandbox, attempt, sandboxID := status.PodSandboxChanged(pod, rt)
 	a := PodActions{KillPod: createSandbox, CreateSandbox: createSandbox, SandboxID: sandboxID, Attempt: attempt, ContainersToKill: map[string]ContainerToKill{}}
@@ -109,34 +187,20 @@ func ComputePodActions(pod *corev1.Pod, rt *status.Runtime, probes ProbeResults)
 			toStart = append(toStart, i)
 		}
 		// nothing left to run (OnFailure and every container succeeded): no new sandbox.
-		if len(toStart) == 0 {
-			if _, _, done := findNextInitContainerToRun(pod, rt); done {
-				a.CreateSandbox = false
-				return a
-			}
+		if len(toStart) == 0 && status.HasAnyRegularContainerCreated(&pod.Spec, rt) {
+			a.CreateSandbox = false
+			return a
 		}
 		if len(pod.Spec.InitContainers) != 0 {
 			// a new sandbox runs the init containers again from the first.
-			a.NextInitContainerToStart = &pod.Spec.InitContainers[0]
+			a.InitContainersToStart = []int{0}
 			return a
 		}
 		a.ContainersToStart = toStart
 		return a
 	}
 
-	last, next, done := findNextInitContainerToRun(pod, rt)
-	if !done {
-		if next != nil {
-			if last != nil && isInitContainerFailed(last) && !shouldRestartOnFailure(pod) {
-				// upstream: a failed init container with restartPolicy Never fails the pod.
-				a.KillPod = true
-			} else {
-				if last != nil && last.State == status.ContainerStateUnknown {
-					a.ContainersToKill[last.ID] = ContainerToKill{ID: last.ID, Name: last.Name, Message: "Init container is in unknown state, try killing it before restart"}
-				}
-				a.NextInitContainerToStart = next
-			}
-		}
+	if initialized := computeInitContainerActions(pod, rt, probes, &a); a.KillPod || !initialized {
 		return a
 	}
 
@@ -148,19 +212,21 @@ func ComputePodActions(pod *corev1.Pod, rt *status.Runtime, probes ProbeResults)
 			if status.ShouldContainerBeRestarted(c, pod, rt) {
 				a.ContainersToStart = append(a.ContainersToStart, i)
 				if l != nil && l.State == status.ContainerStateUnknown {
-					a.ContainersToKill[l.ID] = ContainerToKill{ID: l.ID, Name: c.Name, Message: "Container is in unknown state, try killing it before restart"}
+					a.ContainersToKill[l.ID] = ContainerToKill{ID: l.ID, Name: c.Name, Message: fmt.Sprintf("Container is in %q state, try killing it before restart", l.State)}
 				}
 			}
 			continue
 		}
 		restart := shouldRestartOnFailure(pod)
 		var msg string
+		var grace *int64
 		if l.Hash != "" && l.Hash != HashContainer(c) {
 			// upstream: a changed spec restarts the container whatever the restart policy.
 			msg = fmt.Sprintf("Container %s definition changed", c.Name)
 			restart = true
 		} else if f := probeFailed(probes, l.ID); f != "" {
 			msg = fmt.Sprintf("Container %s %s", c.Name, f)
+			grace = probeGracePeriod(pod, c, f)
 		} else {
 			keep++
 			continue
@@ -169,10 +235,12 @@ func ComputePodActions(pod *corev1.Pod, rt *status.Runtime, probes ProbeResults)
 			msg += ", will be restarted"
 			a.ContainersToStart = append(a.ContainersToStart, i)
 		}
-		a.ContainersToKill[l.ID] = ContainerToKill{ID: l.ID, Name: c.Name, Message: msg}
+		a.ContainersToKill[l.ID] = ContainerToKill{ID: l.ID, Name: c.Name, Message: msg, GracePeriod: grace}
 	}
 	if keep == 0 && len(a.ContainersToStart) == 0 {
 		a.KillPod = true
+		// sidecars do not keep a pod whose containers are done alive.
+		a.InitContainersToStart = nil
 	}
 	return a
 }
@@ -182,4 +250,25 @@ func probeFailed(p ProbeResults, id string) string {
 		return ""
 	}
 	return p.Failed(id)
+}
+
+// probeGracePeriod is upstream's setTerminationGracePeriod for a container killed because a
+// probe failed: the probe's terminationGracePeriodSeconds, unless the pod is being deleted
+// (its deletion grace period applies).
+func probeGracePeriod(pod *corev1.Pod, c *corev1.Container, failed string) *int64 {
+	if pod.DeletionGracePeriodSeconds != nil || pod.Spec.TerminationGracePeriodSeconds == nil {
+		return nil
+	}
+	switch {
+	case failed == FailedLivenessProbe && c.LivenessProbe != nil:
+		return c.LivenessProbe.TerminationGracePeriodSeconds
+	case failed == FailedStartupProbe && c.StartupProbe != nil:
+		return c.StartupProbe.TerminationGracePeriodSeconds
+	}
+	return nil
+}
+
+// probeStarted: without probe results (tests) a startup probe counts as succeeded.
+func probeStarted(p ProbeResults, id string) bool {
+	return p == nil || p.Started(id)
 }

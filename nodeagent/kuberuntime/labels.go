@@ -11,6 +11,15 @@
 // restart policy. preStop runs before the stop signal of a running container when the grace
 // period is above 0, for at most the grace period (event FailedPreStopHook on failure); the
 // stop gets what remains, at least MinimumGracePeriod (PlanPreStop, StopGrace).
+//
+// Init containers run one after the other; a sidecar (an init container with restartPolicy
+// Always) lets the next one start as soon as it runs and its startup probe, if any,
+// succeeded, keeps running beside the app containers, and is restarted (with the
+// CrashLoopBackOff back-off) whenever it exits or fails its liveness or startup probe, whatever
+// the pod's restartPolicy. Once the app containers of a pod with restartPolicy Never or
+// OnFailure are done, the pod is killed and its sidecars are not restarted. KillPod stops the
+// app containers first and then the sidecars in reverse order of declaration, each sidecar
+// waiting at most the grace period for its turn (upstream's terminationOrdering).
 package kuberuntime
 
 import (

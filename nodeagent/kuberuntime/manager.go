@@ -149,6 +149,7 @@ func (m *Manager) PodRuntime(ctx context.Context, uid string) (*status.Runtime, 
 		out := status.Container{
 			ID:        st.Id,
 			Name:      st.GetMetadata().GetName(),
+			SandboxID: c.PodSandboxId,
 			CreatedAt: time.Unix(0, st.CreatedAt),
 			ExitCode:  st.ExitCode,
 			Reason:    st.Reason,
@@ -203,7 +204,8 @@ type SyncResult struct {
 }
 
 // SyncPod brings the runtime to the pod's spec as upstream's SyncPod: compute actions, kill
-// what must die, create the sandbox, start the next init container, start app containers.
+// what must die, create the sandbox, start the next init container and the sidecars to
+// (re)start, start app containers.
 func (m *Manager) SyncPod(ctx context.Context, pod *corev1.Pod) SyncResult {
 	res := SyncResult{StartFailures: map[string]status.Waiting{}}
 	rt, err := m.PodRuntime(ctx, string(pod.UID))
@@ -232,12 +234,12 @@ func (m *Manager) SyncPod(ctx context.Context, pod *corev1.Pod) SyncResult {
 		for _, k := range a.ContainersToKill {
 			klog.V(3).InfoS("Killing container", "pod", klog.KObj(pod), "container", k.Name, "reason", k.Message)
 			m.event(pod, k.Name, corev1.EventTypeNormal, "Killing", "%s", k.Message)
-			if err := m.stopContainer(ctx, pod, k.ID, nil); err != nil {
+			if err := m.stopContainer(ctx, pod, k.ID, k.GracePeriod); err != nil {
 				errs = append(errs, err)
 			}
 		}
 	}
-	if !a.CreateSandbox && (a.KillPod || (a.NextInitContainerToStart == nil && len(a.ContainersToStart) == 0)) {
+	if !a.CreateSandbox && (a.KillPod || (len(a.InitContainersToStart) == 0 && len(a.ContainersToStart) == 0)) {
 		res.Err = errors.Join(errs...)
 		return res
 	}
@@ -257,23 +259,31 @@ func (m *Manager) SyncPod(ctx context.Context, pod *corev1.Pod) SyncResult {
 		sandboxID = id
 	}
 
-	start := func(c *corev1.Container) {
-		if w, err := m.startContainer(ctx, pod, rt, c, sandboxID, sbConfig); err != nil {
+	// start reports whether the container was started (no error, no back-off).
+	start := func(c *corev1.Container) bool {
+		w, err := m.startContainer(ctx, pod, rt, c, sandboxID, sbConfig)
+		if err != nil {
 			errs = append(errs, err)
-			res.StartFailures[c.Name] = w
-		} else if w.Reason != "" {
-			res.StartFailures[c.Name] = w
 		}
+		if err != nil || w.Reason != "" {
+			res.StartFailures[c.Name] = w
+			return false
+		}
+		return true
 	}
-	if c := a.NextInitContainerToStart; c != nil {
-		start(c)
-		res.Err = errors.Join(errs...)
-		return res
+	for _, i := range a.InitContainersToStart {
+		c := &pod.Spec.InitContainers[i]
+		if !start(c) && !status.IsRestartableInitContainer(c) {
+			// upstream: a regular init container that failed to start stops this sync; a
+			// sidecar that failed to start does not.
+			res.Err = errors.Join(errs...)
+			return res
+		}
 	}
 	for _, i := range a.ContainersToStart {
 		start(&pod.Spec.Containers[i])
 	}
-	if len(a.ContainersToStart) > 0 {
+	if len(a.ContainersToStart) > 0 || len(a.InitContainersToStart) > 0 {
 		if now, err := m.PodRuntime(ctx, string(pod.UID)); err == nil {
 			m.gcDeadContainers(ctx, now)
 		}
@@ -494,20 +504,37 @@ func (m *Manager) killPodWithRuntime(ctx context.Context, pod *corev1.Pod, rt *s
 		mu   sync.Mutex
 		errs []error
 	)
+	var stopping []status.Container
+	var names []string
 	for _, c := range rt.Containers {
 		if c.State != status.ContainerStateRunning && c.State != status.ContainerStateUnknown && c.State != status.ContainerStateCreated {
 			continue
 		}
+		stopping = append(stopping, c)
+		names = append(names, c.Name)
+	}
+	// upstream: app containers stop first, then sidecars in reverse order of declaration, all
+	// within the grace period.
+	order := newTerminationOrdering(pod, names, m.cfg.Clock)
+	grace := requestedGracePeriod(pod, override)
+	for _, c := range stopping {
 		m.event(pod, c.Name, corev1.EventTypeNormal, "Killing", "Stopping container %s", c.Name)
 		wg.Add(1)
-		go func(id string) {
+		go func(c status.Container) {
 			defer wg.Done()
-			if err := m.stopContainer(ctx, pod, id, override); err != nil {
+			ov := override
+			if waited := order.waitForTurn(c.Name, grace); waited > 0 {
+				left := int64((grace - waited) / time.Second)
+				ov = &left
+			}
+			if err := m.stopContainer(ctx, pod, c.ID, ov); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
+				return // as upstream, the containers waiting on it wait out the grace period
 			}
-		}(c.ID)
+			order.containerTerminated(c.Name)
+		}(c)
 	}
 	wg.Wait()
 	if len(errs) > 0 {

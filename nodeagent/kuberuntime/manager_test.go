@@ -317,7 +317,7 @@ func TestSandboxDiedIsRecreated(t *testing.T) {
 		sb.state = 1 // NOTREADY
 	}
 	res, _ := doSync(t, m, pod)
-	if !res.Actions.KillPod || !res.Actions.CreateSandbox || res.Actions.Attempt != 1 || res.Actions.NextInitContainerToStart.Name != "i" {
+	if !res.Actions.KillPod || !res.Actions.CreateSandbox || res.Actions.Attempt != 1 || len(res.Actions.InitContainersToStart) != 1 || res.Actions.InitContainersToStart[0] != 0 {
 		t.Fatalf("actions = %+v", res.Actions)
 	}
 	calls := f.takeCalls()

@@ -2,5 +2,7 @@
 // (pkg/kubelet/prober): one worker per container and probe kind, exec through CRI ExecSync,
 // httpGet and tcpSocket from the host to the pod IP, initialDelaySeconds, periodSeconds,
 // timeoutSeconds, successThreshold and failureThreshold with upstream's semantics, and results
-// keyed by container ID so that a restarted container starts afresh.
+// keyed by container ID so that a restarted container starts afresh. Sidecars (init containers
+// with restartPolicy Always) are probed like app containers, from their initContainerStatuses
+// entry, and their workers outlive an exit whatever the pod's restartPolicy.
 package probes

@@ -14,11 +14,13 @@ import (
 	"time"
 
 	"github.com/skiff-dev/skiff/apis/defaults"
+	"github.com/skiff-dev/skiff/nodeagent/status"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	cri "k8s.io/cri-api/pkg/apis"
+	remote "k8s.io/cri-client/pkg"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 )
@@ -117,8 +119,7 @@ func (m *Manager) AddPod(pod *corev1.Pod) {
 	if m.ctx == nil {
 		return
 	}
-	for i := range pod.Spec.Containers {
-		c := &pod.Spec.Containers[i]
+	for _, c := range ProbedContainers(pod) {
 		for _, k := range []Kind{Liveness, Readiness, Startup} {
 			p := probeOf(c, k)
 			if p == nil {
@@ -133,6 +134,21 @@ func (m *Manager) AddPod(pod *corev1.Pod) {
 			go w.run(m.ctx)
 		}
 	}
+}
+
+// ProbedContainers are the containers whose probes run: the app containers and the sidecars
+// (restartable init containers), as upstream's prober manager.
+func ProbedContainers(pod *corev1.Pod) []*corev1.Container {
+	var out []*corev1.Container
+	for i := range pod.Spec.Containers {
+		out = append(out, &pod.Spec.Containers[i])
+	}
+	for i := range pod.Spec.InitContainers {
+		if c := &pod.Spec.InitContainers[i]; status.IsRestartableInitContainer(c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // RemovePod stops the pod's workers and forgets its results.
@@ -169,16 +185,27 @@ func (m *Manager) Result(containerID string, k Kind) Result {
 	return m.results[trimID(containerID)][k]
 }
 
+// What Failed returns for a failed liveness or startup probe.
+const (
+	FailedLivenessProbe = "failed liveness probe"
+	FailedStartupProbe  = "failed startup probe"
+)
+
 // Failed implements kuberuntime.ProbeResults: a container whose liveness or startup probe
 // failed must be restarted.
 func (m *Manager) Failed(containerID string) string {
 	switch {
 	case m.Result(containerID, Liveness) == Failure:
-		return "failed liveness probe"
+		return FailedLivenessProbe
 	case m.Result(containerID, Startup) == Failure:
-		return "failed startup probe"
+		return FailedStartupProbe
 	}
 	return ""
+}
+
+// Started implements kuberuntime.ProbeResults: the container's startup probe succeeded.
+func (m *Manager) Started(containerID string) bool {
+	return m.Result(containerID, Startup) == Success
 }
 
 func (m *Manager) set(uid types.UID, containerID string, k Kind, r Result) {
@@ -287,6 +314,13 @@ func (w *worker) doProbe(ctx context.Context) bool {
 			cs = &st.ContainerStatuses[i]
 		}
 	}
+	if status.IsRestartableInitContainer(w.container) {
+		for i := range st.InitContainerStatuses {
+			if st.InitContainerStatuses[i].Name == w.container.Name {
+				cs = &st.InitContainerStatuses[i]
+			}
+		}
+	}
 	if cs == nil || cs.ContainerID == "" {
 		return true // container not created yet
 	}
@@ -312,7 +346,8 @@ func (w *worker) doProbe(ctx context.Context) bool {
 		if w.kind != Startup || cs.State.Terminated != nil {
 			w.m.set(w.pod.UID, w.containerID, w.kind, Failure)
 		}
-		return cs.State.Terminated == nil || w.pod.Spec.RestartPolicy != corev1.RestartPolicyNever
+		// a container that will not be restarted is done with; sidecars always are.
+		return cs.State.Terminated == nil || w.pod.Spec.RestartPolicy != corev1.RestartPolicyNever || status.IsRestartableInitContainer(w.container)
 	}
 	// graceful deletion: readiness fails, the others stop.
 	if w.pod.DeletionTimestamp != nil {
@@ -387,7 +422,7 @@ func (p *CRIProber) Probe(ctx context.Context, pod *corev1.Pod, st *corev1.PodSt
 			if errors.As(err, &exit) {
 				return Failure, out, nil
 			}
-			if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timeout") || strings.Contains(err.Error(), "DeadlineExceeded") {
+			if errors.Is(err, remote.ErrCommandTimedOut) || errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timeout") || strings.Contains(err.Error(), "DeadlineExceeded") {
 				return Failure, fmt.Sprintf("command %q timed out", strings.Join(pr.Exec.Command, " ")), nil
 			}
 			return Unknown, "", err

@@ -2,9 +2,11 @@ package probes
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	cri "k8s.io/cri-api/pkg/apis"
+	remote "k8s.io/cri-client/pkg"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 )
@@ -235,5 +239,64 @@ func TestReadyContainerKeepsReadinessUntilProbed(t *testing.T) {
 	w.doProbe(context.Background())
 	if m.Result("1", Readiness) != Success || fp.calls != 0 {
 		t.Fatalf("a container already ready (agent restart) starts %v", m.Result("1", Readiness))
+	}
+}
+
+// TestSidecarProbes: a sidecar's (restartable init container's) probes run against its
+// initContainerStatuses entry, its startup result tells Started, and it keeps being probed
+// after it exits even with restartPolicy Never (it is restarted); regular init containers
+// have no probe workers.
+func TestSidecarProbes(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	fp := &fakeProber{next: []Result{Success}}
+	m := NewManager(Config{Prober: fp, Clock: clk})
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "u"}, Spec: corev1.PodSpec{
+		RestartPolicy: corev1.RestartPolicyNever,
+		InitContainers: []corev1.Container{
+			{Name: "init", StartupProbe: &corev1.Probe{}},
+			{Name: "side", RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways), StartupProbe: &corev1.Probe{PeriodSeconds: 1}},
+		},
+		Containers: []corev1.Container{{Name: "c"}}}}
+	var names []string
+	for _, c := range ProbedContainers(pod) {
+		names = append(names, c.Name)
+	}
+	if len(names) != 2 || names[0] != "c" || names[1] != "side" {
+		t.Fatalf("probed containers = %v", names)
+	}
+	w := newWorker(m, pod, &pod.Spec.InitContainers[1], Startup, pod.Spec.InitContainers[1].StartupProbe)
+	st := &corev1.PodStatus{Phase: corev1.PodPending, InitContainerStatuses: []corev1.ContainerStatus{{
+		Name: "side", ContainerID: "containerd://s1", Started: ptr.To(false),
+		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(t0)}}}}}
+	m.UpdatePodStatus("u", st)
+	ctx := context.Background()
+	if m.Started("s1") {
+		t.Fatal("started before the probe ran")
+	}
+	w.doProbe(ctx)
+	if fp.calls != 1 || !m.Started("s1") || m.Failed("s1") != "" {
+		t.Fatalf("calls %d, started %v, failed %q", fp.calls, m.Started("s1"), m.Failed("s1"))
+	}
+	st.InitContainerStatuses[0].State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1}}
+	m.UpdatePodStatus("u", st)
+	if !w.doProbe(ctx) {
+		t.Fatal("worker of an exited sidecar stopped with restartPolicy Never")
+	}
+}
+
+type timingOutRuntime struct{ cri.RuntimeService }
+
+func (timingOutRuntime) ExecSync(_ context.Context, _ string, cmd []string, timeout time.Duration) ([]byte, []byte, error) {
+	return nil, nil, fmt.Errorf("%w: %q timed out after %s", remote.ErrCommandTimedOut, strings.Join(cmd, " "), timeout)
+}
+
+// TestExecProbeTimeout: an exec probe the runtime times out (the CRI client's
+// ErrCommandTimedOut) fails, as upstream's prober, rather than erroring.
+func TestExecProbeTimeout(t *testing.T) {
+	p := &CRIProber{Runtime: timingOutRuntime{}}
+	r, out, err := p.Probe(context.Background(), &corev1.Pod{}, &corev1.PodStatus{}, &corev1.Container{Name: "c"}, "id",
+		&corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"sleep", "10"}}}, TimeoutSeconds: 1})
+	if r != Failure || err != nil || out != `command "sleep 10" timed out` {
+		t.Fatalf("result %v, output %q, err %v", r, out, err)
 	}
 }

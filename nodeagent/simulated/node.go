@@ -333,12 +333,27 @@ func runningStatus(pod *corev1.Pod, ip string, now time.Time) corev1.PodStatus {
 	s.Phase, s.PodIP, s.PodIPs, s.StartTime = corev1.PodRunning, ip, []corev1.PodIP{{IP: ip}}, &t
 	s.HostIP = "127.0.0.1"
 	s.HostIPs = []corev1.HostIP{{IP: s.HostIP}}
-	s.ContainerStatuses = nil
-	for _, c := range pod.Spec.Containers {
-		s.ContainerStatuses = append(s.ContainerStatuses, corev1.ContainerStatus{
+	running := func(c *corev1.Container) corev1.ContainerStatus {
+		return corev1.ContainerStatus{
 			Name: c.Name, Image: c.Image, ImageID: "simulated://" + c.Image, ContainerID: "simulated://" + pod.Name + "/" + c.Name,
 			Ready: true, Started: ptr.To(true), State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: t}},
-		})
+		}
+	}
+	// init containers completed; sidecars (restartable init containers) keep running.
+	s.InitContainerStatuses = nil
+	for i := range pod.Spec.InitContainers {
+		c := &pod.Spec.InitContainers[i]
+		st := running(c)
+		if c.RestartPolicy == nil || *c.RestartPolicy != corev1.ContainerRestartPolicyAlways {
+			st.Started = ptr.To(false)
+			st.State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed",
+				StartedAt: t, FinishedAt: t, ContainerID: st.ContainerID}}
+		}
+		s.InitContainerStatuses = append(s.InitContainerStatuses, st)
+	}
+	s.ContainerStatuses = nil
+	for i := range pod.Spec.Containers {
+		s.ContainerStatuses = append(s.ContainerStatuses, running(&pod.Spec.Containers[i]))
 	}
 	for _, c := range []corev1.PodConditionType{corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.ContainersReady, corev1.PodReady, corev1.PodScheduled} {
 		setCondition(&s, corev1.PodCondition{Type: c, Status: corev1.ConditionTrue, LastTransitionTime: t})
@@ -346,11 +361,21 @@ func runningStatus(pod *corev1.Pod, ip string, now time.Time) corev1.PodStatus {
 	return s
 }
 
-// succeededStatus is a running pod's status once every container exited 0.
+// succeededStatus is a running pod's status once every app container exited 0 (and its
+// sidecars were stopped).
 func succeededStatus(pod *corev1.Pod, now time.Time) corev1.PodStatus {
 	t := metav1.NewTime(now)
 	s := *pod.Status.DeepCopy()
 	s.Phase = corev1.PodSucceeded
+	// every container exited 0; sidecars were stopped after the app containers (SIGTERM).
+	for i := range s.InitContainerStatuses {
+		c := &s.InitContainerStatuses[i]
+		if c.State.Running != nil {
+			c.Ready, c.Started = false, ptr.To(false)
+			c.State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 143, Reason: "Error",
+				StartedAt: c.State.Running.StartedAt, FinishedAt: t, ContainerID: c.ContainerID}}
+		}
+	}
 	for i := range s.ContainerStatuses {
 		c := &s.ContainerStatuses[i]
 		started := t

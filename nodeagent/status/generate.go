@@ -69,7 +69,7 @@ func Generate(in Input) corev1.PodStatus {
 	s.ContainerStatuses = containerStatuses(in, rt, pod.Spec.Containers, old.ContainerStatuses, hasInit, false)
 
 	all := append(append([]corev1.ContainerStatus{}, s.InitContainerStatuses...), s.ContainerStatuses...)
-	s.Phase = GetPhase(pod, all, in.PodIsTerminal, hasAnyActiveRegularContainerStarted(&pod.Spec, rt))
+	s.Phase = GetPhase(pod, all, in.PodIsTerminal, HasAnyActiveRegularContainerStarted(&pod.Spec, rt))
 	// upstream: pods are not allowed to transition out of terminal phases.
 	if old.Phase == corev1.PodFailed || old.Phase == corev1.PodSucceeded {
 		s.Phase = old.Phase
@@ -346,12 +346,22 @@ func ShouldContainerBeRestarted(c *corev1.Container, pod *corev1.Pod, rt *Runtim
 	return true
 }
 
-func hasAnyActiveRegularContainerStarted(spec *corev1.PodSpec, rt *Runtime) bool {
-	if len(rt.Sandboxes) == 0 || !rt.Sandboxes[0].Ready {
-		return false
-	}
+// HasAnyActiveRegularContainerStarted is upstream's kubecontainer function: a regular container
+// exists (in any state) in the active sandbox, so the pod has been initialized.
+func HasAnyActiveRegularContainerStarted(spec *corev1.PodSpec, rt *Runtime) bool {
 	for _, c := range spec.Containers {
-		if l := rt.Latest(c.Name); l != nil && l.State == ContainerStateRunning {
+		if rt.LatestActive(c.Name) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// HasAnyRegularContainerCreated is upstream's (kuberuntime): a regular container was created,
+// started or exited in any sandbox, so every init container has run.
+func HasAnyRegularContainerCreated(spec *corev1.PodSpec, rt *Runtime) bool {
+	for _, c := range spec.Containers {
+		if l := rt.Latest(c.Name); l != nil && l.State != ContainerStateUnknown {
 			return true
 		}
 	}

@@ -421,3 +421,70 @@ func TestShouldContainerBeRestarted(t *testing.T) {
 		}
 	}
 }
+
+// TestGenerateSidecar: sidecar statuses in initContainerStatuses with started/ready/restarts,
+// Initialized once the sidecar started and the regular init container completed, Ready
+// counting the sidecar's readiness, and the pod Running while the sidecar restarts.
+func TestGenerateSidecar(t *testing.T) {
+	pod := mkPod(corev1.RestartPolicyAlways, []string{"side", "init"}, "a")
+	pod.Spec.InitContainers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicyAlways)
+	pod.Spec.InitContainers[0].ReadinessProbe = &corev1.Probe{}
+	pod.Spec.InitContainers[0].StartupProbe = &corev1.Probe{}
+	sb := readySandbox()
+	side := Container{ID: "s1", Name: "side", SandboxID: "sb", State: ContainerStateRunning, CreatedAt: t0, StartedAt: t0}
+	init := Container{ID: "i1", Name: "init", SandboxID: "sb", State: ContainerStateExited, CreatedAt: t0.Add(time.Second)}
+	app := Container{ID: "a1", Name: "a", SandboxID: "sb", State: ContainerStateRunning, CreatedAt: t0.Add(2 * time.Second)}
+
+	// the sidecar runs, its startup probe has not succeeded: Pending, not initialized.
+	s := Generate(Input{Pod: pod, Runtime: &Runtime{Sandboxes: sb, Containers: []Container{side}}, Now: t0})
+	if cs := s.InitContainerStatuses[0]; cs.State.Running == nil || *cs.Started || cs.Ready {
+		t.Fatalf("sidecar status = %+v", cs)
+	}
+	if c := cond(s, corev1.PodInitialized); s.Phase != corev1.PodPending || c.Status != corev1.ConditionFalse || c.Message != "containers with incomplete status: [side init]" {
+		t.Fatalf("phase %s, Initialized %+v", s.Phase, c)
+	}
+
+	// started, init completed, app running, sidecar not ready: Running, initialized, not Ready.
+	rt := &Runtime{Sandboxes: sb, Containers: []Container{side, init, app}}
+	s = Generate(Input{Pod: pod, Runtime: rt, Startup: map[string]bool{"side": true}, Now: t0})
+	if c := cond(s, corev1.PodReady); s.Phase != corev1.PodRunning || cond(s, corev1.PodInitialized).Status != corev1.ConditionTrue ||
+		c.Status != corev1.ConditionFalse || c.Message != "containers with unready status: [side]" {
+		t.Fatalf("phase %s, conditions %+v", s.Phase, s.Conditions)
+	}
+	if cs := s.InitContainerStatuses[0]; !*cs.Started || cs.Ready {
+		t.Fatalf("sidecar status = %+v", cs)
+	}
+	if cs := s.InitContainerStatuses[1]; !cs.Ready || cs.State.Terminated == nil {
+		t.Fatalf("init status = %+v", cs)
+	}
+	s = Generate(Input{Pod: pod, Runtime: rt, Startup: map[string]bool{"side": true}, Readiness: map[string]bool{"side": true}, Now: t0})
+	if cond(s, corev1.PodReady).Status != corev1.ConditionTrue || !s.InitContainerStatuses[0].Ready {
+		t.Fatalf("conditions %+v, sidecar %+v", s.Conditions, s.InitContainerStatuses[0])
+	}
+
+	// the sidecar restarted and has not started yet: still Running and initialized.
+	restarted := Container{ID: "s2", Name: "side", SandboxID: "sb", State: ContainerStateRunning, CreatedAt: t0.Add(3 * time.Second), RestartCount: 1}
+	side.State, side.ExitCode = ContainerStateExited, 1
+	rt = &Runtime{Sandboxes: sb, Containers: []Container{side, init, app, restarted}}
+	s = Generate(Input{Pod: pod, Runtime: rt, Now: t0})
+	cs := s.InitContainerStatuses[0]
+	if s.Phase != corev1.PodRunning || cond(s, corev1.PodInitialized).Status != corev1.ConditionTrue || cs.RestartCount != 1 ||
+		cs.LastTerminationState.Terminated == nil || cs.LastTerminationState.Terminated.ExitCode != 1 || *cs.Started {
+		t.Fatalf("phase %s, conditions %+v, sidecar %+v", s.Phase, s.Conditions, cs)
+	}
+}
+
+func TestHasAnyActiveRegularContainerStarted(t *testing.T) {
+	spec := &mkPod(corev1.RestartPolicyAlways, []string{"i"}, "a").Spec
+	old := Container{ID: "a0", Name: "a", SandboxID: "old", State: ContainerStateExited}
+	if HasAnyActiveRegularContainerStarted(spec, &Runtime{Sandboxes: readySandbox(), Containers: []Container{old}}) {
+		t.Error("an app container of an old sandbox counted")
+	}
+	cur := Container{ID: "a1", Name: "a", SandboxID: "sb", State: ContainerStateExited}
+	if !HasAnyActiveRegularContainerStarted(spec, &Runtime{Sandboxes: readySandbox(), Containers: []Container{old, cur}}) {
+		t.Error("an exited app container of the active sandbox did not count")
+	}
+	if HasAnyActiveRegularContainerStarted(spec, &Runtime{Sandboxes: []Sandbox{{ID: "sb"}}, Containers: []Container{cur}}) {
+		t.Error("a sandbox not ready is not active")
+	}
+}

@@ -1,7 +1,10 @@
 // Package status computes a pod's API status (phase, conditions, container statuses) from its
 // spec and what the container runtime reports, following upstream's kubelet
 // (pkg/kubelet/kubelet_pods.go getPhase / convertToAPIContainerStatuses / generateAPIPodStatus and
-// pkg/kubelet/status/generate.go). Everything here is a pure function of its inputs.
+// pkg/kubelet/status/generate.go). Everything here is a pure function of its inputs. Sidecars
+// (init containers with restartPolicy Always) appear in initContainerStatuses with started,
+// ready and restartCount as app containers do; they count for Initialized once started, for
+// ContainersReady and Ready with their readiness, and not for the phase once terminated.
 package status
 
 import (
@@ -26,6 +29,8 @@ type Container struct {
 	// Name is the container's name in the pod spec.
 	Name  string
 	State ContainerState
+	// SandboxID is the sandbox the container runs in.
+	SandboxID string
 	// CreatedAt orders attempts: the newest attempt of a name is its current state.
 	CreatedAt  time.Time
 	StartedAt  time.Time
@@ -80,6 +85,35 @@ func (r *Runtime) Latest(name string) *Container {
 	for i := range r.Containers {
 		c := &r.Containers[i]
 		if c.Name != name {
+			continue
+		}
+		if best == nil || c.CreatedAt.After(best.CreatedAt) {
+			best = c
+		}
+	}
+	return best
+}
+
+// ActiveSandboxID is the sandbox the pod's containers run in now: the newest, when ready
+// ("" otherwise), as upstream's GetPodStatus picks the sandbox of ActiveContainerStatuses.
+func (r *Runtime) ActiveSandboxID() string {
+	if len(r.Sandboxes) == 0 || !r.Sandboxes[0].Ready {
+		return ""
+	}
+	return r.Sandboxes[0].ID
+}
+
+// LatestActive returns the newest attempt of the named container in the active sandbox, or nil
+// (upstream's FindActiveContainerStatusByName).
+func (r *Runtime) LatestActive(name string) *Container {
+	sb := r.ActiveSandboxID()
+	if sb == "" {
+		return nil
+	}
+	var best *Container
+	for i := range r.Containers {
+		c := &r.Containers[i]
+		if c.Name != name || c.SandboxID != sb {
 			continue
 		}
 		if best == nil || c.CreatedAt.After(best.CreatedAt) {
