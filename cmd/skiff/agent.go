@@ -42,6 +42,9 @@ func newAgentCommand() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if err := node.housekeeping.validate(); err != nil {
+				return err // refused before the node joins
+			}
 			if cleanupOnly {
 				// As `kube-proxy --cleanup`: remove the node's service rules and exit.
 				if err := proxy.CleanupTable(ctx, proxy.TableNameFor(cfg.NodeName)); err != nil {
@@ -135,6 +138,7 @@ func newAgentCommand() *cobra.Command {
 	fs.BoolVar(&cleanupOnly, "cleanup", false, "Remove the service proxy's nftables rules of node --node-name and Skiff's routes to pod subnets, and exit.")
 	nodeDNSFlags(fs, node, true)
 	nodeIngressFlags(fs, &node.ingress)
+	nodeHousekeepingFlags(fs, &node.housekeeping)
 	fs.BoolVar(&sim, "simulated", false, "Run a simulated node (explicit simulated mode: pods are marked running, no containers run).")
 	return cmd
 }

@@ -71,6 +71,9 @@ type localNode struct {
 	runDir string
 	// ingress is the node's built-in ingress controller (--ingress-http-port, --ingress-https-port).
 	ingress nodeIngress
+	// housekeeping is the agent's log rotation and image garbage collection
+	// (--container-log-max-size, --container-log-max-files, --image-gc-*-threshold).
+	housekeeping nodeHousekeeping
 }
 
 // record writes the node's record into its run dir (and a copy under dataDir), after checking
@@ -206,6 +209,10 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	agentCfg := agent.Config{NodeName: n.name, Client: client, DataDir: filepath.Join(dataDir, "agent"), PodCIDR: n.podCIDR,
 		NodeIP: nodeIP.String(), KubeletPort: int32(ln.Addr().(*net.TCPAddr).Port), Faults: faultWatcher,
 		ClusterDNS: n.clusterDNS, ClusterDomain: n.clusterDomain}
+	if err := n.housekeeping.apply(&agentCfg); err != nil {
+		ln.Close()
+		return err
+	}
 	if agentCfg.PodCIDR == "" {
 		// No --pod-cidr: the node IPAM controller assigns the node's subnet; the pod network
 		// (CNI bridge), the proxy and the agent are configured with it.

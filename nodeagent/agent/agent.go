@@ -32,8 +32,11 @@ import (
 
 	"github.com/skiff-dev/skiff/apis/helper"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
+	"github.com/skiff-dev/skiff/nodeagent/imagegc"
+	"github.com/skiff-dev/skiff/nodeagent/images"
 	"github.com/skiff-dev/skiff/nodeagent/kuberuntime"
 	"github.com/skiff-dev/skiff/nodeagent/localpath"
+	"github.com/skiff-dev/skiff/nodeagent/logs"
 	"github.com/skiff-dev/skiff/nodeagent/podcidr"
 	"github.com/skiff-dev/skiff/nodeagent/podworkers"
 	"github.com/skiff-dev/skiff/nodeagent/probes"
@@ -92,6 +95,14 @@ type Config struct {
 	// localpath), which otherwise makes the volumes of the claims scheduled to this node under
 	// <DataDir>/storage and deletes them when they are released.
 	DisableLocalPath bool
+	// ContainerLogMaxSize (bytes, 10Mi) and ContainerLogMaxFiles (5) are the rotation of the
+	// containers' logs (package logs; upstream's containerLogMaxSize and containerLogMaxFiles).
+	ContainerLogMaxSize  int64
+	ContainerLogMaxFiles int
+	// ImageGCHighThresholdPercent (85) and ImageGCLowThresholdPercent (80) of the image file
+	// system's use start and end the removal of unused images (package imagegc; a high
+	// threshold of 100 turns it off); both zero: the defaults. Skiff's builtin images stay.
+	ImageGCHighThresholdPercent, ImageGCLowThresholdPercent int
 	// Faults, when set, makes the agent carry out chaos.skiff.dev Faults targeting its node:
 	// stopped heartbeats, failing image pulls, killed containers. The agent starts it.
 	Faults *faults.Watcher
@@ -108,6 +119,8 @@ type Agent struct {
 	vols           *volumes.Manager
 	probes         *probes.Manager
 	workers        *podworkers.PodWorkers
+	logs           *logs.Manager
+	imageGC        *imagegc.Manager
 	metrics        *Metrics
 	recorder       record.EventRecorder
 	broadcaster    record.EventBroadcaster
@@ -223,6 +236,16 @@ func New(cfg Config) (*Agent, error) {
 		Clock:               cfg.Clock,
 		Event:               a.containerEvent,
 	})
+	var err error
+	if a.logs, err = logs.NewManager(logs.Config{Runtime: a.runtime, MaxSize: cfg.ContainerLogMaxSize,
+		MaxFiles: cfg.ContainerLogMaxFiles, Clock: cfg.Clock}); err != nil {
+		return nil, err
+	}
+	if a.imageGC, err = imagegc.NewManager(imagegc.Config{Runtime: a.runtime, Images: a.images,
+		HighThresholdPercent: cfg.ImageGCHighThresholdPercent, LowThresholdPercent: cfg.ImageGCLowThresholdPercent,
+		Protected: images.IsBuiltin, Event: a.nodeEvent, Clock: cfg.Clock}); err != nil {
+		return nil, err
+	}
 	a.workers = podworkers.New(podworkers.Config{
 		Sync:         a.syncPod,
 		Terminate:    a.terminatePod,
@@ -429,6 +452,8 @@ func (a *Agent) Start(ctx context.Context) error {
 		}, a.cfg.StatusInterval)
 	})
 	run(func() { wait.UntilWithContext(ctx, a.relist, a.cfg.RelistPeriod) })
+	run(func() { a.logs.Start(ctx) })
+	run(func() { a.imageGC.Start(ctx) })
 	a.runFaults(ctx, run)
 	if lp != nil {
 		run(func() {
@@ -632,6 +657,15 @@ func (a *Agent) relist(ctx context.Context) {
 			a.resync(uid)
 		}
 	}
+}
+
+// nodeEvent records an event on the Node, referenced as the kubelet's nodeRef.
+func (a *Agent) nodeEvent(eventType, reason, message string) {
+	if a.recorder == nil {
+		return
+	}
+	ref := &corev1.ObjectReference{Kind: "Node", Name: a.cfg.NodeName, UID: types.UID(a.cfg.NodeName)}
+	a.recorder.Event(ref, eventType, reason, message)
 }
 
 // containerEvent records an event on a pod's container as the kubelet does (fieldPath
