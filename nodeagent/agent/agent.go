@@ -89,6 +89,9 @@ type Config struct {
 	// failed or is backing off (default min(10 s, BackoffInitial)).
 	ResyncPeriod    time.Duration
 	SyncRetryPeriod time.Duration
+	// ContainerGCPeriod is how often dead containers, sandboxes and log directories are
+	// collected (1 min, upstream's ContainerGCPeriod; see kuberuntime.PlanGC).
+	ContainerGCPeriod time.Duration
 	// MinimumGracePeriod for stopping containers (2 s).
 	MinimumGracePeriod time.Duration
 	// DisableLocalPath turns off the node's skiff.dev/local-path provisioner (package
@@ -178,6 +181,7 @@ func New(cfg Config) (*Agent, error) {
 	def(&cfg.ResyncPeriod, time.Minute)
 	def(&cfg.SyncRetryPeriod, min(10*time.Second, cfg.BackoffInitial))
 	def(&cfg.MinimumGracePeriod, 2*time.Second)
+	def(&cfg.ContainerGCPeriod, time.Minute)
 	for _, d := range []string{cfg.DataDir, cfg.PodLogsDir, filepath.Join(cfg.DataDir, "pods")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
@@ -453,6 +457,7 @@ func (a *Agent) Start(ctx context.Context) error {
 	})
 	run(func() { wait.UntilWithContext(ctx, a.relist, a.cfg.RelistPeriod) })
 	run(func() { a.logs.Start(ctx) })
+	run(func() { wait.UntilWithContext(ctx, a.containerGC, a.cfg.ContainerGCPeriod) })
 	run(func() { a.imageGC.Start(ctx) })
 	a.runFaults(ctx, run)
 	if lp != nil {
@@ -656,6 +661,21 @@ func (a *Agent) relist(ctx context.Context) {
 		if uid != "" {
 			a.resync(uid)
 		}
+	}
+}
+
+// containerGC is one container GC: pods the API has, the workers know or the agent is
+// finishing keep their containers; the others lose the dead ones, their sandboxes and logs.
+func (a *Agent) containerGC(ctx context.Context) {
+	exists := func(uid string) bool {
+		a.mu.Lock()
+		finishing := a.finishing[types.UID(uid)]
+		a.mu.Unlock()
+		return finishing || a.podByUID(types.UID(uid)) != nil || a.known(types.UID(uid))
+	}
+	if err := a.kr.GarbageCollect(ctx, exists); err != nil {
+		klog.FromContext(ctx).Error(err, "Container garbage collection failed")
+		a.nodeEvent(corev1.EventTypeWarning, "ContainerGCFailed", err.Error())
 	}
 }
 

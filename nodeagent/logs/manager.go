@@ -198,3 +198,22 @@ func compress(log string) (err error) {
 	}
 	return os.Remove(log)
 }
+
+// RemoveLogFiles removes a container's log file and its rotated files (<path>.*), as upstream's
+// log manager's Clean when the container is removed. A missing file is no error.
+func RemoveLogFiles(path string) error {
+	if path == "" {
+		return nil
+	}
+	rotated, err := filepath.Glob(path + ".*")
+	if err != nil {
+		return fmt.Errorf("failed to list all log files with pattern %q: %w", path+".*", err)
+	}
+	var errs []error
+	for _, l := range append(rotated, path) {
+		if err := os.Remove(l); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
