@@ -18,6 +18,12 @@
 // <DataDir>/storage and a local PersistentVolume pinned to the node, deleted once released.
 // Pods mount claims and generic ephemeral volumes through package volumes.
 //
+// Housekeeping runs beside the pods, as the kubelet's: container log rotation (package logs,
+// Config.ContainerLogMaxSize and ContainerLogMaxFiles), image garbage collection by the image
+// file system's use (package imagegc; Skiff's builtin images are never removed) and, every
+// ContainerGCPeriod, the container GC (kuberuntime.PlanGC: pods the API has, the workers know
+// or the agent is finishing keep their containers).
+//
 // A node given no pod CIDR starts with AwaitPodCIDR: it registers NotReady and waits for the node
 // IPAM controller to set spec.podCIDR, which its runtime's pod network then uses.
 package agent
