@@ -1,11 +1,17 @@
 package kuberuntime
 
 import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 func TestPlanGC(t *testing.T) {
@@ -80,5 +86,76 @@ func TestPlanGC(t *testing.T) {
 				t.Errorf("PlanGC:\n got %+v\nwant %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestGarbageCollect: restarts leave two attempts and their log files; once the pod is gone
+// its containers, sandbox and log directory go.
+func TestGarbageCollect(t *testing.T) {
+	ctx := context.Background()
+	clk := clocktesting.NewFakeClock(t0)
+	f := newFakeCRI(clk)
+	logsDir := t.TempDir()
+	m := NewManager(Config{Runtime: f, Images: f, Clock: clk, PodLogsDir: logsDir, BackoffInitial: time.Millisecond, BackoffMax: time.Millisecond})
+	pod := testPod(corev1.RestartPolicyAlways, nil, "a")
+	podDir := BuildPodLogsDirectory(logsDir, pod)
+	// Each attempt writes its log file, as the runtime does.
+	writeLogs := func() {
+		t.Helper()
+		rt, err := m.PodRuntime(ctx, string(pod.UID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range rt.Containers {
+			st, err := f.ContainerStatus(ctx, c.ID, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := st.GetStatus().GetLogPath()
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte("x\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	doSync(t, m, pod)
+	for range 4 {
+		writeLogs()
+		clk.Step(time.Second)
+		f.exit("a", 1, "Error")
+		doSync(t, m, pod)
+	}
+	writeLogs()
+	names := func() []string {
+		entries, _ := os.ReadDir(filepath.Join(podDir, "a"))
+		var out []string
+		for _, e := range entries {
+			out = append(out, e.Name())
+		}
+		return out
+	}
+	if got := names(); !slices.Equal(got, []string{"3.log", "4.log"}) {
+		t.Fatalf("log files of the kept attempts: %v", got)
+	}
+	if err := m.GarbageCollect(ctx, func(string) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	if rt, _ := m.PodRuntime(ctx, string(pod.UID)); len(rt.Containers) != 2 || len(rt.Sandboxes) != 1 {
+		t.Fatalf("a live pod lost attempts: %d containers, %d sandboxes", len(rt.Containers), len(rt.Sandboxes))
+	}
+
+	if err := m.KillPod(ctx, pod, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.GarbageCollect(ctx, func(string) bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	if rt, _ := m.PodRuntime(ctx, string(pod.UID)); len(rt.Containers) != 0 || len(rt.Sandboxes) != 0 {
+		t.Fatalf("a deleted pod kept %d containers, %d sandboxes", len(rt.Containers), len(rt.Sandboxes))
+	}
+	if _, err := os.Stat(podDir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the deleted pod's log directory: %v", err)
 	}
 }
