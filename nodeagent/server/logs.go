@@ -285,9 +285,9 @@ func ReadLogs(ctx context.Context, path string, opts *LogOptions, running func(c
 			r.Reset(f)
 			continue
 		}
-		if next = reopenIfRotated(f, path); next != nil {
-			continue // what was written to the old file meanwhile is read first
-		}
+		// A rotated file is read to its end once more after the wait below (the runtime may
+		// still write to it until its reopen is done), then the new one.
+		next = reopenIfRotated(f, path)
 		if time.Since(lastCheck) >= stateCheckPeriod {
 			lastCheck = time.Now()
 			if running == nil || !running(ctx) {
