@@ -68,6 +68,8 @@ func TestContainerLogRotation(t *testing.T) {
 	dir := t.TempDir()
 	s := startNodeT(t, dir, "hk-node", "10.244.227.0/24", "--container-log-max-size=100Ki", "--container-log-max-files=3")
 	ns := s.namespace(t)
+	// Pods outlive their node: the pod goes before the cluster stops.
+	t.Cleanup(func() { s.kubectl(t, "delete", "pods", "--all", "-n", ns, "--grace-period=1", "--timeout=60s") })
 	script := `i=0; pad=$(printf '%090d' 0); while true; do j=0; while [ $j -lt 100 ]; do echo "n=$i $pad"; i=$((i+1)); j=$((j+1)); done; sleep 0.1; done`
 	s.ok(t, "run", "logger", "-n", ns, "--image=busybox", "--restart=Never", "--", "sh", "-c", script)
 	s.ok(t, "wait", "-n", ns, "--for=condition=Ready", "pod/logger", "--timeout=120s")
