@@ -45,6 +45,9 @@ func newAgentCommand() *cobra.Command {
 			if err := node.eviction.parse(); err != nil {
 				return err
 			}
+			if err := node.housekeeping.validate(); err != nil {
+				return err // refused before the node joins
+			}
 			if cleanupOnly {
 				// As `kube-proxy --cleanup`: remove the node's service rules and exit.
 				if err := proxy.CleanupTable(ctx, proxy.TableNameFor(cfg.NodeName)); err != nil {
@@ -141,6 +144,7 @@ func newAgentCommand() *cobra.Command {
 	nodeEvictionFlags(fs, &node.eviction)
 	nodeStaticPodFlags(fs, node)
 	fs.Int64Var(&node.podMaxPids, "pod-max-pids", -1, podMaxPidsUsage)
+	nodeHousekeepingFlags(fs, &node.housekeeping)
 	fs.BoolVar(&sim, "simulated", false, "Run a simulated node (explicit simulated mode: pods are marked running, no containers run).")
 	return cmd
 }

@@ -77,6 +77,9 @@ type localNode struct {
 	podManifestPath string
 	// podMaxPids is the pods' pids limit (--pod-max-pids).
 	podMaxPids int64
+	// housekeeping is the agent's log rotation and image garbage collection
+	// (--container-log-max-size, --container-log-max-files, --image-gc-*-threshold).
+	housekeeping nodeHousekeeping
 }
 
 const podMaxPidsUsage = "Largest number of processes of a pod (its pod cgroup's pids.max); -1: unlimited."
@@ -216,6 +219,10 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 		ClusterDNS: n.clusterDNS, ClusterDomain: n.clusterDomain, CgroupRoot: cm.NodeRoot(n.name), PodPidsLimit: n.podMaxPids}
 	n.eviction.apply(&agentCfg)
 	agentCfg.PodManifestPath = n.podManifestPath
+	if err := n.housekeeping.apply(&agentCfg); err != nil {
+		ln.Close()
+		return err
+	}
 	if agentCfg.PodCIDR == "" {
 		// No --pod-cidr: the node IPAM controller assigns the node's subnet; the pod network
 		// (CNI bridge), the proxy and the agent are configured with it.

@@ -36,6 +36,9 @@ func newUpCommand() *cobra.Command {
 		Long: "Run the control plane (embedded etcd, API server, controllers, scheduler) in one process.\n" +
 			"--simulated-nodes N adds N simulated nodes (no containers run) for trying the controllers out.",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := node.housekeeping.validate(); err != nil {
+				return err // refused before the cluster starts
+			}
 			if !logToStderr && !cmd.Flags().Changed("v") {
 				path, err := logToFile(p.api.DataDir)
 				if err != nil {
@@ -89,6 +92,7 @@ func newUpCommand() *cobra.Command {
 	nodeEvictionFlags(cmd.Flags(), &node.eviction)
 	nodeStaticPodFlags(cmd.Flags(), node)
 	cmd.Flags().Int64Var(&node.podMaxPids, "pod-max-pids", -1, podMaxPidsUsage)
+	nodeHousekeepingFlags(cmd.Flags(), &node.housekeeping)
 	cmd.Flags().BoolVar(&logToStderr, "log-to-stderr", false, "Write the components' logs to stderr instead of <data-dir>/logs/skiff.log (also when -v is given).")
 	cmd.Flags().BoolVar(&agent, "agent", true, "Run a node agent for this machine (containers on a private containerd).")
 	cmd.Flags().StringVar(&node.name, "node-name", "", "Name of this machine's node (default: the hostname).")

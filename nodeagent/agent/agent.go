@@ -34,8 +34,11 @@ import (
 	"github.com/skiff-dev/skiff/nodeagent/cm"
 	"github.com/skiff-dev/skiff/nodeagent/eviction"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
+	"github.com/skiff-dev/skiff/nodeagent/imagegc"
+	"github.com/skiff-dev/skiff/nodeagent/images"
 	"github.com/skiff-dev/skiff/nodeagent/kuberuntime"
 	"github.com/skiff-dev/skiff/nodeagent/localpath"
+	"github.com/skiff-dev/skiff/nodeagent/logs"
 	"github.com/skiff-dev/skiff/nodeagent/podcidr"
 	"github.com/skiff-dev/skiff/nodeagent/podworkers"
 	"github.com/skiff-dev/skiff/nodeagent/probes"
@@ -90,12 +93,23 @@ type Config struct {
 	// failed or is backing off (default min(10 s, BackoffInitial)).
 	ResyncPeriod    time.Duration
 	SyncRetryPeriod time.Duration
+	// ContainerGCPeriod is how often dead containers, sandboxes and log directories are
+	// collected (1 min, upstream's ContainerGCPeriod; see kuberuntime.PlanGC).
+	ContainerGCPeriod time.Duration
 	// MinimumGracePeriod for stopping containers (2 s).
 	MinimumGracePeriod time.Duration
 	// DisableLocalPath turns off the node's skiff.dev/local-path provisioner (package
 	// localpath), which otherwise makes the volumes of the claims scheduled to this node under
 	// <DataDir>/storage and deletes them when they are released.
 	DisableLocalPath bool
+	// ContainerLogMaxSize (bytes, 10Mi) and ContainerLogMaxFiles (5) are the rotation of the
+	// containers' logs (package logs; upstream's containerLogMaxSize and containerLogMaxFiles).
+	ContainerLogMaxSize  int64
+	ContainerLogMaxFiles int
+	// ImageGCHighThresholdPercent (85) and ImageGCLowThresholdPercent (80) of the image file
+	// system's use start and end the removal of unused images (package imagegc; a high
+	// threshold of 100 turns it off); both zero: the defaults. Skiff's builtin images stay.
+	ImageGCHighThresholdPercent, ImageGCLowThresholdPercent int
 	// Faults, when set, makes the agent carry out chaos.skiff.dev Faults targeting its node:
 	// stopped heartbeats, failing image pulls, killed containers. The agent starts it.
 	Faults *faults.Watcher
@@ -132,6 +146,8 @@ type Agent struct {
 	vols           *volumes.Manager
 	probes         *probes.Manager
 	workers        *podworkers.PodWorkers
+	logs           *logs.Manager
+	imageGC        *imagegc.Manager
 	metrics        *Metrics
 	recorder       record.EventRecorder
 	broadcaster    record.EventBroadcaster
@@ -200,6 +216,7 @@ func New(cfg Config) (*Agent, error) {
 	def(&cfg.ResyncPeriod, time.Minute)
 	def(&cfg.SyncRetryPeriod, min(10*time.Second, cfg.BackoffInitial))
 	def(&cfg.MinimumGracePeriod, 2*time.Second)
+	def(&cfg.ContainerGCPeriod, time.Minute)
 	for _, d := range []string{cfg.DataDir, cfg.PodLogsDir, filepath.Join(cfg.DataDir, "pods")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
@@ -265,6 +282,16 @@ func New(cfg Config) (*Agent, error) {
 		Clock:               cfg.Clock,
 		Event:               a.containerEvent,
 	})
+	var err error
+	if a.logs, err = logs.NewManager(logs.Config{Runtime: a.runtime, MaxSize: cfg.ContainerLogMaxSize,
+		MaxFiles: cfg.ContainerLogMaxFiles, Clock: cfg.Clock}); err != nil {
+		return nil, err
+	}
+	if a.imageGC, err = imagegc.NewManager(imagegc.Config{Runtime: a.runtime, Images: a.images,
+		HighThresholdPercent: cfg.ImageGCHighThresholdPercent, LowThresholdPercent: cfg.ImageGCLowThresholdPercent,
+		Protected: images.IsBuiltin, Event: a.nodeEvent, Clock: cfg.Clock}); err != nil {
+		return nil, err
+	}
 	a.workers = podworkers.New(podworkers.Config{
 		Sync:         a.syncPod,
 		Terminate:    a.terminatePod,
@@ -272,7 +299,6 @@ func New(cfg Config) (*Agent, error) {
 		RetryPeriod:  cfg.SyncRetryPeriod,
 		Clock:        cfg.Clock,
 	})
-	var err error
 	if a.stats, err = a.newStats(); err != nil {
 		return nil, err
 	}
@@ -484,6 +510,9 @@ func (a *Agent) Start(ctx context.Context) error {
 	})
 	run(func() { wait.UntilWithContext(ctx, a.relist, a.cfg.RelistPeriod) })
 	run(func() { wait.UntilWithContext(ctx, a.checkDeadlines, deadlineCheckPeriod) })
+	run(func() { a.logs.Start(ctx) })
+	run(func() { wait.UntilWithContext(ctx, a.containerGC, a.cfg.ContainerGCPeriod) })
+	run(func() { a.imageGC.Start(ctx) })
 	a.runFaults(ctx, run)
 	if a.eviction != nil {
 		run(func() { _ = a.eviction.Start(ctx) })
@@ -705,6 +734,30 @@ func (a *Agent) relist(ctx context.Context) {
 			a.resync(uid)
 		}
 	}
+}
+
+// containerGC is one container GC: pods the API has, the workers know or the agent is
+// finishing keep their containers; the others lose the dead ones, their sandboxes and logs.
+func (a *Agent) containerGC(ctx context.Context) {
+	exists := func(uid string) bool {
+		a.mu.Lock()
+		finishing := a.finishing[types.UID(uid)]
+		a.mu.Unlock()
+		return finishing || a.podByUID(types.UID(uid)) != nil || a.known(types.UID(uid))
+	}
+	if err := a.kr.GarbageCollect(ctx, exists); err != nil {
+		klog.FromContext(ctx).Error(err, "Container garbage collection failed")
+		a.nodeEvent(corev1.EventTypeWarning, "ContainerGCFailed", err.Error())
+	}
+}
+
+// nodeEvent records an event on the Node, referenced as the kubelet's nodeRef.
+func (a *Agent) nodeEvent(eventType, reason, message string) {
+	if a.recorder == nil {
+		return
+	}
+	ref := &corev1.ObjectReference{Kind: "Node", Name: a.cfg.NodeName, UID: types.UID(a.cfg.NodeName)}
+	a.recorder.Event(ref, eventType, reason, message)
 }
 
 // containerEvent records an event on a pod's container as the kubelet does (fieldPath

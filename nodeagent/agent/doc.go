@@ -36,6 +36,12 @@
 // their own limits (kuberuntime); a container killed by the kernel over its memory limit is
 // reported as containerd says, terminated with reason OOMKilled and exit code 137.
 //
+// Housekeeping runs beside the pods, as the kubelet's: container log rotation (package logs,
+// Config.ContainerLogMaxSize and ContainerLogMaxFiles), image garbage collection by the image
+// file system's use (package imagegc; Skiff's builtin images are never removed) and, every
+// ContainerGCPeriod, the container GC (kuberuntime.PlanGC: pods the API has, the workers know
+// or the agent is finishing keep their containers).
+//
 // A node given no pod CIDR starts with AwaitPodCIDR: it registers NotReady and waits for the node
 // IPAM controller to set spec.podCIDR, which its runtime's pod network then uses.
 package agent

@@ -33,6 +33,17 @@ func (emptyRuntime) ListContainers(context.Context, *runtimeapi.ContainerFilter)
 	return nil, nil
 }
 
+// emptyImages is an image service with no images and no image file system.
+type emptyImages struct{ nilImages }
+
+func (emptyImages) ListImages(context.Context, *runtimeapi.ImageFilter) ([]*runtimeapi.Image, error) {
+	return nil, nil
+}
+
+func (emptyImages) ImageFsInfo(context.Context) (*runtimeapi.ImageFsInfoResponse, error) {
+	return &runtimeapi.ImageFsInfoResponse{}, nil
+}
+
 // TestAgentRunsLocalPathProvisioner: a started agent provisions the claims selected for its
 // node under <DataDir>/storage.
 func TestAgentRunsLocalPathProvisioner(t *testing.T) {
@@ -49,7 +60,7 @@ func TestAgentRunsLocalPathProvisioner(t *testing.T) {
 			},
 		})
 	dir := t.TempDir()
-	a, err := New(Config{NodeName: "n1", Client: client, RuntimeService: emptyRuntime{}, ImageService: nilImages{}, DataDir: dir, NodeIP: "10.0.0.1", PodCIDR: "10.1.0.0/24",
+	a, err := New(Config{NodeName: "n1", Client: client, RuntimeService: emptyRuntime{}, ImageService: emptyImages{}, DataDir: dir, NodeIP: "10.0.0.1", PodCIDR: "10.1.0.0/24",
 		ResolvConf: filepath.Join(dir, "resolv.conf"), RelistPeriod: time.Hour, StatusInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)

@@ -182,3 +182,14 @@ func EnsureBuiltin(ctx context.Context, r *Registry, srcRoot string) (map[string
 	}
 	return refs, nil
 }
+
+// IsBuiltin reports whether name (as a runtime lists it, registry and tag in full) is one of
+// Skiff's own images or their aliases, which a node never garbage-collects.
+func IsBuiltin(name string) bool {
+	for ref, aliases := range builtinAliases {
+		if name == ref || slices.Contains(aliases, name) {
+			return true
+		}
+	}
+	return name == HTTPRef
+}

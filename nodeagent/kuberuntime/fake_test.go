@@ -3,6 +3,7 @@ package kuberuntime
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sync"
 
 	cri "k8s.io/cri-api/pkg/apis"
@@ -159,7 +160,8 @@ func (f *fakeCRI) ContainerStatus(_ context.Context, id string, _ bool) (*runtim
 		return nil, fmt.Errorf("not found")
 	}
 	return &runtimeapi.ContainerStatusResponse{Status: &runtimeapi.ContainerStatus{Id: id, Metadata: c.cfg.Metadata, State: c.state, CreatedAt: c.created, StartedAt: c.started, FinishedAt: c.finished,
-		ExitCode: c.exit, Reason: c.reason, Image: c.cfg.Image, ImageRef: c.cfg.Image.Image + "@sha256:feed", Labels: c.cfg.Labels, Annotations: c.cfg.Annotations}}, nil
+		ExitCode: c.exit, Reason: c.reason, Image: c.cfg.Image, ImageRef: c.cfg.Image.Image + "@sha256:feed", Labels: c.cfg.Labels, Annotations: c.cfg.Annotations,
+		LogPath: filepath.Join(f.sandboxes[c.sandbox].cfg.GetLogDirectory(), c.cfg.GetLogPath())}}, nil
 }
 func (f *fakeCRI) ImageStatus(_ context.Context, spec *runtimeapi.ImageSpec, _ bool) (*runtimeapi.ImageStatusResponse, error) {
 	f.mu.Lock()

@@ -1,7 +1,8 @@
 // Package kuberuntime is the kubelet's runtime manager over CRI, after upstream's
 // pkg/kubelet/kuberuntime: it reads a pod's sandboxes and containers from the runtime, decides
 // what to do (ComputePodActions) and does it (SyncPod, KillPod) through the cri-api
-// RuntimeService and ImageManagerService interfaces.
+// RuntimeService and ImageManagerService interfaces. Its container GC (gc.go, PlanGC) is
+// upstream's kuberuntime_gc.go with two attempts kept per container name.
 //
 // Lifecycle hooks (hooks.go) run as upstream's handlerRunner, through injected HookRunners:
 // exec through CRI ExecSync, httpGet to the pod IP (or the host given) with scheme, named

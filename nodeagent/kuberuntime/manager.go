@@ -570,21 +570,3 @@ func (m *Manager) RemovePod(ctx context.Context, uid string) error {
 	}
 	return errors.Join(errs...)
 }
-
-// gcDeadContainers keeps the two newest attempts of each container name (the current one and
-// the one lastState shows) and removes older exited ones, like upstream's container GC with
-// MaxPerPodContainer.
-func (m *Manager) gcDeadContainers(ctx context.Context, rt *status.Runtime) {
-	seen := map[string]bool{}
-	for _, c := range rt.Containers {
-		if seen[c.Name] {
-			continue
-		}
-		seen[c.Name] = true
-		for i, att := range rt.Attempts(c.Name) {
-			if i >= 2 && att.State == status.ContainerStateExited {
-				_ = m.cfg.Runtime.RemoveContainer(ctx, att.ID)
-			}
-		}
-	}
-}

@@ -216,7 +216,7 @@ func ReadLogs(ctx context.Context, path string, opts *LogOptions, running func(c
 	if err != nil {
 		return fmt.Errorf("failed to open log file %q: %v", path, err)
 	}
-	defer f.Close()
+	defer func() { f.Close() }() // f changes when a followed log is rotated
 	start, err := findTailLineStartIndex(f, opts.Tail)
 	if err != nil {
 		return fmt.Errorf("failed to tail %d lines of log file %q: %v", opts.Tail, path, err)
@@ -228,6 +228,14 @@ func ReadLogs(ctx context.Context, path string, opts *LogOptions, running func(c
 	w := newLogWriter(out, opts)
 	flusher, _ := out.(interface{ Flush() })
 	var pending []byte
+	// next is the new file of a rotated log (package nodeagent/logs renames the file and has the
+	// runtime reopen it), followed from its start as upstream's ReadLogs does on a rename.
+	var next *os.File
+	defer func() {
+		if next != nil {
+			next.Close()
+		}
+	}()
 	lastCheck := time.Now()
 	for {
 		chunk, err := r.ReadBytes('\n')
@@ -266,6 +274,20 @@ func ReadLogs(ctx context.Context, path string, opts *LogOptions, running func(c
 		if flusher != nil {
 			flusher.Flush()
 		}
+		if next != nil {
+			// The rotated file was read to its end once more: go on with the new one.
+			if err := finish(); err != nil {
+				return err
+			}
+			pending = pending[:0]
+			f.Close()
+			f, next = next, nil
+			r.Reset(f)
+			continue
+		}
+		// A rotated file is read to its end once more after the wait below (the runtime may
+		// still write to it until its reopen is done), then the new one.
+		next = reopenIfRotated(f, path)
 		if time.Since(lastCheck) >= stateCheckPeriod {
 			lastCheck = time.Now()
 			if running == nil || !running(ctx) {
@@ -282,4 +304,21 @@ func ReadLogs(ctx context.Context, path string, opts *LogOptions, running func(c
 		case <-time.After(pollPeriod):
 		}
 	}
+}
+
+// reopenIfRotated opens path when it names another file than f (the log was rotated and the
+// runtime reopened it), else returns nil.
+func reopenIfRotated(f *os.File, path string) *os.File {
+	cur, err := os.Stat(path)
+	if err != nil {
+		return nil // renamed, not reopened yet
+	}
+	if old, err := f.Stat(); err != nil || os.SameFile(old, cur) {
+		return nil
+	}
+	nf, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	return nf
 }

@@ -192,6 +192,52 @@ func TestReadLogsFollow(t *testing.T) {
 	}
 }
 
+// TestReadLogsFollowRotated: a followed log that is rotated (renamed, then reopened by the
+// runtime) is read to its end, then the new file from its start.
+func TestReadLogsFollowRotated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0.log")
+	line := func(s string) string {
+		return fmt.Sprintf("%s stdout F %s\n", time.Now().UTC().Format(time.RFC3339Nano), s)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(f, line("a"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- ReadLogs(ctx, path, NewLogOptions(&corev1.PodLogOptions{Follow: true}, time.Now()), func(context.Context) bool { return true }, out)
+	}()
+	has := func(want string) func() (bool, string) {
+		return func() (bool, string) {
+			got := out.String()
+			return got == want, fmt.Sprintf("got %q, want %q", got, want)
+		}
+	}
+	poll.Until(t, 5*time.Second, "the first line", poll.Check(has("a\n")))
+	if err := os.Rename(path, path+".20261206-030000"); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(f, line("b")) // written before the runtime reopened the log
+	f.Close()
+	nf, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nf.Close()
+	fmt.Fprint(nf, line("c"))
+	poll.Until(t, 5*time.Second, "the old file's end, then the new file", poll.Check(has("a\nb\nc\n")))
+	fmt.Fprint(nf, line("d"))
+	poll.Until(t, 5*time.Second, "the new file followed", poll.Check(has("a\nb\nc\nd\n")))
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
 type syncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer

@@ -161,23 +161,32 @@ func (p *Provider) readDisks(ctx context.Context, sandboxes []*runtimeapi.PodSan
 	return d
 }
 
-// imageFs is the runtime's image file system: what its images use, from CRI ImageFsInfo, on
-// the file system of its mount point.
+// imageFs is the runtime's image file system (ImageFsUsage).
 func (p *Provider) imageFs(ctx context.Context) (*FsUsage, error) {
-	resp, err := p.cfg.Images.ImageFsInfo(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("image fs info: %w", err)
-	}
-	if len(resp.GetImageFilesystems()) == 0 {
-		return nil, fmt.Errorf("the runtime reports no image file system")
-	}
-	img := resp.GetImageFilesystems()[0]
-	u, err := p.cfg.StatFS(img.GetFsId().GetMountpoint())
+	u, err := ImageFsUsage(ctx, p.cfg.Images, p.cfg.StatFS)
 	if err != nil {
 		return nil, err
 	}
-	u.UsedBytes, u.InodesUsed = img.GetUsedBytes().GetValue(), img.GetInodesUsed().GetValue()
 	return &u, nil
+}
+
+// ImageFsUsage is the runtime's image file system: what its images use, from CRI ImageFsInfo,
+// on the file system of its mount point, read with statFS (capacity and available bytes).
+func ImageFsUsage(ctx context.Context, images internalapi.ImageManagerService, statFS func(string) (FsUsage, error)) (FsUsage, error) {
+	resp, err := images.ImageFsInfo(ctx)
+	if err != nil {
+		return FsUsage{}, fmt.Errorf("image fs info: %w", err)
+	}
+	if len(resp.GetImageFilesystems()) == 0 {
+		return FsUsage{}, fmt.Errorf("the runtime reports no image file system")
+	}
+	img := resp.GetImageFilesystems()[0]
+	u, err := statFS(img.GetFsId().GetMountpoint())
+	if err != nil {
+		return FsUsage{}, err
+	}
+	u.UsedBytes, u.InodesUsed = img.GetUsedBytes().GetValue(), img.GetInodesUsed().GetValue()
+	return u, nil
 }
 
 // readHost reads the host, with the CPU rate since the reading before.
