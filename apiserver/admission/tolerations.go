@@ -33,10 +33,11 @@ func NewDefaultTolerations() *DefaultTolerations {
 
 // NewDefaultTolerationsWith returns the plugin with the given not-ready and unreachable seconds.
 func NewDefaultTolerationsWith(notReady, unreachable int64) *DefaultTolerations {
-	return &DefaultTolerations{Handler: admission.NewHandler(admission.Create), Seconds: notReady, UnreachableSeconds: unreachable}
+	return &DefaultTolerations{Handler: admission.NewHandler(admission.Create, admission.Update), Seconds: notReady, UnreachableSeconds: unreachable}
 }
 
-// Admit adds the missing tolerations to pods being created.
+// Admit adds the missing tolerations to pods being created or updated (upstream handles both:
+// an update that replaces the tolerations keeps the defaults, so it only adds tolerations).
 func (p *DefaultTolerations) Admit(ctx context.Context, a admission.Attributes, o admission.ObjectInterfaces) error {
 	if a.GetResource().GroupResource() != corev1.Resource("pods") || a.GetSubresource() != "" {
 		return nil
