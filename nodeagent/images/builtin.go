@@ -34,7 +34,7 @@ var builtinAliases = map[string][]string{
 // Debian's busybox-static wget crashes on every URL, its nc has no -z and its nslookup ignores
 // resolv.conf's search domains. (busybox sh still runs its own applets first: scripts name
 // /bin/wget.)
-var netApplets = []string{"wget", "nc", "nslookup"}
+var netApplets = []string{"wget", "nc", "nslookup", "curl"}
 
 // busyboxApplets are linked when `busybox --list` cannot be run.
 var busyboxApplets = []string{"sh", "ash", "echo", "sleep", "cat", "ls", "wget", "nc", "env", "true",

@@ -1,5 +1,5 @@
 // Command nettool is the network client of Skiff's builtin busybox image, installed as
-// /bin/wget, /bin/nc and /bin/nslookup there (Debian's busybox-static wget crashes on any URL,
+// /bin/wget, /bin/nc, /bin/nslookup and /bin/curl there (Debian's busybox-static wget crashes on any URL,
 // its nc has no -z, its nslookup ignores resolv.conf's search domains).
 // It is one static binary that acts by the name it is run as (or its first argument):
 //
@@ -8,12 +8,17 @@
 //	nc -l [-p] PORT                      accept one connection and pipe it likewise
 //	nslookup [-type=A|AAAA|SRV|PTR|CNAME|TXT] NAME [SERVER]
 //	                                     lookup with /etc/resolv.conf's search domains
+//	curl [-sSfkLI] [-o FILE] [-w FMT] [-m SEC] [--connect-timeout SEC] [-X M] [-d DATA] [-H HDR] URL...
+//	                                     the part of curl the conformance specs run (agnhost's
+//	                                     image runs hooks and probes as `sh -c curl ...`)
 //
-// Exit status 0 on success, 1 on failure (the reason on stderr), as busybox's applets.
+// Exit status 0 on success, 1 on failure (the reason on stderr), as busybox's applets; curl
+// exits with curl's codes (6, 7, 22, 28, ...).
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -33,7 +38,7 @@ import (
 func main() {
 	args := os.Args
 	cmd := filepath.Base(args[0])
-	if cmd != "wget" && cmd != "nc" && cmd != "nslookup" && len(args) > 1 {
+	if cmd != "wget" && cmd != "nc" && cmd != "nslookup" && cmd != "curl" && len(args) > 1 {
 		cmd, args = args[1], args[1:]
 	}
 	var err error
@@ -44,8 +49,15 @@ func main() {
 		err = nc(args[1:])
 	case "nslookup":
 		err = nslookup(args[1:])
+	case "curl":
+		var code int
+		code, err = curl(args[1:], os.Stdout)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "curl: %v\n", err)
+		}
+		os.Exit(code)
 	default:
-		err = errors.New("usage: nettool wget|nc|nslookup ARGS (or run it as wget, nc or nslookup)")
+		err = errors.New("usage: nettool wget|nc|nslookup|curl ARGS (or run it as wget, nc, nslookup or curl)")
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", cmd, err)
@@ -426,4 +438,125 @@ func dnsReason(err error) string {
 		return "NXDOMAIN"
 	}
 	return err.Error()
+}
+
+// curl is the part of curl the conformance specs use: a request to each URL (GET, or -X/-d,
+// -I for HEAD, -H headers), the body to stdout or -o FILE, -w with %{http_code}, -f (exit 22
+// on an HTTP error), -m/--max-time and --connect-timeout, -k (no certificate check), -L
+// (follow redirects; they are never followed otherwise, as curl). Quiet flags (-s, -S, -v, -g)
+// are accepted. It returns curl's exit codes: 0, 6 (no host), 7 (no connection), 22, 28
+// (timeout), 2 (usage).
+func curl(args []string, stdout io.Writer) (int, error) {
+	set, operands, err := opts(args, map[string]bool{"o": true, "w": true, "m": true, "X": true, "d": true, "H": true,
+		"-max-time": true, "-connect-timeout": true, "-request": true, "-data": true, "-header": true, "-output": true,
+		"-write-out": true, "-retry": true, "-retry-delay": true, "-retry-max-time": true, "-resolve": true})
+	if err != nil {
+		return 2, err
+	}
+	if len(operands) == 0 {
+		return 2, errors.New("usage: curl [-sSfkLI] [-o FILE] [-w FMT] [-m SEC] [-X METHOD] [-d DATA] [-H HEADER] URL...")
+	}
+	timeout := time.Duration(0)
+	if t, ok := last(set, "m", "-max-time"); ok {
+		if timeout, err = seconds(t); err != nil {
+			return 2, err
+		}
+	}
+	dialer := &net.Dialer{}
+	if t, ok := last(set, "-connect-timeout"); ok {
+		if dialer.Timeout, err = seconds(t); err != nil {
+			return 2, err
+		}
+	}
+	transport := &http.Transport{DialContext: dialer.DialContext}
+	if _, ok := set["k"]; ok {
+		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+	}
+	if _, ok := set["-insecure"]; ok {
+		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+	}
+	client := &http.Client{Timeout: timeout, Transport: transport}
+	_, follow := set["L"]
+	if !follow {
+		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	_, fail := set["f"]
+	_, head := set["I"]
+	method := http.MethodGet
+	data, hasData := last(set, "d", "-data")
+	if hasData {
+		method = http.MethodPost
+	}
+	if head {
+		method = http.MethodHead
+	}
+	if m, ok := last(set, "X", "-request"); ok {
+		method = m
+	}
+	var out io.Writer = stdout
+	if o, ok := last(set, "o", "-output"); ok && o != "-" {
+		f, err := os.Create(o)
+		if err != nil {
+			return 23, err
+		}
+		defer f.Close()
+		out = f
+	}
+	for _, raw := range operands {
+		if !strings.Contains(raw, "://") {
+			raw = "http://" + raw
+		}
+		var body io.Reader
+		if hasData {
+			body = strings.NewReader(data)
+		}
+		req, err := http.NewRequest(method, raw, body)
+		if err != nil {
+			return 3, err
+		}
+		req.Header.Set("User-Agent", "curl/8.0 (nettool)")
+		if hasData {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		for _, h := range append(set["H"], set["-header"]...) {
+			k, v, _ := strings.Cut(h, ":")
+			req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			var dnsErr *net.DNSError
+			var netErr net.Error
+			switch {
+			case errors.As(err, &dnsErr):
+				return 6, err
+			case errors.As(err, &netErr) && netErr.Timeout():
+				return 28, err
+			}
+			return 7, err
+		}
+		if fail && resp.StatusCode >= 400 {
+			resp.Body.Close()
+			return 22, fmt.Errorf("The requested URL returned error: %d", resp.StatusCode)
+		}
+		if head {
+			fmt.Fprintf(out, "%s %s\r\n", resp.Proto, resp.Status)
+			for k, vs := range resp.Header {
+				for _, v := range vs {
+					fmt.Fprintf(out, "%s: %s\r\n", k, v)
+				}
+			}
+		}
+		_, err = io.Copy(out, resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return 56, err
+		}
+		if w, ok := last(set, "w", "-write-out"); ok {
+			w = strings.ReplaceAll(w, "%{http_code}", fmt.Sprintf("%03d", resp.StatusCode))
+			w = strings.ReplaceAll(w, "%{response_code}", fmt.Sprintf("%03d", resp.StatusCode))
+			w = strings.ReplaceAll(w, "\\n", "\n")
+			fmt.Fprint(stdout, w)
+		}
+	}
+	return 0, nil
 }

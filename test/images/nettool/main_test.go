@@ -87,3 +87,44 @@ func TestWgetAndNc(t *testing.T) {
 		t.Error("nc -z of a closed port succeeded")
 	}
 }
+
+// TestCurl: the body to stdout, -w with the status code, -f on a 404 (exit 22), -d as a POST,
+// -o to a file, -I headers, a refused connection (exit 7).
+func TestCurl(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/echo":
+			b, _ := io.ReadAll(r.Body)
+			fmt.Fprintf(w, "%s %s %s", r.Method, r.URL.Query().Get("msg"), b)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		out  string
+	}{
+		{"get", []string{"-s", srv.URL + "/echo?msg=poststart"}, 0, "GET poststart "},
+		{"write-out", []string{"-s", "-o", "/dev/null", "-w", "%{http_code}", srv.URL + "/missing"}, 0, "404"},
+		{"fail", []string{"-sf", srv.URL + "/missing"}, 22, ""},
+		{"post", []string{"-s", "-d", "x=1", srv.URL + "/echo"}, 0, "POST  x=1"},
+		{"method", []string{"-s", "-X", "PUT", srv.URL + "/echo"}, 0, "PUT  "},
+		{"refused", []string{"-s", "--connect-timeout", "2", "http://127.0.0.1:1/"}, 7, ""},
+		{"usage", []string{"-s"}, 2, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf strings.Builder
+			code, _ := curl(tc.args, &buf)
+			if code != tc.code || buf.String() != tc.out {
+				t.Errorf("curl %v: code %d output %q, want %d %q", tc.args, code, buf.String(), tc.code, tc.out)
+			}
+		})
+	}
+	var buf strings.Builder
+	if code, err := curl([]string{"-sI", srv.URL + "/echo"}, &buf); code != 0 || !strings.HasPrefix(buf.String(), "HTTP/1.1 200 OK\r\n") {
+		t.Errorf("-I: %d %v %q", code, err, buf.String())
+	}
+}

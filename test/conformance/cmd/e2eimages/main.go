@@ -8,7 +8,7 @@
 //     busybox root file system below, with /localhost.crt, /localhost.key and /uploads;
 //     entrypoint /agnhost, command pause, as upstream's.
 //   - busybox (every version): Debian's static busybox with a link per applet, and nettool (Skiff's
-//     test/images/nettool) as wget, nc and nslookup, which busybox-static lacks or crashes in.
+//     test/images/nettool) as wget, nc, nslookup and curl, which busybox-static lacks or crashes in.
 //   - nginx (every version): agnhost netexec serving HTTP on port 80; specs that use nginx only
 //     need a web server there.
 //   - pause: Skiff's test/images/pause binary as /pause.
@@ -233,7 +233,7 @@ func busyboxApplets(path string) ([]string, error) {
 }
 
 // netApplets are served by nettool instead of busybox.
-var netApplets = map[string]bool{"wget": true, "nc": true, "nslookup": true}
+var netApplets = map[string]bool{"wget": true, "nc": true, "nslookup": true, "curl": true}
 
 // busyboxFiles is a busybox root file system: /bin/busybox with a link per applet, nettool for
 // the network applets, the users and groups upstream's images define, and the usual directories.
