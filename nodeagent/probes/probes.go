@@ -405,7 +405,7 @@ func (w *worker) event(eventType, reason, msg string) {
 	}
 }
 
-// CRIProber runs probes for real: exec through CRI, HTTP and TCP from the host.
+// CRIProber runs probes for real: exec through CRI, HTTP, TCP and gRPC from the host.
 type CRIProber struct {
 	Runtime cri.RuntimeService
 }
@@ -449,6 +449,13 @@ func (p *CRIProber) Probe(ctx context.Context, pod *corev1.Pod, st *corev1.PodSt
 		}
 		_ = conn.Close()
 		return Success, "", nil
+	case pr.GRPC != nil:
+		service := ""
+		if pr.GRPC.Service != nil {
+			service = *pr.GRPC.Service
+		}
+		res, out := DoGRPC(ctx, st.PodIP, int(pr.GRPC.Port), service, timeout)
+		return res, out, nil
 	}
 	return Unknown, "", fmt.Errorf("missing probe handler for %s", c.Name)
 }
