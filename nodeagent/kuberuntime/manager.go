@@ -462,6 +462,13 @@ func requestedGracePeriod(pod *corev1.Pod, override *int64) time.Duration {
 // runs and the grace period is above 0), and its time counts against the grace period; the
 // stop gets what remains, at least MinimumGracePeriod.
 func (m *Manager) stopContainer(ctx context.Context, pod *corev1.Pod, id string, override *int64) error {
+	return m.stopContainerInTurn(ctx, pod, id, "", override, nil)
+}
+
+// stopContainerInTurn is upstream's killContainer: the preStop hook first, then the wait for
+// the container's turn in the pod's termination order (sidecars wait for the app containers),
+// both within the grace period, then the stop with what is left (at least the minimum).
+func (m *Manager) stopContainerInTurn(ctx context.Context, pod *corev1.Pod, id, name string, override *int64, order *terminationOrdering) error {
 	g := int64(requestedGracePeriod(pod, override) / time.Second)
 	var spec *corev1.Container
 	running := false
@@ -479,6 +486,9 @@ func (m *Manager) stopContainer(ctx context.Context, pod *corev1.Pod, id string,
 		var cancel func()
 		took, cancel = m.preStop(ctx, pod, spec, id, plan.Grace)
 		defer cancel()
+	}
+	if left := time.Duration(g)*time.Second - took; order != nil && left > 0 {
+		took += order.waitForTurn(name, left)
 	}
 	stopGrace := StopGrace(g, took, m.cfg.MinimumGracePeriod)
 	klog.V(2).InfoS("Killing container with a grace period", "pod", klog.KObj(pod), "podUID", pod.UID, "containerID", id, "gracePeriod", stopGrace)
@@ -514,20 +524,14 @@ func (m *Manager) killPodWithRuntime(ctx context.Context, pod *corev1.Pod, rt *s
 		names = append(names, c.Name)
 	}
 	// upstream: app containers stop first, then sidecars in reverse order of declaration, all
-	// within the grace period.
+	// within the grace period (each runs its preStop hook before it waits for its turn).
 	order := newTerminationOrdering(pod, names, m.cfg.Clock)
-	grace := requestedGracePeriod(pod, override)
 	for _, c := range stopping {
 		m.event(pod, c.Name, corev1.EventTypeNormal, "Killing", "Stopping container %s", c.Name)
 		wg.Add(1)
 		go func(c status.Container) {
 			defer wg.Done()
-			ov := override
-			if waited := order.waitForTurn(c.Name, grace); waited > 0 {
-				left := int64((grace - waited) / time.Second)
-				ov = &left
-			}
-			if err := m.stopContainer(ctx, pod, c.ID, ov); err != nil {
+			if err := m.stopContainerInTurn(ctx, pod, c.ID, c.Name, override, order); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()

@@ -2,7 +2,10 @@ package kuberuntime
 
 import (
 	"context"
+	"errors"
 	"reflect"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -177,5 +180,54 @@ func TestTerminationOrderingGrace(t *testing.T) {
 	o = newTerminationOrdering(pod, []string{"s1"}, m.cfg.Clock)
 	if waited := o.waitForTurn("s1", 5*time.Second); waited != 0 {
 		t.Fatalf("waited %s", waited)
+	}
+}
+
+// TestSidecarPreStopBeforeItsTurn: as upstream's killContainer, a sidecar runs its preStop hook
+// at once and only then waits for the app containers to stop. The app's own preStop waits for
+// the sidecar's: with the hook after the wait, the pod could not stop within its grace period.
+func TestSidecarPreStopBeforeItsTurn(t *testing.T) {
+	f, m, _ := setup()
+	pod := sidecarPod(corev1.RestartPolicyAlways, []string{"s1"}, map[string]bool{"s1": true}, "a")
+	pod.Spec.InitContainers[0].Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"sidecar-prestop"}}}}
+	pod.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"app-prestop"}}}}
+	for range 3 {
+		doSync(t, m, pod)
+	}
+	sidecarHook := make(chan struct{})
+	var once sync.Once
+	var appHookFailed atomic.Bool
+	m.cfg.Hooks.Exec = func(ctx context.Context, _ string, cmd []string) ([]byte, error) {
+		switch cmd[0] {
+		case "sidecar-prestop":
+			once.Do(func() { close(sidecarHook) })
+		case "app-prestop":
+			select {
+			case <-sidecarHook:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(5 * time.Second):
+				appHookFailed.Store(true)
+				return nil, errors.New("the sidecar's preStop did not run while the app was stopping")
+			}
+		}
+		return nil, nil
+	}
+	f.takeCalls()
+	done := make(chan error, 1)
+	go func() { done <- m.KillPod(context.Background(), pod, nil) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("KillPod did not end")
+	}
+	if appHookFailed.Load() {
+		t.Fatal("the sidecar's preStop waited for the app containers to stop")
+	}
+	if calls := f.takeCalls(); !reflect.DeepEqual(calls, []string{"StopContainer a", "StopContainer s1", "StopPodSandbox"}) {
+		t.Errorf("calls = %v", calls)
 	}
 }
