@@ -95,6 +95,11 @@ func lastLogLines(path string) string {
 		lines = append(lines, partial.String()+"\n")
 		partial.Reset()
 	}
+	// A last line the container never ended ("echo -n DONE") counts as it is, as upstream's
+	// log reader writes partial lines.
+	if partial.Len() > 0 {
+		lines = append(lines, partial.String())
+	}
 	if len(lines) > maxTerminationMessageLogLines {
 		lines = lines[len(lines)-maxTerminationMessageLogLines:]
 	}

@@ -30,6 +30,13 @@ func TestTerminationMessage(t *testing.T) {
 	if got := terminationMessage(st("FallbackToLogsOnError", 0, msgFile)); got != "" {
 		t.Errorf("no fallback on success: %q", got)
 	}
+	// A last line never ended (upstream's conformance spec runs `echo -n DONE; /bin/false`).
+	if err := os.WriteFile(logFile, []byte("2026-01-01T00:00:00Z stdout P DONE\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := terminationMessage(st("FallbackToLogsOnError", 1, msgFile)); got != "DONE" {
+		t.Errorf("a partial last line: %q", got)
+	}
 	if err := os.WriteFile(msgFile, []byte(strings.Repeat("x", 5000)+"end"), 0o644); err != nil {
 		t.Fatal(err)
 	}
