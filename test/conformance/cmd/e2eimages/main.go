@@ -241,6 +241,9 @@ func busyboxFiles(busybox []byte, applets []string, nettool []byte) []file {
 	files := []file{
 		{path: "bin/busybox", mode: 0o755, data: busybox},
 		{path: "bin/nettool", mode: 0o755, data: nettool},
+		// Specs run `/bin/bash -c ...` in agnhost's image (upstream's has bash): busybox sh under that
+		// name is enough for what they run.
+		{path: "bin/bash", mode: 0o755, data: []byte("#!/bin/sh\nexec /bin/sh \"$@\"\n")},
 		{path: "etc/passwd", mode: 0o644, data: []byte("root:x:0:0:root:/root:/bin/sh\n" +
 			"user-defined-in-image:x:1000:1000::/home/user-defined-in-image:/bin/sh\n" +
 			"nobody:x:65534:65534:nobody:/home:/bin/false\n")},
