@@ -146,7 +146,7 @@ func (a *Agent) syncMirrors(ctx context.Context) {
 		st, ok := a.lastStatus[s.UID]
 		a.mu.Unlock()
 		if ok {
-			created.Status = withQOSClass(st, created.Status.QOSClass)
+			created.Status = st
 			if _, err := pods(s.Namespace).UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
 				log.Error(err, "Writing mirror pod status failed", "pod", klog.KObj(created))
 			}
@@ -171,11 +171,7 @@ func (a *Agent) writeMirrorStatus(ctx context.Context, pod *corev1.Pod, st corev
 		return nil // the mirror comes with syncMirrors, with this status
 	}
 	m := obj.(*corev1.Pod)
-	if !staticpods.IsMirror(m) || !staticpods.MirrorCurrent(m, pod) {
-		return nil
-	}
-	st = withQOSClass(st, m.Status.QOSClass)
-	if string(statusJSON(&m.Status)) == string(statusJSON(&st)) {
+	if !staticpods.IsMirror(m) || !staticpods.MirrorCurrent(m, pod) || string(statusJSON(&m.Status)) == string(statusJSON(&st)) {
 		return nil
 	}
 	m = m.DeepCopy()
@@ -185,15 +181,6 @@ func (a *Agent) writeMirrorStatus(ctx context.Context, pod *corev1.Pod, st corev
 		return nil // a newer mirror: the next sync writes it
 	}
 	return err
-}
-
-// withQOSClass gives a static pod's status the QoS class the API server computed for its
-// mirror (immutable there; the static pod itself never went through the API server).
-func withQOSClass(st corev1.PodStatus, qos corev1.PodQOSClass) corev1.PodStatus {
-	if st.QOSClass == "" {
-		st.QOSClass = qos
-	}
-	return st
 }
 
 // runStaticPods reads the manifest directory and reconciles the mirrors every period (the

@@ -197,6 +197,7 @@ func (a *Agent) generate(ctx context.Context, pod *corev1.Pod, failures map[stri
 	st := status.Generate(status.Input{Pod: old, Runtime: rt, StartFailures: failures, Readiness: readiness, Startup: startup,
 		HostIPs: a.hostIPs(), PodIsTerminal: terminal, Now: a.cfg.Clock.Now()})
 	ApplyActiveDeadline(pod, &st, a.cfg.Clock.Now())
+	a.evictedStatus(pod.UID, &st)
 	status.ObserveGeneration(&st, pod.Generation)
 	return st, rt, nil
 }
@@ -331,7 +332,6 @@ func (a *Agent) terminatePod(ctx context.Context, pod *corev1.Pod, grace *int64)
 	if err != nil {
 		return err
 	}
-	a.evictedStatus(pod.UID, &st)
 	if cached != nil {
 		if err := a.writeStatus(ctx, pod, st); err != nil {
 			return err
