@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 func TestStorage(t *testing.T) {
@@ -107,7 +108,14 @@ func paramKindAuthorization(t *testing.T, s *apiservertest.Server) {
 						Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}}}}}},
 				Validations: []admissionregistrationv1.Validation{{Expression: "params.data.size() > 0"}}}}
 	}
-	_, err := alice.Create(ctx, policy("by-alice"), metav1.CreateOptions{})
+	// The binding reaches the authorizer through its informer: wait until alice may create.
+	var err error
+	poll.Eventually(t, "alice's role binding in effect", func() error {
+		if _, err = alice.Create(ctx, policy("by-alice"), metav1.CreateOptions{}); apierrors.IsForbidden(err) {
+			return err
+		}
+		return nil
+	})
 	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), `spec.paramKind: Forbidden: user &{alice`) ||
 		!strings.Contains(err.Error(), `must have "get" permission on all objects of the referenced paramKind (kind=ConfigMap, apiVersion=v1)`) {
 		t.Errorf("alice without get on configmaps: %v", err)
