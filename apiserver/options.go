@@ -68,6 +68,9 @@ type Options struct {
 	// MetricResolution is how often the built-in metrics API scrapes the nodes
 	// (metrics-server's --metric-resolution; 15s when 0).
 	MetricResolution time.Duration
+	// WatchQueueLength bounds the events a watch holds for a client that does not read before the
+	// server closes it (`--watch-queue-length`; watchbuffer.MaxQueued when 0).
+	WatchQueueLength int
 	// EtcdForTests tunes the embedded single etcd member for in-process tests (etcd.Config.ForTests).
 	EtcdForTests bool
 	// Hardening holds the audit log, encryption at rest and request limits (hardening.go).

@@ -73,6 +73,7 @@ import (
 	schedulingstorage "github.com/skiff-dev/skiff/apiserver/registry/scheduling"
 	storagestorage "github.com/skiff-dev/skiff/apiserver/registry/storage"
 	"github.com/skiff-dev/skiff/apiserver/resourcemetrics"
+	"github.com/skiff-dev/skiff/apiserver/watchbuffer"
 )
 
 // SystemNamespaces exist from the first start and cannot be deleted.
@@ -305,6 +306,8 @@ func (c *Config) applyStorage(ctx context.Context) error {
 		c.Close()
 		return fmt.Errorf("etcd storage: %w", err)
 	}
+	// Watches keep up with Skiff's event rate instead of the cacher's 10-event channels.
+	c.Generic.RESTOptionsGetter = watchbuffer.RESTOptionsGetter(c.Generic.RESTOptionsGetter, o.WatchQueueLength)
 	c.etcdOptions = etcdOpts
 	return nil
 }
@@ -614,6 +617,8 @@ func (s *Server) Start(ctx context.Context) error {
 	var etcdErr <-chan error
 	if s.Config.etcd != nil {
 		etcdErr = s.Config.etcd.Err()
+		// Sizes in /metrics; the file shrinks again after a burst (the API server compacts).
+		go s.Config.etcd.RunDefrag(ctx, etcd.DefragPolicy{}, clock.RealClock{})
 	}
 	select {
 	case err := <-errCh:

@@ -106,7 +106,7 @@ func newAgentCommand() *cobra.Command {
 			if _, err := failover.Apply(restCfg, servers); err != nil {
 				return err
 			}
-			client, err := kubernetes.NewForConfig(restCfg)
+			client, err := builtinClient(restCfg)
 			if err != nil {
 				return err
 			}

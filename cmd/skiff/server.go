@@ -13,6 +13,7 @@ import (
 
 	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/resourcemetrics"
+	"github.com/skiff-dev/skiff/apiserver/watchbuffer"
 	"github.com/skiff-dev/skiff/controllers/certificates"
 	"github.com/skiff-dev/skiff/controllers/controllermanager"
 )
@@ -46,6 +47,8 @@ func controlPlaneFlags(fs *pflag.FlagSet, o *apiserver.Options) {
 		"Do not serve the built-in metrics.k8s.io (kubectl top; scraped from the nodes' /metrics/resource), so that metrics-server can serve it instead.")
 	fs.DurationVar(&o.MetricResolution, "metric-resolution", resourcemetrics.DefaultResolution,
 		"How often the built-in metrics API scrapes every node's /metrics/resource (metrics-server's --metric-resolution).")
+	fs.IntVar(&o.WatchQueueLength, "watch-queue-length", watchbuffer.MaxQueued,
+		"How many events a watch may hold for a client that does not read before the server closes it (the client then watches again from its last resourceVersion).")
 	fs.BoolVar(&o.DisablePodSecurityAdmission, "disable-pod-security-admission", o.DisablePodSecurityAdmission,
 		"Turn the PodSecurity admission plugin off (kube-apiserver's --disable-admission-plugins=PodSecurity).")
 }

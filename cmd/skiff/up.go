@@ -114,7 +114,7 @@ func runSimulatedNodes(ctx context.Context, kubeconfig string, ca *pki.CA, n int
 		return fmt.Errorf("loading %s: %w", kubeconfig, err)
 	}
 	cfg.QPS, cfg.Burst = 200, 400
-	client, err := kubernetes.NewForConfig(cfg)
+	client, err := builtinClient(cfg)
 	if err != nil {
 		return err
 	}

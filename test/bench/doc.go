@@ -9,4 +9,9 @@
 // puts of the same size, get, list of 1000 pods, watch-event throughput and latency, and a
 // paced run of 20 writes/s. It prints a table and reports every figure with b.ReportMetric.
 // There are no assertions on timings: goals are printed next to the figures.
+//
+// BenchmarkWatchBurst creates and binds 5,000 pods (16 workers) while 20 cluster-wide pod
+// watchers, half JSON and half protobuf, read every event; it counts the watches the server
+// closed (apiserver_terminated_watchers_total), the re-watches refused with 410 Gone (relists)
+// and the largest write-to-event lag. Goal: 0 forced closes (apiserver/watchbuffer).
 package bench

@@ -1,0 +1,162 @@
+package watchbuffer
+
+import (
+	"context"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/storage"
+	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/apiserver/pkg/storage/storagebackend/factory"
+	"k8s.io/client-go/tools/cache"
+)
+
+// MaxQueued is the default bound of a watch's queue: ten seconds of events at 1,000 a second.
+// The queued events share their objects with the watch cache, so a queue costs a few
+// pointers per event.
+const MaxQueued = 10000
+
+// RESTOptionsGetter returns a getter whose storage buffers every watch in a queue of at most
+// maxQueued events (MaxQueued when 0).
+func RESTOptionsGetter(inner generic.RESTOptionsGetter, maxQueued int) generic.RESTOptionsGetter {
+	if maxQueued <= 0 {
+		maxQueued = MaxQueued
+	}
+	return getter{inner: inner, max: maxQueued}
+}
+
+type getter struct {
+	inner generic.RESTOptionsGetter
+	max   int
+}
+
+func (g getter) GetRESTOptions(resource schema.GroupResource, example runtime.Object) (generic.RESTOptions, error) {
+	opts, err := g.inner.GetRESTOptions(resource, example)
+	if err != nil {
+		return opts, err
+	}
+	decorate := opts.Decorator
+	if decorate == nil {
+		decorate = generic.UndecoratedStorage
+	}
+	opts.Decorator = func(config *storagebackend.ConfigForResource, resourcePrefix string, keyFunc func(obj runtime.Object) (string, error),
+		newFunc, newListFunc func() runtime.Object, getAttrsFunc storage.AttrFunc, triggerFuncs storage.IndexerFuncs,
+		indexers *cache.Indexers) (storage.Interface, factory.DestroyFunc, error) {
+		s, destroy, err := decorate(config, resourcePrefix, keyFunc, newFunc, newListFunc, getAttrsFunc, triggerFuncs, indexers)
+		if err != nil {
+			return s, destroy, err
+		}
+		return &Storage{Interface: s, MaxQueued: g.max}, destroy, nil
+	}
+	return opts, nil
+}
+
+// Storage is a storage.Interface whose watches are buffered.
+type Storage struct {
+	storage.Interface
+	MaxQueued int
+}
+
+// Watch starts the inner watch and buffers it.
+func (s *Storage) Watch(ctx context.Context, key string, opts storage.ListOptions) (watch.Interface, error) {
+	w, err := s.Interface.Watch(ctx, key, opts)
+	if err != nil {
+		return nil, err
+	}
+	return New(w, s.MaxQueued), nil
+}
+
+// New buffers w: its events move at once into a queue of at most maxQueued events. When the
+// queue is full the inner watch is stopped, the queued events are delivered, and the result
+// channel closes.
+func New(w watch.Interface, maxQueued int) watch.Interface {
+	b := &buffered{inner: w, result: make(chan watch.Event), stop: make(chan struct{}), max: maxQueued}
+	go b.run()
+	return b
+}
+
+type buffered struct {
+	inner    watch.Interface
+	result   chan watch.Event
+	stop     chan struct{}
+	stopOnce sync.Once
+	max      int
+}
+
+func (b *buffered) ResultChan() <-chan watch.Event { return b.result }
+
+func (b *buffered) Stop() {
+	b.stopOnce.Do(func() { close(b.stop) })
+}
+
+func (b *buffered) run() {
+	defer close(b.result)
+	defer b.inner.Stop()
+	var q queue
+	in := b.inner.ResultChan()
+	for {
+		var out chan<- watch.Event
+		var next watch.Event
+		if q.len() > 0 {
+			out, next = b.result, q.front()
+		} else if in == nil {
+			return // the inner watch ended and everything was delivered
+		}
+		select {
+		case ev, ok := <-in:
+			if !ok {
+				in = nil
+				continue
+			}
+			q.push(ev)
+			if q.len() >= b.max {
+				// A client that does not read: stop taking events; deliver what is queued.
+				b.inner.Stop()
+				in = nil
+			}
+		case out <- next:
+			q.pop()
+		case <-b.stop:
+			return
+		}
+	}
+}
+
+// queue is a FIFO of events in a ring that grows by doubling and shrinks when mostly empty, so a
+// burst's memory is given back.
+type queue struct {
+	buf        []watch.Event
+	head, size int
+}
+
+func (q *queue) len() int { return q.size }
+
+func (q *queue) front() watch.Event { return q.buf[q.head] }
+
+func (q *queue) push(ev watch.Event) {
+	if q.size == len(q.buf) {
+		q.resize(max(16, 2*len(q.buf)))
+	}
+	q.buf[(q.head+q.size)%len(q.buf)] = ev
+	q.size++
+}
+
+func (q *queue) pop() {
+	q.buf[q.head] = watch.Event{}
+	q.head = (q.head + 1) % len(q.buf)
+	q.size--
+	if len(q.buf) > 64 && q.size < len(q.buf)/4 {
+		q.resize(len(q.buf) / 2)
+	}
+}
+
+func (q *queue) resize(n int) {
+	buf := make([]watch.Event, n)
+	for i := range q.size {
+		buf[i] = q.buf[(q.head+i)%len(q.buf)]
+	}
+	q.buf, q.head = buf, 0
+}
