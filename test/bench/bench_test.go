@@ -26,7 +26,6 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
 	"github.com/skiff-dev/skiff/apiserver"
@@ -77,14 +76,7 @@ func runOnce(b *testing.B) {
 	s := apiservertest.StartWith(b, func(o *apiserver.Options) { o.EtcdForTests = false })
 	defer s.Stop()
 	// Controllers and agents use protobuf, as kube components do.
-	cfg := rest.CopyConfig(s.Config)
-	cfg.ContentType = "application/vnd.kubernetes.protobuf"
-	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	cfg.QPS, cfg.Burst = -1, 0
-	c, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := client(b, s.Config, true)
 	for _, ns := range []string{"bench-list", "bench-create", "bench-watch", "bench-paced"} {
 		if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 			b.Fatal(err)
