@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/pflag"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
+	utilflowcontrol "k8s.io/apiserver/pkg/util/flowcontrol"
+	"k8s.io/client-go/kubernetes"
 )
 
 // HardeningOptions are the API server's defences and records, with kube-apiserver's flags:
@@ -31,11 +33,17 @@ type HardeningOptions struct {
 	MaxRequestsInFlight, MaxMutatingRequestsInFlight int
 	// MaxRequestBodyBytes bounds request bodies (kube-apiserver's 3 MiB; larger ones get 413).
 	MaxRequestBodyBytes int64
+	// EnablePriorityAndFairness replaces the two in-flight budgets with API priority and
+	// fairness (kube-apiserver's default): the FlowSchemas and PriorityLevelConfigurations of
+	// flowcontrol.apiserver.k8s.io classify every request and share the sum of the two limits
+	// among priority levels, with fair queuing between flows (users, namespaces) in each.
+	EnablePriorityAndFairness bool
 }
 
 // NewHardeningOptions returns kube-apiserver's defaults.
 func NewHardeningOptions() HardeningOptions {
-	return HardeningOptions{MaxRequestsInFlight: 400, MaxMutatingRequestsInFlight: 200, MaxRequestBodyBytes: 3 * 1024 * 1024}
+	return HardeningOptions{MaxRequestsInFlight: 400, MaxMutatingRequestsInFlight: 200, MaxRequestBodyBytes: 3 * 1024 * 1024,
+		EnablePriorityAndFairness: true}
 }
 
 // AddFlags binds the options to kube-apiserver's flag names.
@@ -45,9 +53,10 @@ func (h *HardeningOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&h.EncryptionProviderConfig, "encryption-provider-config", h.EncryptionProviderConfig, "The file containing the EncryptionConfiguration for storage (default: <data-dir>/encryption-config.yaml, aescbc for secrets, created on first start).")
 	fs.IntVar(&h.MaxRequestsInFlight, "max-requests-inflight", h.MaxRequestsInFlight, "The maximum number of non-mutating requests in flight at a given time. When the server exceeds this, it rejects requests. Zero for no limit.")
 	fs.IntVar(&h.MaxMutatingRequestsInFlight, "max-mutating-requests-inflight", h.MaxMutatingRequestsInFlight, "The maximum number of mutating requests in flight at a given time. When the server exceeds this, it rejects requests. Zero for no limit.")
+	fs.BoolVar(&h.EnablePriorityAndFairness, "enable-priority-and-fairness", h.EnablePriorityAndFairness, "If true, replace the max-in-flight handler with an enhanced one that queues and dispatches with priority and fairness (the FlowSchemas and PriorityLevelConfigurations); the two in-flight limits add up to the server's concurrency.")
 }
 
-// applyHardening sets the in-flight limits, the body size limit and the audit backend.
+// applyHardening sets the in-flight limits (or priority and fairness), the body size limit and the audit backend.
 func (c *Config) applyHardening() error {
 	h, gc := c.Options.Hardening, c.Generic
 	if h.MaxRequestsInFlight < 0 || h.MaxMutatingRequestsInFlight < 0 {
@@ -56,6 +65,16 @@ func (c *Config) applyHardening() error {
 	gc.MaxRequestsInFlight, gc.MaxMutatingRequestsInFlight = h.MaxRequestsInFlight, h.MaxMutatingRequestsInFlight
 	if h.MaxRequestBodyBytes > 0 {
 		gc.MaxRequestBodyBytes = h.MaxRequestBodyBytes
+	}
+	// As kube-apiserver's FeatureOptions: priority and fairness in place of the in-flight filter,
+	// configured from the flowcontrol objects (bootstrapped by the config producer, server.go).
+	// Without limits (both 0) there is nothing to share: no filter at all, as before.
+	if h.EnablePriorityAndFairness && h.MaxRequestsInFlight+h.MaxMutatingRequestsInFlight > 0 {
+		client, err := kubernetes.NewForConfig(gc.LoopbackClientConfig)
+		if err != nil {
+			return fmt.Errorf("priority and fairness client: %w", err)
+		}
+		gc.FlowControl = utilflowcontrol.New(gc.SharedInformerFactory, client.FlowcontrolV1(), h.MaxRequestsInFlight+h.MaxMutatingRequestsInFlight)
 	}
 	return c.applyAudit(&gc.Config)
 }

@@ -13,11 +13,13 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
@@ -90,7 +92,7 @@ func writeLatencies(t *testing.T, c kubernetes.Interface, ns, prefix string, n i
 	return out
 }
 
-// TestListFloodDoesNotStarveWrites is the load test of the in-flight limits: one client floods
+// TestListFloodDoesNotStarveWrites is the load test of the in-flight limits and of priority and fairness: one client floods
 // the server with lists of 300 configmaps (600 KB each) from 64 goroutines while another
 // writes; the writer's p99 must stay under 1 s. Reads and writes have separate budgets
 // (--max-requests-inflight, --max-mutating-requests-inflight), so the flood is turned away with
@@ -101,31 +103,36 @@ func TestListFloodDoesNotStarveWrites(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test")
 	}
-	cases := []struct {
+	type floodCase struct {
 		name                string
 		readLimit, writeMax int
 		floodWorkers        int
+		// priorityAndFairness runs API priority and fairness with the flooder's own FlowSchema
+		// and a priority level of one seat (apfFloodLevel); otherwise the two in-flight budgets.
+		priorityAndFairness bool
 		// assert checks the writer's p99; the upstream-defaults case is a measurement only.
 		assert bool
-	}{
+	}
+	cases := []floodCase{
 		// A read budget the flood exceeds: the excess is answered 429 at once (the flooder
 		// ignores Retry-After and comes straight back) and the writes keep their own budget.
-		{"read-limit-4", 4, 200, 64, true},
+		{name: "read-limit-4", readLimit: 4, writeMax: 200, floodWorkers: 64, assert: true},
+		// Upstream's defaults with priority and fairness: a cluster admin confines the flooder to
+		// a priority level of its own; its one queue fills and the excess is answered 429, while
+		// the writer's requests (global-default) never wait behind it.
+		{name: "priority-and-fairness", readLimit: 400, writeMax: 200, floodWorkers: 64, priorityAndFairness: true, assert: true},
 	}
 	if os.Getenv("SKIFF_LOADTEST_DEFAULTS") != "" {
-		// Upstream's 400/200: a 64-goroutine flood fits in the read budget, so only the CPU
-		// limits it; on a small shared machine the writer's p99 then exceeds 1 s.
-		cases = append(cases, struct {
-			name                string
-			readLimit, writeMax int
-			floodWorkers        int
-			assert              bool
-		}{"defaults-400-200", 400, 200, 64, false})
+		// Upstream's 400/200 without a FlowSchema for the flooder: a 64-goroutine flood fits in
+		// the budget, so only the CPU limits it; on a small shared machine the writer's p99 then
+		// exceeds 1 s.
+		cases = append(cases, floodCase{name: "defaults-400-200", readLimit: 400, writeMax: 200, floodWorkers: 64})
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := apiservertest.StartWith(t, func(o *apiserver.Options) {
 				o.Hardening.MaxRequestsInFlight, o.Hardening.MaxMutatingRequestsInFlight = tc.readLimit, tc.writeMax
+				o.Hardening.EnablePriorityAndFairness = tc.priorityAndFairness
 			})
 			ctx := context.Background()
 			for _, ns := range []string{"flood", "writes"} {
@@ -152,6 +159,9 @@ func TestListFloodDoesNotStarveWrites(t *testing.T) {
 				return nil
 			})
 
+			if tc.priorityAndFairness {
+				apfFloodLevel(t, s, flooder)
+			}
 			const samples = 200
 			baseline := writeLatencies(t, writer, "writes", "base", samples)
 
@@ -193,9 +203,49 @@ func TestListFloodDoesNotStarveWrites(t *testing.T) {
 			if lists.Load() == 0 {
 				t.Error("the flood got no list through")
 			}
-			if tc.readLimit < tc.floodWorkers && throttled.Load() == 0 {
+			if (tc.priorityAndFairness || tc.readLimit < tc.floodWorkers) && throttled.Load() == 0 {
 				t.Errorf("a %d-goroutine flood over a read limit of %d was never answered 429", tc.floodWorkers, tc.readLimit)
 			}
 		})
 	}
+}
+
+// apfFloodLevel puts the user "flooder" in a priority level of its own, one seat and one queue
+// of 4, and waits until the server classifies its requests there (the response headers name the
+// FlowSchema, as upstream's).
+func apfFloodLevel(t *testing.T, s *apiservertest.Server, flooder *kubernetes.Clientset) {
+	t.Helper()
+	ctx := context.Background()
+	level := &flowcontrolv1.PriorityLevelConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "flood"},
+		Spec: flowcontrolv1.PriorityLevelConfigurationSpec{Type: flowcontrolv1.PriorityLevelEnablementLimited,
+			Limited: &flowcontrolv1.LimitedPriorityLevelConfiguration{NominalConcurrencyShares: ptr.To[int32](1), LendablePercent: ptr.To[int32](0),
+				LimitResponse: flowcontrolv1.LimitResponse{Type: flowcontrolv1.LimitResponseTypeQueue,
+					Queuing: &flowcontrolv1.QueuingConfiguration{Queues: 1, HandSize: 1, QueueLengthLimit: 4}}}}}
+	if _, err := s.Client.FlowcontrolV1().PriorityLevelConfigurations().Create(ctx, level, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	schema := &flowcontrolv1.FlowSchema{ObjectMeta: metav1.ObjectMeta{Name: "flood"},
+		Spec: flowcontrolv1.FlowSchemaSpec{PriorityLevelConfiguration: flowcontrolv1.PriorityLevelConfigurationReference{Name: "flood"},
+			MatchingPrecedence: 500, DistinguisherMethod: &flowcontrolv1.FlowDistinguisherMethod{Type: flowcontrolv1.FlowDistinguisherMethodByUserType},
+			Rules: []flowcontrolv1.PolicyRulesWithSubjects{{
+				Subjects: []flowcontrolv1.Subject{{Kind: flowcontrolv1.SubjectKindUser, User: &flowcontrolv1.UserSubject{Name: "flooder"}}},
+				ResourceRules: []flowcontrolv1.ResourcePolicyRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"},
+					Namespaces: []string{"*"}, ClusterScope: true}}}}}}
+	created, err := s.Client.FlowcontrolV1().FlowSchemas().Create(ctx, schema, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := flooder.CoreV1().RESTClient().(*rest.RESTClient)
+	url := rc.Get().Namespace("flood").Resource("configmaps").Param("limit", "1").URL().String()
+	poll.Until(t, 30*time.Second, "the flooder classified by its FlowSchema", func() error {
+		resp, err := rc.Client.Get(url)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("X-Kubernetes-PF-FlowSchema-UID"); got != string(created.UID) {
+			return fmt.Errorf("FlowSchema UID header %q, want %q", got, created.UID)
+		}
+		return nil
+	})
 }
