@@ -174,18 +174,20 @@ func statusMessage(body []byte) string {
 func NewCookieAuthenticator(tokens authenticator.Token) authenticator.Request {
 	return authenticator.RequestFunc(func(r *http.Request) (*authenticator.Response, bool, error) {
 		c, err := r.Cookie(CookieName)
-		if err != nil || c.Value == "" || !cookieApplies(r) {
+		if err != nil || c.Value == "" || r.Header.Get("Authorization") != "" || !readOnly(r) {
 			return nil, false, nil
 		}
 		return tokens.AuthenticateToken(r.Context(), c.Value)
 	})
 }
 
-func cookieApplies(r *http.Request) bool {
+// readOnly is what the pages do: GET or HEAD, no connection upgrade, under /ui/, /insight/,
+// /api/ or /apis/, not exec, attach, portforward or proxy.
+func readOnly(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
-	if r.Header.Get("Authorization") != "" || r.Header.Get("Upgrade") != "" {
+	if r.Header.Get("Upgrade") != "" {
 		return false
 	}
 	p := r.URL.Path
