@@ -298,7 +298,7 @@ func TestInChromium(t *testing.T) {
 			t.Errorf("the first label is %vpx wide", w)
 		}
 		dom := b.dom()
-		for _, s := range []string{"Pod default/web-1 waited 20ms for the scheduler.", "Insufficient cpu (requested 2, free 1)", "+  nodeName: node-a"} {
+		for _, s := range []string{"Pod default/web-1 waited 20ms for the scheduler.", "cpu: requested 2000, free 1000 of 2000", "+  nodeName: node-a"} {
 			if !strings.Contains(dom, s) {
 				t.Errorf("the pod's page lacks %q", s)
 			}

@@ -2,9 +2,17 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 )
+
+// Kind is a component's kind: "controller" for "controller:deployment".
+func Kind(component string) string {
+	kind, _, _ := strings.Cut(component, ":")
+	return kind
+}
 
 // Span is one span of the trace endpoint's answer (GET /insight/v1/traces?uid=UID).
 type Span struct {
@@ -19,10 +27,11 @@ type Span struct {
 	Attributes   map[string]any `json:"attributes"`
 }
 
-// Components are the diagram's columns, in this order, as the hand-drawn diagrams of a pod's
-// path: the client, the API server, etcd, the controllers, the scheduler, the node agent, the
-// container runtime, the service proxy. Components outside this list get columns after them,
-// in the order they first appear.
+// Components are the kinds of the diagram's columns, in this order, as the hand-drawn diagrams
+// of a pod's path: the client, the API server, etcd, the controllers, the scheduler, the node
+// agent, the container runtime, the service proxy. A component is a kind, or kind:instance
+// ("controller:deployment", "agent:node-a", as insight/trace names them). Components of other
+// kinds get columns after these, in the order they first appear.
 var Components = []string{"kubectl", "apiserver", "etcd", "controller", "scheduler", "agent", "runtime", "proxy"}
 
 // Sizes of the diagram, in SVG user units.
@@ -40,7 +49,8 @@ const (
 
 // Column is one lifeline.
 type Column struct {
-	Name string
+	// Name is the component; Kind and Instance its two parts ("controller", "deployment").
+	Name, Kind, Instance string
 	// X is the lifeline's position; the header is centred on it.
 	X int
 }
@@ -80,8 +90,8 @@ type Layout struct {
 	TotalText                string
 }
 
-// Diagram lays out spans as a sequence diagram: one column per component (Components first,
-// in their order), one arrow per span from its caller's column to its component's, rows in
+// Diagram lays out spans as a sequence diagram: one column per component (by kind in
+// Components' order), one arrow per span from its caller's column to its component's, rows in
 // start order (a parent before its children when they start together). A span without a caller
 // is called by its parent span's component, or by its own component when it has no parent
 // among the spans. Pure: the same spans give the same layout.
@@ -130,22 +140,40 @@ func Diagram(spans []Span) Layout {
 		return a.span.Name < b.span.Name
 	})
 
-	// Columns: the known components always, in order; others as they appear.
-	index := map[string]int{}
-	var columns []Column
-	addColumn := func(name string) {
-		if _, ok := index[name]; ok || name == "" {
-			return
-		}
-		index[name] = len(columns)
-		columns = append(columns, Column{Name: name, X: diagramLeft + len(columns)*columnWidth + columnWidth/2})
-	}
-	for _, c := range Components {
-		addColumn(c)
-	}
+	// Columns: one per component, by kind in Components' order (the components of one kind,
+	// "controller:deployment", "agent:node-a", in the order they first appear), a kind
+	// without spans as its bare name, other kinds after them in order of appearance.
+	var seen []string
 	for _, r := range rows {
-		addColumn(r.caller)
-		addColumn(r.span.Component)
+		for _, c := range []string{r.caller, r.span.Component} {
+			if c != "" && !slices.Contains(seen, c) {
+				seen = append(seen, c)
+			}
+		}
+	}
+	var names []string
+	for _, kind := range Components {
+		n := len(names)
+		for _, c := range seen {
+			if Kind(c) == kind {
+				names = append(names, c)
+			}
+		}
+		if len(names) == n {
+			names = append(names, kind)
+		}
+	}
+	for _, c := range seen {
+		if !slices.Contains(Components, Kind(c)) {
+			names = append(names, c)
+		}
+	}
+	index := map[string]int{}
+	columns := make([]Column, 0, len(names))
+	for i, name := range names {
+		index[name] = i
+		kind, instance, _ := strings.Cut(name, ":")
+		columns = append(columns, Column{Name: name, Kind: kind, Instance: instance, X: diagramLeft + i*columnWidth + columnWidth/2})
 	}
 
 	var first, last time.Time

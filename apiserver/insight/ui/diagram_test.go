@@ -63,6 +63,25 @@ func TestDiagram(t *testing.T) {
 			total: 10 * time.Millisecond,
 		},
 		{
+			name: "instances of a kind take its place, in the order they appear",
+			spans: []Span{
+				span("a", "", "reconcile", "controller:replicaset", "", 0, 4),
+				span("b", "", "reconcile", "controller:deployment", "", 1, 3),
+				span("c", "", "create pod", "apiserver", "controller:replicaset", 2, 4),
+				span("d", "", "sync pod", "agent:node-b", "apiserver", 5, 9),
+				span("e", "", "sync pod", "agent:node-a", "apiserver", 6, 10),
+			},
+			columns: []string{"kubectl", "apiserver", "etcd", "controller:replicaset", "controller:deployment", "scheduler", "agent:node-b", "agent:node-a", "runtime", "proxy"},
+			arrows: []arrow{
+				{"reconcile", 3, 3, 0, 4, "reconcile (4ms)", "+0"},
+				{"reconcile", 4, 4, 1, 2, "reconcile (2ms)", "+1ms"},
+				{"create pod", 3, 1, 2, 2, "create pod (2ms)", "+2ms"},
+				{"sync pod", 1, 6, 5, 4, "sync pod (4ms)", "+5ms"},
+				{"sync pod", 1, 7, 6, 4, "sync pod (4ms)", "+6ms"},
+			},
+			total: 10 * time.Millisecond,
+		},
+		{
 			name: "unknown components get columns after the known ones, as they appear",
 			spans: []Span{
 				span("a", "", "webhook", "webhook-server", "apiserver", 0, 3),

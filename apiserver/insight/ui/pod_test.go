@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -62,10 +63,16 @@ func fakeAPI(t *testing.T, insight bool, users chan<- string) *httptest.Server {
 			}
 			answer(map[string]any{"spans": fakeSpans()})(w, r)
 		})
-		mux.Handle("GET /insight/v1/why", answer(ui.Why{
-			Sentences: []string{"Pod default/web-1 waited 20ms for the scheduler.", "It is Ready since 1.45s."},
-			Nodes:     []ui.WhyNode{{Node: "node-b", Filter: "NodeResourcesFit", Reason: "Insufficient cpu (requested 2, free 1)"}},
-		}))
+		// As apiserver/insight/why answers.
+		mux.HandleFunc("GET /insight/v1/why", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"namespace":"default","name":"web-1","phase":"Running",
+				"explanation":["Pod default/web-1 waited 20ms for the scheduler.","It is Ready since 1.45s."],
+				"diagnosis":{"podUID":"uid-1","message":"0/2 nodes are available: 1 Insufficient cpu.","nodes":[
+					{"node":"node-b","filter":"NodeResourcesFit","reasons":["Insufficient cpu"],
+					 "resources":[{"name":"cpu","requested":2000,"allocatable":2000,"used":1000,"insufficient":true},{"name":"pods","requested":1,"allocatable":110,"used":3}],"preemptionMayHelp":true},
+					{"node":"node-a"}]}}`))
+		})
 		mux.HandleFunc("GET /insight/v1/history", func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
 			if q.Get("version") != "v1" || q.Get("resource") != "pods" || q.Get("namespace") != "default" || q.Get("name") != "web-1" || !q.Has("group") {
@@ -128,7 +135,9 @@ func TestPodPage(t *testing.T) {
 				`<g class="arrow" data-name="start container" data-from="agent" data-to="runtime"`,
 				">start container (1.25s)</text>", ">&#43;50ms</text>",
 				"<li>Pod default/web-1 waited 20ms for the scheduler.</li>",
-				"<td>node-b</td><td>NodeResourcesFit</td><td>Insufficient cpu (requested 2, free 1)</td>",
+				"<p class=\"diagnosis\">The scheduler's last attempt: 0/2 nodes are available: 1 Insufficient cpu.</p>",
+				"<td>node-b</td><td>NodeResourcesFit</td><td>Insufficient cpu; cpu: requested 2000, free 1000 of 2000</td>",
+				"<td>node-a</td><td></td><td></td>",
 				"resourceVersion 12 · 2026-12-06T05:00:00.03Z · Update by skiff-scheduler (system:kube-scheduler)",
 				`<span class="del">-  nodeName: &#34;&#34;</span>`, `<span class="add">&#43;  nodeName: node-a</span>`,
 			},
@@ -163,6 +172,34 @@ func TestPodPage(t *testing.T) {
 			}
 			if t.Failed() {
 				t.Logf("page:\n%s", body)
+			}
+		})
+	}
+}
+
+// TestWhyShapes: the why endpoint's answer as the brief's contract has it, and as
+// apiserver/insight/why answers.
+func TestWhyShapes(t *testing.T) {
+	for _, tt := range []struct {
+		name, body string
+		lines      []string
+		verdicts   []ui.WhyNode
+	}{
+		{"sentences and nodes", `{"sentences":["a","b"],"nodes":[{"node":"n1","filter":"TaintToleration","reason":"untolerated taint"}]}`,
+			[]string{"a", "b"}, []ui.WhyNode{{Node: "n1", Filter: "TaintToleration", Reason: "untolerated taint"}}},
+		{"explanation and diagnosis", `{"explanation":["c"],"diagnosis":{"nodes":[{"node":"n2","filter":"TaintToleration","taint":"k=v:NoSchedule","reasons":["untolerated taint"]}]}}`,
+			[]string{"c"}, []ui.WhyNode{{Node: "n2", Filter: "TaintToleration", Reason: "untolerated taint; taint k=v:NoSchedule"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var w ui.Why
+			if err := json.Unmarshal([]byte(tt.body), &w); err != nil {
+				t.Fatal(err)
+			}
+			if got := w.Lines(); !reflect.DeepEqual(got, tt.lines) {
+				t.Errorf("Lines() = %q, want %q", got, tt.lines)
+			}
+			if got := w.Verdicts(); !reflect.DeepEqual(got, tt.verdicts) {
+				t.Errorf("Verdicts() = %+v, want %+v", got, tt.verdicts)
 			}
 		})
 	}

@@ -298,10 +298,14 @@ func (s *section) set(err error) bool {
 	return false
 }
 
-// Why is the answer of GET /insight/v1/why.
+// Why is the answer of GET /insight/v1/why: sentences ("sentences", or "explanation" as
+// apiserver/insight/why answers) and the nodes of the scheduler's last attempt ("nodes", or
+// "diagnosis.nodes" with upstream's reasons and NodeResourcesFit's numbers).
 type Why struct {
-	Sentences []string  `json:"sentences"`
-	Nodes     []WhyNode `json:"nodes"`
+	Sentences   []string      `json:"sentences,omitempty"`
+	Explanation []string      `json:"explanation,omitempty"`
+	Nodes       []WhyNode     `json:"nodes,omitempty"`
+	Diagnosis   *WhyDiagnosis `json:"diagnosis,omitempty"`
 }
 
 // WhyNode is one node's verdict in the scheduler's last attempt.
@@ -311,10 +315,54 @@ type WhyNode struct {
 	Reason string `json:"reason"`
 }
 
+// WhyDiagnosis is the scheduler's last attempt (insight/scheddiag's Diagnosis, the parts shown).
+type WhyDiagnosis struct {
+	Message string `json:"message"`
+	Nodes   []struct {
+		Node      string   `json:"node"`
+		Filter    string   `json:"filter"`
+		Reasons   []string `json:"reasons"`
+		Taint     string   `json:"taint"`
+		Resources []struct {
+			Name                         string `json:"name"`
+			Requested, Allocatable, Used int64
+			Insufficient                 bool `json:"insufficient"`
+		} `json:"resources"`
+	} `json:"nodes"`
+}
+
+// Lines are the sentences to show.
+func (w Why) Lines() []string {
+	return append(append([]string{}, w.Sentences...), w.Explanation...)
+}
+
+// Verdicts are the nodes' rows: reasons, the insufficient resources' numbers (requested, free
+// of allocatable, in the resource's base unit: millicores, bytes) and the taint.
+func (w Why) Verdicts() []WhyNode {
+	out := append([]WhyNode{}, w.Nodes...)
+	if w.Diagnosis == nil {
+		return out
+	}
+	for _, n := range w.Diagnosis.Nodes {
+		parts := append([]string{}, n.Reasons...)
+		for _, r := range n.Resources {
+			if r.Insufficient {
+				parts = append(parts, fmt.Sprintf("%s: requested %d, free %d of %d", r.Name, r.Requested, r.Allocatable-r.Used, r.Allocatable))
+			}
+		}
+		if n.Taint != "" {
+			parts = append(parts, "taint "+n.Taint)
+		}
+		out = append(out, WhyNode{Node: n.Node, Filter: n.Filter, Reason: strings.Join(parts, "; ")})
+	}
+	return out
+}
+
 // Revision is one entry of GET /insight/v1/history.
 type Revision struct {
 	ResourceVersion string          `json:"resourceVersion"`
 	Time            string          `json:"time"`
+	Deleted         bool            `json:"deleted"`
 	Manager         string          `json:"manager"`
 	Operation       string          `json:"operation"`
 	User            string          `json:"user"`
@@ -338,7 +386,8 @@ type podPage struct {
 	}
 	History struct {
 		section
-		Revisions []Revision
+		Revisions            []Revision
+		Compacted, Truncated bool
 	}
 }
 
@@ -365,11 +414,13 @@ func (h *handler) pod(w http.ResponseWriter, r *http.Request) {
 	}
 	page.Why.set(h.get(r, "/insight/v1/why?"+url.Values{"namespace": {pod.Namespace}, "name": {pod.Name}}.Encode(), &page.Why.Why))
 	var history struct {
-		Revisions []Revision `json:"revisions"`
+		Revisions            []Revision `json:"revisions"`
+		Compacted, Truncated bool
 	}
 	if page.History.set(h.get(r, "/insight/v1/history?"+url.Values{"group": {""}, "version": {"v1"}, "resource": {"pods"},
 		"namespace": {pod.Namespace}, "name": {pod.Name}}.Encode(), &history)) {
 		page.History.Revisions = history.Revisions
+		page.History.Compacted, page.History.Truncated = history.Compacted, history.Truncated
 	}
 	h.render(w, r, "pod.html", page)
 }
