@@ -27,7 +27,8 @@
 //     kubeconfig's credentials, as `kubectl proxy`, and prints/opens its URL;
 //   - WithLogin, before the chain: a bearer token from ?token= or the login form (/ui/login) is
 //     kept in an HttpOnly, SameSite=Strict cookie, and a page the chain refuses (401/403) is
-//     answered with the login form and the same status;
+//     answered with the login form and the same status (its stylesheet and script, /ui/static/,
+//     are served to anyone);
 //   - NewCookieAuthenticator, in the API server's authenticator union, authenticates that
 //     cookie's token with the bearer token authenticators, for reads only (GET/HEAD, no
 //     upgrade, no exec/attach/portforward/proxy), so the cookie a browser sends by itself can

@@ -17,6 +17,7 @@ import (
 const CookieName = "skiff-ui-token"
 
 // WithLogin wraps the API server's whole handler chain (it runs before authentication):
+//   - /ui/static/ (the stylesheet and the script, no data) is served to anyone, for the form;
 //   - GET /ui/login is the login form, POST /ui/login (field token) stores the token in the
 //     cookie and goes to /ui/; /ui/logout clears it;
 //   - any /ui/ page with ?token=T stores T in the cookie and redirects to the same page
@@ -30,6 +31,10 @@ func WithLogin(chain http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != strings.TrimSuffix(Path, "/") && !strings.HasPrefix(r.URL.Path, Path) {
 			chain.ServeHTTP(w, r)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, Path+"static/") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			securityHeaders(static).ServeHTTP(w, r)
 			return
 		}
 		switch r.URL.Path {

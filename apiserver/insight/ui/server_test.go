@@ -88,6 +88,10 @@ func TestServedByTheAPIServer(t *testing.T) {
 		if strings.Contains(body, "web-1") {
 			t.Errorf("the anonymous page shows the pod")
 		}
+		// The form's stylesheet and script are served to anyone.
+		if resp, body := fetch(t, anonymous, base, "GET", "/ui/static/ui.css", nil, nil); resp.StatusCode != http.StatusOK || !strings.Contains(body, "svg.diagram") {
+			t.Errorf("GET /ui/static/ui.css anonymously: %d", resp.StatusCode)
+		}
 	})
 	t.Run("an unknown token: 401 and the login form", func(t *testing.T) {
 		resp, body := fetch(t, anonymous, base, "GET", "/ui/", http.Header{"Authorization": {"Bearer nonsense"}}, nil)

@@ -48,10 +48,9 @@ type Config struct {
 }
 
 type handler struct {
-	base   http.RoundTripper
-	host   *url.URL
-	now    func() time.Time
-	static http.Handler
+	base http.RoundTripper
+	host *url.URL
+	now  func() time.Time
 }
 
 // New is the handler of Path, to install on the API server's non-resource mux (behind the
@@ -72,17 +71,23 @@ func New(cfg Config) (http.Handler, error) {
 	if now == nil {
 		now = time.Now
 	}
-	static, err := fs.Sub(staticFiles, "static")
-	if err != nil {
-		return nil, err
-	}
-	h := &handler{base: base, host: host, now: now, static: http.StripPrefix(Path+"static/", http.FileServerFS(static))}
+	h := &handler{base: base, host: host, now: now}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+Path+"{$}", h.overview)
 	mux.HandleFunc("GET "+Path+"pods/{namespace}/{name}", h.pod)
-	mux.Handle("GET "+Path+"static/", h.static)
+	mux.Handle("GET "+Path+"static/", static)
 	return securityHeaders(mux), nil
 }
+
+// static serves the embedded stylesheet and script (no data: WithLogin serves them to anyone,
+// for the login form).
+var static = func() http.Handler {
+	files, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		panic(err)
+	}
+	return http.StripPrefix(Path+"static/", http.FileServerFS(files))
+}()
 
 // securityHeaders keeps the pages from being framed and from running scripts other than the
 // UI's own file.
