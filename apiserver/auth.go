@@ -15,18 +15,21 @@ import (
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 
 	"github.com/skiff-dev/skiff/apiserver/bootstrap"
+	"github.com/skiff-dev/skiff/apiserver/insight/ui"
 )
 
 // newAuthenticator accepts the front proxy's request headers (X-Remote-User and the like, from a
 // client certificate of the front-proxy CA named front-proxy-client; frontproxy.go), client
 // certificates signed by the cluster CA (CN = user, O = groups), join tokens (bearer <id>.<secret>, apiserver/bootstrap) and service account tokens
-// (apiserver/serviceaccount), and otherwise makes the request
+// (apiserver/serviceaccount), the same tokens in the web pages' cookie (for their reads only:
+// apiserver/insight/ui), and otherwise makes the request
 // anonymous, for the authorizer to judge. Credentials that are presented but refused (an unknown
 // or expired token, a certificate of another CA) fail the request with 401, as kube-apiserver
 // does, instead of falling back to anonymous.
 func newAuthenticator(clientCA dynamiccertificates.CAContentProvider, requestHeader authenticator.Request, tokens ...authenticator.Token) authenticator.Request {
 	certs := x509request.NewDynamic(clientCA.VerifyOptions, x509request.CommonNameUserConversion)
-	known := union.New(requestHeader, newCertCache(certs), bearertoken.New(tokenunion.New(tokens...)))
+	bearer := tokenunion.New(tokens...)
+	known := union.New(requestHeader, newCertCache(certs), bearertoken.New(bearer), ui.NewCookieAuthenticator(bearer))
 	return union.NewFailOnError(group.NewAuthenticatedGroupAdder(known), anonymous.NewAuthenticator(nil))
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -50,6 +51,7 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/bootstrap"
 	"github.com/skiff-dev/skiff/apiserver/controlplane"
 	"github.com/skiff-dev/skiff/apiserver/etcd"
+	"github.com/skiff-dev/skiff/apiserver/insight/ui"
 	"github.com/skiff-dev/skiff/apiserver/pki"
 	"github.com/skiff-dev/skiff/apiserver/registry"
 	admissionregistrationstorage "github.com/skiff-dev/skiff/apiserver/registry/admissionregistration"
@@ -230,7 +232,7 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 	}
 	c.shareAggregatedDiscovery()
 	gc.BuildHandlerChainFunc = func(h http.Handler, gcfg *genericapiserver.Config) http.Handler {
-		return genericapiserver.DefaultBuildHandlerChain(metricsHandler(o.ExtraMetrics, h), gcfg)
+		return ui.WithLogin(genericapiserver.DefaultBuildHandlerChain(metricsHandler(o.ExtraMetrics, h), gcfg))
 	}
 	c.Extensions = c.extensionsConfig(c.etcdOptions)
 	// Remote APIServices' Services resolve as webhooks' do (webhooks.go).
@@ -526,6 +528,13 @@ func (c CompletedConfig) New() (*Server, error) {
 		// New control-plane members join through any member (skiff server --join).
 		gs.Handler.NonGoRestfulMux.Handle(bootstrap.ControlPlaneJoinPath, controlplane.JoinHandler(c.Options.DataDir, c.etcd.Members))
 	}
+	// The web pages (apiserver/insight/ui), a non-resource path behind the same chain.
+	uiHandler, err := ui.New(ui.Config{Loopback: c.Generic.LoopbackClientConfig})
+	if err != nil {
+		return nil, err
+	}
+	gs.Handler.NonGoRestfulMux.HandlePrefix(ui.Path, uiHandler)
+	gs.Handler.NonGoRestfulMux.Handle(strings.TrimSuffix(ui.Path, "/"), http.RedirectHandler(ui.Path, http.StatusMovedPermanently))
 	// Last: the aggregator takes over the delegates' post-start hooks and health checks when it
 	// is created.
 	if s.aggregator, err = aggregator.New(c.aggregator, gs, crds.Informers.Apiextensions().V1().CustomResourceDefinitions()); err != nil {
