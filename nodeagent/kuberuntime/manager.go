@@ -355,17 +355,19 @@ func (m *Manager) startContainer(ctx context.Context, pod *corev1.Pod, rt *statu
 	if latest != nil {
 		restartCount = int(latest.RestartCount) + 1
 	}
-	target, err := spec.targetID(rt)
-	if err != nil {
+	// upstream's ErrCreateContainerConfig: the container's configuration cannot be made.
+	configError := func(err error) (status.Waiting, error) {
 		m.event(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: %v", err)
 		return status.Waiting{Reason: "CreateContainerConfigError", Message: err.Error()}, err
 	}
+	target, err := spec.targetID(rt)
+	if err != nil {
+		return configError(err)
+	}
 	var opts *ContainerOptions
 	if m.cfg.ContainerOptions != nil {
-		opts, err = m.cfg.ContainerOptions(ctx, pod, c)
-		if err != nil {
-			m.event(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: %v", err)
-			return status.Waiting{Reason: "CreateContainerConfigError", Message: err.Error()}, err
+		if opts, err = m.cfg.ContainerOptions(ctx, pod, c); err != nil {
+			return configError(err)
 		}
 	}
 	cfg := m.ContainerConfig(pod, c, imageRef, restartCount, opts)
