@@ -409,25 +409,10 @@ func validateEphemeralContainers(ecs []corev1.EphemeralContainer, containers, in
 		if ec.TargetContainerName != "" && !otherNames.Has(ec.TargetContainerName) {
 			allErrs = append(allErrs, field.NotFound(p.Child("targetContainerName"), ec.TargetContainerName))
 		}
+		// upstream: an allow list, so that a field added to containers is forbidden here until
+		// it is considered for ephemeral containers.
 		const msg = "cannot be set for an Ephemeral Container"
-		if len(c.Ports) > 0 {
-			allErrs = append(allErrs, field.Forbidden(p.Child("ports"), msg))
-		}
-		if len(c.Resources.Limits)+len(c.Resources.Requests)+len(c.Resources.Claims) > 0 {
-			allErrs = append(allErrs, field.Forbidden(p.Child("resources"), msg))
-		}
-		if c.Lifecycle != nil {
-			allErrs = append(allErrs, field.Forbidden(p.Child("lifecycle"), msg))
-		}
-		if c.LivenessProbe != nil {
-			allErrs = append(allErrs, field.Forbidden(p.Child("livenessProbe"), msg))
-		}
-		if c.ReadinessProbe != nil {
-			allErrs = append(allErrs, field.Forbidden(p.Child("readinessProbe"), msg))
-		}
-		if c.StartupProbe != nil {
-			allErrs = append(allErrs, field.Forbidden(p.Child("startupProbe"), msg))
-		}
+		allErrs = append(allErrs, validateFieldAllowList(ec.EphemeralContainerCommon, allowedEphemeralContainerFields, msg, p)...)
 		for j, vm := range c.VolumeMounts {
 			if vm.SubPath != "" {
 				allErrs = append(allErrs, field.Forbidden(p.Child("volumeMounts").Index(j).Child("subPath"), msg))

@@ -256,6 +256,11 @@ func TestNodeAuthorizer(t *testing.T) {
 	if _, err := nodeA.CoreV1().Pods("apps").Patch(ctx, "pb", types.MergePatchType, statusPatch, metav1.PatchOptions{}, "status"); !apierrors.IsForbidden(err) {
 		t.Errorf("status of another node's pod: %v, want 403", err)
 	}
+	// As upstream, a node does not add ephemeral containers, not even to its own pods.
+	debug := []byte(`{"spec":{"ephemeralContainers":[{"name":"dbg","image":"busybox","terminationMessagePolicy":"File","imagePullPolicy":"IfNotPresent"}]}}`)
+	if _, err := nodeA.CoreV1().Pods("apps").Patch(ctx, "pa", types.StrategicMergePatchType, debug, metav1.PatchOptions{}, "ephemeralcontainers"); !apierrors.IsForbidden(err) {
+		t.Errorf("ephemeral containers of its own pod: %v, want 403", err)
+	}
 	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "node-a", Namespace: corev1.NamespaceNodeLease}}
 	if _, err := nodeA.CoordinationV1().Leases(corev1.NamespaceNodeLease).Create(ctx, lease, metav1.CreateOptions{}); err != nil {
 		t.Errorf("own lease: %v", err)

@@ -17,8 +17,8 @@ const NodeRestrictionName = "NodeRestriction"
 const mirrorPodAnnotation = "kubernetes.io/config.mirror"
 
 // NodeRestriction is upstream's admission plugin of that name: a node's credential may modify
-// only its own Node and Lease, create only mirror pods bound to itself, and delete or write the
-// status of only the pods bound to it.
+// only its own Node and Lease, create only mirror pods bound to itself, delete or write the
+// status of only the pods bound to it, and write no other pod subresource but eviction.
 type NodeRestriction struct {
 	*admission.Handler
 }
@@ -93,6 +93,10 @@ func (p *NodeRestriction) admitPod(node string, a admission.Attributes) error {
 		if pod, ok := a.GetOldObject().(*corev1.Pod); ok && pod.Spec.NodeName != node {
 			return admission.NewForbidden(a, fmt.Errorf("node %q can only update pod status for pods with spec.nodeName set to itself", node))
 		}
+	case "eviction":
+	default:
+		// upstream: no other subresource (ephemeralcontainers, binding, ...) is a node's to write.
+		return admission.NewForbidden(a, fmt.Errorf("unexpected pod subresource %q, only 'status' and 'eviction' are allowed", a.GetSubresource()))
 	}
 	return nil
 }

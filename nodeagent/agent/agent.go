@@ -761,7 +761,7 @@ func (a *Agent) nodeEvent(eventType, reason, message string) {
 }
 
 // containerEvent records an event on a pod's container as the kubelet does (fieldPath
-// spec.containers{name}).
+// spec.containers{name}, spec.initContainers{name} or spec.ephemeralContainers{name}).
 func (a *Agent) containerEvent(pod *corev1.Pod, container, eventType, reason, message string) {
 	if a.recorder == nil {
 		return
@@ -772,6 +772,11 @@ func (a *Agent) containerEvent(pod *corev1.Pod, container, eventType, reason, me
 		for _, c := range pod.Spec.InitContainers {
 			if c.Name == container {
 				ref.FieldPath = fmt.Sprintf("spec.initContainers{%s}", container)
+			}
+		}
+		for _, c := range pod.Spec.EphemeralContainers {
+			if c.Name == container {
+				ref.FieldPath = fmt.Sprintf("spec.ephemeralContainers{%s}", container)
 			}
 		}
 	}

@@ -33,6 +33,10 @@ type PodActions struct {
 	InitContainersToStart []int
 	// ContainersToStart are indexes into pod.Spec.Containers.
 	ContainersToStart []int
+	// EphemeralContainersToStart are indexes into pod.Spec.EphemeralContainers: those never
+	// created yet (an ephemeral container runs once, it is never restarted), started in the
+	// current sandbox even while the pod initializes.
+	EphemeralContainersToStart []int
 	// ContainersToKill, by container ID.
 	ContainersToKill map[string]ContainerToKill
 }
@@ -166,7 +170,8 @@ func computeInitContainerActions(pod *corev1.Pod, rt *status.Runtime, probes Pro
 }
 
 // ComputePodActions is upstream's computePodActions (pkg/kubelet/kuberuntime/
-// kuberuntime_manager.go) for init containers, sidecars and app containers.
+// kuberuntime_manager.go) for init containers, sidecars, app containers and ephemeral
+// containers (started in an existing sandbox only; a new sandbox does not run them again).
 func ComputePodActions(pod *corev1.Pod, rt *status.Runtime, probes ProbeResults) PodActions {
 	createSandbox, attempt, sandboxID := status.PodSandboxChanged(pod, rt)
 	a := PodActions{KillPod: createSandbox, CreateSandbox: createSandbox, SandboxID: sandboxID, Attempt: attempt, ContainersToKill: map[string]ContainerToKill{}}
@@ -198,6 +203,13 @@ func ComputePodActions(pod *corev1.Pod, rt *status.Runtime, probes ProbeResults)
 		}
 		a.ContainersToStart = toStart
 		return a
+	}
+
+	// upstream: ephemeral containers may be started even if initialization is not complete.
+	for i := range pod.Spec.EphemeralContainers {
+		if rt.Latest(pod.Spec.EphemeralContainers[i].Name) == nil {
+			a.EphemeralContainersToStart = append(a.EphemeralContainersToStart, i)
+		}
 	}
 
 	if initialized := computeInitContainerActions(pod, rt, probes, &a); a.KillPod || !initialized {

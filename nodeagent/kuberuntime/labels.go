@@ -21,6 +21,12 @@
 // OnFailure are done, the pod is killed and its sidecars are not restarted. KillPod stops the
 // app containers first and then the sidecars in reverse order of declaration, each sidecar
 // waiting at most the grace period for its turn (upstream's terminationOrdering).
+//
+// Ephemeral containers (kubectl debug) start once, in the pod's current sandbox, even while it
+// initializes, and are never restarted (EphemeralContainersToStart: the ones the runtime has no
+// container of); a new sandbox does not run them again. One with a targetContainerName joins
+// that container's process namespace (CRI NamespaceMode TARGET, TargetPIDNamespace) unless the
+// pod shares one; a target that never ran is a CreateContainerConfigError.
 package kuberuntime
 
 import (

@@ -239,7 +239,7 @@ func (m *Manager) SyncPod(ctx context.Context, pod *corev1.Pod) SyncResult {
 			}
 		}
 	}
-	if !a.CreateSandbox && (a.KillPod || (len(a.InitContainersToStart) == 0 && len(a.ContainersToStart) == 0)) {
+	if !a.CreateSandbox && (a.KillPod || (len(a.EphemeralContainersToStart) == 0 && len(a.InitContainersToStart) == 0 && len(a.ContainersToStart) == 0)) {
 		res.Err = errors.Join(errs...)
 		return res
 	}
@@ -260,20 +260,25 @@ func (m *Manager) SyncPod(ctx context.Context, pod *corev1.Pod) SyncResult {
 	}
 
 	// start reports whether the container was started (no error, no back-off).
-	start := func(c *corev1.Container) bool {
-		w, err := m.startContainer(ctx, pod, rt, c, sandboxID, sbConfig)
+	start := func(spec startSpec) bool {
+		w, err := m.startContainer(ctx, pod, rt, spec, sandboxID, sbConfig)
 		if err != nil {
 			errs = append(errs, err)
 		}
 		if err != nil || w.Reason != "" {
-			res.StartFailures[c.Name] = w
+			res.StartFailures[spec.container.Name] = w
 			return false
 		}
 		return true
 	}
+	// upstream: ephemeral containers start before init containers, so that they run even
+	// when an init container fails to start.
+	for _, i := range a.EphemeralContainersToStart {
+		start(ephemeralContainerStartSpec(&pod.Spec.EphemeralContainers[i]))
+	}
 	for _, i := range a.InitContainersToStart {
 		c := &pod.Spec.InitContainers[i]
-		if !start(c) && !status.IsRestartableInitContainer(c) {
+		if !start(startSpec{container: c}) && !status.IsRestartableInitContainer(c) {
 			// upstream: a regular init container that failed to start stops this sync; a
 			// sidecar that failed to start does not.
 			res.Err = errors.Join(errs...)
@@ -281,9 +286,9 @@ func (m *Manager) SyncPod(ctx context.Context, pod *corev1.Pod) SyncResult {
 		}
 	}
 	for _, i := range a.ContainersToStart {
-		start(&pod.Spec.Containers[i])
+		start(startSpec{container: &pod.Spec.Containers[i]})
 	}
-	if len(a.ContainersToStart) > 0 || len(a.InitContainersToStart) > 0 {
+	if len(a.ContainersToStart) > 0 || len(a.InitContainersToStart) > 0 || len(a.EphemeralContainersToStart) > 0 {
 		if now, err := m.PodRuntime(ctx, string(pod.UID)); err == nil {
 			m.gcDeadContainers(ctx, now)
 		}
@@ -292,9 +297,46 @@ func (m *Manager) SyncPod(ctx context.Context, pod *corev1.Pod) SyncResult {
 	return res
 }
 
+// startSpec is upstream's: the container to start and, for an ephemeral container, its spec
+// (whose targetContainerName names the container whose process namespace it joins).
+type startSpec struct {
+	container *corev1.Container
+	ephemeral *corev1.EphemeralContainer
+}
+
+func ephemeralContainerStartSpec(ec *corev1.EphemeralContainer) startSpec {
+	return startSpec{container: (*corev1.Container)(&ec.EphemeralContainerCommon), ephemeral: ec}
+}
+
+// targetID is upstream's getTargetID: the runtime ID of the newest container named by the
+// ephemeral container's targetContainerName ("" without a target).
+func (s startSpec) targetID(rt *status.Runtime) (string, error) {
+	if s.ephemeral == nil || s.ephemeral.TargetContainerName == "" {
+		return "", nil
+	}
+	target := rt.Latest(s.ephemeral.TargetContainerName)
+	if target == nil {
+		return "", fmt.Errorf("unable to find target container %v", s.ephemeral.TargetContainerName)
+	}
+	return target.ID, nil
+}
+
+// TargetPIDNamespace is upstream's generateLinuxContainerConfig for an ephemeral container
+// with a target: a container that would have its own process namespace joins the target's
+// instead (CRI NamespaceMode TARGET); with a pod-wide or the host's namespace it stays there.
+func TargetPIDNamespace(cfg *runtimeapi.ContainerConfig, targetID string) {
+	ns := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions()
+	if targetID == "" || ns == nil || ns.Pid != runtimeapi.NamespaceMode_CONTAINER {
+		return
+	}
+	ns.Pid = runtimeapi.NamespaceMode_TARGET
+	ns.TargetId = targetID
+}
+
 // startContainer is upstream's startContainer with doBackOff and EnsureImageExists in front,
 // ending with the postStart hook. A back-off returns a Waiting and no error.
-func (m *Manager) startContainer(ctx context.Context, pod *corev1.Pod, rt *status.Runtime, c *corev1.Container, sandboxID string, sbConfig *runtimeapi.PodSandboxConfig) (status.Waiting, error) {
+func (m *Manager) startContainer(ctx context.Context, pod *corev1.Pod, rt *status.Runtime, spec startSpec, sandboxID string, sbConfig *runtimeapi.PodSandboxConfig) (status.Waiting, error) {
+	c := spec.container
 	latest := rt.Latest(c.Name)
 	if latest != nil && latest.State == status.ContainerStateExited {
 		key := stableKey(pod, c)
@@ -313,15 +355,23 @@ func (m *Manager) startContainer(ctx context.Context, pod *corev1.Pod, rt *statu
 	if latest != nil {
 		restartCount = int(latest.RestartCount) + 1
 	}
+	// upstream's ErrCreateContainerConfig: the container's configuration cannot be made.
+	configError := func(err error) (status.Waiting, error) {
+		m.event(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: %v", err)
+		return status.Waiting{Reason: "CreateContainerConfigError", Message: err.Error()}, err
+	}
+	target, err := spec.targetID(rt)
+	if err != nil {
+		return configError(err)
+	}
 	var opts *ContainerOptions
 	if m.cfg.ContainerOptions != nil {
-		opts, err = m.cfg.ContainerOptions(ctx, pod, c)
-		if err != nil {
-			m.event(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: %v", err)
-			return status.Waiting{Reason: "CreateContainerConfigError", Message: err.Error()}, err
+		if opts, err = m.cfg.ContainerOptions(ctx, pod, c); err != nil {
+			return configError(err)
 		}
 	}
 	cfg := m.ContainerConfig(pod, c, imageRef, restartCount, opts)
+	TargetPIDNamespace(cfg, target)
 	id, err := m.cfg.Runtime.CreateContainer(ctx, sandboxID, cfg, sbConfig)
 	if err != nil {
 		m.event(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: %v", err)

@@ -306,6 +306,7 @@ func (n *Node) syncPod(ctx context.Context, key string) error {
 		if finish {
 			updated.Status = succeededStatus(pod, n.cfg.Clock.Now())
 		}
+		addEphemeralStatuses(updated, n.cfg.Clock.Now())
 		status.ObserveGeneration(&updated.Status, pod.Generation)
 		_, err := pods.UpdateStatus(ctx, updated, metav1.UpdateOptions{})
 		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
@@ -359,6 +360,24 @@ func runningStatus(pod *corev1.Pod, ip string, now time.Time) corev1.PodStatus {
 		setCondition(&s, corev1.PodCondition{Type: c, Status: corev1.ConditionTrue, LastTransitionTime: t})
 	}
 	return s
+}
+
+// addEphemeralStatuses gives each ephemeral container of a running pod without a status yet a
+// running one (never ready, without started, as a real node's).
+func addEphemeralStatuses(pod *corev1.Pod, now time.Time) {
+	have := map[string]bool{}
+	for _, st := range pod.Status.EphemeralContainerStatuses {
+		have[st.Name] = true
+	}
+	for _, ec := range pod.Spec.EphemeralContainers {
+		if have[ec.Name] {
+			continue
+		}
+		pod.Status.EphemeralContainerStatuses = append(pod.Status.EphemeralContainerStatuses, corev1.ContainerStatus{
+			Name: ec.Name, Image: ec.Image, ImageID: "simulated://" + ec.Image, ContainerID: "simulated://" + pod.Name + "/" + ec.Name,
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(now)}},
+		})
+	}
 }
 
 // succeededStatus is a running pod's status once every app container exited 0 (and its

@@ -29,3 +29,20 @@ func TestSidecarPodStatus(t *testing.T) {
 		t.Fatalf("succeeded status = %+v", pod.Status)
 	}
 }
+
+// TestEphemeralContainerStatus: an ephemeral container added to a simulated running pod runs
+// (never ready), and the statuses already there stay.
+func TestEphemeralContainerStatus(t *testing.T) {
+	pod := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "a"}}}}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	pod.Status = runningStatus(pod, "10.0.0.2", now)
+	pod.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "dbg", Image: "busybox"}}}
+	addEphemeralStatuses(pod, now.Add(time.Second))
+	pod.Spec.EphemeralContainers = append(pod.Spec.EphemeralContainers, corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "dbg2", Image: "busybox"}})
+	addEphemeralStatuses(pod, now.Add(2*time.Second))
+	st := pod.Status.EphemeralContainerStatuses
+	if len(st) != 2 || st[0].Name != "dbg" || st[1].Name != "dbg2" || st[0].State.Running == nil || st[0].Ready || st[0].Started != nil ||
+		!st[0].State.Running.StartedAt.Time.Equal(now.Add(time.Second)) {
+		t.Fatalf("ephemeral statuses = %+v", st)
+	}
+}

@@ -67,6 +67,7 @@ func Generate(in Input) corev1.PodStatus {
 	hasInit := len(pod.Spec.InitContainers) > 0
 	s.InitContainerStatuses = containerStatuses(in, rt, pod.Spec.InitContainers, old.InitContainerStatuses, hasInit, true)
 	s.ContainerStatuses = containerStatuses(in, rt, pod.Spec.Containers, old.ContainerStatuses, hasInit, false)
+	s.EphemeralContainerStatuses = ephemeralContainerStatuses(in, rt, old.EphemeralContainerStatuses, hasInit)
 
 	all := append(append([]corev1.ContainerStatus{}, s.InitContainerStatuses...), s.ContainerStatuses...)
 	s.Phase = GetPhase(pod, all, in.PodIsTerminal, HasAnyActiveRegularContainerStarted(&pod.Spec, rt))
@@ -271,6 +272,25 @@ func containerStatuses(in Input, rt *Runtime, containers []corev1.Container, old
 			}
 		}
 		out = append(out, st)
+	}
+	return out
+}
+
+// ephemeralContainerStatuses is upstream's convertToAPIContainerStatuses over the ephemeral
+// containers: the same states and waiting reasons, never ready and without started (the
+// probe manager does not look at them); they count for neither the phase nor the conditions.
+func ephemeralContainerStatuses(in Input, rt *Runtime, oldStatuses []corev1.ContainerStatus, hasInit bool) []corev1.ContainerStatus {
+	ecs := in.Pod.Spec.EphemeralContainers
+	if len(ecs) == 0 {
+		return nil
+	}
+	specs := make([]corev1.Container, len(ecs))
+	for i := range ecs {
+		specs[i] = corev1.Container(ecs[i].EphemeralContainerCommon)
+	}
+	out := containerStatuses(in, rt, specs, oldStatuses, hasInit, false)
+	for i := range out {
+		out[i].Ready, out[i].Started = false, nil
 	}
 	return out
 }

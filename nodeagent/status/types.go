@@ -5,6 +5,8 @@
 // (init containers with restartPolicy Always) appear in initContainerStatuses with started,
 // ready and restartCount as app containers do; they count for Initialized once started, for
 // ContainersReady and Ready with their readiness, and not for the phase once terminated.
+// Ephemeral containers appear in ephemeralContainerStatuses, never ready, and count for
+// nothing else.
 package status
 
 import (
