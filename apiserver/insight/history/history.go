@@ -79,7 +79,11 @@ func Build(snaps []Snapshot, writes func(rev int64) (Write, bool)) ([]Revision, 
 			}
 			rev.Diff = LineDiff(prevYAML, y)
 			prevYAML = y
-			if e, ok := writer(prevObj, obj, prevObj == nil); ok {
+			var sub *string
+			if w, ok := writes(s.Rev); ok {
+				sub = &w.Subresource
+			}
+			if e, ok := writer(prevObj, obj, sub); ok {
 				rev.Manager, rev.Time = e.Manager, e.Time
 				rev.Operation = strings.ToLower(e.Operation)
 				if e.Subresource != "" {
@@ -154,18 +158,43 @@ func managedEntries(obj map[string]any) []managedEntry {
 }
 
 // writer is the managedFields entry this revision changed: new, or with a later time than in
-// the previous revision; the latest when several did. The first revision (no previous one)
-// gets its latest entry.
-func writer(prev, cur map[string]any, first bool) (managedEntry, bool) {
+// the previous revision (all of them for the first revision). Times have a resolution of a
+// second, so a manager writing twice in one second keeps its time: when no entry changed, the
+// writer is among those with the latest time (the writer's is now, no other's is later). The
+// recorded write's subresource (nil when unknown) then picks among them, and the latest wins.
+func writer(prev, cur map[string]any, subresource *string) (managedEntry, bool) {
 	before := map[[3]string]time.Time{}
 	for _, e := range managedEntries(prev) {
 		before[[3]string{e.Manager, e.Operation, e.Subresource}] = e.Time
 	}
+	entries := managedEntries(cur)
 	var changed []managedEntry
-	for _, e := range managedEntries(cur) {
+	var latest time.Time
+	for _, e := range entries {
 		t, ok := before[[3]string{e.Manager, e.Operation, e.Subresource}]
-		if first || !ok || e.Time.After(t) {
+		if prev == nil || !ok || e.Time.After(t) {
 			changed = append(changed, e)
+		}
+		if e.Time.After(latest) {
+			latest = e.Time
+		}
+	}
+	if len(changed) == 0 {
+		for _, e := range entries {
+			if e.Time.Equal(latest) {
+				changed = append(changed, e)
+			}
+		}
+	}
+	if subresource != nil {
+		var same []managedEntry
+		for _, e := range changed {
+			if e.Subresource == *subresource {
+				same = append(same, e)
+			}
+		}
+		if len(same) > 0 {
+			changed = same
 		}
 	}
 	if len(changed) == 0 {

@@ -9,9 +9,10 @@ import (
 func obj(rv, data string, managed ...string) []byte {
 	var mf []string
 	for _, m := range managed {
-		// "manager@operation@time"
+		// "manager[/subresource]@operation@time"
 		p := strings.Split(m, "@")
-		mf = append(mf, `{"manager":"`+p[0]+`","operation":"`+p[1]+`","time":"`+p[2]+`","fieldsType":"FieldsV1","fieldsV1":{}}`)
+		manager, sub, _ := strings.Cut(p[0], "/")
+		mf = append(mf, `{"manager":"`+manager+`","operation":"`+p[1]+`","subresource":"`+sub+`","time":"`+p[2]+`","fieldsType":"FieldsV1","fieldsV1":{}}`)
 	}
 	return []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","creationTimestamp":"2026-12-06T10:00:00Z","resourceVersion":"` + rv +
 		`","managedFields":[` + strings.Join(mf, ",") + `]},"data":{"k":"` + data + `"}}`)
@@ -52,6 +53,20 @@ func TestBuild(t *testing.T) {
 			want: []Revision{
 				{ResourceVersion: "20", Manager: "b", Operation: "update", Time: mustTime(t1), Diff: "+   k: x"},
 				{ResourceVersion: "21", Operation: "delete", User: "carol", Time: recorded, Deleted: true},
+			},
+		},
+		{
+			name: "two writes in one second: the latest entries, the recorded subresource picks",
+			snaps: []Snapshot{
+				{Rev: 30, Created: true, Object: obj("30", "a", "kubectl-create@Update@"+t0)},
+				{Rev: 31, Object: obj("31", "b", "kubectl-create@Update@"+t0, "ctl/status@Update@"+t0)},
+				{Rev: 32, Object: obj("32", "c", "kubectl-create@Update@"+t0, "ctl/status@Update@"+t0)},
+			},
+			writes: map[int64]Write{32: {User: "ctl", Verb: "update", Subresource: "status", Time: recorded}},
+			want: []Revision{
+				{ResourceVersion: "30", Manager: "kubectl-create", Operation: "create", Time: mustTime(t0), Diff: "+   k: a"},
+				{ResourceVersion: "31", Manager: "ctl", Operation: "update status", Time: mustTime(t0), Diff: "+   k: b"},
+				{ResourceVersion: "32", Manager: "ctl", Operation: "update status", User: "ctl", Time: recorded, Diff: "+   k: c"},
 			},
 		},
 		{

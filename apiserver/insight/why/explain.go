@@ -215,7 +215,7 @@ func explainContainer(pod *corev1.Pod, cs containerStatus, events []corev1.Event
 		switch w.Reason {
 		case "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull":
 			msg := fmt.Sprintf("%s cannot get its image %s: %s", name, s.Image, sentence(reasonText(w.Reason, w.Message)))
-			if e := lastEvent(events, "Failed", containerPath(cs, s.Name), "image"); e != nil && !strings.Contains(w.Message, e.Message) {
+			if e := lastEvent(events, "Failed", containerPath(cs, s.Name), "failed to pull image"); e != nil && !strings.Contains(w.Message, e.Message) {
 				msg += " The last pull failed: " + quote(e) + "."
 			}
 			return msg
