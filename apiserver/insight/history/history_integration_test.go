@@ -8,10 +8,16 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
 	"github.com/skiff-dev/skiff/apiserver/insight/history"
@@ -128,6 +134,40 @@ func TestHistory(t *testing.T) {
 		resp := getHistory(t, admin, map[string]string{"group": "rbac.authorization.k8s.io", "resource": "clusterrolebindings", "name": "alice-admin"})
 		if len(resp.Revisions) != 1 || !strings.Contains(resp.Revisions[0].Diff, "+ apiVersion: rbac.authorization.k8s.io/v1") {
 			t.Errorf("clusterrolebinding: %+v", resp.Revisions)
+		}
+	})
+	t.Run("custom resource", func(t *testing.T) {
+		crds := apiextensionsclient.NewForConfigOrDie(s.Config).ApiextensionsV1().CustomResourceDefinitions()
+		_, err := crds.Create(ctx, &apiextensionsv1.CustomResourceDefinition{
+			ObjectMeta: metav1.ObjectMeta{Name: "widgets.example.com"},
+			Spec: apiextensionsv1.CustomResourceDefinitionSpec{Group: "example.com", Scope: apiextensionsv1.NamespaceScoped,
+				Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "widgets", Singular: "widget", Kind: "Widget", ListKind: "WidgetList"},
+				Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
+					Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object",
+						XPreserveUnknownFields: ptr.To(true)}}}}},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gvr := schema.GroupVersionResource{Group: "example.com", Version: "v1", Resource: "widgets"}
+		widgets := dynamic.NewForConfigOrDie(s.Config).Resource(gvr).Namespace("default")
+		w := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "example.com/v1", "kind": "Widget",
+			"metadata": map[string]any{"name": "w"}, "size": int64(1)}}
+		poll.Eventually(t, "the widget is created", func() error {
+			created, err := widgets.Create(ctx, w, metav1.CreateOptions{FieldManager: "maker"})
+			if err == nil {
+				w = created
+			}
+			return err
+		})
+		w.Object["size"] = int64(2)
+		if _, err := widgets.Update(ctx, w, metav1.UpdateOptions{FieldManager: "grower"}); err != nil {
+			t.Fatal(err)
+		}
+		resp := getHistory(t, admin, map[string]string{"group": "example.com", "version": "v1", "resource": "widgets", "namespace": "default", "name": "w"})
+		if len(resp.Revisions) != 2 || resp.Revisions[1].Manager != "grower" || resp.Revisions[1].User != "skiff-admin" ||
+			!strings.Contains(resp.Revisions[1].Diff, "- size: 1\n+ size: 2\n") {
+			t.Errorf("widget: %+v", resp.Revisions)
 		}
 	})
 	t.Run("not found", func(t *testing.T) {
