@@ -15,5 +15,6 @@
 // termination's exit code, reason and message, probe failures (the Unhealthy events), init
 // containers and sidecars, readiness gates, then the newest warning events not yet quoted.
 //
-// The Handler reads the pod and its events through the loopback client.
+// The Handler reads the pod and its events through the loopback client. testenv wires the
+// scheduler and the API server as `skiff up` does, so its clusters explain pods too.
 package why
