@@ -46,12 +46,12 @@ func (c *Config) extensionsConfig(etcdOpts *genericoptions.EtcdOptions) *apiexte
 	crdEtcd.StorageConfig.Codec = apiextensionsapiserver.Codecs.LegacyCodec(apiextensionsv1.SchemeGroupVersion)
 	crdEtcd.StorageConfig.EncodeVersioner = apiextensionsv1.SchemeGroupVersion
 	crdEtcd.SkipHealthEndpoints = true
-	ec.RESTOptionsGetter = crdEtcd.CreateRESTOptionsGetter(&genericoptions.SimpleStorageFactory{StorageConfig: crdEtcd.StorageConfig}, nil)
+	ec.RESTOptionsGetter = c.history.WrapGetter(crdEtcd.CreateRESTOptionsGetter(&genericoptions.SimpleStorageFactory{StorageConfig: crdEtcd.StorageConfig}, nil))
 
 	return &apiextensionsapiserver.Config{
 		GenericConfig: ec,
 		ExtraConfig: apiextensionsapiserver.ExtraConfig{
-			CRDRESTOptionsGetter: apiextensionsoptions.NewCRDRESTOptionsGetter(crdEtcd, nil, c.Generic.StorageObjectCountTracker),
+			CRDRESTOptionsGetter: c.history.WrapGetter(apiextensionsoptions.NewCRDRESTOptionsGetter(crdEtcd, nil, c.Generic.StorageObjectCountTracker)),
 			MasterCount:          1,
 			AuthResolverWrapper:  webhook.NewDefaultAuthenticationInfoResolverWrapper(nil, nil, c.Generic.LoopbackClientConfig, noopoteltrace.NewTracerProvider()),
 			// Conversion webhooks reach their Services as admission webhooks do (webhooks.go).

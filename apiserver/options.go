@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/skiff-dev/skiff/apiserver/etcd"
+	"github.com/skiff-dev/skiff/insight/scheddiag"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"net"
 	"os"
@@ -75,6 +76,9 @@ type Options struct {
 	EtcdForTests bool
 	// Hardening holds the audit log, encryption at rest and request limits (hardening.go).
 	Hardening HardeningOptions
+	// SchedulerDiagnoses, when set, are the in-process scheduler's last diagnoses of the pods it
+	// could not place, for /insight/v1/why (cmd/skiff gives the scheduler the same store).
+	SchedulerDiagnoses scheddiag.Source
 }
 
 // NewOptions returns the defaults: data dir ~/.skiff, port 6443, embedded etcd on 2379/2380.

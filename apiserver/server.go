@@ -51,6 +51,7 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/bootstrap"
 	"github.com/skiff-dev/skiff/apiserver/controlplane"
 	"github.com/skiff-dev/skiff/apiserver/etcd"
+	"github.com/skiff-dev/skiff/apiserver/insight/history"
 	"github.com/skiff-dev/skiff/apiserver/insight/ui"
 	"github.com/skiff-dev/skiff/apiserver/pki"
 	"github.com/skiff-dev/skiff/apiserver/registry"
@@ -106,6 +107,9 @@ type Config struct {
 	// admission policies, also resolving policies' paramKinds (webhooks.go).
 	serviceResolver webhook.ServiceResolver
 	restMapper      meta.RESTMapper
+	// history records who wrote each revision and how each resource is stored, for
+	// /insight/v1/history (apiserver/insight/history).
+	history *history.Recorder
 }
 
 // CompletedConfig is a Config with defaults filled in.
@@ -222,6 +226,9 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 	if err := c.applyStorage(ctx); err != nil {
 		return nil, err
 	}
+	// Every storage records its writes' users for /insight/v1/history.
+	c.history = history.NewRecorder(0, nil)
+	gc.RESTOptionsGetter = c.history.WrapGetter(gc.RESTOptionsGetter)
 	if err := c.applyAdmission(ctx); err != nil {
 		c.Close()
 		return nil, err
@@ -524,6 +531,9 @@ func (c CompletedConfig) New() (*Server, error) {
 			return ensureExtensionAuthentication(ctx, client, extensionAuthn)
 		})
 	}))
+	if err := c.installInsight(gs); err != nil {
+		return nil, err
+	}
 	if c.etcd != nil && c.Options.EtcdCluster != nil {
 		// New control-plane members join through any member (skiff server --join).
 		gs.Handler.NonGoRestfulMux.Handle(bootstrap.ControlPlaneJoinPath, controlplane.JoinHandler(c.Options.DataDir, c.etcd.Members))

@@ -29,6 +29,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/controllermanager"
 	"github.com/skiff-dev/skiff/controllers/garbagecollector"
+	"github.com/skiff-dev/skiff/insight/scheddiag"
 	"github.com/skiff-dev/skiff/nodeagent/simulated"
 )
 
@@ -77,6 +78,9 @@ type options struct {
 	waitTimeout    time.Duration
 	gcResyncPeriod time.Duration
 	apiServer      func(*apiserver.Options)
+	// diagnoses carries the scheduler's diagnoses to the API server's /insight/v1/why, as in
+	// `skiff up`.
+	diagnoses *scheddiag.Store
 }
 
 // WithCRDs installs the CustomResourceDefinitions in the given YAML or JSON files, or in the
@@ -161,7 +165,9 @@ func Start(t testing.TB, opts ...Option) *Env {
 	if err := seedPKI(dataDir); err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
+	o.diagnoses = scheddiag.NewStore(0)
 	srv := apiservertest.StartOnWith(t, dataDir, func(ao *apiserver.Options) {
+		ao.SchedulerDiagnoses = o.diagnoses
 		// As a real cluster: pods get their namespace's default ServiceAccount (the
 		// serviceaccount controller creates it), unless the API runs alone.
 		ao.DisableServiceAccountAdmission = o.noControllers
@@ -323,6 +329,7 @@ func startControllers(ctx context.Context, cfg *rest.Config, o options, run func
 	c.Manager.MetricsBindAddress = "0"
 	c.SkipNameValidation = true
 	c.GarbageCollector = garbagecollector.Config{ResyncPeriod: o.gcResyncPeriod}
+	c.SchedulerDiagnoses = o.diagnoses
 	if o.controllers != nil {
 		o.controllers(&c)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/watchbuffer"
 	"github.com/skiff-dev/skiff/controllers/certificates"
 	"github.com/skiff-dev/skiff/controllers/controllermanager"
+	"github.com/skiff-dev/skiff/insight/scheddiag"
 )
 
 func kubernetesVersion() string { return apiserver.KubernetesVersion }
@@ -71,7 +72,12 @@ func newControlPlane() *controlPlane {
 	api := apiserver.NewOptions()
 	// The controllers run in this process: their metrics join the API server's /metrics.
 	api.ExtraMetrics = append(api.ExtraMetrics, ctrlmetrics.Registry)
-	return &controlPlane{api: api, controllers: controllermanager.DefaultConfig()}
+	controllers := controllermanager.DefaultConfig()
+	// The scheduler's last diagnosis of each pod it could not place reaches the API server's
+	// /insight/v1/why through one store (neither side imports the other).
+	diagnoses := scheddiag.NewStore(0)
+	api.SchedulerDiagnoses, controllers.SchedulerDiagnoses = diagnoses, diagnoses
+	return &controlPlane{api: api, controllers: controllers}
 }
 
 func (p *controlPlane) flags(fs *pflag.FlagSet) {

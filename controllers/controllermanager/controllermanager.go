@@ -33,6 +33,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/statefulset"
 	"github.com/skiff-dev/skiff/controllers/ttlafterfinished"
 	"github.com/skiff-dev/skiff/controllers/validatingadmissionpolicystatus"
+	"github.com/skiff-dev/skiff/insight/scheddiag"
 )
 
 // Config holds the manager options and the timings tests and users may shorten.
@@ -68,6 +69,9 @@ type Config struct {
 	DisableIngress bool
 	// PodAutoscaler holds the horizontal pod autoscaler's timings and tolerance.
 	PodAutoscaler podautoscaler.Settings
+	// SchedulerDiagnoses, when set, receives the scheduler's last diagnosis of each pod it could
+	// not place (the API server of the same process reads them for `skiff why`).
+	SchedulerDiagnoses scheddiag.Recorder
 }
 
 // DefaultConfig is upstream's defaults.
@@ -117,7 +121,9 @@ func Setup(mgr manager.Manager, c Config) error {
 		{"nodeipam", func() error {
 			return (&nodeipam.Controller{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}, Config: c.NodeIPAM}).SetupWithManager(mgr)
 		}},
-		{"scheduler", func() error { return scheduler.New(scheduler.Config{}).SetupWithManager(mgr) }},
+		{"scheduler", func() error {
+			return scheduler.New(scheduler.Config{Diagnoses: c.SchedulerDiagnoses}).SetupWithManager(mgr)
+		}},
 		{"servicelb", func() error {
 			return (&servicelb.Controller{Base: controllers.Base{SkipNameValidation: c.SkipNameValidation}, Provider: c.LoadBalancer}).SetupWithManager(mgr)
 		}},

@@ -61,6 +61,13 @@
 // PV controller bound every claim (VolumeBindTimeout, 600 s) and binds the pod; a failure undoes
 // the assumption and retries the pod.
 //
+// With Config.Diagnoses set (cmd/skiff gives it the store the API server reads for `skiff
+// why`), each attempt that finds no node records every node's result with its numbers
+// (diagnosis.go: the filter's upstream plugin name, the reasons, the pod's requests against the
+// node's allocatable and requested resources and pod count, the untolerated taint, the
+// nodeSelector and the node's labels, the taken host ports); a bound or deleted pod's diagnosis
+// is forgotten.
+//
 // Metrics on controller-runtime's registry: scheduler_schedule_attempts_total{result,profile},
 // scheduler_scheduling_attempt_duration_seconds{result,profile} and
 // scheduler_pending_pods{queue}.

@@ -26,6 +26,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/skiff-dev/skiff/insight/scheddiag"
 )
 
 // DefaultSchedulerName is the schedulerName this scheduler serves by default.
@@ -57,6 +59,9 @@ type Config struct {
 	Burst int
 	// Clock is the time source (real time).
 	Clock clock.WithTicker
+	// Diagnoses, when set, receives each unschedulable pod's last diagnosis (every node's
+	// filter, reasons and numbers) for the API server's `why` (insight/scheddiag).
+	Diagnoses scheddiag.Recorder
 }
 
 func (c Config) withDefaults() Config {
@@ -318,6 +323,9 @@ func (s *Scheduler) deletePod(obj any) {
 		return
 	}
 	s.queue.remove(pod.UID)
+	if s.cfg.Diagnoses != nil {
+		s.cfg.Diagnoses.Forget(pod.UID)
+	}
 	s.cache.mu.Lock()
 	s.cache.nominate(&podInfo{uid: pod.UID}, "")
 	existing := s.cache.pods[pod.UID]
@@ -454,6 +462,10 @@ func (s *Scheduler) scheduleOne(ctx context.Context) bool {
 		return true
 	}
 	best, statuses, numNodes, vols := s.findNode(pi)
+	var diagnosis []scheddiag.NodeDiagnosis
+	if best == nil && s.cfg.Diagnoses != nil {
+		diagnosis = diagnoseNodes(pi, s.cache.nodes, statuses, s.cache.withNominated)
+	}
 	restore := func() {}
 	if best != nil {
 		s.cache.assume(pi, best.name)
@@ -469,6 +481,14 @@ func (s *Scheduler) scheduleOne(ctx context.Context) bool {
 		nominated := ""
 		if pre != nil {
 			nominated = pre.node
+		}
+		if s.cfg.Diagnoses != nil {
+			d := scheddiag.Diagnosis{PodUID: pod.UID, Namespace: pod.Namespace, Name: pod.Name, Time: start,
+				Message: msg, Nodes: diagnosis, NominatedNode: nominated}
+			if len(statuses) > 0 {
+				d.PreFilter = statuses[0].preFilter
+			}
+			s.cfg.Diagnoses.Record(d)
 		}
 		scheduleAttempts.WithLabelValues(resultUnschedulable, s.cfg.SchedulerName).Inc()
 		attemptDuration.WithLabelValues(resultUnschedulable, s.cfg.SchedulerName).Observe(s.cfg.Clock.Since(start).Seconds())
@@ -584,6 +604,9 @@ func (s *Scheduler) bind(ctx context.Context, qp *queuedPod, node string, start 
 		return
 	}
 	s.queue.done(qp)
+	if s.cfg.Diagnoses != nil {
+		s.cfg.Diagnoses.Forget(pod.UID)
+	}
 	scheduleAttempts.WithLabelValues(resultScheduled, s.cfg.SchedulerName).Inc()
 	attemptDuration.WithLabelValues(resultScheduled, s.cfg.SchedulerName).Observe(s.cfg.Clock.Since(start).Seconds())
 	s.recorder.Eventf(pod, corev1.EventTypeNormal, "Scheduled", "Successfully assigned %v/%v to %v", pod.Namespace, pod.Name, node)
