@@ -1,12 +1,13 @@
 // Package containerd runs a containerd of Skiff's own for one node agent: it writes its
-// config.toml (runc, a CNI bridge network for the node's pod subnet, the pause image, and
-// registry hosts under certs.d: Skiff's registry, over plain HTTP, is the first mirror of every
-// registry, so that a pod naming nginx:1.27 runs the image imported under that name, and the
-// real registry comes next when it can be reached), starts containerd with its root, state and
-// socket under the agent's data dir, so that several agents on one machine do not clash, and waits
-// until it answers CRI. The bridge is named after the node (BridgeNameFor): pods outlive
-// containerd, so a node of the same name on another data dir finds the earlier one's pods on its
-// bridge; package podnet sweeps them when the node starts.
+// config.toml (two runc runtimes, the handlers RuntimeClasses can name (RuntimeHandlers): "runc",
+// the default, and "test-handler", upstream e2e's preconfigured one; a CNI bridge network for the
+// node's pod subnet, the pause image, and registry hosts under certs.d: Skiff's registry, over
+// plain HTTP, is the first mirror of every registry, so that a pod naming nginx:1.27 runs the
+// image imported under that name, and the real registry comes next when it can be reached),
+// starts containerd with its root, state and socket under the agent's data dir, so that several
+// agents on one machine do not clash, and waits until it answers CRI. The bridge is named after
+// the node (BridgeNameFor): pods outlive containerd, so a node of the same name on another data
+// dir finds the earlier one's pods on its bridge; package podnet sweeps them when the node starts.
 package containerd
 
 import (
