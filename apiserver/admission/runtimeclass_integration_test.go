@@ -3,6 +3,7 @@ package admission_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,6 +48,11 @@ func TestRuntimeClass(t *testing.T) {
 		}
 		if !found {
 			t.Fatalf("runtimeclasses not in discovery as a cluster-scoped RuntimeClass: %+v", resources.APIResources)
+		}
+		// OpenAPI v3 (kubectl explain, server-side apply) has the group and the kind's schema.
+		doc, err := c.Discovery().RESTClient().Get().AbsPath("/openapi/v3/apis/node.k8s.io/v1").DoRaw(ctx)
+		if err != nil || !strings.Contains(string(doc), `"io.k8s.api.node.v1.RuntimeClass"`) {
+			t.Fatalf("OpenAPI v3 of node.k8s.io/v1: %v\n%.300s", err, doc)
 		}
 		rc, err := rcs.Create(ctx, &nodev1.RuntimeClass{ObjectMeta: metav1.ObjectMeta{Name: "api"}, Handler: "runc"}, metav1.CreateOptions{})
 		if err != nil {
