@@ -19,6 +19,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
@@ -62,6 +63,7 @@ var Groups = []Group{
 	{GroupVersion: certificatesv1.SchemeGroupVersion, AddToScheme: certificatesv1.AddToScheme},
 	{GroupVersion: rbacv1.SchemeGroupVersion, AddToScheme: rbacv1.AddToScheme},
 	{GroupVersion: schedulingv1.SchemeGroupVersion, AddToScheme: schedulingv1.AddToScheme},
+	{GroupVersion: nodev1.SchemeGroupVersion, AddToScheme: nodev1.AddToScheme},
 	{GroupVersion: storagev1.SchemeGroupVersion, AddToScheme: storagev1.AddToScheme},
 	{GroupVersion: authorizationv1.SchemeGroupVersion, AddToScheme: authorizationv1.AddToScheme},
 	{GroupVersion: admissionregistrationv1.SchemeGroupVersion, AddToScheme: admissionregistrationv1.AddToScheme},

@@ -71,6 +71,7 @@ import (
 	flowcontrolstorage "github.com/skiff-dev/skiff/apiserver/registry/flowcontrol"
 	metricsstorage "github.com/skiff-dev/skiff/apiserver/registry/metrics"
 	networkingstorage "github.com/skiff-dev/skiff/apiserver/registry/networking"
+	runtimeclassstorage "github.com/skiff-dev/skiff/apiserver/registry/node"
 	policystorage "github.com/skiff-dev/skiff/apiserver/registry/policy"
 	rbacstorage "github.com/skiff-dev/skiff/apiserver/registry/rbac"
 	schedulingstorage "github.com/skiff-dev/skiff/apiserver/registry/scheduling"
@@ -370,9 +371,11 @@ func (c *Config) applyAdmission(ctx context.Context) error {
 	}
 	plugins = append(plugins, skiffadmission.NewPriority(factory, client),
 		skiffadmission.NewDefaultTolerationsWith(tolerationSeconds(c.Options.DefaultNotReadyTolerationSeconds), tolerationSeconds(c.Options.DefaultUnreachableTolerationSeconds)),
-		// The storage plugins, DefaultIngressClass, then ResourceQuota last, in upstream's order.
+		// The storage plugins, RuntimeClass, DefaultIngressClass, then ResourceQuota last, in
+		// upstream's order.
 		skiffadmission.NewDefaultStorageClass(factory, client), skiffadmission.NewStorageObjectInUseProtection(),
-		skiffadmission.NewPersistentVolumeClaimResize(factory, client), skiffadmission.NewDefaultIngressClass(factory, client),
+		skiffadmission.NewPersistentVolumeClaimResize(factory, client), skiffadmission.NewRuntimeClass(factory, client),
+		skiffadmission.NewDefaultIngressClass(factory, client),
 		// Admission policies and webhooks, then ResourceQuota, in upstream's order (webhooks.go).
 		policiesAndWebhooks, quotaAdmission)
 	c.Generic.AdmissionControl = admission.NewChainHandler(plugins...)
@@ -462,6 +465,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		batchstorage.Provider{},
 		coordinationstorage.Provider{},
 		networkingstorage.Provider{},
+		runtimeclassstorage.Provider{},
 		discoverystorage.Provider{},
 		certificatesstorage.Provider{},
 		rbacstorage.Provider{Guard: c.authz.Guard},

@@ -17,6 +17,6 @@
 // storage.go (storage.k8s.io: StorageClass, VolumeAttributesClass, CSIDriver, CSINode,
 // VolumeAttachment, CSIStorageCapacity), networking.go (networking.k8s.io: Ingress and its
 // status, IngressClass, NetworkPolicy), other.go (Scale, Lease, EndpointSlice, events.k8s.io
-// Events) and admissionregistration.go (webhook configurations, admission policies and
+// Events), runtimeclass.go (node.k8s.io RuntimeClass) and admissionregistration.go (webhook configurations, admission policies and
 // bindings: their structure; the storage compiles their CEL expressions).
 package validation

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	nodev1 "k8s.io/api/node/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -81,6 +82,8 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 		return validateEndpointSlice(o, supportedAddressTypes)
 	case *eventsv1.Event:
 		return strictValidateEventCreate(eventsV1Fields(o))
+	case *nodev1.RuntimeClass:
+		return validateRuntimeClass(o)
 	}
 	return nil
 }
@@ -189,6 +192,10 @@ func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 	case *eventsv1.Event:
 		if p, ok := old.(*eventsv1.Event); ok {
 			return strictValidateEventUpdate(eventsV1Fields(o), eventsV1Fields(p))
+		}
+	case *nodev1.RuntimeClass:
+		if p, ok := old.(*nodev1.RuntimeClass); ok {
+			return validateRuntimeClassUpdate(o, p)
 		}
 	default:
 		return nil

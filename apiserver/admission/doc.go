@@ -2,7 +2,9 @@
 // DefaultTolerationSeconds, ServiceAccount (serviceaccount.go), LimitRanger, Priority,
 // PodSecurity (podsecurity.go, on k8s.io/pod-security-admission), ResourceQuota, the storage
 // plugins DefaultStorageClass, StorageObjectInUseProtection and PersistentVolumeClaimResize
-// (storage.go), and DefaultIngressClass (ingressclass.go). Admission policies and webhooks are
+// (storage.go), RuntimeClass (runtimeclass.go: a pod's RuntimeClass gives it its overhead, node
+// selector and tolerations; an unknown class is refused) and DefaultIngressClass
+// (ingressclass.go). Admission policies and webhooks are
 // k8s.io/apiserver's own plugins, wired in apiserver/webhooks.go; their integration tests live
 // here.
 package admission

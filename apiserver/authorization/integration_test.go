@@ -11,6 +11,7 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	nodev1 "k8s.io/api/node/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -260,6 +261,14 @@ func TestNodeAuthorizer(t *testing.T) {
 	debug := []byte(`{"spec":{"ephemeralContainers":[{"name":"dbg","image":"busybox","terminationMessagePolicy":"File","imagePullPolicy":"IfNotPresent"}]}}`)
 	if _, err := nodeA.CoreV1().Pods("apps").Patch(ctx, "pa", types.StrategicMergePatchType, debug, metav1.PatchOptions{}, "ephemeralcontainers"); !apierrors.IsForbidden(err) {
 		t.Errorf("ephemeral containers of its own pod: %v, want 403", err)
+	}
+	// The agent maps a pod's runtimeClassName to its handler (upstream's system:node rule).
+	if _, err := nodeA.NodeV1().RuntimeClasses().List(ctx, metav1.ListOptions{}); err != nil {
+		t.Errorf("listing runtimeclasses: %v", err)
+	}
+	rc := &nodev1.RuntimeClass{ObjectMeta: metav1.ObjectMeta{Name: "by-node"}, Handler: "runc"}
+	if _, err := nodeA.NodeV1().RuntimeClasses().Create(ctx, rc, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("creating a runtimeclass: %v, want 403", err)
 	}
 	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "node-a", Namespace: corev1.NamespaceNodeLease}}
 	if _, err := nodeA.CoordinationV1().Leases(corev1.NamespaceNodeLease).Create(ctx, lease, metav1.CreateOptions{}); err != nil {

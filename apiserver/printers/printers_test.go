@@ -17,6 +17,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
@@ -66,6 +67,7 @@ var (
 	jobsGR                = schema.GroupResource{Group: "batch", Resource: "jobs"}
 	cronJobsGR            = schema.GroupResource{Group: "batch", Resource: "cronjobs"}
 	priorityClassesGR     = schema.GroupResource{Group: "scheduling.k8s.io", Resource: "priorityclasses"}
+	runtimeClassesGR      = schema.GroupResource{Group: "node.k8s.io", Resource: "runtimeclasses"}
 )
 
 // convert runs the resource's convertor with default options and fails the test on error.
@@ -165,6 +167,7 @@ func TestColumns(t *testing.T) {
 			{"Containers", "string", 1}, {"Images", "string", 1}, {"Selector", "string", 1}}},
 		{core("podtemplates"), []column{{"Name", "string", 0}, {"Containers", "string", 0}, {"Images", "string", 0}, {"Pod Labels", "string", 0}}},
 		{priorityClassesGR, []column{{"Name", "string", 0}, {"Value", "integer", 0}, {"Global-Default", "boolean", 0}, {"Age", "string", 0}, {"PreemptionPolicy", "string", 0}}},
+		{runtimeClassesGR, []column{{"Name", "string", 0}, {"Handler", "string", 0}, {"Age", "string", 0}}},
 		{pdbGR, []column{{"Name", "string", 0}, {"Min Available", "string", 0}, {"Max Unavailable", "string", 0}, {"Allowed Disruptions", "integer", 0}, {"Age", "string", 0}}},
 		{storageGR("storageclasses"), []column{{"Name", "string", 0}, {"Provisioner", "string", 0}, {"ReclaimPolicy", "string", 0}, {"VolumeBindingMode", "string", 0},
 			{"AllowVolumeExpansion", "string", 0}, {"Age", "string", 0}}},
@@ -260,6 +263,7 @@ var emptyLists = map[schema.GroupResource]runtime.Object{
 	core("replicationcontrollers"):       &corev1.ReplicationControllerList{},
 	core("podtemplates"):                 &corev1.PodTemplateList{},
 	priorityClassesGR:                    &schedulingv1.PriorityClassList{},
+	runtimeClassesGR:                     &nodev1.RuntimeClassList{},
 	pdbGR:                                &policyv1.PodDisruptionBudgetList{},
 	statefulSetsGR:                       &appsv1.StatefulSetList{},
 	pvcsGR:                               &corev1.PersistentVolumeClaimList{},
@@ -308,6 +312,7 @@ var zeroObjects = map[schema.GroupResource]runtime.Object{
 	core("replicationcontrollers"):       &corev1.ReplicationController{},
 	core("podtemplates"):                 &corev1.PodTemplate{},
 	priorityClassesGR:                    &schedulingv1.PriorityClass{},
+	runtimeClassesGR:                     &nodev1.RuntimeClass{},
 	pdbGR:                                &policyv1.PodDisruptionBudget{},
 	statefulSetsGR:                       &appsv1.StatefulSet{},
 	pvcsGR:                               &corev1.PersistentVolumeClaim{},

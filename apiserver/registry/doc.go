@@ -7,7 +7,7 @@
 //
 // Each group's storage lives in its own package below: core (with core/pod, core/service,
 // core/namespace, core/node), apps, batch, coordination, networking, discovery, certificates,
-// rbac, scheduling, storage, authentication, authorization, events, policy,
+// rbac, scheduling, node, storage, authentication, authorization, events, policy,
 // admissionregistration and flowcontrol.
 //
 // Defaulting happens in the codec (apis/defaults registered on the scheme), validation in the

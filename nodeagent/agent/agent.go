@@ -42,6 +42,7 @@ import (
 	"github.com/skiff-dev/skiff/nodeagent/podcidr"
 	"github.com/skiff-dev/skiff/nodeagent/podworkers"
 	"github.com/skiff-dev/skiff/nodeagent/probes"
+	"github.com/skiff-dev/skiff/nodeagent/runtimeclass"
 	"github.com/skiff-dev/skiff/nodeagent/staticpods"
 	"github.com/skiff-dev/skiff/nodeagent/stats"
 	"github.com/skiff-dev/skiff/nodeagent/volumes"
@@ -180,6 +181,8 @@ type Agent struct {
 	staticRemoved map[types.UID]string // removed static pods still terminating: their mirrors' keys
 	mirrorChanged chan struct{}
 	cgroups       *cm.Manager
+	// runtimeClasses gives each sandbox the handler of its pod's RuntimeClass.
+	runtimeClasses *runtimeclass.Manager
 }
 
 // New checks cfg and fills in defaults; Start runs the agent.
@@ -263,8 +266,10 @@ func New(cfg Config) (*Agent, error) {
 		OnChange: a.resync,
 	})
 	a.cgroups = a.newCgroups()
+	a.runtimeClasses = runtimeclass.NewManager(cfg.Client)
 	a.kr = kuberuntime.NewManager(kuberuntime.Config{
 		Runtime:             a.runtime,
+		RuntimeHandler:      a.runtimeClasses.Handler,
 		Images:              a.images,
 		PodLogsDir:          cfg.PodLogsDir,
 		ClusterDomain:       cfg.ClusterDomain,
@@ -471,7 +476,8 @@ func (a *Agent) Start(ctx context.Context) error {
 	a.probes.Start(ctx)
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+	a.runtimeClasses.Start(ctx)
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced, a.runtimeClasses.HasSynced) {
 		return ctx.Err()
 	}
 	var lp *localpath.Provisioner

@@ -25,6 +25,8 @@ type fakeCRI struct {
 	pullErr    map[string]error
 	calls      []string
 	stopGrace  map[string]int64
+	// handlers are the runtime handlers besides the default ("") that sandboxes may use.
+	handlers map[string]bool
 }
 
 type fakeSandbox struct {
@@ -58,12 +60,20 @@ func match(sel, labels map[string]string) bool {
 	return true
 }
 
-func (f *fakeCRI) RunPodSandbox(_ context.Context, cfg *runtimeapi.PodSandboxConfig, _ string) (string, error) {
+func (f *fakeCRI) RunPodSandbox(_ context.Context, cfg *runtimeapi.PodSandboxConfig, handler string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	call := "RunPodSandbox"
+	if handler != "" {
+		call += " handler=" + handler
+	}
+	f.calls = append(f.calls, call)
+	if handler != "" && !f.handlers[handler] {
+		// containerd's answer for a runtime its config does not define.
+		return "", fmt.Errorf("rpc error: code = Unknown desc = failed to get sandbox runtime: no runtime for %q is configured", handler)
+	}
 	id := fmt.Sprintf("sb%d", len(f.sandboxes)+1)
 	f.sandboxes[id] = &fakeSandbox{cfg: cfg, state: runtimeapi.PodSandboxState_SANDBOX_READY, created: f.now(), ip: fmt.Sprintf("10.244.0.%d", len(f.sandboxes)+2)}
-	f.calls = append(f.calls, "RunPodSandbox")
 	return id, nil
 }
 func (f *fakeCRI) StopPodSandbox(_ context.Context, id string) error {

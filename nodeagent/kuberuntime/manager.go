@@ -25,8 +25,10 @@ type Config struct {
 	Images  cri.ImageManagerService
 	// RuntimeName prefixes container IDs in the API (default "containerd").
 	RuntimeName string
-	// RuntimeHandler is passed to RunPodSandbox ("" for the default).
-	RuntimeHandler string
+	// RuntimeHandler gives the runtime handler of a pod's sandbox, from its runtimeClassName
+	// (nodeagent/runtimeclass; nil: the runtime's default, ""). An error fails the sandbox's
+	// creation, as upstream's createPodSandbox.
+	RuntimeHandler func(*corev1.Pod) (string, error)
 	// PodLogsDir is the root of pod log directories (default /var/log/pods).
 	PodLogsDir    string
 	ClusterDomain string
@@ -250,7 +252,7 @@ func (m *Manager) SyncPod(ctx context.Context, pod *corev1.Pod) SyncResult {
 		if a.Attempt > 0 {
 			m.event(pod, "", corev1.EventTypeNormal, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
 		}
-		id, err := m.cfg.Runtime.RunPodSandbox(ctx, sbConfig, m.cfg.RuntimeHandler)
+		id, err := m.runPodSandbox(ctx, pod, sbConfig)
 		if err != nil {
 			m.event(pod, "", corev1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
 			res.Err = fmt.Errorf("creating pod sandbox: %w", err)
@@ -331,6 +333,21 @@ func TargetPIDNamespace(cfg *runtimeapi.ContainerConfig, targetID string) {
 	}
 	ns.Pid = runtimeapi.NamespaceMode_TARGET
 	ns.TargetId = targetID
+}
+
+// runPodSandbox runs the pod's sandbox with the handler of its RuntimeClass.
+func (m *Manager) runPodSandbox(ctx context.Context, pod *corev1.Pod, sbConfig *runtimeapi.PodSandboxConfig) (string, error) {
+	handler := ""
+	if m.cfg.RuntimeHandler != nil {
+		var err error
+		if handler, err = m.cfg.RuntimeHandler(pod); err != nil {
+			return "", err
+		}
+		if handler != "" {
+			klog.V(2).InfoS("Running pod with runtime handler", "pod", klog.KObj(pod), "runtimeHandler", handler)
+		}
+	}
+	return m.cfg.Runtime.RunPodSandbox(ctx, sbConfig, handler)
 }
 
 // startContainer is upstream's startContainer with doBackOff and EnsureImageExists in front,

@@ -1,12 +1,13 @@
 // Package containerd runs a containerd of Skiff's own for one node agent: it writes its
-// config.toml (runc, a CNI bridge network for the node's pod subnet, the pause image, and
-// registry hosts under certs.d: Skiff's registry, over plain HTTP, is the first mirror of every
-// registry, so that a pod naming nginx:1.27 runs the image imported under that name, and the
-// real registry comes next when it can be reached), starts containerd with its root, state and
-// socket under the agent's data dir, so that several agents on one machine do not clash, and waits
-// until it answers CRI. The bridge is named after the node (BridgeNameFor): pods outlive
-// containerd, so a node of the same name on another data dir finds the earlier one's pods on its
-// bridge; package podnet sweeps them when the node starts.
+// config.toml (two runc runtimes, the handlers RuntimeClasses can name (RuntimeHandlers): "runc",
+// the default, and "test-handler", upstream e2e's preconfigured one; a CNI bridge network for the
+// node's pod subnet, the pause image, and registry hosts under certs.d: Skiff's registry, over
+// plain HTTP, is the first mirror of every registry, so that a pod naming nginx:1.27 runs the
+// image imported under that name, and the real registry comes next when it can be reached),
+// starts containerd with its root, state and socket under the agent's data dir, so that several
+// agents on one machine do not clash, and waits until it answers CRI. The bridge is named after
+// the node (BridgeNameFor): pods outlive containerd, so a node of the same name on another data
+// dir finds the earlier one's pods on its bridge; package podnet sweeps them when the node starts.
 package containerd
 
 import (
@@ -135,6 +136,12 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// RuntimeHandlers are the CRI runtime handlers (containerd runtimes) a node offers to
+// RuntimeClasses, all runc: "runc", the default, and "test-handler", the handler upstream's
+// e2e suite expects nodes to have preconfigured (its RuntimeClass specs run pods with it).
+// RunPodSandbox with any other handler fails ("no runtime for ... is configured").
+var RuntimeHandlers = []string{"runc", "test-handler"}
+
 var configTemplate = template.Must(template.New("config.toml").Funcs(template.FuncMap{"q": strconv.Quote}).Parse(
 	`# Written by Skiff: a containerd of its own for node {{q .NodeName}}. Do not edit: rewritten at each start.
 version = 2
@@ -173,14 +180,16 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       snapshotter = "overlayfs"
       default_runtime_name = "runc"
       discard_unpacked_layers = false
+{{- range .RuntimeHandlers}}
 
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.{{.}}]
         runtime_type = "io.containerd.runc.v2"
 
-        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-          BinaryName = {{q .RuncBin}}
-          Root = {{q .RuncRoot}}
+        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.{{.}}.options]
+          BinaryName = {{q $.RuncBin}}
+          Root = {{q $.RuncRoot}}
           SystemdCgroup = false
+{{- end}}
 
     [plugins."io.containerd.grpc.v1.cri".cni]
       bin_dir = {{q .CNIBinDir}}
@@ -197,21 +206,22 @@ func (c *Config) RenderConfig(runcBin string) ([]byte, error) {
 		return nil, err
 	}
 	var b bytes.Buffer
-	err := configTemplate.Execute(&b, map[string]string{
-		"NodeName":      c.NodeName,
-		"Root":          c.RootDir(),
-		"State":         c.StateDir(),
-		"Socket":        c.socket(),
-		"TTRPCSocket":   c.ttrpcSocket(),
-		"LogLevel":      c.logLevel(),
-		"OptDir":        c.optDir(),
-		"SandboxImage":  c.SandboxImage,
-		"StreamAddress": c.streamAddress(),
-		"RuncBin":       or(runcBin, "runc"),
-		"RuncRoot":      c.runcRoot(),
-		"CNIBinDir":     c.cniBinDir(),
-		"CNIConfDir":    c.CNIConfDir(),
-		"HostsDir":      c.HostsDir(),
+	err := configTemplate.Execute(&b, map[string]any{
+		"RuntimeHandlers": RuntimeHandlers,
+		"NodeName":        c.NodeName,
+		"Root":            c.RootDir(),
+		"State":           c.StateDir(),
+		"Socket":          c.socket(),
+		"TTRPCSocket":     c.ttrpcSocket(),
+		"LogLevel":        c.logLevel(),
+		"OptDir":          c.optDir(),
+		"SandboxImage":    c.SandboxImage,
+		"StreamAddress":   c.streamAddress(),
+		"RuncBin":         or(runcBin, "runc"),
+		"RuncRoot":        c.runcRoot(),
+		"CNIBinDir":       c.cniBinDir(),
+		"CNIConfDir":      c.CNIConfDir(),
+		"HostsDir":        c.HostsDir(),
 	})
 	return b.Bytes(), err
 }

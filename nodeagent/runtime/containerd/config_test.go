@@ -39,6 +39,11 @@ func TestRenderConfig(t *testing.T) {
 				`restrict_oom_score_adj = true`,
 				`stream_server_port = "0"`,
 				`default_runtime_name = "runc"`,
+				`[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]`,
+				`[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]`,
+				// upstream e2e's preconfigured handler (RuntimeClass specs), runc as well.
+				`[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.test-handler]`,
+				`[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.test-handler.options]`,
 				`runtime_type = "io.containerd.runc.v2"`,
 				`BinaryName = "runc"`,
 				`Root = "/var/lib/skiff/agent/state/runc"`,
