@@ -14,6 +14,7 @@ import (
 	"k8s.io/kube-openapi/pkg/common"
 
 	"github.com/skiff-dev/skiff/apiserver/openapi"
+	"github.com/skiff-dev/skiff/apiserver/watchbuffer"
 )
 
 // openAPIDefinitions are the served k8s.io/api types plus apiextensions.k8s.io's and
@@ -51,7 +52,8 @@ func (c *Config) extensionsConfig(etcdOpts *genericoptions.EtcdOptions) *apiexte
 	return &apiextensionsapiserver.Config{
 		GenericConfig: ec,
 		ExtraConfig: apiextensionsapiserver.ExtraConfig{
-			CRDRESTOptionsGetter: c.history.WrapGetter(apiextensionsoptions.NewCRDRESTOptionsGetter(crdEtcd, nil, c.Generic.StorageObjectCountTracker)),
+			// Custom resources' watches get their own queues too (watchbuffer).
+			CRDRESTOptionsGetter: watchbuffer.RESTOptionsGetter(c.history.WrapGetter(apiextensionsoptions.NewCRDRESTOptionsGetter(crdEtcd, nil, c.Generic.StorageObjectCountTracker)), c.Options.WatchQueueLength),
 			MasterCount:          1,
 			AuthResolverWrapper:  webhook.NewDefaultAuthenticationInfoResolverWrapper(nil, nil, c.Generic.LoopbackClientConfig, noopoteltrace.NewTracerProvider()),
 			// Conversion webhooks reach their Services as admission webhooks do (webhooks.go).

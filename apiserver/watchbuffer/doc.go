@@ -10,7 +10,7 @@
 // client lists again. Skiff writes pods at several hundred a second, so during a burst every
 // cluster-wide pod watch was closed at once (BenchmarkWatchBurst in test/bench counts them).
 //
-// RESTOptionsGetter wraps the storage decorator of every resource: each Watch's events are moved
+// RESTOptionsGetter wraps the storage decorator of every resource (custom resources too): each Watch's events are moved
 // at once from the cacher's channel into a queue owned by the watch, and handed to the HTTP
 // handler from there. The cacher never waits on a client that reads; a client that does not read
 // at all is cut when its queue holds MaxQueued events (the events already queued are delivered
