@@ -282,7 +282,9 @@ func TestPodRequests(t *testing.T) {
 // A resized pod counts the larger of its spec and what its node allocated and actuated, unless
 // the node found the resize infeasible (upstream's PodRequests with UseStatusResources).
 func TestPodRequestsResize(t *testing.T) {
-	list := func(cpu string) corev1.ResourceList { return corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)} }
+	list := func(cpu string) corev1.ResourceList {
+		return corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)}
+	}
 	status := func(allocated, actuated string) func(*corev1.Pod) {
 		return func(p *corev1.Pod) {
 			cs := corev1.ContainerStatus{Name: p.Spec.Containers[0].Name, AllocatedResources: list(allocated)}
