@@ -2,7 +2,8 @@
 // DefaultTolerationSeconds, ServiceAccount (serviceaccount.go), LimitRanger, Priority,
 // PodSecurity (podsecurity.go, on k8s.io/pod-security-admission), ResourceQuota, the storage
 // plugins DefaultStorageClass, StorageObjectInUseProtection and PersistentVolumeClaimResize
-// (storage.go), and DefaultIngressClass (ingressclass.go). Admission policies and webhooks are
+// (storage.go), DefaultIngressClass (ingressclass.go) and PodResizeValidator (podresize.go: a
+// pods/resize beyond the node's allocatable is refused). Admission policies and webhooks are
 // k8s.io/apiserver's own plugins, wired in apiserver/webhooks.go; their integration tests live
 // here.
 package admission

@@ -2,8 +2,10 @@ package pod_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -12,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // pods/resize as upstream's: discovery lists it; it changes the containers' cpu and memory
@@ -89,6 +92,36 @@ func TestPodResizeSubresource(t *testing.T) {
 	_, err = pods.Patch(ctx, "rs", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}, "resize")
 	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "Pod QOS Class may not change as a result of resizing") {
 		t.Errorf("QoS change: %v", err)
+	}
+
+	// PodResizeValidator: a scheduled pod may not ask more than its node's allocatable.
+	if _, err := s.Client.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"},
+		Status: corev1.NodeStatus{Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("1Gi")}}},
+		metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	bound, err := pods.Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "bound"},
+		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c", Image: "busybox", Resources: res("100m", "200m")}}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch = `{"spec":{"containers":[{"name":"c","resources":{"requests":{"cpu":"3"},"limits":{"cpu":"3"}}}]}}`
+	poll.Until(t, 10*time.Second, "node informer of PodResizeValidator", func() error {
+		_, err = pods.Patch(ctx, bound.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}, "resize")
+		if apierrors.IsForbidden(err) && strings.Contains(err.Error(), "not found") {
+			return err
+		}
+		return nil
+	})
+	var statusErr *apierrors.StatusError
+	want := `pods "bound" is forbidden: node didn't have enough allocatable resources: cpu, requested: 3000, allocatable: 2000`
+	if !errors.As(err, &statusErr) || statusErr.Error() != want || len(statusErr.ErrStatus.Details.Causes) == 0 ||
+		statusErr.ErrStatus.Details.Causes[0].Type != "NodeCapacity" {
+		t.Errorf("resize beyond the node: %v, want %q with cause NodeCapacity", err, want)
+	}
+	patch = `{"spec":{"containers":[{"name":"c","resources":{"requests":{"cpu":"1500m"},"limits":{"cpu":"1500m"}}}]}}`
+	if _, err := pods.Patch(ctx, bound.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}, "resize"); err != nil {
+		t.Errorf("resize within the node: %v", err)
 	}
 
 	// GET on the subresource is the pod.
