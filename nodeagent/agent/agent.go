@@ -164,16 +164,16 @@ type Agent struct {
 	lastNodeReport time.Time
 	lastStatus     map[types.UID]corev1.PodStatus
 	// allocations are the pods' allocation states (in-place resize), checkpointed by allocStore.
-	allocations map[types.UID]allocation.State
-	allocStore  allocation.Store
-	statusBase     map[types.UID]string
-	podVolumes     map[types.UID]map[string]volumes.Volume
-	startedHere    map[types.UID]bool
-	startObserved  map[types.UID]bool
-	startLatency   map[types.UID]time.Duration
-	finishing      map[types.UID]bool
-	deadlineHit    map[types.UID]bool
-	plegStates     map[string]runtimeapi.ContainerState
+	allocations   map[types.UID]allocation.State
+	allocStore    allocation.Store
+	statusBase    map[types.UID]string
+	podVolumes    map[types.UID]map[string]volumes.Volume
+	startedHere   map[types.UID]bool
+	startObserved map[types.UID]bool
+	startLatency  map[types.UID]time.Duration
+	finishing     map[types.UID]bool
+	deadlineHit   map[types.UID]bool
+	plegStates    map[string]runtimeapi.ContainerState
 	// evicted are the eviction messages of the pods being evicted.
 	evicted map[types.UID]string
 
