@@ -5,6 +5,8 @@
 // (init containers with restartPolicy Always) appear in initContainerStatuses with started,
 // ready and restartCount as app containers do; they count for Initialized once started, for
 // ContainersReady and Ready with their readiness, and not for the phase once terminated.
+// With in-place resize (Input.Actuated) container statuses carry allocatedResources and
+// resources, and the node's PodResizePending and PodResizeInProgress conditions come first.
 package status
 
 import (
