@@ -243,11 +243,13 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) (bool, error) {
 		}
 	}
 	a.probes.AddPod(pod)
-	if err := a.observeGeneration(ctx, pod); err != nil {
-		return false, err
-	}
+	// A resize is allocated (or left pending) before the status of the new generation is written,
+	// so that status shows PodResizeInProgress or PodResizePending, as the kubelet's.
 	allocated, alloc, err := a.allocate(pod)
 	if err != nil {
+		return false, err
+	}
+	if err := a.observeGeneration(ctx, pod); err != nil {
 		return false, err
 	}
 	ensure := a.ensurePodCgroup

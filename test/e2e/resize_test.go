@@ -134,6 +134,51 @@ spec:
 		}
 	})
 
+	t.Run("RestartContainer with restartPolicy OnFailure and a sidecar", func(t *testing.T) {
+		s.okIn(t, `apiVersion: v1
+kind: Pod
+metadata: {name: onfailure}
+spec:
+  terminationGracePeriodSeconds: 1
+  restartPolicy: OnFailure
+  initContainers:
+  - name: c1-init
+    image: busybox
+    command: [sleep, "3600"]
+    restartPolicy: Always
+    resizePolicy: [{resourceName: cpu, restartPolicy: RestartContainer}, {resourceName: memory, restartPolicy: RestartContainer}]
+    resources: {requests: {cpu: 20m, memory: 35Mi}, limits: {cpu: 20m, memory: 35Mi}}
+  containers:
+  - name: c1
+    image: busybox
+    command: [sleep, "3600"]
+    resizePolicy: [{resourceName: cpu, restartPolicy: RestartContainer}, {resourceName: memory, restartPolicy: RestartContainer}]
+    resources: {requests: {cpu: 20m, memory: 35Mi}, limits: {cpu: 20m, memory: 35Mi}}
+`, "apply", "-n", ns, "-f", "-")
+		s.ok(t, "wait", "-n", ns, "--for=condition=Ready", "pod/onfailure", "--timeout=90s")
+		s.ok(t, "patch", "pod", "onfailure", "-n", ns, "--subresource", "resize", "--patch",
+			`{"spec":{"containers":[{"name":"c1","resources":{"requests":{"memory":"40Mi"},"limits":{"memory":"40Mi"}}}]}}`)
+		// As upstream's WaitForPodResizeActuation: once the new generation is observed with no
+		// resize condition and the pod is Ready, the resize must be done (the agent writes the
+		// status of a new generation only after allocating the resize).
+		var p corev1.Pod
+		poll.Until(t, 45*time.Second, "the resize observed", func() error {
+			if err := json.Unmarshal([]byte(s.ok(t, "get", "pod", "onfailure", "-n", ns, "-o", "json")), &p); err != nil {
+				return err
+			}
+			if p.Status.ObservedGeneration < p.Generation || condition(&p, corev1.PodResizeInProgress) != nil ||
+				condition(&p, corev1.PodResizePending) != nil || condition(&p, corev1.PodReady) == nil ||
+				condition(&p, corev1.PodReady).Status != corev1.ConditionTrue {
+				return fmt.Errorf("observedGeneration %d of %d, conditions %+v", p.Status.ObservedGeneration, p.Generation, p.Status.Conditions)
+			}
+			return nil
+		})
+		if c := p.Status.ContainerStatuses[0]; c.RestartCount != 1 || c.AllocatedResources.Memory().String() != "40Mi" ||
+			c.Resources == nil || c.Resources.Limits.Memory().String() != "40Mi" {
+			t.Errorf("c1 after the resize: restartCount %d allocated %v resources %+v", c.RestartCount, c.AllocatedResources, c.Resources)
+		}
+	})
+
 	t.Run("beyond the node's allocatable: refused", func(t *testing.T) {
 		errOut := s.fails(t, "", "patch", "pod", "resizable", "-n", ns, "--subresource", "resize", "--patch",
 			`{"spec":{"containers":[{"name":"main","resources":{"requests":{"cpu":"1000"},"limits":{"cpu":"1000"}}}]}}`)
