@@ -371,11 +371,11 @@ func (c *Config) applyAdmission(ctx context.Context) error {
 	}
 	plugins = append(plugins, skiffadmission.NewPriority(factory, client),
 		skiffadmission.NewDefaultTolerationsWith(tolerationSeconds(c.Options.DefaultNotReadyTolerationSeconds), tolerationSeconds(c.Options.DefaultUnreachableTolerationSeconds)),
-		// The storage plugins, RuntimeClass, DefaultIngressClass, then ResourceQuota last, in
-		// upstream's order.
+		// The storage plugins, RuntimeClass, DefaultIngressClass, PodResizeValidator, then
+		// ResourceQuota last, in upstream's order.
 		skiffadmission.NewDefaultStorageClass(factory, client), skiffadmission.NewStorageObjectInUseProtection(),
 		skiffadmission.NewPersistentVolumeClaimResize(factory, client), skiffadmission.NewRuntimeClass(factory, client),
-		skiffadmission.NewDefaultIngressClass(factory, client),
+		skiffadmission.NewDefaultIngressClass(factory, client), skiffadmission.NewPodResizeValidator(factory),
 		// Admission policies and webhooks, then ResourceQuota, in upstream's order (webhooks.go).
 		policiesAndWebhooks, quotaAdmission)
 	c.Generic.AdmissionControl = admission.NewChainHandler(plugins...)

@@ -188,7 +188,9 @@ func (e *PodEvaluator) Usage(item runtime.Object) (corev1.ResourceList, error) {
 	if !IsPodCharged(pod, e.clock.Now()) {
 		return result, nil
 	}
-	opts := resourcehelper.PodResourcesOptions{}
+	// As upstream with InPlacePodVerticalScaling (GA): the larger of the spec and what the node
+	// allocated and actuated (status), so a pending resize down is not charged less.
+	opts := resourcehelper.PodResourcesOptions{UseStatusResources: true}
 	requests := resourcehelper.PodRequests(pod, opts)
 	limits := resourcehelper.PodLimits(pod, opts)
 	return quota.Add(result, containerUsage(requests, limits)), nil

@@ -7,9 +7,10 @@
 // defaulted already (package defaults). Field paths are upstream's, which are those of the
 // internal types (e.g. events.k8s.io Events report "message", not "note").
 //
-// Files follow upstream's split: pod.go, pod_update.go and volumes.go (PodSpec, Pod update and
-// status, Binding), pod_ephemeral.go (ValidatePodEphemeralContainersUpdate, the rules of
-// pods/ephemeralcontainers, and the fields an ephemeral container may set), service.go, core.go (Namespace, Node, ConfigMap, Secret, ServiceAccount,
+// Files follow upstream's split: pod.go, pod_update.go, pod_resize.go and volumes.go (PodSpec,
+// Pod update, resize (ValidatePodResize) and status, Binding), pod_ephemeral.go
+// (ValidatePodEphemeralContainersUpdate, the rules of pods/ephemeralcontainers, and the fields an
+// ephemeral container may set), service.go, core.go (Namespace, Node, ConfigMap, Secret, ServiceAccount,
 // Endpoints, core Events), apps.go (ReplicaSet, Deployment), workloads.go (DaemonSet,
 // StatefulSet, ControllerRevision, ReplicationController, PodTemplate), policy.go
 // (PodDisruptionBudget, PriorityClass, the claim spec of claims and volume claim templates),

@@ -12,7 +12,9 @@
 // the not-ready/unreachable taint a node whose Ready condition is not True would get from the node
 // lifecycle controller), NodeAffinity (nodeSelector and required node affinity), NodePorts (host
 // port conflicts), NodeResourcesFit (cpu, memory, ephemeral-storage and pod count against
-// allocatable minus the requests of the node's non-terminated pods, and of pods of at least the
+// allocatable minus the requests of the node's non-terminated pods (of a resized pod the largest
+// of its spec's, allocated and actuated requests, as upstream's PodRequests with status
+// resources), and of pods of at least the
 // pod's priority nominated to the node), PodTopologySpread (whenUnsatisfiable DoNotSchedule:
 // maxSkew, minDomains, nodeAffinityPolicy/nodeTaintsPolicy, labelSelector with matchLabelKeys)
 // and InterPodAffinity (required affinity with upstream's first-pod-of-a-group rule, the pod's

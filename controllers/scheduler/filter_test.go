@@ -268,14 +268,55 @@ func TestPodRequests(t *testing.T) {
 		}
 		p.Spec.Overhead = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m")}
 	})
-	got := podRequests(&pod.Spec, false)
+	got := podRequests(pod, false)
 	// containers 750m + sidecar 100m = 850m; init 2 + sidecar 100m = 2100m wins; + 10m overhead.
 	if got.MilliCPU != 2110 || got.Memory != 1<<30 {
 		t.Errorf("requests = %+v", got)
 	}
-	nz := podRequests(&makePod("q", "", "").Spec, true)
+	nz := podRequests(makePod("q", "", ""), true)
 	if nz.MilliCPU != defaultMilliCPURequest || nz.Memory != defaultMemoryRequest {
 		t.Errorf("non-zero requests = %+v", nz)
+	}
+}
+
+// A resized pod counts the larger of its spec and what its node allocated and actuated, unless
+// the node found the resize infeasible (upstream's PodRequests with UseStatusResources).
+func TestPodRequestsResize(t *testing.T) {
+	list := func(cpu string) corev1.ResourceList {
+		return corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)}
+	}
+	status := func(allocated, actuated string) func(*corev1.Pod) {
+		return func(p *corev1.Pod) {
+			cs := corev1.ContainerStatus{Name: p.Spec.Containers[0].Name, AllocatedResources: list(allocated)}
+			if actuated != "" {
+				cs.Resources = &corev1.ResourceRequirements{Requests: list(actuated)}
+			}
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{cs}
+		}
+	}
+	pending := func(reason string) func(*corev1.Pod) {
+		return func(p *corev1.Pod) {
+			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodResizePending, Status: corev1.ConditionTrue, Reason: reason}}
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		spec string
+		opts []func(*corev1.Pod)
+		want int64
+	}{
+		{"no status", "500m", nil, 500},
+		{"resize up pending", "2", []func(*corev1.Pod){status("500m", "500m"), pending(corev1.PodReasonDeferred)}, 2000},
+		{"resize up infeasible", "8", []func(*corev1.Pod){status("500m", "500m"), pending(corev1.PodReasonInfeasible)}, 500},
+		{"resize down not actuated yet", "200m", []func(*corev1.Pod){status("200m", "500m")}, 500},
+		{"resize down allocated and actuated", "200m", []func(*corev1.Pod){status("200m", "200m")}, 200},
+		{"allocated only", "200m", []func(*corev1.Pod){status("700m", "")}, 700},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := podRequests(makePod("p", tc.spec, "", tc.opts...), false); got.MilliCPU != tc.want {
+				t.Errorf("cpu = %dm, want %dm", got.MilliCPU, tc.want)
+			}
+		})
 	}
 }
 

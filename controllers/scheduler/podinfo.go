@@ -103,33 +103,47 @@ func nonZero(list corev1.ResourceList) resources {
 	return r
 }
 
-// podRequests computes a pod's effective requests as upstream's resource helpers do: the sum of
-// its containers, at least the largest init container (plus the restartable init containers
-// started before it), pod-level requests when set, plus overhead. With scoring set, missing cpu
-// and memory requests count as upstream's defaults.
-func podRequests(spec *corev1.PodSpec, scoring bool) resources {
+// podRequests computes a pod's effective requests as upstream's resource helpers do
+// (PodRequests with UseStatusResources, InPlacePodVerticalScaling being GA): the largest of the
+// requests of its spec, of what its node allocated (status.containerStatuses[].allocatedResources)
+// and of what the node actuated (their resources), each the sum of its containers, at least the
+// largest init container (plus the restartable init containers started before it); a resize the
+// node found infeasible leaves the spec out. Pod-level requests replace cpu and memory when set;
+// overhead is added. With scoring set, missing cpu and memory requests count as upstream's
+// defaults.
+func podRequests(pod *corev1.Pod, scoring bool) resources {
 	of := resourcesOf
 	if scoring {
 		of = nonZero
 	}
-	var reqs resources
-	for i := range spec.Containers {
-		reqs.add(of(spec.Containers[i].Resources.Requests))
-	}
-	var restartable, initMax resources
-	for i := range spec.InitContainers {
-		c := &spec.InitContainers[i]
-		r := of(c.Resources.Requests)
-		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			reqs.add(r)
-			restartable.add(r)
-			r = restartable
-		} else {
-			r.add(restartable)
+	infeasible := resizeInfeasible(pod)
+	statuses := map[string]*corev1.ContainerStatus{}
+	for _, list := range [][]corev1.ContainerStatus{pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses} {
+		for i := range list {
+			statuses[list[i].Name] = &list[i]
 		}
-		initMax.max(r)
 	}
-	reqs.max(initMax)
+	allocated := func(c *corev1.Container) corev1.ResourceList {
+		if cs := statuses[c.Name]; cs != nil && cs.AllocatedResources != nil {
+			return cs.AllocatedResources
+		}
+		if infeasible {
+			return nil
+		}
+		return c.Resources.Requests
+	}
+	actuated := func(c *corev1.Container) corev1.ResourceList {
+		if cs := statuses[c.Name]; cs != nil && cs.Resources != nil && cs.Resources.Requests != nil {
+			return cs.Resources.Requests
+		}
+		return allocated(c)
+	}
+	reqs := aggregateRequests(&pod.Spec, func(c *corev1.Container) resources { return of(allocated(c)) })
+	reqs.max(aggregateRequests(&pod.Spec, func(c *corev1.Container) resources { return of(actuated(c)) }))
+	if !infeasible {
+		reqs.max(aggregateRequests(&pod.Spec, func(c *corev1.Container) resources { return of(c.Resources.Requests) }))
+	}
+	spec := &pod.Spec
 	if spec.Resources != nil && len(spec.Resources.Requests) > 0 {
 		pl := spec.Resources.Requests
 		if q, ok := pl[corev1.ResourceCPU]; ok {
@@ -146,6 +160,41 @@ func podRequests(spec *corev1.PodSpec, scoring bool) resources {
 		reqs.add(resourcesOf(spec.Overhead))
 	}
 	return reqs
+}
+
+// aggregateRequests is upstream's aggregateContainerResourcesByFn: the sum of the containers'
+// requests (as of gives them) and at least the largest init container's plus the restartable
+// init containers started before it.
+func aggregateRequests(spec *corev1.PodSpec, of func(*corev1.Container) resources) resources {
+	var reqs resources
+	for i := range spec.Containers {
+		reqs.add(of(&spec.Containers[i]))
+	}
+	var restartable, initMax resources
+	for i := range spec.InitContainers {
+		c := &spec.InitContainers[i]
+		r := of(c)
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			reqs.add(r)
+			restartable.add(r)
+			r = restartable
+		} else {
+			r.add(restartable)
+		}
+		initMax.max(r)
+	}
+	reqs.max(initMax)
+	return reqs
+}
+
+// resizeInfeasible is upstream's IsPodResizeInfeasible: PodResizePending with reason Infeasible.
+func resizeInfeasible(pod *corev1.Pod) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodResizePending {
+			return c.Reason == corev1.PodReasonInfeasible
+		}
+	}
+	return false
 }
 
 // podInfo is what the scheduler needs of a pod, computed once per pod object.
@@ -173,8 +222,8 @@ func newPodInfo(pod *corev1.Pod) *podInfo {
 		pod:      pod,
 		uid:      pod.UID,
 		nodeName: pod.Spec.NodeName,
-		req:      podRequests(&pod.Spec, false),
-		nonzero:  podRequests(&pod.Spec, true),
+		req:      podRequests(pod, false),
+		nonzero:  podRequests(pod, true),
 		ports:    helper.PodHostPorts(&pod.Spec),
 		podAff:   newPodAffinity(pod),
 	}

@@ -31,6 +31,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/skiff-dev/skiff/apis/helper"
+	"github.com/skiff-dev/skiff/nodeagent/allocation"
 	"github.com/skiff-dev/skiff/nodeagent/cm"
 	"github.com/skiff-dev/skiff/nodeagent/eviction"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
@@ -163,14 +164,17 @@ type Agent struct {
 	lastNodeStatus *corev1.NodeStatus
 	lastNodeReport time.Time
 	lastStatus     map[types.UID]corev1.PodStatus
-	statusBase     map[types.UID]string
-	podVolumes     map[types.UID]map[string]volumes.Volume
-	startedHere    map[types.UID]bool
-	startObserved  map[types.UID]bool
-	startLatency   map[types.UID]time.Duration
-	finishing      map[types.UID]bool
-	deadlineHit    map[types.UID]bool
-	plegStates     map[string]runtimeapi.ContainerState
+	// allocations are the pods' allocation states (in-place resize), checkpointed by allocStore.
+	allocations   map[types.UID]allocation.State
+	allocStore    allocation.Store
+	statusBase    map[types.UID]string
+	podVolumes    map[types.UID]map[string]volumes.Volume
+	startedHere   map[types.UID]bool
+	startObserved map[types.UID]bool
+	startLatency  map[types.UID]time.Duration
+	finishing     map[types.UID]bool
+	deadlineHit   map[types.UID]bool
+	plegStates    map[string]runtimeapi.ContainerState
 	// evicted are the eviction messages of the pods being evicted.
 	evicted map[types.UID]string
 
@@ -230,6 +234,7 @@ func New(cfg Config) (*Agent, error) {
 		machine:       ReadMachineInfo(cfg.DataDir),
 		metrics:       newMetrics(),
 		lastStatus:    map[types.UID]corev1.PodStatus{},
+		allocations:   map[types.UID]allocation.State{},
 		podVolumes:    map[types.UID]map[string]volumes.Volume{},
 		startedHere:   map[types.UID]bool{},
 		startObserved: map[types.UID]bool{},
@@ -286,7 +291,9 @@ func New(cfg Config) (*Agent, error) {
 		MinimumGracePeriod:  cfg.MinimumGracePeriod,
 		Clock:               cfg.Clock,
 		Event:               a.containerEvent,
+		Actuated:            a.actuated,
 	})
+	a.allocStore = allocation.Store{Dir: a.vols.PodDir}
 	var err error
 	if a.logs, err = logs.NewManager(logs.Config{Runtime: a.runtime, MaxSize: cfg.ContainerLogMaxSize,
 		MaxFiles: cfg.ContainerLogMaxFiles, Clock: cfg.Clock}); err != nil {
@@ -659,6 +666,7 @@ func (a *Agent) forget(uid types.UID) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.lastStatus, uid)
+	delete(a.allocations, uid)
 	delete(a.statusBase, uid)
 	delete(a.podVolumes, uid)
 	delete(a.startedHere, uid)

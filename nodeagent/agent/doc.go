@@ -36,6 +36,16 @@
 // their own limits (kuberuntime); a container killed by the kernel over its memory limit is
 // reported as containerd says, terminated with reason OOMKilled and exit code 137.
 //
+// Pods are resized in place (resize.go), as the kubelet with InPlacePodVerticalScaling: package
+// allocation keeps what the node allocated to each pod's containers and what they run with
+// (a checkpoint in the pod's directory); a sync first lets a changed spec be allocated if it fits
+// beside the other pods (else PodResizePending/Deferred), then runs the pod as allocated: the
+// pod cgroup is only raised while its containers are resized (cm.GrowPod), kuberuntime updates
+// the running containers through CRI UpdateContainerResources (or restarts those whose
+// resizePolicy says RestartContainer), and once every running container has its allocation the
+// pod cgroup gets its exact values and PodResizeInProgress goes (ResizeCompleted). The status
+// shows containerStatuses[].allocatedResources and resources.
+//
 // Housekeeping runs beside the pods, as the kubelet's: container log rotation (package logs,
 // Config.ContainerLogMaxSize and ContainerLogMaxFiles), image garbage collection by the image
 // file system's use (package imagegc; Skiff's builtin images are never removed) and, every

@@ -16,6 +16,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 
+	"github.com/skiff-dev/skiff/nodeagent/allocation"
 	"github.com/skiff-dev/skiff/nodeagent/kuberuntime"
 	"github.com/skiff-dev/skiff/nodeagent/probes"
 	"github.com/skiff-dev/skiff/nodeagent/staticpods"
@@ -194,8 +195,15 @@ func (a *Agent) generate(ctx context.Context, pod *corev1.Pod, failures map[stri
 	}
 	old := a.oldStatus(pod)
 	readiness, startup := a.probeMaps(pod, &old.Status, rt)
-	st := status.Generate(status.Input{Pod: old, Runtime: rt, StartFailures: failures, Readiness: readiness, Startup: startup,
-		HostIPs: a.hostIPs(), PodIsTerminal: terminal, Now: a.cfg.Clock.Now()})
+	in := status.Input{Pod: old, Runtime: rt, StartFailures: failures, Readiness: readiness, Startup: startup,
+		HostIPs: a.hostIPs(), PodIsTerminal: terminal, Now: a.cfg.Clock.Now()}
+	if alloc, ok := a.allocState(pod.UID); ok {
+		// the status shows the pod as the node allocated it (allocatedResources, resources).
+		in.Pod, _ = allocation.UpdatePodFromAllocation(old, alloc.Allocated)
+		in.Actuated = alloc.Actuated
+		in.ResizeConditions = allocation.Conditions(alloc, terminal)
+	}
+	st := status.Generate(in)
 	ApplyActiveDeadline(pod, &st, a.cfg.Clock.Now())
 	a.evictedStatus(pod.UID, &st)
 	status.ObserveGeneration(&st, pod.Generation)
@@ -235,14 +243,25 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) (bool, error) {
 		}
 	}
 	a.probes.AddPod(pod)
+	// A resize is allocated (or left pending) before the status of the new generation is written,
+	// so that status shows PodResizeInProgress or PodResizePending, as the kubelet's.
+	allocated, alloc, err := a.allocate(pod)
+	if err != nil {
+		return false, err
+	}
 	if err := a.observeGeneration(ctx, pod); err != nil {
 		return false, err
 	}
-	if err := a.ensurePodCgroup(pod); err != nil {
+	ensure := a.ensurePodCgroup
+	if alloc.InProgress != nil {
+		ensure = a.growPodCgroup // containers first, then the pod's exact values (settleResize)
+	}
+	if err := ensure(allocated); err != nil {
 		return false, err
 	}
 
-	res := a.kr.SyncPod(ctx, pod)
+	res := a.kr.SyncPod(ctx, allocated)
+	a.settleResize(ctx, pod, allocated, res)
 	act := res.Actions
 	if act.CreateSandbox || len(act.InitContainersToStart) > 0 || len(act.ContainersToStart) > 0 {
 		a.mu.Lock()

@@ -310,3 +310,43 @@ func TestV2OnFakeTree(t *testing.T) {
 		t.Errorf("burstable cpu.weight = %q, want 10 (256 shares)", got)
 	}
 }
+
+// TestGrow: while containers are resized, the pod's quota and memory limit never go below
+// their current values; unlimited stays unlimited; unknown current values take the new ones.
+func TestGrow(t *testing.T) {
+	i := func(v int64) *int64 { return &v }
+	for _, tc := range []struct {
+		name          string
+		cur           Limits
+		quota, memory *int64
+		wantQ, wantM  int64
+	}{
+		{"raise both", Limits{i(50000), i(100)}, i(80000), i(200), 80000, 200},
+		{"lower both: kept", Limits{i(80000), i(200)}, i(50000), i(100), 80000, 200},
+		{"current unlimited", Limits{i(-1), i(-1)}, i(50000), i(100), -1, -1},
+		{"new unlimited", Limits{i(50000), i(100)}, i(-1), i(0), -1, 0},
+		{"unknown current", Limits{}, i(50000), i(100), 50000, 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Grow(tc.cur, ResourceConfig{CPUQuota: tc.quota, Memory: tc.memory})
+			if *got.CPUQuota != tc.wantQ || *got.Memory != tc.wantM {
+				t.Errorf("Grow = quota %d memory %d, want %d %d", *got.CPUQuota, *got.Memory, tc.wantQ, tc.wantM)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		v             Version
+		quota, memory string
+		wantQ, wantM  int64
+	}{
+		{V1, "50000\n", "134217728\n", 50000, 134217728},
+		{V1, "-1\n", "9223372036854771712\n", -1, -1},
+		{V2, "max 100000\n", "max\n", -1, -1},
+		{V2, "20000 100000\n", "67108864\n", 20000, 67108864},
+	} {
+		l, err := ParseLimits(tc.v, tc.quota, tc.memory)
+		if err != nil || *l.CPUQuota != tc.wantQ || *l.Memory != tc.wantM {
+			t.Errorf("ParseLimits(v%d, %q, %q) = %v %v, %v; want %d %d", tc.v, tc.quota, tc.memory, l.CPUQuota, l.Memory, err, tc.wantQ, tc.wantM)
+		}
+	}
+}

@@ -12,12 +12,13 @@
 //     each value goes to on v1 and v2 (ResourceConfig.Files, SharesToWeight).
 //   - manager.go: Manager creates kubepods and the QoS cgroups (Init), a pod's cgroup before its
 //     sandbox (EnsurePod; CgroupParent is the sandbox's CgroupParent, under which containerd and
-//     runc put the pod's containers), removes it with the pod (RemovePod: every hierarchy,
+//     runc put the pod's containers), raises its limits only while its containers are resized
+//     in place (GrowPod: Grow of the current values, ParseLimits, as upstream raises pod limits
+//     before containers and lowers them after), removes it with the pod (RemovePod: every hierarchy,
 //     deepest first) and sweeps the empty pod cgroups an earlier run left (Sweep).
 //
 // Not done: hugepage limits, memory QoS (memory.min/low), the QoS cgroups' memory reservations
 // (QOSReserved), the systemd driver, and killing processes left in a pod cgroup (upstream's
-// Destroy does; here a cgroup with processes stays and RemovePod reports it), and in-place
-// resize: the API has no pods/resize, so a pod's resources never change once it runs (EnsurePod
-// rewrites the same values at each sync).
+// Destroy does; here a cgroup with processes stays and RemovePod reports it), and pod-level
+// resources' in-place resize (the API server refuses it).
 package cm

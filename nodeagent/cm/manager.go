@@ -117,6 +117,11 @@ func (m *Manager) EnsurePod(pod *corev1.Pod) error {
 	if err := m.ensure(m.layout.Pod(pod), ResourceConfigForPod(pod, m.cfg.CPUPeriod, m.cfg.PodPidsLimit)); err != nil {
 		return err
 	}
+	return m.EnsureQOS(pod)
+}
+
+// EnsureQOS updates the burstable QoS cgroup's shares with the pod's cpu request.
+func (m *Manager) EnsureQOS(pod *corev1.Pod) error {
 	if PodQOS(pod) != corev1.PodQOSBurstable {
 		return nil
 	}
@@ -128,6 +133,31 @@ func (m *Manager) EnsurePod(pod *corev1.Pod) error {
 	}
 	m.burstable[pod.UID] = req
 	return m.updateBurstable()
+}
+
+// GrowPod is EnsurePod while the pod's containers are resized in place: the pod's CFS quota and
+// memory limit are not lowered below their current values (Grow); EnsurePod after the
+// containers' resize sets the exact ones.
+func (m *Manager) GrowPod(pod *corev1.Pod) error {
+	name := m.layout.Pod(pod)
+	read := func(controller, file string) string {
+		b, _ := os.ReadFile(filepath.Join(m.cfg.Mount, controller, name, file))
+		return string(b)
+	}
+	var cur Limits
+	var err error
+	if m.version == V2 {
+		cur, err = ParseLimits(V2, read("", "cpu.max"), read("", "memory.max"))
+	} else {
+		cur, err = ParseLimits(V1, read("cpu", "cpu.cfs_quota_us"), read("memory", "memory.limit_in_bytes"))
+	}
+	if err != nil {
+		return err
+	}
+	if err := m.ensure(name, Grow(cur, ResourceConfigForPod(pod, m.cfg.CPUPeriod, m.cfg.PodPidsLimit))); err != nil {
+		return err
+	}
+	return m.EnsureQOS(pod)
 }
 
 // updateBurstable writes the burstable cgroup's shares (m.mu held).

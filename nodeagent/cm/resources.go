@@ -1,8 +1,10 @@
 package cm
 
 import (
+	"fmt"
 	"path"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -261,4 +263,70 @@ func SharesToWeight(shares uint64) uint64 {
 		return 10000
 	}
 	return 1 + ((shares-2)*9999)/262142
+}
+
+// Limits are a cgroup's current CFS quota and memory limit (-1: unlimited; nil: unknown).
+type Limits struct {
+	CPUQuota, Memory *int64
+}
+
+// Grow is want with its CFS quota and memory limit raised to cur's where cur's are higher (or
+// unlimited): the pod cgroup's values while its containers are resized, so that no container
+// ever has a higher limit than its pod (cgroup v1 refuses a child's quota above its parent's),
+// as upstream's doPodResizeAction raises pod limits before containers and lowers them after.
+func Grow(cur Limits, want ResourceConfig) ResourceConfig {
+	higher := func(c, w *int64) *int64 {
+		if c == nil || w == nil {
+			return w
+		}
+		switch {
+		case *w <= 0: // unlimited already
+			return w
+		case *c <= 0 || *c > *w:
+			v := *c
+			if v <= 0 {
+				v = -1
+			}
+			return &v
+		}
+		return w
+	}
+	out := want
+	out.CPUQuota = higher(cur.CPUQuota, want.CPUQuota)
+	out.Memory = higher(cur.Memory, want.Memory)
+	return out
+}
+
+// ParseLimits reads the quota and memory limit from the files' contents of version v (v1:
+// cpu.cfs_quota_us, memory.limit_in_bytes; v2: cpu.max, memory.max); an empty content is
+// unknown.
+func ParseLimits(v Version, quota, memory string) (Limits, error) {
+	var l Limits
+	parse := func(s string) (*int64, error) {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			return nil, nil
+		}
+		if s == "max" {
+			n := int64(-1)
+			return &n, nil
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("parsing cgroup limit %q: %w", s, err)
+		}
+		if n > 1<<62 { // v1's unlimited memory (PAGE_COUNTER_MAX pages)
+			n = -1
+		}
+		return &n, nil
+	}
+	var err error
+	if v == V2 {
+		quota, _, _ = strings.Cut(strings.TrimSpace(quota), " ")
+	}
+	if l.CPUQuota, err = parse(quota); err != nil {
+		return l, err
+	}
+	l.Memory, err = parse(memory)
+	return l, err
 }

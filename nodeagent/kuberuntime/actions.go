@@ -39,6 +39,9 @@ type PodActions struct {
 	EphemeralContainersToStart []int
 	// ContainersToKill, by container ID.
 	ContainersToKill map[string]ContainerToKill
+	// ContainersToUpdate are running containers resized in place (CRI
+	// UpdateContainerResources), decreases first.
+	ContainersToUpdate []ContainerToUpdate
 }
 
 // What ProbeResults.Failed returns for a failed liveness or startup probe (the prober's).
@@ -74,7 +77,7 @@ func isInitContainerFailed(c *status.Container) bool {
 // startup probe, changed spec, unknown state), and returns whether the pod is initialized. A
 // sidecar counts as initialized once it runs and its startup probe, if any, succeeded; it is
 // restarted whenever it exits, whatever the pod's restartPolicy.
-func computeInitContainerActions(pod *corev1.Pod, rt *status.Runtime, probes ProbeResults, a *PodActions) bool {
+func computeInitContainerActions(pod *corev1.Pod, rt *status.Runtime, probes ProbeResults, actuated Actuated, a *PodActions) bool {
 	inits := pod.Spec.InitContainers
 	if len(inits) == 0 {
 		return true
@@ -129,7 +132,10 @@ func computeInitContainerActions(pod *corev1.Pod, rt *status.Runtime, probes Pro
 			if f := probeFailed(probes, l.ID); f != "" && c.LivenessProbe != nil {
 				kill(l, probeGracePeriod(pod, c, f), "Init container %s %s", c.Name, f)
 				start = append(start, i)
+				break
 			}
+			// a resize whose policy restarts the sidecar adds it to InitContainersToStart.
+			computePodResizeAction(c, i, true, l.ID, actuated, a)
 		case status.ContainerStateExited:
 			if sidecar {
 				start = append(start, i)
@@ -171,8 +177,10 @@ func computeInitContainerActions(pod *corev1.Pod, rt *status.Runtime, probes Pro
 
 // ComputePodActions is upstream's computePodActions (pkg/kubelet/kuberuntime/
 // kuberuntime_manager.go) for init containers, sidecars, app containers and ephemeral
-// containers (started in an existing sandbox only; a new sandbox does not run them again).
-func ComputePodActions(pod *corev1.Pod, rt *status.Runtime, probes ProbeResults) PodActions {
+// containers (started in an existing sandbox only; a new sandbox does not run them again), with
+// its in-place resizes (computePodResizeAction): pod is the pod as the node allocated it,
+// actuated what its containers run with (nil: no resize).
+func ComputePodActions(pod *corev1.Pod, rt *status.Runtime, probes ProbeResults, actuated Actuated) PodActions {
 	createSandbox, attempt, sandboxID := status.PodSandboxChanged(pod, rt)
 	a := PodActions{KillPod: createSandbox, CreateSandbox: createSandbox, SandboxID: sandboxID, Attempt: attempt, ContainersToKill: map[string]ContainerToKill{}}
 
@@ -212,7 +220,7 @@ func ComputePodActions(pod *corev1.Pod, rt *status.Runtime, probes ProbeResults)
 		}
 	}
 
-	if initialized := computeInitContainerActions(pod, rt, probes, &a); a.KillPod || !initialized {
+	if initialized := computeInitContainerActions(pod, rt, probes, actuated, &a); a.KillPod || !initialized {
 		return a
 	}
 
@@ -240,7 +248,9 @@ func ComputePodActions(pod *corev1.Pod, rt *status.Runtime, probes ProbeResults)
 			msg = fmt.Sprintf("Container %s %s", c.Name, f)
 			grace = probeGracePeriod(pod, c, f)
 		} else {
-			keep++
+			if computePodResizeAction(c, i, false, l.ID, actuated, &a) {
+				keep++
+			}
 			continue
 		}
 		if restart {

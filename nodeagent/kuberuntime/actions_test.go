@@ -134,7 +134,7 @@ func TestComputePodActions(t *testing.T) {
 			if tt.probes != nil {
 				probes = tt.probes
 			}
-			a := ComputePodActions(tt.pod, &status.Runtime{Sandboxes: tt.sandboxes, Containers: tt.cs}, probes)
+			a := ComputePodActions(tt.pod, &status.Runtime{Sandboxes: tt.sandboxes, Containers: tt.cs}, probes, nil)
 			if a.KillPod != tt.kill || a.CreateSandbox != tt.create || a.Attempt != tt.attempt {
 				t.Errorf("kill/create/attempt = %v/%v/%d, want %v/%v/%d", a.KillPod, a.CreateSandbox, a.Attempt, tt.kill, tt.create, tt.attempt)
 			}
@@ -185,21 +185,21 @@ func TestProbeKillGracePeriod(t *testing.T) {
 		}
 		return nil
 	}
-	a := ComputePodActions(pod, rt, failedProbes{"2": FailedLivenessProbe})
+	a := ComputePodActions(pod, rt, failedProbes{"2": FailedLivenessProbe}, nil)
 	if g := grace(a, "2"); g != int64(5) {
 		t.Errorf("liveness kill grace = %v, want 5", g)
 	}
-	a = ComputePodActions(pod, rt, failedProbes{"1": FailedLivenessProbe})
+	a = ComputePodActions(pod, rt, failedProbes{"1": FailedLivenessProbe}, nil)
 	if g := grace(a, "1"); g != nil {
 		t.Errorf("sidecar liveness kill without probe grace = %v, want the pod's", g)
 	}
-	a = ComputePodActions(pod, rt, failedProbes{"1": FailedStartupProbe, "started:1": "no"})
+	a = ComputePodActions(pod, rt, failedProbes{"1": FailedStartupProbe, "started:1": "no"}, nil)
 	if g := grace(a, "1"); g != int64(3) || a.ContainersToKill["1"].Message != "Init container s failed startup probe" {
 		t.Errorf("sidecar startup kill = %+v", a.ContainersToKill["1"])
 	}
 	deleting := pod.DeepCopy()
 	deleting.DeletionGracePeriodSeconds = ptr.To[int64](10)
-	a = ComputePodActions(deleting, rt, failedProbes{"2": FailedLivenessProbe})
+	a = ComputePodActions(deleting, rt, failedProbes{"2": FailedLivenessProbe}, nil)
 	if g := grace(a, "2"); g != nil {
 		t.Errorf("deleting pod: kill grace = %v, want the deletion grace period", g)
 	}

@@ -72,7 +72,7 @@ func TestComputePodActionsEphemeral(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := ComputePodActions(tt.pod, &status.Runtime{Sandboxes: tt.sandboxes, Containers: tt.cs}, nil)
+			a := ComputePodActions(tt.pod, &status.Runtime{Sandboxes: tt.sandboxes, Containers: tt.cs}, nil, nil)
 			if a.KillPod != tt.kill || a.CreateSandbox != tt.create {
 				t.Errorf("kill/create = %v/%v, want %v/%v", a.KillPod, a.CreateSandbox, tt.kill, tt.create)
 			}

@@ -32,6 +32,6 @@ func FuzzPodSpecToCRI(f *testing.F) {
 				_ = OOMScoreAdj(&pod, c, 0)
 			}
 		}
-		_ = ComputePodActions(&pod, &status.Runtime{RuntimeName: "containerd"}, nil)
+		_ = ComputePodActions(&pod, &status.Runtime{RuntimeName: "containerd"}, nil, nil)
 	})
 }

@@ -1,7 +1,10 @@
 // Package kuberuntime is the kubelet's runtime manager over CRI, after upstream's
 // pkg/kubelet/kuberuntime: it reads a pod's sandboxes and containers from the runtime, decides
 // what to do (ComputePodActions) and does it (SyncPod, KillPod) through the cri-api
-// RuntimeService and ImageManagerService interfaces. Its container GC (gc.go, PlanGC) is
+// RuntimeService and ImageManagerService interfaces. In-place resize (resize.go) is upstream's
+// computePodResizeAction: a running container whose allocated resources differ from those it
+// runs with (Actuated) is updated through UpdateContainerResources (a memory limit never below
+// the container's usage) or, when its resizePolicy says RestartContainer, restarted. Its container GC (gc.go, PlanGC) is
 // upstream's kuberuntime_gc.go with two attempts kept per container name.
 //
 // Lifecycle hooks (hooks.go) run as upstream's handlerRunner, through injected HookRunners:

@@ -59,6 +59,9 @@ type Config struct {
 	// Hooks run the containers' postStart and preStop handlers (hooks.go; nil fields: CRI
 	// ExecSync, an HTTP client, the sandbox IP, the clock).
 	Hooks HookRunners
+	// Actuated gives the resources the pod's containers run with (nil: in-place resize off;
+	// SyncPod is then given the pod as the node allocated it).
+	Actuated func(*corev1.Pod) Actuated
 }
 
 func (m *Manager) event(pod *corev1.Pod, container, eventType, reason, format string, args ...any) {
@@ -203,10 +206,14 @@ type SyncResult struct {
 	StartFailures map[string]status.Waiting
 	// Err joins the errors met; back-off is not an error.
 	Err error
+	// Resized are the containers resized in place; ResizeErr what stopped a resize (the
+	// PodResizeInProgress condition shows it; the next sync tries again).
+	Resized   []string
+	ResizeErr error
 }
 
 // SyncPod brings the runtime to the pod's spec as upstream's SyncPod: compute actions, kill
-// what must die, create the sandbox, start the next init container and the sidecars to
+// what must die, resize running containers in place, create the sandbox, start the next init container and the sidecars to
 // (re)start, start app containers.
 func (m *Manager) SyncPod(ctx context.Context, pod *corev1.Pod) SyncResult {
 	res := SyncResult{StartFailures: map[string]status.Waiting{}}
@@ -215,7 +222,11 @@ func (m *Manager) SyncPod(ctx context.Context, pod *corev1.Pod) SyncResult {
 		res.Err = err
 		return res
 	}
-	a := ComputePodActions(pod, rt, m.cfg.Probes)
+	var actuated Actuated
+	if m.cfg.Actuated != nil {
+		actuated = m.cfg.Actuated(pod)
+	}
+	a := ComputePodActions(pod, rt, m.cfg.Probes, actuated)
 	res.Actions = a
 	var errs []error
 
@@ -239,6 +250,9 @@ func (m *Manager) SyncPod(ctx context.Context, pod *corev1.Pod) SyncResult {
 			if err := m.stopContainer(ctx, pod, k.ID, k.GracePeriod); err != nil {
 				errs = append(errs, err)
 			}
+		}
+		if len(a.ContainersToUpdate) > 0 {
+			res.Resized, res.ResizeErr = m.updateContainers(ctx, pod, a.ContainersToUpdate)
 		}
 	}
 	if !a.CreateSandbox && (a.KillPod || (len(a.EphemeralContainersToStart) == 0 && len(a.InitContainersToStart) == 0 && len(a.ContainersToStart) == 0)) {

@@ -51,6 +51,13 @@ type Input struct {
 	PodIsTerminal bool
 	// Now stamps startTime and condition transitions.
 	Now time.Time
+	// Actuated are the resources the containers run with, by name (in-place resize; nil: no
+	// status resources). Input.Pod is then the pod as the node allocated it: its containers'
+	// resources are status.containerStatuses[].allocatedResources (requests) and, but for what
+	// Actuated says of a running container's cpu and memory, their resources.
+	Actuated map[string]corev1.ResourceRequirements
+	// ResizeConditions are PodResizePending and PodResizeInProgress as the node decided them.
+	ResizeConditions []corev1.PodCondition
 }
 
 // Generate computes the pod status as upstream's generateAPIPodStatus does. The old status is
@@ -98,7 +105,7 @@ func Generate(in Input) corev1.PodStatus {
 	if changed {
 		ready.Status = corev1.ConditionFalse
 	}
-	conds := []corev1.PodCondition{ready}
+	conds := append(append([]corev1.PodCondition{}, in.ResizeConditions...), ready)
 	conds = append(conds, GeneratePodInitializedCondition(pod, all, s.Phase))
 	conds = append(conds, GeneratePodReadyCondition(pod, old.Conditions, all, s.Phase))
 	conds = append(conds, GenerateContainersReadyCondition(pod, all, s.Phase))
@@ -152,7 +159,8 @@ func Generate(in Input) corev1.PodStatus {
 // (DisruptionTarget, readiness gates) are written by other components and kept.
 func KubeletOwned(t corev1.PodConditionType) bool {
 	switch t {
-	case corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.PodReady, corev1.ContainersReady, corev1.PodScheduled:
+	case corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.PodReady, corev1.ContainersReady, corev1.PodScheduled,
+		corev1.PodResizePending, corev1.PodResizeInProgress:
 		return true
 	}
 	return false
@@ -246,6 +254,10 @@ func containerStatuses(in Input, rt *Runtime, containers []corev1.Container, old
 			} else if ok {
 				st.LastTerminationState = *o.LastTerminationState.DeepCopy()
 			}
+			if in.Actuated != nil {
+				st.AllocatedResources = c.Resources.Requests.DeepCopy()
+				st.Resources = statusResources(c, st.State.Running != nil, in.Actuated)
+			}
 		}
 		// upstream: a container that will be restarted in the next sync and failed to start
 		// in the last one shows the failure as waiting (the reasonCache).
@@ -290,9 +302,31 @@ func ephemeralContainerStatuses(in Input, rt *Runtime, oldStatuses []corev1.Cont
 	}
 	out := containerStatuses(in, rt, specs, oldStatuses, hasInit, false)
 	for i := range out {
+		// Ephemeral containers have no resources to allocate or resize.
 		out[i].Ready, out[i].Started = false, nil
+		out[i].AllocatedResources, out[i].Resources = nil, nil
 	}
 	return out
+}
+
+// statusResources is upstream's convertContainerStatusResources with the actuated resources in
+// place of the runtime's: a container that does not run shows its allocation; a running one
+// the cpu and memory it was started or last resized with.
+func statusResources(c *corev1.Container, running bool, actuated map[string]corev1.ResourceRequirements) *corev1.ResourceRequirements {
+	r := c.Resources.DeepCopy()
+	act, ok := actuated[c.Name]
+	if !running || !ok {
+		return r
+	}
+	for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		if q, ok := act.Limits[name]; ok && r.Limits != nil {
+			r.Limits[name] = q.DeepCopy()
+		}
+		if q, ok := act.Requests[name]; ok && r.Requests != nil {
+			r.Requests[name] = q.DeepCopy()
+		}
+	}
+	return r
 }
 
 // convert is upstream's convertContainerStatus.

@@ -9,7 +9,8 @@ import corev1 "k8s.io/api/core/v1"
 func ObserveGeneration(s *corev1.PodStatus, generation int64) {
 	s.ObservedGeneration = generation
 	for i := range s.Conditions {
-		if KubeletOwned(s.Conditions[i].Type) {
+		// the resize conditions carry the generation of the resize they describe (upstream).
+		if t := s.Conditions[i].Type; KubeletOwned(t) && t != corev1.PodResizePending && t != corev1.PodResizeInProgress {
 			s.Conditions[i].ObservedGeneration = generation
 		}
 	}

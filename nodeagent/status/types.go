@@ -7,6 +7,8 @@
 // ContainersReady and Ready with their readiness, and not for the phase once terminated.
 // Ephemeral containers appear in ephemeralContainerStatuses, never ready, and count for
 // nothing else.
+// With in-place resize (Input.Actuated) container statuses carry allocatedResources and
+// resources, and the node's PodResizePending and PodResizeInProgress conditions come first.
 package status
 
 import (

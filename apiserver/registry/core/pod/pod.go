@@ -43,8 +43,8 @@ var Kind = &registry.Kind{GroupVersion: corev1.SchemeGroupVersion, Resource: "po
 	GracefulDelete: podGracefulDelete,
 }
 
-// NewREST builds the pods storage: the store, pods/status, pods/binding (and the legacy
-// bindings resource), pods/eviction (which needs the policy group's PodDisruptionBudgets),
+// NewREST builds the pods storage: the store, pods/status, pods/resize, pods/binding (and the
+// legacy bindings resource), pods/eviction (which needs the policy group's PodDisruptionBudgets),
 // pods/ephemeralcontainers, and
 // the streams pods/log, exec, attach and portforward, which reach node
 // agents through nodes.
@@ -62,6 +62,7 @@ func NewREST(c *registry.Context, nodes *node.Connector) (map[string]rest.Storag
 	st.Subresources["binding"] = &bindingREST{store: st.Store}
 	st.Subresources["eviction"] = newEvictionREST(c, st)
 	st.Subresources["ephemeralcontainers"] = newEphemeralContainersREST(c, st)
+	st.Subresources["resize"] = newResizeREST(st.Store, registry.NewStrategy(c.Scheme, Kind, false))
 	if err := addPodStreams(c, st, nodes); err != nil {
 		return nil, err
 	}
