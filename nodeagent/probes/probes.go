@@ -48,11 +48,13 @@ func (k Kind) String() string {
 // Result of a probe.
 type Result int
 
-// Results; Unknown is "no result yet".
+// Results; Unknown is "no result yet". Warning is a success with a warning event (upstream's
+// probe.Warning: an HTTP probe redirected to another host is not followed); it is never stored.
 const (
 	Unknown Result = iota
 	Success
 	Failure
+	Warning
 )
 
 // Prober runs one probe against one container.
@@ -165,11 +167,27 @@ func (m *Manager) RemovePod(uid types.UID) {
 }
 
 // UpdatePodStatus gives the workers the pod's current status (container IDs, start times,
-// pod IP).
+// pod IP). As upstream's prober manager, a running container that is not ready has its readiness
+// probe run at once rather than at its next period: a container whose startup probe just
+// succeeded becomes ready without waiting up to periodSeconds.
 func (m *Manager) UpdatePodStatus(uid types.UID, s *corev1.PodStatus) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.statuses[uid] = s.DeepCopy()
+	for _, list := range [][]corev1.ContainerStatus{s.ContainerStatuses, s.InitContainerStatuses} {
+		for i := range list {
+			cs := &list[i]
+			if cs.State.Running == nil || cs.Ready || (cs.Started != nil && !*cs.Started) {
+				continue
+			}
+			if w, ok := m.workers[key{uid, cs.Name, Readiness}]; ok {
+				select {
+				case w.trigger <- struct{}{}:
+				default: // a run is already pending
+				}
+			}
+		}
+	}
 }
 
 func (m *Manager) status(uid types.UID) *corev1.PodStatus {
@@ -251,6 +269,8 @@ type worker struct {
 	kind      Kind
 	probe     *corev1.Probe
 	stop      chan struct{}
+	// trigger runs the probe now (UpdatePodStatus, for readiness).
+	trigger chan struct{}
 
 	initial     Result
 	containerID string
@@ -260,7 +280,7 @@ type worker struct {
 }
 
 func newWorker(m *Manager, pod *corev1.Pod, c *corev1.Container, k Kind, p *corev1.Probe) *worker {
-	w := &worker{m: m, pod: pod, container: c, kind: k, probe: withDefaults(p), stop: make(chan struct{})}
+	w := &worker{m: m, pod: pod, container: c, kind: k, probe: withDefaults(p), stop: make(chan struct{}), trigger: make(chan struct{}, 1)}
 	switch k {
 	case Readiness:
 		w.initial = Failure
@@ -295,6 +315,7 @@ func (w *worker) run(ctx context.Context) {
 		case <-w.stop:
 			return
 		case <-t.C():
+		case <-w.trigger:
 		}
 	}
 }
@@ -373,8 +394,12 @@ func (w *worker) doProbe(ctx context.Context) bool {
 		w.event(corev1.EventTypeWarning, "Unhealthy", fmt.Sprintf("%s probe errored: %v", w.kind, err))
 		return true // an error keeps the previous result
 	}
-	if result == Failure {
+	switch result {
+	case Failure:
 		w.event(corev1.EventTypeWarning, "Unhealthy", fmt.Sprintf("%s probe failed: %s", w.kind, output))
+	case Warning:
+		w.event(corev1.EventTypeWarning, "ProbeWarning", fmt.Sprintf("%s probe warning: %s", w.kind, output))
+		result = Success
 	}
 	return w.observe(result)
 }
@@ -472,7 +497,7 @@ func DoHTTP(ctx context.Context, u *url.URL, headers []corev1.HTTPHeader, timeou
 		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // upstream's probes skip verification
 		DisableKeepAlives: true,
 		Proxy:             nil,
-	}}
+	}, CheckRedirect: localRedirectsOnly}
 	resp, err := client.Do(req)
 	if err != nil {
 		return Failure, err.Error(), nil
@@ -482,9 +507,25 @@ func DoHTTP(ctx context.Context, u *url.URL, headers []corev1.HTTPHeader, timeou
 	n, _ := resp.Body.Read(buf)
 	body := string(buf[:n])
 	if resp.StatusCode >= http.StatusOK && resp.StatusCode < http.StatusBadRequest {
+		if resp.StatusCode >= http.StatusMultipleChoices {
+			// a redirect to another host, not followed
+			return Warning, "Probe terminated redirects, Response body: " + body, nil
+		}
 		return Success, body, nil
 	}
 	return Failure, fmt.Sprintf("HTTP probe failed with statuscode: %d", resp.StatusCode), nil
+}
+
+// localRedirectsOnly is upstream's RedirectChecker(false): redirects on the same host are
+// followed (at most 10), one to another host ends the probe with its 3xx response.
+func localRedirectsOnly(req *http.Request, via []*http.Request) error {
+	if req.URL.Hostname() != via[0].URL.Hostname() {
+		return http.ErrUseLastResponse
+	}
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
 }
 
 // HTTPGetURL is the URL of an httpGet probe or lifecycle handler (upstream's

@@ -300,3 +300,61 @@ func TestExecProbeTimeout(t *testing.T) {
 		t.Fatalf("result %v, output %q, err %v", r, out, err)
 	}
 }
+
+// As upstream's HTTP prober: a redirect on the same host is followed, one to another host is
+// not, and counts as a success with a ProbeWarning event.
+func TestHTTPRedirects(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/local":
+			http.Redirect(w, r, "/fail", http.StatusFound)
+		case "/elsewhere":
+			http.Redirect(w, r, "http://0.0.0.0/", http.StatusFound)
+		case "/fail":
+			http.Error(w, "no", http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	for _, tc := range []struct {
+		path string
+		want Result
+	}{{"/local", Failure}, {"/elsewhere", Warning}} {
+		r, out, err := DoHTTP(context.Background(), u.JoinPath(tc.path), nil, time.Second)
+		if r != tc.want || err != nil {
+			t.Errorf("%s: %v %q %v, want %v", tc.path, r, out, err, tc.want)
+		}
+	}
+
+	m, w, fp, _, events, _ := setup(Liveness, &corev1.Probe{PeriodSeconds: 1, FailureThreshold: 1}, false)
+	running(m, "1", t0, true)
+	fp.next = []Result{Warning}
+	w.doProbe(context.Background())
+	if got := m.Result("1", Liveness); got != Success || m.Failed("1") != "" {
+		t.Fatalf("a warning: result %v, failed %q; want Success", got, m.Failed("1"))
+	}
+	if len(*events) != 1 || !strings.HasPrefix((*events)[0], "ProbeWarning: Liveness probe warning: ") {
+		t.Fatalf("events %q, want one ProbeWarning", *events)
+	}
+}
+
+// A status showing a running, started container that is not ready triggers its readiness
+// probe at once instead of at the next period (upstream's manualTriggerCh).
+func TestNotReadyStatusTriggersReadiness(t *testing.T) {
+	m, w, _, _, _, _ := setup(Readiness, &corev1.Probe{PeriodSeconds: 30}, false)
+	m.workers[key{"u", "c", Readiness}] = w
+	running(m, "1", t0, false) // startup probe not yet succeeded: no trigger
+	select {
+	case <-w.trigger:
+		t.Fatal("triggered before the container started")
+	default:
+	}
+	running(m, "1", t0, true)
+	select {
+	case <-w.trigger:
+	default:
+		t.Fatal("a started, not ready container did not trigger its readiness probe")
+	}
+	running(m, "1", t0, true)
+	running(m, "1", t0, true) // a run pending already: never blocks
+}
