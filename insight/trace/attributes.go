@@ -96,3 +96,7 @@ func CallerOf(user, userAgent string) string {
 
 // ScopeName is the instrumentation scope of Skiff's own spans.
 const ScopeName = "github.com/skiff-dev/skiff"
+
+// Discard marks a span the Store does not keep: work that turned out to be idle (a periodic
+// pod sync that changed nothing), decided when it ends.
+var Discard = attribute.Bool("skiff.discard", true)

@@ -115,19 +115,44 @@ func Sum(spans []Span, idx []int) time.Duration {
 	return d
 }
 
+// Visible leaves out the spans nested inside a span of the same component without a caller of
+// their own that either have children or are the API server's (k8s.io/apiserver's audit,
+// authorization, handler and serialization spans around the request's storage call): the
+// diagram keeps the request, its storage call and the other components' steps. Sorted by start.
+func Visible(spans []Span) []Span {
+	comp := make(map[string]string, len(spans))
+	parents := map[string]bool{}
+	for _, sp := range spans {
+		comp[sp.SpanID] = sp.Component
+		if sp.ParentSpanID != "" {
+			parents[sp.ParentSpanID] = true
+		}
+	}
+	out := make([]Span, 0, len(spans))
+	for _, sp := range spans {
+		if c, ok := comp[sp.ParentSpanID]; ok && c == sp.Component && (sp.Caller == "" || sp.Caller == sp.Component) &&
+			(parents[sp.SpanID] || sp.Component == ComponentAPIServer) {
+			continue
+		}
+		out = append(out, sp)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
+	return out
+}
+
 // Render draws the spans as a terminal sequence diagram: one column per component (Columns),
 // one row per span in start order with an arrow from its caller to its component (a box on the
 // component's line when it has no other caller), its start offset, name and duration; rows on
 // the critical path are marked with '*'. The bottom lines give the time from the first start
 // to the last end and the critical path's sum.
 func Render(spans []Span) string {
+	spans = Visible(spans)
 	if len(spans) == 0 {
 		return "no spans\n"
 	}
-	spans = append([]Span(nil), spans...)
 	sort.SliceStable(spans, func(i, j int) bool { return spans[i].Start.Before(spans[j].Start) })
 	cols := Columns(spans)
-	const maxWidth = 16
+	const maxWidth = 20
 	width := 9
 	for _, c := range cols {
 		width = max(width, min(len(header(c))+2, maxWidth))

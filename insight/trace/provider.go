@@ -113,12 +113,9 @@ func FromReadOnly(sp sdktrace.ReadOnlySpan) Span {
 		}
 	}
 	if out.Component == "" {
-		// The API server's request spans are started by k8s.io/apiserver's otelhttp handler.
-		if sp.SpanKind() == oteltrace.SpanKindServer {
-			out.Component = ComponentAPIServer
-		} else if name, ok := sp.Resource().Set().Value("service.name"); ok {
-			out.Component = name.AsString()
-		}
+		// Skiff's own spans name their component: the others are k8s.io/apiserver's (its
+		// otelhttp request span, its filters' and handlers' spans).
+		out.Component = ComponentAPIServer
 	}
 	if out.Caller == "" && strings.HasPrefix(out.Attributes["user_agent.original"], "kubectl") {
 		out.Caller = ComponentKubectl

@@ -2,6 +2,8 @@ package trace
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -64,6 +66,11 @@ func (s *Store) OnEnd(sp sdktrace.ReadOnlySpan) {
 	if !sp.SpanContext().IsSampled() {
 		return
 	}
+	for _, a := range sp.Attributes() {
+		if a.Key == Discard.Key {
+			return
+		}
+	}
 	s.Add(FromReadOnly(sp))
 }
 
@@ -116,17 +123,20 @@ func (s *Store) snapshot() []Span {
 	return append(out, s.buf[:s.next]...)
 }
 
-// Query returns the spans about the objects with these UIDs (see Select), sorted by start.
-func (s *Store) Query(uids ...string) []Span {
-	return Select(s.snapshot(), uids...)
+// Query returns the spans about the objects with these UIDs and of the ancestors' own work
+// (see Select), sorted by start.
+func (s *Store) Query(uids, ancestors []string) []Span {
+	return Select(s.snapshot(), uids, ancestors)
 }
 
 // Select picks from all the spans about the objects with these UIDs: spans naming one of them
 // (k8s.object.uid or skiff.related_uids), then, transitively, the spans of objects owned by a
 // selected object (k8s.object.owner_uids), and finally every span of the traces selected spans
-// belong to. Callers missing from the spans are derived from their parent or link span.
-// The result is sorted by start time.
-func Select(all []Span, uids ...string) []Span {
+// belong to, and the spans they are linked to (the client's span behind an API request).
+// Ancestors (a pod's ReplicaSet and Deployment) add the spans that name them, without their
+// other descendants. Callers missing from the spans are derived from their parent or link
+// span. The result is sorted by start time.
+func Select(all []Span, uids, ancestors []string) []Span {
 	want := map[string]bool{}
 	for _, u := range uids {
 		if u != "" {
@@ -149,10 +159,19 @@ func Select(all []Span, uids ...string) []Span {
 			}
 		}
 	}
+	for _, u := range ancestors {
+		if u != "" {
+			want[u] = true
+		}
+	}
 	traces := map[string]bool{}
+	links := map[string]bool{}
 	for _, sp := range all {
 		if want[sp.Attributes[AttrUID]] || anyIn(splitList(sp.Attributes[AttrRelatedUIDs]), want) {
 			traces[sp.TraceID] = true
+			if sp.LinkSpanID != "" {
+				links[sp.LinkSpanID] = true
+			}
 		}
 	}
 	components := make(map[string]string, len(all))
@@ -162,7 +181,7 @@ func Select(all []Span, uids ...string) []Span {
 	var out []Span
 	seen := map[string]bool{}
 	for _, sp := range all {
-		if !traces[sp.TraceID] || seen[sp.SpanID] {
+		if !traces[sp.TraceID] && !links[sp.SpanID] || seen[sp.SpanID] {
 			continue
 		}
 		seen[sp.SpanID] = true
@@ -200,4 +219,31 @@ func splitList(v string) []string {
 		return nil
 	}
 	return strings.Split(v, ",")
+}
+
+// Path is where the API server and the node agents serve spans: GET Path?uid=UID[&uid=...].
+const Path = "/insight/v1/traces"
+
+// Response is the body of Path.
+type Response struct {
+	Spans []Span `json:"spans"`
+}
+
+// ServeHTTP answers Path from this store alone (the node agents' server).
+func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	uids := r.URL.Query()["uid"]
+	if len(uids) == 0 {
+		http.Error(w, "uid is required", http.StatusBadRequest)
+		return
+	}
+	WriteResponse(w, s.Query(uids, r.URL.Query()["ancestor"]))
+}
+
+// WriteResponse writes spans as Path's JSON body.
+func WriteResponse(w http.ResponseWriter, spans []Span) {
+	if spans == nil {
+		spans = []Span{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(Response{Spans: spans})
 }

@@ -19,7 +19,7 @@ func TestStoreRingDropsOldest(t *testing.T) {
 	if s.Len() != 3 || s.Dropped() != 2 {
 		t.Fatalf("len %d dropped %d, want 3 and 2", s.Len(), s.Dropped())
 	}
-	got := s.Query("u")
+	got := s.Query([]string{"u"}, nil)
 	var ids string
 	for _, sp := range got {
 		ids += sp.SpanID
@@ -41,15 +41,19 @@ func TestSelect(t *testing.T) {
 		{TraceID: "T5", SpanID: "slice", Component: "controller:endpoints", Start: at(5), Attributes: map[string]string{AttrRelatedUIDs: "Q,P"}},
 	}
 	for _, tc := range []struct {
-		uids []string
-		want []string
+		uids, ancestors []string
+		want            []string
 	}{
-		{[]string{"D"}, []string{"deploy", "etcd1", "rs", "pod", "slice"}},
-		{[]string{"P"}, []string{"pod", "slice"}},
-		{[]string{"X"}, []string{"other"}},
-		{[]string{"nothing"}, nil},
+		{[]string{"D"}, nil, []string{"deploy", "etcd1", "rs", "pod", "slice"}},
+		// The pod's own spans, the span its creation is linked to, the slice naming it.
+		{[]string{"P"}, nil, []string{"rs", "pod", "slice"}},
+		// Its ancestors' own work, not their other descendants'.
+		{[]string{"P"}, []string{"RS", "D"}, []string{"deploy", "etcd1", "rs", "pod", "slice"}},
+		{[]string{"RS"}, []string{"D"}, []string{"deploy", "etcd1", "rs", "pod", "slice"}},
+		{[]string{"X"}, nil, []string{"other"}},
+		{[]string{"nothing"}, nil, nil},
 	} {
-		got := Select(all, tc.uids...)
+		got := Select(all, tc.uids, tc.ancestors)
 		var ids []string
 		for _, sp := range got {
 			ids = append(ids, sp.SpanID)
@@ -59,7 +63,7 @@ func TestSelect(t *testing.T) {
 		}
 	}
 	// The link gives the API server's span its caller.
-	if got := Select(all, "P")[0]; got.Caller != "controller:deployment" {
+	if got := Select(all, []string{"P"}, nil)[1]; got.Caller != "controller:deployment" {
 		t.Errorf("caller %q, want controller:deployment", got.Caller)
 	}
 }
@@ -80,7 +84,7 @@ func TestProviderKeepsWritesNotReads(t *testing.T) {
 	_, c := tr.Start(wctx, "Create etcd3")
 	c.End()
 	w.End()
-	got := p.Store.Query("u1")
+	got := p.Store.Query([]string{"u1"}, nil)
 	if len(got) != 2 || p.Store.Len() != 2 {
 		t.Fatalf("kept %d spans (%+v), want the write and its child", p.Store.Len(), got)
 	}
