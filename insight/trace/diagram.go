@@ -61,11 +61,13 @@ func Columns(spans []Span) []string {
 	return cols
 }
 
-// CriticalPath picks the chain of spans that decided when the work ended: from the leaf span
-// (one without children among spans) that ended last, back through the leaf that ended last
-// before each one started, to the first. It returns the indexes into spans, earliest first.
-// Overlaps of up to a millisecond between consecutive steps are tolerated (clocks of one
-// process; a watch event can be delivered before the writer's span has ended).
+// CriticalPath picks the chain of spans that decided when the work ended: among the leaf spans
+// (those without children among spans), the chain of spans one after the other that ends with
+// the leaf that ended last and covers the most time (the longest path through "ends before the
+// next starts", so that short unrelated work squeezed between two steps does not break the
+// chain). It returns the indexes into spans, earliest first. Overlaps of up to a millisecond
+// between consecutive steps are tolerated (a watch event can be delivered before the writer's
+// span has ended).
 func CriticalPath(spans []Span) []int {
 	parents := map[string]bool{}
 	for _, sp := range spans {
@@ -79,26 +81,28 @@ func CriticalPath(spans []Span) []int {
 			leaves = append(leaves, i)
 		}
 	}
-	const slack = time.Millisecond
-	var path []int
-	cur := -1
-	for _, i := range leaves {
-		if cur < 0 || spans[i].End.After(spans[cur].End) {
-			cur = i
-		}
+	if len(leaves) == 0 {
+		return nil
 	}
-	for cur >= 0 {
-		path = append(path, cur)
-		next := -1
-		for _, i := range leaves {
-			if i == cur || !spans[i].End.Before(spans[cur].Start.Add(slack)) || !spans[i].Start.Before(spans[cur].Start) {
+	sort.SliceStable(leaves, func(a, b int) bool { return spans[leaves[a]].End.Before(spans[leaves[b]].End) })
+	const slack = time.Millisecond
+	best := make([]time.Duration, len(leaves))
+	prev := make([]int, len(leaves))
+	for a, i := range leaves {
+		best[a], prev[a] = spans[i].Duration(), -1
+		for b := 0; b < a; b++ {
+			j := leaves[b]
+			if !spans[j].End.Before(spans[i].Start.Add(slack)) || !spans[j].Start.Before(spans[i].Start) {
 				continue
 			}
-			if next < 0 || spans[i].End.After(spans[next].End) {
-				next = i
+			if d := best[b] + spans[i].Duration(); d > best[a] {
+				best[a], prev[a] = d, b
 			}
 		}
-		cur = next
+	}
+	var path []int
+	for a := len(leaves) - 1; a >= 0; a = prev[a] {
+		path = append(path, leaves[a])
 	}
 	for i, j := 0, len(path)-1; i < j; i, j = i+1, j-1 {
 		path[i], path[j] = path[j], path[i]

@@ -91,3 +91,22 @@ func TestRenderGolden(t *testing.T) {
 		})
 	}
 }
+
+// A short unrelated span overlapping the end of a long step and ending after it does not cut
+// the long step out of the chain (the one that ended last before the next step would).
+func TestCriticalPathSkipsSqueezedWork(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	ms := func(v int) time.Time { return t0.Add(time.Duration(v) * time.Millisecond) }
+	spans := []Span{
+		{SpanID: "start", Start: ms(0), End: ms(800)},
+		{SpanID: "other", Start: ms(790), End: ms(880)},
+		{SpanID: "status", Start: ms(900), End: ms(950)},
+	}
+	var got []string
+	for _, i := range CriticalPath(spans) {
+		got = append(got, spans[i].SpanID)
+	}
+	if fmt.Sprint(got) != "[start status]" {
+		t.Fatalf("CriticalPath = %v, want [start status]", got)
+	}
+}

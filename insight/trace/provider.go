@@ -64,6 +64,13 @@ func New(ctx context.Context, o Options) (*Provider, error) {
 // writes samples root spans except reads and the API server's Lease and Event traffic.
 type writes struct{}
 
+// filterSpans are k8s.io/apiserver's per-filter and serialization spans: one per filter of
+// every request, timing what the request span already covers. The Store does not keep them
+// (they must still be recorded: the request span is their child when the client is a
+// system:masters one).
+var filterSpans = map[string]bool{"authentication": true, "audit": true, "authorization": true, "impersonation": true,
+	"constrainedimpersonation": true, "priorityandfairness": true, "SerializeObject": true}
+
 func (writes) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
 	ts := oteltrace.SpanContextFromContext(p.ParentContext).TraceState()
 	if Noise(p.Name, p.Attributes) {

@@ -36,8 +36,10 @@ const DefaultBufferSize = 20000
 
 // Store is a span processor that keeps the last finished spans in a ring buffer.
 type Store struct {
-	mu      sync.RWMutex
-	buf     []Span
+	mu sync.RWMutex
+	// buf holds the SDK's own read-only spans, converted only when queried (OnEnd stays cheap),
+	// or spans added as they are.
+	buf     []entry
 	next    int
 	full    bool
 	dropped uint64
@@ -50,7 +52,19 @@ func NewStore(size int) *Store {
 	if size <= 0 {
 		size = DefaultBufferSize
 	}
-	return &Store{buf: make([]Span, size)}
+	return &Store{buf: make([]entry, size)}
+}
+
+type entry struct {
+	ro sdktrace.ReadOnlySpan
+	sp Span
+}
+
+func (e entry) span() Span {
+	if e.ro != nil {
+		return FromReadOnly(e.ro)
+	}
+	return e.sp
 }
 
 // OnStart names the component of the API server's etcd3 storage spans, which k8s.io/apiserver
@@ -63,7 +77,7 @@ func (s *Store) OnStart(_ context.Context, sp sdktrace.ReadWriteSpan) {
 
 // OnEnd keeps the span, overwriting the oldest when the buffer is full.
 func (s *Store) OnEnd(sp sdktrace.ReadOnlySpan) {
-	if !sp.SpanContext().IsSampled() {
+	if !sp.SpanContext().IsSampled() || filterSpans[sp.Name()] {
 		return
 	}
 	for _, a := range sp.Attributes() {
@@ -71,16 +85,18 @@ func (s *Store) OnEnd(sp sdktrace.ReadOnlySpan) {
 			return
 		}
 	}
-	s.Add(FromReadOnly(sp))
+	s.add(entry{ro: sp})
 }
 
 // Add keeps a span (tests, and spans gathered from elsewhere).
-func (s *Store) Add(sp Span) {
+func (s *Store) Add(sp Span) { s.add(entry{sp: sp}) }
+
+func (s *Store) add(e entry) {
 	s.mu.Lock()
 	if s.full {
 		s.dropped++
 	}
-	s.buf[s.next] = sp
+	s.buf[s.next] = e
 	s.next++
 	if s.next == len(s.buf) {
 		s.next, s.full = 0, true
@@ -114,13 +130,20 @@ func (s *Store) Len() int {
 // snapshot copies the held spans, oldest first.
 func (s *Store) snapshot() []Span {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
+	var held []entry
 	if !s.full {
-		return append([]Span(nil), s.buf[:s.next]...)
+		held = append(held, s.buf[:s.next]...)
+	} else {
+		held = make([]entry, 0, len(s.buf))
+		held = append(held, s.buf[s.next:]...)
+		held = append(held, s.buf[:s.next]...)
 	}
-	out := make([]Span, 0, len(s.buf))
-	out = append(out, s.buf[s.next:]...)
-	return append(out, s.buf[:s.next]...)
+	s.mu.RUnlock()
+	out := make([]Span, len(held))
+	for i, e := range held {
+		out[i] = e.span()
+	}
+	return out
 }
 
 // Query returns the spans about the objects with these UIDs and of the ancestors' own work
