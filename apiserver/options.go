@@ -2,20 +2,27 @@ package apiserver
 
 import (
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/skiff-dev/skiff/apiserver/etcd"
-	"github.com/skiff-dev/skiff/insight/scheddiag"
-	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"net"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+
+	"github.com/skiff-dev/skiff/apiserver/etcd"
+	"github.com/skiff-dev/skiff/insight/scheddiag"
+	"github.com/skiff-dev/skiff/insight/trace"
 )
 
 // Options are the API server's settings, as flags set them.
 type Options struct {
 	// DataDir holds pki/, etcd/ and the admin kubeconfig.
 	DataDir string
+	// Tracing, when set, records the spans of write requests (k8s.io/apiserver's request spans
+	// and its etcd3 storage spans, annotated with the object written) and serves
+	// /insight/v1/traces from its store and the node agents' (apiserver/insight/traces).
+	Tracing *trace.Provider
 	// BindAddress and SecurePort are where the API is served.
 	BindAddress net.IP
 	SecurePort  int

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"fmt"
+	"net/http"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -9,8 +10,10 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/informers"
 
+	"github.com/skiff-dev/skiff/apiserver/insight/traces"
 	"github.com/skiff-dev/skiff/apiserver/registry/core/node"
 	"github.com/skiff-dev/skiff/apiserver/resourcemetrics"
+	"github.com/skiff-dev/skiff/insight/trace"
 )
 
 // addMetricsScraper runs the resource metrics scraper once the server starts: every Ready
@@ -34,4 +37,17 @@ func addMetricsScraper(gs *genericapiserver.GenericAPIServer, factory informers.
 		return fmt.Errorf("resource metrics scraper: %w", err)
 	}
 	return nil
+}
+
+// tracesHandler serves /insight/v1/traces from this process's spans and every node agent's,
+// reached through the same node client as the metrics scraper.
+func tracesHandler(store *trace.Store, factory informers.SharedInformerFactory, nodes *node.Connector) http.Handler {
+	lister := factory.Core().V1().Nodes().Lister()
+	return traces.Handler(traces.Config{Store: store, Connect: nodes.Connection, Nodes: func() ([]string, error) {
+		list, err := lister.List(labels.Everything())
+		if err != nil {
+			return nil, err
+		}
+		return resourcemetrics.Targets(list), nil
+	}})
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -42,7 +43,6 @@ import (
 	aggregatorapiserver "k8s.io/kube-aggregator/pkg/apiserver"
 	aggregatorscheme "k8s.io/kube-aggregator/pkg/apiserver/scheme"
 	"k8s.io/utils/clock"
-	goruntime "runtime"
 
 	"github.com/skiff-dev/skiff/apis"
 	skiffadmission "github.com/skiff-dev/skiff/apiserver/admission"
@@ -52,6 +52,7 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/controlplane"
 	"github.com/skiff-dev/skiff/apiserver/etcd"
 	"github.com/skiff-dev/skiff/apiserver/insight/history"
+	"github.com/skiff-dev/skiff/apiserver/insight/traces"
 	"github.com/skiff-dev/skiff/apiserver/insight/ui"
 	"github.com/skiff-dev/skiff/apiserver/pki"
 	"github.com/skiff-dev/skiff/apiserver/registry"
@@ -165,6 +166,9 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 	gc := genericapiserver.NewRecommendedConfig(codecs)
 	c.Generic = gc
 	gc.EffectiveVersion = compatibility.NewEffectiveVersionFromString(o.Version, "", "")
+	if o.Tracing != nil {
+		gc.TracerProvider = o.Tracing
+	}
 	// Pod streams: logs, exec, attach and port-forward are long-running, as in kube-apiserver
 	// (no request timeout).
 	gc.LongRunningFunc = genericfilters.BasicLongRunningRequestCheck(
@@ -378,6 +382,10 @@ func (c *Config) applyAdmission(ctx context.Context) error {
 		skiffadmission.NewDefaultIngressClass(factory, client), skiffadmission.NewPodResizeValidator(factory),
 		// Admission policies and webhooks, then ResourceQuota, in upstream's order (webhooks.go).
 		policiesAndWebhooks, quotaAdmission)
+	if c.Options.Tracing != nil {
+		// Last: the object has its UID and final form (apiserver/insight/traces).
+		plugins = append(plugins, traces.Annotator{})
+	}
 	c.Generic.AdmissionControl = admission.NewChainHandler(plugins...)
 	return nil
 }
@@ -527,6 +535,9 @@ func (c CompletedConfig) New() (*Server, error) {
 		if err := addMetricsScraper(gs, c.Generic.SharedInformerFactory, core.NodeConnector(), metricsStore, c.Options.MetricResolution); err != nil {
 			return nil, err
 		}
+	}
+	if c.Options.Tracing != nil {
+		gs.Handler.NonGoRestfulMux.Handle(traces.Path, tracesHandler(c.Options.Tracing.Store, c.Generic.SharedInformerFactory, core.NodeConnector()))
 	}
 	gs.AddPostStartHookOrDie("skiff-cluster-info", bootstrap.PublishClusterInfo(c.ServerURL(), c.CA.CertPEM))
 	extensionAuthn := extensionAuthenticationData(c.CA.CertPEM, c.frontProxy.ca.CertPEM)

@@ -15,6 +15,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	chaosv1alpha1 "github.com/skiff-dev/skiff/apis/chaos/v1alpha1"
+	"github.com/skiff-dev/skiff/insight/trace"
 )
 
 // Options configure the controller manager.
@@ -70,6 +71,8 @@ func NewManager(cfg *rest.Config, o Options) (manager.Manager, error) {
 	lease, renew, retry := o.LeaseDuration, o.RenewDeadline, o.RetryPeriod
 	cfg = rest.CopyConfig(cfg)
 	cfg.WarningHandler, cfg.WarningHandlerWithContext = nil, ownAPIWarnings{}
+	// Writes carry the reconcile's span to the API server (Traced).
+	cfg.Wrap(trace.WrapTransport)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
 		LeaderElection:                o.LeaderElection,

@@ -145,6 +145,7 @@ func newAgentCommand() *cobra.Command {
 	nodeStaticPodFlags(fs, node)
 	fs.Int64Var(&node.podMaxPids, "pod-max-pids", -1, podMaxPidsUsage)
 	nodeHousekeepingFlags(fs, &node.housekeeping)
+	tracingFlags(fs)
 	fs.BoolVar(&sim, "simulated", false, "Run a simulated node (explicit simulated mode: pods are marked running, no containers run).")
 	return cmd
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/pki"
+	"github.com/skiff-dev/skiff/insight/trace"
 	"github.com/skiff-dev/skiff/nodeagent/agent"
 	"github.com/skiff-dev/skiff/nodeagent/cm"
 	"github.com/skiff-dev/skiff/nodeagent/failover"
@@ -190,6 +191,12 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	}
 	// The kubelet's API rate limits (--kube-api-qps 50, --kube-api-burst 100), not client-go's 5/10.
 	restCfg.QPS, restCfg.Burst = 50, 100
+	tp, err := processTracer(ctx)
+	if err != nil {
+		return err
+	}
+	// Status writes carry the pod sync's span to the API server (insight/trace).
+	restCfg.Wrap(trace.WrapTransport)
 	client, err := builtinClient(restCfg)
 	if err != nil {
 		return err
@@ -219,6 +226,10 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 		NodeIP: nodeIP.String(), KubeletPort: int32(ln.Addr().(*net.TCPAddr).Port), Faults: faultWatcher,
 		ClusterDNS: n.clusterDNS, ClusterDomain: n.clusterDomain, CgroupRoot: cm.NodeRoot(n.name), PodPidsLimit: n.podMaxPids}
 	n.eviction.apply(&agentCfg)
+	var traces *trace.Store
+	if tp != nil {
+		agentCfg.TracerProvider, traces = tp, tp.Store
+	}
 	agentCfg.PodManifestPath = n.podManifestPath
 	if err := n.housekeeping.apply(&agentCfg); err != nil {
 		ln.Close()
@@ -323,7 +334,7 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 		// /stats/summary and /metrics/resource: the host's CPU, memory and network, the pods' from CRI.
 		srv, err := server.New(server.Config{Listener: ln, CertPEM: certPEM, KeyPEM: keyPEM, ClientCAs: pool,
 			NodeName: n.name, Client: client, Stats: ag.Stats(),
-			Runtime: crd.RuntimeService(), PodLogDir: ag.PodLogDir, Metrics: n, Profiling: n.profiling})
+			Runtime: crd.RuntimeService(), PodLogDir: ag.PodLogDir, Metrics: n, Profiling: n.profiling, Traces: traces})
 		if err != nil {
 			ln.Close()
 			return err

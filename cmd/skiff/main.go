@@ -32,7 +32,7 @@ func newRootCommand() *cobra.Command {
 	root.SetGlobalNormalizationFunc(flag.WordSepNormalizeFunc)
 	root.PersistentFlags().AddGoFlagSet(klogFlags)
 	ctrl.SetLogger(klog.NewKlogr())
-	root.AddCommand(newUpCommand(), newServerCommand(), newAgentCommand(), newControllerManagerCommand(), newTokenCommand(), newImageCommand(), newEtcdCommand(), newKillallCommand(), newResetCommand(), newUICommand(), newHistoryCommand(), newWhyCommand(), newVersionCommand())
+	root.AddCommand(newUpCommand(), newServerCommand(), newAgentCommand(), newControllerManagerCommand(), newTokenCommand(), newImageCommand(), newEtcdCommand(), newKillallCommand(), newResetCommand(), newUICommand(), newHistoryCommand(), newWhyCommand(), newTraceCommand(), newVersionCommand())
 	return root
 }
 

@@ -82,6 +82,7 @@ func newControlPlane() *controlPlane {
 
 func (p *controlPlane) flags(fs *pflag.FlagSet) {
 	controlPlaneFlags(fs, p.api)
+	tracingFlags(fs)
 	clusterDNSFlags(fs, &p.dns)
 	controllerFlags(fs, &p.controllers)
 }
@@ -111,6 +112,10 @@ func (p *controlPlane) run(ctx context.Context, cmd *cobra.Command) error {
 	// Node subnets stay out of the service range, as kube-controller-manager's.
 	p.controllers.NodeIPAM.ServiceCIDR = p.api.ServiceClusterIPRange
 	if err := p.cluster.apply(ctx, p.api); err != nil {
+		return err
+	}
+	var err error
+	if p.api.Tracing, err = processTracer(ctx); err != nil {
 		return err
 	}
 	p.progress.step("Starting etcd (data in %s)", p.api.DataDir)

@@ -42,7 +42,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&appsv1.ReplicaSet{}, &rsHandler{r: r}).
 		Watches(&corev1.Pod{}, &podHandler{r: r}).
 		WithOptions(opts).
-		Complete(r)
+		Complete(controllers.Traced("deployment", "Deployment", r.Client, func() client.Object { return &appsv1.Deployment{} }, r))
 }
 
 func (r *Reconciler) defaults() {

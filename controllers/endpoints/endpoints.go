@@ -55,7 +55,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(sliceToService)).
 		WithOptions(opts).
-		Complete(r)
+		Complete(controllers.Traced("endpoints", "Service", r.Client, func() client.Object { return &corev1.Service{} }, r))
 }
 
 func (r *Reconciler) defaults() {

@@ -64,7 +64,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(r.Kind.New()).
 		Watches(&corev1.Pod{}, r.podHandler()).
 		WithOptions(opts).
-		Complete(r)
+		Complete(controllers.Traced(name, r.Kind.GroupVersionKind.Kind, r.Client, r.Kind.New, r))
 }
 
 func (r *Reconciler) defaults() {

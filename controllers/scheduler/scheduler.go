@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	oteltrace "go.opentelemetry.io/otel/trace"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -28,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/skiff-dev/skiff/insight/scheddiag"
+	"github.com/skiff-dev/skiff/insight/trace"
 )
 
 // DefaultSchedulerName is the schedulerName this scheduler serves by default.
@@ -112,6 +115,8 @@ type Scheduler struct {
 	scorer    scorer
 	nextStart int
 	feasible  []*nodeInfo
+	// scoreStart is when the last findNode finished filtering (its trace's filter and score).
+	scoreStart time.Time
 
 	work chan func(context.Context)
 
@@ -453,6 +458,15 @@ func (s *Scheduler) scheduleOne(ctx context.Context) bool {
 	pod := qp.pod
 	start := s.cfg.Clock.Now()
 	pi := newPendingPodInfo(pod)
+	// The pod's scheduling as a span from its enqueueing, with queue wait, filter, score and
+	// bind as children; it ends when the pod is bound or requeued.
+	ctx, span := otel.Tracer(trace.ScopeName).Start(ctx, "schedule Pod", oteltrace.WithTimestamp(qp.added),
+		oteltrace.WithAttributes(trace.Component(trace.ComponentScheduler)))
+	if span.IsRecording() {
+		span.SetAttributes(trace.Object("Pod", pod)...)
+		trace.Record(ctx, otel.Tracer(trace.ScopeName), "queue wait", qp.added, start, trace.Component(trace.ComponentScheduler))
+	}
+	s.scoreStart = time.Time{}
 
 	s.cache.mu.Lock()
 	if _, bound := s.cache.pods[pod.UID]; bound {
@@ -462,6 +476,15 @@ func (s *Scheduler) scheduleOne(ctx context.Context) bool {
 		return true
 	}
 	best, statuses, numNodes, vols := s.findNode(pi)
+	if span.IsRecording() {
+		filtered, tr := s.cfg.Clock.Now(), otel.Tracer(trace.ScopeName)
+		if s.scoreStart.IsZero() {
+			trace.Record(ctx, tr, "filter", start, filtered, trace.Component(trace.ComponentScheduler))
+		} else {
+			trace.Record(ctx, tr, "filter", start, s.scoreStart, trace.Component(trace.ComponentScheduler))
+			trace.Record(ctx, tr, "score", s.scoreStart, filtered, trace.Component(trace.ComponentScheduler))
+		}
+	}
 	var diagnosis []scheddiag.NodeDiagnosis
 	if best == nil && s.cfg.Diagnoses != nil {
 		diagnosis = diagnoseNodes(pi, s.cache.nodes, statuses, s.cache.withNominated)
@@ -494,6 +517,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context) bool {
 		attemptDuration.WithLabelValues(resultUnschedulable, s.cfg.SchedulerName).Observe(s.cfg.Clock.Since(start).Seconds())
 		klog.FromContext(ctx).V(2).Info("Unable to schedule pod; no fit", "pod", klog.KObj(pod), "message", msg, "nominatedNode", nominated)
 		s.queue.requeue(qp, true, waitsOnPods(statuses))
+		span.End()
 		s.submit(ctx, func(ctx context.Context) {
 			if pre != nil {
 				s.evict(ctx, pod, pre)
@@ -510,7 +534,9 @@ func (s *Scheduler) scheduleOne(ctx context.Context) bool {
 		go s.bind(ctx, qp, node, start, vols, restore)
 		return true
 	}
-	s.submit(ctx, func(ctx context.Context) { s.bind(ctx, qp, node, start, nil, restore) })
+	s.submit(ctx, func(wctx context.Context) {
+		s.bind(oteltrace.ContextWithSpan(wctx, span), qp, node, start, nil, restore)
+	})
 	return true
 }
 
@@ -560,6 +586,7 @@ func (s *Scheduler) findNode(pi *podInfo) (*nodeInfo, []nodeStatus, int, *volume
 		}
 		return nil, statuses, n, nil
 	}
+	s.scoreStart = s.cfg.Clock.Now()
 	best := s.scorer.selectHost(pi, feasible, nodes, s.cache.namespaceLabels)
 	var vols *volumeBindings
 	if vs != nil {
@@ -572,6 +599,9 @@ func (s *Scheduler) findNode(pi *podInfo) (*nodeInfo, []nodeStatus, int, *volume
 // failure the assumed pod and volumes are forgotten and the pod retried.
 func (s *Scheduler) bind(ctx context.Context, qp *queuedPod, node string, start time.Time, vols *volumeBindings, restore func()) {
 	pod := qp.pod
+	defer oteltrace.SpanFromContext(ctx).End() // scheduleOne's
+	ctx, span := otel.Tracer(trace.ScopeName).Start(ctx, "bind", oteltrace.WithAttributes(trace.Component(trace.ComponentScheduler)))
+	defer span.End()
 	var err error
 	eventFormat := "Binding rejected: %v"
 	if vols != nil {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	oteltrace "go.opentelemetry.io/otel/trace"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -31,6 +33,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/skiff-dev/skiff/apis/helper"
+	"github.com/skiff-dev/skiff/insight/trace"
 	"github.com/skiff-dev/skiff/nodeagent/allocation"
 	"github.com/skiff-dev/skiff/nodeagent/cm"
 	"github.com/skiff-dev/skiff/nodeagent/eviction"
@@ -56,6 +59,9 @@ type Config struct {
 	Client         kubernetes.Interface
 	RuntimeService cri.RuntimeService
 	ImageService   cri.ImageManagerService
+	// TracerProvider records the agent's spans: each pod sync that does work, its runtime calls
+	// and status writes (insight/trace); nil: OpenTelemetry's global provider.
+	TracerProvider oteltrace.TracerProvider
 	// DataDir holds pods/<uid>/volumes, storage/ (the local-path volumes) and, unless PodLogsDir
 	// is set, pod-logs/.
 	DataDir string
@@ -143,6 +149,7 @@ type Agent struct {
 	machine        MachineInfo
 	runtimeVersion string
 	runtime        cri.RuntimeService
+	tracer         oteltrace.Tracer
 	images         cri.ImageManagerService
 	kr             *kuberuntime.Manager
 	vols           *volumes.Manager
@@ -254,8 +261,13 @@ func New(cfg Config) (*Agent, error) {
 			a.hostResolvConf = b
 		}
 	}
-	a.runtime = &instrumentedRuntime{RuntimeService: cfg.RuntimeService, h: a.metrics.CRICallDuration}
-	a.images = &instrumentedImages{ImageManagerService: cfg.ImageService, h: a.metrics.CRICallDuration}
+	tp := cfg.TracerProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	a.tracer = tp.Tracer(trace.ScopeName)
+	a.runtime = &instrumentedRuntime{RuntimeService: cfg.RuntimeService, h: a.metrics.CRICallDuration, tracer: a.tracer, caller: trace.Agent(cfg.NodeName)}
+	a.images = &instrumentedImages{ImageManagerService: cfg.ImageService, h: a.metrics.CRICallDuration, tracer: a.tracer, caller: trace.Agent(cfg.NodeName)}
 	if cfg.Faults != nil {
 		a.images = &faults.Images{ImageManagerService: a.images, Watcher: cfg.Faults, Node: cfg.NodeName}
 		a.heartbeat = cfg.Faults.HeartbeatGate(cfg.NodeName)

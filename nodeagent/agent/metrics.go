@@ -5,8 +5,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	oteltrace "go.opentelemetry.io/otel/trace"
 	cri "k8s.io/cri-api/pkg/apis"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/skiff-dev/skiff/insight/trace"
 )
 
 // Metrics are the agent's Prometheus metrics, on a registry of its own.
@@ -55,6 +58,15 @@ func newMetrics() *Metrics {
 type instrumentedRuntime struct {
 	cri.RuntimeService
 	h *prometheus.HistogramVec
+	// tracer records the calls that change the node as spans of the runtime (insight/trace).
+	tracer oteltrace.Tracer
+	caller string
+}
+
+// span starts a runtime span for a call that changes the node, counted as work of the sync.
+func (r *instrumentedRuntime) span(ctx context.Context, name string) (context.Context, oteltrace.Span) {
+	trace.Worked(ctx)
+	return r.tracer.Start(ctx, name, oteltrace.WithAttributes(trace.Component(trace.ComponentRuntime), trace.Caller(r.caller)))
 }
 
 func (r *instrumentedRuntime) obs(method string, t time.Time) {
@@ -68,11 +80,15 @@ func (r *instrumentedRuntime) Version(ctx context.Context, v string) (*runtimeap
 
 func (r *instrumentedRuntime) RunPodSandbox(ctx context.Context, c *runtimeapi.PodSandboxConfig, h string) (string, error) {
 	defer r.obs("RunPodSandbox", time.Now())
+	ctx, span := r.span(ctx, "RunPodSandbox")
+	defer span.End()
 	return r.RuntimeService.RunPodSandbox(ctx, c, h)
 }
 
 func (r *instrumentedRuntime) StopPodSandbox(ctx context.Context, id string) error {
 	defer r.obs("StopPodSandbox", time.Now())
+	ctx, span := r.span(ctx, "StopPodSandbox")
+	defer span.End()
 	return r.RuntimeService.StopPodSandbox(ctx, id)
 }
 
@@ -93,16 +109,22 @@ func (r *instrumentedRuntime) ListPodSandbox(ctx context.Context, f *runtimeapi.
 
 func (r *instrumentedRuntime) CreateContainer(ctx context.Context, sb string, c *runtimeapi.ContainerConfig, s *runtimeapi.PodSandboxConfig) (string, error) {
 	defer r.obs("CreateContainer", time.Now())
+	ctx, span := r.span(ctx, "CreateContainer")
+	defer span.End()
 	return r.RuntimeService.CreateContainer(ctx, sb, c, s)
 }
 
 func (r *instrumentedRuntime) StartContainer(ctx context.Context, id string) error {
 	defer r.obs("StartContainer", time.Now())
+	ctx, span := r.span(ctx, "StartContainer")
+	defer span.End()
 	return r.RuntimeService.StartContainer(ctx, id)
 }
 
 func (r *instrumentedRuntime) StopContainer(ctx context.Context, id string, timeout int64) error {
 	defer r.obs("StopContainer", time.Now())
+	ctx, span := r.span(ctx, "StopContainer")
+	defer span.End()
 	return r.RuntimeService.StopContainer(ctx, id, timeout)
 }
 
@@ -129,11 +151,16 @@ func (r *instrumentedRuntime) ExecSync(ctx context.Context, id string, cmd []str
 // instrumentedImages times the CRI image calls.
 type instrumentedImages struct {
 	cri.ImageManagerService
-	h *prometheus.HistogramVec
+	h      *prometheus.HistogramVec
+	tracer oteltrace.Tracer
+	caller string
 }
 
 func (r *instrumentedImages) PullImage(ctx context.Context, img *runtimeapi.ImageSpec, auth *runtimeapi.AuthConfig, sb *runtimeapi.PodSandboxConfig) (string, error) {
 	defer func(t time.Time) { r.h.WithLabelValues("PullImage").Observe(time.Since(t).Seconds()) }(time.Now())
+	trace.Worked(ctx)
+	ctx, span := r.tracer.Start(ctx, "PullImage", oteltrace.WithAttributes(trace.Component(trace.ComponentRuntime), trace.Caller(r.caller)))
+	defer span.End()
 	return r.ImageManagerService.PullImage(ctx, img, auth, sb)
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	oteltrace "go.opentelemetry.io/otel/trace"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 
+	"github.com/skiff-dev/skiff/insight/trace"
 	"github.com/skiff-dev/skiff/nodeagent/allocation"
 	"github.com/skiff-dev/skiff/nodeagent/kuberuntime"
 	"github.com/skiff-dev/skiff/nodeagent/probes"
@@ -215,6 +217,18 @@ func (a *Agent) generate(ctx context.Context, pod *corev1.Pod, failures map[stri
 // a terminal generated status).
 func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod) (bool, error) {
 	start := a.cfg.Clock.Now()
+	// A span for the sync, kept when it did work (runtime calls, a status write).
+	ctx, work := trace.WithWork(ctx)
+	ctx, span := a.tracer.Start(ctx, "sync Pod", oteltrace.WithAttributes(trace.Component(trace.Agent(a.cfg.NodeName))))
+	if span.IsRecording() {
+		span.SetAttributes(trace.Object("Pod", pod)...)
+		defer func() {
+			if work.Load() == 0 {
+				span.SetAttributes(trace.Discard)
+			}
+			span.End()
+		}()
+	}
 	defer func() { a.metrics.PodSyncDuration.Observe(a.cfg.Clock.Since(start).Seconds()) }()
 	if a.deadlineExceeded(pod) {
 		st, _, err := a.generate(ctx, pod, nil, false)
@@ -410,6 +424,12 @@ func (a *Agent) writeStatus(ctx context.Context, pod *corev1.Pod, st corev1.PodS
 	a.metrics.StatusUpdates.Inc()
 	p := pod.DeepCopy()
 	p.Status = st
+	trace.Worked(ctx)
+	ctx, span := a.tracer.Start(ctx, "write status", oteltrace.WithAttributes(trace.Component(trace.Agent(a.cfg.NodeName))))
+	defer span.End()
+	if span.IsRecording() {
+		span.SetAttributes(trace.Object("Pod", pod)...)
+	}
 	_, err := pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
 	if apierrors.IsConflict(err) {
 		cur, gerr := pods.Get(ctx, pod.Name, metav1.GetOptions{})

@@ -12,8 +12,6 @@
 package server
 
 import (
-	"net/http/pprof"
-
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -22,6 +20,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -32,7 +31,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/proxy"
@@ -42,6 +40,8 @@ import (
 	"k8s.io/klog/v2"
 	statsv1alpha1 "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 	"k8s.io/utils/clock"
+
+	"github.com/skiff-dev/skiff/insight/trace"
 )
 
 // The labels the agent puts on CRI sandboxes and containers (upstream kubelet's keys).
@@ -83,6 +83,9 @@ type Config struct {
 	// Stats, when set, serves /stats/summary and /metrics/resource (to callers allowed
 	// nodes/stats and nodes/metrics), as the kubelet.
 	Stats SummaryProvider
+	// Traces, when set, serves the node's spans at /insight/v1/traces (to callers allowed
+	// nodes/proxy), which the API server merges into its own (skiff trace).
+	Traces *trace.Store
 	// Profiling serves net/http/pprof at /debug/pprof/ (to callers allowed nodes/proxy), as the
 	// kubelet's enableProfilingHandler.
 	Profiling bool
@@ -185,6 +188,9 @@ func (s *Server) Start(ctx context.Context) error {
 // authorization.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	if s.cfg.Traces != nil {
+		mux.Handle("GET "+trace.Path, s.cfg.Traces)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
 	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", s.containerLogs)
 	for _, verb := range []string{"exec", "attach"} {

@@ -1,0 +1,67 @@
+package traces
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/authentication/user"
+
+	"github.com/skiff-dev/skiff/insight/trace"
+)
+
+func TestAnnotatorAndHandlerMergeNodes(t *testing.T) {
+	p, err := trace.New(context.Background(), trace.Options{BufferSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, span := p.Tracer("test").Start(context.Background(), "POST pods")
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "P",
+		OwnerReferences: []metav1.OwnerReference{{UID: "RS", Name: "rs"}}}}
+	attrs := admission.NewAttributesRecord(pod, nil, schema.GroupVersionKind{Version: "v1", Kind: "Pod"}, "ns", "p",
+		schema.GroupVersionResource{Version: "v1", Resource: "pods"}, "", admission.Create, nil, false,
+		&user.DefaultInfo{Name: "system:node:n1"})
+	if err := (Annotator{}).Validate(ctx, attrs, nil); err != nil {
+		t.Fatal(err)
+	}
+	span.End()
+
+	// A node reports the agent's span and, again, the API server's (one process).
+	t0 := time.Now()
+	nodeStore := trace.NewStore(10)
+	nodeStore.Add(trace.Span{TraceID: "T9", SpanID: "sync", Name: "sync Pod", Component: "agent:n1", Start: t0, End: t0,
+		Attributes: map[string]string{trace.AttrUID: "P"}})
+	for _, sp := range p.Store.Query([]string{"P"}, nil) {
+		nodeStore.Add(sp)
+	}
+	node := httptest.NewServer(nodeStore)
+	defer node.Close()
+	h := Handler(Config{Store: p.Store, Nodes: func() ([]string, error) { return []string{"n1", "gone"}, nil },
+		Connect: func(_ context.Context, n string) (*url.URL, http.RoundTripper, error) {
+			if n == "gone" {
+				return &url.URL{Scheme: "http", Host: "127.0.0.1:1"}, http.DefaultTransport, nil
+			}
+			u, _ := url.Parse(node.URL)
+			return u, http.DefaultTransport, nil
+		}})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, Path+"?uid=RS", nil))
+	body := rec.Body.String()
+	if rec.Code != http.StatusOK || strings.Count(body, `"spanID"`) != 2 || !strings.Contains(body, `"caller":"agent:n1"`) ||
+		!strings.Contains(body, `"k8s.object.owner_uids":"RS"`) || !strings.Contains(body, `"sync Pod"`) {
+		t.Fatalf("answer %d %s", rec.Code, body)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, Path, nil))
+	if rec.Code != http.StatusBadRequest {
+		t.Errorf("no uid: %d", rec.Code)
+	}
+}

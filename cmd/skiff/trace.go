@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/skiff-dev/skiff/apiserver"
+	"github.com/skiff-dev/skiff/insight/trace"
+)
+
+func newTraceCommand() *cobra.Command {
+	var (
+		kubeconfig, namespace, output string
+		dataDir                       = apiserver.NewOptions().DataDir
+	)
+	cmd := &cobra.Command{
+		Use:   "trace KIND/NAME",
+		Short: "Show what the cluster's components did for an object, as a timed sequence diagram",
+		Long: "Resolve the object, fetch the spans the API server, the controllers, the scheduler and the\n" +
+			"nodes recorded for it (and for its owners' own work) from /insight/v1/traces, and draw them:\n" +
+			"one column per component, an arrow per span from its caller with the time taken, the\n" +
+			"critical path marked with '*'.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := clientConfig(kubeconfig, dataDir)
+			if err != nil {
+				return err
+			}
+			spans, err := fetchTrace(cmd.Context(), cfg, args[0], namespace)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(trace.Response{Spans: spans})
+			}
+			fmt.Fprint(cmd.OutOrStdout(), trace.Render(spans))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&namespace, "namespace", "n", "default", "Namespace of the object.")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "json: the spans instead of the diagram.")
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "Kubeconfig of the cluster (default $KUBECONFIG, else <data-dir>/kubeconfig).")
+	cmd.Flags().StringVar(&dataDir, "data-dir", dataDir, "Data dir of the control plane, whose kubeconfig is used when neither --kubeconfig nor $KUBECONFIG is set.")
+	return cmd
+}
+
+// clientConfig loads --kubeconfig, else $KUBECONFIG, else the data dir's admin kubeconfig.
+func clientConfig(kubeconfig, dataDir string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		kubeconfig = os.Getenv("KUBECONFIG")
+	}
+	if kubeconfig == "" {
+		kubeconfig = dataDir + "/kubeconfig"
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("loading %s: %w", kubeconfig, err)
+	}
+	return cfg, nil
+}
+
+// fetchTrace resolves KIND/NAME and its owners and asks the API server for their spans.
+func fetchTrace(ctx context.Context, cfg *rest.Config, ref, namespace string) ([]trace.Span, error) {
+	kind, name, ok := strings.Cut(ref, "/")
+	if !ok || kind == "" || name == "" {
+		return nil, fmt.Errorf("want KIND/NAME, got %q", ref)
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	mapper := restmapper.NewShortcutExpander(restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc)), dc, nil)
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	gvr, err := mapper.ResourceFor(schema.ParseGroupResource(kind).WithVersion(""))
+	if err != nil {
+		return nil, fmt.Errorf("resolving %q: %w", kind, err)
+	}
+	gvk, err := mapper.KindFor(gvr)
+	if err != nil {
+		return nil, fmt.Errorf("resolving %q: %w", kind, err)
+	}
+	mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, err
+	}
+	get := func(m schema.GroupVersionResource, namespaced bool, name string) (*unstructured.Unstructured, error) {
+		if namespaced {
+			return dyn.Resource(m).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+		}
+		return dyn.Resource(m).Get(ctx, name, metav1.GetOptions{})
+	}
+	obj, err := get(gvr, mapping.Scope.Name() == "namespace", name)
+	if err != nil {
+		return nil, err
+	}
+	// The owners' own work (a pod's ReplicaSet, its Deployment), not their other children.
+	var ancestors []string
+	cur := obj
+	for range 5 {
+		ctrl := metav1.GetControllerOf(cur)
+		if ctrl == nil {
+			break
+		}
+		ancestors = append(ancestors, string(ctrl.UID))
+		gv, err := schema.ParseGroupVersion(ctrl.APIVersion)
+		if err != nil {
+			break
+		}
+		m, err := mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: ctrl.Kind}, gv.Version)
+		if err != nil {
+			break
+		}
+		if cur, err = get(m.Resource, m.Scope.Name() == "namespace", ctrl.Name); err != nil {
+			break
+		}
+	}
+	q := url.Values{"uid": {string(obj.GetUID())}, "ancestor": ancestors}
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(cfg.Host, "/")+trace.Path+"?"+q.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("reading the traces: %w", err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("reading the traces: %w", err)
+	}
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("reading the traces: %s: %s", res.Status, strings.TrimSpace(string(body)))
+	}
+	var resp trace.Response
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return nil, fmt.Errorf("decoding the traces: %w", err)
+	}
+	return resp.Spans, nil
+}

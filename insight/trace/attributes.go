@@ -1,0 +1,102 @@
+package trace
+
+import (
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// The attributes that tie spans to objects and components.
+const (
+	AttrUID             = "k8s.object.uid"
+	AttrKind            = "k8s.object.kind"
+	AttrNamespace       = "k8s.object.namespace"
+	AttrName            = "k8s.object.name"
+	AttrResourceVersion = "k8s.object.resource_version"
+	// AttrOwnerUIDs lists the UIDs of the object's owners, comma-separated.
+	AttrOwnerUIDs = "k8s.object.owner_uids"
+	// AttrRelatedUIDs lists other objects the span's work concerns (the pods of an
+	// EndpointSlice write, of a proxy sync), comma-separated.
+	AttrRelatedUIDs = "skiff.related_uids"
+	AttrComponent   = "skiff.component"
+	AttrCaller      = "skiff.caller"
+)
+
+// The components, in the order `skiff trace` draws their columns.
+const (
+	ComponentKubectl   = "kubectl"
+	ComponentAPIServer = "apiserver"
+	ComponentEtcd      = "etcd"
+	// ComponentController prefixes a controller's name: controller:replicaset.
+	ComponentController = "controller"
+	ComponentScheduler  = "scheduler"
+	// ComponentAgent prefixes a node's name: agent:node-1.
+	ComponentAgent   = "agent"
+	ComponentRuntime = "runtime"
+	ComponentProxy   = "proxy"
+)
+
+// Controller is the component name of a controller.
+func Controller(name string) string { return ComponentController + ":" + name }
+
+// Agent is the component name of a node's agent.
+func Agent(node string) string { return ComponentAgent + ":" + node }
+
+// Component is the skiff.component attribute.
+func Component(c string) attribute.KeyValue { return attribute.String(AttrComponent, c) }
+
+// Caller is the skiff.caller attribute.
+func Caller(c string) attribute.KeyValue { return attribute.String(AttrCaller, c) }
+
+// Object is the attributes of an object: UID, kind, namespace, name, resourceVersion and owners.
+func Object(kind string, obj metav1.Object) []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, 6)
+	attrs = append(attrs, attribute.String(AttrUID, string(obj.GetUID())), attribute.String(AttrKind, kind),
+		attribute.String(AttrName, obj.GetName()))
+	if ns := obj.GetNamespace(); ns != "" {
+		attrs = append(attrs, attribute.String(AttrNamespace, ns))
+	}
+	if rv := obj.GetResourceVersion(); rv != "" {
+		attrs = append(attrs, attribute.String(AttrResourceVersion, rv))
+	}
+	if owners := obj.GetOwnerReferences(); len(owners) > 0 {
+		uids := make([]string, len(owners))
+		for i, o := range owners {
+			uids[i] = string(o.UID)
+		}
+		attrs = append(attrs, attribute.String(AttrOwnerUIDs, strings.Join(uids, ",")))
+	}
+	return attrs
+}
+
+// Related is the skiff.related_uids attribute.
+func Related(uids []types.UID) attribute.KeyValue {
+	s := make([]string, len(uids))
+	for i, u := range uids {
+		s[i] = string(u)
+	}
+	return attribute.String(AttrRelatedUIDs, strings.Join(s, ","))
+}
+
+// CallerOf names the component behind an API request from its user and user agent: kubectl,
+// scheduler, agent:<node>, controller:<name> (a controller-runtime user agent's name), or "".
+func CallerOf(user, userAgent string) string {
+	switch {
+	case strings.HasPrefix(userAgent, "kubectl"):
+		return ComponentKubectl
+	case user == "system:kube-scheduler":
+		return ComponentScheduler
+	case strings.HasPrefix(user, "system:node:"):
+		return Agent(strings.TrimPrefix(user, "system:node:"))
+	}
+	return ""
+}
+
+// ScopeName is the instrumentation scope of Skiff's own spans.
+const ScopeName = "github.com/skiff-dev/skiff"
+
+// Discard marks a span the Store does not keep: work that turned out to be idle (a periodic
+// pod sync that changed nothing), decided when it ends.
+var Discard = attribute.Bool("skiff.discard", true)

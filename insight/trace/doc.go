@@ -1,0 +1,21 @@
+// Package trace is the in-process tracing every Skiff component shares: an OpenTelemetry
+// TracerProvider (go.opentelemetry.io/otel/sdk) whose span processor, the Store, keeps the
+// finished spans of this process in a bounded ring buffer (the oldest are overwritten and
+// counted as dropped), plus an OTLP/gRPC exporter when an endpoint is configured.
+//
+// Spans are tied to the objects they work on by attributes (the conventions below):
+// k8s.object.uid, .kind, .namespace, .name, .resource_version and .owner_uids (so a
+// Deployment's trace reaches its ReplicaSets' and their pods'), skiff.related_uids (an
+// EndpointSlice write or a proxy sync names the pods it concerns), skiff.component (apiserver,
+// etcd, controller:<name>, scheduler, agent:<node>, runtime, proxy, kubectl) and skiff.caller
+// (the component whose request caused the span; when it is not set, the Store derives it from
+// the span's parent or link, which WrapTransport carries from clients to the API server as a
+// W3C traceparent header).
+//
+// Store.Query(uids) answers which spans concern those objects: the spans that name them, their
+// descendants' (transitively, by owner UIDs), and every span of the traces those belong to
+// (the API server's etcd3 child spans carry no object attributes of their own).
+//
+// The package is a leaf: it imports only go.opentelemetry.io/otel*, k8s.io/apimachinery and the
+// standard library, so that the API server, the controllers and the node agent can all use it.
+package trace

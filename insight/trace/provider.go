@@ -1,0 +1,157 @@
+package trace
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	oteltrace "go.opentelemetry.io/otel/trace"
+)
+
+// Options configure a Provider.
+type Options struct {
+	// BufferSize is how many finished spans the Store keeps (DefaultBufferSize when 0).
+	BufferSize int
+	// OTLPEndpoint, when set (host:port), also exports every span over OTLP/gRPC.
+	OTLPEndpoint string
+	// OTLPInsecure exports without TLS.
+	OTLPInsecure bool
+	// ServiceName is the OpenTelemetry service.name of the spans (default "skiff").
+	ServiceName string
+}
+
+// Provider is a process's TracerProvider and its Store.
+type Provider struct {
+	*sdktrace.TracerProvider
+	Store *Store
+}
+
+// New builds a Provider. The sampler keeps writes and drops the API server's reads (GET, LIST,
+// WATCH) and its Lease and Event writes, which would only push the work on objects out of the
+// buffer; spans under a kept parent are kept.
+func New(ctx context.Context, o Options) (*Provider, error) {
+	store := NewStore(o.BufferSize)
+	name := o.ServiceName
+	if name == "" {
+		name = "skiff"
+	}
+	opts := []sdktrace.TracerProviderOption{
+		sdktrace.WithSpanProcessor(store),
+		sdktrace.WithSampler(sdktrace.ParentBased(writes{})),
+		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", name))),
+	}
+	if o.OTLPEndpoint != "" {
+		eo := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(o.OTLPEndpoint)}
+		if o.OTLPInsecure {
+			eo = append(eo, otlptracegrpc.WithInsecure())
+		}
+		exp, err := otlptracegrpc.New(ctx, eo...)
+		if err != nil {
+			return nil, fmt.Errorf("OTLP exporter for %s: %w", o.OTLPEndpoint, err)
+		}
+		opts = append(opts, sdktrace.WithBatcher(exp))
+	}
+	return &Provider{TracerProvider: sdktrace.NewTracerProvider(opts...), Store: store}, nil
+}
+
+// writes samples root spans except reads and the API server's Lease and Event traffic.
+type writes struct{}
+
+// filterSpans are k8s.io/apiserver's per-filter and serialization spans: one per filter of
+// every request, timing what the request span already covers. The Store does not keep them
+// (they must still be recorded: the request span is their child when the client is a
+// system:masters one).
+var filterSpans = map[string]bool{"authentication": true, "audit": true, "authorization": true, "impersonation": true,
+	"constrainedimpersonation": true, "priorityandfairness": true, "SerializeObject": true}
+
+func (writes) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	ts := oteltrace.SpanContextFromContext(p.ParentContext).TraceState()
+	if Noise(p.Name, p.Attributes) {
+		return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: ts}
+	}
+	return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: ts}
+}
+
+func (writes) Description() string { return "SkiffWrites" }
+
+// Noise says whether a root span is one the store does not keep: an HTTP read, or a write of
+// Leases or Events (heartbeats and records, not work on objects).
+func Noise(name string, attrs []attribute.KeyValue) bool {
+	for _, a := range attrs {
+		if a.Key == "http.request.method" || a.Key == "http.method" {
+			switch a.Value.AsString() {
+			case http.MethodGet, http.MethodHead, http.MethodOptions:
+				return true
+			}
+		}
+	}
+	return strings.HasSuffix(name, "/leases") || strings.HasSuffix(name, "/leases/{:name}") ||
+		strings.HasSuffix(name, "/events") || strings.HasSuffix(name, "/events/{:name}")
+}
+
+// FromReadOnly converts an SDK span.
+func FromReadOnly(sp sdktrace.ReadOnlySpan) Span {
+	sc := sp.SpanContext()
+	out := Span{TraceID: sc.TraceID().String(), SpanID: sc.SpanID().String(), Name: sp.Name(),
+		Start: sp.StartTime(), End: sp.EndTime()}
+	if p := sp.Parent(); p.IsValid() {
+		out.ParentSpanID = p.SpanID().String()
+	}
+	if links := sp.Links(); len(links) > 0 && links[0].SpanContext.IsValid() {
+		out.LinkSpanID = links[0].SpanContext.SpanID().String()
+	}
+	attrs := sp.Attributes()
+	out.Attributes = make(map[string]string, len(attrs))
+	for _, a := range attrs {
+		switch a.Key {
+		case AttrComponent:
+			out.Component = a.Value.AsString()
+		case AttrCaller:
+			out.Caller = a.Value.AsString()
+		default:
+			out.Attributes[string(a.Key)] = a.Value.Emit()
+		}
+	}
+	if out.Component == "" {
+		// Skiff's own spans name their component: the others are k8s.io/apiserver's (its
+		// otelhttp request span, its filters' and handlers' spans).
+		out.Component = ComponentAPIServer
+	}
+	if out.Caller == "" && strings.HasPrefix(out.Attributes["user_agent.original"], "kubectl") {
+		out.Caller = ComponentKubectl
+	}
+	return out
+}
+
+// WrapTransport carries the request context's span to the server as a W3C traceparent header
+// (no client span of its own): the API server links or parents its request span to it. Use it
+// as a rest.Config's WrapTransport.
+func WrapTransport(rt http.RoundTripper) http.RoundTripper {
+	return propagatingTransport{rt}
+}
+
+type propagatingTransport struct{ next http.RoundTripper }
+
+var traceContext = propagation.TraceContext{}
+
+func (t propagatingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if sc := oteltrace.SpanContextFromContext(r.Context()); sc.IsValid() && sc.IsSampled() {
+		r = r.Clone(r.Context())
+		traceContext.Inject(r.Context(), propagation.HeaderCarrier(r.Header))
+	}
+	return t.next.RoundTrip(r)
+}
+
+// Record adds a finished span with the given bounds to tp (a step timed elsewhere, such as a
+// scheduling queue wait): it starts and ends it at once with explicit timestamps.
+func Record(ctx context.Context, tr oteltrace.Tracer, name string, start, end time.Time, attrs ...attribute.KeyValue) {
+	_, sp := tr.Start(ctx, name, oteltrace.WithTimestamp(start), oteltrace.WithAttributes(attrs...))
+	sp.End(oteltrace.WithTimestamp(end))
+}
