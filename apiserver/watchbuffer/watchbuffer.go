@@ -4,14 +4,12 @@ import (
 	"context"
 	"sync"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/storage"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
-	"k8s.io/apiserver/pkg/storage/storagebackend/factory"
-	"k8s.io/client-go/tools/cache"
+
+	"github.com/skiff-dev/skiff/apiserver/storagewrap"
 )
 
 // MaxQueued is the default bound of a watch's queue: ten seconds of events at 1,000 a second.
@@ -25,33 +23,9 @@ func RESTOptionsGetter(inner generic.RESTOptionsGetter, maxQueued int) generic.R
 	if maxQueued <= 0 {
 		maxQueued = MaxQueued
 	}
-	return getter{inner: inner, max: maxQueued}
-}
-
-type getter struct {
-	inner generic.RESTOptionsGetter
-	max   int
-}
-
-func (g getter) GetRESTOptions(resource schema.GroupResource, example runtime.Object) (generic.RESTOptions, error) {
-	opts, err := g.inner.GetRESTOptions(resource, example)
-	if err != nil {
-		return opts, err
-	}
-	decorate := opts.Decorator
-	if decorate == nil {
-		decorate = generic.UndecoratedStorage
-	}
-	opts.Decorator = func(config *storagebackend.ConfigForResource, resourcePrefix string, keyFunc func(obj runtime.Object) (string, error),
-		newFunc, newListFunc func() runtime.Object, getAttrsFunc storage.AttrFunc, triggerFuncs storage.IndexerFuncs,
-		indexers *cache.Indexers) (storage.Interface, factory.DestroyFunc, error) {
-		s, destroy, err := decorate(config, resourcePrefix, keyFunc, newFunc, newListFunc, getAttrsFunc, triggerFuncs, indexers)
-		if err != nil {
-			return s, destroy, err
-		}
-		return &Storage{Interface: s, MaxQueued: g.max}, destroy, nil
-	}
-	return opts, nil
+	return storagewrap.Getter(inner, func(_ *storagebackend.ConfigForResource, _ string, s storage.Interface) storage.Interface {
+		return &Storage{Interface: s, MaxQueued: maxQueued}
+	})
 }
 
 // Storage is a storage.Interface whose watches are buffered.

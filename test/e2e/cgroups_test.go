@@ -28,20 +28,8 @@ func cgroupFile(controller, cgroup, v1Name, v2Name string) (string, error) {
 // killed by the kernel, reported OOMKilled (137) and restarted; a deleted pod's cgroup goes.
 func TestPodCgroupsOnRealNode(t *testing.T) {
 	longScenario(t)
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (the node's cgroups)")
-	}
 	const node = "cgroups-node"
-	// After the node stops (cleanups run last registered first): its kubepods and QoS cgroups
-	// stay, as the kubelet's do, until `skiff killall`; the test removes them.
-	t.Cleanup(func() {
-		if _, err := cm.RemoveNode("/sys/fs/cgroup", cm.NodeRoot(node)); err != nil {
-			t.Errorf("removing the node's cgroups: %v", err)
-		}
-	})
-	s := startNodeT(t, t.TempDir(), node, "10.244.235.0/24")
-	ns := s.namespace(t)
-	t.Cleanup(func() { s.kubectl(t, "delete", "namespace", ns, "--timeout=60s") })
+	s, ns := startCgroupNodeT(t, node, "10.244.235.0/24")
 	s.okIn(t, `apiVersion: v1
 kind: Pod
 metadata: {name: limited}
@@ -136,4 +124,23 @@ spec:
 			return nil
 		})
 	})
+}
+
+// startCgroupNodeT starts a real node whose cgroups the test reads (root only) and a namespace
+// on it. After the node stops (cleanups run last registered first) its kubepods and QoS
+// cgroups stay, as the kubelet's do, until `skiff killall`; the test removes them.
+func startCgroupNodeT(t *testing.T, node, podCIDR string) (*skiff, string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (the node's cgroups)")
+	}
+	t.Cleanup(func() {
+		if _, err := cm.RemoveNode("/sys/fs/cgroup", cm.NodeRoot(node)); err != nil {
+			t.Errorf("removing the node's cgroups: %v", err)
+		}
+	})
+	s := startNodeT(t, t.TempDir(), node, podCIDR)
+	ns := s.namespace(t)
+	t.Cleanup(func() { s.kubectl(t, "delete", "namespace", ns, "--timeout=60s") })
+	return s, ns
 }

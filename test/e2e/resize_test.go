@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
-	"github.com/skiff-dev/skiff/nodeagent/cm"
 	"github.com/skiff-dev/skiff/test/poll"
 )
 
@@ -25,18 +24,8 @@ import (
 // other pods stays PodResizePending/Deferred.
 func TestPodResizeOnRealNode(t *testing.T) {
 	longScenario(t)
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (the node's cgroups)")
-	}
 	const node = "resize-node"
-	t.Cleanup(func() {
-		if _, err := cm.RemoveNode("/sys/fs/cgroup", cm.NodeRoot(node)); err != nil {
-			t.Errorf("removing the node's cgroups: %v", err)
-		}
-	})
-	s := startNodeT(t, t.TempDir(), node, "10.244.242.0/24")
-	ns := s.namespace(t)
-	t.Cleanup(func() { s.kubectl(t, "delete", "namespace", ns, "--timeout=60s") })
+	s, ns := startCgroupNodeT(t, node, "10.244.242.0/24")
 	s.okIn(t, `apiVersion: v1
 kind: Pod
 metadata: {name: resizable}

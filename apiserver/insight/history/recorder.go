@@ -13,9 +13,9 @@ import (
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/storage"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
-	"k8s.io/apiserver/pkg/storage/storagebackend/factory"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
+
+	"github.com/skiff-dev/skiff/apiserver/storagewrap"
 )
 
 // Write is who made one revision, as the API server saw the request.
@@ -152,33 +152,10 @@ func (r *Recorder) addStorage(config *storagebackend.ConfigForResource, resource
 // storage, where the request's user is in the context and the written object carries its new
 // resourceVersion).
 func (r *Recorder) WrapGetter(g generic.RESTOptionsGetter) generic.RESTOptionsGetter {
-	return getter{inner: g, r: r}
-}
-
-type getter struct {
-	inner generic.RESTOptionsGetter
-	r     *Recorder
-}
-
-func (g getter) GetRESTOptions(gr schema.GroupResource, example runtime.Object) (generic.RESTOptions, error) {
-	opts, err := g.inner.GetRESTOptions(gr, example)
-	if err != nil {
-		return opts, err
-	}
-	decorate := opts.Decorator
-	if decorate == nil {
-		decorate = generic.UndecoratedStorage
-	}
-	opts.Decorator = func(config *storagebackend.ConfigForResource, resourcePrefix string, keyFunc func(obj runtime.Object) (string, error),
-		newFunc, newListFunc func() runtime.Object, getAttrs storage.AttrFunc, trigger storage.IndexerFuncs, indexers *cache.Indexers) (storage.Interface, factory.DestroyFunc, error) {
-		s, destroy, err := decorate(config, resourcePrefix, keyFunc, newFunc, newListFunc, getAttrs, trigger, indexers)
-		if err != nil {
-			return s, destroy, err
-		}
-		g.r.addStorage(config, resourcePrefix)
-		return &recording{Interface: s, r: g.r, prefix: config.Prefix}, destroy, nil
-	}
-	return opts, nil
+	return storagewrap.Getter(g, func(config *storagebackend.ConfigForResource, resourcePrefix string, s storage.Interface) storage.Interface {
+		r.addStorage(config, resourcePrefix)
+		return &recording{Interface: s, r: r, prefix: config.Prefix}
+	})
 }
 
 // recording is a storage that records the writes made for API requests.
