@@ -14,6 +14,7 @@ import (
 	fcboot "k8s.io/apiserver/pkg/apis/flowcontrol/bootstrap"
 	"k8s.io/client-go/informers"
 
+	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
 	"github.com/skiff-dev/skiff/test/poll"
 )
@@ -22,7 +23,9 @@ import (
 // bootstrap configuration, defaults, the mandatory objects' fixed spec, the status subresource,
 // and the informers an aggregated API server's priority-and-fairness consumer waits for.
 func TestFlowcontrol(t *testing.T) {
-	s := apiservertest.Start(t)
+	// The API alone: with priority and fairness on, its config consumer writes the objects'
+	// Dangling conditions beside the test's own status writes.
+	s := apiservertest.StartWith(t, func(o *apiserver.Options) { o.Hardening.EnablePriorityAndFairness = false })
 	fc := s.Client.FlowcontrolV1()
 	ctx := context.Background()
 
