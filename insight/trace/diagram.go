@@ -2,34 +2,30 @@ package trace
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 )
 
-// rank orders the columns of a sequence diagram: kubectl, apiserver, etcd, controllers,
-// scheduler, agents, runtime, proxy, anything else.
-func rank(component string) int {
+// Kinds are the kinds of components in the order sequence diagrams draw their columns (`skiff
+// trace` and the web page): the client, the API server, etcd, the controllers, the scheduler,
+// the node agents, the container runtime, the service proxy.
+var Kinds = []string{ComponentKubectl, ComponentAPIServer, ComponentEtcd, ComponentController, ComponentScheduler,
+	ComponentAgent, ComponentRuntime, ComponentProxy}
+
+// Kind is a component's kind: "controller" for "controller:deployment".
+func Kind(component string) string {
 	kind, _, _ := strings.Cut(component, ":")
-	switch kind {
-	case ComponentKubectl:
-		return 0
-	case ComponentAPIServer:
-		return 1
-	case ComponentEtcd:
-		return 2
-	case ComponentController:
-		return 3
-	case ComponentScheduler:
-		return 4
-	case ComponentAgent:
-		return 5
-	case ComponentRuntime:
-		return 6
-	case ComponentProxy:
-		return 7
+	return kind
+}
+
+// rank orders the columns of a sequence diagram: by kind in Kinds' order, anything else after.
+func rank(component string) int {
+	if i := slices.Index(Kinds, Kind(component)); i >= 0 {
+		return i
 	}
-	return 8
+	return len(Kinds)
 }
 
 // Columns lists the components of the spans (and their callers) in diagram order; components

@@ -6,13 +6,9 @@ import (
 	"sort"
 	"strings"
 	"time"
-)
 
-// Kind is a component's kind: "controller" for "controller:deployment".
-func Kind(component string) string {
-	kind, _, _ := strings.Cut(component, ":")
-	return kind
-}
+	"github.com/skiff-dev/skiff/insight/trace"
+)
 
 // Span is one span of the trace endpoint's answer (GET /insight/v1/traces?uid=UID).
 type Span struct {
@@ -27,12 +23,11 @@ type Span struct {
 	Attributes   map[string]any `json:"attributes"`
 }
 
-// Components are the kinds of the diagram's columns, in this order, as the hand-drawn diagrams
-// of a pod's path: the client, the API server, etcd, the controllers, the scheduler, the node
-// agent, the container runtime, the service proxy. A component is a kind, or kind:instance
-// ("controller:deployment", "agent:node-a", as insight/trace names them). Components of other
-// kinds get columns after these, in the order they first appear.
-var Components = []string{"kubectl", "apiserver", "etcd", "controller", "scheduler", "agent", "runtime", "proxy"}
+// Components are the kinds of the diagram's columns, in this order (insight/trace's Kinds, as
+// `skiff trace` draws them). A component is a kind, or kind:instance ("controller:deployment",
+// "agent:node-a"). Components of other kinds get columns after these, in the order they first
+// appear.
+var Components = trace.Kinds
 
 // Sizes of the diagram, in SVG user units.
 const (
@@ -155,7 +150,7 @@ func Diagram(spans []Span) Layout {
 	for _, kind := range Components {
 		n := len(names)
 		for _, c := range seen {
-			if Kind(c) == kind {
+			if trace.Kind(c) == kind {
 				names = append(names, c)
 			}
 		}
@@ -164,7 +159,7 @@ func Diagram(spans []Span) Layout {
 		}
 	}
 	for _, c := range seen {
-		if !slices.Contains(Components, Kind(c)) {
+		if !slices.Contains(Components, trace.Kind(c)) {
 			names = append(names, c)
 		}
 	}
