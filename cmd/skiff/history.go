@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -39,9 +40,9 @@ func newHistoryCommand() *cobra.Command {
 				ns = ""
 			}
 			var resp history.Response
-			err = getInsight(cmd.Context(), client.CoreV1().RESTClient(), history.Path, map[string]string{
-				"group": m.Resource.Group, "version": m.Resource.Version, "resource": m.Resource.Resource,
-				"namespace": ns, "name": name, "limit": fmt.Sprint(limit)}, &resp)
+			err = getInsight(cmd.Context(), client.CoreV1().RESTClient(), history.Path, url.Values{
+				"group": {m.Resource.Group}, "version": {m.Resource.Version}, "resource": {m.Resource.Resource},
+				"namespace": {ns}, "name": {name}, "limit": {fmt.Sprint(limit)}}, &resp)
 			if err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -82,11 +83,13 @@ func resolveResource(dc discovery.DiscoveryInterface, arg string) (*meta.RESTMap
 }
 
 // getInsight GETs one of the API server's /insight/v1 paths into out.
-func getInsight(ctx context.Context, client rest.Interface, path string, params map[string]string, out any) error {
+func getInsight(ctx context.Context, client rest.Interface, path string, params url.Values, out any) error {
 	req := client.Get().AbsPath(path)
-	for k, v := range params {
-		if v != "" {
-			req = req.Param(k, v)
+	for k, vs := range params {
+		for _, v := range vs {
+			if v != "" {
+				req = req.Param(k, v)
+			}
 		}
 	}
 	body, err := req.DoRaw(ctx)

@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -80,28 +77,19 @@ func clientConfig(kubeconfig, dataDir string) (*rest.Config, error) {
 
 // fetchTrace resolves KIND/NAME and its owners and asks the API server for their spans.
 func fetchTrace(ctx context.Context, cfg *rest.Config, ref, namespace string) ([]trace.Span, error) {
-	kind, name, ok := strings.Cut(ref, "/")
-	if !ok || kind == "" || name == "" {
-		return nil, fmt.Errorf("want KIND/NAME, got %q", ref)
+	kind, name, err := splitKindName(ref)
+	if err != nil {
+		return nil, err
 	}
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	mapper := restmapper.NewShortcutExpander(restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc)), dc, nil)
-	dyn, err := dynamic.NewForConfig(cfg)
+	mapping, err := resolveResource(dc, kind)
 	if err != nil {
 		return nil, err
 	}
-	gvr, err := mapper.ResourceFor(schema.ParseGroupResource(kind).WithVersion(""))
-	if err != nil {
-		return nil, fmt.Errorf("resolving %q: %w", kind, err)
-	}
-	gvk, err := mapper.KindFor(gvr)
-	if err != nil {
-		return nil, fmt.Errorf("resolving %q: %w", kind, err)
-	}
-	mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -111,11 +99,12 @@ func fetchTrace(ctx context.Context, cfg *rest.Config, ref, namespace string) ([
 		}
 		return dyn.Resource(m).Get(ctx, name, metav1.GetOptions{})
 	}
-	obj, err := get(gvr, mapping.Scope.Name() == "namespace", name)
+	obj, err := get(mapping.Resource, mapping.Scope.Name() == "namespace", name)
 	if err != nil {
 		return nil, err
 	}
 	// The owners' own work (a pod's ReplicaSet, its Deployment), not their other children.
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
 	var ancestors []string
 	cur := obj
 	for range 5 {
@@ -136,30 +125,9 @@ func fetchTrace(ctx context.Context, cfg *rest.Config, ref, namespace string) ([
 			break
 		}
 	}
-	q := url.Values{"uid": {string(obj.GetUID())}, "ancestor": ancestors}
-	hc, err := rest.HTTPClientFor(cfg)
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(cfg.Host, "/")+trace.Path+"?"+q.Encode(), nil)
-	if err != nil {
-		return nil, err
-	}
-	res, err := hc.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("reading the traces: %w", err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("reading the traces: %w", err)
-	}
-	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("reading the traces: %s: %s", res.Status, strings.TrimSpace(string(body)))
-	}
 	var resp trace.Response
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return nil, fmt.Errorf("decoding the traces: %w", err)
+	if err := getInsight(ctx, dc.RESTClient(), trace.Path, url.Values{"uid": {string(obj.GetUID())}, "ancestor": ancestors}, &resp); err != nil {
+		return nil, fmt.Errorf("reading the traces: %w", err)
 	}
 	return resp.Spans, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -34,7 +35,7 @@ func newWhyCommand() *cobra.Command {
 				return err
 			}
 			var resp why.Response
-			if err := getInsight(cmd.Context(), client.CoreV1().RESTClient(), why.Path, map[string]string{"namespace": ns, "name": name}, &resp); err != nil {
+			if err := getInsight(cmd.Context(), client.CoreV1().RESTClient(), why.Path, url.Values{"namespace": {ns}, "name": {name}}, &resp); err != nil {
 				return err
 			}
 			renderWhy(cmd.OutOrStdout(), resp)
