@@ -3,7 +3,9 @@
 //
 // At start and every Config.ResyncPeriod it discovers the resources that support list, watch and
 // delete (so kinds added later, such as custom resources, are covered) and runs one
-// metadata-only informer per resource. Their events build a graph of objects keyed by UID, with
+// metadata-only informer per resource. A change of a CustomResourceDefinition or an APIService
+// brings that discovery forward (now and 2 s later), and the virtual owners of a kind just
+// watched are checked at once, so a new kind's objects are collected without waiting a period. Their events build a graph of objects keyed by UID, with
 // an edge from each owner to the dependents that name it in metadata.ownerReferences. Owners
 // named by a dependent but not (yet) observed are "virtual" nodes that a worker verifies with a
 // live GET.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -81,6 +82,10 @@ type GarbageCollector struct {
 	// that no decision is made on a graph missing a kind being added.
 	workerLock sync.RWMutex
 	monitors   *monitors
+
+	// resyncSoon asks for a discovery resync before the next period: a CustomResourceDefinition
+	// or an APIService changed, so a kind may have appeared or gone.
+	resyncSoon chan struct{}
 }
 
 var (
@@ -111,7 +116,8 @@ func New(restConfig *rest.Config, cfg Config, recorder events.EventRecorder) (*G
 			workqueue.TypedRateLimitingQueueConfig[types.UID]{Name: "garbage_collector_attempt_to_delete"}),
 		attemptToOrphan: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[types.UID](),
 			workqueue.TypedRateLimitingQueueConfig[types.UID]{Name: "garbage_collector_attempt_to_orphan"}),
-		absent: newAbsentCache(500),
+		absent:     newAbsentCache(500),
+		resyncSoon: make(chan struct{}, 1),
 	}
 	gc.monitors = newMonitors(mc, gc.graphChanges)
 	return gc, nil
@@ -167,6 +173,9 @@ func (gc *GarbageCollector) Start(ctx context.Context) error {
 	}
 	ticker := time.NewTicker(gc.cfg.ResyncPeriod)
 	defer ticker.Stop()
+	// again resyncs once more shortly after a kinds change: discovery may list a new kind a
+	// moment after the change that announced it.
+	var again <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -175,9 +184,13 @@ func (gc *GarbageCollector) Start(ctx context.Context) error {
 			wg.Wait()
 			return nil
 		case <-ticker.C:
-			if err := gc.resync(ctx); err != nil {
-				logger.Error(err, "resyncing monitored resources")
-			}
+		case <-again:
+			again = nil
+		case <-gc.resyncSoon:
+			again = time.After(2 * time.Second)
+		}
+		if err := gc.resync(ctx); err != nil {
+			logger.Error(err, "resyncing monitored resources")
 		}
 	}
 }
@@ -211,6 +224,19 @@ func (gc *GarbageCollector) resync(ctx context.Context) error {
 		}
 		// Go on: upstream too proceeds, and every decision is checked with a live GET.
 		logger.Info("timed out waiting for informers to sync; continuing", "timeout", gc.cfg.CacheSyncTimeout)
+	}
+	// An owner of a kind not watched until now is known only from references and checked with
+	// a growing back-off: check it at once, it may be gone already.
+	addedKinds := map[schema.GroupKind]bool{}
+	for gvr, gvk := range resources {
+		if slices.Contains(added, gvr.String()) {
+			addedKinds[gvk.GroupKind()] = true
+		}
+	}
+	if len(addedKinds) > 0 {
+		for _, uid := range gc.graph.virtualOf(addedKinds) {
+			gc.attemptToDelete.Add(uid)
+		}
 	}
 	return nil
 }
@@ -258,6 +284,12 @@ func (gc *GarbageCollector) runGraphChanges(ctx context.Context) {
 			return
 		}
 		out := gc.graph.process(ev)
+		if changesKinds(ev.identity) {
+			select {
+			case gc.resyncSoon <- struct{}{}:
+			default:
+			}
+		}
 		if logger.V(5).Enabled() {
 			logger.V(5).Info("graph change", "object", ev.identity.String(), "delete", ev.typ == deleteEvent, "virtual", ev.virtual,
 				"attemptToDelete", len(out.attemptToDelete), "attemptToOrphan", len(out.attemptToOrphan))
@@ -275,6 +307,18 @@ func (gc *GarbageCollector) runGraphChanges(ctx context.Context) {
 		}
 		gc.graphChanges.Done(ev)
 	}
+}
+
+// changesKinds reports whether a change of the object can add or remove served kinds: a new
+// CustomResourceDefinition is watched once discovery lists it (its Established update), not a
+// whole ResyncPeriod later.
+func changesKinds(id objectReference) bool {
+	gv, err := schema.ParseGroupVersion(id.APIVersion)
+	if err != nil {
+		return false
+	}
+	return (gv.Group == "apiextensions.k8s.io" && id.Kind == "CustomResourceDefinition") ||
+		(gv.Group == "apiregistration.k8s.io" && id.Kind == "APIService")
 }
 
 // errRequeue asks for the item again later without logging an error.

@@ -338,6 +338,19 @@ func (g *graph) snapshot(uid types.UID) (*snapshot, bool) {
 	return s, true
 }
 
+// virtualOf returns the virtual nodes of the given kinds.
+func (g *graph) virtualOf(kinds map[schema.GroupKind]bool) []types.UID {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	var out []types.UID
+	for uid, n := range g.nodes {
+		if n.virtual && kinds[n.identity.groupVersionKind().GroupKind()] {
+			out = append(out, uid)
+		}
+	}
+	return out
+}
+
 // size is the number of nodes (for logs and tests).
 func (g *graph) size() int {
 	g.mu.RLock()
