@@ -5,8 +5,11 @@ import (
 	"errors"
 	"time"
 
+	"github.com/skiff-dev/skiff/apis/helper"
 	"github.com/skiff-dev/skiff/controllers"
+	"github.com/skiff-dev/skiff/insight/trace"
 
+	"go.opentelemetry.io/otel"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -26,6 +29,9 @@ import (
 // ControllerName names the controller and its events' source.
 const ControllerName = "endpoint-controller"
 
+// tracedName is the controller's name in its spans' component (controller:endpoints).
+const tracedName = "endpoints"
+
 // LastChangeTriggerTimeAnnotation records when the last pod or service change that altered
 // the endpoints happened (here: when the controller wrote them).
 const LastChangeTriggerTimeAnnotation = corev1.EndpointsLastChangeTriggerTime
@@ -44,9 +50,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	opts := r.Complete(mgr, ControllerName)
 	r.defaults()
 	return ctrl.NewControllerManagedBy(mgr).
-		Named("endpoints").
+		Named(tracedName).
 		For(&corev1.Service{}).
-		Watches(&corev1.Pod{}, &podHandler{r: r}).
+		Watches(&corev1.Pod{}, controllers.TracedWatch(tracedName, "Pod", &podHandler{r: r})).
 		Watches(&corev1.Endpoints{}, handler.Funcs{
 			// Recreate an Endpoints object someone deleted.
 			DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
@@ -55,7 +61,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(sliceToService)).
 		WithOptions(opts).
-		Complete(controllers.Traced("endpoints", "Service", r.Client, func() client.Object { return &corev1.Service{} }, r))
+		Complete(controllers.Traced(tracedName, "Service", r.Client, func() client.Object { return &corev1.Service{} }, r))
 }
 
 func (r *Reconciler) defaults() {
@@ -247,19 +253,26 @@ func (r *Reconciler) syncSlices(ctx context.Context, svc *corev1.Service, pods [
 		}
 		s.Annotations[LastChangeTriggerTimeAnnotation] = changedAt
 	}
+	current := make(map[string]*discoveryv1.EndpointSlice, len(list.Items))
+	for i := range list.Items {
+		current[list.Items[i].Name] = &list.Items[i]
+	}
 	// Create and update before deleting, so that consumers never see a gap.
 	for _, s := range plan.Create {
-		if err := r.Client.Create(ctx, s); err != nil {
+		if err := r.writeSlice(ctx, "create", nil, s, func(ctx context.Context) error { return r.Client.Create(ctx, s) }); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	for _, s := range plan.Update {
-		if err := r.Client.Update(ctx, s); err != nil {
+		if err := r.writeSlice(ctx, "update", current[s.Name], s, func(ctx context.Context) error { return r.Client.Update(ctx, s) }); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	for _, s := range plan.Delete {
-		if err := r.Client.Delete(ctx, s, client.Preconditions{UID: &s.UID}); err != nil && !apierrors.IsNotFound(err) {
+		err := r.writeSlice(ctx, "delete", s, nil, func(ctx context.Context) error {
+			return r.Client.Delete(ctx, s, client.Preconditions{UID: &s.UID})
+		})
+		if err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, err)
 		}
 	}
@@ -268,6 +281,40 @@ func (r *Reconciler) syncSlices(ctx context.Context, svc *corev1.Service, pods [
 		r.Recorder.Eventf(svc, corev1.EventTypeWarning, "FailedToUpdateEndpointSlices", "Error updating Endpoint Slices for Service %s/%s: %v", svc.Namespace, svc.Name, err)
 	}
 	return err
+}
+
+// writeSlice makes one slice write (create: before is nil; delete: after is nil) a span
+// "<verb> EndpointSlice <name>: <pods and how their endpoints changed>" under the reconcile's,
+// whose skiff.related_uids name those pods: a pod's trace shows the write that made it an
+// endpoint, ready, or took it away (insight/trace).
+func (r *Reconciler) writeSlice(ctx context.Context, verb string, before, after *discoveryv1.EndpointSlice, write func(context.Context) error) error {
+	ctx, span := otel.Tracer(trace.ScopeName).Start(ctx, "write EndpointSlice")
+	if !span.IsRecording() {
+		return write(ctx)
+	}
+	defer span.End()
+	changes := helper.EndpointChanges(helper.PodEndpoints(before), helper.PodEndpoints(after))
+	err := write(ctx)
+	obj := after
+	if obj == nil {
+		obj = before
+	}
+	span.SetName(SliceWriteName(verb, obj.Name, changes))
+	span.SetAttributes(trace.Component(trace.Controller(tracedName)), trace.Related(helper.ChangedUIDs(changes)))
+	span.SetAttributes(trace.Object("EndpointSlice", obj)...)
+	if err != nil {
+		span.RecordError(err)
+	}
+	return err
+}
+
+// SliceWriteName names the span of a slice write: "update EndpointSlice web-x7k2p: web-1 ready".
+func SliceWriteName(verb, slice string, changes []helper.EndpointChange) string {
+	name := verb + " EndpointSlice " + slice
+	if len(changes) > 0 {
+		name += ": " + helper.SummarizeEndpointChanges(changes)
+	}
+	return name
 }
 
 // podHandler enqueues the Services selecting a pod (before and after a label change).

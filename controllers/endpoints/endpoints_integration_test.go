@@ -19,6 +19,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/controllers/controllertest"
 	"github.com/skiff-dev/skiff/controllers/endpoints"
+	"github.com/skiff-dev/skiff/insight/trace"
 	"github.com/skiff-dev/skiff/test/poll"
 )
 
@@ -281,4 +282,65 @@ func TestSelectorlessServiceLeftAlone(t *testing.T) {
 	if len(slices.Items) != 0 {
 		t.Errorf("slices made for a selectorless service")
 	}
+}
+
+// A pod's trace holds the endpoints controller's part: the watch events of the pod, and the
+// slice writes that added it and made it ready, each under the Service's reconcile and naming
+// the pod (skiff.related_uids).
+func TestEndpointsTraced(t *testing.T) {
+	store := controllertest.Tracing(t)
+	c := start(t)
+	ctx := context.Background()
+	ns := "traced"
+	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"},
+		Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}}}}
+	if _, err := c.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	runPod(t, c, ns, "web-1", "10.0.0.1", 8080, false)
+	poll.Eventually(t, "not-ready endpoint", func() error {
+		if got, _ := describeSlices(t, c, ns, "web"); got != "10.0.0.1:8080 false/false/false" {
+			return fmt.Errorf("slices %q", got)
+		}
+		return nil
+	})
+	setPodStatus(t, c, ns, "web-1", "10.0.0.1", true)
+	pod, err := c.CoreV1().Pods(ns).Get(ctx, "web-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll.Eventually(t, "the pod's endpoints spans", func() error {
+		spans := store.Query([]string{string(pod.UID)}, nil)
+		byID := map[string]trace.Span{}
+		for _, sp := range spans {
+			byID[sp.SpanID] = sp
+		}
+		var writes []string
+		watched := false
+		for _, sp := range spans {
+			if sp.Component != trace.Controller("endpoints") {
+				continue
+			}
+			if sp.Name == "watch Pod event" && sp.Caller == trace.ComponentAPIServer && sp.Attributes[trace.AttrUID] == string(pod.UID) {
+				watched = true
+			}
+			if sp.Attributes[trace.AttrRelatedUIDs] != string(pod.UID) {
+				continue
+			}
+			if parent := byID[sp.ParentSpanID]; parent.Name != "reconcile Service" || parent.Attributes[trace.AttrName] != "web" {
+				return fmt.Errorf("slice write %q under %q, not the Service's reconcile", sp.Name, parent.Name)
+			}
+			verb, rest, _ := strings.Cut(sp.Name, " EndpointSlice web-")
+			_, change, _ := strings.Cut(rest, ": ")
+			writes = append(writes, verb+": "+change)
+		}
+		want := "[create: web-1 added (not ready) update: web-1 ready]"
+		if !watched || fmt.Sprint(writes) != want {
+			return fmt.Errorf("watch event seen %v, slice writes %q, want %s", watched, writes, want)
+		}
+		return nil
+	})
 }

@@ -22,7 +22,15 @@ const (
 	AttrRelatedUIDs = "skiff.related_uids"
 	AttrComponent   = "skiff.component"
 	AttrCaller      = "skiff.caller"
+	// AttrNode is the node whose component recorded the span (the service proxy's).
+	AttrNode = "k8s.node.name"
+	// AttrWatchEvent is the type of a delivered watch event: ADDED, MODIFIED, DELETED.
+	AttrWatchEvent = "skiff.watch.event"
 )
+
+// MaxRelated caps skiff.related_uids: a span about more objects (a proxy's first sync) names
+// the first MaxRelated.
+const MaxRelated = 50
 
 // The components, in the order `skiff trace` draws their columns.
 const (
@@ -71,8 +79,9 @@ func Object(kind string, obj metav1.Object) []attribute.KeyValue {
 	return attrs
 }
 
-// Related is the skiff.related_uids attribute.
+// Related is the skiff.related_uids attribute, of the first MaxRelated UIDs.
 func Related(uids []types.UID) attribute.KeyValue {
+	uids = uids[:min(len(uids), MaxRelated)]
 	s := make([]string, len(uids))
 	for i, u := range uids {
 		s[i] = string(u)

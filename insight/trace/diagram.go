@@ -118,7 +118,9 @@ func Sum(spans []Span, idx []int) time.Duration {
 // Visible leaves out the spans nested inside a span of the same component without a caller of
 // their own that either have children or are the API server's (k8s.io/apiserver's audit,
 // authorization, handler and serialization spans around the request's storage call): the
-// diagram keeps the request, its storage call and the other components' steps. Sorted by start.
+// diagram keeps the request, its storage call and the other components' steps. Spans naming
+// related objects (an EndpointSlice write and the pods it concerns) are always kept: they are
+// why another object's trace holds the spans around them. Sorted by start.
 func Visible(spans []Span) []Span {
 	comp := make(map[string]string, len(spans))
 	parents := map[string]bool{}
@@ -131,7 +133,7 @@ func Visible(spans []Span) []Span {
 	out := make([]Span, 0, len(spans))
 	for _, sp := range spans {
 		if c, ok := comp[sp.ParentSpanID]; ok && c == sp.Component && (sp.Caller == "" || sp.Caller == sp.Component) &&
-			(parents[sp.SpanID] || sp.Component == ComponentAPIServer) {
+			(parents[sp.SpanID] || sp.Component == ComponentAPIServer) && sp.Attributes[AttrRelatedUIDs] == "" {
 			continue
 		}
 		out = append(out, sp)

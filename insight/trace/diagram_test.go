@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 	"time"
 )
@@ -40,6 +41,45 @@ func podPath() []Span {
 	return s
 }
 
+// servicePath is podPath for a pod behind a Service: the watch events that reach the
+// controllers, the readiness probe that succeeds, the endpoints controller's slice write and the
+// proxy's sync that program it.
+func servicePath() []Span {
+	s := podPath()
+	t0 := s[0].Start
+	sp := func(id, parent, name, comp, caller string, from, to float64, attrs ...string) Span {
+		ms := func(v float64) time.Time { return t0.Add(time.Duration(v * float64(time.Millisecond))) }
+		a := map[string]string{}
+		for i := 0; i+1 < len(attrs); i += 2 {
+			a[attrs[i]] = attrs[i+1]
+		}
+		return Span{TraceID: "t-" + id, SpanID: id, ParentSpanID: parent, Name: name, Component: comp, Caller: caller,
+			Start: ms(from), End: ms(to), Attributes: a}
+	}
+	for i := range s {
+		if s[i].SpanID == "status" {
+			s[i].Start, s[i].End = t0.Add(1000*time.Millisecond), t0.Add(1010*time.Millisecond)
+		}
+		if s[i].SpanID == "sync" {
+			s[i].End = t0.Add(1010 * time.Millisecond)
+		}
+		if s[i].SpanID == "proxy" {
+			s[i] = sp("proxy", "", "program rules: web-1 ready", "proxy", "", 1030, 1040, AttrRelatedUIDs, "pod")
+		}
+	}
+	s = append(s,
+		sp("w1", "", "watch Pod event", "controller:replicaset", "apiserver", 5.5, 5.6),
+		sp("w2", "", "watch Pod event", "controller:endpoints", "apiserver", 5.5, 5.7),
+		sp("probe", "", "Readiness probe succeeded", "agent:n1", "", 990, 995),
+		sp("rsvc", "", "reconcile Service", "controller:endpoints", "", 1012, 1025),
+		sp("write", "rsvc", "update EndpointSlice web-x: web-1 ready", "controller:endpoints", "", 1014, 1024,
+			AttrRelatedUIDs, "pod"),
+		sp("put", "write", "PUT endpointslices", "apiserver", "controller:endpoints", 1015, 1023),
+	)
+	sort.SliceStable(s, func(i, j int) bool { return s[i].Start.Before(s[j].Start) })
+	return s
+}
+
 func TestColumns(t *testing.T) {
 	got := Columns(podPath())
 	want := []string{"apiserver", "etcd", "controller:replicaset", "scheduler", "agent:n1", "runtime", "proxy"}
@@ -71,6 +111,7 @@ func TestRenderGolden(t *testing.T) {
 		spans []Span
 	}{
 		{"pod", podPath()},
+		{"service", servicePath()},
 		{"empty", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,5 +149,25 @@ func TestCriticalPathSkipsSqueezedWork(t *testing.T) {
 	}
 	if fmt.Sprint(got) != "[start status]" {
 		t.Fatalf("CriticalPath = %v, want [start status]", got)
+	}
+}
+
+// The endpoints controller's slice write stays in the diagram though it nests in its reconcile
+// and has the API request as its child: its related pods are why it is in a pod's trace.
+func TestVisibleKeepsRelated(t *testing.T) {
+	var names []string
+	for _, sp := range Visible(servicePath()) {
+		if sp.Component == "controller:endpoints" || sp.Component == ComponentProxy {
+			names = append(names, sp.Name)
+		}
+	}
+	want := []string{"watch Pod event", "reconcile Service", "update EndpointSlice web-x: web-1 ready", "program rules: web-1 ready"}
+	if fmt.Sprint(names) != fmt.Sprint(want) {
+		t.Errorf("visible endpoints and proxy spans %q, want %q", names, want)
+	}
+	cols := Columns(servicePath())
+	want = []string{"apiserver", "etcd", "controller:replicaset", "controller:endpoints", "scheduler", "agent:n1", "runtime", "proxy"}
+	if fmt.Sprint(cols) != fmt.Sprint(want) {
+		t.Errorf("Columns = %v, want %v", cols, want)
 	}
 }
