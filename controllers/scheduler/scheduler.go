@@ -184,10 +184,20 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	tracer := otel.Tracer(trace.ScopeName)
 	podReg, err := podInf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { s.setPod(obj.(*corev1.Pod)) },
-		UpdateFunc: func(_, obj any) { s.setPod(obj.(*corev1.Pod)) },
-		DeleteFunc: s.deletePod,
+		AddFunc: func(obj any) {
+			defer watched(tracer, trace.WatchAdded, obj).End()
+			s.setPod(obj.(*corev1.Pod))
+		},
+		UpdateFunc: func(_, obj any) {
+			defer watched(tracer, trace.WatchModified, obj).End()
+			s.setPod(obj.(*corev1.Pod))
+		},
+		DeleteFunc: func(obj any) {
+			defer watched(tracer, trace.WatchDeleted, obj).End()
+			s.deletePod(obj)
+		},
 	})
 	if err != nil {
 		return err
@@ -317,6 +327,22 @@ func (s *Scheduler) setPod(pod *corev1.Pod) {
 		s.cache.mu.Unlock()
 	}
 	s.queue.add(pod)
+}
+
+// watchPodSpan is the name of the span of a pod's watch event (insight/trace.StartWatch).
+var watchPodSpan = trace.WatchSpanName("Pod")
+
+// watched starts the span of a pod's watch event delivered to the scheduler; the handler ends
+// it when it has handled the event. A deletion whose last state is unknown is the pod last seen.
+func watched(tr oteltrace.Tracer, eventType string, obj any) oteltrace.Span {
+	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return oteltrace.SpanFromContext(context.Background()) // a no-op span
+	}
+	return trace.StartWatch(context.Background(), tr, watchPodSpan, trace.ComponentScheduler, "Pod", eventType, pod)
 }
 
 func (s *Scheduler) deletePod(obj any) {

@@ -281,6 +281,9 @@ func New(cfg Config) (*Agent, error) {
 		Clock:    cfg.Clock,
 		Event:    a.containerEvent,
 		OnChange: a.resync,
+		// A probe run that changes a result is a span of the agent (insight/trace).
+		Tracer:    a.tracer,
+		Component: trace.Agent(cfg.NodeName),
 	})
 	a.cgroups = a.newCgroups()
 	a.runtimeClasses = runtimeclass.NewManager(cfg.Client)

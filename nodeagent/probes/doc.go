@@ -5,4 +5,10 @@
 // keyed by container ID so that a restarted container starts afresh. Sidecars (init containers
 // with restartPolicy Always) are probed like app containers, from their initContainerStatuses
 // entry, and their workers outlive an exit whatever the pod's restartPolicy.
+//
+// A probe run that changes a container's result (after the thresholds) is a span of the agent
+// (Config.Tracer, insight/trace): "Readiness probe succeeded", "Liveness probe failed", timed as
+// the run, with the pod's attributes, the container, the probe kind, the result and a failure's
+// output. Runs that confirm the current result record nothing, so periodic probes do not fill
+// the span store.
 package probes

@@ -14,8 +14,11 @@ import (
 	"time"
 
 	"github.com/skiff-dev/skiff/apis/defaults"
+	"github.com/skiff-dev/skiff/insight/trace"
 	"github.com/skiff-dev/skiff/nodeagent/status"
 
+	"go.opentelemetry.io/otel/attribute"
+	oteltrace "go.opentelemetry.io/otel/trace"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -70,6 +73,12 @@ type Config struct {
 	Event func(pod *corev1.Pod, container, eventType, reason, message string)
 	// OnChange is called when a result changed, so the pod is synced again.
 	OnChange func(uid types.UID)
+	// Tracer records a span when a probe run changes the container's result (insight/trace:
+	// the pod's attributes, the probe kind, the result, the run's duration); nil records none.
+	// Periodic runs that change nothing record nothing.
+	Tracer oteltrace.Tracer
+	// Component is the spans' skiff.component (the agent's: agent:<node>).
+	Component string
 }
 
 type key struct {
@@ -226,7 +235,8 @@ func (m *Manager) Started(containerID string) bool {
 	return m.Result(containerID, Startup) == Success
 }
 
-func (m *Manager) set(uid types.UID, containerID string, k Kind, r Result) {
+// set stores a result and reports whether it changed.
+func (m *Manager) set(uid types.UID, containerID string, k Kind, r Result) bool {
 	m.mu.Lock()
 	id := trimID(containerID)
 	rs := m.results[id]
@@ -240,6 +250,7 @@ func (m *Manager) set(uid types.UID, containerID string, k Kind, r Result) {
 	if changed && m.cfg.OnChange != nil {
 		m.cfg.OnChange(uid)
 	}
+	return changed
 }
 
 func (m *Manager) remove(containerID string, k Kind) {
@@ -388,7 +399,9 @@ func (w *worker) doProbe(ctx context.Context) bool {
 	if w.m.cfg.Clock.Since(cs.State.Running.StartedAt.Time) < time.Duration(w.probe.InitialDelaySeconds)*time.Second {
 		return true
 	}
+	ranAt := w.m.cfg.Clock.Now()
 	result, output, err := w.m.cfg.Prober.Probe(ctx, w.pod, st, w.container, trimID(cs.ContainerID), w.probe)
+	run := probeRun{start: ranAt, end: w.m.cfg.Clock.Now(), output: output}
 	if err != nil {
 		klog.V(2).InfoS("Probe errored", "kind", w.kind, "pod", klog.KObj(w.pod), "container", w.container.Name, "err", err)
 		w.event(corev1.EventTypeWarning, "Unhealthy", fmt.Sprintf("%s probe errored: %v", w.kind, err))
@@ -401,11 +414,18 @@ func (w *worker) doProbe(ctx context.Context) bool {
 		w.event(corev1.EventTypeWarning, "ProbeWarning", fmt.Sprintf("%s probe warning: %s", w.kind, output))
 		result = Success
 	}
-	return w.observe(result)
+	return w.observe(result, run)
 }
 
-// observe applies the thresholds to one probe result.
-func (w *worker) observe(result Result) bool {
+// probeRun is when a probe ran and what it said.
+type probeRun struct {
+	start, end time.Time
+	output     string
+}
+
+// observe applies the thresholds to one probe result; a run that changes the stored result is
+// recorded as a span.
+func (w *worker) observe(result Result, run probeRun) bool {
 	if w.lastResult == result {
 		w.resultRun++
 	} else {
@@ -415,13 +435,66 @@ func (w *worker) observe(result Result) bool {
 		(result == Success && w.resultRun < int(w.probe.SuccessThreshold)) {
 		return true // keep the previous result
 	}
-	w.m.set(w.pod.UID, w.containerID, w.kind, result)
+	if w.m.set(w.pod.UID, w.containerID, w.kind, result) {
+		w.traceChange(result, run)
+	}
 	if (w.kind == Liveness || w.kind == Startup) && result == Failure {
 		// the container will be restarted: wait for the new one.
 		w.onHold = true
 		w.resultRun = 0
 	}
 	return true
+}
+
+// maxTracedOutput bounds the probe output a span keeps.
+const maxTracedOutput = 256
+
+// traceChange records the probe run that changed the result: "Readiness probe succeeded" or
+// "Liveness probe failed", timed as the run, with the pod's attributes.
+func (w *worker) traceChange(result Result, run probeRun) {
+	tr := w.m.cfg.Tracer
+	if tr == nil {
+		return
+	}
+	verb := "succeeded"
+	if result == Failure {
+		verb = "failed"
+	}
+	_, sp := tr.Start(context.Background(), w.kind.String()+" probe "+verb, oteltrace.WithTimestamp(run.start))
+	if sp.IsRecording() {
+		sp.SetAttributes(trace.Object("Pod", w.pod)...)
+		sp.SetAttributes(trace.Component(w.m.cfg.Component), attribute.String(AttrContainer, w.container.Name),
+			attribute.String(AttrProbeKind, strings.ToLower(w.kind.String())), attribute.String(AttrProbeResult, resultName(result)))
+		if result == Failure && run.output != "" {
+			sp.SetAttributes(attribute.String(AttrProbeOutput, truncate(run.output, maxTracedOutput)))
+		}
+	}
+	sp.End(oteltrace.WithTimestamp(run.end))
+}
+
+// The attributes of a probe's span.
+const (
+	AttrContainer   = "k8s.container.name"
+	AttrProbeKind   = "skiff.probe.kind"
+	AttrProbeResult = "skiff.probe.result"
+	AttrProbeOutput = "skiff.probe.output"
+)
+
+func resultName(r Result) string {
+	switch r {
+	case Success:
+		return "success"
+	case Failure:
+		return "failure"
+	}
+	return "unknown"
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 func (w *worker) event(eventType, reason, msg string) {
