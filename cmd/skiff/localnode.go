@@ -283,8 +283,12 @@ func (n *localNode) run(ctx context.Context, baseDir string, id nodeIdentity) er
 	n.metrics.Store(ag.Metrics().Registry)
 	// The service proxy (kube-proxy) of the node, on a table of its own: several nodes can
 	// share this machine. Without nftables the node runs without it, as the one line says.
-	px, err := proxy.New(proxy.Config{NodeName: n.name, Client: client, PodCIDRs: []string{podCIDR},
-		NodeIPs: []string{nodeIP.String()}, TableName: proxy.TableNameFor(n.name), ConfigureHost: true, CleanupOnExit: n.cleanupProxyOnExit})
+	proxyCfg := proxy.Config{NodeName: n.name, Client: client, PodCIDRs: []string{podCIDR},
+		NodeIPs: []string{nodeIP.String()}, TableName: proxy.TableNameFor(n.name), ConfigureHost: true, CleanupOnExit: n.cleanupProxyOnExit}
+	if tp != nil {
+		proxyCfg.TracerProvider = tp // its syncs' spans are served with the agent's (insight/trace)
+	}
+	px, err := proxy.New(proxyCfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "skiff: node %s runs without its service proxy: %v\n", n.name, err)
 		px = nil

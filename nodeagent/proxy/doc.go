@@ -27,4 +27,10 @@
 // or removed), and a periodic full resync rewrites everything. Start never flushes the table:
 // the first sync after a restart replaces the old rules in one atomic transaction, so the
 // services keep working throughout. Cleanup removes the table.
+//
+// A sync that programs rules for pods whose endpoints appeared, went or changed their readiness
+// since the last sync is a span "program rules: web-1 ready" of component proxy
+// (Config.TracerProvider, insight/trace) naming those pods in skiff.related_uids (at most
+// trace.MaxRelated), so that a pod's trace shows when each node's proxy made it reachable;
+// other syncs are not kept, and with tracing off the pods' endpoints are not compared.
 package proxy

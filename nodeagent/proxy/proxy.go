@@ -11,9 +11,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	oteltrace "go.opentelemetry.io/otel/trace"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -22,6 +26,8 @@ import (
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/knftables"
 
+	"github.com/skiff-dev/skiff/apis/helper"
+	"github.com/skiff-dev/skiff/insight/trace"
 	"github.com/skiff-dev/skiff/nodeagent/nftrules"
 )
 
@@ -95,6 +101,9 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Clock paces the syncs; nil is the real clock.
 	Clock clock.Clock
+	// TracerProvider records the syncs that program rules for pods whose endpoints changed
+	// (insight/trace); nil is OpenTelemetry's global provider.
+	TracerProvider oteltrace.TracerProvider
 }
 
 // Proxier programs the node's service rules.
@@ -121,6 +130,10 @@ type Proxier struct {
 	conntrack Conntrack
 	// udpCleaned is the UDP state conntrack was last cleaned for; nil before the first time.
 	udpCleaned *udpState
+	tracer     oteltrace.Tracer
+	// tracedPods are the pods' endpoints as of the last successful sync with tracing on: the
+	// next sync's span names the pods whose endpoints differ.
+	tracedPods map[types.UID]helper.PodEndpoint
 	// afterSync, when set (tests, benchmarks), sees each successful sync.
 	afterSync func(full bool, took time.Duration, want *nftrules.Ruleset, triggers []time.Time)
 }
@@ -177,7 +190,11 @@ func New(cfg Config) (*Proxier, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	p := &Proxier{cfg: cfg, gen: gen, clock: cfg.Clock, metrics: newMetrics(),
+	tp := cfg.TracerProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	p := &Proxier{cfg: cfg, gen: gen, clock: cfg.Clock, metrics: newMetrics(), tracer: tp.Tracer(trace.ScopeName),
 		runner: nftrules.NewRunner(cfg.Clock, cfg.MinSyncInterval, cfg.FullSyncInterval)}
 	reg := cfg.Registerer
 	if reg == nil {
@@ -296,8 +313,9 @@ func (p *Proxier) sliceChanged(obj any) {
 	p.requestSync()
 }
 
-// snapshot reads the informers' caches into the service ports and their endpoints.
-func (p *Proxier) snapshot() []svcEndpoints {
+// snapshot reads the informers' caches into the service ports and their endpoints, and
+// returns the IPv4 slices of the services programmed.
+func (p *Proxier) snapshot() ([]svcEndpoints, []*discoveryv1.EndpointSlice) {
 	svcs, _ := p.svcLister.List(labels.Everything())
 	sort.Slice(svcs, func(i, j int) bool {
 		if svcs[i].Namespace != svcs[j].Namespace {
@@ -306,6 +324,7 @@ func (p *Proxier) snapshot() []svcEndpoints {
 		return svcs[i].Name < svcs[j].Name
 	})
 	var out []svcEndpoints
+	var programmed []*discoveryv1.EndpointSlice
 	for _, svc := range svcs {
 		if _, other := svc.Labels[labelServiceProxyName]; other {
 			continue // served by another proxy, as upstream
@@ -319,6 +338,9 @@ func (p *Proxier) snapshot() []svcEndpoints {
 		for _, o := range objs {
 			if s, ok := o.(*discoveryv1.EndpointSlice); ok {
 				slices = append(slices, s)
+				if s.AddressType == discoveryv1.AddressTypeIPv4 {
+					programmed = append(programmed, s)
+				}
 			}
 		}
 		eps := sliceEndpoints(slices, p.cfg.NodeName)
@@ -326,7 +348,7 @@ func (p *Proxier) snapshot() []svcEndpoints {
 			out = append(out, svcEndpoints{sp: sp, eps: eps[portKey(sp.portName, sp.protocol)]})
 		}
 	}
-	return out
+	return out, programmed
 }
 
 // sync writes the rules for the current state in one transaction: the differences from the
@@ -338,10 +360,13 @@ func (p *Proxier) sync(ctx context.Context, full bool) error {
 	p.triggers = nil
 	p.mu.Unlock()
 
-	services := p.snapshot()
+	services, slices := p.snapshot()
 	want := buildRuleset(p.gen, services)
+	_, span := p.tracer.Start(ctx, "program rules", oteltrace.WithTimestamp(start))
 	err := p.apply(ctx, want, full)
 	if err != nil {
+		span.SetAttributes(trace.Discard) // the next sync that succeeds names the changes
+		span.End()
 		p.metrics.SyncFailures.Inc()
 		p.mu.Lock()
 		p.triggers = append(triggers, p.triggers...)
@@ -350,6 +375,7 @@ func (p *Proxier) sync(ctx context.Context, full bool) error {
 	}
 	took := p.clock.Since(start)
 	wasFull := full || p.applied == nil
+	p.endSyncSpan(span, slices, wasFull, start.Add(took))
 	p.applied = want
 	p.metrics.SyncDuration.Observe(took.Seconds())
 	if wasFull {
@@ -371,6 +397,30 @@ func (p *Proxier) sync(ctx context.Context, full bool) error {
 		p.afterSync(wasFull, took, want, triggers)
 	}
 	return nil
+}
+
+// endSyncSpan ends the span of a sync that programmed rules: named after the pods whose
+// endpoints appeared, went or changed their readiness since the last sync (skiff.related_uids,
+// at most trace.MaxRelated of them), so that a pod's trace shows when this node's proxy
+// made it reachable. A sync that changed no pod's endpoint (a Service change, a periodic full
+// sync) is discarded. With tracing off nothing is computed.
+func (p *Proxier) endSyncSpan(span oteltrace.Span, slices []*discoveryv1.EndpointSlice, full bool, end time.Time) {
+	if !span.IsRecording() {
+		span.End()
+		return
+	}
+	pods := helper.PodEndpoints(slices...)
+	changes := helper.EndpointChanges(p.tracedPods, pods)
+	p.tracedPods = pods
+	if len(changes) == 0 {
+		span.SetAttributes(trace.Discard)
+	} else {
+		span.SetName("program rules: " + helper.SummarizeEndpointChanges(changes))
+		span.SetAttributes(trace.Component(trace.ComponentProxy), attribute.String(trace.AttrNode, p.cfg.NodeName),
+			trace.Related(helper.ChangedUIDs(changes)), attribute.Int("skiff.endpoint_changes", len(changes)),
+			attribute.Bool("skiff.full_sync", full))
+	}
+	span.End(oteltrace.WithTimestamp(end))
 }
 
 // cleanConntrack deletes the UDP conntrack entries the rules just written made stale: on the
