@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	oteltrace "go.opentelemetry.io/otel/trace"
@@ -46,8 +47,10 @@ func Traced(name, kind string, reader client.Reader, newObj func() client.Object
 
 // TracedWatch wraps an event handler so that each watch event it handles is a span "watch
 // <kind> event" of component controller:<name> (trace.StartWatch: the object's attributes, the
-// event type, the API server as the caller) around the handler's work. With tracing off the
-// cost is one non-recording span per event.
+// event type, the API server as the caller) around the handler's work. An event the handler
+// enqueues nothing for (a pod of another controller's) is not kept: the span says which
+// controllers the object's change set to work. With tracing off the cost is one non-recording
+// span per event.
 func TracedWatch(name, kind string, h handler.EventHandler) handler.EventHandler {
 	return &tracedHandler{next: h, tracer: otel.Tracer(trace.ScopeName), component: trace.Controller(name),
 		kind: kind, spanName: trace.WatchSpanName(kind)}
@@ -59,29 +62,55 @@ type tracedHandler struct {
 	component, kind, spanName string
 }
 
-func (h *tracedHandler) start(ctx context.Context, eventType string, obj client.Object) oteltrace.Span {
-	return trace.StartWatch(ctx, h.tracer, h.spanName, h.component, h.kind, eventType, obj)
+// handle runs the handler (next, given the queue to use) inside the event's span.
+func (h *tracedHandler) handle(ctx context.Context, eventType string, obj client.Object, q queue, next func(queue)) {
+	sp := trace.StartWatch(ctx, h.tracer, h.spanName, h.component, h.kind, eventType, obj)
+	if !sp.IsRecording() {
+		next(q)
+		return
+	}
+	counted := &countingQueue{queue: q}
+	next(counted)
+	if counted.added == 0 {
+		sp.SetAttributes(trace.Discard)
+	}
+	sp.End()
 }
 
 func (h *tracedHandler) Create(ctx context.Context, e event.TypedCreateEvent[client.Object], q queue) {
-	sp := h.start(ctx, trace.WatchAdded, e.Object)
-	defer sp.End()
-	h.next.Create(ctx, e, q)
+	h.handle(ctx, trace.WatchAdded, e.Object, q, func(q queue) { h.next.Create(ctx, e, q) })
 }
 
 func (h *tracedHandler) Update(ctx context.Context, e event.TypedUpdateEvent[client.Object], q queue) {
-	sp := h.start(ctx, trace.WatchModified, e.ObjectNew)
-	defer sp.End()
-	h.next.Update(ctx, e, q)
+	h.handle(ctx, trace.WatchModified, e.ObjectNew, q, func(q queue) { h.next.Update(ctx, e, q) })
 }
 
 func (h *tracedHandler) Delete(ctx context.Context, e event.TypedDeleteEvent[client.Object], q queue) {
-	sp := h.start(ctx, trace.WatchDeleted, e.Object)
-	defer sp.End()
-	h.next.Delete(ctx, e, q)
+	h.handle(ctx, trace.WatchDeleted, e.Object, q, func(q queue) { h.next.Delete(ctx, e, q) })
 }
 
 // Generic events are not watch events (a channel source's): not traced.
 func (h *tracedHandler) Generic(ctx context.Context, e event.TypedGenericEvent[client.Object], q queue) {
 	h.next.Generic(ctx, e, q)
+}
+
+// countingQueue counts the requests a handler adds.
+type countingQueue struct {
+	queue
+	added int
+}
+
+func (q *countingQueue) Add(r reconcile.Request) {
+	q.added++
+	q.queue.Add(r)
+}
+
+func (q *countingQueue) AddAfter(r reconcile.Request, d time.Duration) {
+	q.added++
+	q.queue.AddAfter(r, d)
+}
+
+func (q *countingQueue) AddRateLimited(r reconcile.Request) {
+	q.added++
+	q.queue.AddRateLimited(r)
 }

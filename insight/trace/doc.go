@@ -12,6 +12,13 @@
 // the span's parent or link, which WrapTransport carries from clients to the API server as a
 // W3C traceparent header).
 //
+// The span sources: the API server's requests and etcd3 calls, the controllers' reconciles
+// (controllers.Traced) and the pod watch events they and the scheduler handle (StartWatch:
+// "watch Pod event", the API server as the caller), the endpoints controller's EndpointSlice
+// writes, the scheduler's steps, the node agent's pod syncs, runtime calls, status writes and
+// probe result changes, and the service proxy's syncs that program rules for pods whose
+// endpoints changed. Spans naming related objects carry at most MaxRelated of them.
+//
 // Store.Query(uids) answers which spans concern those objects: the spans that name them, their
 // descendants' (transitively, by owner UIDs), and every span of the traces those belong to
 // (the API server's etcd3 child spans carry no object attributes of their own).
