@@ -105,26 +105,17 @@ func fetchTrace(ctx context.Context, cfg *rest.Config, ref, namespace string) ([
 	}
 	// The owners' own work (a pod's ReplicaSet, its Deployment), not their other children.
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
-	var ancestors []string
-	cur := obj
-	for range 5 {
-		ctrl := metav1.GetControllerOf(cur)
-		if ctrl == nil {
-			break
-		}
-		ancestors = append(ancestors, string(ctrl.UID))
-		gv, err := schema.ParseGroupVersion(ctrl.APIVersion)
+	ancestors := trace.Ancestors(obj, func(ref metav1.OwnerReference, _ string) (metav1.Object, error) {
+		gv, err := schema.ParseGroupVersion(ref.APIVersion)
 		if err != nil {
-			break
+			return nil, err
 		}
-		m, err := mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: ctrl.Kind}, gv.Version)
+		m, err := mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: ref.Kind}, gv.Version)
 		if err != nil {
-			break
+			return nil, err
 		}
-		if cur, err = get(m.Resource, m.Scope.Name() == "namespace", ctrl.Name); err != nil {
-			break
-		}
-	}
+		return get(m.Resource, m.Scope.Name() == "namespace", ref.Name)
+	})
 	var resp trace.Response
 	if err := getInsight(ctx, dc.RESTClient(), trace.Path, url.Values{"uid": {string(obj.GetUID())}, "ancestor": ancestors}, &resp); err != nil {
 		return nil, fmt.Errorf("reading the traces: %w", err)
