@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,16 +15,14 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
-	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/insight/trace"
 )
 
 func newTraceCommand() *cobra.Command {
 	var (
-		kubeconfig, namespace, output string
-		dataDir                       = apiserver.NewOptions().DataDir
+		flags  clusterFlags
+		output string
 	)
 	cmd := &cobra.Command{
 		Use:   "trace KIND/NAME",
@@ -36,7 +33,7 @@ func newTraceCommand() *cobra.Command {
 			"critical path marked with '*'.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := clientConfig(kubeconfig, dataDir)
+			cfg, namespace, err := flags.clientConfig()
 			if err != nil {
 				return err
 			}
@@ -53,26 +50,9 @@ func newTraceCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&namespace, "namespace", "n", "default", "Namespace of the object.")
+	flags.add(cmd.Flags(), true)
 	cmd.Flags().StringVarP(&output, "output", "o", "", "json: the spans instead of the diagram.")
-	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "Kubeconfig of the cluster (default $KUBECONFIG, else <data-dir>/kubeconfig).")
-	cmd.Flags().StringVar(&dataDir, "data-dir", dataDir, "Data dir of the control plane, whose kubeconfig is used when neither --kubeconfig nor $KUBECONFIG is set.")
 	return cmd
-}
-
-// clientConfig loads --kubeconfig, else $KUBECONFIG, else the data dir's admin kubeconfig.
-func clientConfig(kubeconfig, dataDir string) (*rest.Config, error) {
-	if kubeconfig == "" {
-		kubeconfig = os.Getenv("KUBECONFIG")
-	}
-	if kubeconfig == "" {
-		kubeconfig = dataDir + "/kubeconfig"
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", kubeconfig, err)
-	}
-	return cfg, nil
 }
 
 // fetchTrace resolves KIND/NAME and its owners and asks the API server for their spans.

@@ -46,9 +46,10 @@ type page struct {
 	id   int
 }
 
-// Start starts chromium headless with a fresh profile and a 1400x1000 window; it is stopped
-// (with its helper processes) when t ends.
-func Start(t testing.TB) *Browser {
+// Start starts chromium headless with a fresh profile, a 1400x1000 window and any extra flags
+// (--ignore-certificate-errors for an API server's own CA); it is stopped (with its helper
+// processes) when t ends.
+func Start(t testing.TB, extra ...string) *Browser {
 	t.Helper()
 	path := ""
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -68,10 +69,11 @@ func Start(t testing.TB) *Browser {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, path, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
 		"--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
 		"--disable-component-update", "--disable-sync", "--window-size=1400,1000",
-		"--user-data-dir="+profile, "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", "about:blank")
+		"--user-data-dir=" + profile, "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0"}, extra...)
+	cmd := exec.CommandContext(ctx, path, append(args, "about:blank")...)
 	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS=disabled:")
 	// Chromium's helper processes go with it: the whole process group is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
