@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"slices"
@@ -75,7 +76,8 @@ func BenchmarkTracingOverhead(b *testing.B) {
 			o    overhead
 		}{{"creates-cpu", createCPU}, {"creates-wall", createWall}, {"podstart-cpu", startCPU}, {"podstart-wall", startWall}} {
 			b.ReportMetric(m.o.median, "%overhead-"+m.name)
-			b.ReportMetric(m.o.p75-m.o.p25, "%iqr-"+m.name)
+			b.ReportMetric(m.o.ciLow, "%ci-low-"+m.name)
+			b.ReportMetric(m.o.ciHigh, "%ci-high-"+m.name)
 		}
 		fmt.Printf("\nTracing overhead, off and on in alternating rounds, median of the pairs (goal < 5%%)\n")
 		fmt.Printf("  API pod creates (16 clients, %d pairs of rounds of %d creates)\n", tracingCreatePairs, tracingCreates)
@@ -93,12 +95,29 @@ func order(i int) bool { return (i+1)/2%2 == 1 }
 // overhead is the spread of the pairs' overheads, in percent (positive: tracing costs).
 type overhead struct {
 	median, p25, p75, min, max float64
-	offMedian, onMedian        float64
+	// ciLow and ciHigh bound the median with 95% confidence (distribution-free: the order
+	// statistics of ranks n/2 ± 0.98√n).
+	ciLow, ciHigh       float64
+	offMedian, onMedian float64
 }
 
 func (o overhead) String() string {
-	return fmt.Sprintf("median %+.1f%% (middle half %+.1f%% to %+.1f%%, all pairs %+.1f%% to %+.1f%%)",
-		o.median, o.p25, o.p75, o.min, o.max)
+	return fmt.Sprintf("median %+.1f%% (95%% confidence %+.1f%% to %+.1f%%; middle half %+.1f%% to %+.1f%%, all pairs %+.1f%% to %+.1f%%)",
+		o.median, o.ciLow, o.ciHigh, o.p25, o.p75, o.min, o.max)
+}
+
+// medianCI is the distribution-free 95% confidence interval of the median of values: the
+// values of ranks ⌊n/2 − 0.98√n⌋ and ⌈1 + n/2 + 0.98√n⌉ (1-based, within 1..n) once sorted.
+func medianCI(values []float64) (lo, hi float64) {
+	if len(values) == 0 {
+		return 0, 0
+	}
+	s := slices.Clone(values)
+	slices.Sort(s)
+	n := float64(len(s))
+	l := max(int(math.Floor(n/2-0.98*math.Sqrt(n))), 1)
+	h := min(int(math.Ceil(1+n/2+0.98*math.Sqrt(n))), len(s))
+	return s[l-1], s[h-1]
 }
 
 // pairOverheads compares each pair's two rounds: cost is a cost per round (lower is better:
@@ -110,8 +129,10 @@ func pairOverheads(off, on []float64) overhead {
 	for i := range n {
 		pct = append(pct, 100*(on[i]-off[i])/off[i])
 	}
-	return overhead{median: quantile(pct, 0.5), p25: quantile(pct, 0.25), p75: quantile(pct, 0.75),
+	o := overhead{median: quantile(pct, 0.5), p25: quantile(pct, 0.25), p75: quantile(pct, 0.75),
 		min: quantile(pct, 0), max: quantile(pct, 1), offMedian: quantile(off[:n], 0.5), onMedian: quantile(on[:n], 0.5)}
+	o.ciLow, o.ciHigh = medianCI(pct)
+	return o
 }
 
 // quantile is the q-quantile of values by linear interpolation between the closest ranks.
@@ -421,8 +442,9 @@ func TestPairOverheads(t *testing.T) {
 	}{
 		{"no cost", []float64{1, 2, 3}, []float64{1, 2, 3}, overhead{offMedian: 2, onMedian: 2}},
 		{"pairs, not the sums: a slow pair weighs as one", []float64{10, 10, 10, 100}, []float64{11, 10.5, 10, 90},
-			overhead{median: 2.5, p25: -2.5, p75: 6.25, min: -10, max: 10, offMedian: 10, onMedian: 10.75}},
-		{"a round without its pair is left out", []float64{1, 1}, []float64{2}, overhead{median: 100, p25: 100, p75: 100, min: 100, max: 100, offMedian: 1, onMedian: 2}},
+			overhead{median: 2.5, p25: -2.5, p75: 6.25, min: -10, max: 10, ciLow: -10, ciHigh: 10, offMedian: 10, onMedian: 10.75}},
+		{"a round without its pair is left out", []float64{1, 1}, []float64{2},
+			overhead{median: 100, p25: 100, p75: 100, min: 100, max: 100, ciLow: 100, ciHigh: 100, offMedian: 1, onMedian: 2}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := pairOverheads(tt.off, tt.on); got != tt.want {
@@ -436,5 +458,19 @@ func TestPairOverheads(t *testing.T) {
 	}
 	if fmt.Sprint(sides) != "[false true true false false true true false]" {
 		t.Errorf("order: %v", sides)
+	}
+}
+
+func TestMedianCI(t *testing.T) {
+	values := make([]float64, 32)
+	for i := range values {
+		values[i] = float64(len(values) - i) // 32 .. 1, given unsorted
+	}
+	// n = 32: ranks ⌊16 − 5.54⌋ = 10 and ⌈17 + 5.54⌉ = 23.
+	if lo, hi := medianCI(values); lo != 10 || hi != 23 {
+		t.Errorf("medianCI of 1..32 = %v, %v; want 10, 23", lo, hi)
+	}
+	if lo, hi := medianCI([]float64{5}); lo != 5 || hi != 5 {
+		t.Errorf("medianCI of one value = %v, %v", lo, hi)
 	}
 }

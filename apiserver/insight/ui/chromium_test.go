@@ -94,6 +94,10 @@ func TestInChromium(t *testing.T) {
 		if arrows != want {
 			t.Errorf("arrows:\n%v\nwant:\n%s", arrows, want)
 		}
+		// The critical path, as skiff trace marks and sums it.
+		if got := b.Eval(`[...document.querySelectorAll("svg.diagram g.arrow[data-critical]")].map(g => g.dataset.name).join(",") + " " + document.getElementById("critical-path").textContent`); got != "etcd txn,schedule,start container,reconcile endpoints,program rules 1.31s" {
+			t.Errorf("critical path %v", got)
+		}
 		// The browser laid the SVG out: the labels have a size.
 		if w, _ := b.Eval(`document.querySelector("svg.diagram g.arrow text.label").getBBox().width`).(float64); w < 20 {
 			t.Errorf("the first label is %vpx wide", w)
