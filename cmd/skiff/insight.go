@@ -34,7 +34,7 @@ func (f *clusterFlags) add(fs *pflag.FlagSet, namespaced bool) {
 	f.dataDir = apiserver.NewOptions().DataDir
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "Path to the kubeconfig file (default: $KUBECONFIG, else <data-dir>/kubeconfig if it exists, else ~/.kube/config).")
 	fs.StringVar(&f.context, "context", "", "The kubeconfig context to use.")
-	fs.StringVar(&f.dataDir, "data-dir", f.dataDir, "Data dir of `skiff up`, whose admin kubeconfig is used when neither --kubeconfig nor $KUBECONFIG is set.")
+	fs.StringVar(&f.dataDir, "data-dir", f.dataDir, "The data dir of skiff up, whose admin kubeconfig is used when neither --kubeconfig nor $KUBECONFIG is set.")
 	if namespaced {
 		fs.StringVarP(&f.namespace, "namespace", "n", "", "The namespace (default: the context's, else default).")
 	}

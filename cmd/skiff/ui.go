@@ -28,8 +28,9 @@ func newUICommand() *cobra.Command {
 		Short: "Open the cluster's web pages through a local proxy with the kubeconfig's credentials",
 		Long: "Serve the API server's web pages (/ui/: nodes and pods live, a pod's sequence diagram, why, history)\n" +
 			"on a local address, as `kubectl proxy`: requests are forwarded with the kubeconfig's credentials\n" +
-			"(--kubeconfig, else $KUBECONFIG, else <data-dir>/kubeconfig if it exists, else ~/.kube/config). The address printed carries a one-time secret\n" +
-			"that the browser keeps in a cookie; only that browser, and only the pages' reads, are forwarded.\n" +
+			"(--kubeconfig, else $KUBECONFIG, else <data-dir>/kubeconfig if it exists, else ~/.kube/config).\n" +
+			"The address printed carries a one-time secret that the browser keeps in a cookie; only that\n" +
+			"browser, and only the pages' reads, are forwarded.\n" +
 			"Runs until interrupted.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
