@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"syscall"
@@ -37,8 +38,9 @@ import (
 // off, on, ...: neither side always goes first), and compares each round with its pair's other
 // half, so that the machine's load (other builds and tests share it) weighs on both alike; the
 // figures are the median of the pairs' overheads, with their spread. Each side is a process of
-// its own, whose CPU time per round is measured besides the wall time: on a loaded machine the
-// wall time mostly measures the other processes, the CPU time what tracing costs.
+// its own, whose CPU time and heap allocations per round are measured besides the wall time: on
+// a loaded machine the wall time mostly measures the other processes; the bytes allocated do
+// not move with the load at all.
 const (
 	tracingCreatePairs  = 32  // pairs of rounds of API creates
 	tracingCreates      = 300 // pod creates per round (16 clients)
@@ -57,24 +59,27 @@ const (
 // runs (request and etcd3 spans, the admission annotator, reconcile and scheduling spans, the
 // ring buffer), one as with --disable-tracing. On each:
 //   - API pod creates: 16 clients of this process create tracingCreates pods per round (pods no
-//     scheduler takes); cost: the server process's CPU time, and the wall time, per create;
+//     scheduler takes); cost: the server process's CPU time, its heap bytes allocated, and the
+//     wall time, per create;
 //   - pod startup: a ReplicaSet of tracingStartPods per round, creation → Ready per pod through
-//     a watch; cost: the process's CPU time per pod, and the round's median startup.
+//     a watch; cost: the process's CPU time and heap bytes allocated per pod, and the round's
+//     median startup.
 func BenchmarkTracingOverhead(b *testing.B) {
 	for range b.N {
 		stacks := map[bool]*stackProcess{}
 		for _, on := range []bool{false, true} {
 			stacks[on] = startStack(b, on)
 		}
-		createCPU, createWall := tracingCreateRounds(b, stacks)
-		startCPU, startWall := tracingStartRounds(b, stacks)
+		createCPU, createAlloc, createWall := tracingCreateRounds(b, stacks)
+		startCPU, startAlloc, startWall := tracingStartRounds(b, stacks)
 		for _, s := range stacks {
 			s.stop(b)
 		}
 		for _, m := range []struct {
 			name string
 			o    overhead
-		}{{"creates-cpu", createCPU}, {"creates-wall", createWall}, {"podstart-cpu", startCPU}, {"podstart-wall", startWall}} {
+		}{{"creates-cpu", createCPU}, {"creates-alloc", createAlloc}, {"creates-wall", createWall},
+			{"podstart-cpu", startCPU}, {"podstart-alloc", startAlloc}, {"podstart-wall", startWall}} {
 			b.ReportMetric(m.o.median, "%overhead-"+m.name)
 			b.ReportMetric(m.o.ciLow, "%ci-low-"+m.name)
 			b.ReportMetric(m.o.ciHigh, "%ci-high-"+m.name)
@@ -82,9 +87,11 @@ func BenchmarkTracingOverhead(b *testing.B) {
 		fmt.Printf("\nTracing overhead, off and on in alternating rounds, median of the pairs (goal < 5%%)\n")
 		fmt.Printf("  API pod creates (16 clients, %d pairs of rounds of %d creates)\n", tracingCreatePairs, tracingCreates)
 		fmt.Printf("    server CPU per create  untraced %.2f ms, traced %.2f ms; overhead %s\n", createCPU.offMedian*1e3, createCPU.onMedian*1e3, createCPU)
+		fmt.Printf("    allocated per create   untraced %.1f KiB, traced %.1f KiB; overhead %s\n", createAlloc.offMedian/1024, createAlloc.onMedian/1024, createAlloc)
 		fmt.Printf("    wall time (creates/s)  untraced %.0f, traced %.0f; overhead %s\n", 1/createWall.offMedian, 1/createWall.onMedian, createWall)
 		fmt.Printf("  pod startup to Ready, simulated nodes (%d pairs of rounds of %d pods through a ReplicaSet)\n", tracingStartPairs, tracingStartPods)
 		fmt.Printf("    CPU per pod            untraced %.1f ms, traced %.1f ms; overhead %s\n", startCPU.offMedian*1e3, startCPU.onMedian*1e3, startCPU)
+		fmt.Printf("    allocated per pod      untraced %.0f KiB, traced %.0f KiB; overhead %s\n", startAlloc.offMedian/1024, startAlloc.onMedian/1024, startAlloc)
 		fmt.Printf("    startup p50            untraced %.0f ms, traced %.0f ms; overhead %s\n", startWall.offMedian, startWall.onMedian, startWall)
 	}
 }
@@ -152,7 +159,7 @@ func quantile(values []float64, q float64) float64 {
 
 // tracingCreateRounds creates pods in both stacks in alternating rounds; costs per create in
 // seconds.
-func tracingCreateRounds(b *testing.B, stacks map[bool]*stackProcess) (cpu, wall overhead) {
+func tracingCreateRounds(b *testing.B, stacks map[bool]*stackProcess) (cpu, alloc, wall overhead) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	clients := map[bool]kubernetes.Interface{}
@@ -171,46 +178,49 @@ func tracingCreateRounds(b *testing.B, stacks map[bool]*stackProcess) (cpu, wall
 			b.Fatal(err)
 		}
 	}
-	round := func(on bool, prefix string) (cpu, wall float64) {
+	round := func(on bool, prefix string) (cpu, alloc, wall float64) {
 		c := clients[on]
-		before := stacks[on].cpu(b)
+		cpu0, alloc0 := stacks[on].usage(b)
 		_, d := parallel(ctx, b, tracingCreates, func(ctx context.Context, j int) error {
 			pod := benchPod(fmt.Sprintf("%s-%05d", prefix, j))
 			pod.Spec.SchedulerName = "no-scheduler" // the API's work alone
 			_, err := c.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{})
 			return err
 		})
-		return (stacks[on].cpu(b) - before).Seconds() / tracingCreates, d.Seconds() / tracingCreates
+		cpu1, alloc1 := stacks[on].usage(b)
+		return (cpu1 - cpu0).Seconds() / tracingCreates, (alloc1 - alloc0) / tracingCreates, d.Seconds() / tracingCreates
 	}
 	// A warm-up round each, not counted.
 	round(false, "warm")
 	round(true, "warm")
-	cpus, walls := map[bool][]float64{}, map[bool][]float64{}
+	cpus, allocs, walls := map[bool][]float64{}, map[bool][]float64{}, map[bool][]float64{}
 	for r := range 2 * tracingCreatePairs {
 		on := order(r)
-		c, w := round(on, fmt.Sprintf("t-%03d", r))
-		cpus[on], walls[on] = append(cpus[on], c), append(walls[on], w)
+		c, a, w := round(on, fmt.Sprintf("t-%03d", r))
+		cpus[on], allocs[on], walls[on] = append(cpus[on], c), append(allocs[on], a), append(walls[on], w)
 	}
-	return pairOverheads(cpus[false], cpus[true]), pairOverheads(walls[false], walls[true])
+	return pairOverheads(cpus[false], cpus[true]), pairOverheads(allocs[false], allocs[true]), pairOverheads(walls[false], walls[true])
 }
 
 // tracingStartRounds starts ReplicaSets in both stacks in alternating rounds; costs: CPU
 // seconds per pod, and the round's median startup in ms.
-func tracingStartRounds(b *testing.B, stacks map[bool]*stackProcess) (cpu, wall overhead) {
-	cpus, walls := map[bool][]float64{}, map[bool][]float64{}
+func tracingStartRounds(b *testing.B, stacks map[bool]*stackProcess) (cpu, alloc, wall overhead) {
+	cpus, allocs, walls := map[bool][]float64{}, map[bool][]float64{}, map[bool][]float64{}
 	for r := range 2 * tracingStartPairs {
 		on := order(r)
 		s := stacks[on]
-		before := s.cpu(b)
+		cpu0, alloc0 := s.usage(b)
 		p50 := s.round(b)
-		cpus[on] = append(cpus[on], (s.cpu(b)-before).Seconds()/tracingStartPods)
+		cpu1, alloc1 := s.usage(b)
+		cpus[on] = append(cpus[on], (cpu1-cpu0).Seconds()/tracingStartPods)
+		allocs[on] = append(allocs[on], (alloc1-alloc0)/tracingStartPods)
 		walls[on] = append(walls[on], p50)
 	}
-	return pairOverheads(cpus[false], cpus[true]), pairOverheads(walls[false], walls[true])
+	return pairOverheads(cpus[false], cpus[true]), pairOverheads(allocs[false], allocs[true]), pairOverheads(walls[false], walls[true])
 }
 
-// stackProcess is a TestTracingStack child: it answers "cpu" with its CPU time so far (ns) and
-// "round" with a startup round's median in ms, on its fd 3.
+// stackProcess is a TestTracingStack child: it answers "cpu" with its CPU time (ns) and heap
+// bytes allocated so far, and "round" with a startup round's median in ms, on its fd 3.
 type stackProcess struct {
 	cmd        *exec.Cmd
 	in         io.WriteCloser
@@ -264,9 +274,10 @@ func (s *stackProcess) answer(b *testing.B) string {
 	return s.answers.Text()
 }
 
-func (s *stackProcess) ask(b *testing.B, command string) float64 {
+// round runs a startup round and returns its median startup in ms.
+func (s *stackProcess) round(b *testing.B) float64 {
 	b.Helper()
-	if _, err := fmt.Fprintln(s.in, command); err != nil {
+	if _, err := fmt.Fprintln(s.in, "round"); err != nil {
 		b.Fatal(err)
 	}
 	var v float64
@@ -276,15 +287,32 @@ func (s *stackProcess) ask(b *testing.B, command string) float64 {
 	return v
 }
 
-func (s *stackProcess) round(b *testing.B) float64 { return s.ask(b, "round") }
-
-func (s *stackProcess) cpu(b *testing.B) time.Duration { return time.Duration(s.ask(b, "cpu")) }
+// usage is the stack's CPU time and heap bytes allocated so far.
+func (s *stackProcess) usage(b *testing.B) (time.Duration, float64) {
+	b.Helper()
+	if _, err := fmt.Fprintln(s.in, "cpu"); err != nil {
+		b.Fatal(err)
+	}
+	var cpu, alloc float64
+	if _, err := fmt.Sscan(s.answer(b), &cpu, &alloc); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(cpu), alloc
+}
 
 func (s *stackProcess) stop(b *testing.B) {
 	_ = s.in.Close()
 	if err := s.cmd.Wait(); err != nil {
 		b.Errorf("the stack: %v\n%s", err, tail(s.log.String(), 4000))
 	}
+}
+
+// allocated is how many bytes this process has allocated on the heap so far: the part of a
+// Go server's work that the machine's load does not move.
+func allocated() uint64 {
+	sample := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(sample)
+	return sample[0].Value.Uint64()
 }
 
 // processCPU is this process's user and system CPU time so far.
@@ -300,7 +328,7 @@ func processCPU() time.Duration {
 // controllers and the scheduler, tracing on (as `skiff up`: the process's global provider and
 // the API server's) or off (as --disable-tracing), and simulated nodes whose pods become Ready
 // as soon as they are bound. It answers, on fd 3, "ready KUBECONFIG" once started, then each
-// "cpu" line on stdin with its CPU time so far in ns, each "round" line with the median startup
+// "cpu" line on stdin with its CPU time (ns) and heap bytes allocated so far, each "round" line with the median startup
 // of a new ReplicaSet's pods, creation → Ready as a watch sees them, in ms.
 func TestTracingStack(t *testing.T) {
 	mode := os.Getenv(tracingStackEnv)
@@ -341,7 +369,7 @@ func TestTracingStack(t *testing.T) {
 	for r := 0; in.Scan(); {
 		switch in.Text() {
 		case "cpu":
-			fmt.Fprintln(out, int64(processCPU()))
+			fmt.Fprintln(out, int64(processCPU()), allocated())
 		case "round":
 			lat := startupRound(ctx, t, c, fmt.Sprintf("r%03d", r))
 			fmt.Fprintf(out, "%f\n", ms(pct(lat, 50)))
