@@ -24,6 +24,11 @@ func TestPodPageShowsTheTrace(t *testing.T) {
 	s := startNodeT(t, t.TempDir(), "page-node", "10.244.246.0/24")
 	ns := s.namespace(t)
 	t.Cleanup(func() { s.kubectl(t, "delete", "namespace", ns, "--timeout=60s") })
+	t.Cleanup(func() {
+		if t.Failed() { // what the pods waited for
+			t.Logf("%s\n%s\n%s", s.kubectl(t, "-n", ns, "get", "pods,events", "-o", "wide"), s.kubectl(t, "get", "nodes", "-o", "wide"), s.logTail())
+		}
+	})
 	s.ok(t, "-n", ns, "create", "deployment", "web", "--image=busybox", "--replicas=2", "--", "sleep", "3600")
 	s.ok(t, "-n", ns, "rollout", "status", "deployment/web", "--timeout=120s")
 	name := strings.Fields(s.ok(t, "-n", ns, "get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].metadata.name}"))[0]
