@@ -68,7 +68,7 @@ conformance: ## Run upstream conformance specs matching FOCUS (minus SKIP) again
 	GO="$(GO)" FOCUS='$(FOCUS)' SKIP='$(SKIP)' ./hack/conformance.sh
 
 .PHONY: bench
-bench: ## Run the benchmarks (API vs raw etcd, watch burst: forced watch closes under 5,000 pods with 20 watchers, tracing overhead on API creates, ReplicaSet burst, Job completions next to it, scheduler SchedulingBasic 500 and 5000 nodes, service proxy programming, testenv start, stats of 100 pods vs idle).
+bench: ## Run the benchmarks (API vs raw etcd, watch burst: forced watch closes under 5,000 pods with 20 watchers, tracing overhead on API creates and pod startup (alternating rounds off and on; CPU and wall time), ReplicaSet burst, Job completions next to it, scheduler SchedulingBasic 500 and 5000 nodes, service proxy programming, testenv start, stats of 100 pods vs idle).
 	SKIFF_BENCH_LARGE=1 $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/ ./controllers/scheduler/ ./nodeagent/proxy/ ./testenv/
 	$(GO) test -run '^$$' -bench StatsCost -benchtime 200x ./nodeagent/stats/
 

@@ -50,7 +50,7 @@ func newHistoryCommand() *cobra.Command {
 			return nil
 		},
 	}
-	flags.add(cmd.Flags())
+	flags.add(cmd.Flags(), true)
 	cmd.Flags().IntVar(&limit, "limit", history.DefaultLimit, "Show at most this many revisions (the newest).")
 	return cmd
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -16,28 +18,52 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/skiff-dev/skiff/apiserver"
 )
 
-// clusterFlags are the kubectl-like flags of the commands that ask a running cluster
-// (`skiff history`, `skiff why`).
+// clusterFlags are the flags of the commands that ask a running cluster (`skiff trace`, `why`,
+// `history`, `ui`): one kubeconfig lookup for all of them, kubeconfigPath.
 type clusterFlags struct {
-	kubeconfig, namespace, context string
+	kubeconfig, context, dataDir, namespace string
 }
 
-func (f *clusterFlags) add(fs *pflag.FlagSet) {
-	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).")
-	fs.StringVarP(&f.namespace, "namespace", "n", "", "The namespace (default: the context's, else default).")
+// add registers --kubeconfig, --context and --data-dir, and -n/--namespace when the command
+// takes one.
+func (f *clusterFlags) add(fs *pflag.FlagSet, namespaced bool) {
+	f.dataDir = apiserver.NewOptions().DataDir
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "Path to the kubeconfig file (default: $KUBECONFIG, else <data-dir>/kubeconfig if it exists, else ~/.kube/config).")
 	fs.StringVar(&f.context, "context", "", "The kubeconfig context to use.")
+	fs.StringVar(&f.dataDir, "data-dir", f.dataDir, "The data dir of skiff up, whose admin kubeconfig is used when neither --kubeconfig nor $KUBECONFIG is set.")
+	if namespaced {
+		fs.StringVarP(&f.namespace, "namespace", "n", "", "The namespace (default: the context's, else default).")
+	}
 }
 
-// client returns a clientset for the flags and the namespace to use.
-func (f *clusterFlags) client() (*kubernetes.Clientset, *rest.Config, string, error) {
+// kubeconfigPath decides which kubeconfig the insight commands load: the flag's; else none
+// (kubectl's rules, which read $KUBECONFIG) when $KUBECONFIG is set; else the data dir's admin
+// kubeconfig when it exists; else none (kubectl's rules: ~/.kube/config).
+func kubeconfigPath(flag, env, dataDir string, exists func(string) bool) string {
+	switch {
+	case flag != "":
+		return flag
+	case env != "":
+		return ""
+	case dataDir != "" && exists(filepath.Join(dataDir, "kubeconfig")):
+		return filepath.Join(dataDir, "kubeconfig")
+	}
+	return ""
+}
+
+// clientConfig is the flags' client config (kubeconfigPath, then --context) and the namespace
+// to use: --namespace, else the context's, else default.
+func (f *clusterFlags) clientConfig() (*rest.Config, string, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = f.kubeconfig
+	rules.ExplicitPath = kubeconfigPath(f.kubeconfig, os.Getenv(clientcmd.RecommendedConfigPathEnvVar), f.dataDir, fileExists)
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: f.context})
 	cfg, err := cc.ClientConfig()
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("kubeconfig: %w", err)
+		return nil, "", fmt.Errorf("kubeconfig: %w", err)
 	}
 	ns := f.namespace
 	if ns == "" {
@@ -45,11 +71,25 @@ func (f *clusterFlags) client() (*kubernetes.Clientset, *rest.Config, string, er
 			ns = "default"
 		}
 	}
+	return cfg, ns, nil
+}
+
+// client is clientConfig's clientset.
+func (f *clusterFlags) client() (*kubernetes.Clientset, *rest.Config, string, error) {
+	cfg, ns, err := f.clientConfig()
+	if err != nil {
+		return nil, nil, "", err
+	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, nil, "", err
 	}
 	return client, cfg, ns, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // resolveResource finds the resource KIND names as kubectl does: a resource, short name or

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,16 +15,14 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
-	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/insight/trace"
 )
 
 func newTraceCommand() *cobra.Command {
 	var (
-		kubeconfig, namespace, output string
-		dataDir                       = apiserver.NewOptions().DataDir
+		flags  clusterFlags
+		output string
 	)
 	cmd := &cobra.Command{
 		Use:   "trace KIND/NAME",
@@ -36,7 +33,7 @@ func newTraceCommand() *cobra.Command {
 			"critical path marked with '*'.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := clientConfig(kubeconfig, dataDir)
+			cfg, namespace, err := flags.clientConfig()
 			if err != nil {
 				return err
 			}
@@ -53,26 +50,9 @@ func newTraceCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&namespace, "namespace", "n", "default", "Namespace of the object.")
+	flags.add(cmd.Flags(), true)
 	cmd.Flags().StringVarP(&output, "output", "o", "", "json: the spans instead of the diagram.")
-	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "Kubeconfig of the cluster (default $KUBECONFIG, else <data-dir>/kubeconfig).")
-	cmd.Flags().StringVar(&dataDir, "data-dir", dataDir, "Data dir of the control plane, whose kubeconfig is used when neither --kubeconfig nor $KUBECONFIG is set.")
 	return cmd
-}
-
-// clientConfig loads --kubeconfig, else $KUBECONFIG, else the data dir's admin kubeconfig.
-func clientConfig(kubeconfig, dataDir string) (*rest.Config, error) {
-	if kubeconfig == "" {
-		kubeconfig = os.Getenv("KUBECONFIG")
-	}
-	if kubeconfig == "" {
-		kubeconfig = dataDir + "/kubeconfig"
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", kubeconfig, err)
-	}
-	return cfg, nil
 }
 
 // fetchTrace resolves KIND/NAME and its owners and asks the API server for their spans.
@@ -105,26 +85,17 @@ func fetchTrace(ctx context.Context, cfg *rest.Config, ref, namespace string) ([
 	}
 	// The owners' own work (a pod's ReplicaSet, its Deployment), not their other children.
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
-	var ancestors []string
-	cur := obj
-	for range 5 {
-		ctrl := metav1.GetControllerOf(cur)
-		if ctrl == nil {
-			break
-		}
-		ancestors = append(ancestors, string(ctrl.UID))
-		gv, err := schema.ParseGroupVersion(ctrl.APIVersion)
+	ancestors := trace.Ancestors(obj, func(ref metav1.OwnerReference, _ string) (metav1.Object, error) {
+		gv, err := schema.ParseGroupVersion(ref.APIVersion)
 		if err != nil {
-			break
+			return nil, err
 		}
-		m, err := mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: ctrl.Kind}, gv.Version)
+		m, err := mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: ref.Kind}, gv.Version)
 		if err != nil {
-			break
+			return nil, err
 		}
-		if cur, err = get(m.Resource, m.Scope.Name() == "namespace", ctrl.Name); err != nil {
-			break
-		}
-	}
+		return get(m.Resource, m.Scope.Name() == "namespace", ref.Name)
+	})
 	var resp trace.Response
 	if err := getInsight(ctx, dc.RESTClient(), trace.Path, url.Values{"uid": {string(obj.GetUID())}, "ancestor": ancestors}, &resp); err != nil {
 		return nil, fmt.Errorf("reading the traces: %w", err)

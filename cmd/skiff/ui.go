@@ -9,36 +9,32 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/insight/ui"
 )
 
 func newUICommand() *cobra.Command {
 	var (
-		kubeconfig string
-		dataDir    = apiserver.NewOptions().DataDir
-		address    string
-		port       int
-		open       bool
+		flags   clusterFlags
+		address string
+		port    int
+		open    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "ui",
 		Short: "Open the cluster's web pages through a local proxy with the kubeconfig's credentials",
 		Long: "Serve the API server's web pages (/ui/: nodes and pods live, a pod's sequence diagram, why, history)\n" +
 			"on a local address, as `kubectl proxy`: requests are forwarded with the kubeconfig's credentials\n" +
-			"(by default <data-dir>/kubeconfig, else $KUBECONFIG). The address printed carries a one-time secret\n" +
-			"that the browser keeps in a cookie; only that browser, and only the pages' reads, are forwarded.\n" +
+			"(--kubeconfig, else $KUBECONFIG, else <data-dir>/kubeconfig if it exists, else ~/.kube/config).\n" +
+			"The address printed carries a one-time secret that the browser keeps in a cookie; only that\n" +
+			"browser, and only the pages' reads, are forwarded.\n" +
 			"Runs until interrupted.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := uiKubeconfig(kubeconfig, dataDir)
+			cfg, _, err := flags.clientConfig()
 			if err != nil {
 				return err
 			}
@@ -70,33 +66,11 @@ func newUICommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "Kubeconfig whose credentials the proxy uses (default <data-dir>/kubeconfig if it exists, else $KUBECONFIG or ~/.kube/config).")
-	cmd.Flags().StringVar(&dataDir, "data-dir", dataDir, "Data dir of `skiff up`, for its admin kubeconfig.")
+	flags.add(cmd.Flags(), false)
 	cmd.Flags().StringVar(&address, "address", "127.0.0.1", "Local address to serve on (a loopback address).")
 	cmd.Flags().IntVar(&port, "port", 0, "Port to serve on (0: any free port).")
 	cmd.Flags().BoolVar(&open, "open", true, "Open the address in a browser (xdg-open) when a display is available.")
 	return cmd
-}
-
-// uiKubeconfig is --kubeconfig, else the data dir's admin kubeconfig, else kubectl's rules.
-func uiKubeconfig(kubeconfig, dataDir string) (*rest.Config, error) {
-	if kubeconfig == "" {
-		if p := filepath.Join(dataDir, "kubeconfig"); fileExists(p) {
-			kubeconfig = p
-		}
-	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("loading the kubeconfig: %w", err)
-	}
-	return cfg, nil
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
 
 // openBrowser starts xdg-open when there is a display; the address is printed anyway.

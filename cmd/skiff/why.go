@@ -42,7 +42,7 @@ func newWhyCommand() *cobra.Command {
 			return nil
 		},
 	}
-	flags.add(cmd.Flags())
+	flags.add(cmd.Flags(), true)
 	return cmd
 }
 

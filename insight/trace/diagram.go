@@ -227,13 +227,23 @@ func header(component string) string {
 	return component
 }
 
-// FormatDuration prints a duration with millisecond precision (microseconds below 1 ms).
+// FormatDuration prints a duration as people read timings, to three significant digits: 850µs,
+// 1.5ms, 12ms, 340ms, 1.25s, 2m3s ("0" for none, "-" before a negative one). `skiff trace`, the
+// web page's diagram and the tour in docs/ print every duration with it.
 func FormatDuration(d time.Duration) string {
 	switch {
+	case d == 0:
+		return "0"
+	case d < 0:
+		return "-" + FormatDuration(-d)
 	case d < time.Millisecond:
-		return d.Round(time.Microsecond).String()
+		return fmt.Sprintf("%dµs", d.Microseconds())
+	case d < 100*time.Millisecond:
+		return fmt.Sprintf("%.3gms", float64(d)/float64(time.Millisecond))
 	case d < time.Second:
-		return d.Round(100 * time.Microsecond).String()
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.3gs", d.Seconds())
 	}
-	return d.Round(time.Millisecond).String()
+	return d.Round(time.Second).String()
 }

@@ -171,3 +171,21 @@ func TestVisibleKeepsRelated(t *testing.T) {
 		t.Errorf("Columns = %v, want %v", cols, want)
 	}
 }
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0:                        "0",
+		850 * time.Microsecond:   "850µs",
+		12 * time.Millisecond:    "12ms",
+		1500 * time.Microsecond:  "1.5ms",
+		12345 * time.Microsecond: "12.3ms",
+		340 * time.Millisecond:   "340ms",
+		1250 * time.Millisecond:  "1.25s",
+		123 * time.Second:        "2m3s",
+		-5 * time.Millisecond:    "-5ms",
+	} {
+		if got := FormatDuration(d); got != want {
+			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

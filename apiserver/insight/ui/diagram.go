@@ -2,32 +2,11 @@ package ui
 
 import (
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/skiff-dev/skiff/insight/trace"
 )
-
-// Span is one span of the trace endpoint's answer (GET /insight/v1/traces?uid=UID).
-type Span struct {
-	TraceID      string         `json:"traceID"`
-	SpanID       string         `json:"spanID"`
-	ParentSpanID string         `json:"parentSpanID"`
-	Name         string         `json:"name"`
-	Component    string         `json:"component"`
-	Caller       string         `json:"caller"`
-	Start        time.Time      `json:"start"`
-	End          time.Time      `json:"end"`
-	Attributes   map[string]any `json:"attributes"`
-}
-
-// Components are the kinds of the diagram's columns, in this order (insight/trace's Kinds, as
-// `skiff trace` draws them). A component is a kind, or kind:instance ("controller:deployment",
-// "agent:node-a"). Components of other kinds get columns after these, in the order they first
-// appear.
-var Components = trace.Kinds
 
 // Sizes of the diagram, in SVG user units.
 const (
@@ -66,8 +45,8 @@ type Arrow struct {
 	// BarX and BarWidth place the span on the timeline at the right (start and length scaled
 	// to the whole trace).
 	BarX, BarWidth int
-	// Depth is the number of ancestors found among the spans.
-	Depth int
+	// Critical is set when the span is on the critical path (`skiff trace` marks it with '*').
+	Critical bool
 }
 
 // Layout is a sequence diagram ready to draw: lifelines, arrows from top to bottom in start
@@ -83,86 +62,21 @@ type Layout struct {
 	TimelineX, TimelineWidth int
 	Total                    time.Duration
 	TotalText                string
+	// Critical is the sum of the critical path's spans (trace.CriticalPath), CriticalSpans
+	// their number: the figure `skiff trace` prints last.
+	Critical      time.Duration
+	CriticalText  string
+	CriticalSpans int
 }
 
-// Diagram lays out spans as a sequence diagram: one column per component (by kind in
-// Components' order), one arrow per span from its caller's column to its component's, rows in
-// start order (a parent before its children when they start together). A span without a caller
-// is called by its parent span's component, or by its own component when it has no parent
-// among the spans. Pure: the same spans give the same layout.
-func Diagram(spans []Span) Layout {
-	byID := make(map[string]*Span, len(spans))
-	for i := range spans {
-		if spans[i].SpanID != "" {
-			byID[spans[i].SpanID] = &spans[i]
-		}
-	}
-	depth := func(s *Span) int {
-		d := 0
-		seen := map[string]bool{s.SpanID: true}
-		for p := byID[s.ParentSpanID]; p != nil && !seen[p.SpanID]; p = byID[p.ParentSpanID] {
-			seen[p.SpanID] = true
-			d++
-		}
-		return d
-	}
-	type row struct {
-		span   *Span
-		caller string
-		depth  int
-	}
-	rows := make([]row, 0, len(spans))
-	for i := range spans {
-		s := &spans[i]
-		caller := s.Caller
-		if caller == "" {
-			if p := byID[s.ParentSpanID]; p != nil {
-				caller = p.Component
-			} else {
-				caller = s.Component
-			}
-		}
-		rows = append(rows, row{span: s, caller: caller, depth: depth(s)})
-	}
-	sort.SliceStable(rows, func(i, j int) bool {
-		a, b := rows[i], rows[j]
-		if !a.span.Start.Equal(b.span.Start) {
-			return a.span.Start.Before(b.span.Start)
-		}
-		if a.depth != b.depth {
-			return a.depth < b.depth
-		}
-		return a.span.Name < b.span.Name
-	})
-
-	// Columns: one per component, by kind in Components' order (the components of one kind,
-	// "controller:deployment", "agent:node-a", in the order they first appear), a kind
-	// without spans as its bare name, other kinds after them in order of appearance.
-	var seen []string
-	for _, r := range rows {
-		for _, c := range []string{r.caller, r.span.Component} {
-			if c != "" && !slices.Contains(seen, c) {
-				seen = append(seen, c)
-			}
-		}
-	}
-	var names []string
-	for _, kind := range Components {
-		n := len(names)
-		for _, c := range seen {
-			if trace.Kind(c) == kind {
-				names = append(names, c)
-			}
-		}
-		if len(names) == n {
-			names = append(names, kind)
-		}
-	}
-	for _, c := range seen {
-		if !slices.Contains(Components, trace.Kind(c)) {
-			names = append(names, c)
-		}
-	}
+// Diagram lays out spans as `skiff trace` draws them (insight/trace's Render), so that the page
+// and the terminal show the same diagram: the spans trace.Visible keeps, in start order; one
+// column per component in trace.Columns' order; one arrow per span from its caller's column to
+// its component's (on its component's own lifeline when it has no caller or calls itself); the
+// spans of trace.CriticalPath marked and summed. Pure: the same spans give the same layout.
+func Diagram(spans []trace.Span) Layout {
+	spans = trace.Visible(spans)
+	names := trace.Columns(spans)
 	index := map[string]int{}
 	columns := make([]Column, 0, len(names))
 	for i, name := range names {
@@ -170,15 +84,20 @@ func Diagram(spans []Span) Layout {
 		kind, instance, _ := strings.Cut(name, ":")
 		columns = append(columns, Column{Name: name, Kind: kind, Instance: instance, X: diagramLeft + i*columnWidth + columnWidth/2})
 	}
+	path := trace.CriticalPath(spans)
+	critical := make(map[int]bool, len(path))
+	for _, i := range path {
+		critical[i] = true
+	}
 
 	var first, last time.Time
-	for i, r := range rows {
-		if i == 0 || r.span.Start.Before(first) {
-			first = r.span.Start
+	for i, s := range spans {
+		end := s.End
+		if end.Before(s.Start) {
+			end = s.Start
 		}
-		end := r.span.End
-		if end.Before(r.span.Start) {
-			end = r.span.Start
+		if i == 0 || s.Start.Before(first) {
+			first = s.Start
 		}
 		if i == 0 || end.After(last) {
 			last = end
@@ -199,48 +118,33 @@ func Diagram(spans []Span) Layout {
 		TimelineX:     timelineX,
 		TimelineWidth: timelineWidth,
 		Total:         total,
-		TotalText:     FormatDuration(total),
+		TotalText:     trace.FormatDuration(total),
+		Critical:      trace.Sum(spans, path),
+		CriticalSpans: len(path),
 	}
-	for i, r := range rows {
-		s := r.span
-		d := s.End.Sub(s.Start)
-		if d < 0 {
-			d = 0
-		}
+	l.CriticalText = trace.FormatDuration(l.Critical)
+	for i, s := range spans {
+		d := max(s.Duration(), 0)
 		offset := s.Start.Sub(first)
+		caller := s.Caller
+		if _, ok := index[caller]; !ok {
+			caller = s.Component
+		}
 		a := Arrow{
-			Name: s.Name, Caller: r.caller, Component: s.Component,
-			X1: columns[index[r.caller]].X, X2: columns[index[s.Component]].X,
+			Name: s.Name, Caller: caller, Component: s.Component,
+			X1: columns[index[caller]].X, X2: columns[index[s.Component]].X,
 			Y:      diagramTop + (i+1)*rowHeight,
-			Offset: offset, Duration: d, Depth: r.depth,
-			Label:      fmt.Sprintf("%s (%s)", s.Name, FormatDuration(d)),
-			OffsetText: "+" + FormatDuration(offset),
+			Offset: offset, Duration: d, Critical: critical[i],
+			Label:      fmt.Sprintf("%s (%s)", s.Name, trace.FormatDuration(d)),
+			OffsetText: "+" + trace.FormatDuration(offset),
 			BarX:       timelineX + scale(offset),
 			BarWidth:   max(scale(d), minTimelineBarW),
 		}
 		a.Self = a.X1 == a.X2
 		l.Arrows = append(l.Arrows, a)
 	}
-	l.LifelineBottom = diagramTop + (len(rows)+1)*rowHeight
+	l.LifelineBottom = diagramTop + (len(spans)+1)*rowHeight
 	l.Height = l.LifelineBottom + diagramBottom
 	l.Width = timelineX + timelineWidth + 10
 	return l
-}
-
-// FormatDuration prints d as people read timings: 850µs, 12ms, 1.25s, 2m3s.
-func FormatDuration(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "0"
-	case d < time.Millisecond:
-		return fmt.Sprintf("%dµs", d.Microseconds())
-	case d < 100*time.Millisecond:
-		return fmt.Sprintf("%.3gms", float64(d)/float64(time.Millisecond))
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.3gs", d.Seconds())
-	default:
-		return d.Round(time.Second).String()
-	}
 }

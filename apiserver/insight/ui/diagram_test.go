@@ -1,16 +1,20 @@
 package ui
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/skiff-dev/skiff/insight/trace"
 )
 
 func TestDiagram(t *testing.T) {
 	t0 := time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
-	span := func(id, parent, name, component, caller string, start, end int) Span {
-		return Span{SpanID: id, ParentSpanID: parent, Name: name, Component: component, Caller: caller, Start: at(start), End: at(end)}
+	span := func(id, parent, name, component, caller string, start, end int) trace.Span {
+		return trace.Span{SpanID: id, ParentSpanID: parent, Name: name, Component: component, Caller: caller, Start: at(start), End: at(end)}
 	}
 	col := func(i int) int { return diagramLeft + i*columnWidth + columnWidth/2 }
 	type arrow struct {
@@ -18,81 +22,76 @@ func TestDiagram(t *testing.T) {
 		from, to          int // column indexes
 		offsetMS, durMS   int
 		label, offsetText string
+		critical          bool
 	}
 	tests := []struct {
-		name    string
-		spans   []Span
-		columns []string
-		arrows  []arrow
-		total   time.Duration
+		name     string
+		spans    []trace.Span
+		columns  []string
+		arrows   []arrow
+		total    time.Duration
+		critical string
 	}{
 		{
-			name:    "no spans: the columns alone",
-			columns: Components,
+			name:     "no spans: nothing to draw",
+			critical: "0",
 		},
 		{
 			name: "a pod's start, given out of order",
-			spans: []Span{
+			spans: []trace.Span{
 				span("4", "", "bind", "apiserver", "scheduler", 30, 34),
 				span("1", "", "create pod", "apiserver", "kubectl", 0, 12),
 				span("2", "1", "etcd txn", "etcd", "apiserver", 5, 9),
-				span("3", "", "schedule", "scheduler", "scheduler", 20, 35),
-				span("5", "", "start container", "runtime", "agent", 50, 1300),
+				span("3", "", "schedule", "scheduler", "", 20, 29),
+				span("5", "", "start container", "runtime", "agent:node-a", 50, 1300),
 			},
-			columns: Components,
+			columns: []string{"kubectl", "apiserver", "etcd", "scheduler", "agent:node-a", "runtime"},
 			arrows: []arrow{
-				{"create pod", 0, 1, 0, 12, "create pod (12ms)", "+0"},
-				{"etcd txn", 1, 2, 5, 4, "etcd txn (4ms)", "+5ms"},
-				{"schedule", 4, 4, 20, 15, "schedule (15ms)", "+20ms"},
-				{"bind", 4, 1, 30, 4, "bind (4ms)", "+30ms"},
-				{"start container", 5, 6, 50, 1250, "start container (1.25s)", "+50ms"},
+				{"create pod", 0, 1, 0, 12, "create pod (12ms)", "+0", false},
+				{"etcd txn", 1, 2, 5, 4, "etcd txn (4ms)", "+5ms", true},
+				{"schedule", 3, 3, 20, 9, "schedule (9ms)", "+20ms", true},
+				{"bind", 3, 1, 30, 4, "bind (4ms)", "+30ms", true},
+				{"start container", 4, 5, 50, 1250, "start container (1.25s)", "+50ms", true},
 			},
-			total: 1300 * time.Millisecond,
+			total:    1300 * time.Millisecond,
+			critical: "1.27s",
 		},
 		{
-			name: "no caller: the parent's component calls; no parent: the component itself",
-			spans: []Span{
-				span("a", "", "reconcile", "controller", "", 0, 10),
-				span("b", "a", "create replicaset", "apiserver", "", 0, 8),
+			name: "the API server's own nested spans are left out, as skiff trace does",
+			spans: []trace.Span{
+				span("a", "", "POST pods", "apiserver", "controller:replicaset", 0, 10),
+				span("b", "a", "Admit", "apiserver", "", 1, 2),
+				span("c", "a", "Create etcd3", "etcd", "apiserver", 3, 9),
 			},
-			columns: Components,
+			columns: []string{"apiserver", "etcd", "controller:replicaset"},
 			arrows: []arrow{
-				{"reconcile", 3, 3, 0, 10, "reconcile (10ms)", "+0"},
-				{"create replicaset", 3, 1, 0, 8, "create replicaset (8ms)", "+0"},
+				{"POST pods", 2, 0, 0, 10, "POST pods (10ms)", "+0", false},
+				{"Create etcd3", 0, 1, 3, 6, "Create etcd3 (6ms)", "+3ms", true},
 			},
-			total: 10 * time.Millisecond,
+			total:    10 * time.Millisecond,
+			critical: "6ms",
 		},
 		{
-			name: "instances of a kind take its place, in the order they appear",
-			spans: []Span{
+			name: "instances of a kind take its place, in the order they appear; other kinds after",
+			spans: []trace.Span{
 				span("a", "", "reconcile", "controller:replicaset", "", 0, 4),
 				span("b", "", "reconcile", "controller:deployment", "", 1, 3),
 				span("c", "", "create pod", "apiserver", "controller:replicaset", 2, 4),
 				span("d", "", "sync pod", "agent:node-b", "apiserver", 5, 9),
 				span("e", "", "sync pod", "agent:node-a", "apiserver", 6, 10),
+				span("f", "", "webhook", "webhook-server", "apiserver", 11, 12),
 			},
-			columns: []string{"kubectl", "apiserver", "etcd", "controller:replicaset", "controller:deployment", "scheduler", "agent:node-b", "agent:node-a", "runtime", "proxy"},
+			columns: []string{"apiserver", "controller:replicaset", "controller:deployment", "agent:node-b", "agent:node-a", "webhook-server"},
 			arrows: []arrow{
-				{"reconcile", 3, 3, 0, 4, "reconcile (4ms)", "+0"},
-				{"reconcile", 4, 4, 1, 2, "reconcile (2ms)", "+1ms"},
-				{"create pod", 3, 1, 2, 2, "create pod (2ms)", "+2ms"},
-				{"sync pod", 1, 6, 5, 4, "sync pod (4ms)", "+5ms"},
-				{"sync pod", 1, 7, 6, 4, "sync pod (4ms)", "+6ms"},
+				{"reconcile", 1, 1, 0, 4, "reconcile (4ms)", "+0", true},
+				{"reconcile", 2, 2, 1, 2, "reconcile (2ms)", "+1ms", false},
+				{"create pod", 1, 0, 2, 2, "create pod (2ms)", "+2ms", false},
+				{"sync pod", 0, 3, 5, 4, "sync pod (4ms)", "+5ms", true},
+				{"sync pod", 0, 4, 6, 4, "sync pod (4ms)", "+6ms", false},
+				{"webhook", 0, 5, 11, 1, "webhook (1ms)", "+11ms", true},
 			},
-			total: 10 * time.Millisecond,
-		},
-		{
-			name: "unknown components get columns after the known ones, as they appear",
-			spans: []Span{
-				span("a", "", "webhook", "webhook-server", "apiserver", 0, 3),
-				span("b", "", "dns", "clusterdns", "agent", 1, 2),
-			},
-			columns: append(append([]string{}, Components...), "webhook-server", "clusterdns"),
-			arrows: []arrow{
-				{"webhook", 1, 8, 0, 3, "webhook (3ms)", "+0"},
-				{"dns", 5, 9, 1, 1, "dns (1ms)", "+1ms"},
-			},
-			total: 3 * time.Millisecond,
+			total:    12 * time.Millisecond,
+			critical: "9ms",
 		},
 	}
 	for _, tt := range tests {
@@ -122,36 +121,48 @@ func TestDiagram(t *testing.T) {
 				if a.Offset != time.Duration(want.offsetMS)*time.Millisecond || a.Duration != time.Duration(want.durMS)*time.Millisecond {
 					t.Errorf("arrow %d (%s): offset %v duration %v, want %dms %dms", i, a.Name, a.Offset, a.Duration, want.offsetMS, want.durMS)
 				}
-				if a.Label != want.label || a.OffsetText != want.offsetText {
-					t.Errorf("arrow %d: label %q offset %q, want %q %q", i, a.Label, a.OffsetText, want.label, want.offsetText)
+				if a.Label != want.label || a.OffsetText != want.offsetText || a.Critical != want.critical {
+					t.Errorf("arrow %d: label %q offset %q critical %v, want %q %q %v", i, a.Label, a.OffsetText, a.Critical, want.label, want.offsetText, want.critical)
 				}
 				wantBarX := l.TimelineX + int(int64(a.Offset)*timelineWidth/int64(tt.total))
 				if a.BarX != wantBarX || a.BarWidth < 1 || a.BarX+a.BarWidth > l.TimelineX+timelineWidth {
 					t.Errorf("arrow %d: bar x=%d w=%d, want x=%d within the timeline [%d,%d]", i, a.BarX, a.BarWidth, wantBarX, l.TimelineX, l.TimelineX+timelineWidth)
 				}
 			}
-			if l.Total != tt.total {
-				t.Errorf("total %v, want %v", l.Total, tt.total)
+			if l.Total != tt.total || l.CriticalText != tt.critical {
+				t.Errorf("total %v, critical path %s, want %v and %s", l.Total, l.CriticalText, tt.total, tt.critical)
 			}
 			if l.LifelineBottom != diagramTop+(len(tt.arrows)+1)*rowHeight || l.Height <= l.LifelineBottom || l.Width != l.TimelineX+timelineWidth+10 {
 				t.Errorf("size %dx%d, lifelines to %d", l.Width, l.Height, l.LifelineBottom)
+			}
+			if len(tt.spans) > 0 {
+				sameAsRender(t, l, trace.Render(tt.spans))
 			}
 		})
 	}
 }
 
-func TestFormatDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		0:                       "0",
-		850 * time.Microsecond:  "850µs",
-		12 * time.Millisecond:   "12ms",
-		1500 * time.Microsecond: "1.5ms",
-		340 * time.Millisecond:  "340ms",
-		1250 * time.Millisecond: "1.25s",
-		123 * time.Second:       "2m3s",
-	} {
-		if got := FormatDuration(d); got != want {
-			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
+// sameAsRender checks that a layout has the columns (in order), the rows and the critical path
+// of `skiff trace`'s diagram.
+func sameAsRender(t *testing.T, l Layout, rendered string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(rendered, "\n"), "\n")
+	var cols []string
+	for _, c := range l.Columns {
+		cols = append(cols, strings.Replace(c.Name, trace.ComponentController+":", "ctl:", 1))
+	}
+	if got := strings.Fields(lines[0]); !reflect.DeepEqual(got, cols) {
+		t.Errorf("skiff trace's columns %v, the page's %v", got, cols)
+	}
+	if rows := len(lines) - 2; rows != len(l.Arrows) {
+		t.Errorf("skiff trace draws %d rows, the page %d arrows", rows, len(l.Arrows))
+	}
+	for i, a := range l.Arrows {
+		if marked := strings.HasPrefix(lines[i+1], "*"); marked != a.Critical {
+			t.Errorf("row %d (%s): critical %v in skiff trace, %v on the page", i, a.Name, marked, a.Critical)
 		}
+	}
+	if want := fmt.Sprintf("critical path (*) %s in %d spans", l.CriticalText, l.CriticalSpans); !strings.Contains(lines[len(lines)-1], want) {
+		t.Errorf("skiff trace's last line %q lacks the page's %q", lines[len(lines)-1], want)
 	}
 }

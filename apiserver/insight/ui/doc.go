@@ -7,14 +7,16 @@
 //     script then follows the API's watch from the list's resourceVersion
 //     (fetch('/api/v1/pods?watch=1&resourceVersion=...'), JSON lines), updating rows, resuming
 //     at the last version when the server closes a watch and listing again on 410 Gone.
-//   - /ui/pods/NS/NAME: the pod's sequence diagram as SVG (from GET
-//     /insight/v1/traces?uid=UID, laid out by the pure Diagram: one column per component by
-//     kind in Components' order ("controller:deployment" and "agent:node-a", as insight/trace
-//     names components, take their kind's place), one arrow per span from its caller to its component in start order,
-//     labelled with its name and duration, and a timeline of the spans on the right), the "why"
-//     sentences and the scheduler's per-node verdicts (GET /insight/v1/why: "sentences" and
-//     "nodes", or "explanation" and "diagnosis" as apiserver/insight/why answers), and the
-//     history with diffs (GET /insight/v1/history). An endpoint that answers 404 shows "not
+//   - /ui/pods/NS/NAME: the pod's sequence diagram as SVG, the same diagram `skiff trace
+//     pod/NAME` prints: the same query (GET /insight/v1/traces?uid=UID&ancestor=... with the
+//     UIDs of the pod's controller chain, trace.Ancestors, each owner's resource found through
+//     discovery), laid out by the pure Diagram with insight/trace's Visible, Columns and
+//     CriticalPath (columns by kind in trace.Kinds' order, one arrow per span from its caller to
+//     its component in start order, labelled with its name and duration, the critical path
+//     marked '*' and summed, durations by trace.FormatDuration, a timeline of the spans on the
+//     right); the "why" sentences and the scheduler's per-node verdicts (GET /insight/v1/why:
+//     "sentences" and "nodes", or "explanation" and "diagnosis" as apiserver/insight/why
+//     answers), and the history with diffs (GET /insight/v1/history). An endpoint that answers 404 shows "not
 //     available"; other errors are shown as they are.
 //
 // Authentication and authorization are the API's: the handler sits on the API server's

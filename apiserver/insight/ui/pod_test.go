@@ -10,21 +10,25 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/apiserver/insight/ui"
+	"github.com/skiff-dev/skiff/insight/trace"
 )
 
 var t0 = time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC)
 
 // fakeSpans is a pod's start as the trace endpoint would tell it.
-func fakeSpans() []ui.Span {
+func fakeSpans() []trace.Span {
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
-	return []ui.Span{
+	return []trace.Span{
 		{SpanID: "1", Name: "create pod", Component: "apiserver", Caller: "kubectl", Start: at(0), End: at(12)},
 		{SpanID: "2", ParentSpanID: "1", Name: "etcd txn", Component: "etcd", Caller: "apiserver", Start: at(5), End: at(9)},
 		{SpanID: "3", Name: "schedule", Component: "scheduler", Caller: "apiserver", Start: at(20), End: at(35)},
@@ -40,7 +44,13 @@ func fakeSpans() []ui.Span {
 // false (then they answer 404, as a server without them). It records the impersonated user.
 func fakeAPI(t *testing.T, insight bool, users chan<- string) *httptest.Server {
 	t.Helper()
-	pod := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "default", UID: "uid-1", CreationTimestamp: metav1.NewTime(t0)},
+	controller := func(apiVersion, kind, name string) []metav1.OwnerReference {
+		return []metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: name, UID: types.UID("uid-" + name), Controller: ptr.To(true)}}
+	}
+	rs := appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "web-5d8f", Namespace: "default", UID: "uid-web-5d8f",
+		OwnerReferences: controller("apps/v1", "Deployment", "web")}}
+	pod := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "default", UID: "uid-1", CreationTimestamp: metav1.NewTime(t0),
+		OwnerReferences: controller("apps/v1", "ReplicaSet", "web-5d8f")},
 		Spec:   corev1.PodSpec{NodeName: "node-a", Containers: []corev1.Container{{Name: "c"}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{Name: "c", Ready: true, RestartCount: 2}}}}
 	mux := http.NewServeMux()
@@ -55,10 +65,19 @@ func fakeAPI(t *testing.T, insight bool, users chan<- string) *httptest.Server {
 		}
 	}
 	mux.Handle("GET /api/v1/namespaces/default/pods/web-1", answer(pod))
+	// The pod's controllers, found through discovery (the Deployment cannot be read: its UID
+	// still comes from the ReplicaSet's reference).
+	mux.Handle("GET /apis/apps/v1", answer(metav1.APIResourceList{GroupVersion: "apps/v1", APIResources: []metav1.APIResource{
+		{Name: "deployments/scale", Namespaced: true, Kind: "Scale"},
+		{Name: "replicasets/status", Namespaced: true, Kind: "ReplicaSet"},
+		{Name: "replicasets", Namespaced: true, Kind: "ReplicaSet"},
+	}}))
+	mux.Handle("GET /apis/apps/v1/namespaces/default/replicasets/web-5d8f", answer(rs))
 	if insight {
 		mux.HandleFunc("GET /insight/v1/traces", func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Query().Get("uid") != "uid-1" {
-				http.Error(w, "wrong uid", http.StatusBadRequest)
+			// As `skiff trace pod/web-1` asks: the pod and its controllers' own work.
+			if q := r.URL.Query(); q.Get("uid") != "uid-1" || !reflect.DeepEqual(q["ancestor"], []string{"uid-web-5d8f", "uid-web"}) {
+				http.Error(w, "wrong query "+r.URL.RawQuery, http.StatusBadRequest)
 				return
 			}
 			answer(map[string]any{"spans": fakeSpans()})(w, r)
@@ -130,7 +149,7 @@ func TestPodPage(t *testing.T) {
 			insight: true,
 			want: []string{
 				`<td id="phase">Running</td>`, "<td>1/1</td>", "<td>2</td>", "<td>90s</td>",
-				"8 spans over 1.45s.", `<g class="column" data-component="kubectl">`, `<g class="column" data-component="proxy">`,
+				"8 spans over 1.45s; critical path (*) <span id=\"critical-path\" data-duration=\"1315000000\">1.31s</span> in 5 spans.", `<g class="column" data-component="kubectl">`, `<g class="column" data-component="proxy">`,
 				`<g class="arrow" data-name="create pod" data-from="kubectl" data-to="apiserver"`,
 				`<g class="arrow" data-name="start container" data-from="agent" data-to="runtime"`,
 				">start container (1.25s)</text>", ">&#43;50ms</text>",

@@ -16,11 +16,14 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/transport"
 	"k8s.io/klog/v2"
+
+	"github.com/skiff-dev/skiff/insight/trace"
 )
 
 // Path is where the pages are served; every path below it is the UI's.
@@ -410,10 +413,12 @@ func (h *handler) pod(w http.ResponseWriter, r *http.Request) {
 	page.Row = NewPodRow(&pod, h.now())
 	page.Conditions = pod.Status.Conditions
 
-	var traces struct {
-		Spans []Span `json:"spans"`
-	}
-	if page.Trace.set(h.get(r, "/insight/v1/traces?"+url.Values{"uid": {string(pod.UID)}}.Encode(), &traces)) {
+	// The same query as `skiff trace pod/NAME`: the pod's spans and its controllers' own work.
+	var traces trace.Response
+	ancestors := trace.Ancestors(&pod, func(ref metav1.OwnerReference, namespace string) (metav1.Object, error) {
+		return h.owner(r, ref, namespace)
+	})
+	if page.Trace.set(h.get(r, "/insight/v1/traces?"+url.Values{"uid": {string(pod.UID)}, "ancestor": ancestors}.Encode(), &traces)) {
 		page.Trace.Layout = Diagram(traces.Spans)
 		page.Trace.Spans = len(traces.Spans)
 	}
@@ -428,6 +433,38 @@ func (h *handler) pod(w http.ResponseWriter, r *http.Request) {
 		page.History.Compacted, page.History.Truncated = history.Compacted, history.Truncated
 	}
 	h.render(w, r, "pod.html", page)
+}
+
+// owner reads the object a controller reference names, as the request's user: its resource is
+// found in the discovery document of the reference's group version.
+func (h *handler) owner(r *http.Request, ref metav1.OwnerReference, namespace string) (metav1.Object, error) {
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	if err != nil {
+		return nil, err
+	}
+	prefix := "/apis/" + gv.String()
+	if gv.Group == "" {
+		prefix = "/api/" + gv.Version
+	}
+	var resources metav1.APIResourceList
+	if err := h.get(r, prefix, &resources); err != nil {
+		return nil, err
+	}
+	for _, res := range resources.APIResources {
+		if res.Kind != ref.Kind || strings.Contains(res.Name, "/") {
+			continue
+		}
+		path := prefix + "/" + res.Name + "/" + url.PathEscape(ref.Name)
+		if res.Namespaced {
+			path = prefix + "/namespaces/" + url.PathEscape(namespace) + "/" + res.Name + "/" + url.PathEscape(ref.Name)
+		}
+		var obj metav1.PartialObjectMetadata
+		if err := h.get(r, path, &obj); err != nil {
+			return nil, err
+		}
+		return &obj.ObjectMeta, nil
+	}
+	return nil, fmt.Errorf("no resource of kind %s in %s", ref.Kind, gv)
 }
 
 // diffClass is the CSS class of one line of a unified diff.
