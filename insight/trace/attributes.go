@@ -20,8 +20,17 @@ const (
 	// AttrRelatedUIDs lists other objects the span's work concerns (the pods of an
 	// EndpointSlice write, of a proxy sync), comma-separated.
 	AttrRelatedUIDs = "skiff.related_uids"
-	AttrComponent   = "skiff.component"
-	AttrCaller      = "skiff.caller"
+	// AttrEffectUIDs lists the objects the span's work made or acted on whose own stories
+	// continue it (the pods a ReplicaSet created to replace others, the pods a taint eviction
+	// deletes, the node a Fault silences), comma-separated: a story that reaches the span
+	// through its object or its causes goes on with them.
+	AttrEffectUIDs = "skiff.effect_uids"
+	// AttrCauseUIDs lists the objects whose fate caused the span's work (the pods a ReplicaSet
+	// replaces), comma-separated: a story that reaches the span through its effects goes back
+	// to them.
+	AttrCauseUIDs = "skiff.cause_uids"
+	AttrComponent = "skiff.component"
+	AttrCaller    = "skiff.caller"
 )
 
 // The components, in the order `skiff trace` draws their columns.
@@ -72,12 +81,20 @@ func Object(kind string, obj metav1.Object) []attribute.KeyValue {
 }
 
 // Related is the skiff.related_uids attribute.
-func Related(uids []types.UID) attribute.KeyValue {
+func Related(uids []types.UID) attribute.KeyValue { return uidList(AttrRelatedUIDs, uids) }
+
+// Effects is the skiff.effect_uids attribute.
+func Effects(uids []types.UID) attribute.KeyValue { return uidList(AttrEffectUIDs, uids) }
+
+// Causes is the skiff.cause_uids attribute.
+func Causes(uids []types.UID) attribute.KeyValue { return uidList(AttrCauseUIDs, uids) }
+
+func uidList(key string, uids []types.UID) attribute.KeyValue {
 	s := make([]string, len(uids))
 	for i, u := range uids {
 		s[i] = string(u)
 	}
-	return attribute.String(AttrRelatedUIDs, strings.Join(s, ","))
+	return attribute.String(key, strings.Join(s, ","))
 }
 
 // CallerOf names the component behind an API request from its user and user agent: kubectl,

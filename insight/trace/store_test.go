@@ -68,6 +68,42 @@ func TestSelect(t *testing.T) {
 	}
 }
 
+// A node's story goes on with the pods its eviction deleted and their replacements; a pod's
+// with its replacement and the pod it replaced, not with the node's other pods.
+func TestSelectFollowsStories(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Millisecond) }
+	all := []Span{
+		{TraceID: "T0", SpanID: "create1", Component: "apiserver", Start: at(-1), Attributes: map[string]string{AttrUID: "P1", AttrOwnerUIDs: "RS"}},
+		{TraceID: "T1", SpanID: "fault", Component: "controller:fault", Start: at(0), Attributes: map[string]string{AttrUID: "F", AttrEffectUIDs: "N"}},
+		{TraceID: "T2", SpanID: "unknown", Component: "controller:nodelifecycle", Start: at(1), Attributes: map[string]string{AttrUID: "N"}},
+		{TraceID: "T3", SpanID: "evict1", Component: "controller:nodelifecycle", Start: at(2), Attributes: map[string]string{AttrUID: "N", AttrEffectUIDs: "P1"}},
+		{TraceID: "T4", SpanID: "evict2", Component: "controller:nodelifecycle", Start: at(3), Attributes: map[string]string{AttrUID: "N", AttrEffectUIDs: "P2"}},
+		{TraceID: "T5", SpanID: "replace", Component: "controller:replicaset", Start: at(4), Attributes: map[string]string{AttrUID: "RS", AttrCauseUIDs: "P1", AttrEffectUIDs: "Q1"}},
+		{TraceID: "T6", SpanID: "bind", Component: "scheduler", Start: at(5), Attributes: map[string]string{AttrUID: "Q1", AttrOwnerUIDs: "RS"}},
+		{TraceID: "T7", SpanID: "other", Component: "controller:replicaset", Start: at(6), Attributes: map[string]string{AttrUID: "RS"}},
+	}
+	for _, tc := range []struct {
+		uids []string
+		want []string
+	}{
+		{[]string{"F"}, []string{"fault", "unknown", "evict1", "evict2", "replace", "bind"}},
+		{[]string{"N"}, []string{"fault", "unknown", "evict1", "evict2", "replace", "bind"}},
+		// The pod's whole life; the node's story has it from its eviction on.
+		{[]string{"P1"}, []string{"create1", "evict1", "replace", "bind"}},
+		{[]string{"Q1"}, []string{"create1", "evict1", "replace", "bind"}},
+		{[]string{"P2"}, []string{"evict2"}},
+	} {
+		var ids []string
+		for _, sp := range Select(all, tc.uids, nil) {
+			ids = append(ids, sp.SpanID)
+		}
+		if fmt.Sprint(ids) != fmt.Sprint(tc.want) {
+			t.Errorf("Select(%v) = %v, want %v", tc.uids, ids, tc.want)
+		}
+	}
+}
+
 func TestProviderKeepsWritesNotReads(t *testing.T) {
 	p, err := New(context.Background(), Options{BufferSize: 10})
 	if err != nil {

@@ -24,23 +24,28 @@ import (
 const Path = trace.Path
 
 // Annotator is a validating admission plugin that adds the object's attributes to the
-// request's span (it runs after the object has its UID, before it is stored).
+// request's span (it runs after the object has its UID, before it is stored; for a delete,
+// with the object being deleted).
 type Annotator struct{}
 
 var _ admission.ValidationInterface = Annotator{}
 
-// Handles writes that carry an object.
+// Handles writes that carry an object, and deletes.
 func (Annotator) Handles(op admission.Operation) bool {
-	return op == admission.Create || op == admission.Update
+	return op == admission.Create || op == admission.Update || op == admission.Delete
 }
 
 // Validate annotates the span and never refuses.
 func (Annotator) Validate(ctx context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
 	span := oteltrace.SpanFromContext(ctx)
-	if !span.IsRecording() || a.GetObject() == nil {
+	o := a.GetObject()
+	if a.GetOperation() == admission.Delete {
+		o = a.GetOldObject()
+	}
+	if !span.IsRecording() || o == nil {
 		return nil
 	}
-	obj, err := meta.Accessor(a.GetObject())
+	obj, err := meta.Accessor(o)
 	if err != nil {
 		return nil
 	}

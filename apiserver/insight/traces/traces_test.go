@@ -65,3 +65,25 @@ func TestAnnotatorAndHandlerMergeNodes(t *testing.T) {
 		t.Errorf("no uid: %d", rec.Code)
 	}
 }
+
+// A delete's span names the object deleted (the admission attributes' old object).
+func TestAnnotatorDelete(t *testing.T) {
+	p, err := trace.New(context.Background(), trace.Options{BufferSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, span := p.Tracer("test").Start(context.Background(), "DELETE pods")
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "P"}}
+	attrs := admission.NewAttributesRecord(nil, pod, schema.GroupVersionKind{Version: "v1", Kind: "Pod"}, "ns", "p",
+		schema.GroupVersionResource{Version: "v1", Resource: "pods"}, "", admission.Delete, nil, false, &user.DefaultInfo{Name: "u"})
+	if !(Annotator{}).Handles(admission.Delete) {
+		t.Fatal("deletes not handled")
+	}
+	if err := (Annotator{}).Validate(ctx, attrs, nil); err != nil {
+		t.Fatal(err)
+	}
+	span.End()
+	if got := p.Store.Query([]string{"P"}, nil); len(got) != 1 || got[0].Attributes[trace.AttrName] != "p" {
+		t.Fatalf("spans %+v", got)
+	}
+}
