@@ -210,13 +210,15 @@ func TestStoryPodsNamesEachGonePodOnce(t *testing.T) {
 	var s storyPods
 	present := map[types.UID]bool{"a": true, "b": true, "c": true}
 	s.add("rs", []types.UID{"c"}) // deleted by the ReplicaSet itself: not a replaced pod
-	if got := s.take("rs", []types.UID{"a", "c"}, present); fmt.Sprint(got) != "[a]" {
-		t.Errorf("first take %v, want [a]", got)
+	s.gone("rs", "c")
+	s.gone("rs", "d") // removed before the sync listed the pods
+	if got := s.take("rs", []types.UID{"a", "c"}, present); fmt.Sprint(got) != "[a d]" {
+		t.Errorf("first take %v, want [a d]", got)
 	}
 	if got := s.take("rs", []types.UID{"a", "b", "c"}, present); fmt.Sprint(got) != "[b]" {
 		t.Errorf("second take %v, want [b]", got)
 	}
-	// a left the list: forgotten; a new pod of the same UID cannot come back, others can.
+	// a left the list: forgotten.
 	delete(present, "a")
 	if got := s.take("rs", []types.UID{"b"}, present); len(got) != 0 {
 		t.Errorf("third take %v, want none", got)

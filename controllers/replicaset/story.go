@@ -2,6 +2,7 @@ package replicaset
 
 import (
 	"context"
+	"sort"
 	"sync"
 
 	oteltrace "go.opentelemetry.io/otel/trace"
@@ -13,51 +14,67 @@ import (
 	"github.com/skiff-dev/skiff/insight/trace"
 )
 
-// storyPods remembers, per ReplicaSet, the gone pods a trace already named, so that a pod is
-// named as replaced once, by the sync that made its replacement.
+// storyPods remembers, per ReplicaSet, the gone pods not yet named on a trace (pending: seen
+// being deleted, finished or removed) and those already named, so that a pod is named as
+// replaced once, by the sync that made its replacement.
 type storyPods struct {
-	mu    sync.Mutex
-	named map[types.UID]map[types.UID]bool
+	mu             sync.Mutex
+	pending, named map[types.UID]map[types.UID]bool
 }
 
-// take returns the UIDs of gone not yet named and remembers them; a pod no longer present (it
-// left the list) is forgotten.
+func (s *storyPods) set(m *map[types.UID]map[types.UID]bool, rs types.UID) map[types.UID]bool {
+	if *m == nil {
+		*m = map[types.UID]map[types.UID]bool{}
+	}
+	if (*m)[rs] == nil {
+		(*m)[rs] = map[types.UID]bool{}
+	}
+	return (*m)[rs]
+}
+
+// gone records that a pod of rs is going or gone, unless it was named already.
+func (s *storyPods) gone(rs, pod types.UID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.named[rs][pod] {
+		s.set(&s.pending, rs)[pod] = true
+	}
+}
+
+// take returns the pods of rs gone and not yet named (those recorded and those in gone), sorted,
+// and remembers them as named; named pods no longer present (they left the list) are forgotten.
 func (s *storyPods) take(rs types.UID, gone []types.UID, present map[types.UID]bool) []types.UID {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.named == nil {
-		s.named = map[types.UID]map[types.UID]bool{}
-	}
-	before := s.named[rs]
-	now := make(map[types.UID]bool, len(gone))
-	for u := range before {
-		if present[u] {
-			now[u] = true
-		}
-	}
-	var fresh []types.UID
+	named, pending := s.set(&s.named, rs), s.set(&s.pending, rs)
 	for _, u := range gone {
-		now[u] = true
-		if !before[u] {
-			fresh = append(fresh, u)
+		if !named[u] {
+			pending[u] = true
 		}
 	}
-	s.named[rs] = now
-	return fresh
+	out := make([]types.UID, 0, len(pending))
+	for u := range pending {
+		out = append(out, u)
+		named[u] = true
+	}
+	delete(s.pending, rs)
+	for u := range named {
+		if !present[u] && !pending[u] {
+			delete(named, u)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
 }
 
 // add remembers pods as named (the ones the ReplicaSet deletes itself: not replaced).
 func (s *storyPods) add(rs types.UID, uids []types.UID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.named == nil {
-		s.named = map[types.UID]map[types.UID]bool{}
-	}
-	if s.named[rs] == nil {
-		s.named[rs] = map[types.UID]bool{}
-	}
+	named := s.set(&s.named, rs)
 	for _, u := range uids {
-		s.named[rs][u] = true
+		named[u] = true
+		delete(s.pending[rs], u)
 	}
 }
 
@@ -86,11 +103,11 @@ func (r *Reconciler) traceReplacements(ctx context.Context, rs *appsv1.ReplicaSe
 	for i := range all {
 		present[all[i].UID] = true
 	}
-	gone := r.named.take(rs.UID, GonePods(rs, all), present)
-	if len(created) > 0 {
-		span.SetAttributes(trace.Effects(created))
+	if len(created) == 0 {
+		return
 	}
-	if len(gone) > 0 && len(created) > 0 {
+	span.SetAttributes(trace.Effects(created))
+	if gone := r.named.take(rs.UID, GonePods(rs, all), present); len(gone) > 0 {
 		span.SetAttributes(trace.Causes(gone))
 	}
 }
