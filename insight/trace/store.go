@@ -296,6 +296,39 @@ func splitList(v string) []string {
 	return strings.Split(v, ",")
 }
 
+// Resolve finds, for an object that may be gone, the UID of the latest object of that kind,
+// namespace and name the spans name, and its owners' UIDs, transitively (nearest first), as the
+// spans name them; "" when no span names it.
+func (s *Store) Resolve(kind, namespace, name string) (uid string, ancestors []string) {
+	return ResolveName(s.snapshot(), kind, namespace, name)
+}
+
+// ResolveName is Resolve over spans.
+func ResolveName(spans []Span, kind, namespace, name string) (uid string, ancestors []string) {
+	var latest time.Time
+	owners := map[string][]string{}
+	for _, sp := range spans {
+		u := sp.Attributes[AttrUID]
+		if u == "" {
+			continue
+		}
+		if o := splitList(sp.Attributes[AttrOwnerUIDs]); len(o) > 0 {
+			owners[u] = o
+		}
+		if sp.Attributes[AttrKind] == kind && sp.Attributes[AttrName] == name && sp.Attributes[AttrNamespace] == namespace &&
+			!sp.Start.Before(latest) {
+			uid, latest = u, sp.Start
+		}
+	}
+	seen := map[string]bool{uid: true}
+	for cur := uid; cur != "" && len(owners[cur]) > 0 && !seen[owners[cur][0]]; {
+		cur = owners[cur][0]
+		seen[cur] = true
+		ancestors = append(ancestors, cur)
+	}
+	return uid, ancestors
+}
+
 // Path is where the API server and the node agents serve spans: GET Path?uid=UID[&uid=...].
 const Path = "/insight/v1/traces"
 

@@ -131,3 +131,22 @@ func TestProviderKeepsWritesNotReads(t *testing.T) {
 		t.Errorf("etcd span %+v", got[1])
 	}
 }
+
+func TestResolveName(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	obj := func(uid, kind, name, owner string, at int) Span {
+		a := map[string]string{AttrUID: uid, AttrKind: kind, AttrName: name, AttrNamespace: "ns"}
+		if owner != "" {
+			a[AttrOwnerUIDs] = owner
+		}
+		return Span{Start: t0.Add(time.Duration(at) * time.Second), Attributes: a}
+	}
+	spans := []Span{obj("D", "Deployment", "web", "", 0), obj("RS", "ReplicaSet", "web-1", "D", 1),
+		obj("P1", "Pod", "web-1-a", "RS", 2), obj("P2", "Pod", "web-1-a", "RS", 3), obj("X", "Pod", "other", "", 4)}
+	if uid, anc := ResolveName(spans, "Pod", "ns", "web-1-a"); uid != "P2" || fmt.Sprint(anc) != "[RS D]" {
+		t.Errorf("resolved %q %v, want the latest pod P2 and [RS D]", uid, anc)
+	}
+	if uid, anc := ResolveName(spans, "Pod", "ns", "gone"); uid != "" || anc != nil {
+		t.Errorf("resolved %q %v for a name no span has", uid, anc)
+	}
+}

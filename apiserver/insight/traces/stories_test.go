@@ -43,6 +43,12 @@ func story(t *testing.T, env *testenv.Env, uids []types.UID, ancestors ...types.
 	for _, u := range ancestors {
 		q.Add("ancestor", string(u))
 	}
+	return storyOf(t, env, q)
+}
+
+// storyOf asks the API server for the spans with the query q.
+func storyOf(t *testing.T, env *testenv.Env, q url.Values) []trace.Span {
+	t.Helper()
 	req := env.Clientset.Discovery().RESTClient().Get().AbsPath(trace.Path)
 	for k, vs := range q {
 		for _, v := range vs {
@@ -261,12 +267,20 @@ func TestStoryOfAReplacedPod(t *testing.T) {
 		t.Fatal(err)
 	}
 	repl := waitPods(t, env, ns, "one", 1, func(ps []corev1.Pod) bool { return ps[0].UID != old.UID })[0]
+	poll.Eventually(t, "the old pod gone", poll.Check(func() (bool, string) {
+		return len(pods(t, env, ns, "one", false)) == 1, "the old pod is still there"
+	}))
 	for _, tc := range []struct {
 		what string
-		uid  types.UID
-	}{{"old pod", old.UID}, {"replacement", repl.UID}} {
+		q    url.Values
+	}{
+		{"old pod", url.Values{"uid": {string(old.UID)}}},
+		// As `skiff trace pod/OLD` asks once the pod is gone.
+		{"old pod by name", url.Values{"kind": {"Pod"}, "namespace": {ns}, "name": {old.Name}}},
+		{"replacement", url.Values{"uid": {string(repl.UID)}}},
+	} {
 		t.Run(tc.what, func(t *testing.T) {
-			spans := story(t, env, []types.UID{tc.uid})
+			spans := storyOf(t, env, tc.q)
 			at := inOrder(t, spans,
 				step{"the old pod created", apiWrite("POST", old.UID)},
 				step{"the old pod deleted", apiWrite("DELETE", old.UID)},

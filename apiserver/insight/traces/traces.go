@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"sort"
 	"sync"
 	"time"
@@ -85,12 +86,21 @@ func Handler(c Config) http.Handler {
 			http.Error(w, "only GET", http.StatusMethodNotAllowed)
 			return
 		}
-		uids := r.URL.Query()["uid"]
+		q := r.URL.Query()
+		uids, ancestors := q["uid"], q["ancestor"]
+		if len(uids) == 0 && q.Get("name") != "" {
+			// An object that is gone: the one of that kind and name the spans last named.
+			uid, owners := c.Store.Resolve(q.Get("kind"), q.Get("namespace"), q.Get("name"))
+			if uid == "" {
+				http.Error(w, fmt.Sprintf("no spans about %s %s", q.Get("kind"), path.Join(q.Get("namespace"), q.Get("name"))), http.StatusNotFound)
+				return
+			}
+			uids, ancestors = []string{uid}, append(ancestors, owners...)
+		}
 		if len(uids) == 0 {
-			http.Error(w, "uid is required", http.StatusBadRequest)
+			http.Error(w, "uid (or kind, namespace and name) is required", http.StatusBadRequest)
 			return
 		}
-		ancestors := r.URL.Query()["ancestor"]
 		own := c.Store.Query(uids, ancestors)
 		lists := [][]trace.Span{own}
 		if c.Nodes != nil && c.Connect != nil {
