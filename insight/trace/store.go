@@ -77,7 +77,7 @@ func (s *Store) OnStart(_ context.Context, sp sdktrace.ReadWriteSpan) {
 
 // OnEnd keeps the span, overwriting the oldest when the buffer is full.
 func (s *Store) OnEnd(sp sdktrace.ReadOnlySpan) {
-	if !sp.SpanContext().IsSampled() || filterSpans[sp.Name()] {
+	if !sp.SpanContext().IsSampled() || filterSpans[sp.Name()] || heartbeat(sp) {
 		return
 	}
 	for _, a := range sp.Attributes() {
@@ -86,6 +86,23 @@ func (s *Store) OnEnd(sp sdktrace.ReadOnlySpan) {
 		}
 	}
 	s.add(entry{ro: sp})
+}
+
+// heartbeat says whether a span is the API server's work on a Lease or an Event (a request,
+// its handler's and etcd3 spans): the sampler cannot always tell at a request's start
+// (k8s.io/apiserver may name the span after routing), so the store leaves them out when they
+// end; a node's story shows its silence with the node lifecycle controller's span instead.
+func heartbeat(sp sdktrace.ReadOnlySpan) bool {
+	if Noise(sp.Name(), nil) {
+		return true
+	}
+	for _, a := range sp.Attributes() {
+		if a.Key == "resource" {
+			v := a.Value.AsString()
+			return v == "leases" || v == "events"
+		}
+	}
+	return false
 }
 
 // Add keeps a span (tests, and spans gathered from elsewhere).
