@@ -39,6 +39,8 @@ type PodHandler struct {
 	// Selector returns an owner's pod selector.
 	Selector func(owner client.Object) *metav1.LabelSelector
 	Observer PodObserver
+	// Gone, when set, is told of each pod of an owner that is being deleted or was removed.
+	Gone func(owner, pod types.UID)
 }
 
 var _ handler.TypedEventHandler[client.Object, reconcile.Request] = &PodHandler{}
@@ -110,6 +112,9 @@ func (h *PodHandler) deleted(ctx context.Context, pod *corev1.Pod, q queue) {
 		return
 	}
 	if key := h.owner(ctx, pod.Namespace, ref); key != nil {
+		if h.Gone != nil {
+			h.Gone(ref.UID, pod.UID)
+		}
 		h.Observer.DeletionObserved(key.String(), client.ObjectKeyFromObject(pod).String())
 		q.Add(reconcile.Request{NamespacedName: *key})
 	}

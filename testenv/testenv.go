@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
 	appsv1 "k8s.io/api/apps/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -30,6 +32,8 @@ import (
 	"github.com/skiff-dev/skiff/controllers/controllermanager"
 	"github.com/skiff-dev/skiff/controllers/garbagecollector"
 	"github.com/skiff-dev/skiff/insight/scheddiag"
+	"github.com/skiff-dev/skiff/insight/trace"
+	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/simulated"
 )
 
@@ -54,6 +58,9 @@ type Env struct {
 	Nodes []string
 	// Phases is how long each start phase took, in order ("api", "crds", "controllers", "nodes").
 	Phases []Phase
+	// Traces holds the spans the API server, the controllers and the simulated nodes recorded
+	// (WithTracing), as /insight/v1/traces answers from them; nil without tracing.
+	Traces *trace.Store
 
 	controllers bool
 	stop        func()
@@ -81,6 +88,7 @@ type options struct {
 	// diagnoses carries the scheduler's diagnoses to the API server's /insight/v1/why, as in
 	// `skiff up`.
 	diagnoses *scheddiag.Store
+	tracing   bool
 }
 
 // WithCRDs installs the CustomResourceDefinitions in the given YAML or JSON files, or in the
@@ -122,6 +130,14 @@ func WithControllerConfig(f func(*controllermanager.Config)) Option {
 // it starts; the data dir and ports are already set.
 func WithAPIServerOptions(f func(*apiserver.Options)) Option {
 	return func(o *options) { o.apiServer = f }
+}
+
+// WithTracing records spans as `skiff up` does (insight/trace): the API server's, the
+// controllers' and the simulated nodes' work, kept in Env.Traces and served at
+// /insight/v1/traces. It sets OpenTelemetry's global TracerProvider and propagator for the
+// test (restored when it ends): tests using it must not run in parallel.
+func WithTracing() Option {
+	return func(o *options) { o.tracing = true }
 }
 
 // WithTimeout bounds each wait of Start (default 60 s).
@@ -166,8 +182,22 @@ func Start(t testing.TB, opts ...Option) *Env {
 		t.Fatalf("testenv: %v", err)
 	}
 	o.diagnoses = scheddiag.NewStore(0)
+	var tp *trace.Provider
+	if o.tracing {
+		if tp, err = trace.New(context.Background(), trace.Options{}); err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+		prevProvider, prevPropagator := otel.GetTracerProvider(), otel.GetTextMapPropagator()
+		otel.SetTracerProvider(tp)
+		otel.SetTextMapPropagator(propagation.TraceContext{})
+		t.Cleanup(func() {
+			otel.SetTracerProvider(prevProvider)
+			otel.SetTextMapPropagator(prevPropagator)
+		})
+	}
 	srv := apiservertest.StartOnWith(t, dataDir, func(ao *apiserver.Options) {
 		ao.SchedulerDiagnoses = o.diagnoses
+		ao.Tracing = tp
 		// As a real cluster: pods get their namespace's default ServiceAccount (the
 		// serviceaccount controller creates it), unless the API runs alone.
 		ao.DisableServiceAccountAdmission = o.noControllers
@@ -177,6 +207,9 @@ func Start(t testing.TB, opts ...Option) *Env {
 	})
 	keepPKI(dataDir)
 	env := &Env{Config: srv.Config, Clientset: srv.Client, Kubeconfig: srv.Kubeconfig, DataDir: srv.DataDir, controllers: !o.noControllers}
+	if tp != nil {
+		env.Traces = tp.Store
+	}
 	env.phase("api", &began)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -356,8 +389,16 @@ func startNodes(ctx, waitCtx context.Context, env *Env, o options, run func(stri
 	if err != nil {
 		return fmt.Errorf("node client: %w", err)
 	}
+	// With the controllers (and so the chaos.skiff.dev Fault kind), the nodes honour
+	// NodeHeartbeat Faults, as skiff up's simulated nodes do; one watcher serves them all.
+	var fw *faults.Watcher
+	if env.controllers {
+		if fw, err = faults.NewWatcherForConfig(cfg); err != nil {
+			return err
+		}
+	}
 	for i := 0; i < o.nodes; i++ {
-		nc := simulated.Config{Name: fmt.Sprintf("sim-%d", i), Client: cs, PodCIDR: fmt.Sprintf("10.244.%d.0/24", i%256)}
+		nc := simulated.Config{Name: fmt.Sprintf("sim-%d", i), Client: cs, PodCIDR: fmt.Sprintf("10.244.%d.0/24", i%256), Faults: fw}
 		if o.nodeConfig != nil {
 			o.nodeConfig(&nc)
 		}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -30,7 +31,9 @@ func newTraceCommand() *cobra.Command {
 		Long: "Resolve the object, fetch the spans the API server, the controllers, the scheduler and the\n" +
 			"nodes recorded for it (and for its owners' own work) from /insight/v1/traces, and draw them:\n" +
 			"one column per component, an arrow per span from its caller with the time taken, the\n" +
-			"critical path marked with '*'.",
+			"critical path marked with '*'. An object that is gone (a pod that died and was replaced) is\n" +
+			"found by its kind and name in the spans. The story goes on with what the object's work\n" +
+			"caused: a pod's replacement, a node's evicted pods and theirs, what a Fault did.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, namespace, err := flags.clientConfig()
@@ -79,7 +82,20 @@ func fetchTrace(ctx context.Context, cfg *rest.Config, ref, namespace string) ([
 		}
 		return dyn.Resource(m).Get(ctx, name, metav1.GetOptions{})
 	}
-	obj, err := get(mapping.Resource, mapping.Scope.Name() == "namespace", name)
+	namespaced := mapping.Scope.Name() == "namespace"
+	obj, err := get(mapping.Resource, namespaced, name)
+	if apierrors.IsNotFound(err) {
+		// Gone (a pod that died and was replaced): the spans still name it.
+		q := url.Values{"kind": {mapping.GroupVersionKind.Kind}, "name": {name}}
+		if namespaced {
+			q.Set("namespace", namespace)
+		}
+		var resp trace.Response
+		if ierr := getInsight(ctx, dc.RESTClient(), trace.Path, q, &resp); ierr != nil {
+			return nil, fmt.Errorf("%w; reading the traces of the object that was there: %w", err, ierr)
+		}
+		return resp.Spans, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -7,11 +7,13 @@ import (
 	"strings"
 	"time"
 
+	oteltrace "go.opentelemetry.io/otel/trace"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -21,6 +23,7 @@ import (
 
 	chaosv1alpha1 "github.com/skiff-dev/skiff/apis/chaos/v1alpha1"
 	"github.com/skiff-dev/skiff/controllers"
+	"github.com/skiff-dev/skiff/insight/trace"
 )
 
 // ControllerName is the controller's name and its events' source.
@@ -57,7 +60,7 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 		Named("fault").
 		For(&chaosv1alpha1.Fault{}).
 		WithOptions(opts).
-		Complete(r)
+		Complete(controllers.Traced("fault", "Fault", r.Client, func() client.Object { return &chaosv1alpha1.Fault{} }, r))
 }
 
 // Reconcile moves one Fault on.
@@ -96,6 +99,8 @@ func (r *Reconciler) start(ctx context.Context, f *chaosv1alpha1.Fault) (reconci
 		} else if err != nil {
 			return reconcile.Result{}, fmt.Errorf("reading node %s: %w", name, err)
 		}
+		// The fault's story goes on with the node's (insight/trace).
+		oteltrace.SpanFromContext(ctx).SetAttributes(trace.Effects([]types.UID{node.UID}))
 		if f.Spec.Type == chaosv1alpha1.NodeHeartbeat {
 			f.Status.Message = fmt.Sprintf("Node %s stops renewing its Lease and posting its status for %s", name, f.Spec.Duration.Duration)
 		} else {
@@ -111,6 +116,11 @@ func (r *Reconciler) start(ctx context.Context, f *chaosv1alpha1.Fault) (reconci
 			return r.fail(ctx, f, chaosv1alpha1.ReasonNoMatchingPods, noPodsMessage(f), now)
 		}
 		f.Status.Pods = pods
+		uids := make([]types.UID, len(pods))
+		for i, p := range pods {
+			uids[i] = p.UID
+		}
+		oteltrace.SpanFromContext(ctx).SetAttributes(trace.Effects(uids))
 		f.Status.Message = fmt.Sprintf("Killing the containers of %d pod(s)", len(pods))
 	}
 	f.Status.Phase = chaosv1alpha1.FaultRunning

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -318,7 +319,11 @@ func (c *Controller) markNodeUnknown(ctx context.Context, name string, h *nodeHe
 		if !markUnknown(node, now) {
 			return nil
 		}
-		if _, err := c.client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
+		recordSilence(ctx, node, h, now)
+		sctx, span := nodeSpan(ctx, componentLifecycle, "mark Node Unknown", node, nil)
+		_, err = c.client.CoreV1().Nodes().UpdateStatus(sctx, node, metav1.UpdateOptions{})
+		end(span, err)
+		if err != nil {
 			return err
 		}
 		klog.FromContext(ctx).Info("Node stopped posting status; marked Unknown", "node", name)
@@ -337,8 +342,11 @@ func (c *Controller) syncNode(ctx context.Context, name string) error {
 		return err
 	}
 	if err == nil {
-		if _, changed := reconcileTaints(&node, c.cfg.Clock.Now()); changed {
-			if err := c.updateTaints(ctx, name); err != nil {
+		if taints, changed := reconcileTaints(&node, c.cfg.Clock.Now()); changed {
+			sctx, span := nodeSpan(ctx, componentLifecycle, "taint Node", &node, nil, attribute.String("skiff.taints", taintsText(taints)))
+			err := c.updateTaints(sctx, name)
+			end(span, err)
+			if err != nil {
 				return err
 			}
 		}
@@ -396,7 +404,7 @@ func (c *Controller) syncPod(ctx context.Context, key types.NamespacedName) erro
 	c.mu.Unlock()
 
 	if s := readyStatus(&node); s != "" && s != corev1.ConditionTrue {
-		if err := c.markPodNotReady(ctx, &pod); err != nil {
+		if err := c.markPodNotReady(ctx, &node, &pod); err != nil {
 			return err
 		}
 	}
@@ -433,7 +441,7 @@ func (c *Controller) syncPod(ctx context.Context, key types.NamespacedName) erro
 		delete(c.evictions, key)
 	}
 	c.mu.Unlock()
-	return c.evict(ctx, &pod)
+	return c.evict(ctx, &node, &pod)
 }
 
 // cancelEviction drops a scheduled eviction; with pod set it records the cancellation event.
@@ -452,7 +460,9 @@ func (c *Controller) cancelEviction(key types.NamespacedName, pod *corev1.Pod) {
 }
 
 // evict deletes a pod that does not (or no longer) tolerate its node's NoExecute taints.
-func (c *Controller) evict(ctx context.Context, pod *corev1.Pod) error {
+func (c *Controller) evict(ctx context.Context, node *corev1.Node, pod *corev1.Pod) (err error) {
+	ctx, span := nodeSpan(ctx, componentEviction, "evict Pod", node, pod, attribute.String("skiff.taints", taintsText(noExecuteTaints(node))))
+	defer func() { end(span, err) }()
 	key := types.NamespacedName{Namespace: pod.Namespace, Name: pod.Name}
 	klog.FromContext(ctx).Info("Deleting pod for NoExecute taint", "pod", klog.KObj(pod), "node", pod.Spec.NodeName)
 	c.taintRecorder.Eventf(pod, corev1.EventTypeNormal, "TaintManagerEviction", "Marking for deletion Pod %s", key)
@@ -460,7 +470,7 @@ func (c *Controller) evict(ctx context.Context, pod *corev1.Pod) error {
 		Reason: "DeletionByTaintManager", Message: "Taint manager: deleting due to NoExecute taint"}, ""); err != nil {
 		return err
 	}
-	err := c.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &pod.UID}})
+	err = c.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &pod.UID}})
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return nil
 	}
@@ -468,14 +478,17 @@ func (c *Controller) evict(ctx context.Context, pod *corev1.Pod) error {
 }
 
 // markPodNotReady sets a pod's Ready condition to False, as upstream's MarkPodsNotReady.
-func (c *Controller) markPodNotReady(ctx context.Context, pod *corev1.Pod) error {
+func (c *Controller) markPodNotReady(ctx context.Context, node *corev1.Node, pod *corev1.Pod) error {
 	for _, cond := range pod.Status.Conditions {
 		if cond.Type != corev1.PodReady || cond.Status == corev1.ConditionFalse {
 			continue
 		}
 		cond.Status = corev1.ConditionFalse
 		cond.LastTransitionTime = metav1.NewTime(c.cfg.Clock.Now())
-		if err := c.patchCondition(ctx, pod, cond, ""); err != nil {
+		sctx, span := nodeSpan(ctx, componentLifecycle, "mark Pod not ready", node, pod)
+		err := c.patchCondition(sctx, pod, cond, "")
+		end(span, err)
+		if err != nil {
 			return err
 		}
 		c.nodeRecorder.Eventf(pod, corev1.EventTypeWarning, "NodeNotReady", "Node is not ready")

@@ -22,6 +22,11 @@
 // controller first saw them tainted, and without it they stay. Pods bound to a node that no
 // longer exists are marked Failed and deleted after OrphanQuarantine (upstream pod GC).
 //
+// Spans (insight/trace), about the node: "Lease not renewed" (from the last renewal or heartbeat
+// seen until the node is given up), "mark Node Unknown", "taint Node" (skiff.taints), "mark Pod
+// not ready" and, as controller:taint-eviction, "evict Pod", both with the pod as their effect,
+// so that a node's story goes on with its pods' eviction and replacement.
+//
 // Not implemented: upstream's zone disruption modes (halting evictions when a whole zone or the
 // whole cluster is unhealthy) and its eviction rate limits.
 package nodelifecycle

@@ -4,4 +4,9 @@
 // batches until spec.replicas are running, tracks outstanding creates and deletes with
 // expectations so a stale cache never causes double work, and reports replicas,
 // fullyLabeledReplicas, readyReplicas, availableReplicas and the ReplicaFailure condition.
+//
+// Its syncs are traced (controllers.Traced); a sync that creates pods names them on its span as
+// effects and the pods they replace (being deleted, finished, or removed since the last
+// creation, each named once) as causes, and a sync that deletes pods names them, so that
+// `skiff trace` of a pod that died goes on with its replacement (insight/trace).
 package replicaset

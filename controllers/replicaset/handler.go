@@ -18,5 +18,6 @@ func (r *Reconciler) podHandler() *controllers.PodHandler {
 		NewOwnerList: r.Kind.NewList,
 		Selector:     func(o client.Object) *metav1.LabelSelector { return r.Kind.ToReplicaSet(o).Spec.Selector },
 		Observer:     r.expectations,
+		Gone:         r.named.gone,
 	}
 }

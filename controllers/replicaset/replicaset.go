@@ -46,6 +46,8 @@ type Reconciler struct {
 	BurstReplicas int
 
 	expectations *Expectations
+	// named remembers, per ReplicaSet, the pods a trace already named as replaced or deleted.
+	named storyPods
 }
 
 // SetupWithManager fills defaults and registers the controller with mgr.
@@ -248,7 +250,18 @@ func (r *Reconciler) manageReplicas(ctx context.Context, rs *appsv1.ReplicaSet, 
 	case diff < 0:
 		n := min(-diff, r.BurstReplicas)
 		r.expectations.ExpectCreations(key, n)
-		ok, err := SlowStartBatch(n, SlowStartInitialBatchSize, func() error { return r.createPod(ctx, rs) })
+		var mu sync.Mutex
+		var created []types.UID
+		ok, err := SlowStartBatch(n, SlowStartInitialBatchSize, func() error {
+			uid, err := r.createPod(ctx, rs)
+			if uid != "" {
+				mu.Lock()
+				created = append(created, uid)
+				mu.Unlock()
+			}
+			return err
+		})
+		r.traceReplacements(ctx, rs, all, created)
 		for i := 0; i < n-ok; i++ {
 			// Creations that were never issued will never be observed.
 			r.expectations.CreationObserved(key)
@@ -262,6 +275,7 @@ func (r *Reconciler) manageReplicas(ctx context.Context, rs *appsv1.ReplicaSet, 
 			podKeys[i] = client.ObjectKeyFromObject(p).String()
 		}
 		r.expectations.ExpectDeletions(key, podKeys)
+		r.traceDeletions(ctx, rs, toDelete)
 		var (
 			wg   sync.WaitGroup
 			mu   sync.Mutex
@@ -313,20 +327,21 @@ func (r *Reconciler) podsToDelete(ctx context.Context, rs *appsv1.ReplicaSet, po
 	return sorted[:n]
 }
 
-func (r *Reconciler) createPod(ctx context.Context, rs *appsv1.ReplicaSet) error {
+// createPod creates one pod from the template and returns its UID.
+func (r *Reconciler) createPod(ctx context.Context, rs *appsv1.ReplicaSet) (types.UID, error) {
 	pod, err := podFromTemplate(rs, r.Kind.GroupVersionKind)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := r.Client.Create(ctx, pod); err != nil {
 		if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
-			return nil
+			return "", nil
 		}
 		r.Recorder.Eventf(r.Kind.ref(rs), corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
-		return err
+		return "", err
 	}
 	r.Recorder.Eventf(r.Kind.ref(rs), corev1.EventTypeNormal, "SuccessfulCreate", "Created pod: %v", pod.Name)
-	return nil
+	return pod.UID, nil
 }
 
 func (r *Reconciler) deletePod(ctx context.Context, rs *appsv1.ReplicaSet, p *corev1.Pod) error {

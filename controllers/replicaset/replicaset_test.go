@@ -2,6 +2,7 @@ package replicaset
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"sync/atomic"
 	"testing"
@@ -202,5 +203,27 @@ func TestPodFromTemplate(t *testing.T) {
 	rs.Spec.Template.Labels = nil
 	if _, err := PodFromTemplate(rs); err == nil {
 		t.Error("no labels should fail")
+	}
+}
+
+func TestStoryPodsNamesEachGonePodOnce(t *testing.T) {
+	var s storyPods
+	present := map[types.UID]bool{"a": true, "b": true, "c": true}
+	s.add("rs", []types.UID{"c"}) // deleted by the ReplicaSet itself: not a replaced pod
+	s.gone("rs", "c")
+	s.gone("rs", "d") // removed before the sync listed the pods
+	if got := s.take("rs", []types.UID{"a", "c"}, present); fmt.Sprint(got) != "[a d]" {
+		t.Errorf("first take %v, want [a d]", got)
+	}
+	if got := s.take("rs", []types.UID{"a", "b", "c"}, present); fmt.Sprint(got) != "[b]" {
+		t.Errorf("second take %v, want [b]", got)
+	}
+	// a left the list: forgotten.
+	delete(present, "a")
+	if got := s.take("rs", []types.UID{"b"}, present); len(got) != 0 {
+		t.Errorf("third take %v, want none", got)
+	}
+	if len(s.named["rs"]) != 2 {
+		t.Errorf("remembered %v, want b and c", s.named["rs"])
 	}
 }

@@ -20,16 +20,25 @@ const (
 	// AttrRelatedUIDs lists other objects the span's work concerns (the pods of an
 	// EndpointSlice write, of a proxy sync), comma-separated.
 	AttrRelatedUIDs = "skiff.related_uids"
-	AttrComponent   = "skiff.component"
-	AttrCaller      = "skiff.caller"
+	// AttrEffectUIDs lists the objects the span's work made or acted on whose own stories
+	// continue it (the pods a ReplicaSet created to replace others, the pods a taint eviction
+	// deletes, the node a Fault silences), comma-separated: a story that reaches the span
+	// through its object or its causes goes on with them.
+	AttrEffectUIDs = "skiff.effect_uids"
+	// AttrCauseUIDs lists the objects whose fate caused the span's work (the pods a ReplicaSet
+	// replaces), comma-separated: a story that reaches the span through its effects goes back
+	// to them.
+	AttrCauseUIDs = "skiff.cause_uids"
+	AttrComponent = "skiff.component"
+	AttrCaller    = "skiff.caller"
 	// AttrNode is the node whose component recorded the span (the service proxy's).
 	AttrNode = "k8s.node.name"
 	// AttrWatchEvent is the type of a delivered watch event: ADDED, MODIFIED, DELETED.
 	AttrWatchEvent = "skiff.watch.event"
 )
 
-// MaxRelated caps skiff.related_uids: a span about more objects (a proxy's first sync) names
-// the first MaxRelated.
+// MaxRelated caps skiff.related_uids, skiff.effect_uids and skiff.cause_uids: a span about
+// more objects (a proxy's first sync) names the first MaxRelated.
 const MaxRelated = 50
 
 // The components, in the order `skiff trace` draws their columns.
@@ -80,13 +89,22 @@ func Object(kind string, obj metav1.Object) []attribute.KeyValue {
 }
 
 // Related is the skiff.related_uids attribute, of the first MaxRelated UIDs.
-func Related(uids []types.UID) attribute.KeyValue {
+func Related(uids []types.UID) attribute.KeyValue { return uidList(AttrRelatedUIDs, uids) }
+
+// Effects is the skiff.effect_uids attribute.
+func Effects(uids []types.UID) attribute.KeyValue { return uidList(AttrEffectUIDs, uids) }
+
+// Causes is the skiff.cause_uids attribute.
+func Causes(uids []types.UID) attribute.KeyValue { return uidList(AttrCauseUIDs, uids) }
+
+// uidList is a comma-separated list attribute of the first MaxRelated UIDs.
+func uidList(key string, uids []types.UID) attribute.KeyValue {
 	uids = uids[:min(len(uids), MaxRelated)]
 	s := make([]string, len(uids))
 	for i, u := range uids {
 		s[i] = string(u)
 	}
-	return attribute.String(AttrRelatedUIDs, strings.Join(s, ","))
+	return attribute.String(key, strings.Join(s, ","))
 }
 
 // CallerOf names the component behind an API request from its user and user agent: kubectl,

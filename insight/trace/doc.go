@@ -19,9 +19,15 @@
 // probe result changes, and the service proxy's syncs that program rules for pods whose
 // endpoints changed. Spans naming related objects carry at most MaxRelated of them.
 //
+// A span can also name the objects whose stories its work continues, skiff.effect_uids (the
+// pods a ReplicaSet created, the pod a taint eviction deletes, the node a Fault silences), and
+// the objects whose fate caused it, skiff.cause_uids (the gone pods a ReplicaSet replaces).
+//
 // Store.Query(uids) answers which spans concern those objects: the spans that name them, their
-// descendants' (transitively, by owner UIDs), and every span of the traces those belong to
-// (the API server's etcd3 child spans carry no object attributes of their own).
+// descendants' (transitively, by owner UIDs), the objects their story goes on with (a span's
+// effects when the span is in the story through its object or a cause, its causes when an
+// effect is; each object from the time the story reaches it), and every span of the traces
+// those belong to (the API server's etcd3 child spans carry no object attributes of their own).
 //
 // The package is a leaf: it imports only go.opentelemetry.io/otel*, k8s.io/apimachinery and the
 // standard library, so that the API server, the controllers and the node agent can all use it.

@@ -35,7 +35,8 @@ type Provider struct {
 
 // New builds a Provider. The sampler keeps writes and drops the API server's reads (GET, LIST,
 // WATCH) and its Lease and Event writes, which would only push the work on objects out of the
-// buffer; spans under a kept parent are kept.
+// buffer; spans under a kept parent are kept. A Lease or Event write the sampler could not tell
+// at its start (its name given after routing) is left out by the Store when it ends.
 func New(ctx context.Context, o Options) (*Provider, error) {
 	store := NewStore(o.BufferSize)
 	name := o.ServiceName

@@ -77,7 +77,7 @@ func (s *Store) OnStart(_ context.Context, sp sdktrace.ReadWriteSpan) {
 
 // OnEnd keeps the span, overwriting the oldest when the buffer is full.
 func (s *Store) OnEnd(sp sdktrace.ReadOnlySpan) {
-	if !sp.SpanContext().IsSampled() || filterSpans[sp.Name()] {
+	if !sp.SpanContext().IsSampled() || filterSpans[sp.Name()] || heartbeat(sp) {
 		return
 	}
 	for _, a := range sp.Attributes() {
@@ -86,6 +86,23 @@ func (s *Store) OnEnd(sp sdktrace.ReadOnlySpan) {
 		}
 	}
 	s.add(entry{ro: sp})
+}
+
+// heartbeat says whether a span is the API server's work on a Lease or an Event (a request,
+// its handler's and etcd3 spans): the sampler cannot always tell at a request's start
+// (k8s.io/apiserver may name the span after routing), so the store leaves them out when they
+// end; a node's story shows its silence with the node lifecycle controller's span instead.
+func heartbeat(sp sdktrace.ReadOnlySpan) bool {
+	if Noise(sp.Name(), nil) {
+		return true
+	}
+	for _, a := range sp.Attributes() {
+		if a.Key == "resource" {
+			v := a.Value.AsString()
+			return v == "leases" || v == "events"
+		}
+	}
+	return false
 }
 
 // Add keeps a span (tests, and spans gathered from elsewhere).
@@ -153,44 +170,32 @@ func (s *Store) Query(uids, ancestors []string) []Span {
 }
 
 // Select picks from all the spans about the objects with these UIDs: spans naming one of them
-// (k8s.object.uid or skiff.related_uids), then, transitively, the spans of objects owned by a
-// selected object (k8s.object.owner_uids), and finally every span of the traces selected spans
-// belong to, and the spans they are linked to (the client's span behind an API request).
-// Ancestors (a pod's ReplicaSet and Deployment) add the spans that name them, without their
-// other descendants. Callers missing from the spans are derived from their parent or link
-// span. The result is sorted by start time.
+// (k8s.object.uid, skiff.related_uids, skiff.effect_uids or skiff.cause_uids), then,
+// transitively, the spans of objects owned by a selected object (k8s.object.owner_uids) and of
+// the objects the story goes on with (follow: from the time it reaches them, so that a node's
+// story shows its pods' eviction and replacement, not their creation), and finally every span
+// of the traces selected spans belong to, and the spans they are linked to (the client's span
+// behind an API request). Ancestors (a pod's ReplicaSet and Deployment) add the spans that name
+// them, without their other descendants. Callers missing from the spans are derived from their
+// parent or link span. The result is sorted by start time.
 func Select(all []Span, uids, ancestors []string) []Span {
-	want := map[string]bool{}
+	want := story{}
 	for _, u := range uids {
-		if u != "" {
-			want[u] = true
-		}
+		want.add(u, time.Time{})
 	}
-	// Owned objects, transitively: a Deployment's ReplicaSets, their pods.
 	for changed := true; changed; {
 		changed = false
 		for _, sp := range all {
-			uid := sp.Attributes[AttrUID]
-			if uid == "" || want[uid] {
-				continue
-			}
-			for _, o := range splitList(sp.Attributes[AttrOwnerUIDs]) {
-				if want[o] {
-					want[uid], changed = true, true
-					break
-				}
-			}
+			changed = want.follow(sp) || changed
 		}
 	}
 	for _, u := range ancestors {
-		if u != "" {
-			want[u] = true
-		}
+		want.add(u, time.Time{})
 	}
 	traces := map[string]bool{}
 	links := map[string]bool{}
 	for _, sp := range all {
-		if want[sp.Attributes[AttrUID]] || anyIn(splitList(sp.Attributes[AttrRelatedUIDs]), want) {
+		if want.names(sp) {
 			traces[sp.TraceID] = true
 			if sp.LinkSpanID != "" {
 				links[sp.LinkSpanID] = true
@@ -217,6 +222,79 @@ func Select(all []Span, uids, ancestors []string) []Span {
 	return out
 }
 
+// story is the objects a query is about, each from the time the story reaches it (zero: its
+// whole life).
+type story map[string]time.Time
+
+// add puts uid in the story from t on (or from an earlier time it already had); it reports
+// whether that changed the story.
+func (w story) add(uid string, t time.Time) bool {
+	if uid == "" {
+		return false
+	}
+	if old, ok := w[uid]; ok && !t.Before(old) {
+		return false
+	}
+	w[uid] = t
+	return true
+}
+
+// covers says whether the story includes uid at time t.
+func (w story) covers(uid string, t time.Time) bool {
+	since, ok := w[uid]
+	return ok && !t.Before(since)
+}
+
+func (w story) coversAny(uids []string, t time.Time) bool {
+	for _, u := range uids {
+		if w.covers(u, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// names says whether the span is about the story's objects: its object, related objects,
+// effects or causes, at the span's start.
+func (w story) names(sp Span) bool {
+	return w.covers(sp.Attributes[AttrUID], sp.Start) || w.coversAny(splitList(sp.Attributes[AttrRelatedUIDs]), sp.Start) ||
+		w.coversAny(splitList(sp.Attributes[AttrEffectUIDs]), sp.Start) || w.coversAny(splitList(sp.Attributes[AttrCauseUIDs]), sp.Start)
+}
+
+// follow adds what a span brings to the story and reports whether the story changed: the
+// span's object when one of its owners is in the story (from the owner's time); its effects,
+// from the span's start, when the span is in the story through its object or one of its causes
+// (the pods a node's eviction deleted, the pod created to replace one); its causes when one of
+// its effects is in the story (the pod the replacement replaced, from the replacement's time).
+func (w story) follow(sp Span) bool {
+	changed := false
+	uid := sp.Attributes[AttrUID]
+	if uid != "" {
+		for _, o := range splitList(sp.Attributes[AttrOwnerUIDs]) {
+			if since, ok := w[o]; ok {
+				changed = w.add(uid, since) || changed
+			}
+		}
+	}
+	effects, causes := splitList(sp.Attributes[AttrEffectUIDs]), splitList(sp.Attributes[AttrCauseUIDs])
+	if len(effects) == 0 {
+		return changed
+	}
+	if w.covers(uid, sp.Start) || w.coversAny(causes, sp.Start) {
+		for _, e := range effects {
+			changed = w.add(e, sp.Start) || changed
+		}
+	}
+	for _, e := range effects {
+		if w.covers(e, sp.Start) {
+			for _, c := range causes {
+				changed = w.add(c, w[e]) || changed
+			}
+		}
+	}
+	return changed
+}
+
 // callerOf is the component of the span's parent or link when it differs from its own.
 func callerOf(sp Span, components map[string]string) string {
 	for _, id := range []string{sp.ParentSpanID, sp.LinkSpanID} {
@@ -227,21 +305,45 @@ func callerOf(sp Span, components map[string]string) string {
 	return ""
 }
 
-func anyIn(list []string, set map[string]bool) bool {
-	for _, v := range list {
-		if set[v] {
-			return true
-		}
-	}
-	return false
-}
-
 // splitList reads a list attribute as the store keeps it (comma-separated).
 func splitList(v string) []string {
 	if v == "" {
 		return nil
 	}
 	return strings.Split(v, ",")
+}
+
+// Resolve finds, for an object that may be gone, the UID of the latest object of that kind,
+// namespace and name the spans name, and its owners' UIDs, transitively (nearest first), as the
+// spans name them; "" when no span names it.
+func (s *Store) Resolve(kind, namespace, name string) (uid string, ancestors []string) {
+	return ResolveName(s.snapshot(), kind, namespace, name)
+}
+
+// ResolveName is Resolve over spans.
+func ResolveName(spans []Span, kind, namespace, name string) (uid string, ancestors []string) {
+	var latest time.Time
+	owners := map[string][]string{}
+	for _, sp := range spans {
+		u := sp.Attributes[AttrUID]
+		if u == "" {
+			continue
+		}
+		if o := splitList(sp.Attributes[AttrOwnerUIDs]); len(o) > 0 {
+			owners[u] = o
+		}
+		if sp.Attributes[AttrKind] == kind && sp.Attributes[AttrName] == name && sp.Attributes[AttrNamespace] == namespace &&
+			!sp.Start.Before(latest) {
+			uid, latest = u, sp.Start
+		}
+	}
+	seen := map[string]bool{uid: true}
+	for cur := uid; cur != "" && len(owners[cur]) > 0 && !seen[owners[cur][0]]; {
+		cur = owners[cur][0]
+		seen[cur] = true
+		ancestors = append(ancestors, cur)
+	}
+	return uid, ancestors
 }
 
 // Path is where the API server and the node agents serve spans: GET Path?uid=UID[&uid=...].

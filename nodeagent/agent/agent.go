@@ -270,7 +270,7 @@ func New(cfg Config) (*Agent, error) {
 	a.images = &instrumentedImages{ImageManagerService: cfg.ImageService, h: a.metrics.CRICallDuration, tracer: a.tracer, caller: trace.Agent(cfg.NodeName)}
 	if cfg.Faults != nil {
 		a.images = &faults.Images{ImageManagerService: a.images, Watcher: cfg.Faults, Node: cfg.NodeName}
-		a.heartbeat = cfg.Faults.HeartbeatGate(cfg.NodeName)
+		a.heartbeat = cfg.Faults.HeartbeatGate(cfg.NodeName).Traced(a.tracer, trace.Agent(cfg.NodeName))
 	}
 	_, allocatable := a.machine.Capacity()
 	a.vols = &volumes.Manager{Root: filepath.Join(cfg.DataDir, "pods"), Client: cfg.Client, NodeAllocatable: allocatable,

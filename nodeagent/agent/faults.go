@@ -5,6 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/skiff-dev/skiff/insight/trace"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 )
 
@@ -28,6 +29,7 @@ func (a *Agent) runFaults(ctx context.Context, run func(func())) {
 	}
 	run(func() { _ = a.cfg.Faults.Start(ctx) })
 	killer := &faults.PodKiller{Watcher: a.cfg.Faults, Node: a.cfg.NodeName, Runtime: a.runtime,
+		Tracer: a.tracer, Component: trace.Agent(a.cfg.NodeName),
 		Event: func(ref *corev1.ObjectReference, eventType, reason, message string) {
 			a.recorder.Event(ref, eventType, reason, message)
 		}}

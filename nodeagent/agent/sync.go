@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"go.opentelemetry.io/otel/attribute"
 	oteltrace "go.opentelemetry.io/otel/trace"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -349,7 +350,21 @@ func (a *Agent) observeStart(pod *corev1.Pod, st *corev1.PodStatus) {
 // terminatePod stops the pod's containers with the grace period, writes the final status, and
 // for a deleted pod removes its containers, sandboxes and volumes and then the API object
 // (grace 0, UID precondition) as the kubelet's status manager does.
-func (a *Agent) terminatePod(ctx context.Context, pod *corev1.Pod, grace *int64) error {
+func (a *Agent) terminatePod(ctx context.Context, pod *corev1.Pod, grace *int64) (err error) {
+	// A span for the termination: the runtime's stop calls, the final status, the delete.
+	ctx, span := a.tracer.Start(ctx, "terminate Pod", oteltrace.WithAttributes(trace.Component(trace.Agent(a.cfg.NodeName))))
+	if span.IsRecording() {
+		span.SetAttributes(trace.Object("Pod", pod)...)
+		if grace != nil {
+			span.SetAttributes(attribute.Int64("skiff.grace_period_seconds", *grace))
+		}
+		defer func() {
+			if err != nil {
+				span.RecordError(err)
+			}
+			span.End()
+		}()
+	}
 	a.probes.RemovePod(pod.UID)
 	if err := a.kr.KillPod(ctx, pod, grace); err != nil {
 		return err

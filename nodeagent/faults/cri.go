@@ -8,7 +8,10 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	oteltrace "go.opentelemetry.io/otel/trace"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	cri "k8s.io/cri-api/pkg/apis"
@@ -16,6 +19,7 @@ import (
 	"k8s.io/klog/v2"
 
 	chaosv1alpha1 "github.com/skiff-dev/skiff/apis/chaos/v1alpha1"
+	"github.com/skiff-dev/skiff/insight/trace"
 	"github.com/skiff-dev/skiff/nodeagent/kuberuntime"
 )
 
@@ -75,6 +79,10 @@ type PodKiller struct {
 	Event EventFunc
 	// Period is how often pending kills are looked for besides Fault changes (1 s).
 	Period time.Duration
+	// Tracer, when set, records each pod's kill as a span "kill containers" of Component, about
+	// the pod and caused by the Fault (insight/trace); the runtime's stop calls are its children.
+	Tracer    oteltrace.Tracer
+	Component string
 
 	mu   sync.Mutex
 	done map[string]bool // fault UID/pod UID
@@ -117,7 +125,7 @@ func (k *PodKiller) sync(ctx context.Context) {
 		if kill.Fault.Spec.PodKill != nil {
 			names = kill.Fault.Spec.PodKill.Containers
 		}
-		killed, err := KillContainers(ctx, k.Runtime, kill.Pod.UID, names)
+		killed, err := k.kill(ctx, kill, names)
 		if err != nil {
 			log.Error(err, "Killing containers for a fault", "fault", klog.KObj(kill.Fault), "pod", kill.Pod.Name)
 			continue
@@ -149,4 +157,22 @@ func (k *PodKiller) sync(ctx context.Context) {
 			log.Error(err, "Recording a fault's kill", "fault", klog.KObj(kill.Fault), "pod", kill.Pod.Name)
 		}
 	}
+}
+
+// kill kills a pod's containers for a fault, in a span when the killer is traced.
+func (k *PodKiller) kill(ctx context.Context, kill Kill, names []string) ([]string, error) {
+	if k.Tracer == nil {
+		return KillContainers(ctx, k.Runtime, kill.Pod.UID, names)
+	}
+	pod := &metav1.ObjectMeta{Name: kill.Pod.Name, Namespace: kill.Fault.Namespace, UID: kill.Pod.UID}
+	ctx, span := k.Tracer.Start(ctx, "kill containers", oteltrace.WithAttributes(append(trace.Object("Pod", pod),
+		trace.Component(k.Component), trace.Causes([]types.UID{kill.Fault.UID}),
+		attribute.String("skiff.fault", kill.Fault.Namespace+"/"+kill.Fault.Name))...))
+	defer span.End()
+	killed, err := KillContainers(ctx, k.Runtime, kill.Pod.UID, names)
+	if err != nil {
+		span.RecordError(err)
+	}
+	span.SetAttributes(attribute.StringSlice("skiff.containers", killed))
+	return killed, err
 }

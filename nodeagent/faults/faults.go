@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	oteltrace "go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,6 +23,7 @@ import (
 	"k8s.io/utils/clock"
 
 	chaosv1alpha1 "github.com/skiff-dev/skiff/apis/chaos/v1alpha1"
+	"github.com/skiff-dev/skiff/insight/trace"
 )
 
 // Resource is the Faults' resource.
@@ -201,9 +204,24 @@ func (w *Watcher) MarkKilled(ctx context.Context, k Kill, containers []string, a
 type Gate struct {
 	w    *Watcher
 	node string
+	// tracer and component record the heartbeats' stop and resumption (Traced).
+	tracer    oteltrace.Tracer
+	component string
 
 	mu      sync.Mutex
 	stopped types.UID
+	fault   *chaosv1alpha1.Fault // the fault that stopped the heartbeats
+	since   time.Time
+}
+
+// Traced makes the gate record spans of component with tr: "stop heartbeats" when a fault
+// stops them and "heartbeats stopped" (from the stop to the resumption) when they resume, both
+// about the Fault (insight/trace). It returns g.
+func (g *Gate) Traced(tr oteltrace.Tracer, component string) *Gate {
+	if g != nil {
+		g.tracer, g.component = tr, component
+	}
+	return g
 }
 
 // HeartbeatGate returns the gate of node's heartbeats.
@@ -223,11 +241,22 @@ func (g *Gate) Check(ctx context.Context) (stopped, resumed bool) {
 	case f != nil && g.stopped != f.UID:
 		end, _ := f.EndsAt()
 		log.Info("Node heartbeats stopped by a fault", "node", g.node, "fault", klog.KObj(f), "until", end)
-		g.stopped = f.UID
+		g.stopped, g.fault, g.since = f.UID, f, g.w.clock.Now()
+		g.record(ctx, "stop heartbeats", g.since, g.since)
 	case f == nil && g.stopped != "":
 		log.Info("Node heartbeats resumed", "node", g.node)
-		g.stopped = ""
+		g.record(ctx, "heartbeats stopped", g.since, g.w.clock.Now())
+		g.stopped, g.fault = "", nil
 		return false, true
 	}
 	return f != nil, false
+}
+
+// record records a span of the node's heartbeats about the gate's fault.
+func (g *Gate) record(ctx context.Context, name string, from, to time.Time) {
+	if g.tracer == nil || g.fault == nil {
+		return
+	}
+	trace.Record(ctx, g.tracer, name, from, to, append(trace.Object("Fault", g.fault), trace.Component(g.component),
+		attribute.String("k8s.node.name", g.node))...)
 }

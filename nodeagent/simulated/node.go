@@ -7,12 +7,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/skiff-dev/skiff/insight/trace"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/nodelease"
 	"github.com/skiff-dev/skiff/nodeagent/podcidr"
 	"github.com/skiff-dev/skiff/nodeagent/server"
 	"github.com/skiff-dev/skiff/nodeagent/status"
 
+	"go.opentelemetry.io/otel"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -182,7 +184,7 @@ func (n *Node) Start(ctx context.Context) error {
 	var gate *faults.Gate
 	if n.cfg.Faults != nil {
 		go func() { _ = n.cfg.Faults.Start(ctx) }()
-		gate = n.cfg.Faults.HeartbeatGate(n.cfg.Name)
+		gate = n.cfg.Faults.HeartbeatGate(n.cfg.Name).Traced(otel.Tracer(trace.ScopeName), trace.Agent(n.cfg.Name))
 	}
 	wait.UntilWithContext(ctx, func(ctx context.Context) {
 		if stopped, resumed := gate.Check(ctx); stopped {

@@ -108,16 +108,8 @@ func TestTraceOfAPod(t *testing.T) {
 	}))
 	diagram := run()
 	t.Logf("skiff trace pod/%s:\n%s", name, diagram)
-	header := strings.SplitN(diagram, "\n", 2)[0]
-	last := -1
-	for _, col := range []string{"kubectl", "apiserver", "etcd", "ctl:deployment", "ctl:replicaset", "ctl:endpoints", "scheduler",
-		"agent:trace-node", "runtime", "proxy"} {
-		i := strings.Index(header, col)
-		if i < 0 || i < last {
-			t.Errorf("column %q missing or out of order in %q", col, header)
-		}
-		last = i
-	}
+	columnsInOrder(t, diagram, "kubectl", "apiserver", "etcd", "ctl:deployment", "ctl:replicaset", "ctl:endpoints", "scheduler",
+		"agent:trace-node", "runtime", "proxy")
 	// From the API server's create of the pod to the agent's status write that made it Ready.
 	var uid string
 	var from, to time.Time
@@ -188,4 +180,238 @@ func TestTraceOfAPod(t *testing.T) {
 	if d := sum - measured; d < -measured/10 || d > measured/10 {
 		t.Errorf("critical path %v is not within 10%% of the measured startup %v", sum, measured)
 	}
+}
+
+// TestTraceOfARollout is issue 16's rollout story on a real node: after `kubectl set image`,
+// `skiff trace deployment/NAME` shows the Deployment controller's reconciles, the new
+// ReplicaSet created, both ReplicaSets scaled, the new pods scheduled and started and the old
+// ones terminated by the agent (its "terminate Pod" span and the runtime's StopContainer), in
+// time order. Then, on the same node, the stories of a pod deleted and replaced (traced once it
+// is gone) and of a PodKill Fault.
+func TestTraceOfARollout(t *testing.T) {
+	longScenario(t)
+	// The story is a rollout's, not the node's pressure: the shared test machine's disk, often
+	// past the 10% nodefs default, must not evict the pods.
+	s := startNodeT(t, t.TempDir(), "rollout-node", "10.244.251.0/24", "--eviction-hard=memory.available<100Mi")
+	ns := s.namespace(t)
+	t.Cleanup(func() { s.kubectl(t, "delete", "namespace", ns, "--timeout=60s") })
+	s.okIn(t, deployment("web", 2, "busybox", "        command: [sleep, \"3600\"]\n      terminationGracePeriodSeconds: 1\n"), "apply", "-n", ns, "-f", "-")
+	client := kubernetes.NewForConfigOrDie(s.restConfig(t))
+	ctx := context.Background()
+	rolledOut := func(t *testing.T) {
+		t.Helper()
+		err := poll.Wait(ctx, 3*time.Minute, poll.Check(func() (bool, string) {
+			d, err := client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			st := d.Status
+			return st.ObservedGeneration == d.Generation && st.UpdatedReplicas == 2 && st.AvailableReplicas == 2 && st.Replicas == 2,
+				fmt.Sprintf("%+v", st)
+		}))
+		if err != nil {
+			t.Logf("pods:\n%s\nevents:\n%s", s.kubectl(t, "describe", "pods", "-n", ns).stdout, s.kubectl(t, "get", "events", "-n", ns).stdout)
+			t.Fatalf("the Deployment rolled out: %v", err)
+		}
+	}
+	rolledOut(t)
+	list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+	if err != nil || len(list.Items) != 2 {
+		t.Fatalf("pods before the rollout: %v %v", list, err)
+	}
+	old := map[string]bool{}
+	for _, p := range list.Items {
+		old[string(p.UID)] = true
+	}
+	// The same image by its full name: a new template, a new ReplicaSet.
+	s.ok(t, "set", "image", "-n", ns, "deployment/web", "main=docker.io/library/busybox:latest")
+	rolledOut(t)
+	poll.Until(t, 90*time.Second, "the old pods gone", poll.Check(func() (bool, string) {
+		l, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, p := range l.Items {
+			if old[string(p.UID)] {
+				return false, "old pod " + p.Name + " still there"
+			}
+		}
+		return len(l.Items) == 2, fmt.Sprintf("%d pods", len(l.Items))
+	}))
+	run := func(args ...string) string {
+		out, err := exec.Command(skiffBin, append([]string{"trace", "--kubeconfig", s.kubeconfig, "-n", ns, "deployment/web"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("skiff trace: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	diagram := run()
+	t.Logf("skiff trace deployment/web:\n%s", diagram)
+	columnsInOrder(t, diagram, "kubectl", "apiserver", "etcd", "ctl:deployment", "ctl:replicaset", "scheduler", "agent:rollout-node", "runtime")
+	var resp trace.Response
+	if err := json.Unmarshal([]byte(run("-o", "json")), &resp); err != nil {
+		t.Fatal(err)
+	}
+	spans := resp.Spans
+	newRS, err := client.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var newRSUID string
+	for _, rs := range newRS.Items {
+		if rs.Spec.Template.Spec.Containers[0].Image == "docker.io/library/busybox:latest" {
+			newRSUID = string(rs.UID)
+		}
+	}
+	setImage := firstSpan(t, spans, "the set image patch", func(sp trace.Span) bool {
+		return sp.Attributes["verb"] == "PATCH" && sp.Attributes[trace.AttrKind] == "Deployment"
+	})
+	reconcile := firstSpan(t, spans, "a Deployment reconcile after it", after(setImage, func(sp trace.Span) bool { return sp.Name == "reconcile Deployment" }))
+	created := firstSpan(t, spans, "the new ReplicaSet created", after(reconcile, func(sp trace.Span) bool {
+		return sp.Attributes["verb"] == "POST" && sp.Attributes[trace.AttrUID] == newRSUID
+	}))
+	newPod := firstSpan(t, spans, "a new pod created by the new ReplicaSet", after(created, func(sp trace.Span) bool {
+		return sp.Name == "reconcile ReplicaSet" && sp.Attributes[trace.AttrUID] == newRSUID && sp.Attributes[trace.AttrEffectUIDs] != ""
+	}))
+	scheduled := firstSpan(t, spans, "a new pod scheduled", after(newPod, func(sp trace.Span) bool {
+		return sp.Name == "schedule Pod" && sp.Attributes[trace.AttrOwnerUIDs] == newRSUID
+	}))
+	started := firstSpan(t, spans, "a container started", after(scheduled, func(sp trace.Span) bool { return sp.Name == "StartContainer" }))
+	scaledDown := firstSpan(t, spans, "the old ReplicaSet scaled down", after(started, func(sp trace.Span) bool {
+		return sp.Attributes["verb"] == "PUT" && sp.Attributes[trace.AttrKind] == "ReplicaSet" && sp.Attributes[trace.AttrUID] != newRSUID &&
+			sp.Attributes["k8s.subresource"] == ""
+	}))
+	terminated := firstSpan(t, spans, "an old pod terminated by the agent", after(scaledDown, func(sp trace.Span) bool {
+		return sp.Name == "terminate Pod" && old[sp.Attributes[trace.AttrUID]]
+	}))
+	firstSpan(t, spans, "its container stopped", after(terminated, func(sp trace.Span) bool { return sp.Name == "StopContainer" }))
+	for uid := range old {
+		firstSpan(t, spans, "pod "+uid+" terminated", func(sp trace.Span) bool { return sp.Name == "terminate Pod" && sp.Attributes[trace.AttrUID] == uid })
+		firstSpan(t, spans, "pod "+uid+" deleted", func(sp trace.Span) bool {
+			return sp.Attributes["verb"] == "DELETE" && sp.Attributes[trace.AttrUID] == uid
+		})
+	}
+
+	// A pod that dies and is replaced: once it is gone, `skiff trace pod/OLD` finds it by name
+	// and tells its deletion, the agent's termination, the ReplicaSet's sync that replaced it
+	// and the replacement's start.
+	t.Run("a pod replaced", func(t *testing.T) {
+		l, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		if err != nil || len(l.Items) == 0 {
+			t.Fatalf("pods: %v %v", l, err)
+		}
+		victim := l.Items[0]
+		s.ok(t, "delete", "pod", "-n", ns, victim.Name)
+		rolledOut(t)
+		out, err := exec.Command(skiffBin, "trace", "--kubeconfig", s.kubeconfig, "-n", ns, "pod/"+victim.Name, "-o", "json").CombinedOutput()
+		if err != nil {
+			t.Fatalf("skiff trace pod/%s: %v\n%s", victim.Name, err, out)
+		}
+		if err := json.Unmarshal(out, &resp); err != nil {
+			t.Fatal(err)
+		}
+		spans = resp.Spans
+		uid := string(victim.UID)
+		deleted := firstSpan(t, spans, "the kubectl delete (the first delete)", func(sp trace.Span) bool {
+			return sp.Attributes["verb"] == "DELETE" && sp.Attributes[trace.AttrUID] == uid
+		})
+		var replacement string
+		replaced := firstSpan(t, spans, "the ReplicaSet's sync replacing it", after(deleted, func(sp trace.Span) bool {
+			if sp.Name == "reconcile ReplicaSet" && strings.Contains(sp.Attributes[trace.AttrCauseUIDs], uid) {
+				replacement = strings.Split(sp.Attributes[trace.AttrEffectUIDs], ",")[0]
+				return true
+			}
+			return false
+		}))
+		firstSpan(t, spans, "the agent's termination of the pod", after(deleted, func(sp trace.Span) bool {
+			return sp.Name == "terminate Pod" && sp.Attributes[trace.AttrUID] == uid
+		}))
+		scheduled := firstSpan(t, spans, "the replacement scheduled", after(replaced, func(sp trace.Span) bool {
+			return sp.Name == "schedule Pod" && sp.Attributes[trace.AttrUID] == replacement
+		}))
+		firstSpan(t, spans, "the replacement's sync on the node", after(scheduled, func(sp trace.Span) bool {
+			return sp.Name == "sync Pod" && sp.Attributes[trace.AttrUID] == replacement
+		}))
+	})
+
+	// A PodKill Fault: `skiff trace fault/NAME` tells its start naming the pod, the agent's kill
+	// and the runtime's stop, and the pod's container started again.
+	t.Run("a PodKill fault", func(t *testing.T) {
+		l, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		if err != nil || len(l.Items) == 0 {
+			t.Fatalf("pods: %v %v", l, err)
+		}
+		victim := l.Items[0]
+		s.okIn(t, `apiVersion: chaos.skiff.dev/v1alpha1
+kind: Fault
+metadata: {name: kill-one}
+spec:
+  type: PodKill
+  podKill: {podName: `+victim.Name+`}
+`, "apply", "-n", ns, "-f", "-")
+		poll.Until(t, 2*time.Minute, "the container killed and restarted", poll.Check(func() (bool, string) {
+			p, err := client.CoreV1().Pods(ns).Get(ctx, victim.Name, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			cs := p.Status.ContainerStatuses
+			return len(cs) == 1 && cs[0].RestartCount >= 1 && cs[0].Ready, fmt.Sprintf("%+v", cs)
+		}))
+		out, err := exec.Command(skiffBin, "trace", "--kubeconfig", s.kubeconfig, "-n", ns, "fault/kill-one").CombinedOutput()
+		if err != nil {
+			t.Fatalf("skiff trace fault/kill-one: %v\n%s", err, out)
+		}
+		t.Logf("skiff trace fault/kill-one:\n%s", out)
+		out, err = exec.Command(skiffBin, "trace", "--kubeconfig", s.kubeconfig, "-n", ns, "fault/kill-one", "-o", "json").CombinedOutput()
+		if err != nil {
+			t.Fatalf("skiff trace fault/kill-one -o json: %v\n%s", err, out)
+		}
+		if err := json.Unmarshal(out, &resp); err != nil {
+			t.Fatal(err)
+		}
+		spans = resp.Spans
+		uid := string(victim.UID)
+		started := firstSpan(t, spans, "the fault started, naming the pod", func(sp trace.Span) bool {
+			return sp.Name == "reconcile Fault" && sp.Attributes[trace.AttrEffectUIDs] == uid
+		})
+		killed := firstSpan(t, spans, "the agent's kill", after(started, func(sp trace.Span) bool {
+			return sp.Name == "kill containers" && sp.Component == "agent:rollout-node" && sp.Attributes[trace.AttrUID] == uid
+		}))
+		stopped := firstSpan(t, spans, "the runtime's stop", after(killed, func(sp trace.Span) bool { return sp.Name == "StopContainer" }))
+		firstSpan(t, spans, "the container started again", after(stopped, func(sp trace.Span) bool { return sp.Name == "StartContainer" }))
+	})
+}
+
+// columnsInOrder checks that a `skiff trace` diagram's header has these columns, in this order.
+func columnsInOrder(t *testing.T, diagram string, cols ...string) {
+	t.Helper()
+	header := strings.SplitN(diagram, "\n", 2)[0]
+	last := -1
+	for _, col := range cols {
+		i := strings.Index(header, col)
+		if i < 0 || i < last {
+			t.Errorf("column %q missing or out of order in %q", col, header)
+		}
+		last = i
+	}
+}
+
+// firstSpan is the start of the first of spans that matches; the test fails when none does.
+func firstSpan(t *testing.T, spans []trace.Span, what string, match func(trace.Span) bool) time.Time {
+	t.Helper()
+	for _, sp := range spans {
+		if match(sp) {
+			return sp.Start
+		}
+	}
+	for _, sp := range spans {
+		t.Logf("span %s %s %s %v", sp.Start.Format("15:04:05.000"), sp.Component, sp.Name, sp.Attributes)
+	}
+	t.Fatalf("no span: %s", what)
+	return time.Time{}
+}
+
+// after matches the spans that match and start at t0 or later.
+func after(t0 time.Time, match func(trace.Span) bool) func(trace.Span) bool {
+	return func(sp trace.Span) bool { return !sp.Start.Before(t0) && match(sp) }
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"sort"
 	"sync"
 	"time"
@@ -24,23 +25,28 @@ import (
 const Path = trace.Path
 
 // Annotator is a validating admission plugin that adds the object's attributes to the
-// request's span (it runs after the object has its UID, before it is stored).
+// request's span (it runs after the object has its UID, before it is stored; for a delete,
+// with the object being deleted).
 type Annotator struct{}
 
 var _ admission.ValidationInterface = Annotator{}
 
-// Handles writes that carry an object.
+// Handles writes that carry an object, and deletes.
 func (Annotator) Handles(op admission.Operation) bool {
-	return op == admission.Create || op == admission.Update
+	return op == admission.Create || op == admission.Update || op == admission.Delete
 }
 
 // Validate annotates the span and never refuses.
 func (Annotator) Validate(ctx context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
 	span := oteltrace.SpanFromContext(ctx)
-	if !span.IsRecording() || a.GetObject() == nil {
+	o := a.GetObject()
+	if a.GetOperation() == admission.Delete {
+		o = a.GetOldObject()
+	}
+	if !span.IsRecording() || o == nil {
 		return nil
 	}
-	obj, err := meta.Accessor(a.GetObject())
+	obj, err := meta.Accessor(o)
 	if err != nil {
 		return nil
 	}
@@ -80,12 +86,21 @@ func Handler(c Config) http.Handler {
 			http.Error(w, "only GET", http.StatusMethodNotAllowed)
 			return
 		}
-		uids := r.URL.Query()["uid"]
+		q := r.URL.Query()
+		uids, ancestors := q["uid"], q["ancestor"]
+		if len(uids) == 0 && q.Get("name") != "" {
+			// An object that is gone: the one of that kind and name the spans last named.
+			uid, owners := c.Store.Resolve(q.Get("kind"), q.Get("namespace"), q.Get("name"))
+			if uid == "" {
+				http.Error(w, fmt.Sprintf("no spans about %s %s", q.Get("kind"), path.Join(q.Get("namespace"), q.Get("name"))), http.StatusNotFound)
+				return
+			}
+			uids, ancestors = []string{uid}, append(ancestors, owners...)
+		}
 		if len(uids) == 0 {
-			http.Error(w, "uid is required", http.StatusBadRequest)
+			http.Error(w, "uid (or kind, namespace and name) is required", http.StatusBadRequest)
 			return
 		}
-		ancestors := r.URL.Query()["ancestor"]
 		own := c.Store.Query(uids, ancestors)
 		lists := [][]trace.Span{own}
 		if c.Nodes != nil && c.Connect != nil {

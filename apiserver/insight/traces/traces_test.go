@@ -65,3 +65,45 @@ func TestAnnotatorAndHandlerMergeNodes(t *testing.T) {
 		t.Errorf("no uid: %d", rec.Code)
 	}
 }
+
+// A delete's span names the object deleted (the admission attributes' old object).
+func TestAnnotatorDelete(t *testing.T) {
+	p, err := trace.New(context.Background(), trace.Options{BufferSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, span := p.Tracer("test").Start(context.Background(), "DELETE pods")
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "P"}}
+	attrs := admission.NewAttributesRecord(nil, pod, schema.GroupVersionKind{Version: "v1", Kind: "Pod"}, "ns", "p",
+		schema.GroupVersionResource{Version: "v1", Resource: "pods"}, "", admission.Delete, nil, false, &user.DefaultInfo{Name: "u"})
+	if !(Annotator{}).Handles(admission.Delete) {
+		t.Fatal("deletes not handled")
+	}
+	if err := (Annotator{}).Validate(ctx, attrs, nil); err != nil {
+		t.Fatal(err)
+	}
+	span.End()
+	if got := p.Store.Query([]string{"P"}, nil); len(got) != 1 || got[0].Attributes[trace.AttrName] != "p" {
+		t.Fatalf("spans %+v", got)
+	}
+}
+
+// A gone object is found by kind, namespace and name; its owners come as ancestors.
+func TestHandlerResolvesAGoneObject(t *testing.T) {
+	s := trace.NewStore(10)
+	t0 := time.Now()
+	s.Add(trace.Span{TraceID: "T1", SpanID: "rs", Start: t0, Attributes: map[string]string{trace.AttrUID: "RS", trace.AttrKind: "ReplicaSet", trace.AttrName: "web-1", trace.AttrNamespace: "ns"}})
+	s.Add(trace.Span{TraceID: "T2", SpanID: "create", Start: t0.Add(time.Second), Attributes: map[string]string{trace.AttrUID: "P", trace.AttrKind: "Pod",
+		trace.AttrName: "web-1-a", trace.AttrNamespace: "ns", trace.AttrOwnerUIDs: "RS"}})
+	h := Handler(Config{Store: s})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, Path+"?kind=Pod&namespace=ns&name=web-1-a", nil))
+	if body := rec.Body.String(); rec.Code != http.StatusOK || !strings.Contains(body, `"spanID":"create"`) || !strings.Contains(body, `"spanID":"rs"`) {
+		t.Fatalf("answer %d %s", rec.Code, body)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, Path+"?kind=Pod&namespace=ns&name=never", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("unknown name: %d %s", rec.Code, rec.Body.String())
+	}
+}
