@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
@@ -419,7 +420,6 @@ func (a *Agent) writeStatus(ctx context.Context, pod *corev1.Pod, st corev1.PodS
 	if nb == string(statusJSON(&pod.Status)) || ok && nb == string(statusJSON(&last)) && pod.ResourceVersion == base {
 		return nil
 	}
-	base = pod.ResourceVersion
 	pods := a.cfg.Client.CoreV1().Pods(pod.Namespace)
 	a.metrics.StatusUpdates.Inc()
 	p := pod.DeepCopy()
@@ -430,17 +430,40 @@ func (a *Agent) writeStatus(ctx context.Context, pod *corev1.Pod, st corev1.PodS
 	if span.IsRecording() {
 		span.SetAttributes(trace.Object("Pod", pod)...)
 	}
-	_, err := pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
+	base, written, err := PutPodStatus(ctx, pods, p)
+	if err != nil || !written {
+		return err
+	}
+	a.mu.Lock()
+	a.lastStatus[pod.UID] = st
+	if a.statusBase == nil {
+		a.statusBase = map[types.UID]string{}
+	}
+	a.statusBase[pod.UID] = base
+	a.mu.Unlock()
+	return nil
+}
+
+// PutPodStatus writes p.Status as the pod's status (pods/status). On a conflict it reads the pod
+// again and writes the status with the conditions others own that it lacks (DisruptionTarget,
+// readiness gates), as the kubelet's status manager. A pod gone or replaced (another UID) is
+// not an error and not written. It returns the resourceVersion of the pod the write replaced.
+func PutPodStatus(ctx context.Context, pods typedcorev1.PodInterface, p *corev1.Pod) (base string, written bool, err error) {
+	base = p.ResourceVersion
+	_, err = pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
 	if apierrors.IsConflict(err) {
-		cur, gerr := pods.Get(ctx, pod.Name, metav1.GetOptions{})
-		if gerr != nil {
-			return gerr
+		cur, gerr := pods.Get(ctx, p.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(gerr) {
+			return "", false, nil
 		}
-		if cur.UID != pod.UID {
-			return nil
+		if gerr != nil {
+			return "", false, gerr
+		}
+		if cur.UID != p.UID {
+			return "", false, nil
 		}
 		// keep conditions others own
-		merged := st.DeepCopy()
+		merged := p.Status.DeepCopy()
 		for _, c := range cur.Status.Conditions {
 			if !hasCondition(merged.Conditions, c.Type) {
 				merged.Conditions = append(merged.Conditions, c)
@@ -451,19 +474,12 @@ func (a *Agent) writeStatus(ctx context.Context, pod *corev1.Pod, st corev1.PodS
 		_, err = pods.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
 	}
 	if apierrors.IsNotFound(err) {
-		return nil
+		return "", false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("writing pod status: %w", err)
+		return "", false, fmt.Errorf("writing pod status: %w", err)
 	}
-	a.mu.Lock()
-	a.lastStatus[pod.UID] = st
-	if a.statusBase == nil {
-		a.statusBase = map[types.UID]string{}
-	}
-	a.statusBase[pod.UID] = base
-	a.mu.Unlock()
-	return nil
+	return base, true, nil
 }
 
 func hasCondition(cs []corev1.PodCondition, t corev1.PodConditionType) bool {
