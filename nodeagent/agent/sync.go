@@ -13,13 +13,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/insight/trace"
 	"github.com/skiff-dev/skiff/nodeagent/allocation"
+	"github.com/skiff-dev/skiff/nodeagent/apistatus"
 	"github.com/skiff-dev/skiff/nodeagent/kuberuntime"
 	"github.com/skiff-dev/skiff/nodeagent/probes"
 	"github.com/skiff-dev/skiff/nodeagent/staticpods"
@@ -207,7 +207,7 @@ func (a *Agent) generate(ctx context.Context, pod *corev1.Pod, failures map[stri
 		in.ResizeConditions = allocation.Conditions(alloc, terminal)
 	}
 	st := status.Generate(in)
-	ApplyActiveDeadline(pod, &st, a.cfg.Clock.Now())
+	status.ApplyActiveDeadline(pod, &st, a.cfg.Clock.Now())
 	a.evictedStatus(pod.UID, &st)
 	status.ObserveGeneration(&st, pod.Generation)
 	return st, rt, nil
@@ -430,7 +430,7 @@ func (a *Agent) writeStatus(ctx context.Context, pod *corev1.Pod, st corev1.PodS
 	if span.IsRecording() {
 		span.SetAttributes(trace.Object("Pod", pod)...)
 	}
-	base, written, err := PutPodStatus(ctx, pods, p)
+	base, written, err := apistatus.PutPodStatus(ctx, pods, p)
 	if err != nil || !written {
 		return err
 	}
@@ -442,51 +442,4 @@ func (a *Agent) writeStatus(ctx context.Context, pod *corev1.Pod, st corev1.PodS
 	a.statusBase[pod.UID] = base
 	a.mu.Unlock()
 	return nil
-}
-
-// PutPodStatus writes p.Status as the pod's status (pods/status). On a conflict it reads the pod
-// again and writes the status with the conditions others own that it lacks (DisruptionTarget,
-// readiness gates), as the kubelet's status manager. A pod gone or replaced (another UID) is
-// not an error and not written. It returns the resourceVersion of the pod the write replaced.
-func PutPodStatus(ctx context.Context, pods typedcorev1.PodInterface, p *corev1.Pod) (base string, written bool, err error) {
-	base = p.ResourceVersion
-	_, err = pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
-	if apierrors.IsConflict(err) {
-		cur, gerr := pods.Get(ctx, p.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(gerr) {
-			return "", false, nil
-		}
-		if gerr != nil {
-			return "", false, gerr
-		}
-		if cur.UID != p.UID {
-			return "", false, nil
-		}
-		// keep conditions others own
-		merged := p.Status.DeepCopy()
-		for _, c := range cur.Status.Conditions {
-			if !hasCondition(merged.Conditions, c.Type) {
-				merged.Conditions = append(merged.Conditions, c)
-			}
-		}
-		cur.Status = *merged
-		base = cur.ResourceVersion
-		_, err = pods.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
-	}
-	if apierrors.IsNotFound(err) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("writing pod status: %w", err)
-	}
-	return base, true, nil
-}
-
-func hasCondition(cs []corev1.PodCondition, t corev1.PodConditionType) bool {
-	for _, c := range cs {
-		if c.Type == t {
-			return true
-		}
-	}
-	return false
 }

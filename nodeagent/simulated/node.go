@@ -20,7 +20,7 @@ import (
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 
-	"github.com/skiff-dev/skiff/nodeagent/agent"
+	"github.com/skiff-dev/skiff/nodeagent/apistatus"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/kuberuntime"
 	"github.com/skiff-dev/skiff/nodeagent/nodelease"
@@ -74,7 +74,7 @@ var defaultAllocatable = corev1.ResourceList{
 }
 
 // nodeInfo is what every simulated node reports as status.nodeInfo.
-var nodeInfo = corev1.NodeSystemInfo{KubeletVersion: agent.KubeletVersion, ContainerRuntimeVersion: RuntimeName + "://" + RuntimeVersion,
+var nodeInfo = corev1.NodeSystemInfo{KubeletVersion: apistatus.KubeletVersion, ContainerRuntimeVersion: RuntimeName + "://" + RuntimeVersion,
 	OperatingSystem: "linux", Architecture: "amd64", OSImage: "simulated"}
 
 // Node is a simulated node: the agent's node status, registration and Lease code, and its pod
@@ -248,15 +248,15 @@ func (n *Node) nodeStatus(old *corev1.NodeStatus) corev1.NodeStatus {
 	n.mu.Lock()
 	noCIDR := n.ips.cidr == ""
 	n.mu.Unlock()
-	return agent.NodeStatus(agent.NodeStatusInput{Capacity: n.cfg.Allocatable, Allocatable: n.cfg.Allocatable, Addresses: addrs,
+	return apistatus.NodeStatus(apistatus.NodeStatusInput{Capacity: n.cfg.Allocatable, Allocatable: n.cfg.Allocatable, Addresses: addrs,
 		KubeletPort: port, NodeInfo: nodeInfo, NetworkNotReady: noCIDR, Now: n.cfg.Clock.Now()}, old)
 }
 
-func (n *Node) registration() agent.NodeRegistration {
+func (n *Node) registration() apistatus.NodeRegistration {
 	n.mu.Lock()
 	cidr := n.ips.cidr
 	n.mu.Unlock()
-	return agent.NodeRegistration{Client: n.cfg.Client, Name: n.cfg.Name, Labels: n.labels(), Taints: n.cfg.Taints, PodCIDR: cidr,
+	return apistatus.NodeRegistration{Client: n.cfg.Client, Name: n.cfg.Name, Labels: n.labels(), Taints: n.cfg.Taints, PodCIDR: cidr,
 		Status: n.nodeStatus}
 }
 
@@ -307,7 +307,7 @@ func (n *Node) renewLease(ctx context.Context) error {
 	return n.lease.Renew(ctx, n.cfg.Client, n.cfg.Name, n.cfg.LeaseDuration, n.cfg.Clock.Now())
 }
 
-// syncStatus posts the node status when it is due (agent.NodeStatusDue), as the agent's.
+// syncStatus posts the node status when it is due (apistatus.NodeStatusDue), as the agent's.
 func (n *Node) syncStatus(ctx context.Context) error {
 	if n.heartbeatStopped(ctx) {
 		return nil
@@ -316,7 +316,7 @@ func (n *Node) syncStatus(ctx context.Context) error {
 	last, lastReport := n.lastStatus, n.lastReport
 	n.mu.Unlock()
 	next := n.nodeStatus(last)
-	if !agent.NodeStatusDue(last, &next, n.cfg.Clock.Since(lastReport), n.cfg.StatusReportInterval) {
+	if !apistatus.NodeStatusDue(last, &next, n.cfg.Clock.Since(lastReport), n.cfg.StatusReportInterval) {
 		return nil
 	}
 	if err := n.pool.limiter.Wait(ctx); err != nil {
@@ -394,7 +394,7 @@ func (n *Node) generate(ctx context.Context, pod *corev1.Pod, failures map[strin
 	now := n.cfg.Clock.Now()
 	st := status.Generate(status.Input{Pod: pod, Runtime: rt, StartFailures: failures, Readiness: readiness, Startup: startup,
 		HostIPs: n.hostIPs(), PodIsTerminal: terminal, Now: now})
-	agent.ApplyActiveDeadline(pod, &st, now)
+	status.ApplyActiveDeadline(pod, &st, now)
 	status.ObserveGeneration(&st, pod.Generation)
 	return st, nil
 }
@@ -414,7 +414,7 @@ func (n *Node) writeStatus(ctx context.Context, pod *corev1.Pod, st corev1.PodSt
 	}
 	p := pod.DeepCopy()
 	p.Status = st
-	_, _, err := agent.PutPodStatus(ctx, n.cfg.Client.CoreV1().Pods(pod.Namespace), p)
+	_, _, err := apistatus.PutPodStatus(ctx, n.cfg.Client.CoreV1().Pods(pod.Namespace), p)
 	return err
 }
 
