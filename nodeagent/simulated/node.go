@@ -33,7 +33,8 @@ import (
 type Config struct {
 	// Name is the Node's name.
 	Name string
-	// Client talks to the API server (unused when Pool is set: the pool's).
+	// Client writes the node's Node, Lease and pod statuses (default: the pool's client, which
+	// watches the pods of all its nodes).
 	Client kubernetes.Interface
 	// Pool runs the node with others (one pod watch for all of them, see Pool); nil: the node
 	// gets a pool of its own, watching only its pods.
@@ -59,8 +60,8 @@ type Config struct {
 	// 0 as soon as they start, so Jobs complete (benchmarks); otherwise every pod runs until deleted.
 	CompleteFinitePods bool
 	// Faults, when set, makes the node honour NodeHeartbeat Faults (it stops renewing its Lease
-	// and posting its status while one targets it, and marks itself Ready again after). Nodes may
-	// share one Watcher; a node's own pool starts it.
+	// and posting its status while one targets it, and marks itself Ready again after); default:
+	// its pool's (PoolConfig.Faults). Nodes may share one Watcher; a node's own pool starts it.
 	Faults *faults.Watcher
 	// Server, when set, makes the node serve the node agent's API with its simulated resource
 	// statistics (stats.go).
@@ -88,6 +89,8 @@ type Node struct {
 	tasks [numTasks]task
 	lease nodelease.Renewer // used by the lease task only
 	srv   *server.Server
+	// stopServer ends the server (guarded by the pool's mu).
+	stopServer context.CancelFunc
 	// started is when the node started (its boot time in its statistics).
 	started time.Time
 	stopped atomic.Bool
@@ -138,9 +141,17 @@ func New(cfg Config) (*Node, error) {
 		}
 		n.pool, n.own = pool, true
 	}
-	n.cfg.Client, n.cfg.Clock = n.pool.cfg.Client, n.pool.cfg.Clock
-	if cfg.Faults != nil {
-		n.gate = cfg.Faults.HeartbeatGate(cfg.Name)
+	// A node's own client writes its Node, Lease and pods' statuses (a node credential may write
+	// only its own); the pool's client watches for all.
+	if n.cfg.Client == nil {
+		n.cfg.Client = n.pool.cfg.Client
+	}
+	n.cfg.Clock = n.pool.cfg.Clock
+	if n.cfg.Faults == nil {
+		n.cfg.Faults = n.pool.cfg.Faults
+	}
+	if n.cfg.Faults != nil {
+		n.gate = n.cfg.Faults.HeartbeatGate(cfg.Name)
 	}
 	for i := range n.tasks {
 		n.tasks[i] = task{node: n, kind: i, index: -1}
@@ -172,13 +183,6 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	defer n.pool.Remove(n)
 	go func() { _ = n.pool.Start(ctx) }()
-	if n.srv != nil {
-		go func() {
-			if err := n.srv.Start(ctx); err != nil {
-				log.Error(err, "Simulated node server stopped")
-			}
-		}()
-	}
 	<-ctx.Done()
 	return nil
 }

@@ -20,13 +20,18 @@ import (
 
 // fakeSource is a ListerWatcher of nothing (the tests put pods in the informer's store).
 func fakeSource() cache.ListerWatcher {
-	return &cache.ListWatch{
+	return listOnly{&cache.ListWatch{
 		ListWithContextFunc: func(context.Context, metav1.ListOptions) (runtime.Object, error) { return &corev1.PodList{}, nil },
 		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (watch.Interface, error) {
 			return watch.NewFake(), nil
 		},
-	}
+	}}
 }
+
+// listOnly is a ListerWatcher without streaming lists (WatchList), as fakes are.
+type listOnly struct{ *cache.ListWatch }
+
+func (listOnly) IsWatchListSemanticsUnSupported() bool { return true }
 
 // testNode is a registered simulated node of a pool that is not started: the test calls the
 // pod workers' functions (syncPod, terminatePod) itself.

@@ -66,7 +66,7 @@ type Pool struct {
 	nodes map[string]*Node
 
 	once    sync.Once
-	ctx     context.Context
+	ctx     context.Context // guarded by mu; set once the pool runs
 	started chan struct{}
 }
 
@@ -166,7 +166,7 @@ func (p *Pool) podSource() cache.ListerWatcher {
 	if p.cfg.node != "" {
 		sel = fields.OneTermEqualSelector("spec.nodeName", p.cfg.node)
 	}
-	return listWatch(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+	return p.listWatch(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 		o.FieldSelector = sel.String()
 		return p.cfg.Client.CoreV1().Pods("").List(ctx, o)
 	}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
@@ -183,7 +183,7 @@ func (p *Pool) nodeSource() cache.ListerWatcher {
 	if p.cfg.node != "" {
 		sel = fields.OneTermEqualSelector("metadata.name", p.cfg.node)
 	}
-	return listWatch(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+	return p.listWatch(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 		o.FieldSelector = sel.String()
 		return p.cfg.Client.CoreV1().Nodes().List(ctx, o)
 	}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
@@ -192,12 +192,11 @@ func (p *Pool) nodeSource() cache.ListerWatcher {
 	})
 }
 
-func listWatch(list func(context.Context, metav1.ListOptions) (runtime.Object, error),
+// listWatch lists and watches with the pool's client, streaming lists (WatchList) when the
+// client supports them.
+func (p *Pool) listWatch(list func(context.Context, metav1.ListOptions) (runtime.Object, error),
 	w func(context.Context, metav1.ListOptions) (watch.Interface, error)) cache.ListerWatcher {
-	return &cache.ListWatch{
-		ListWithContextFunc:  func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return list(ctx, o) },
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return w(ctx, o) },
-	}
+	return cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{ListWithContextFunc: list, WatchFuncWithContext: w}, p.cfg.Client)
 }
 
 // Start runs the pool until ctx ends: its informers, pod workers and heartbeats. Nodes added
@@ -209,7 +208,6 @@ func (p *Pool) Start(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	p.ctx = ctx
 	var wg sync.WaitGroup
 	run := func(f func()) {
 		wg.Add(1)
@@ -226,6 +224,12 @@ func (p *Pool) Start(ctx context.Context) error {
 	}
 	run(func() { _ = p.workers.Start(ctx) })
 	run(func() { p.sched.Start(ctx) })
+	p.mu.Lock()
+	p.ctx = ctx
+	for _, n := range p.nodes {
+		p.serve(ctx, n)
+	}
+	p.mu.Unlock()
 	close(p.started)
 	<-ctx.Done()
 	wg.Wait()
@@ -427,10 +431,26 @@ func (p *Pool) add(n *Node) error {
 		return fmt.Errorf("simulated node %s added twice", n.cfg.Name)
 	}
 	p.nodes[n.cfg.Name] = n
+	if p.ctx != nil {
+		p.serve(p.ctx, n)
+	}
 	p.mu.Unlock()
 	n.started = p.cfg.Clock.Now()
 	p.sched.schedule(&n.tasks[taskRegister], n.started)
 	return nil
+}
+
+// serve runs the node's server (Config.Server) until ctx ends or the node is removed.
+func (p *Pool) serve(ctx context.Context, n *Node) {
+	if n.srv == nil {
+		return
+	}
+	ctx, n.stopServer = context.WithCancel(ctx)
+	go func() {
+		if err := n.srv.Start(ctx); err != nil {
+			klog.FromContext(ctx).Error(err, "Simulated node server stopped", "node", n.cfg.Name)
+		}
+	}()
 }
 
 // Remove stops a node's heartbeats and pods (the Node object stays, as a stopped kubelet's).
@@ -441,6 +461,9 @@ func (p *Pool) Remove(n *Node) {
 	}
 	p.mu.Lock()
 	delete(p.nodes, n.cfg.Name)
+	if n.stopServer != nil {
+		n.stopServer()
+	}
 	p.mu.Unlock()
 }
 
