@@ -3,15 +3,18 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	certutil "k8s.io/client-go/util/cert"
 
@@ -30,6 +33,7 @@ func newAgentCommand() *cobra.Command {
 	cfg := join.Config{DataDir: apiserver.NewOptions().DataDir}
 	cfg.NodeName, _ = os.Hostname()
 	var sim, cleanupOnly bool
+	count := 1
 	var servers []string
 	node := &localNode{port: server.DefaultPort, imagesSrc: ".", learnRegistry: true}
 	cmd := &cobra.Command{
@@ -38,7 +42,7 @@ func newAgentCommand() *cobra.Command {
 		Long: "Join a cluster as node --node-name: with the join token (`skiff token create`) the agent\n" +
 			"obtains its own client certificate (user system:node:<name>) once and keeps it in\n" +
 			"<data-dir>/agent.kubeconfig; later starts reuse it and need no token.\n" +
-			"--simulated runs the node in simulated mode (no containers run).",
+			"--simulated runs the node in simulated mode (no containers run); --count N runs N of them.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -71,58 +75,35 @@ func newAgentCommand() *cobra.Command {
 			if len(servers) > 0 {
 				cfg.Server = servers[0]
 			}
+			if sim {
+				return runSimulatedAgents(ctx, cmd.OutOrStdout(), cfg, servers, count, node.podCIDR)
+			}
 			res, err := join.Join(ctx, cfg)
 			if err != nil {
 				return err
 			}
-			if !sim {
-				fmt.Fprintf(cmd.OutOrStdout(), "Node %s joined. Kubeconfig: %s\n", cfg.NodeName, res.Kubeconfig)
-				caPEM, err := os.ReadFile(filepath.Join(cfg.DataDir, join.CAFile))
-				if err != nil {
-					return fmt.Errorf("reading the cluster CA: %w", err)
-				}
-				cas, err := certutil.ParseCertsPEM(caPEM)
-				if err != nil {
-					return fmt.Errorf("parsing the cluster CA: %w", err)
-				}
-				node.name = cfg.NodeName
-				return node.run(ctx, cfg.DataDir, nodeIdentity{kubeconfig: res.Kubeconfig, ca: cas[0], servers: servers,
-					servingCert: func(ctx context.Context, client kubernetes.Interface, ips []net.IP, dnsNames []string) ([]byte, []byte, error) {
-						// The request is approved against the Node's reported addresses: wait for them.
-						err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, cfg.Timeout, true, func(ctx context.Context) (bool, error) {
-							n, err := client.CoreV1().Nodes().Get(ctx, cfg.NodeName, metav1.GetOptions{})
-							return err == nil && len(n.Status.Addresses) > 0, nil
-						})
-						if err != nil {
-							return nil, nil, fmt.Errorf("node %s did not register: %w", cfg.NodeName, err)
-						}
-						return join.ServingCertificate(ctx, client, cfg.NodeName, ips, dnsNames, cfg.Timeout)
-					}})
-			}
-			restCfg, err := clientcmd.BuildConfigFromFlags("", res.Kubeconfig)
+			fmt.Fprintf(cmd.OutOrStdout(), "Node %s joined. Kubeconfig: %s\n", cfg.NodeName, res.Kubeconfig)
+			caPEM, err := os.ReadFile(filepath.Join(cfg.DataDir, join.CAFile))
 			if err != nil {
-				return fmt.Errorf("loading %s: %w", res.Kubeconfig, err)
+				return fmt.Errorf("reading the cluster CA: %w", err)
 			}
-			if _, err := failover.Apply(restCfg, servers); err != nil {
-				return err
-			}
-			client, err := builtinClient(restCfg)
+			cas, err := certutil.ParseCertsPEM(caPEM)
 			if err != nil {
-				return err
+				return fmt.Errorf("parsing the cluster CA: %w", err)
 			}
-			faultWatcher, err := faults.NewWatcherForConfig(restCfg)
-			if err != nil {
-				return err
-			}
-			simNode, err := simulated.New(simulated.Config{Name: cfg.NodeName, Client: client, Faults: faultWatcher, PodCIDR: node.podCIDR})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Node %s joined (simulated). Kubeconfig: %s\n", cfg.NodeName, res.Kubeconfig)
-			if err := simNode.Start(ctx); err != nil && ctx.Err() == nil {
-				return err
-			}
-			return nil
+			node.name = cfg.NodeName
+			return node.run(ctx, cfg.DataDir, nodeIdentity{kubeconfig: res.Kubeconfig, ca: cas[0], servers: servers,
+				servingCert: func(ctx context.Context, client kubernetes.Interface, ips []net.IP, dnsNames []string) ([]byte, []byte, error) {
+					// The request is approved against the Node's reported addresses: wait for them.
+					err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, cfg.Timeout, true, func(ctx context.Context) (bool, error) {
+						n, err := client.CoreV1().Nodes().Get(ctx, cfg.NodeName, metav1.GetOptions{})
+						return err == nil && len(n.Status.Addresses) > 0, nil
+					})
+					if err != nil {
+						return nil, nil, fmt.Errorf("node %s did not register: %w", cfg.NodeName, err)
+					}
+					return join.ServingCertificate(ctx, client, cfg.NodeName, ips, dnsNames, cfg.Timeout)
+				}})
 		},
 	}
 	fs := cmd.Flags()
@@ -146,6 +127,84 @@ func newAgentCommand() *cobra.Command {
 	fs.Int64Var(&node.podMaxPids, "pod-max-pids", -1, podMaxPidsUsage)
 	nodeHousekeepingFlags(fs, &node.housekeeping)
 	tracingFlags(fs)
-	fs.BoolVar(&sim, "simulated", false, "Run a simulated node (explicit simulated mode: pods are marked running, no containers run).")
+	fs.BoolVar(&sim, "simulated", false, "Run a simulated node (explicit simulated mode: the agent's status, Lease and pod lifecycle code on an in-memory runtime, no containers run).")
+	fs.IntVar(&count, "count", 1, "With --simulated: run this many simulated nodes in one process, named <node-name>-0 ... <node-name>-<count-1>, each joining with its own credential (in <data-dir>/<name>); one pod watch serves them all.")
 	return cmd
+}
+
+// runSimulatedAgents joins count simulated nodes (one named cfg.NodeName, or <cfg.NodeName>-<i>
+// with their credentials in <data-dir>/<name>) and runs them in one simulated.Pool: the first
+// node's client watches the pods and Nodes for all, each node writes its own Node, Lease and
+// pod statuses with its own credential (a node may write only its own).
+func runSimulatedAgents(ctx context.Context, out io.Writer, cfg join.Config, servers []string, count int, podCIDR string) error {
+	if count < 1 {
+		return fmt.Errorf("--count %d: need at least 1", count)
+	}
+	if count > 1 && podCIDR != "" {
+		return fmt.Errorf("--pod-cidr names one node's subnet: with --count the node IPAM controller assigns them")
+	}
+	names := []string{cfg.NodeName}
+	if count > 1 {
+		names = make([]string, count)
+		for i := range names {
+			names[i] = fmt.Sprintf("%s-%d", cfg.NodeName, i)
+		}
+	}
+	clients := make([]kubernetes.Interface, count)
+	restCfgs := make([]*rest.Config, count)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for i, name := range names {
+		g.Go(func() error {
+			nc := cfg
+			nc.NodeName = name
+			if count > 1 {
+				nc.DataDir = filepath.Join(cfg.DataDir, name)
+			}
+			res, err := join.Join(gctx, nc)
+			if err != nil {
+				return fmt.Errorf("node %s: %w", name, err)
+			}
+			restCfg, err := clientcmd.BuildConfigFromFlags("", res.Kubeconfig)
+			if err != nil {
+				return fmt.Errorf("loading %s: %w", res.Kubeconfig, err)
+			}
+			if _, err := failover.Apply(restCfg, servers); err != nil {
+				return err
+			}
+			// The pool paces its status writes; a node's Lease is one write in 10 s.
+			restCfg.QPS, restCfg.Burst = -1, 0
+			if clients[i], err = builtinClient(restCfg); err != nil {
+				return err
+			}
+			restCfgs[i] = restCfg
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	faultWatcher, err := faults.NewWatcherForConfig(restCfgs[0])
+	if err != nil {
+		return err
+	}
+	pool, err := simulated.NewPool(simulated.PoolConfig{Client: clients[0], Faults: faultWatcher})
+	if err != nil {
+		return err
+	}
+	for i, name := range names {
+		if _, err := pool.Add(simulated.Config{Name: name, Client: clients[i], PodCIDR: podCIDR}); err != nil {
+			return err
+		}
+	}
+	if count == 1 {
+		fmt.Fprintf(out, "Node %s joined (simulated). Kubeconfig: %s\n", names[0], join.KubeconfigPath(cfg.DataDir))
+	} else {
+		fmt.Fprintf(out, "Nodes %s ... %s joined (simulated, %d). Kubeconfigs: %s/<name>/%s\n", names[0], names[count-1], count,
+			cfg.DataDir, join.KubeconfigFile)
+	}
+	if err := pool.Start(ctx); err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
 }

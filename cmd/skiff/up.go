@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -100,20 +99,22 @@ func newUpCommand() *cobra.Command {
 	cmd.Flags().IntVar(&node.port, "node-port", node.port, "Port of the node agent's HTTPS server (logs, exec, port-forward; 0: any free port).")
 	runDirFlag(cmd.Flags(), &node.runDir, "Directory where the node records itself for skiff killall")
 	cmd.Flags().StringVar(&node.imagesSrc, "images-src", node.imagesSrc, "Skiff source tree whose test/images are built into the builtin images (pause, busybox, skiff-http).")
-	cmd.Flags().IntVar(&simulatedNodes, "simulated-nodes", 0, "Number of simulated nodes to register (explicit simulated mode: pods are marked running, no containers run).")
+	cmd.Flags().IntVar(&simulatedNodes, "simulated-nodes", 0, "Number of simulated nodes to run in one process (explicit simulated mode: the agent's status, Lease and pod lifecycle code on an in-memory runtime, no containers run; one pod watch for all of them).")
 	return cmd
 }
 
-// runSimulatedNodes runs n simulated nodes named sim-0, sim-1, ...: their pod CIDRs come from
-// the node IPAM controller, or are 10.244.<i>.0/24 when it is off (explicit). Each serves the
-// node agent's API on a loopback port with a certificate of ca, so that the metrics API (kubectl
-// top) reads their simulated usage.
+// runSimulatedNodes runs n simulated nodes named sim-0, sim-1, ... in one simulated.Pool (one
+// pod watch for all of them): their pod CIDRs come from the node IPAM controller, or are
+// 10.244.<i>.0/24 when it is off (explicit). Each serves the node agent's API on a loopback port
+// with a certificate of ca, so that the metrics API (kubectl top) reads their simulated usage.
 func runSimulatedNodes(ctx context.Context, kubeconfig string, ca *pki.CA, n int, explicitCIDRs bool) error {
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		return fmt.Errorf("loading %s: %w", kubeconfig, err)
 	}
-	cfg.QPS, cfg.Burst = 200, 400
+	// No client-side limit: the pool paces its nodes' status writes itself, and their Leases
+	// alone are n/10 a second.
+	cfg.QPS, cfg.Burst = -1, 0
 	client, err := builtinClient(cfg)
 	if err != nil {
 		return err
@@ -123,22 +124,23 @@ func runSimulatedNodes(ctx context.Context, kubeconfig string, ca *pki.CA, n int
 	if err != nil {
 		return err
 	}
-	g, gctx := errgroup.WithContext(ctx)
+	pool, err := simulated.NewPool(simulated.PoolConfig{Client: client, Faults: faultWatcher})
+	if err != nil {
+		return err
+	}
 	for i := 0; i < n; i++ {
-		nc := simulated.Config{Name: fmt.Sprintf("sim-%d", i), Client: client, Faults: faultWatcher}
+		nc := simulated.Config{Name: fmt.Sprintf("sim-%d", i)}
 		if nc.Server, err = simulatedServer(ca, nc.Name); err != nil {
 			return err
 		}
 		if explicitCIDRs {
 			nc.PodCIDR = fmt.Sprintf("10.244.%d.0/24", i%256)
 		}
-		node, err := simulated.New(nc)
-		if err != nil {
+		if _, err := pool.Add(nc); err != nil {
 			return err
 		}
-		g.Go(func() error { return node.Start(gctx) })
 	}
-	return g.Wait()
+	return pool.Start(ctx)
 }
 
 // reportNodeReady prints one progress line when the node first reports Ready, with a next step.

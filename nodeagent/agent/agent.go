@@ -43,6 +43,7 @@ import (
 	"github.com/skiff-dev/skiff/nodeagent/kuberuntime"
 	"github.com/skiff-dev/skiff/nodeagent/localpath"
 	"github.com/skiff-dev/skiff/nodeagent/logs"
+	"github.com/skiff-dev/skiff/nodeagent/nodelease"
 	"github.com/skiff-dev/skiff/nodeagent/podcidr"
 	"github.com/skiff-dev/skiff/nodeagent/podworkers"
 	"github.com/skiff-dev/skiff/nodeagent/probes"
@@ -163,6 +164,7 @@ type Agent struct {
 	pods           cache.Indexer
 	hostResolvConf []byte
 	heartbeat      *faults.Gate
+	lease          nodelease.Renewer
 	// networkNotReady makes the node report Ready False: its pod network is not configured
 	// (AwaitPodCIDR's registration).
 	networkNotReady bool
@@ -617,14 +619,7 @@ func ownStatusEcho(old, pod *corev1.Pod, last *corev1.PodStatus) bool {
 		bytes.Equal(statusJSON(&pod.Status), statusJSON(last))
 }
 
-func (a *Agent) known(uid types.UID) bool {
-	for _, u := range a.workers.Known() {
-		if u == uid {
-			return true
-		}
-	}
-	return false
-}
+func (a *Agent) known(uid types.UID) bool { return a.workers.IsKnown(uid) }
 
 func (a *Agent) handlePodRemoved(ctx context.Context, pod *corev1.Pod) {
 	if staticpods.IsMirror(pod) {

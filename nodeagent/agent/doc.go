@@ -52,6 +52,10 @@
 // ContainerGCPeriod, the container GC (kuberuntime.PlanGC: pods the API has, the workers know
 // or the agent is finishing keep their containers).
 //
+// The Node's status, its registration and posting, and the pod status write are package
+// apistatus's, shared with simulated nodes (nodeagent/simulated), which also run the agent's pod
+// workers, kuberuntime and status generation on an in-memory runtime.
+//
 // A node given no pod CIDR starts with AwaitPodCIDR: it registers NotReady and waits for the node
 // IPAM controller to set spec.podCIDR, which its runtime's pod network then uses.
 package agent

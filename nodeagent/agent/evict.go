@@ -102,18 +102,3 @@ func (a *Agent) evictedStatus(uid types.UID, st *corev1.PodStatus) {
 	st.Conditions = append(st.Conditions, corev1.PodCondition{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue,
 		Reason: corev1.PodReasonTerminationByKubelet, Message: msg, LastTransitionTime: metav1.NewTime(a.cfg.Clock.Now())})
 }
-
-// pressureCondition is a pressure condition of the node status, True when the eviction manager
-// sees the pressure, with the kubelet's reasons and messages.
-func pressureCondition(t corev1.NodeConditionType, under bool) (corev1.ConditionStatus, string, string) {
-	type text struct{ reason, msg string }
-	texts := map[corev1.NodeConditionType][2]text{
-		corev1.NodeMemoryPressure: {{"KubeletHasSufficientMemory", "kubelet has sufficient memory available"}, {"KubeletHasInsufficientMemory", "kubelet has insufficient memory available"}},
-		corev1.NodeDiskPressure:   {{"KubeletHasNoDiskPressure", "kubelet has no disk pressure"}, {"KubeletHasDiskPressure", "kubelet has disk pressure"}},
-		corev1.NodePIDPressure:    {{"KubeletHasSufficientPID", "kubelet has sufficient PID available"}, {"KubeletHasInsufficientPID", "kubelet has insufficient PID available"}},
-	}
-	if under {
-		return corev1.ConditionTrue, texts[t][1].reason, texts[t][1].msg
-	}
-	return corev1.ConditionFalse, texts[t][0].reason, texts[t][0].msg
-}

@@ -4,28 +4,20 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/skiff-dev/skiff/apis/helper"
-	"github.com/skiff-dev/skiff/nodeagent/eviction"
-	"github.com/skiff-dev/skiff/nodeagent/nodelease"
+	"github.com/skiff-dev/skiff/nodeagent/apistatus"
 
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/klog/v2"
 )
 
 // KubeletVersion is what the agent reports as nodeInfo.kubeletVersion.
-const KubeletVersion = "v1.37.2-skiff"
+const KubeletVersion = apistatus.KubeletVersion
 
 // MachineInfo is what the agent knows about the machine.
 type MachineInfo struct {
@@ -131,21 +123,9 @@ func (a *Agent) nodeLabels() map[string]string {
 	return l
 }
 
-// nodeStatus computes the node's status; heartbeat times are now, transition times carried
-// from old when a condition did not change.
+// nodeStatus computes the agent's node status from its machine, runtime and eviction state.
 func (a *Agent) nodeStatus(old *corev1.NodeStatus) corev1.NodeStatus {
-	now := metav1.NewTime(a.cfg.Clock.Now())
 	capacity, allocatable := a.machine.Capacity()
-	if old != nil {
-		// Extended resources others advertised in the node's capacity (a device plugin's, or
-		// `kubectl patch node --subresource=status`) stay, allocatable as capacity, as the
-		// kubelet keeps them.
-		for name, q := range old.Capacity {
-			if helper.IsExtendedResourceName(name) {
-				capacity[name], allocatable[name] = q.DeepCopy(), q.DeepCopy()
-			}
-		}
-	}
 	hostname, _ := os.Hostname()
 	if hostname == "" {
 		hostname = a.cfg.NodeName
@@ -155,37 +135,8 @@ func (a *Agent) nodeStatus(old *corev1.NodeStatus) corev1.NodeStatus {
 		addrs = append(addrs, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: a.cfg.NodeIP})
 	}
 	addrs = append(addrs, corev1.NodeAddress{Type: corev1.NodeHostName, Address: hostname})
-	cond := func(t corev1.NodeConditionType, s corev1.ConditionStatus, reason, msg string) corev1.NodeCondition {
-		c := corev1.NodeCondition{Type: t, Status: s, Reason: reason, Message: msg, LastHeartbeatTime: now, LastTransitionTime: now}
-		if old != nil {
-			for _, o := range old.Conditions {
-				if o.Type == t && o.Status == s {
-					c.LastTransitionTime = o.LastTransitionTime
-				}
-			}
-		}
-		return c
-	}
-	ready := cond(corev1.NodeReady, corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status")
-	if a.networkNotReady {
-		// The kubelet's message while the runtime has no CNI config.
-		ready = cond(corev1.NodeReady, corev1.ConditionFalse, "KubeletNotReady",
-			"container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized")
-	}
-	// The pressure conditions from the eviction manager's observations, before Ready.
-	var conditions []corev1.NodeCondition
-	under := a.pressure()
-	for _, t := range eviction.Conditions {
-		s, reason, msg := pressureCondition(t, slices.Contains(under, t))
-		conditions = append(conditions, cond(t, s, reason, msg))
-	}
-	st := corev1.NodeStatus{
-		Capacity:        capacity,
-		Allocatable:     allocatable,
-		Phase:           "",
-		Conditions:      append(conditions, ready),
-		Addresses:       addrs,
-		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: a.cfg.KubeletPort}},
+	return apistatus.NodeStatus(apistatus.NodeStatusInput{
+		Capacity: capacity, Allocatable: allocatable, Addresses: addrs, KubeletPort: a.cfg.KubeletPort,
 		NodeInfo: corev1.NodeSystemInfo{
 			MachineID:               a.machine.MachineID,
 			SystemUUID:              a.machine.MachineID,
@@ -197,80 +148,23 @@ func (a *Agent) nodeStatus(old *corev1.NodeStatus) corev1.NodeStatus {
 			OperatingSystem:         runtime.GOOS,
 			Architecture:            runtime.GOARCH,
 		},
-	}
-	if old != nil {
-		st.Images, st.VolumesInUse, st.VolumesAttached, st.Config = old.Images, old.VolumesInUse, old.VolumesAttached, old.Config
-	}
-	return st
+		NetworkNotReady: a.networkNotReady, Pressure: a.pressure(), Now: a.cfg.Clock.Now(),
+	}, old)
 }
 
-// statusChanged compares two node statuses without heartbeat times.
-func statusChanged(a, b *corev1.NodeStatus) bool {
-	strip := func(s *corev1.NodeStatus) []byte {
-		c := s.DeepCopy()
-		for i := range c.Conditions {
-			c.Conditions[i].LastHeartbeatTime = metav1.Time{}
-		}
-		out, _ := json.Marshal(c)
-		return out
-	}
-	return !bytes.Equal(strip(a), strip(b))
+func (a *Agent) registration() apistatus.NodeRegistration {
+	return apistatus.NodeRegistration{Client: a.cfg.Client, Name: a.cfg.NodeName, Labels: a.nodeLabels(), Taints: a.cfg.Taints,
+		PodCIDR: a.cfg.PodCIDR, Status: a.nodeStatus}
 }
 
 // registerNode creates the Node, or reconciles an existing one (labels, pod CIDR) and posts
 // its status.
 func (a *Agent) registerNode(ctx context.Context) error {
-	nodes := a.cfg.Client.CoreV1().Nodes()
-	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: a.cfg.NodeName, Labels: a.nodeLabels()}}
-	if a.cfg.PodCIDR != "" {
-		node.Spec.PodCIDR, node.Spec.PodCIDRs = a.cfg.PodCIDR, []string{a.cfg.PodCIDR}
-	}
-	node.Spec.Taints = a.cfg.Taints
-	node.Status = a.nodeStatus(nil)
-	created, err := nodes.Create(ctx, node, metav1.CreateOptions{})
-	if err == nil {
-		// status is dropped on create by the node strategy; post it.
-		created.Status = node.Status
-		if upd, err := nodes.UpdateStatus(ctx, created, metav1.UpdateOptions{}); err == nil {
-			a.setLastNodeStatus(upd.Status)
-		} else {
-			return fmt.Errorf("posting node status: %w", err)
-		}
-		klog.FromContext(ctx).Info("Node registered", "node", a.cfg.NodeName)
-		return nil
-	}
-	if !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("registering node %s: %w", a.cfg.NodeName, err)
-	}
-	cur, err := nodes.Get(ctx, a.cfg.NodeName, metav1.GetOptions{})
+	st, err := a.registration().Register(ctx)
 	if err != nil {
-		return fmt.Errorf("reading node %s: %w", a.cfg.NodeName, err)
+		return err
 	}
-	changed := false
-	if cur.Labels == nil {
-		cur.Labels = map[string]string{}
-	}
-	for k, v := range a.nodeLabels() {
-		if cur.Labels[k] != v {
-			cur.Labels[k] = v
-			changed = true
-		}
-	}
-	if cur.Spec.PodCIDR == "" && a.cfg.PodCIDR != "" {
-		cur.Spec.PodCIDR, cur.Spec.PodCIDRs = a.cfg.PodCIDR, []string{a.cfg.PodCIDR}
-		changed = true
-	}
-	if changed {
-		if cur, err = nodes.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
-			return fmt.Errorf("updating node %s: %w", a.cfg.NodeName, err)
-		}
-	}
-	cur.Status = a.nodeStatus(&cur.Status)
-	upd, err := nodes.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
-	if err != nil {
-		return fmt.Errorf("posting node status: %w", err)
-	}
-	a.setLastNodeStatus(upd.Status)
+	a.setLastNodeStatus(*st)
 	return nil
 }
 
@@ -281,8 +175,7 @@ func (a *Agent) setLastNodeStatus(s corev1.NodeStatus) {
 	a.lastNodeReport = a.cfg.Clock.Now()
 }
 
-// syncNodeStatus posts the node status when it changed or when the report interval passed
-// (upstream's nodeStatusReportFrequency, 5 min); the Lease carries the heartbeat otherwise.
+// syncNodeStatus posts the node status when it is due (apistatus.NodeStatusDue).
 func (a *Agent) syncNodeStatus(ctx context.Context) error {
 	if a.heartbeatStopped(ctx) {
 		return nil
@@ -291,23 +184,14 @@ func (a *Agent) syncNodeStatus(ctx context.Context) error {
 	last, lastReport := a.lastNodeStatus, a.lastNodeReport
 	a.mu.Unlock()
 	next := a.nodeStatus(last)
-	if last != nil && !statusChanged(last, &next) && a.cfg.Clock.Since(lastReport) < a.cfg.StatusReportInterval {
+	if !apistatus.NodeStatusDue(last, &next, a.cfg.Clock.Since(lastReport), a.cfg.StatusReportInterval) {
 		return nil
 	}
-	nodes := a.cfg.Client.CoreV1().Nodes()
-	cur, err := nodes.Get(ctx, a.cfg.NodeName, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return a.registerNode(ctx)
-	}
+	st, err := a.registration().Post(ctx)
 	if err != nil {
 		return err
 	}
-	cur.Status = a.nodeStatus(&cur.Status)
-	upd, err := nodes.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
-	if err != nil {
-		return err
-	}
-	a.setLastNodeStatus(upd.Status)
+	a.setLastNodeStatus(*st)
 	return nil
 }
 
@@ -316,5 +200,5 @@ func (a *Agent) renewLease(ctx context.Context) error {
 	if a.heartbeatStopped(ctx) {
 		return nil
 	}
-	return nodelease.Renew(ctx, a.cfg.Client, a.cfg.NodeName, a.cfg.LeaseDuration, a.cfg.Clock.Now())
+	return a.lease.Renew(ctx, a.cfg.Client, a.cfg.NodeName, a.cfg.LeaseDuration, a.cfg.Clock.Now())
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/skiff-dev/skiff/insight/trace"
 	"github.com/skiff-dev/skiff/nodeagent/allocation"
+	"github.com/skiff-dev/skiff/nodeagent/apistatus"
 	"github.com/skiff-dev/skiff/nodeagent/kuberuntime"
 	"github.com/skiff-dev/skiff/nodeagent/probes"
 	"github.com/skiff-dev/skiff/nodeagent/staticpods"
@@ -207,7 +208,7 @@ func (a *Agent) generate(ctx context.Context, pod *corev1.Pod, failures map[stri
 		in.ResizeConditions = allocation.Conditions(alloc, terminal)
 	}
 	st := status.Generate(in)
-	ApplyActiveDeadline(pod, &st, a.cfg.Clock.Now())
+	status.ApplyActiveDeadline(pod, &st, a.cfg.Clock.Now())
 	a.evictedStatus(pod.UID, &st)
 	status.ObserveGeneration(&st, pod.Generation)
 	return st, rt, nil
@@ -434,7 +435,6 @@ func (a *Agent) writeStatus(ctx context.Context, pod *corev1.Pod, st corev1.PodS
 	if nb == string(statusJSON(&pod.Status)) || ok && nb == string(statusJSON(&last)) && pod.ResourceVersion == base {
 		return nil
 	}
-	base = pod.ResourceVersion
 	pods := a.cfg.Client.CoreV1().Pods(pod.Namespace)
 	a.metrics.StatusUpdates.Inc()
 	p := pod.DeepCopy()
@@ -445,31 +445,9 @@ func (a *Agent) writeStatus(ctx context.Context, pod *corev1.Pod, st corev1.PodS
 	if span.IsRecording() {
 		span.SetAttributes(trace.Object("Pod", pod)...)
 	}
-	_, err := pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
-	if apierrors.IsConflict(err) {
-		cur, gerr := pods.Get(ctx, pod.Name, metav1.GetOptions{})
-		if gerr != nil {
-			return gerr
-		}
-		if cur.UID != pod.UID {
-			return nil
-		}
-		// keep conditions others own
-		merged := st.DeepCopy()
-		for _, c := range cur.Status.Conditions {
-			if !hasCondition(merged.Conditions, c.Type) {
-				merged.Conditions = append(merged.Conditions, c)
-			}
-		}
-		cur.Status = *merged
-		base = cur.ResourceVersion
-		_, err = pods.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
-	}
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("writing pod status: %w", err)
+	base, written, err := apistatus.PutPodStatus(ctx, pods, p)
+	if err != nil || !written {
+		return err
 	}
 	a.mu.Lock()
 	a.lastStatus[pod.UID] = st
@@ -479,13 +457,4 @@ func (a *Agent) writeStatus(ctx context.Context, pod *corev1.Pod, st corev1.PodS
 	a.statusBase[pod.UID] = base
 	a.mu.Unlock()
 	return nil
-}
-
-func hasCondition(cs []corev1.PodCondition, t corev1.PodConditionType) bool {
-	for _, c := range cs {
-		if c.Type == t {
-			return true
-		}
-	}
-	return false
 }

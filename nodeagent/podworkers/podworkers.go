@@ -261,6 +261,14 @@ func (p *PodWorkers) Forget(uid types.UID) {
 	delete(p.terminated, uid)
 }
 
+// IsKnown reports whether the pod has a live worker.
+func (p *PodWorkers) IsKnown(uid types.UID) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.workers[uid]
+	return ok
+}
+
 // Known returns the UIDs with a live worker.
 func (p *PodWorkers) Known() []types.UID {
 	p.mu.Lock()

@@ -90,14 +90,10 @@ func SimulatedSummary(nodeName string, boot time.Time, pods []*corev1.Pod, now t
 
 // Summary is the node's simulated Summary (server.SummaryProvider).
 func (n *Node) Summary(context.Context) (*statsv1alpha1.Summary, error) {
-	if n.pods == nil {
+	if n.started.IsZero() {
 		return nil, errors.New("simulated node not started")
 	}
-	var pods []*corev1.Pod
-	for _, obj := range n.pods.List() {
-		pods = append(pods, obj.(*corev1.Pod))
-	}
-	return SimulatedSummary(n.cfg.Name, n.started, pods, n.cfg.Clock.Now()), nil
+	return SimulatedSummary(n.cfg.Name, n.started, n.pool.podsOn(n.cfg.Name), n.cfg.Clock.Now()), nil
 }
 
 // noContainers is the runtime of a simulated node's server: it has no sandbox (logs, exec and

@@ -129,9 +129,14 @@ spec:
 		}
 		return nil
 	})
-	if out := s.ok(t, "get", "events", "-n", ns, "--field-selector=reason=TaintManagerEviction", "--no-headers"); !strings.Contains(out, "Marking for deletion Pod") {
-		t.Errorf("no TaintManagerEviction events:\n%s", out)
-	}
+	// The controller records the event (asynchronously) as it deletes the pod: it may land after
+	// the replacements run.
+	eventually(t, 10*time.Second, func() error {
+		if out := s.ok(t, "get", "events", "-n", ns, "--field-selector=reason=TaintManagerEviction", "--no-headers"); !strings.Contains(out, "Marking for deletion Pod") {
+			return fmt.Errorf("no TaintManagerEviction events:\n%s", out)
+		}
+		return nil
+	})
 
 	// The fault ends on time and the node is Ready again.
 	eventually(t, 60*time.Second, func() error {
