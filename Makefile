@@ -72,6 +72,20 @@ bench: ## Run the benchmarks (API vs raw etcd, watch burst: forced watch closes 
 	SKIFF_BENCH_LARGE=1 $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/ ./controllers/scheduler/ ./nodeagent/proxy/ ./testenv/
 	$(GO) test -run '^$$' -bench StatsCost -benchtime 200x ./nodeagent/stats/
 
+# Issue 17's scale run (test/scale): `skiff up --simulated-nodes SCALE_NODES`, SCALE_PODS pods
+# created by Deployments of 100, figures next to their goals and upstream's thresholds. Runs under
+# /tmp/skiff-scale.lock; SCALE_MAX_RSS_GIB (default 12) kills a run that outgrows the machine.
+SCALE_NODES ?= 5000
+SCALE_PODS ?= 50000
+
+.PHONY: bench-scale
+bench-scale: ## Scale run: SCALE_NODES simulated nodes (5000), SCALE_PODS pods (50000) by Deployments; API p99 per SLO class, scheduling throughput, memory, restart time, CPU and heap top 10, next to goals and upstream's thresholds.
+	SKIFF_SCALE=1 SCALE_NODES=$(SCALE_NODES) SCALE_PODS=$(SCALE_PODS) flock /tmp/skiff-scale.lock $(GO) test -count=1 -v -timeout 0 -run '^TestScale$$' ./test/scale/
+
+.PHONY: bench-scale-knee
+bench-scale-knee: ## Knee search: nodes 1k, 2k, 5k, 10k (SCALE_KNEE_STEPS) with 10 pods each (SCALE_PODS_PER_NODE); stops at the first step whose API p99 exceeds an SLO.
+	SKIFF_SCALE_KNEE=1 flock /tmp/skiff-scale.lock $(GO) test -count=1 -v -timeout 0 -run '^TestScaleKnee$$' ./test/scale/
+
 # go test -fuzz targets as package:FuzzName; `make test` runs only their seed corpora (f.Add and
 # testdata/fuzz) as plain tests, `make fuzz` fuzzes beyond them.
 FUZZTIME ?= 10s

@@ -12,10 +12,34 @@ import (
 // load.
 const ControlPlaneGCPercent = 200
 
-// TuneGC sets the collector's target of this process to ControlPlaneGCPercent, unless the GOGC
-// environment variable is set (then the user's value stands).
+// ControlPlaneMemoryLimit is the soft limit of the Go runtime's memory
+// (runtime/debug.SetMemoryLimit) of a control-plane process when GOMEMLIMIT is not set. Below it
+// ControlPlaneGCPercent stands; near it the collector runs more often rather than let the heap
+// triple: at 2,000 simulated nodes and 10,000 pods the heap held 4.3 GiB for about 1.4 GiB of
+// live data (issue 17, whose goal is 4 GiB at 50,000 pods). A machine with less memory than
+// this sees no change.
+const ControlPlaneMemoryLimit = 3 << 30
+
+// TuneGC sets the collector's target of this process to ControlPlaneGCPercent and its soft
+// memory limit to ControlPlaneMemoryLimit, each unless the user set it (GOGC, GOMEMLIMIT).
 func TuneGC() {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(ControlPlaneGCPercent)
+	percent, limit := gcSettings(os.LookupEnv)
+	if percent != 0 {
+		debug.SetGCPercent(percent)
 	}
+	if limit != 0 {
+		debug.SetMemoryLimit(limit)
+	}
+}
+
+// gcSettings is what TuneGC sets given the environment: the GC percent and the memory limit,
+// 0 for a setting the environment fixes.
+func gcSettings(lookup func(string) (string, bool)) (percent int, limit int64) {
+	if _, set := lookup("GOGC"); !set {
+		percent = ControlPlaneGCPercent
+	}
+	if _, set := lookup("GOMEMLIMIT"); !set {
+		limit = ControlPlaneMemoryLimit
+	}
+	return percent, limit
 }

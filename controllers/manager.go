@@ -31,7 +31,21 @@ type Options struct {
 	HealthProbeBindAddress string
 	// LeaseDuration, RenewDeadline and RetryPeriod tune leader election.
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+	// QPS and Burst limit the controllers' API client when its config sets no limit of its
+	// own (QPS 0, which client-go takes as 5 requests/s); 0 leaves the config as it is.
+	// kube-controller-manager's --kube-api-qps and --kube-api-burst.
+	QPS   float32
+	Burst int
 }
+
+// Skiff's client rate limits of the controllers: upstream's 20 and 30 would have the ReplicaSet
+// controller create 20 pods a second (issue 17: 50,000 pods from Deployments); the API server's
+// priority and fairness, in the same process, protects it instead, as for the scheduler (500,
+// 1000).
+const (
+	DefaultQPS   = 500
+	DefaultBurst = 1000
+)
 
 // DefaultOptions are upstream's kube-controller-manager leader-election timings.
 func DefaultOptions() Options {
@@ -42,6 +56,8 @@ func DefaultOptions() Options {
 		LeaseDuration:      15 * time.Second,
 		RenewDeadline:      10 * time.Second,
 		RetryPeriod:        2 * time.Second,
+		QPS:                DefaultQPS,
+		Burst:              DefaultBurst,
 	}
 }
 
@@ -70,6 +86,9 @@ func NewManager(cfg *rest.Config, o Options) (manager.Manager, error) {
 	}
 	lease, renew, retry := o.LeaseDuration, o.RenewDeadline, o.RetryPeriod
 	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 && o.QPS != 0 {
+		cfg.QPS, cfg.Burst = o.QPS, o.Burst
+	}
 	cfg.WarningHandler, cfg.WarningHandlerWithContext = nil, ownAPIWarnings{}
 	// Writes carry the reconcile's span to the API server (Traced).
 	cfg.Wrap(trace.WrapTransport)

@@ -185,7 +185,11 @@ func (k *Kind) attrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 }
 
 func (k *Kind) predicate(label labels.Selector, field fields.Selector) storage.SelectionPredicate {
-	return storage.SelectionPredicate{Label: label, Field: field, GetAttrs: k.attrs}
+	p := storage.SelectionPredicate{Label: label, Field: field, GetAttrs: k.attrs}
+	if k.IndexField != "" {
+		p.IndexFields = []string{k.IndexField}
+	}
+	return p
 }
 
 func getField(obj runtime.Object, name string) any {

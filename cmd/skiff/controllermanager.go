@@ -19,6 +19,9 @@ func controllerFlags(fs *pflag.FlagSet, c *controllermanager.Config) {
 		"Number of terminated pods that can exist before the pod garbage collector deletes the oldest (0 or less: never).")
 	fs.BoolVar(&c.Manager.LeaderElection, "leader-elect", c.Manager.LeaderElection,
 		"Elect a leader on the Lease kube-system/skiff-controller-manager, so only one of several control planes acts.")
+	fs.Float32Var(&c.Manager.QPS, "kube-api-qps", c.Manager.QPS,
+		"Requests per second the controllers may send to the API server (kube-controller-manager's flag; Skiff's default is higher than upstream's 20, priority and fairness protects the server).")
+	fs.IntVar(&c.Manager.Burst, "kube-api-burst", c.Manager.Burst, "Burst of requests the controllers may send to the API server above --kube-api-qps.")
 	fs.StringVar(&c.Manager.MetricsBindAddress, "controllers-metrics-bind-address", c.Manager.MetricsBindAddress,
 		"Where the controllers serve Prometheus metrics (\"0\" disables).")
 	fs.BoolVar(&c.NodeIPAM.AllocateNodeCIDRs, "allocate-node-cidrs", c.NodeIPAM.AllocateNodeCIDRs,

@@ -28,7 +28,7 @@ import (
 var Kind = &registry.Kind{GroupVersion: corev1.SchemeGroupVersion, Resource: "pods", Singular: "pod", Namespaced: true,
 	ShortNames: []string{"po"}, Categories: []string{"all"}, Status: true, Generation: true,
 	New: func() runtime.Object { return &corev1.Pod{} }, NewList: func() runtime.Object { return &corev1.PodList{} },
-	Fields: podFields,
+	Fields: podFields, IndexField: "spec.nodeName", IndexValue: func(obj runtime.Object) string { return obj.(*corev1.Pod).Spec.NodeName },
 	PrepareForCreate: func(obj runtime.Object) {
 		pod := obj.(*corev1.Pod)
 		pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: helper.QOSClass(&pod.Spec)}
