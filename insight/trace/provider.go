@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	oteltrace "go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Options configure a Provider.
@@ -44,10 +45,16 @@ func New(ctx context.Context, o Options) (*Provider, error) {
 	}
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithSpanProcessor(store),
-		sdktrace.WithSampler(sdktrace.ParentBased(writes{})),
+		sdktrace.WithSampler(sampler{sdktrace.ParentBased(writes{})}),
 		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", name))),
 	}
-	if o.OTLPEndpoint != "" {
+	if o.OTLPEndpoint == "" {
+		// Nothing reads span events but an OTLP collector (k8s.io/apiserver adds a few per
+		// request): the Store keeps none.
+		limits := sdktrace.NewSpanLimits()
+		limits.EventCountLimit, limits.AttributePerEventCountLimit = 0, 0
+		opts = append(opts, sdktrace.WithRawSpanLimits(limits))
+	} else {
 		eo := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(o.OTLPEndpoint)}
 		if o.OTLPInsecure {
 			eo = append(eo, otlptracegrpc.WithInsecure())
@@ -61,13 +68,62 @@ func New(ctx context.Context, o Options) (*Provider, error) {
 	return &Provider{TracerProvider: sdktrace.NewTracerProvider(opts...), Store: store}, nil
 }
 
+// APIServer is the provider for k8s.io/apiserver's config (its TracerProvider): the same
+// provider without the per-filter spans (authentication, audit, authorization, impersonation,
+// priorityandfairness: one per filter of every request, timing what the request span already
+// covers). They are not started at all rather than dropped by the sampler, because the spans
+// under a dropped span would be dropped too (the request span is under "authentication").
+func (p *Provider) APIServer() APIServerProvider { return APIServerProvider{p} }
+
+// APIServerProvider is a Provider whose tracer of k8s.io/apiserver's filter latencies starts no
+// spans.
+type APIServerProvider struct{ *Provider }
+
+// filterLatencyScope is the instrumentation scope of k8s.io/apiserver's filter spans
+// (k8s.io/apiserver/pkg/endpoints/filterlatency).
+const filterLatencyScope = "k8s.op/apiserver/pkg/endpoints/filterlatency"
+
+// Tracer is the provider's tracer, or one that starts nothing for the filter latencies' scope.
+func (p APIServerProvider) Tracer(name string, opts ...oteltrace.TracerOption) oteltrace.Tracer {
+	if name == filterLatencyScope {
+		return noFilterSpans{}
+	}
+	return p.Provider.Tracer(name, opts...)
+}
+
+// noFilterSpans starts no span and leaves the context as it is, so that the spans under a
+// filter have the filter's parent as theirs.
+type noFilterSpans struct{ noop.Tracer }
+
+var noSpan oteltrace.Span = noop.Span{}
+
+func (noFilterSpans) Start(ctx context.Context, _ string, _ ...oteltrace.SpanStartOption) (context.Context, oteltrace.Span) {
+	return ctx, noSpan
+}
+
+// sampler drops leafSpan, and asks next about the others.
+type sampler struct{ next sdktrace.Sampler }
+
+func (s sampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	if p.Name == leafSpan {
+		return sdktrace.SamplingResult{Decision: sdktrace.Drop,
+			Tracestate: oteltrace.SpanContextFromContext(p.ParentContext).TraceState()}
+	}
+	return s.next.ShouldSample(p)
+}
+
+func (s sampler) Description() string { return "SkiffLeaves(" + s.next.Description() + ")" }
+
 // writes samples root spans except reads and the API server's Lease and Event traffic.
 type writes struct{}
 
-// filterSpans are k8s.io/apiserver's per-filter and serialization spans: one per filter of
-// every request, timing what the request span already covers. The Store does not keep them
-// (they must still be recorded: the request span is their child when the client is a
-// system:masters one).
+// leafSpan is k8s.io/apiserver's span of a response's encoding: one per request, no spans
+// under it, not kept by the Store; the sampler drops it.
+const leafSpan = "SerializeObject"
+
+// filterSpans are k8s.io/apiserver's spans that the Store does not keep: the filters' (which
+// APIServer does not start; recorded, then dropped here, when the API server is given the
+// provider as it is: the request span is under "authentication") and SerializeObject.
 var filterSpans = map[string]bool{"authentication": true, "audit": true, "authorization": true, "impersonation": true,
 	"constrainedimpersonation": true, "priorityandfairness": true, "SerializeObject": true}
 
