@@ -45,7 +45,7 @@ func New(ctx context.Context, o Options) (*Provider, error) {
 	}
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithSpanProcessor(store),
-		sdktrace.WithSampler(sampler{sdktrace.ParentBased(writes{})}),
+		sdktrace.WithSampler(sampler{export: o.OTLPEndpoint != ""}),
 		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", name))),
 	}
 	if o.OTLPEndpoint == "" {
@@ -101,21 +101,40 @@ func (noFilterSpans) Start(ctx context.Context, _ string, _ ...oteltrace.SpanSta
 	return ctx, noSpan
 }
 
-// sampler drops leafSpan, and asks next about the others.
-type sampler struct{ next sdktrace.Sampler }
+// sampler drops leafSpan, and otherwise keeps the root spans writes keeps and the spans under
+// a kept parent: a local one the process records, a remote one (a traceparent header) flagged
+// sampled. Kept spans are recorded and, only when they are exported (OTLP), flagged sampled:
+// k8s.io/apiserver attaches a Prometheus exemplar (trace and span IDs) to each of its request,
+// filter and admission metrics observed under a sampled span, which cost as much as the spans;
+// the Store keeps what is recorded.
+type sampler struct{ export bool }
 
 func (s sampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
-	if p.Name == leafSpan {
-		return sdktrace.SamplingResult{Decision: sdktrace.Drop,
-			Tracestate: oteltrace.SpanContextFromContext(p.ParentContext).TraceState()}
+	psc := oteltrace.SpanContextFromContext(p.ParentContext)
+	r := sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: psc.TraceState()}
+	if p.Name == leafSpan || !keep(p, psc) {
+		return r
 	}
-	return s.next.ShouldSample(p)
+	r.Decision = sdktrace.RecordOnly
+	if s.export {
+		r.Decision = sdktrace.RecordAndSample
+	}
+	return r
 }
 
-func (s sampler) Description() string { return "SkiffLeaves(" + s.next.Description() + ")" }
+// keep says whether a span other than leafSpan is kept.
+func keep(p sdktrace.SamplingParameters, parent oteltrace.SpanContext) bool {
+	switch {
+	case !parent.IsValid():
+		return !Noise(p.Name, p.Attributes)
+	case parent.IsRemote():
+		return parent.IsSampled()
+	default:
+		return parent.IsSampled() || oteltrace.SpanFromContext(p.ParentContext).IsRecording()
+	}
+}
 
-// writes samples root spans except reads and the API server's Lease and Event traffic.
-type writes struct{}
+func (s sampler) Description() string { return "SkiffWrites" }
 
 // leafSpan is k8s.io/apiserver's span of a response's encoding: one per request, no spans
 // under it, not kept by the Store; the sampler drops it.
@@ -126,16 +145,6 @@ const leafSpan = "SerializeObject"
 // provider as it is: the request span is under "authentication") and SerializeObject.
 var filterSpans = map[string]bool{"authentication": true, "audit": true, "authorization": true, "impersonation": true,
 	"constrainedimpersonation": true, "priorityandfairness": true, "SerializeObject": true}
-
-func (writes) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
-	ts := oteltrace.SpanContextFromContext(p.ParentContext).TraceState()
-	if Noise(p.Name, p.Attributes) {
-		return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: ts}
-	}
-	return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: ts}
-}
-
-func (writes) Description() string { return "SkiffWrites" }
 
 // Noise says whether a root span is one the store does not keep: an HTTP read, or a write of
 // Leases or Events (heartbeats and records, not work on objects).
@@ -198,9 +207,13 @@ type propagatingTransport struct{ next http.RoundTripper }
 var traceContext = propagation.TraceContext{}
 
 func (t propagatingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if sc := oteltrace.SpanContextFromContext(r.Context()); sc.IsValid() && sc.IsSampled() {
+	sp := oteltrace.SpanFromContext(r.Context())
+	if sc := sp.SpanContext(); sc.IsValid() && (sc.IsSampled() || sp.IsRecording()) {
+		// Flagged sampled: the server keeps the spans under it (a span recorded but not
+		// exported is not flagged, see sampler).
+		ctx := oteltrace.ContextWithSpanContext(r.Context(), sc.WithTraceFlags(sc.TraceFlags().WithSampled(true)))
 		r = r.Clone(r.Context())
-		traceContext.Inject(r.Context(), propagation.HeaderCarrier(r.Header))
+		traceContext.Inject(ctx, propagation.HeaderCarrier(r.Header))
 	}
 	return t.next.RoundTrip(r)
 }
