@@ -167,7 +167,7 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 	c.Generic = gc
 	gc.EffectiveVersion = compatibility.NewEffectiveVersionFromString(o.Version, "", "")
 	if o.Tracing != nil {
-		gc.TracerProvider = o.Tracing
+		gc.TracerProvider = o.Tracing.APIServer()
 	}
 	// Pod streams: logs, exec, attach and port-forward are long-running, as in kube-apiserver
 	// (no request timeout).

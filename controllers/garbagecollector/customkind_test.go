@@ -76,4 +76,3 @@ func TestCustomKindCollectedBeforeResync(t *testing.T) {
 		return gone(err)
 	}))
 }
-

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	oteltrace "go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Options configure a Provider.
@@ -45,10 +46,16 @@ func New(ctx context.Context, o Options) (*Provider, error) {
 	}
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithSpanProcessor(store),
-		sdktrace.WithSampler(sdktrace.ParentBased(writes{})),
+		sdktrace.WithSampler(sampler{export: o.OTLPEndpoint != ""}),
 		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", name))),
 	}
-	if o.OTLPEndpoint != "" {
+	if o.OTLPEndpoint == "" {
+		// Nothing reads span events but an OTLP collector (k8s.io/apiserver adds a few per
+		// request): the Store keeps none.
+		limits := sdktrace.NewSpanLimits()
+		limits.EventCountLimit, limits.AttributePerEventCountLimit = 0, 0
+		opts = append(opts, sdktrace.WithRawSpanLimits(limits))
+	} else {
 		eo := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(o.OTLPEndpoint)}
 		if o.OTLPInsecure {
 			eo = append(eo, otlptracegrpc.WithInsecure())
@@ -62,25 +69,83 @@ func New(ctx context.Context, o Options) (*Provider, error) {
 	return &Provider{TracerProvider: sdktrace.NewTracerProvider(opts...), Store: store}, nil
 }
 
-// writes samples root spans except reads and the API server's Lease and Event traffic.
-type writes struct{}
+// APIServer is the provider for k8s.io/apiserver's config (its TracerProvider): the same
+// provider without the per-filter spans (authentication, audit, authorization, impersonation,
+// priorityandfairness: one per filter of every request, timing what the request span already
+// covers). They are not started at all rather than dropped by the sampler, because the spans
+// under a dropped span would be dropped too (the request span is under "authentication").
+func (p *Provider) APIServer() APIServerProvider { return APIServerProvider{p} }
 
-// filterSpans are k8s.io/apiserver's per-filter and serialization spans: one per filter of
-// every request, timing what the request span already covers. The Store does not keep them
-// (they must still be recorded: the request span is their child when the client is a
-// system:masters one).
-var filterSpans = map[string]bool{"authentication": true, "audit": true, "authorization": true, "impersonation": true,
-	"constrainedimpersonation": true, "priorityandfairness": true, "SerializeObject": true}
+// APIServerProvider is a Provider whose tracer of k8s.io/apiserver's filter latencies starts no
+// spans.
+type APIServerProvider struct{ *Provider }
 
-func (writes) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
-	ts := oteltrace.SpanContextFromContext(p.ParentContext).TraceState()
-	if Noise(p.Name, p.Attributes) {
-		return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: ts}
+// filterLatencyScope is the instrumentation scope of k8s.io/apiserver's filter spans
+// (k8s.io/apiserver/pkg/endpoints/filterlatency).
+const filterLatencyScope = "k8s.op/apiserver/pkg/endpoints/filterlatency"
+
+// Tracer is the provider's tracer, or one that starts nothing for the filter latencies' scope.
+func (p APIServerProvider) Tracer(name string, opts ...oteltrace.TracerOption) oteltrace.Tracer {
+	if name == filterLatencyScope {
+		return noFilterSpans{}
 	}
-	return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: ts}
+	return p.Provider.Tracer(name, opts...)
 }
 
-func (writes) Description() string { return "SkiffWrites" }
+// noFilterSpans starts no span and leaves the context as it is, so that the spans under a
+// filter have the filter's parent as theirs.
+type noFilterSpans struct{ noop.Tracer }
+
+var noSpan oteltrace.Span = noop.Span{}
+
+func (noFilterSpans) Start(ctx context.Context, _ string, _ ...oteltrace.SpanStartOption) (context.Context, oteltrace.Span) {
+	return ctx, noSpan
+}
+
+// sampler drops leafSpan, and otherwise keeps the root spans writes keeps and the spans under
+// a kept parent: a local one the process records, a remote one (a traceparent header) flagged
+// sampled. Kept spans are recorded and, only when they are exported (OTLP), flagged sampled:
+// k8s.io/apiserver attaches a Prometheus exemplar (trace and span IDs) to each of its request,
+// filter and admission metrics observed under a sampled span, which cost as much as the spans;
+// the Store keeps what is recorded.
+type sampler struct{ export bool }
+
+func (s sampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	psc := oteltrace.SpanContextFromContext(p.ParentContext)
+	r := sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: psc.TraceState()}
+	if p.Name == leafSpan || !keep(p, psc) {
+		return r
+	}
+	r.Decision = sdktrace.RecordOnly
+	if s.export {
+		r.Decision = sdktrace.RecordAndSample
+	}
+	return r
+}
+
+// keep says whether a span other than leafSpan is kept.
+func keep(p sdktrace.SamplingParameters, parent oteltrace.SpanContext) bool {
+	switch {
+	case !parent.IsValid():
+		return !Noise(p.Name, p.Attributes)
+	case parent.IsRemote():
+		return parent.IsSampled()
+	default:
+		return parent.IsSampled() || oteltrace.SpanFromContext(p.ParentContext).IsRecording()
+	}
+}
+
+func (s sampler) Description() string { return "SkiffWrites" }
+
+// leafSpan is k8s.io/apiserver's span of a response's encoding: one per request, no spans
+// under it, not kept by the Store; the sampler drops it.
+const leafSpan = "SerializeObject"
+
+// filterSpans are k8s.io/apiserver's spans that the Store does not keep: the filters' (which
+// APIServer does not start; recorded, then dropped here, when the API server is given the
+// provider as it is: the request span is under "authentication") and SerializeObject.
+var filterSpans = map[string]bool{"authentication": true, "audit": true, "authorization": true, "impersonation": true,
+	"constrainedimpersonation": true, "priorityandfairness": true, "SerializeObject": true}
 
 // Noise says whether a root span is one the store does not keep: an HTTP read, or a write of
 // Leases or Events (heartbeats and records, not work on objects).
@@ -143,9 +208,13 @@ type propagatingTransport struct{ next http.RoundTripper }
 var traceContext = propagation.TraceContext{}
 
 func (t propagatingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if sc := oteltrace.SpanContextFromContext(r.Context()); sc.IsValid() && sc.IsSampled() {
+	sp := oteltrace.SpanFromContext(r.Context())
+	if sc := sp.SpanContext(); sc.IsValid() && (sc.IsSampled() || sp.IsRecording()) {
+		// Flagged sampled: the server keeps the spans under it (a span recorded but not
+		// exported is not flagged, see sampler).
+		ctx := oteltrace.ContextWithSpanContext(r.Context(), sc.WithTraceFlags(sc.TraceFlags().WithSampled(true)))
 		r = r.Clone(r.Context())
-		traceContext.Inject(r.Context(), propagation.HeaderCarrier(r.Header))
+		traceContext.Inject(ctx, propagation.HeaderCarrier(r.Header))
 	}
 	return t.next.RoundTrip(r)
 }

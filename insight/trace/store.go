@@ -77,7 +77,7 @@ func (s *Store) OnStart(_ context.Context, sp sdktrace.ReadWriteSpan) {
 
 // OnEnd keeps the span, overwriting the oldest when the buffer is full.
 func (s *Store) OnEnd(sp sdktrace.ReadOnlySpan) {
-	if !sp.SpanContext().IsSampled() || filterSpans[sp.Name()] || heartbeat(sp) {
+	if filterSpans[sp.Name()] || heartbeat(sp) {
 		return
 	}
 	for _, a := range sp.Attributes() {
