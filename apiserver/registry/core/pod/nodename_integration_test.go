@@ -21,19 +21,24 @@ func TestPodsByNodeName(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	pods := s.Client.CoreV1().Pods("default")
+	var lastRV string
 	create := func(name, node string) {
 		t.Helper()
-		_, err := pods.Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name},
+		p, err := pods.Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}, metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
+		lastRV = p.ResourceVersion
 	}
 	create("on-a", "a")
 	create("on-b", "b")
 	create("unbound", "")
 	selector := fields.OneTermEqualSelector("spec.nodeName", "a").String()
-	list, err := pods.List(ctx, metav1.ListOptions{FieldSelector: selector, ResourceVersion: "0"})
+	// From the watch cache, once it holds the last create (resourceVersion "0" may be served
+	// before the cache has seen the creates).
+	list, err := pods.List(ctx, metav1.ListOptions{FieldSelector: selector, ResourceVersion: lastRV,
+		ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan})
 	if err != nil {
 		t.Fatal(err)
 	}
