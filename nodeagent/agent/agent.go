@@ -35,6 +35,7 @@ import (
 	"github.com/skiff-dev/skiff/apis/helper"
 	"github.com/skiff-dev/skiff/insight/trace"
 	"github.com/skiff-dev/skiff/nodeagent/allocation"
+	"github.com/skiff-dev/skiff/nodeagent/apistatus"
 	"github.com/skiff-dev/skiff/nodeagent/cm"
 	"github.com/skiff-dev/skiff/nodeagent/eviction"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
@@ -169,10 +170,11 @@ type Agent struct {
 	// (AwaitPodCIDR's registration).
 	networkNotReady bool
 
-	mu             sync.Mutex
-	lastNodeStatus *corev1.NodeStatus
-	lastNodeReport time.Time
-	lastStatus     map[types.UID]corev1.PodStatus
+	// lastNodeStatus is the node status last posted and when.
+	lastNodeStatus apistatus.LastReport
+
+	mu         sync.Mutex
+	lastStatus map[types.UID]corev1.PodStatus
 	// allocations are the pods' allocation states (in-place resize), checkpointed by allocStore.
 	allocations   map[types.UID]allocation.State
 	allocStore    allocation.Store

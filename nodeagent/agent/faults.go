@@ -15,9 +15,7 @@ import (
 func (a *Agent) heartbeatStopped(ctx context.Context) bool {
 	stopped, resumed := a.heartbeat.Check(ctx)
 	if resumed {
-		a.mu.Lock()
-		a.lastNodeStatus = nil
-		a.mu.Unlock()
+		a.lastNodeStatus.Forget()
 	}
 	return stopped
 }

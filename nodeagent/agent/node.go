@@ -164,15 +164,8 @@ func (a *Agent) registerNode(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.setLastNodeStatus(*st)
+	a.lastNodeStatus.Set(st.DeepCopy(), a.cfg.Clock.Now())
 	return nil
-}
-
-func (a *Agent) setLastNodeStatus(s corev1.NodeStatus) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.lastNodeStatus = s.DeepCopy()
-	a.lastNodeReport = a.cfg.Clock.Now()
 }
 
 // syncNodeStatus posts the node status when it is due (apistatus.NodeStatusDue).
@@ -180,9 +173,7 @@ func (a *Agent) syncNodeStatus(ctx context.Context) error {
 	if a.heartbeatStopped(ctx) {
 		return nil
 	}
-	a.mu.Lock()
-	last, lastReport := a.lastNodeStatus, a.lastNodeReport
-	a.mu.Unlock()
+	last, lastReport := a.lastNodeStatus.Get()
 	next := a.nodeStatus(last)
 	if !apistatus.NodeStatusDue(last, &next, a.cfg.Clock.Since(lastReport), a.cfg.StatusReportInterval) {
 		return nil
@@ -191,7 +182,7 @@ func (a *Agent) syncNodeStatus(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.setLastNodeStatus(*st)
+	a.lastNodeStatus.Set(st.DeepCopy(), a.cfg.Clock.Now())
 	return nil
 }
 

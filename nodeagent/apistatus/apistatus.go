@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -97,6 +98,36 @@ func NodeStatus(in NodeStatusInput, old *corev1.NodeStatus) corev1.NodeStatus {
 // (upstream's nodeStatusReportFrequency, 5 min; the Lease carries the heartbeat otherwise).
 func NodeStatusDue(last, next *corev1.NodeStatus, sinceReport, reportInterval time.Duration) bool {
 	return last == nil || statusChanged(last, next) || sinceReport >= reportInterval
+}
+
+// LastReport is the node status a node last posted and when: the agent's and each simulated
+// node's memory for NodeStatusDue. The zero value has none, so the next status is due.
+type LastReport struct {
+	mu     sync.Mutex
+	status *corev1.NodeStatus
+	at     time.Time
+}
+
+// Set records st as posted at now.
+func (r *LastReport) Set(st *corev1.NodeStatus, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.status, r.at = st, now
+}
+
+// Forget drops the last status, so the next one is due at once (a heartbeat fault ended: the
+// node lifecycle controller marked the node Unknown meanwhile).
+func (r *LastReport) Forget() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.status = nil
+}
+
+// Get is the last status posted (nil: none) and when.
+func (r *LastReport) Get() (*corev1.NodeStatus, time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status, r.at
 }
 
 // statusChanged compares two node statuses without heartbeat times.

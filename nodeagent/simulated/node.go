@@ -98,10 +98,11 @@ type Node struct {
 	started time.Time
 	stopped atomic.Bool
 
+	// lastStatus is the node status last posted and when.
+	lastStatus apistatus.LastReport
+
 	mu         sync.Mutex
 	registered bool
-	lastStatus *corev1.NodeStatus
-	lastReport time.Time
 	ips        ipRange
 }
 
@@ -274,7 +275,7 @@ func (n *Node) register(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n.setLastStatus(st)
+	n.lastStatus.Set(st, n.cfg.Clock.Now())
 	n.mu.Lock()
 	n.registered = true
 	n.mu.Unlock()
@@ -287,21 +288,13 @@ func (n *Node) register(ctx context.Context) error {
 	return nil
 }
 
-func (n *Node) setLastStatus(st *corev1.NodeStatus) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.lastStatus, n.lastReport = st, n.cfg.Clock.Now()
-}
-
 // heartbeatStopped reports whether a NodeHeartbeat fault stops the node's heartbeats now; when
 // one has just ended the status is posted at once (the node lifecycle controller marked the
 // node Unknown meanwhile), as the agent's.
 func (n *Node) heartbeatStopped(ctx context.Context) bool {
 	stopped, resumed := n.gate.Check(ctx)
 	if resumed {
-		n.mu.Lock()
-		n.lastStatus = nil
-		n.mu.Unlock()
+		n.lastStatus.Forget()
 		n.pool.sched.schedule(&n.tasks[taskStatus], n.cfg.Clock.Now())
 	}
 	return stopped
@@ -319,9 +312,7 @@ func (n *Node) syncStatus(ctx context.Context) error {
 	if n.heartbeatStopped(ctx) {
 		return nil
 	}
-	n.mu.Lock()
-	last, lastReport := n.lastStatus, n.lastReport
-	n.mu.Unlock()
+	last, lastReport := n.lastStatus.Get()
 	next := n.nodeStatus(last)
 	if !apistatus.NodeStatusDue(last, &next, n.cfg.Clock.Since(lastReport), n.cfg.StatusReportInterval) {
 		return nil
@@ -333,7 +324,7 @@ func (n *Node) syncStatus(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n.setLastStatus(st)
+	n.lastStatus.Set(st, n.cfg.Clock.Now())
 	return nil
 }
 
