@@ -38,6 +38,15 @@ func newUpCommand() *cobra.Command {
 			if err := node.housekeeping.validate(); err != nil {
 				return err // refused before the cluster starts
 			}
+			if simulatedNodes > 0 {
+				nodes := simulatedNodes
+				if agent {
+					nodes++
+				}
+				if err := p.controllers.NodeIPAM.CheckNodeCount(nodes); err != nil {
+					return fmt.Errorf("--simulated-nodes %d: %w", simulatedNodes, err)
+				}
+			}
 			if !logToStderr && !cmd.Flags().Changed("v") {
 				path, err := logToFile(p.api.DataDir)
 				if err != nil {

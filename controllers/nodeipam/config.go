@@ -50,6 +50,27 @@ func (c Config) Validate() error {
 	return err
 }
 
+// CheckNodeCount refuses a cluster of nodes nodes whose cluster CIDR cannot give each of them a
+// subnet (the smallest family's count of node subnets decides); nothing when the controller is
+// off. Upstream starts such a cluster and leaves the nodes past the count without a podCIDR
+// (their pods never run); a caller that knows its node count up front asks first.
+func (c Config) CheckNodeCount(nodes int) error {
+	if !c.AllocateNodeCIDRs {
+		return nil
+	}
+	sets, err := c.newSets()
+	if err != nil {
+		return err
+	}
+	for _, s := range sets {
+		if nodes > s.Size() {
+			return fmt.Errorf("--cluster-cidr %v holds %d node subnets of /%d, fewer than the %d nodes asked for: pass a wider --cluster-cidr (10.128.0.0/10 holds 16384) or a longer --node-cidr-mask-size",
+				s.Cluster(), s.Size(), s.SubnetMaskSize(), nodes)
+		}
+	}
+	return nil
+}
+
 // newSets parses the cluster CIDRs and mask sizes into one empty cidrset per family.
 func (c Config) newSets() ([]*cidrset.Set, error) {
 	clusters, err := parseCIDRs("--cluster-cidr", c.ClusterCIDR)

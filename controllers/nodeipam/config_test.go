@@ -50,3 +50,24 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckNodeCount(t *testing.T) {
+	for _, tc := range []struct {
+		c     Config
+		nodes int
+		err   string
+	}{
+		{c: DefaultConfig(), nodes: 256},
+		{c: DefaultConfig(), nodes: 257, err: "--cluster-cidr 10.244.0.0/16 holds 256 node subnets of /24, fewer than the 257 nodes asked for: pass a wider --cluster-cidr (10.128.0.0/10 holds 16384) or a longer --node-cidr-mask-size"},
+		{c: Config{AllocateNodeCIDRs: true, ClusterCIDR: "10.128.0.0/10"}, nodes: 5001},
+		{c: Config{AllocateNodeCIDRs: true, ClusterCIDR: "10.244.0.0/16", NodeCIDRMaskSize: 26}, nodes: 1024},
+		{c: Config{AllocateNodeCIDRs: true, ClusterCIDR: "10.128.0.0/10,fd00::/56"}, nodes: 257, err: "--cluster-cidr fd00::/56 holds 256 node subnets of /64, fewer than the 257 nodes asked for: pass a wider --cluster-cidr (10.128.0.0/10 holds 16384) or a longer --node-cidr-mask-size"},
+		{c: Config{ClusterCIDR: "10.244.0.0/16"}, nodes: 100000}, // off: pod CIDRs come from elsewhere
+		{c: Config{AllocateNodeCIDRs: true, ClusterCIDR: "bad"}, nodes: 1, err: `--cluster-cidr: "bad" is not a CIDR: netip.ParsePrefix("bad"): no '/'`},
+	} {
+		err := tc.c.CheckNodeCount(tc.nodes)
+		if got := fmt.Sprint(err); (tc.err == "" && err != nil) || (tc.err != "" && got != tc.err) {
+			t.Errorf("%+v, %d nodes: error %v, want %q", tc.c, tc.nodes, err, tc.err)
+		}
+	}
+}
