@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,6 +80,23 @@ func TestKubernetesEndpointsListLiveAPIServers(t *testing.T) {
 		_, err := c.CoordinationV1().Leases("kube-system").Get(ctx, "apiserver-endpoint-10.250.0.3", metav1.GetOptions{})
 		if !apierrors.IsNotFound(err) {
 			return fmt.Errorf("the expired lease is still there: %v", err)
+		}
+		return nil
+	})
+	// Its identity Lease, as kube-apiserver's: labelled, with its address for the other members.
+	poll.Until(t, 20*time.Second, "the identity lease", func() error {
+		list, err := c.CoordinationV1().Leases("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "apiserver.kubernetes.io/identity=kube-apiserver"})
+		if err != nil {
+			return err
+		}
+		if len(list.Items) != 1 {
+			return fmt.Errorf("%d identity leases", len(list.Items))
+		}
+		l := list.Items[0]
+		if !strings.HasPrefix(l.Name, "apiserver-") || l.Labels["kubernetes.io/hostname"] == "" || l.Spec.RenewTime == nil ||
+			!strings.HasPrefix(l.Annotations["kubernetes.io/peer-advertise-address"], "10.250.0.1:") ||
+			!strings.HasPrefix(ptr.Deref(l.Spec.HolderIdentity, ""), l.Name+"_") {
+			return fmt.Errorf("identity lease %s: labels %v, annotations %v, holder %v", l.Name, l.Labels, l.Annotations, ptr.Deref(l.Spec.HolderIdentity, ""))
 		}
 		return nil
 	})

@@ -39,9 +39,10 @@ func addMetricsScraper(gs *genericapiserver.GenericAPIServer, factory informers.
 	return nil
 }
 
-// tracesHandler serves /insight/v1/traces from this process's spans and every node agent's,
-// reached through the same node client as the metrics scraper.
-func tracesHandler(store *trace.Store, factory informers.SharedInformerFactory, nodes *node.Connector) http.Handler {
+// tracesHandler serves /insight/v1/traces from this process's spans, the other API servers'
+// (peers: their Peers and PeerTransport) and every node agent's, reached through the same node
+// client as the metrics scraper.
+func tracesHandler(store *trace.Store, factory informers.SharedInformerFactory, nodes *node.Connector, peers traces.Config) http.Handler {
 	lister := factory.Core().V1().Nodes().Lister()
 	return traces.Handler(traces.Config{Store: store, Connect: nodes.Connection, Nodes: func() ([]string, error) {
 		list, err := lister.List(labels.Everything())
@@ -49,5 +50,5 @@ func tracesHandler(store *trace.Store, factory informers.SharedInformerFactory, 
 			return nil, err
 		}
 		return resourcemetrics.Targets(list), nil
-	}})
+	}, Peers: peers.Peers, PeerTransport: peers.PeerTransport})
 }

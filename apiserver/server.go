@@ -164,6 +164,12 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 
 	c := &Config{Options: o, Scheme: scheme, Codecs: codecs, CA: ca}
 	gc := genericapiserver.NewRecommendedConfig(codecs)
+	// Upstream's identity, unique per member when several run on one host (identitylease.go).
+	hostname, err := os.Hostname()
+	if err != nil {
+		return nil, fmt.Errorf("host name for the API server identity: %w", err)
+	}
+	gc.APIServerID = APIServerID(hostname, o.EtcdMemberName)
 	c.Generic = gc
 	gc.EffectiveVersion = compatibility.NewEffectiveVersionFromString(o.Version, "", "")
 	if o.Tracing != nil {
@@ -537,7 +543,11 @@ func (c CompletedConfig) New() (*Server, error) {
 		}
 	}
 	if c.Options.Tracing != nil {
-		gs.Handler.NonGoRestfulMux.Handle(traces.Path, tracesHandler(c.Options.Tracing.Store, c.Generic.SharedInformerFactory, core.NodeConnector()))
+		peers, err := c.peerTraces()
+		if err != nil {
+			return nil, err
+		}
+		gs.Handler.NonGoRestfulMux.Handle(traces.Path, tracesHandler(c.Options.Tracing.Store, c.Generic.SharedInformerFactory, core.NodeConnector(), peers))
 	}
 	gs.AddPostStartHookOrDie("skiff-cluster-info", bootstrap.PublishClusterInfo(c.ServerURL(), c.CA.CertPEM))
 	extensionAuthn := extensionAuthenticationData(c.CA.CertPEM, c.frontProxy.ca.CertPEM)
@@ -624,6 +634,12 @@ func (s *Server) ensureKubernetesService(ctx context.Context, client kubernetes.
 	}
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating the kubernetes service: %w", err)
+	}
+	// Its identity Lease tells the other members where it is (identitylease.go).
+	hostname, _ := os.Hostname()
+	identity := &identityLease{client: client, id: s.Config.Generic.APIServerID, hostname: hostname, clock: clock.RealClock{}}
+	if err := identity.start(ctx, peerAddress(s.Config.Options.advertiseIP(), int(port))); err != nil {
+		return fmt.Errorf("API server identity lease: %w", err)
 	}
 	// Its Endpoints and EndpointSlice list every live API server (kubernetesendpoints.go).
 	return s.endpoints.start(ctx, port)

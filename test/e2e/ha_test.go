@@ -16,6 +16,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // startServerT runs `skiff server` on loopback with free ports (plus extra flags), waits for its
@@ -129,6 +131,16 @@ func TestHAKillEtcdLeader(t *testing.T) {
 	// Every member serves the same cluster with the same CA: m1's kubeconfig works on m3.
 	ns := members["m1"].namespace(t)
 	members["m3"].ok(t, "get", "namespace", ns)
+	// skiff trace through one member shows a write another member served: the API servers find
+	// each other by their identity Leases and ask each other for their spans.
+	members["m1"].ok(t, "create", "configmap", "traced", "-n", ns)
+	poll.Until(t, 30*time.Second, "m1's write in skiff trace through m3", func() error {
+		out, err := exec.Command(skiffBin, "trace", "--kubeconfig", members["m3"].kubeconfig, "-n", ns, "configmap/traced", "-o", "json").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), `"component": "apiserver"`) || !strings.Contains(string(out), `"k8s.object.name": "traced"`) {
+			return fmt.Errorf("skiff trace: %v\n%s", err, tailOf(string(out), 10))
+		}
+		return nil
+	})
 
 	clients := map[string]*kubernetes.Clientset{}
 	for _, n := range names {

@@ -72,9 +72,18 @@ type Config struct {
 	Nodes func() ([]string, error)
 	// Connect returns a node agent's base URL and the transport to reach it.
 	Connect func(ctx context.Context, nodeName string) (*url.URL, http.RoundTripper, error)
-	// Timeout bounds each node's answer (2 s when 0).
+	// Peers lists the other API servers of an HA control plane ("host:port"), whose stores
+	// hold the writes they served and the spans of the controllers running beside them (nil:
+	// none). They are asked with LocalParam, so that they answer from their own store only.
+	Peers func(ctx context.Context) ([]string, error)
+	// PeerTransport reaches the peers (TLS with a client certificate they accept).
+	PeerTransport http.RoundTripper
+	// Timeout bounds each node's and peer's answer (2 s when 0).
 	Timeout time.Duration
 }
+
+// LocalParam=true asks an API server for the spans of its own store only (a peer's question).
+const LocalParam = "local"
 
 // Handler serves Path.
 func Handler(c Config) http.Handler {
@@ -101,10 +110,12 @@ func Handler(c Config) http.Handler {
 			http.Error(w, "uid (or kind, namespace and name) is required", http.StatusBadRequest)
 			return
 		}
-		own := c.Store.Query(uids, ancestors)
-		lists := [][]trace.Span{own}
-		if c.Nodes != nil && c.Connect != nil {
-			lists = append(lists, c.fromNodes(r.Context(), append(uids, objectUIDs(own)...), ancestors)...)
+		lists := [][]trace.Span{c.Store.Query(uids, ancestors)}
+		if q.Get(LocalParam) != "true" {
+			lists = append(lists, c.fromPeers(r.Context(), uids, ancestors)...)
+			if c.Nodes != nil && c.Connect != nil {
+				lists = append(lists, c.fromNodes(r.Context(), append(uids, objectUIDs(lists...)...), ancestors)...)
+			}
 		}
 		trace.WriteResponse(w, Merge(uids, ancestors, lists...))
 	})
@@ -112,16 +123,37 @@ func Handler(c Config) http.Handler {
 
 // objectUIDs are the objects the spans name (descendants found by owner, so that the nodes
 // are asked about a Deployment's pods).
-func objectUIDs(spans []trace.Span) []string {
+func objectUIDs(lists ...[]trace.Span) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, sp := range spans {
-		if u := sp.Attributes[trace.AttrUID]; u != "" && !seen[u] {
-			seen[u] = true
-			out = append(out, u)
+	for _, spans := range lists {
+		for _, sp := range spans {
+			if u := sp.Attributes[trace.AttrUID]; u != "" && !seen[u] {
+				seen[u] = true
+				out = append(out, u)
+			}
 		}
 	}
 	return out
+}
+
+// fromPeers asks every other API server for its own spans, in parallel; one that does not
+// answer is left out.
+func (c Config) fromPeers(ctx context.Context, uids, ancestors []string) [][]trace.Span {
+	if c.Peers == nil || c.PeerTransport == nil {
+		return nil
+	}
+	peers, err := c.Peers(ctx)
+	if err != nil {
+		klog.FromContext(ctx).V(2).Info("Listing API server peers for traces failed", "err", err)
+		return nil
+	}
+	q := url.Values{"uid": uids, "ancestor": ancestors, LocalParam: {"true"}}.Encode()
+	return gather(peers, func(peer string) ([]trace.Span, error) {
+		return c.get(ctx, &url.URL{Scheme: "https", Host: peer}, c.PeerTransport, q)
+	}, func(peer string, err error) {
+		klog.FromContext(ctx).V(2).Info("Reading an API server peer's traces failed", "peer", peer, "err", err)
+	})
 }
 
 // fromNodes asks every node's agent, in parallel; a node that does not answer is left out.
@@ -132,16 +164,32 @@ func (c Config) fromNodes(ctx context.Context, uids, ancestors []string) [][]tra
 		return nil
 	}
 	q := url.Values{"uid": uids, "ancestor": ancestors}.Encode()
+	return gather(nodes, func(n string) ([]trace.Span, error) {
+		ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+		base, rt, err := c.Connect(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		return c.get(ctx, base, rt, q)
+	}, func(n string, err error) {
+		klog.FromContext(ctx).V(2).Info("Reading a node's traces failed", "node", n, "err", err)
+	})
+}
+
+// gather calls ask for every source in parallel and keeps the answers; failed is told of the
+// others.
+func gather(sources []string, ask func(string) ([]trace.Span, error), failed func(string, error)) [][]trace.Span {
 	var mu sync.Mutex
 	var out [][]trace.Span
 	var wg sync.WaitGroup
-	for _, n := range nodes {
+	for _, src := range sources {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			spans, err := c.fromNode(ctx, n, q)
+			spans, err := ask(src)
 			if err != nil {
-				klog.FromContext(ctx).V(2).Info("Reading a node's traces failed", "node", n, "err", err)
+				failed(src, err)
 				return
 			}
 			mu.Lock()
@@ -153,13 +201,10 @@ func (c Config) fromNodes(ctx context.Context, uids, ancestors []string) [][]tra
 	return out
 }
 
-func (c Config) fromNode(ctx context.Context, node, query string) ([]trace.Span, error) {
+// get reads Path with query from the server at base, within the Timeout.
+func (c Config) get(ctx context.Context, base *url.URL, rt http.RoundTripper, query string) ([]trace.Span, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	base, rt, err := c.Connect(ctx, node)
-	if err != nil {
-		return nil, err
-	}
 	u := *base
 	u.Path, u.RawQuery = Path, query
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -172,11 +217,11 @@ func (c Config) fromNode(ctx context.Context, node, query string) ([]trace.Span,
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("node %s answered %s", node, resp.Status)
+		return nil, fmt.Errorf("%s answered %s", base.Host, resp.Status)
 	}
 	var body trace.Response
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&body); err != nil {
-		return nil, fmt.Errorf("decoding node %s's traces: %w", node, err)
+		return nil, fmt.Errorf("decoding %s's traces: %w", base.Host, err)
 	}
 	return body.Spans, nil
 }

@@ -107,3 +107,44 @@ func TestHandlerResolvesAGoneObject(t *testing.T) {
 		t.Errorf("unknown name: %d %s", rec.Code, rec.Body.String())
 	}
 }
+
+// Another API server of an HA control plane is asked with LocalParam (it answers from its own
+// store: the controllers' write it served), and its answer is merged; a peer that does not
+// answer is left out, and a local question is not passed on.
+func TestHandlerAsksPeers(t *testing.T) {
+	t0 := time.Now()
+	own := trace.NewStore(10)
+	own.Add(trace.Span{TraceID: "T1", SpanID: "create-d", Name: "POST deployments", Component: "apiserver", Start: t0, End: t0,
+		Attributes: map[string]string{trace.AttrUID: "D"}})
+	peerStore := trace.NewStore(10)
+	peerStore.Add(trace.Span{TraceID: "T2", SpanID: "create-rs", Name: "POST replicasets", Component: "apiserver", Start: t0.Add(time.Millisecond), End: t0,
+		Attributes: map[string]string{trace.AttrUID: "RS", trace.AttrOwnerUIDs: "D"}})
+	var peerQueries []string
+	peerHandler := Handler(Config{Store: peerStore, PeerTransport: http.DefaultTransport, Peers: func(context.Context) ([]string, error) {
+		t.Error("a local question was passed on to peers")
+		return nil, nil
+	}})
+	peer := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		peerQueries = append(peerQueries, r.URL.RawQuery)
+		peerHandler.ServeHTTP(w, r)
+	}))
+	defer peer.Close()
+	h := Handler(Config{Store: own, PeerTransport: peer.Client().Transport, Peers: func(context.Context) ([]string, error) {
+		return []string{strings.TrimPrefix(peer.URL, "https://"), "127.0.0.1:1"}, nil
+	}})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, Path+"?uid=D", nil))
+	body := rec.Body.String()
+	if rec.Code != http.StatusOK || !strings.Contains(body, `"create-d"`) || !strings.Contains(body, `"create-rs"`) {
+		t.Fatalf("answer %d %s", rec.Code, body)
+	}
+	if len(peerQueries) != 1 || peerQueries[0] != "local=true&uid=D" {
+		t.Errorf("peer asked %q", peerQueries)
+	}
+	// Asked locally, the server answers from its own store.
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, Path+"?uid=D&local=true", nil))
+	if body := rec.Body.String(); !strings.Contains(body, `"create-d"`) || strings.Contains(body, `"create-rs"`) || len(peerQueries) != 1 {
+		t.Errorf("local answer %s (peer asked %d times)", body, len(peerQueries))
+	}
+}
