@@ -153,6 +153,7 @@ func WithTimeout(d time.Duration) Option {
 // is missed.
 func Start(t testing.TB, opts ...Option) *Env {
 	t.Helper()
+	controllers.EnableStreamingLists() // as skiff's main: informers list by streaming
 	o := options{waitTimeout: 60 * time.Second, gcResyncPeriod: time.Second}
 	for _, opt := range opts {
 		opt(&o)

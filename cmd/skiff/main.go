@@ -11,9 +11,12 @@ import (
 	"k8s.io/component-base/cli/flag"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/skiff-dev/skiff/controllers"
 )
 
 func main() {
+	controllers.EnableStreamingLists()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	if err := newRootCommand().ExecuteContext(ctx); err != nil {
