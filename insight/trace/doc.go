@@ -12,7 +12,7 @@
 // the span's parent or link, which WrapTransport carries from clients to the API server as a
 // W3C traceparent header).
 //
-// The span sources: the API server's requests and etcd3 calls, the controllers' reconciles
+// The span sources: the API server's requests and their etcd3 calls, the controllers' reconciles
 // (controllers.Traced) and the pod watch events they and the scheduler handle (StartWatch:
 // "watch Pod event", the API server as the caller), the endpoints controller's EndpointSlice
 // writes, the scheduler's steps, the node agent's pod syncs, runtime calls, status writes and
@@ -24,12 +24,16 @@
 // the objects whose fate caused it, skiff.cause_uids (the gone pods a ReplicaSet replaces).
 //
 // What is recorded costs the API server per request (issue 16's goal: tracing under 5%): the
-// sampler keeps writes (not reads, Leases or Events) and the spans under a kept parent, drops
-// k8s.io/apiserver's SerializeObject spans, and flags the kept spans sampled only when they are
-// exported over OTLP (k8s.io/apiserver attaches a Prometheus exemplar to each metric observed
-// under a sampled span); WrapTransport sends a recorded span as a sampled traceparent. The API
-// server is given Provider.APIServer, which starts none of the per-filter spans (authentication,
-// audit, authorization, ...), and span events are kept only with OTLP.
+// sampler keeps writes (not reads, Leases or Events) and the spans under a kept parent, and
+// flags the kept spans sampled only when they are exported over OTLP (k8s.io/apiserver attaches
+// a Prometheus exemplar to each metric observed under a sampled span); WrapTransport sends a
+// recorded span as a sampled traceparent. The API server is given Provider.APIServer, whose
+// spans are its own (apiSpan: no SDK span limits, copies or events, kept by the Store as they
+// are, exported over OTLP when configured): it starts none of the per-filter spans
+// (authentication, audit, authorization, ...) nor the write handlers' and response encoding's
+// (Create, Update, Patch, Delete, SerializeObject), so that a write is its request span, which
+// names the object, and its etcd3 calls under it; the request span leaves out the connection's
+// attributes nothing reads unless exported.
 //
 // Store.Query(uids) answers which spans concern those objects: the spans that name them, their
 // descendants' (transitively, by owner UIDs), the objects their story goes on with (a span's

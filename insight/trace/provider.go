@@ -13,7 +13,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	oteltrace "go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Options configure a Provider.
@@ -32,6 +31,10 @@ type Options struct {
 type Provider struct {
 	*sdktrace.TracerProvider
 	Store *Store
+	// export is the OTLP exporter's processor (nil when not exporting) and resource the
+	// spans' resource, for the API server's own spans (APIServer).
+	export   sdktrace.SpanProcessor
+	resource *resource.Resource
 }
 
 // New builds a Provider. The sampler keeps writes and drops the API server's reads (GET, LIST,
@@ -44,11 +47,13 @@ func New(ctx context.Context, o Options) (*Provider, error) {
 	if name == "" {
 		name = "skiff"
 	}
+	res := resource.NewSchemaless(attribute.String("service.name", name))
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithSpanProcessor(store),
 		sdktrace.WithSampler(sampler{export: o.OTLPEndpoint != ""}),
-		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", name))),
+		sdktrace.WithResource(res),
 	}
+	var export sdktrace.SpanProcessor
 	if o.OTLPEndpoint == "" {
 		// Nothing reads span events but an OTLP collector (k8s.io/apiserver adds a few per
 		// request): the Store keeps none.
@@ -64,42 +69,10 @@ func New(ctx context.Context, o Options) (*Provider, error) {
 		if err != nil {
 			return nil, fmt.Errorf("OTLP exporter for %s: %w", o.OTLPEndpoint, err)
 		}
-		opts = append(opts, sdktrace.WithBatcher(exp))
+		export = sdktrace.NewBatchSpanProcessor(exp)
+		opts = append(opts, sdktrace.WithSpanProcessor(export))
 	}
-	return &Provider{TracerProvider: sdktrace.NewTracerProvider(opts...), Store: store}, nil
-}
-
-// APIServer is the provider for k8s.io/apiserver's config (its TracerProvider): the same
-// provider without the per-filter spans (authentication, audit, authorization, impersonation,
-// priorityandfairness: one per filter of every request, timing what the request span already
-// covers). They are not started at all rather than dropped by the sampler, because the spans
-// under a dropped span would be dropped too (the request span is under "authentication").
-func (p *Provider) APIServer() APIServerProvider { return APIServerProvider{p} }
-
-// APIServerProvider is a Provider whose tracer of k8s.io/apiserver's filter latencies starts no
-// spans.
-type APIServerProvider struct{ *Provider }
-
-// filterLatencyScope is the instrumentation scope of k8s.io/apiserver's filter spans
-// (k8s.io/apiserver/pkg/endpoints/filterlatency).
-const filterLatencyScope = "k8s.op/apiserver/pkg/endpoints/filterlatency"
-
-// Tracer is the provider's tracer, or one that starts nothing for the filter latencies' scope.
-func (p APIServerProvider) Tracer(name string, opts ...oteltrace.TracerOption) oteltrace.Tracer {
-	if name == filterLatencyScope {
-		return noFilterSpans{}
-	}
-	return p.Provider.Tracer(name, opts...)
-}
-
-// noFilterSpans starts no span and leaves the context as it is, so that the spans under a
-// filter have the filter's parent as theirs.
-type noFilterSpans struct{ noop.Tracer }
-
-var noSpan oteltrace.Span = noop.Span{}
-
-func (noFilterSpans) Start(ctx context.Context, _ string, _ ...oteltrace.SpanStartOption) (context.Context, oteltrace.Span) {
-	return ctx, noSpan
+	return &Provider{TracerProvider: sdktrace.NewTracerProvider(opts...), Store: store, export: export, resource: res}, nil
 }
 
 // sampler drops leafSpan, and otherwise keeps the root spans writes keeps and the spans under
@@ -113,7 +86,7 @@ type sampler struct{ export bool }
 func (s sampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
 	psc := oteltrace.SpanContextFromContext(p.ParentContext)
 	r := sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: psc.TraceState()}
-	if p.Name == leafSpan || !keep(p, psc) {
+	if p.Name == leafSpan || !keep(p.ParentContext, psc, p.Name, p.Attributes) {
 		return r
 	}
 	r.Decision = sdktrace.RecordOnly
@@ -123,15 +96,16 @@ func (s sampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingRe
 	return r
 }
 
-// keep says whether a span other than leafSpan is kept.
-func keep(p sdktrace.SamplingParameters, parent oteltrace.SpanContext) bool {
+// keep says whether a span other than leafSpan is kept: a root span writes keeps, a span under
+// a local parent the process records or under a parent flagged sampled.
+func keep(ctx context.Context, parent oteltrace.SpanContext, name string, attrs []attribute.KeyValue) bool {
 	switch {
 	case !parent.IsValid():
-		return !Noise(p.Name, p.Attributes)
+		return !Noise(name, attrs)
 	case parent.IsRemote():
 		return parent.IsSampled()
 	default:
-		return parent.IsSampled() || oteltrace.SpanFromContext(p.ParentContext).IsRecording()
+		return parent.IsSampled() || oteltrace.SpanFromContext(ctx).IsRecording()
 	}
 }
 
@@ -164,16 +138,22 @@ func Noise(name string, attrs []attribute.KeyValue) bool {
 
 // FromReadOnly converts an SDK span.
 func FromReadOnly(sp sdktrace.ReadOnlySpan) Span {
-	sc := sp.SpanContext()
-	out := Span{TraceID: sc.TraceID().String(), SpanID: sc.SpanID().String(), Name: sp.Name(),
-		Start: sp.StartTime(), End: sp.EndTime()}
-	if p := sp.Parent(); p.IsValid() {
-		out.ParentSpanID = p.SpanID().String()
+	var link oteltrace.SpanContext
+	if links := sp.Links(); len(links) > 0 {
+		link = links[0].SpanContext
 	}
-	if links := sp.Links(); len(links) > 0 && links[0].SpanContext.IsValid() {
-		out.LinkSpanID = links[0].SpanContext.SpanID().String()
+	return fromParts(sp.SpanContext(), sp.Parent(), link, sp.Name(), sp.StartTime(), sp.EndTime(), sp.Attributes())
+}
+
+// fromParts makes a Span of a span's context, parent's, first link's, name, times and attributes.
+func fromParts(sc, parent, link oteltrace.SpanContext, name string, start, end time.Time, attrs []attribute.KeyValue) Span {
+	out := Span{TraceID: sc.TraceID().String(), SpanID: sc.SpanID().String(), Name: name, Start: start, End: end}
+	if parent.IsValid() {
+		out.ParentSpanID = parent.SpanID().String()
 	}
-	attrs := sp.Attributes()
+	if link.IsValid() {
+		out.LinkSpanID = link.SpanID().String()
+	}
 	out.Attributes = make(map[string]string, len(attrs))
 	for _, a := range attrs {
 		switch a.Key {

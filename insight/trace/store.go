@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
@@ -56,13 +57,17 @@ func NewStore(size int) *Store {
 }
 
 type entry struct {
-	ro sdktrace.ReadOnlySpan
-	sp Span
+	ro  sdktrace.ReadOnlySpan
+	api *apiSpan
+	sp  Span
 }
 
 func (e entry) span() Span {
-	if e.ro != nil {
+	switch {
+	case e.ro != nil:
 		return FromReadOnly(e.ro)
+	case e.api != nil:
+		return e.api.span()
 	}
 	return e.sp
 }
@@ -77,32 +82,35 @@ func (s *Store) OnStart(_ context.Context, sp sdktrace.ReadWriteSpan) {
 
 // OnEnd keeps the span, overwriting the oldest when the buffer is full.
 func (s *Store) OnEnd(sp sdktrace.ReadOnlySpan) {
-	if filterSpans[sp.Name()] || heartbeat(sp) {
-		return
+	if keepEnded(sp.Name(), sp.Attributes()) {
+		s.add(entry{ro: sp})
 	}
-	for _, a := range sp.Attributes() {
-		if a.Key == Discard.Key {
-			return
-		}
-	}
-	s.add(entry{ro: sp})
 }
 
-// heartbeat says whether a span is the API server's work on a Lease or an Event (a request,
-// its handler's and etcd3 spans): the sampler cannot always tell at a request's start
-// (k8s.io/apiserver may name the span after routing), so the store leaves them out when they
-// end; a node's story shows its silence with the node lifecycle controller's span instead.
-func heartbeat(sp sdktrace.ReadOnlySpan) bool {
-	if Noise(sp.Name(), nil) {
-		return true
+// keepEnded says whether the Store keeps an ended span: not a filter's or SerializeObject, not
+// discarded, not the API server's work on a Lease or an Event (a request and its etcd3
+// spans): the sampler cannot always tell at a request's start (k8s.io/apiserver may name
+// the span after routing), so the store leaves them out when they end; a node's story shows
+// its silence with the node lifecycle controller's span instead.
+func keepEnded(name string, attrs []attribute.KeyValue) bool {
+	if filterSpans[name] || Noise(name, nil) {
+		return false
 	}
-	for _, a := range sp.Attributes() {
-		if a.Key == "resource" {
-			v := a.Value.AsString()
-			return v == "leases" || v == "events"
+	for _, a := range attrs {
+		switch a.Key {
+		case Discard.Key:
+			return false
+		case "resource":
+			if v := a.Value.AsString(); v == "leases" || v == "events" {
+				return false
+			}
+		case AttrKind:
+			if v := a.Value.AsString(); v == "Lease" || v == "Event" {
+				return false
+			}
 		}
 	}
-	return false
+	return true
 }
 
 // Add keeps a span (tests, and spans gathered from elsewhere).

@@ -121,7 +121,7 @@ func TestProviderKeepsWritesNotReads(t *testing.T) {
 	c.End()
 	w.End()
 	// A Lease write the sampler kept (its name given after routing) is left out when it ends,
-	// with its handler's and etcd3 children.
+	// with its etcd3 children.
 	lctx, lw := tr.Start(ctx, "PUT", oteltrace.WithAttributes(append(Object("Lease", &metav1.ObjectMeta{UID: "u1"}), attribute.String("http.request.method", "PUT"))...))
 	_, le := tr.Start(lctx, "GuaranteedUpdate etcd3", oteltrace.WithAttributes(attribute.String("resource", "leases")))
 	le.End()

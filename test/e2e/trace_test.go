@@ -264,11 +264,11 @@ func TestTraceOfARollout(t *testing.T) {
 		}
 	}
 	setImage := firstSpan(t, spans, "the set image patch", func(sp trace.Span) bool {
-		return sp.Attributes["verb"] == "PATCH" && sp.Attributes[trace.AttrKind] == "Deployment"
+		return sp.Attributes["http.request.method"] == "PATCH" && sp.Attributes[trace.AttrKind] == "Deployment"
 	})
 	reconcile := firstSpan(t, spans, "a Deployment reconcile after it", after(setImage, func(sp trace.Span) bool { return sp.Name == "reconcile Deployment" }))
 	created := firstSpan(t, spans, "the new ReplicaSet created", after(reconcile, func(sp trace.Span) bool {
-		return sp.Attributes["verb"] == "POST" && sp.Attributes[trace.AttrUID] == newRSUID
+		return sp.Attributes["http.request.method"] == "POST" && sp.Attributes[trace.AttrUID] == newRSUID
 	}))
 	newPod := firstSpan(t, spans, "a new pod created by the new ReplicaSet", after(created, func(sp trace.Span) bool {
 		return sp.Name == "reconcile ReplicaSet" && sp.Attributes[trace.AttrUID] == newRSUID && sp.Attributes[trace.AttrEffectUIDs] != ""
@@ -278,7 +278,7 @@ func TestTraceOfARollout(t *testing.T) {
 	}))
 	started := firstSpan(t, spans, "a container started", after(scheduled, func(sp trace.Span) bool { return sp.Name == "StartContainer" }))
 	scaledDown := firstSpan(t, spans, "the old ReplicaSet scaled down", after(started, func(sp trace.Span) bool {
-		return sp.Attributes["verb"] == "PUT" && sp.Attributes[trace.AttrKind] == "ReplicaSet" && sp.Attributes[trace.AttrUID] != newRSUID &&
+		return sp.Attributes["http.request.method"] == "PUT" && sp.Attributes[trace.AttrKind] == "ReplicaSet" && sp.Attributes[trace.AttrUID] != newRSUID &&
 			sp.Attributes["k8s.subresource"] == ""
 	}))
 	terminated := firstSpan(t, spans, "an old pod terminated by the agent", after(scaledDown, func(sp trace.Span) bool {
@@ -288,7 +288,7 @@ func TestTraceOfARollout(t *testing.T) {
 	for uid := range old {
 		firstSpan(t, spans, "pod "+uid+" terminated", func(sp trace.Span) bool { return sp.Name == "terminate Pod" && sp.Attributes[trace.AttrUID] == uid })
 		firstSpan(t, spans, "pod "+uid+" deleted", func(sp trace.Span) bool {
-			return sp.Attributes["verb"] == "DELETE" && sp.Attributes[trace.AttrUID] == uid
+			return sp.Attributes["http.request.method"] == "DELETE" && sp.Attributes[trace.AttrUID] == uid
 		})
 	}
 
@@ -313,7 +313,7 @@ func TestTraceOfARollout(t *testing.T) {
 		spans = resp.Spans
 		uid := string(victim.UID)
 		deleted := firstSpan(t, spans, "the kubectl delete (the first delete)", func(sp trace.Span) bool {
-			return sp.Attributes["verb"] == "DELETE" && sp.Attributes[trace.AttrUID] == uid
+			return sp.Attributes["http.request.method"] == "DELETE" && sp.Attributes[trace.AttrUID] == uid
 		})
 		var replacement string
 		replaced := firstSpan(t, spans, "the ReplicaSet's sync replacing it", after(deleted, func(sp trace.Span) bool {

@@ -104,11 +104,10 @@ func about(component, name string, uid types.UID) func(trace.Span) bool {
 }
 
 // apiWrite matches the API server's span of a write of verb (POST, PUT, PATCH, DELETE) on the
-// object uid (k8s.io/apiserver's handler span, a child of the request's, carries the verb and
-// the object's attributes).
+// object uid (the request span carries the method and the object's attributes).
 func apiWrite(verb string, uid types.UID) func(trace.Span) bool {
 	return func(sp trace.Span) bool {
-		return sp.Component == trace.ComponentAPIServer && sp.Attributes[trace.AttrUID] == string(uid) && sp.Attributes["verb"] == verb
+		return sp.Component == trace.ComponentAPIServer && sp.Attributes[trace.AttrUID] == string(uid) && sp.Attributes["http.request.method"] == verb
 	}
 }
 
