@@ -40,8 +40,8 @@ type Options struct {
 
 // Skiff's client rate limits of the controllers: upstream's 20 and 30 would have the ReplicaSet
 // controller create 20 pods a second (issue 17: 50,000 pods from Deployments); the API server's
-// priority and fairness, in the same process, protects it instead, as for the scheduler (500,
-// 1000).
+// priority and fairness, in the same process, protects it instead, as for the scheduler (1000,
+// 2000).
 const (
 	DefaultQPS   = 500
 	DefaultBurst = 1000

@@ -3,15 +3,14 @@ package testenv_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/skiff-dev/skiff/apiserver/etcd"
+	"github.com/skiff-dev/skiff/test/procstat"
 	"github.com/skiff-dev/skiff/testenv"
 )
 
@@ -60,9 +59,9 @@ func BenchmarkStart(b *testing.B) {
 		phases := map[string][]testenv.Phase{}
 		for r := 0; r < runs; r++ {
 			for vi, v := range variants {
-				c0 := cpuTime()
+				c0 := procstat.CPU()
 				ph := v.start(b)
-				cpu[v.name] = append(cpu[v.name], cpuTime()-c0)
+				cpu[v.name] = append(cpu[v.name], procstat.CPU()-c0)
 				var total time.Duration
 				for _, p := range ph {
 					total += p.Duration
@@ -93,30 +92,8 @@ func BenchmarkStart(b *testing.B) {
 				b.ReportMetric(float64(med.Milliseconds()), "ms/start")
 			}
 		}
-		fmt.Fprintf(&sb, "  (wall times depend on the machine's load; %d CPUs, load average %s)\n", runtime.NumCPU(), loadAvg())
+		fmt.Fprintf(&sb, "  (wall times depend on the machine's load; %d CPUs, load average %s)\n", runtime.NumCPU(), procstat.LoadAverage())
 		fmt.Fprintf(&sb, "  goal: under 1s to a ready API with controllers; envtest (kube-apiserver + etcd binaries) is not installed here, so it is not measured\n")
 		b.Log(sb.String())
 	}
-}
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// loadAvg is /proc/loadavg's first three fields.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }

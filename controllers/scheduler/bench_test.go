@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
 	"github.com/skiff-dev/skiff/controllers"
+	"github.com/skiff-dev/skiff/test/procstat"
 )
 
 // upstreamThreshold is scheduler_perf's SchedulingBasic 5000Nodes_10000Pods threshold.
@@ -42,13 +45,46 @@ func BenchmarkSchedulingBasic(b *testing.B) {
 
 func benchSchedulingBasic(b *testing.B, numNodes, numPods int) {
 	for range b.N {
-		rate := runSchedulingBasic(b, numNodes, numPods)
-		b.ReportMetric(rate, "pods/s")
-		fmt.Printf("SchedulingBasic %dNodes_%dPods: %.1f pods/s (upstream threshold %d pods/s)\n", numNodes, numPods, rate, upstreamThreshold)
+		r := runSchedulingBasic(b, numNodes, numPods)
+		b.ReportMetric(r.rate, "pods/s")
+		b.ReportMetric(r.cpuPerPod.Seconds()*1000, "cpu-ms/pod")
+		fmt.Printf("SchedulingBasic %dNodes_%dPods: %.1f pods/s (upstream threshold %d pods/s); process CPU %.2f ms per pod (%.2f cores), load average %s\n",
+			numNodes, numPods, r.rate, upstreamThreshold, r.cpuPerPod.Seconds()*1000, r.cores, procstat.LoadAverage())
 	}
 }
 
-func runSchedulingBasic(b *testing.B, numNodes, numPods int) float64 {
+// basicResult is one SchedulingBasic run: pods/s from the first binding to the last, and the
+// whole process's CPU (API server, etcd, informers and scheduler) over that window.
+type basicResult struct {
+	rate      float64
+	cpuPerPod time.Duration
+	cores     float64
+}
+
+// startWindowProfile starts a CPU profile of the scheduling window only when
+// SKIFF_BENCH_CPUPROFILE names a file (-test.cpuprofile also covers creating the nodes and
+// pods); the returned function stops it.
+func startWindowProfile(b *testing.B) func() {
+	path := os.Getenv("SKIFF_BENCH_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		b.Logf("window profile not taken: %v", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
+}
+
+func runSchedulingBasic(b *testing.B, numNodes, numPods int) basicResult {
 	b.StopTimer()
 	s := apiservertest.Start(b)
 	ctx := context.Background()
@@ -67,17 +103,24 @@ func runSchedulingBasic(b *testing.B, numNodes, numPods int) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sched := New(Config{})
+	cfg := Config{}
+	// SKIFF_BENCH_BIND_WORKERS sets Config.BindWorkers, to see whether binding concurrency
+	// bounds the rate.
+	if n, err := strconv.Atoi(os.Getenv("SKIFF_BENCH_BIND_WORKERS")); err == nil {
+		cfg.BindWorkers = n
+	}
+	sched := New(cfg)
 	var bound atomic.Int64
 	var mu sync.Mutex
 	var first, last time.Time
+	var firstCPU, lastCPU time.Duration
 	sched.onBound = func(*corev1.Pod, string) {
-		now := time.Now()
+		now, cpu := time.Now(), procstat.CPU()
 		mu.Lock()
 		if first.IsZero() {
-			first = now
+			first, firstCPU = now, cpu
 		}
-		last = now
+		last, lastCPU = now, cpu
 		mu.Unlock()
 		bound.Add(1)
 	}
@@ -86,12 +129,14 @@ func runSchedulingBasic(b *testing.B, numNodes, numPods int) float64 {
 	}
 	mctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
+	stopProfile := startWindowProfile(b)
 	b.StartTimer()
 	go func() { done <- mgr.Start(mctx) }()
 	err = wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 10*time.Minute, true, func(context.Context) (bool, error) {
 		return bound.Load() == int64(numPods), nil
 	})
 	b.StopTimer()
+	stopProfile()
 	cancel()
 	<-done
 	if err != nil {
@@ -101,9 +146,10 @@ func runSchedulingBasic(b *testing.B, numNodes, numPods int) float64 {
 	defer mu.Unlock()
 	elapsed := last.Sub(first).Seconds()
 	if elapsed <= 0 {
-		return 0
+		return basicResult{}
 	}
-	return float64(numPods-1) / elapsed
+	cpu := lastCPU - firstCPU
+	return basicResult{rate: float64(numPods-1) / elapsed, cpuPerPod: cpu / time.Duration(numPods-1), cores: cpu.Seconds() / elapsed}
 }
 
 // parallel runs f(0..n-1) on 64 goroutines.
@@ -128,5 +174,52 @@ func parallel(b *testing.B, n int, f func(i int) error) {
 	wg.Wait()
 	if err, ok := failed.Load().(error); ok {
 		b.Fatal(err)
+	}
+}
+
+// BenchmarkSchedulingCycle is the scheduling cycle alone, without the API server: a pending
+// pod's info, findNode (filter a sample of nodes, score the feasible ones) and assuming the pod
+// on the winner, as scheduleOne does under the cache lock, on SchedulingBasic's nodes and pods
+// (with a controller, so that owner spreading is scored, as for a Deployment's pods). It
+// reports ns per pod: the cycle's CPU cost, next to the whole process's in
+// BenchmarkSchedulingBasic.
+func BenchmarkSchedulingCycle(b *testing.B) {
+	for _, numNodes := range []int{500, 5000} {
+		b.Run(fmt.Sprintf("%dNodes", numNodes), func(b *testing.B) {
+			owner := metav1.OwnerReference{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "rs", UID: "rs-uid", Controller: ptr(true)}
+			// Pods fill the nodes (40 per node by cpu); the cache starts over before they are full.
+			perFill := numNodes * 20
+			var s *Scheduler
+			reset := func() {
+				s = New(Config{})
+				for i := range numNodes {
+					s.cache.setNode(makeNode(fmt.Sprintf("node-%d", i), "4", "32Gi", 110))
+				}
+			}
+			pods := make([]*corev1.Pod, min(b.N, perFill))
+			for i := range pods {
+				pods[i] = makePod(fmt.Sprintf("pod-%d", i), "100m", "500Mi", func(p *corev1.Pod) {
+					p.OwnerReferences = []metav1.OwnerReference{owner}
+				})
+			}
+			reset()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if i > 0 && i%perFill == 0 {
+					b.StopTimer()
+					reset()
+					b.StartTimer()
+				}
+				pi := newPendingPodInfo(pods[i%len(pods)])
+				s.cache.mu.Lock()
+				best, _, _, _ := s.findNode(pi)
+				if best == nil {
+					b.Fatalf("pod %d found no node", i)
+				}
+				s.cache.assume(pi, best.name)
+				s.cache.mu.Unlock()
+			}
+		})
 	}
 }

@@ -21,8 +21,9 @@
 //     probes during the load: a ConfigMap PATCH and a pod GET every second, a namespace's pods
 //     listed every 5 s, every pod listed in pages of 500 and every node listed every 30 s;
 //   - scheduling throughput: scheduled pods sampled every 5 s (clusterloader2's
-//     SchedulingThroughput percentiles) and the average over the load; pod startup latency
-//     (creation to the watch seeing the pod Running);
+//     SchedulingThroughput percentiles) and the average over the load, next to the pods'
+//     creation rate sampled the same way (the scheduler cannot bind faster than the ReplicaSet
+//     controller creates); pod startup latency (creation to the watch seeing the pod Running);
 //   - memory: the resident memory of the skiff up process (peak and at rest, simulated nodes
 //     included) and the Go heap in use; the etcd database size; CPU seconds during the load;
 //   - a 30 s CPU profile from 10 s into the load and a heap profile at rest, from the API
