@@ -82,7 +82,17 @@ func (c *Connector) Connection(ctx context.Context, nodeName string) (*url.URL, 
 	if err != nil {
 		return nil, nil, err
 	}
-	node := obj.(*corev1.Node)
+	return c.ConnectionFor(obj.(*corev1.Node))
+}
+
+// ConnectionFor is Connection for a Node already read, e.g. from an informer: the resource
+// metrics scraper reaches every node at every resolution, and a read from etcd per node (what
+// Connection does, as upstream's connection info getter) took over a tenth of the API server's
+// CPU at 5,000 nodes.
+func (c *Connector) ConnectionFor(node *corev1.Node) (*url.URL, http.RoundTripper, error) {
+	if c.tlsConfig == nil {
+		return nil, nil, apierrors.NewServiceUnavailable("the API server has no client certificate for node agents")
+	}
 	port := int(node.Status.DaemonEndpoints.KubeletEndpoint.Port)
 	if port <= 0 {
 		port = DefaultPort
