@@ -2,6 +2,7 @@ package simulated
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/nodeagent/status"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // fakeSource is a ListerWatcher of nothing (the tests put pods in the informer's store).
@@ -314,4 +316,48 @@ func runPod(t *testing.T, n *Node, name string) *corev1.Pod {
 	setPod(t, n, p)
 	got, _ := syncOnce(t, n, p)
 	return got
+}
+
+// TestRestartRenewsLeasesFirst: a node whose Node is in the API when the pool starts (a
+// restart) renews its Lease before it registers again, and counts as ready for its pods
+// meanwhile.
+func TestRestartRenewsLeasesFirst(t *testing.T) {
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "sim-a"}, Spec: corev1.NodeSpec{PodCIDR: "10.9.0.0/24"}}
+	client := fake.NewClientset(node)
+	nodes := listOnly{&cache.ListWatch{
+		ListWithContextFunc: func(context.Context, metav1.ListOptions) (runtime.Object, error) {
+			return &corev1.NodeList{Items: []corev1.Node{*node}}, nil
+		},
+		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (watch.Interface, error) { return watch.NewFake(), nil },
+	}}
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	pool, err := NewPool(PoolConfig{Client: client, Clock: clk, HeartbeatWorkers: 1, podSource: fakeSource(), nodeSource: nodes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := pool.Add(Config{Name: "sim-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Step(time.Millisecond) // the pool starts after the nodes were added
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = pool.Start(ctx) }()
+	defer func() { cancel(); <-done }()
+	// writes are the resources of the pool's writes, in order.
+	writes := func() (w []string) {
+		for _, a := range client.Actions() {
+			if a.GetVerb() == "create" || a.GetVerb() == "update" {
+				w = append(w, a.GetResource().Resource+"/"+a.GetSubresource())
+			}
+		}
+		return w
+	}
+	poll.Eventually(t, "Lease renewed and Node registered", poll.Check(func() (bool, string) {
+		w := writes()
+		return len(w) >= 3 && n.ready(), fmt.Sprint(w)
+	}))
+	if w := writes(); w[0] != "leases/" {
+		t.Errorf("writes %v: want the Lease first", w)
+	}
 }

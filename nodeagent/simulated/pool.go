@@ -257,7 +257,9 @@ func (p *Pool) resume(n *Node) {
 	n.mu.Lock()
 	n.existed = true
 	n.mu.Unlock()
-	p.sched.schedule(&n.tasks[taskLease], p.cfg.Clock.Now())
+	// The Leases first (the node lifecycle controller's health signal), then the registrations.
+	p.sched.schedule(&n.tasks[taskLease], n.started)
+	p.sched.schedule(&n.tasks[taskRegister], p.cfg.Clock.Now())
 }
 
 // runTask runs one node's heartbeat task and returns when it is due again (0: never).
