@@ -18,7 +18,7 @@ func controllerFlags(fs *pflag.FlagSet, c *controllermanager.Config) {
 	fs.IntVar(&c.TerminatedPodGCThreshold, "terminated-pod-gc-threshold", c.TerminatedPodGCThreshold,
 		"Number of terminated pods that can exist before the pod garbage collector deletes the oldest (0 or less: never).")
 	fs.BoolVar(&c.Manager.LeaderElection, "leader-elect", c.Manager.LeaderElection,
-		"Elect a leader on the Lease kube-system/skiff-controller-manager, so only one of several control planes acts.")
+		"Elect a leader on the Lease kube-system/skiff-controller-manager, so only one of several control planes acts (a lost Lease stops the controllers and scheduler until this process is elected again).")
 	fs.Float32Var(&c.Manager.QPS, "kube-api-qps", c.Manager.QPS,
 		"Requests per second the controllers may send to the API server (kube-controller-manager's flag; Skiff's default is higher than upstream's 20, priority and fairness protects the server).")
 	fs.IntVar(&c.Manager.Burst, "kube-api-burst", c.Manager.Burst, "Burst of requests the controllers may send to the API server above --kube-api-qps.")

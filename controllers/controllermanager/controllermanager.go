@@ -183,9 +183,25 @@ func Setup(mgr manager.Manager, c Config) error {
 	return nil
 }
 
-// Start runs every controller against cfg until ctx ends.
+// Start runs every controller against cfg until ctx ends. With leader election
+// (c.Manager.LeaderElection) they run only while this process holds the Lease
+// kube-system/<LeaderElectionID>; a lost Lease stops them all and the process campaigns again
+// (election.go) instead of ending.
 func Start(ctx context.Context, cfg *rest.Config, c Config) error {
-	mgr, err := controllers.NewManager(cfg, c.Manager)
+	if !c.Manager.LeaderElection {
+		return runManager(ctx, cfg, c)
+	}
+	return runElected(ctx, cfg, c)
+}
+
+// runManager runs one manager with every controller until ctx ends (without the manager's own
+// leader election: election.go holds the Lease). Its Start returns once every controller
+// ended, or with an error when one did not within the manager's graceful shutdown timeout
+// (30 s): the process then ends rather than run a second term beside it.
+func runManager(ctx context.Context, cfg *rest.Config, c Config) error {
+	o := c.Manager
+	o.LeaderElection = false
+	mgr, err := controllers.NewManager(cfg, o)
 	if err != nil {
 		return err
 	}

@@ -3,9 +3,13 @@ package simulated
 import (
 	"context"
 	"fmt"
+	"maps"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	cri "k8s.io/cri-api/pkg/apis"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/utils/clock"
@@ -32,9 +36,9 @@ type memRuntime struct {
 	cri.ImageManagerService
 
 	clock clock.Clock
-	// ipFor gives a new sandbox of the pod (by UID) its IP; release frees the pod's IP once its
-	// last sandbox is removed.
-	ipFor   func(uid string) (ip, node string, err error)
+	// ipFor gives a new sandbox of the pod (by UID) its IP (want, when free: an adopted pod's);
+	// release frees the pod's IP once its last sandbox is removed.
+	ipFor   func(uid, want string) (ip, node string, err error)
 	release func(uid, node string)
 	// exitsAtStart reports whether the pod's (by UID) container exits 0 as soon as it starts.
 	exitsAtStart func(uid, container string) bool
@@ -44,6 +48,24 @@ type memRuntime struct {
 	last int64              // the last creation stamp
 	pods map[string]*memPod // by pod UID
 	ids  map[string]string  // sandbox or container ID -> pod UID
+	// adopted are the pods a restarted pool takes over from their statuses (adopt), by UID.
+	adopted map[string]*adoptedPod
+}
+
+// adoptedPod is what a pod's status says its node ran: its next sandbox keeps the pod's IP and
+// its containers, as they are created again, their IDs, start (and finish) times and restart
+// counts, as containers a restarted kubelet finds running in its runtime.
+type adoptedPod struct {
+	ip         string
+	containers map[string]*adoptedContainer // by container name
+}
+
+type adoptedContainer struct {
+	id                string
+	restartCount      int32
+	started, finished int64
+	exited            bool
+	exit              int32
 }
 
 type memPod struct {
@@ -71,10 +93,63 @@ type memContainer struct {
 	state                      runtimeapi.ContainerState
 	created, started, finished int64
 	exit                       int32
+	// adopted, until the container starts: the state it had before the pool's restart.
+	adopted *adoptedContainer
 }
 
 func newMemRuntime(clk clock.Clock) *memRuntime {
-	return &memRuntime{clock: clk, pods: map[string]*memPod{}, ids: map[string]string{}}
+	return &memRuntime{clock: clk, pods: map[string]*memPod{}, ids: map[string]string{}, adopted: map[string]*adoptedPod{}}
+}
+
+// adopt takes over a pod its node ran before the pool restarted (the runtime is in memory and
+// began empty), from its status: the containers with this runtime's IDs that run or ended. A
+// restarted kubelet finds them in its container runtime and restarts none; here the next sync
+// creates them again as they were, so the pod's status does not change. Terminal pods and pods
+// with no such container are not adopted.
+func (r *memRuntime) adopt(pod *corev1.Pod) bool {
+	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return false
+	}
+	a := &adoptedPod{ip: pod.Status.PodIP, containers: map[string]*adoptedContainer{}}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, list := range [][]corev1.ContainerStatus{pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses} {
+		for _, cs := range list {
+			id, ok := strings.CutPrefix(cs.ContainerID, RuntimeName+"://")
+			if !ok || id == "" {
+				continue
+			}
+			c := &adoptedContainer{id: id, restartCount: cs.RestartCount}
+			switch st := cs.State; {
+			case st.Running != nil:
+				c.started = st.Running.StartedAt.UnixNano()
+			case st.Terminated != nil:
+				c.started, c.finished, c.exited, c.exit = st.Terminated.StartedAt.UnixNano(), st.Terminated.FinishedAt.UnixNano(), true, st.Terminated.ExitCode
+			default:
+				continue
+			}
+			a.containers[cs.Name] = c
+			// New IDs stay above the adopted ones.
+			if v, err := strconv.ParseUint(id, 16, 64); err == nil && v > r.seq {
+				r.seq = v
+			}
+		}
+	}
+	if len(a.containers) == 0 {
+		return false
+	}
+	r.adopted[string(pod.UID)] = a
+	return true
+}
+
+// adoptedIP is the IP an adopted pod had ("" for others).
+func (r *memRuntime) adoptedIP(uid string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if a := r.adopted[uid]; a != nil {
+		return a.ip
+	}
+	return ""
 }
 
 // stamp is a creation time: the clock's, strictly increasing (attempts are ordered by it).
@@ -118,7 +193,7 @@ func (r *memRuntime) RunPodSandbox(_ context.Context, cfg *runtimeapi.PodSandbox
 	ip, node := "", ""
 	if !host {
 		var err error
-		if ip, node, err = r.ipFor(uid); err != nil {
+		if ip, node, err = r.ipFor(uid, r.adoptedIP(uid)); err != nil {
 			return "", fmt.Errorf("setting up the pod network: %w", err)
 		}
 	}
@@ -205,6 +280,7 @@ func (r *memRuntime) RemovePodSandbox(_ context.Context, id string) error {
 	gone, node := len(p.sandboxes) == 0, p.node
 	if gone && len(p.containers) == 0 {
 		delete(r.pods, uid)
+		delete(r.adopted, uid)
 	}
 	r.mu.Unlock()
 	if gone && node != "" {
@@ -262,8 +338,23 @@ func (r *memRuntime) CreateContainer(_ context.Context, sandboxID string, cfg *r
 	if p == nil {
 		return "", fmt.Errorf("failed to get sandbox %q: not found", sandboxID)
 	}
-	c := &memContainer{id: r.newID(), sandbox: sandboxID, meta: cfg.Metadata, image: cfg.GetImage().GetImage(),
+	c := &memContainer{sandbox: sandboxID, meta: cfg.Metadata, image: cfg.GetImage().GetImage(),
 		labels: cfg.Labels, annotations: cfg.Annotations, state: runtimeapi.ContainerState_CONTAINER_CREATED, created: r.stamp()}
+	if a := r.adopted[r.ids[sandboxID]]; a != nil && a.containers[cfg.GetMetadata().GetName()] != nil {
+		name := cfg.GetMetadata().GetName()
+		c.adopted = a.containers[name]
+		delete(a.containers, name)
+		if len(a.containers) == 0 {
+			delete(r.adopted, r.ids[sandboxID])
+		}
+		c.id = c.adopted.id
+		// The restart count the container had (kuberuntime counts from the runtime's attempts).
+		c.meta = &runtimeapi.ContainerMetadata{Name: name, Attempt: uint32(c.adopted.restartCount)}
+		c.annotations = maps.Clone(cfg.Annotations)
+		c.annotations[kuberuntime.ContainerRestartCountAnnotation] = strconv.Itoa(int(c.adopted.restartCount))
+	} else {
+		c.id = r.newID()
+	}
 	p.containers = append(p.containers, c)
 	r.ids[c.id] = r.ids[sandboxID]
 	return c.id, nil
@@ -277,6 +368,15 @@ func (r *memRuntime) StartContainer(_ context.Context, id string) error {
 		return fmt.Errorf("container %q: not found", id)
 	}
 	c := p.containers[i]
+	if a := c.adopted; a != nil {
+		// As it was: running since it started, or ended.
+		c.adopted, c.state, c.started = nil, runtimeapi.ContainerState_CONTAINER_RUNNING, a.started
+		if a.exited {
+			c.state, c.finished, c.exit = runtimeapi.ContainerState_CONTAINER_EXITED, a.finished, a.exit
+		}
+		r.mu.Unlock()
+		return nil
+	}
 	uid, name := c.labels[kuberuntime.PodUIDLabel], c.labels[kuberuntime.ContainerNameLabel]
 	c.state, c.started = runtimeapi.ContainerState_CONTAINER_RUNNING, r.clock.Now().UnixNano()
 	r.mu.Unlock()

@@ -37,6 +37,15 @@
 // credentials of `skiff agent --simulated --count N`). `skiff up --simulated-nodes N` runs one
 // pool; a node given no pool (New without Config.Pool) gets its own, watching only its pods.
 //
+// A restarted pool (skiff up stopped and started again) begins with an empty runtime, where a
+// restarted kubelet finds its containers still running in containerd and restarts none. So
+// that a restart costs what it costs upstream, the pool adopts, when it starts, the pods its
+// nodes ran: from each non-terminal pod's status, the containers with this runtime's IDs are
+// created again by the pod's first sync as they were (IP, container IDs, start and finish
+// times, restart counts), and no status changes. A node whose Node is in the API already
+// renews its Lease at once (the kubelet's Lease controller runs from its start, beside the
+// registration) and runs its pods while it registers again.
+//
 // A node with Config.Server serves the node agent's API with simulated resource statistics
 // (stats.go), so that the metrics API and kubectl top work with simulated nodes.
 package simulated

@@ -103,7 +103,9 @@ type Node struct {
 
 	mu         sync.Mutex
 	registered bool
-	ips        ipRange
+	// existed: the Node was in the API when the pool started (a restart).
+	existed bool
+	ips     ipRange
 }
 
 // ipRange hands out the pod IPs of the node's pod CIDR.
@@ -208,11 +210,12 @@ func (n *Node) setPodCIDR(cidr string) error {
 	return nil
 }
 
-// ready: registered, with a pod CIDR.
+// ready: registered (or its Node was in the API when the pool started: a restarted node runs
+// its pods while it registers again), with a pod CIDR.
 func (n *Node) ready() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.registered && n.ips.cidr != ""
+	return (n.registered || n.existed) && n.ips.cidr != ""
 }
 
 // cidrAssigned takes the pod CIDR the node IPAM controller assigned: the node posts its status
@@ -452,7 +455,9 @@ func (n *Node) terminatePod(ctx context.Context, pod *corev1.Pod, grace *int64) 
 	return nil
 }
 
-func (n *Node) allocateIP(uid string) (string, error) {
+// allocateIP gives the pod the next free IP of the node's pod CIDR, or want when it is one of
+// them and free (an adopted pod's).
+func (n *Node) allocateIP(uid, want string) (string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	r := &n.ips
@@ -464,6 +469,13 @@ func (n *Node) allocateIP(uid string) (string, error) {
 	}
 	if r.byPod == nil {
 		r.byPod, r.usedIP = map[string]uint32{}, map[uint32]bool{}
+	}
+	if ip := net.ParseIP(want).To4(); ip != nil {
+		off := (uint32(ip[0])<<24 | uint32(ip[1])<<16 | uint32(ip[2])<<8 | uint32(ip[3])) - r.base
+		if off >= 2 && off <= r.limit && !r.usedIP[off] {
+			r.byPod[uid], r.usedIP[off] = off, true
+			return want, nil
+		}
 	}
 	for i := uint32(0); i < r.limit-1; i++ {
 		off := 2 + (r.next+i)%(r.limit-1) // .1 is the node's bridge

@@ -2,6 +2,7 @@ package simulated
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/cache"
@@ -16,6 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/skiff-dev/skiff/nodeagent/status"
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // fakeSource is a ListerWatcher of nothing (the tests put pods in the informer's store).
@@ -211,15 +214,15 @@ func TestCompleteFinitePods(t *testing.T) {
 // IP is free again.
 func TestIPsFromPodCIDR(t *testing.T) {
 	n, _, _ := testNode(t, Config{Name: "sim-a", PodCIDR: "10.9.0.0/30"})
-	a, err := n.allocateIP("a")
+	a, err := n.allocateIP("a", "")
 	if err != nil || a != "10.9.0.2" {
 		t.Fatalf("first IP %q %v", a, err)
 	}
-	if _, err := n.allocateIP("b"); err == nil {
+	if _, err := n.allocateIP("b", ""); err == nil {
 		t.Fatal("a /30 gave a second pod IP")
 	}
 	n.releaseIP("a")
-	if b, err := n.allocateIP("b"); err != nil || b != "10.9.0.2" {
+	if b, err := n.allocateIP("b", ""); err != nil || b != "10.9.0.2" {
 		t.Fatalf("IP after release %q %v", b, err)
 	}
 }
@@ -231,4 +234,130 @@ func hasTrue(cs []corev1.PodCondition, t corev1.PodConditionType) bool {
 		}
 	}
 	return false
+}
+
+// TestRestartAdoptsRunningPods: a pool started again (its in-memory runtime empty) takes over
+// the pods its node ran from their statuses, as a restarted kubelet finds its containers
+// running: the next sync writes no status (same IP, container IDs, start times), and a new
+// container gets an ID of its own.
+func TestRestartAdoptsRunningPods(t *testing.T) {
+	n, client, clk := testNode(t, Config{Name: "sim-a", PodCIDR: "10.9.0.0/24"}, sidecarPod())
+	first, _ := syncOnce(t, n, sidecarPod())
+	running := runPod(t, n, "other")
+	if running.Status.PodIP != "10.9.0.3" {
+		t.Fatalf("second pod's IP %s, want 10.9.0.3", running.Status.PodIP)
+	}
+
+	// The restarted pool: same API, empty runtime.
+	pool, err := NewPool(PoolConfig{Client: client, Clock: clk, podSource: fakeSource(), nodeSource: fakeSource()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n2, err := New(Config{Name: "sim-a", PodCIDR: "10.9.0.0/24", Pool: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.add(n2); err != nil {
+		t.Fatal(err)
+	}
+	n2.existed = true // the Node was in the API when the pool started
+	// Adopted in the reverse order of their IPs: each keeps its own.
+	for _, p := range []*corev1.Pod{running, first} {
+		if err := pool.pods.GetIndexer().Update(p); err != nil {
+			t.Fatal(err)
+		}
+		if !pool.rt.adopt(p) {
+			t.Fatalf("pod %s not adopted", p.Name)
+		}
+	}
+	clk.Step(time.Minute)
+	writes := func() (n int) {
+		for _, a := range client.Actions() {
+			if a.GetVerb() == "update" && a.GetSubresource() == "status" {
+				n++
+			}
+		}
+		return n
+	}
+	before := writes()
+	for _, p := range []*corev1.Pod{running, first} {
+		got, _ := syncOnce(t, n2, p)
+		if !apiequality.Semantic.DeepEqual(got.Status, p.Status) {
+			t.Errorf("pod %s: status changed by the first sync after the restart:\n got %+v\nwant %+v", p.Name, got.Status, p.Status)
+		}
+	}
+	if w := writes() - before; w != 0 {
+		t.Errorf("%d status writes after the restart, want none", w)
+	}
+	if len(pool.rt.adopted) != 0 {
+		t.Errorf("adoptions left: %v", pool.rt.adopted)
+	}
+	// A new pod: a new IP and container IDs unlike the adopted ones.
+	got := runPod(t, n2, "third")
+	if got.Status.PodIP != "10.9.0.4" {
+		t.Errorf("new pod's IP %s, want 10.9.0.4", got.Status.PodIP)
+	}
+	ids := map[string]bool{}
+	for _, p := range []*corev1.Pod{first, running, got} {
+		for _, cs := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
+			if ids[cs.ContainerID] {
+				t.Errorf("container ID %s used twice", cs.ContainerID)
+			}
+			ids[cs.ContainerID] = true
+		}
+	}
+}
+
+// runPod runs a sidecarPod named name on the node and returns it as the API has it then.
+func runPod(t *testing.T, n *Node, name string) *corev1.Pod {
+	t.Helper()
+	p := sidecarPod()
+	p.Name, p.UID = name, types.UID("uid-"+name)
+	setPod(t, n, p)
+	got, _ := syncOnce(t, n, p)
+	return got
+}
+
+// TestRestartRenewsLeasesFirst: a node whose Node is in the API when the pool starts (a
+// restart) renews its Lease before it registers again, and counts as ready for its pods
+// meanwhile.
+func TestRestartRenewsLeasesFirst(t *testing.T) {
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "sim-a"}, Spec: corev1.NodeSpec{PodCIDR: "10.9.0.0/24"}}
+	client := fake.NewClientset(node)
+	nodes := listOnly{&cache.ListWatch{
+		ListWithContextFunc: func(context.Context, metav1.ListOptions) (runtime.Object, error) {
+			return &corev1.NodeList{Items: []corev1.Node{*node}}, nil
+		},
+		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (watch.Interface, error) { return watch.NewFake(), nil },
+	}}
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	pool, err := NewPool(PoolConfig{Client: client, Clock: clk, HeartbeatWorkers: 1, podSource: fakeSource(), nodeSource: nodes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := pool.Add(Config{Name: "sim-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Step(time.Millisecond) // the pool starts after the nodes were added
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = pool.Start(ctx) }()
+	defer func() { cancel(); <-done }()
+	// writes are the resources of the pool's writes, in order.
+	writes := func() (w []string) {
+		for _, a := range client.Actions() {
+			if a.GetVerb() == "create" || a.GetVerb() == "update" {
+				w = append(w, a.GetResource().Resource+"/"+a.GetSubresource())
+			}
+		}
+		return w
+	}
+	poll.Eventually(t, "Lease renewed and Node registered", poll.Check(func() (bool, string) {
+		w := writes()
+		return len(w) >= 3 && n.ready(), fmt.Sprint(w)
+	}))
+	if w := writes(); w[0] != "leases/" {
+		t.Errorf("writes %v: want the Lease first", w)
+	}
 }

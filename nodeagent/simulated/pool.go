@@ -222,18 +222,44 @@ func (p *Pool) Start(ctx context.Context) error {
 		wg.Wait()
 		return ctx.Err()
 	}
-	run(func() { _ = p.workers.Start(ctx) })
-	run(func() { p.sched.Start(ctx) })
 	p.mu.Lock()
 	p.ctx = ctx
 	for _, n := range p.nodes {
+		p.resume(n)
 		p.serve(ctx, n)
 	}
 	p.mu.Unlock()
+	// What the nodes ran before a restart (adopt), before their pods' first syncs.
+	adopted := 0
+	for _, obj := range p.pods.GetStore().List() {
+		if pod := obj.(*corev1.Pod); p.node(pod.Spec.NodeName) != nil && p.rt.adopt(pod) {
+			adopted++
+		}
+	}
+	if adopted > 0 {
+		klog.FromContext(ctx).Info("Simulated nodes adopted the pods they ran", "pods", adopted)
+	}
+	run(func() { _ = p.workers.Start(ctx) })
+	run(func() { p.sched.Start(ctx) })
 	close(p.started)
 	<-ctx.Done()
 	wg.Wait()
 	return nil
+}
+
+// resume starts the Lease renewals at once of a node whose Node is in the API already (a
+// restart: the kubelet's Lease controller runs from its start, beside the registration) and
+// lets it run its pods while it registers again (p.mu held).
+func (p *Pool) resume(n *Node) {
+	if _, ok, _ := p.nodeInf.GetStore().GetByKey(n.cfg.Name); !ok {
+		return
+	}
+	n.mu.Lock()
+	n.existed = true
+	n.mu.Unlock()
+	// The Leases first (the node lifecycle controller's health signal), then the registrations.
+	p.sched.schedule(&n.tasks[taskLease], n.started)
+	p.sched.schedule(&n.tasks[taskRegister], p.cfg.Clock.Now())
 }
 
 // runTask runs one node's heartbeat task and returns when it is due again (0: never).
@@ -365,7 +391,7 @@ func (p *Pool) handleNode(node *corev1.Node) {
 	}
 }
 
-func (p *Pool) allocateIP(uid string) (string, string, error) {
+func (p *Pool) allocateIP(uid, want string) (string, string, error) {
 	pod := p.podByUID(types.UID(uid))
 	if pod == nil {
 		return "", "", fmt.Errorf("pod %s is gone", uid)
@@ -374,7 +400,7 @@ func (p *Pool) allocateIP(uid string) (string, string, error) {
 	if n == nil {
 		return "", "", errNodeNotReady
 	}
-	ip, err := n.allocateIP(uid)
+	ip, err := n.allocateIP(uid, want)
 	return ip, n.cfg.Name, err
 }
 
@@ -432,6 +458,7 @@ func (p *Pool) add(n *Node) error {
 	}
 	p.nodes[n.cfg.Name] = n
 	if p.ctx != nil {
+		p.resume(n)
 		p.serve(p.ctx, n)
 	}
 	p.mu.Unlock()

@@ -84,7 +84,7 @@ func startCluster(t *testing.T, bin, dir string, nodes int) (*cluster, error) {
 		// Room for 16,384 node subnets of /24: the default 10.244.0.0/16 holds 256 nodes, and a
 		// simulated node without a podCIDR waits for one before it runs pods.
 		"--cluster-cidr="+clusterCIDR)
-	// SCALE_UP_ARGS: more flags of skiff up (e.g. --leader-elect=false).
+	// SCALE_UP_ARGS: more flags of skiff up (e.g. --kube-api-qps=200).
 	c.cmd.Args = append(c.cmd.Args, strings.Fields(os.Getenv("SCALE_UP_ARGS"))...)
 	c.cmd.Stderr = c.log
 	stdout, err := c.cmd.StdoutPipe()

@@ -30,7 +30,10 @@
 //     server's /debug/pprof (a non-resource URL behind authorization), saved in SCALE_OUT and
 //     summarised as `go tool pprof -top` (top 10);
 //   - restart: skiff up interrupted and started again on the same data dir, timed to "Skiff is
-//     ready.", /readyz, every node Lease renewed and every pod listed Running.
+//     ready.", /readyz, every node Lease renewed and every pod listed Running. The simulated
+//     nodes restart with it; their Pool adopts the pods they ran (a restarted kubelet finds its
+//     containers running in containerd) and renews the Leases of Nodes already registered at
+//     once, so the restart rewrites no pod status.
 //
 // TestScaleKnee (SKIFF_SCALE_KNEE=1) runs the same load without restart and profiles for each
 // of SCALE_KNEE_STEPS nodes (SCALE_PODS_PER_NODE pods each) and stops at the first step where

@@ -366,7 +366,9 @@ func run(t *testing.T, bin string, s settings) (r result) {
 		return r
 	}
 
-	// Restart of the whole control plane (and the simulated nodes with it) on the same data dir.
+	// Restart of the whole control plane (and the simulated nodes with it) on the same data dir;
+	// the nodes' Pool adopts the pods they ran (nodeagent/simulated), as containerd keeps them
+	// across a kubelet restart.
 	cancel()
 	stopStart := time.Now()
 	c.stop()
