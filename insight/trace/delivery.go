@@ -25,11 +25,11 @@ const AttrCommitSpan = "skiff.watch.commit_span"
 // GuaranteedUpdate span, or the write's own end when it has none (a delete). Spans are not
 // modified: the joined ones get a copy of their attributes.
 func JoinDeliveries(spans []Span) []Span {
-	var writes []write
+	writes := map[string][]write{} // by object UID
 	for i, sp := range spans {
 		if w, ok := asWrite(sp); ok {
 			w.index = i
-			writes = append(writes, w)
+			writes[w.uid] = append(writes[w.uid], w)
 		}
 	}
 	if len(writes) == 0 {
@@ -111,7 +111,7 @@ func resourceVersion(sp Span) (uint64, bool) {
 
 // deliveredBy is the index in spans of the write that committed what the delivery span sp
 // delivered, or -1 (not a delivery, or no such write among spans).
-func deliveredBy(sp Span, writes []write, spans []Span) int {
+func deliveredBy(sp Span, writes map[string][]write, spans []Span) int {
 	if sp.Attributes[AttrWatchEvent] == "" {
 		return -1
 	}
@@ -119,12 +119,11 @@ func deliveredBy(sp Span, writes []write, spans []Span) int {
 	if !ok {
 		return -1
 	}
-	uid := sp.Attributes[AttrUID]
 	best := -1
 	var bestRV uint64
-	for _, w := range writes {
+	for _, w := range writes[sp.Attributes[AttrUID]] {
 		ws := spans[w.index]
-		if w.uid != uid || w.replaced >= rv || !ws.Start.Before(sp.Start) {
+		if w.replaced >= rv || !ws.Start.Before(sp.Start) {
 			continue
 		}
 		if best < 0 || w.replaced > bestRV || w.replaced == bestRV && ws.Start.After(spans[best].Start) {
