@@ -11,6 +11,12 @@ import (
 // server's watch took to bring the write to the component.
 const AttrAfterCommit = "skiff.watch.after_commit"
 
+// AttrAfterCommitAtMost marks an AttrAfterCommit that is an upper bound: the delivery came
+// before the etcd3 span ended (etcd tells the watch as soon as the transaction commits, while
+// the span goes on to decode the result), so the commit was between the span's start and the
+// delivery, and the delay is at most the time from the span's start.
+const AttrAfterCommitAtMost = "skiff.watch.after_commit_at_most"
+
 // AttrCommitSpan is the span ID of the write (its etcd3 span when there is one) whose commit a
 // delivery span was joined with.
 const AttrCommitSpan = "skiff.watch.commit_span"
@@ -22,8 +28,10 @@ const AttrCommitSpan = "skiff.watch.commit_span"
 // version R of an object is the successful write of that object, started before the
 // delivery, with the highest replaced version below R (the latest started among equals: a
 // no-op write replaces the same version). Its commit is the end of its etcd3 Create or
-// GuaranteedUpdate span, or the write's own end when it has none (a delete). Spans are not
-// modified: the joined ones get a copy of their attributes.
+// GuaranteedUpdate span, or the write's own end when it has none (a delete); a delivery that
+// came before that end gets the time from the span's start as an upper bound
+// (AttrAfterCommitAtMost). Spans are not modified: the joined ones get a copy of their
+// attributes.
 func JoinDeliveries(spans []Span) []Span {
 	writes := map[string][]write{} // by object UID
 	for i, sp := range spans {
@@ -53,7 +61,12 @@ func JoinDeliveries(spans []Span) []Span {
 		for k, v := range sp.Attributes {
 			attrs[k] = v
 		}
-		attrs[AttrAfterCommit] = sp.Start.Sub(commit.End).String()
+		if d := sp.Start.Sub(commit.End); d >= 0 {
+			attrs[AttrAfterCommit] = d.String()
+		} else {
+			attrs[AttrAfterCommit] = max(sp.Start.Sub(commit.Start), 0).String()
+			attrs[AttrAfterCommitAtMost] = "true"
+		}
 		attrs[AttrCommitSpan] = commit.SpanID
 		out[i].Attributes = attrs
 	}
@@ -63,7 +76,8 @@ func JoinDeliveries(spans []Span) []Span {
 	return out
 }
 
-// AfterCommit is the delay JoinDeliveries found for a delivery span.
+// AfterCommit is the delay JoinDeliveries found for a delivery span (an upper bound when
+// AttrAfterCommitAtMost is set).
 func AfterCommit(sp Span) (time.Duration, bool) {
 	v, ok := sp.Attributes[AttrAfterCommit]
 	if !ok {
@@ -162,6 +176,9 @@ func commitOf(w Span, commits map[string][]Span) (Span, bool) {
 // afterCommitText is how long after the etcd commit a watch delivery came (JoinDeliveries).
 func afterCommitText(sp Span) string {
 	if d, ok := AfterCommit(sp); ok {
+		if sp.Attributes[AttrAfterCommitAtMost] != "" {
+			return ", at most " + FormatDuration(d) + " after the etcd commit"
+		}
 		return ", " + FormatDuration(d) + " after the etcd commit"
 	}
 	return ""

@@ -69,6 +69,10 @@ func TestJoinDeliveries(t *testing.T) {
 			write("bind", "POST", "pod-1", "10", 5, 6, 7),
 			delivery("old", "controller:endpoints", "pod-1", "10", 5.5),
 		), []string{"old: create-etcd 3.5ms"}},
+		{"a delivery before the etcd3 span's end: at most the time from its start", spans(
+			write("create", "POST", "pod-1", "", 0, 5, 6),
+			delivery("early", "scheduler", "pod-1", "10", 3),
+		), []string{"early: create-etcd at most 2.9ms"}},
 		{"a no-op write of the same version: the latest started before the delivery", spans(
 			write("create", "POST", "pod-1", "", 0, 2, 3),
 			write("noop", "PATCH", "pod-1", "10", 4, 0, 4.5),
@@ -107,7 +111,11 @@ func TestJoinDeliveries(t *testing.T) {
 					got = append(got, sp.SpanID+": -")
 					continue
 				}
-				got = append(got, fmt.Sprintf("%s: %s %s", sp.SpanID, sp.Attributes[AttrCommitSpan], FormatDuration(d)))
+				bound := ""
+				if sp.Attributes[AttrAfterCommitAtMost] != "" {
+					bound = "at most "
+				}
+				got = append(got, fmt.Sprintf("%s: %s %s%s", sp.SpanID, sp.Attributes[AttrCommitSpan], bound, FormatDuration(d)))
 			}
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))

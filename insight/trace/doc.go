@@ -41,7 +41,8 @@
 // server's spans carry the version a write replaced: the write of the object with the highest
 // replaced version below the delivered one) and adds skiff.watch.after_commit, the time from
 // the end of its etcd3 span to the delivery, which the diagram prints ("watch Pod event 80µs,
-// 1.2ms after the etcd commit").
+// 1.2ms after the etcd commit"; "at most 3ms" from the span's start when the delivery came
+// before the span ended: etcd tells watchers on commit, the span goes on to decode).
 //
 // Store.Query(uids) answers which spans concern those objects: the spans that name them, their
 // descendants' (transitively, by owner UIDs), the objects their story goes on with (a span's
