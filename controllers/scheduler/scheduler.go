@@ -324,7 +324,7 @@ func (s *Scheduler) setPod(pod *corev1.Pod) {
 // nodes (its cache) and of those it schedules, not of the unbound pods of other schedulers.
 func (s *Scheduler) podWatch() *trace.Watch {
 	w := trace.NewWatch(trace.ComponentScheduler, "Pod")
-	w.Keep = func(obj metav1.Object) bool {
+	w.Keep = func(_ string, obj metav1.Object) bool {
 		pod, ok := obj.(*corev1.Pod)
 		return ok && (pod.Spec.NodeName != "" || s.responsible(pod))
 	}

@@ -46,9 +46,10 @@ type Watch struct {
 	// Attributes, when set, adds attributes of the object (an EndpointSlice's pods as related
 	// objects).
 	Attributes func(obj metav1.Object) []attribute.KeyValue
-	// Keep, when set, says whether an event for obj is recorded (the scheduler's for the pods
-	// it schedules or places on nodes, not the unbound pods of another scheduler).
-	Keep func(obj metav1.Object) bool
+	// Keep, when set, says whether an event of eventType for obj is recorded (the scheduler's
+	// for the pods it schedules or places on nodes, not the unbound pods of another
+	// scheduler's).
+	Keep func(eventType string, obj metav1.Object) bool
 }
 
 // NewWatch is the deliveries of kind to component, recorded with OpenTelemetry's global
@@ -61,7 +62,7 @@ func NewWatch(component, kind string) *Watch {
 // handling ends now. The span carries the object's attributes, its resourceVersion among them:
 // the diagram joins it with the write that committed that resourceVersion (JoinDeliveries).
 func (w *Watch) Delivered(ctx context.Context, eventType string, obj metav1.Object, start time.Time) {
-	if obj == nil || w.Keep != nil && !w.Keep(obj) {
+	if obj == nil || w.Keep != nil && !w.Keep(eventType, obj) {
 		return
 	}
 	_, sp := w.tracer.Start(ctx, w.name, oteltrace.WithTimestamp(start))
