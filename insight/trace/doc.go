@@ -18,9 +18,9 @@
 // controller-runtime watches and insight/watchtrace.Handler for client-go informers; the
 // Deployment, ReplicaSet and Pod events of the deployment and replicaset controllers, the pods
 // of the endpoints controller, the scheduler and the node agent, the proxy's Services and
-// EndpointSlices, the node lifecycle controller's Nodes; recorded when the handler is done and
-// only when it queued work), the endpoints controller's EndpointSlice
-// writes, the scheduler's steps, the node agent's pod syncs, runtime calls, status writes and
+// EndpointSlices, the node lifecycle controller's Nodes, the garbage collector's deletions;
+// recorded when the handler is done, only when it queued work, not for an informer's initial
+// list or a resync), the endpoints controller's EndpointSlice writes, the scheduler's steps, the node agent's pod syncs, runtime calls, status writes and
 // probe result changes, and the service proxy's syncs that program rules for pods whose
 // endpoints changed. Spans naming related objects carry at most MaxRelated of them.
 //
