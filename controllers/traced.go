@@ -5,11 +5,12 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel"
-	oteltrace "go.opentelemetry.io/otel/trace"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/skiff-dev/skiff/insight/trace"
@@ -45,36 +46,30 @@ func Traced(name, kind string, reader client.Reader, newObj func() client.Object
 	})
 }
 
-// TracedWatch wraps an event handler so that each watch event it handles is a span "watch
-// <kind> event" of component controller:<name> (trace.StartWatch: the object's attributes, the
-// event type, the API server as the caller) around the handler's work. An event the handler
-// enqueues nothing for (a pod of another controller's) is not kept: the span says which
-// controllers the object's change set to work. With tracing off the cost is one non-recording
-// span per event.
+// TracedWatch wraps an event handler so that each watch event it handles is a delivery span
+// "watch <kind> event" of component controller:<name> (insight/trace.Watch: the object's
+// attributes with its resourceVersion, the event type, the API server as the caller), from
+// the event's arrival to the end of the handler's work. An event the handler enqueues nothing
+// for (a pod of another controller's) and a resync (an update of the same resourceVersion) are
+// not recorded: the span says which controllers the object's change set to work.
 func TracedWatch(name, kind string, h handler.EventHandler) handler.EventHandler {
-	return &tracedHandler{next: h, tracer: otel.Tracer(trace.ScopeName), component: trace.Controller(name),
-		kind: kind, spanName: trace.WatchSpanName(kind)}
+	return &tracedHandler{next: h, watch: trace.NewWatch(trace.Controller(name), kind)}
 }
 
 type tracedHandler struct {
-	next                      handler.EventHandler
-	tracer                    oteltrace.Tracer
-	component, kind, spanName string
+	next  handler.EventHandler
+	watch *trace.Watch
 }
 
-// handle runs the handler (next, given the queue to use) inside the event's span.
+// handle runs the handler (next, given the queue to use) and records the delivery when it
+// queued work.
 func (h *tracedHandler) handle(ctx context.Context, eventType string, obj client.Object, q queue, next func(queue)) {
-	sp := trace.StartWatch(ctx, h.tracer, h.spanName, h.component, h.kind, eventType, obj)
-	if !sp.IsRecording() {
-		next(q)
-		return
+	start := time.Now()
+	counted := countingQueue{queue: q}
+	next(&counted)
+	if counted.added > 0 {
+		h.watch.Delivered(ctx, eventType, obj, start)
 	}
-	counted := &countingQueue{queue: q}
-	next(counted)
-	if counted.added == 0 {
-		sp.SetAttributes(trace.Discard)
-	}
-	sp.End()
 }
 
 func (h *tracedHandler) Create(ctx context.Context, e event.TypedCreateEvent[client.Object], q queue) {
@@ -82,6 +77,10 @@ func (h *tracedHandler) Create(ctx context.Context, e event.TypedCreateEvent[cli
 }
 
 func (h *tracedHandler) Update(ctx context.Context, e event.TypedUpdateEvent[client.Object], q queue) {
+	if resync(e.ObjectOld, e.ObjectNew) {
+		h.next.Update(ctx, e, q)
+		return
+	}
 	h.handle(ctx, trace.WatchModified, e.ObjectNew, q, func(q queue) { h.next.Update(ctx, e, q) })
 }
 
@@ -92,6 +91,40 @@ func (h *tracedHandler) Delete(ctx context.Context, e event.TypedDeleteEvent[cli
 // Generic events are not watch events (a channel source's): not traced.
 func (h *tracedHandler) Generic(ctx context.Context, e event.TypedGenericEvent[client.Object], q queue) {
 	h.next.Generic(ctx, e, q)
+}
+
+// resync says whether an update is a resync of the same version (no write to deliver).
+func resync(old, obj client.Object) bool {
+	return old != nil && obj != nil && old.GetResourceVersion() == obj.GetResourceVersion()
+}
+
+// TracedFor is the option of a builder's For (the controller's own kind, which it always
+// enqueues) that records each of its watch events as TracedWatch does: For(&appsv1.Deployment{},
+// controllers.TracedFor("deployment", "Deployment")). Give it after any other predicate of
+// For: it records the events that passed them.
+func TracedFor(name, kind string) builder.Predicates {
+	return builder.WithPredicates(TracedPredicate(name, kind))
+}
+
+// TracedPredicate is TracedFor's predicate: it records every event and filters none out.
+func TracedPredicate(name, kind string) predicate.Predicate {
+	w := trace.NewWatch(trace.Controller(name), kind)
+	return predicate.Funcs{
+		CreateFunc: func(e event.CreateEvent) bool {
+			w.Delivered(context.Background(), trace.WatchAdded, e.Object, time.Now())
+			return true
+		},
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			if !resync(e.ObjectOld, e.ObjectNew) {
+				w.Delivered(context.Background(), trace.WatchModified, e.ObjectNew, time.Now())
+			}
+			return true
+		},
+		DeleteFunc: func(e event.DeleteEvent) bool {
+			w.Delivered(context.Background(), trace.WatchDeleted, e.Object, time.Now())
+			return true
+		},
+	}
 }
 
 // countingQueue counts the requests a handler adds.

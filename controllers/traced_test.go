@@ -108,3 +108,28 @@ func TestTracedWatch(t *testing.T) {
 		}
 	})
 }
+
+func TestTracedFor(t *testing.T) {
+	store := controllertest.Tracing(t)
+	p := controllers.TracedPredicate("deployment", "Deployment")
+	d := func(rv string) *corev1.Pod { // any object: the predicate reads its metadata
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web", UID: "d-uid", ResourceVersion: rv}}
+	}
+	if !p.Create(event.CreateEvent{Object: d("1")}) || !p.Update(event.UpdateEvent{ObjectOld: d("1"), ObjectNew: d("1")}) ||
+		!p.Update(event.UpdateEvent{ObjectOld: d("1"), ObjectNew: d("2")}) || !p.Delete(event.DeleteEvent{Object: d("3")}) {
+		t.Error("TracedFor filtered an event out")
+	}
+	var got []string
+	for _, sp := range store.Query([]string{"d-uid"}, nil) {
+		got = append(got, fmt.Sprintf("%s %s<-%s %s rv%s", sp.Name, sp.Component, sp.Caller, sp.Attributes[trace.AttrWatchEvent],
+			sp.Attributes[trace.AttrResourceVersion]))
+	}
+	want := []string{ // not the resync (same resourceVersion)
+		"watch Deployment event controller:deployment<-apiserver ADDED rv1",
+		"watch Deployment event controller:deployment<-apiserver MODIFIED rv2",
+		"watch Deployment event controller:deployment<-apiserver DELETED rv3",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("spans:\n%q\nwant\n%q", got, want)
+	}
+}

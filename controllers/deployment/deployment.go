@@ -38,9 +38,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.defaults()
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("deployment").
-		For(&appsv1.Deployment{}).
-		Watches(&appsv1.ReplicaSet{}, &rsHandler{r: r}).
-		Watches(&corev1.Pod{}, &podHandler{r: r}).
+		For(&appsv1.Deployment{}, controllers.TracedFor("deployment", "Deployment")).
+		Watches(&appsv1.ReplicaSet{}, controllers.TracedWatch("deployment", "ReplicaSet", &rsHandler{r: r})).
+		Watches(&corev1.Pod{}, controllers.TracedWatch("deployment", "Pod", &podHandler{r: r})).
 		WithOptions(opts).
 		Complete(controllers.Traced("deployment", "Deployment", r.Client, func() client.Object { return &appsv1.Deployment{} }, r))
 }

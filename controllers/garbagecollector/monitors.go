@@ -6,11 +6,15 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+
+	"github.com/skiff-dev/skiff/insight/trace"
+	"github.com/skiff-dev/skiff/insight/watchtrace"
 )
 
 // monitor is the metadata-only informer of one resource.
@@ -99,11 +103,11 @@ func (m *monitors) start(ctx context.Context, gvr schema.GroupVersionResource, g
 		}
 		m.events.Add(eventFor(typ, gvk, acc))
 	}
-	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	_, _ = inf.AddEventHandler(watchtrace.Handler(deletionWatch(gvk.Kind), cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { send(addOrUpdateEvent, obj) },
 		UpdateFunc: func(_, obj any) { send(addOrUpdateEvent, obj) },
 		DeleteFunc: func(obj any) { send(deleteEvent, obj) },
-	})
+	}))
 	ctx, cancel := context.WithCancel(ctx)
 	go inf.Run(ctx.Done())
 	return &monitor{gvk: gvk, informer: inf, cancel: cancel}
@@ -166,4 +170,15 @@ func (c *absentCache) has(r objectReference) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.set[r]
+}
+
+// deletionWatch is the collector's deliveries of kind (insight/watchtrace) that concern a
+// deletion, its work: an object removed (its dependents may go) or being deleted (its
+// finalizers, its foreground dependents). The others only update the graph: not recorded.
+func deletionWatch(kind string) *trace.Watch {
+	w := trace.NewWatch(trace.Controller("garbagecollector"), kind)
+	w.Keep = func(eventType string, obj metav1.Object) bool {
+		return eventType == trace.WatchDeleted || obj.GetDeletionTimestamp() != nil
+	}
+	return w
 }

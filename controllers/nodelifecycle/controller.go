@@ -26,6 +26,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/skiff-dev/skiff/insight/trace"
+	"github.com/skiff-dev/skiff/insight/watchtrace"
 )
 
 // LeaseNamespace holds the node Leases.
@@ -168,7 +171,7 @@ func (c *Controller) Start(ctx context.Context) error {
 	if _, err := c.informers.GetInformer(ctx, &coordinationv1.Lease{}); err != nil {
 		return err
 	}
-	nodeReg, err := nodeInf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+	nodeReg, err := nodeInf.AddEventHandler(watchtrace.Handler(trace.NewWatch(componentLifecycle, "Node"), toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { c.nodes.Add(obj.(*corev1.Node).Name) },
 		UpdateFunc: func(_, obj any) { c.nodes.Add(obj.(*corev1.Node).Name) },
 		DeleteFunc: func(obj any) {
@@ -179,7 +182,7 @@ func (c *Controller) Start(ctx context.Context) error {
 				c.nodes.Add(n.Name)
 			}
 		},
-	})
+	}))
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(name).
-		For(r.Kind.New()).
+		For(r.Kind.New(), controllers.TracedFor(name, r.Kind.GroupVersionKind.Kind)).
 		Watches(&corev1.Pod{}, controllers.TracedWatch(name, "Pod", r.podHandler())).
 		WithOptions(opts).
 		Complete(controllers.Traced(name, r.Kind.GroupVersionKind.Kind, r.Client, r.Kind.New, r))

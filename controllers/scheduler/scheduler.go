@@ -31,6 +31,7 @@ import (
 
 	"github.com/skiff-dev/skiff/insight/scheddiag"
 	"github.com/skiff-dev/skiff/insight/trace"
+	"github.com/skiff-dev/skiff/insight/watchtrace"
 )
 
 // DefaultSchedulerName is the schedulerName this scheduler serves by default.
@@ -222,21 +223,11 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tracer := otel.Tracer(trace.ScopeName)
-	podReg, err := podInf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) {
-			defer watched(tracer, trace.WatchAdded, obj).End()
-			s.setPod(obj.(*corev1.Pod))
-		},
-		UpdateFunc: func(_, obj any) {
-			defer watched(tracer, trace.WatchModified, obj).End()
-			s.setPod(obj.(*corev1.Pod))
-		},
-		DeleteFunc: func(obj any) {
-			defer watched(tracer, trace.WatchDeleted, obj).End()
-			s.deletePod(obj)
-		},
-	})
+	podReg, err := podInf.AddEventHandler(watchtrace.Handler(s.podWatch(), toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { s.setPod(obj.(*corev1.Pod)) },
+		UpdateFunc: func(_, obj any) { s.setPod(obj.(*corev1.Pod)) },
+		DeleteFunc: func(obj any) { s.deletePod(obj) },
+	}))
 	if err != nil {
 		return err
 	}
@@ -368,20 +359,15 @@ func (s *Scheduler) setPod(pod *corev1.Pod) {
 	s.queue.add(pod)
 }
 
-// watchPodSpan is the name of the span of a pod's watch event (insight/trace.StartWatch).
-var watchPodSpan = trace.WatchSpanName("Pod")
-
-// watched starts the span of a pod's watch event delivered to the scheduler; the handler ends
-// it when it has handled the event. A deletion whose last state is unknown is the pod last seen.
-func watched(tr oteltrace.Tracer, eventType string, obj any) oteltrace.Span {
-	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
+// podWatch is the scheduler's pod deliveries (insight/watchtrace): of the pods bound to
+// nodes (its cache) and of those it schedules, not of the unbound pods of other schedulers.
+func (s *Scheduler) podWatch() *trace.Watch {
+	w := trace.NewWatch(trace.ComponentScheduler, "Pod")
+	w.Keep = func(_ string, obj metav1.Object) bool {
+		pod, ok := obj.(*corev1.Pod)
+		return ok && (pod.Spec.NodeName != "" || s.responsible(pod))
 	}
-	pod, ok := obj.(*corev1.Pod)
-	if !ok {
-		return oteltrace.SpanFromContext(context.Background()) // a no-op span
-	}
-	return trace.StartWatch(context.Background(), tr, watchPodSpan, trace.ComponentScheduler, "Pod", eventType, pod)
+	return w
 }
 
 func (s *Scheduler) deletePod(obj any) {

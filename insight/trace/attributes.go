@@ -69,7 +69,11 @@ func Caller(c string) attribute.KeyValue { return attribute.String(AttrCaller, c
 
 // Object is the attributes of an object: UID, kind, namespace, name, resourceVersion and owners.
 func Object(kind string, obj metav1.Object) []attribute.KeyValue {
-	attrs := make([]attribute.KeyValue, 0, 6)
+	return appendObject(make([]attribute.KeyValue, 0, 6), kind, obj)
+}
+
+// appendObject appends the attributes of Object to attrs.
+func appendObject(attrs []attribute.KeyValue, kind string, obj metav1.Object) []attribute.KeyValue {
 	attrs = append(attrs, attribute.String(AttrUID, string(obj.GetUID())), attribute.String(AttrKind, kind),
 		attribute.String(AttrName, obj.GetName()))
 	if ns := obj.GetNamespace(); ns != "" {

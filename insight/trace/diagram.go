@@ -120,8 +120,10 @@ func Sum(spans []Span, idx []int) time.Duration {
 // authorization, handler and serialization spans around the request's storage call): the
 // diagram keeps the request, its storage call and the other components' steps. Spans naming
 // related objects (an EndpointSlice write and the pods it concerns) are always kept: they are
-// why another object's trace holds the spans around them. Sorted by start.
+// why another object's trace holds the spans around them. Watch deliveries are joined with
+// the writes they deliver (JoinDeliveries) first. Sorted by start.
 func Visible(spans []Span) []Span {
+	spans = JoinDeliveries(spans)
 	comp := make(map[string]string, len(spans))
 	parents := map[string]bool{}
 	for _, sp := range spans {
@@ -211,8 +213,8 @@ func Render(spans []Span) string {
 		if critical[i] {
 			mark = '*'
 		}
-		fmt.Fprintf(&b, "%c %8s %s  %s %s\n", mark, "+"+FormatDuration(sp.Start.Sub(t0)), string(row), sp.Name,
-			FormatDuration(sp.Duration()))
+		fmt.Fprintf(&b, "%c %8s %s  %s %s%s\n", mark, "+"+FormatDuration(sp.Start.Sub(t0)), string(row), sp.Name,
+			FormatDuration(sp.Duration()), afterCommitText(sp))
 	}
 	fmt.Fprintf(&b, "total %s from the first span's start to the last one's end; critical path (*) %s in %d spans\n",
 		FormatDuration(end.Sub(t0)), FormatDuration(Sum(spans, path)), len(path))

@@ -2,7 +2,9 @@ package trace
 
 import (
 	"context"
+	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	oteltrace "go.opentelemetry.io/otel/trace"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,8 +28,58 @@ func WatchSpanName(kind string) string { return "watch " + kind + " event" }
 func StartWatch(ctx context.Context, tr oteltrace.Tracer, name, component, kind, eventType string, obj metav1.Object) oteltrace.Span {
 	_, sp := tr.Start(ctx, name)
 	if sp.IsRecording() && obj != nil {
-		sp.SetAttributes(Component(component), Caller(ComponentAPIServer), attribute.String(AttrWatchEvent, eventType))
-		sp.SetAttributes(Object(kind, obj)...)
+		sp.SetAttributes(watchAttributes(component, kind, eventType, obj, nil)...)
 	}
 	return sp
+}
+
+// Watch records the deliveries of one kind's watch events to one component: the mechanism
+// every watch of a controller, the scheduler, the node agent and the service proxy shares
+// (controllers.TracedWatch and TracedFor, insight/watchtrace.Handler for client-go informers).
+// A delivery is recorded once its handling is over, and only when it is kept (the handler
+// queued work): an event nobody acted on costs a time.Now and nothing else, with tracing on
+// or off.
+type Watch struct {
+	tracer          oteltrace.Tracer
+	name            string
+	component, kind string
+	// Attributes, when set, adds attributes of the object (an EndpointSlice's pods as related
+	// objects).
+	Attributes func(obj metav1.Object) []attribute.KeyValue
+	// Keep, when set, says whether an event of eventType for obj is recorded (the scheduler's
+	// for the pods it schedules or places on nodes, not the unbound pods of another
+	// scheduler's).
+	Keep func(eventType string, obj metav1.Object) bool
+}
+
+// NewWatch is the deliveries of kind to component, recorded with OpenTelemetry's global
+// provider (which Skiff's commands set).
+func NewWatch(component, kind string) *Watch {
+	return &Watch{tracer: otel.Tracer(ScopeName), name: WatchSpanName(kind), component: component, kind: kind}
+}
+
+// Delivered records the span of an event of eventType for obj that arrived at start and whose
+// handling ends now. The span carries the object's attributes, its resourceVersion among them:
+// the diagram joins it with the write that committed that resourceVersion (JoinDeliveries).
+func (w *Watch) Delivered(ctx context.Context, eventType string, obj metav1.Object, start time.Time) {
+	if obj == nil || w.Keep != nil && !w.Keep(eventType, obj) {
+		return
+	}
+	_, sp := w.tracer.Start(ctx, w.name, oteltrace.WithTimestamp(start))
+	if sp.IsRecording() {
+		var extra []attribute.KeyValue
+		if w.Attributes != nil {
+			extra = w.Attributes(obj)
+		}
+		sp.SetAttributes(watchAttributes(w.component, w.kind, eventType, obj, extra)...)
+	}
+	sp.End()
+}
+
+// watchAttributes are a delivery span's attributes.
+func watchAttributes(component, kind, eventType string, obj metav1.Object, extra []attribute.KeyValue) []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, 9+len(extra))
+	attrs = append(attrs, Component(component), Caller(ComponentAPIServer), attribute.String(AttrWatchEvent, eventType))
+	attrs = appendObject(attrs, kind, obj)
+	return append(attrs, extra...)
 }

@@ -34,6 +34,7 @@ import (
 
 	"github.com/skiff-dev/skiff/apis/helper"
 	"github.com/skiff-dev/skiff/insight/trace"
+	"github.com/skiff-dev/skiff/insight/watchtrace"
 	"github.com/skiff-dev/skiff/nodeagent/allocation"
 	"github.com/skiff-dev/skiff/nodeagent/apistatus"
 	"github.com/skiff-dev/skiff/nodeagent/cm"
@@ -473,7 +474,8 @@ func (a *Agent) Start(ctx context.Context) error {
 		return err
 	}
 	a.pods = inf.GetIndexer()
-	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	// Each pod event the agent receives is a delivery span of the agent (insight/watchtrace).
+	if _, err := inf.AddEventHandler(watchtrace.Handler(trace.NewWatch(trace.Agent(a.cfg.NodeName), "Pod"), cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) { a.handlePod(ctx, obj.(*corev1.Pod)) },
 		UpdateFunc: func(oldObj, obj any) {
 			pod := obj.(*corev1.Pod)
@@ -496,7 +498,7 @@ func (a *Agent) Start(ctx context.Context) error {
 				a.handlePodRemoved(ctx, pod)
 			}
 		},
-	}); err != nil {
+	})); err != nil {
 		return fmt.Errorf("watching pods: %w", err)
 	}
 	a.probes.Start(ctx)

@@ -28,6 +28,7 @@ import (
 
 	"github.com/skiff-dev/skiff/apis/helper"
 	"github.com/skiff-dev/skiff/insight/trace"
+	"github.com/skiff-dev/skiff/insight/watchtrace"
 	"github.com/skiff-dev/skiff/nodeagent/nftrules"
 )
 
@@ -243,18 +244,20 @@ func (p *Proxier) Start(ctx context.Context) error {
 	}
 	p.svcLister = svcInf.Lister()
 	p.sliceIndexer = sliceInf.GetIndexer()
-	if _, err := svcInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	// Each Service and EndpointSlice event is a delivery span of the proxy (insight/watchtrace);
+	// an EndpointSlice's names its pods, whose stories it belongs to.
+	if _, err := svcInf.Informer().AddEventHandler(watchtrace.Handler(p.watch("Service", nil), cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { p.requestSync() },
 		UpdateFunc: func(any, any) { p.requestSync() },
 		DeleteFunc: func(any) { p.requestSync() },
-	}); err != nil {
+	})); err != nil {
 		return err
 	}
-	if _, err := sliceInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	if _, err := sliceInf.AddEventHandler(watchtrace.Handler(p.watch("EndpointSlice", slicePods), cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { p.sliceChanged(obj) },
 		UpdateFunc: func(_, obj any) { p.sliceChanged(obj) },
 		DeleteFunc: func(any) { p.requestSync() },
-	}); err != nil {
+	})); err != nil {
 		return err
 	}
 	factory.Start(ctx.Done())

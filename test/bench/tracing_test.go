@@ -42,13 +42,16 @@ import (
 // a loaded machine the wall time mostly measures the other processes; the bytes allocated do
 // not move with the load at all.
 const (
-	tracingCreatePairs  = 32  // pairs of rounds of API creates
-	tracingCreates      = 300 // pod creates per round (16 clients)
-	tracingStartPairs   = 24  // pairs of rounds of pod startups
-	tracingStartPods    = 20  // pods per startup round (one ReplicaSet)
-	tracingStartNodes   = 6   // simulated nodes (110 pods each)
-	tracingStackEnv     = "SKIFF_BENCH_TRACING_STACK"
-	tracingStackAnswers = 3 // the child's fd for its answers
+	tracingCreatePairs = 32  // pairs of rounds of API creates
+	tracingCreates     = 300 // pod creates per round (16 clients)
+	tracingStartPairs  = 24  // pairs of rounds of pod startups
+	tracingStartPods   = 20  // pods per startup round (one ReplicaSet)
+	tracingStartNodes  = 6   // simulated nodes (110 pods each)
+	tracingStackEnv    = "SKIFF_BENCH_TRACING_STACK"
+	// tracingMemProfileEnv, when set to a path prefix, has each side write its heap profile to
+	// PREFIX-on.pprof and PREFIX-off.pprof.
+	tracingMemProfileEnv = "SKIFF_BENCH_TRACING_MEMPROFILE"
+	tracingStackAnswers  = 3 // the child's fd for its answers
 )
 
 // BenchmarkTracingOverhead is issue 16's cost of tracing, on and off in the same run (goal:
@@ -235,7 +238,12 @@ func startStack(b *testing.B, on bool) *stackProcess {
 	if on {
 		mode = "on"
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestTracingStack$", "-test.bench=^$", "-test.count=1", "-test.timeout=30m")
+	args := []string{"-test.run=^TestTracingStack$", "-test.bench=^$", "-test.count=1", "-test.timeout=30m"}
+	if prefix := os.Getenv(tracingMemProfileEnv); prefix != "" {
+		// Each side's heap profile (go tool pprof -sample_index=alloc_space), written when it ends.
+		args = append(args, "-test.memprofile="+prefix+"-"+mode+".pprof")
+	}
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), tracingStackEnv+"="+mode)
 	in, err := cmd.StdinPipe()
 	if err != nil {

@@ -100,7 +100,7 @@ func TestTraceOfAPod(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, sp := range resp.Spans {
-			if sp.Component == trace.ComponentProxy {
+			if sp.Component == trace.ComponentProxy && sp.Attributes[trace.AttrWatchEvent] == "" { // not a delivery to it
 				return true, ""
 			}
 		}
@@ -156,9 +156,25 @@ func TestTraceOfAPod(t *testing.T) {
 			}
 		}
 		slices.Sort(watched)
-		// Not the replicationcontroller controller's: it enqueues nothing for a ReplicaSet's pod.
-		if want := []string{"controller:endpoints", "controller:replicaset", "scheduler"}; !slices.Equal(watched, want) {
+		// Not the replicationcontroller controller's: it enqueues nothing for a ReplicaSet's pod
+		// (nor the deployment controller's, before a pod ends).
+		if want := []string{"agent:trace-node", "controller:endpoints", "controller:replicaset", "scheduler"}; !slices.Equal(watched, want) {
 			t.Errorf("pod watch events delivered to %v, want %v", watched, want)
+		}
+		// Each delivery is joined with the etcd commit of the version it delivered: the agent
+		// received its pod after the binding's commit.
+		var agentGot []string
+		for _, sp := range trace.JoinDeliveries(resp.Spans) {
+			if d, ok := trace.AfterCommit(sp); ok && sp.Component == "agent:trace-node" && sp.Attributes[trace.AttrUID] == uid {
+				agentGot = append(agentGot, fmt.Sprintf("%s rv%s %v", sp.Attributes[trace.AttrWatchEvent], sp.Attributes[trace.AttrResourceVersion], d))
+				if d < -time.Millisecond || d > 10*time.Second {
+					t.Errorf("the agent got version %s of its pod %v after its commit", sp.Attributes[trace.AttrResourceVersion], d)
+				}
+			}
+		}
+		t.Logf("the agent's deliveries of its pod after their commits: %v", agentGot)
+		if len(agentGot) == 0 || !strings.Contains(diagram, "after the etcd commit") {
+			t.Errorf("no delivery of the pod to the agent joined with its commit (%v), or none in the diagram", agentGot)
 		}
 	})
 	if from.IsZero() || to.IsZero() || t.Failed() {
