@@ -94,15 +94,20 @@ type write struct {
 	replaced uint64
 }
 
-// writeVerbs are the verbs of k8s.io/apiserver's handler spans that write.
+// writeVerbs are the HTTP methods (and verbs) of API server spans that write.
 var writeVerbs = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "DELETE": true,
 	"create": true, "update": true, "patch": true, "delete": true}
 
-// asWrite reads an API server span that writes an object (the handler span the admission
-// annotator gave the object's attributes), leaving out failed ones.
+// asWrite reads an API server span that writes an object (the request span the admission
+// annotator gave the object's attributes, or a handler span's where k8s.io/apiserver starts
+// them), leaving out failed ones.
 func asWrite(sp Span) (write, bool) {
 	uid := sp.Attributes[AttrUID]
-	if sp.Component != ComponentAPIServer || uid == "" || sp.Attributes[AttrWatchEvent] != "" || !writeVerbs[sp.Attributes["verb"]] {
+	verb := sp.Attributes["http.request.method"]
+	if verb == "" {
+		verb = sp.Attributes["verb"]
+	}
+	if sp.Component != ComponentAPIServer || uid == "" || sp.Attributes[AttrWatchEvent] != "" || !writeVerbs[verb] {
 		return write{}, false
 	}
 	for _, k := range []string{"http.response.status_code", "http.status_code"} {
@@ -173,8 +178,8 @@ func commitOf(w Span, commits map[string][]Span) (Span, bool) {
 	return best, found
 }
 
-// afterCommitText is how long after the etcd commit a watch delivery came (JoinDeliveries).
-func afterCommitText(sp Span) string {
+// AfterCommitText is how long after the etcd commit a watch delivery came (JoinDeliveries).
+func AfterCommitText(sp Span) string {
 	if d, ok := AfterCommit(sp); ok {
 		if sp.Attributes[AttrAfterCommitAtMost] != "" {
 			return ", at most " + FormatDuration(d) + " after the etcd commit"

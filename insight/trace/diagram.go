@@ -214,7 +214,7 @@ func Render(spans []Span) string {
 			mark = '*'
 		}
 		fmt.Fprintf(&b, "%c %8s %s  %s %s%s\n", mark, "+"+FormatDuration(sp.Start.Sub(t0)), string(row), sp.Name,
-			FormatDuration(sp.Duration()), afterCommitText(sp))
+			FormatDuration(sp.Duration()), AfterCommitText(sp))
 	}
 	fmt.Fprintf(&b, "total %s from the first span's start to the last one's end; critical path (*) %s in %d spans\n",
 		FormatDuration(end.Sub(t0)), FormatDuration(Sum(spans, path)), len(path))

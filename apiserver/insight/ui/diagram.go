@@ -40,7 +40,8 @@ type Arrow struct {
 	Self      bool
 	// Offset is the span's start after the first span's; Duration its length.
 	Offset, Duration time.Duration
-	// Label is "name (duration)"; OffsetText "+offset".
+	// Label is "name (duration)", for a watch delivery with its delay after the etcd commit;
+	// OffsetText "+offset".
 	Label, OffsetText string
 	// BarX and BarWidth place the span on the timeline at the right (start and length scaled
 	// to the whole trace).
@@ -135,7 +136,7 @@ func Diagram(spans []trace.Span) Layout {
 			X1: columns[index[caller]].X, X2: columns[index[s.Component]].X,
 			Y:      diagramTop + (i+1)*rowHeight,
 			Offset: offset, Duration: d, Critical: critical[i],
-			Label:      fmt.Sprintf("%s (%s)", s.Name, trace.FormatDuration(d)),
+			Label:      fmt.Sprintf("%s (%s%s)", s.Name, trace.FormatDuration(d), trace.AfterCommitText(s)),
 			OffsetText: "+" + trace.FormatDuration(offset),
 			BarX:       timelineX + scale(offset),
 			BarWidth:   max(scale(d), minTimelineBarW),
