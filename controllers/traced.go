@@ -77,7 +77,7 @@ func (h *tracedHandler) Create(ctx context.Context, e event.TypedCreateEvent[cli
 }
 
 func (h *tracedHandler) Update(ctx context.Context, e event.TypedUpdateEvent[client.Object], q queue) {
-	if resync(e.ObjectOld, e.ObjectNew) {
+	if trace.Resync(e.ObjectOld, e.ObjectNew) {
 		h.next.Update(ctx, e, q)
 		return
 	}
@@ -91,11 +91,6 @@ func (h *tracedHandler) Delete(ctx context.Context, e event.TypedDeleteEvent[cli
 // Generic events are not watch events (a channel source's): not traced.
 func (h *tracedHandler) Generic(ctx context.Context, e event.TypedGenericEvent[client.Object], q queue) {
 	h.next.Generic(ctx, e, q)
-}
-
-// resync says whether an update is a resync of the same version (no write to deliver).
-func resync(old, obj client.Object) bool {
-	return old != nil && obj != nil && old.GetResourceVersion() == obj.GetResourceVersion()
 }
 
 // TracedFor is the option of a builder's For (the controller's own kind, which it always
@@ -115,7 +110,7 @@ func TracedPredicate(name, kind string) predicate.Predicate {
 			return true
 		},
 		UpdateFunc: func(e event.UpdateEvent) bool {
-			if !resync(e.ObjectOld, e.ObjectNew) {
+			if !trace.Resync(e.ObjectOld, e.ObjectNew) {
 				w.Delivered(context.Background(), trace.WatchModified, e.ObjectNew, time.Now())
 			}
 			return true

@@ -21,7 +21,7 @@ const AttrAfterCommitAtMost = "skiff.watch.after_commit_at_most"
 // delivery span was joined with.
 const AttrCommitSpan = "skiff.watch.commit_span"
 
-// JoinDeliveries finds, for each watch delivery span (StartWatch, Watch.Delivered), the API
+// JoinDeliveries finds, for each watch delivery span (Watch.Delivered), the API
 // write that committed the delivered resourceVersion, and adds to it AttrAfterCommit and
 // AttrCommitSpan. The API server's write spans carry the object as admission saw it, with
 // the resourceVersion the write replaced (none for a create), so the write that committed

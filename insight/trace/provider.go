@@ -119,7 +119,7 @@ const leafSpan = "SerializeObject"
 // APIServer does not start; recorded, then dropped here, when the API server is given the
 // provider as it is: the request span is under "authentication") and SerializeObject.
 var filterSpans = map[string]bool{"authentication": true, "audit": true, "authorization": true, "impersonation": true,
-	"constrainedimpersonation": true, "priorityandfairness": true, "SerializeObject": true}
+	"constrainedimpersonation": true, "priorityandfairness": true, leafSpan: true}
 
 // Noise says whether a root span is one the store does not keep: an HTTP read, or a write of
 // Leases or Events (heartbeats and records, not work on objects).

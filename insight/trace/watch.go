@@ -20,19 +20,6 @@ const (
 // WatchSpanName is the name of the span of a watch event's delivery: "watch Pod event".
 func WatchSpanName(kind string) string { return "watch " + kind + " event" }
 
-// StartWatch starts the span of a watch event delivered to component (a controller, the
-// scheduler) for obj: name is WatchSpanName(kind), the caller is the API server (the diagram
-// draws the delivery as its arrow) and the attributes are the object's and the event type. The
-// caller ends the span when it has handled the event. With tracing off (a non-recording span)
-// no attribute is computed.
-func StartWatch(ctx context.Context, tr oteltrace.Tracer, name, component, kind, eventType string, obj metav1.Object) oteltrace.Span {
-	_, sp := tr.Start(ctx, name)
-	if sp.IsRecording() && obj != nil {
-		sp.SetAttributes(watchAttributes(component, kind, eventType, obj, nil)...)
-	}
-	return sp
-}
-
 // Watch records the deliveries of one kind's watch events to one component: the mechanism
 // every watch of a controller, the scheduler, the node agent and the service proxy shares
 // (controllers.TracedWatch and TracedFor, insight/watchtrace.Handler for client-go informers).
@@ -74,6 +61,12 @@ func (w *Watch) Delivered(ctx context.Context, eventType string, obj metav1.Obje
 		sp.SetAttributes(watchAttributes(w.component, w.kind, eventType, obj, extra)...)
 	}
 	sp.End()
+}
+
+// Resync says whether an update event redelivers the version its handler already had (an
+// informer's resync): no write is being delivered.
+func Resync(old, obj metav1.Object) bool {
+	return old != nil && obj != nil && old.GetResourceVersion() == obj.GetResourceVersion()
 }
 
 // watchAttributes are a delivery span's attributes.

@@ -36,7 +36,7 @@ func (h handler) OnAdd(obj any, initial bool) {
 func (h handler) OnUpdate(old, obj any) {
 	o, _ := old.(metav1.Object)
 	n, ok := obj.(metav1.Object)
-	if !ok || o != nil && o.GetResourceVersion() == n.GetResourceVersion() {
+	if !ok || trace.Resync(o, n) {
 		h.next.OnUpdate(old, obj)
 		return
 	}
