@@ -20,8 +20,9 @@ import (
 
 // Options configure the controller manager.
 type Options struct {
-	// LeaderElection makes only one of several managers act; the lease is
-	// kube-system/skiff-controller-manager.
+	// LeaderElection makes only one of several control planes' controllers act; the lease is
+	// kube-system/skiff-controller-manager. controllermanager.Start holds it (its election
+	// campaigns again after a loss); NewManager's manager itself runs unelected.
 	LeaderElection bool
 	// LeaderElectionID names the Lease (default skiff-controller-manager).
 	LeaderElectionID string
@@ -74,17 +75,13 @@ func NewScheme() (*runtime.Scheme, error) {
 	return s, nil
 }
 
-// NewManager creates a manager for cfg; controllers are added with each package's SetupWithManager.
+// NewManager creates a manager for cfg, without leader election of its own (see
+// Options.LeaderElection); controllers are added with each package's SetupWithManager.
 func NewManager(cfg *rest.Config, o Options) (manager.Manager, error) {
 	scheme, err := NewScheme()
 	if err != nil {
 		return nil, err
 	}
-	id := o.LeaderElectionID
-	if id == "" {
-		id = "skiff-controller-manager"
-	}
-	lease, renew, retry := o.LeaseDuration, o.RenewDeadline, o.RetryPeriod
 	cfg = rest.CopyConfig(cfg)
 	if cfg.QPS == 0 && o.QPS != 0 {
 		cfg.QPS, cfg.Burst = o.QPS, o.Burst
@@ -93,16 +90,9 @@ func NewManager(cfg *rest.Config, o Options) (manager.Manager, error) {
 	// Writes carry the reconcile's span to the API server (Traced).
 	cfg.Wrap(trace.WrapTransport)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                        scheme,
-		LeaderElection:                o.LeaderElection,
-		LeaderElectionID:              id,
-		LeaderElectionNamespace:       "kube-system",
-		LeaderElectionReleaseOnCancel: true,
-		LeaseDuration:                 &lease,
-		RenewDeadline:                 &renew,
-		RetryPeriod:                   &retry,
-		Metrics:                       metricsserver.Options{BindAddress: o.MetricsBindAddress},
-		HealthProbeBindAddress:        o.HealthProbeBindAddress,
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: o.MetricsBindAddress},
+		HealthProbeBindAddress: o.HealthProbeBindAddress,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating controller manager: %w", err)

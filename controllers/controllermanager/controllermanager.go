@@ -194,14 +194,12 @@ func Start(ctx context.Context, cfg *rest.Config, c Config) error {
 	return runElected(ctx, cfg, c)
 }
 
-// runManager runs one manager with every controller until ctx ends (without the manager's own
-// leader election: election.go holds the Lease). Its Start returns once every controller
+// runManager runs one manager with every controller until ctx ends (the manager has no leader
+// election of its own: election.go holds the Lease). Its Start returns once every controller
 // ended, or with an error when one did not within the manager's graceful shutdown timeout
 // (30 s): the process then ends rather than run a second term beside it.
 func runManager(ctx context.Context, cfg *rest.Config, c Config) error {
-	o := c.Manager
-	o.LeaderElection = false
-	mgr, err := controllers.NewManager(cfg, o)
+	mgr, err := controllers.NewManager(cfg, c.Manager)
 	if err != nil {
 		return err
 	}
