@@ -206,7 +206,7 @@ func (n *Node) setPodCIDR(cidr string) error {
 	ip := ipnet.IP.To4()
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.ips = ipRange{cidr: cidr, base: uint32(ip[0])<<24 | uint32(ip[1])<<16 | uint32(ip[2])<<8 | uint32(ip[3]), limit: 1<<(32-ones) - 2}
+	n.ips = ipRange{cidr: cidr, base: ipUint32(ip), limit: 1<<(32-ones) - 2}
 	return nil
 }
 
@@ -471,7 +471,7 @@ func (n *Node) allocateIP(uid, want string) (string, error) {
 		r.byPod, r.usedIP = map[string]uint32{}, map[uint32]bool{}
 	}
 	if ip := net.ParseIP(want).To4(); ip != nil {
-		off := (uint32(ip[0])<<24 | uint32(ip[1])<<16 | uint32(ip[2])<<8 | uint32(ip[3])) - r.base
+		off := ipUint32(ip) - r.base
 		if off >= 2 && off <= r.limit && !r.usedIP[off] {
 			r.byPod[uid], r.usedIP[off] = off, true
 			return want, nil
@@ -485,6 +485,11 @@ func (n *Node) allocateIP(uid, want string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("pod CIDR %s is full", r.cidr)
+}
+
+// ipUint32 is an IPv4 address (4 bytes) as a number; ipString the reverse.
+func ipUint32(ip net.IP) uint32 {
+	return uint32(ip[0])<<24 | uint32(ip[1])<<16 | uint32(ip[2])<<8 | uint32(ip[3])
 }
 
 func ipString(v uint32) string {
