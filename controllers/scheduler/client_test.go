@@ -16,11 +16,11 @@ func TestClientConfig(t *testing.T) {
 		wantType, wantAcc string
 	}{
 		{name: "unset limits take the scheduler's", base: rest.Config{},
-			wantQPS: 1000, wantBurst: 2000, wantType: protobufContentType, wantAcc: protobufContentType + ",application/json"},
+			wantQPS: 1000, wantBurst: 2000, wantType: "application/vnd.kubernetes.protobuf", wantAcc: "application/vnd.kubernetes.protobuf,application/json"},
 		{name: "the manager's limits are replaced", base: rest.Config{QPS: 20, Burst: 30},
-			wantQPS: 1000, wantBurst: 2000, wantType: protobufContentType, wantAcc: protobufContentType + ",application/json"},
+			wantQPS: 1000, wantBurst: 2000, wantType: "application/vnd.kubernetes.protobuf", wantAcc: "application/vnd.kubernetes.protobuf,application/json"},
 		{name: "unlimited stays unlimited", base: rest.Config{QPS: -1},
-			wantQPS: -1, wantType: protobufContentType, wantAcc: protobufContentType + ",application/json"},
+			wantQPS: -1, wantType: "application/vnd.kubernetes.protobuf", wantAcc: "application/vnd.kubernetes.protobuf,application/json"},
 		{name: "a chosen content type is kept", base: rest.Config{ContentConfig: rest.ContentConfig{ContentType: "application/json"}},
 			wantQPS: 1000, wantBurst: 2000, wantType: "application/json"},
 	} {

@@ -16,6 +16,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -170,9 +171,6 @@ func (s *Scheduler) SetupWithManager(mgr manager.Manager) error {
 	return mgr.Add(s)
 }
 
-// protobufContentType is the API server's protobuf encoding of the built-in kinds.
-const protobufContentType = "application/vnd.kubernetes.protobuf"
-
 // clientConfig is the scheduler's own client (bindings, status patches, events, preemption)
 // made from the manager's config: its rate limits unless the config is unlimited, its scheduler
 // name as user agent, and protobuf as kube-scheduler's default --kube-api-content-type (a
@@ -185,8 +183,8 @@ func clientConfig(base *rest.Config, c Config) *rest.Config {
 	}
 	cfg.UserAgent = c.SchedulerName
 	if cfg.ContentType == "" {
-		cfg.ContentType = protobufContentType
-		cfg.AcceptContentTypes = protobufContentType + ",application/json"
+		cfg.ContentType = runtime.ContentTypeProtobuf
+		cfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
 	}
 	return cfg
 }
