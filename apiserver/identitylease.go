@@ -98,14 +98,12 @@ func (l *identityLease) start(ctx context.Context, peer string) error {
 
 // collect deletes the identity Leases that expired (their server stopped without removing them).
 func (l *identityLease) collect(ctx context.Context) {
-	leases, err := l.client.CoordinationV1().Leases(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{
-		LabelSelector: IdentityLeaseLabel + "=" + identityLeaseComponent})
+	leases, err := identityLeases(ctx, l.client)
 	if err != nil {
 		klog.FromContext(ctx).V(2).Info("Listing API server identity leases failed", "err", err)
 		return
 	}
-	for i := range leases.Items {
-		le := &leases.Items[i]
+	for _, le := range leases {
 		if le.Name == l.id || !leaseExpired(le, l.clock.Now(), 0) {
 			continue
 		}
@@ -160,17 +158,26 @@ func LivePeers(leases []*coordinationv1.Lease, self string, now time.Time) []str
 // would follow every node's Lease renewals too).
 func livePeers(client kubernetes.Interface, self string, clk clock.PassiveClock) func(context.Context) ([]string, error) {
 	return func(ctx context.Context) ([]string, error) {
-		list, err := client.CoordinationV1().Leases(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{
-			LabelSelector: IdentityLeaseLabel + "=" + identityLeaseComponent})
+		leases, err := identityLeases(ctx, client)
 		if err != nil {
 			return nil, err
 		}
-		leases := make([]*coordinationv1.Lease, len(list.Items))
-		for i := range list.Items {
-			leases[i] = &list.Items[i]
-		}
 		return LivePeers(leases, self, clk.Now()), nil
 	}
+}
+
+// identityLeases lists the API servers' identity Leases.
+func identityLeases(ctx context.Context, client kubernetes.Interface) ([]*coordinationv1.Lease, error) {
+	list, err := client.CoordinationV1().Leases(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{
+		LabelSelector: IdentityLeaseLabel + "=" + identityLeaseComponent})
+	if err != nil {
+		return nil, err
+	}
+	leases := make([]*coordinationv1.Lease, len(list.Items))
+	for i := range list.Items {
+		leases[i] = &list.Items[i]
+	}
+	return leases, nil
 }
 
 // peerTraces is how this server asks the other members for their spans: their identity Leases

@@ -150,7 +150,9 @@ func (c Config) fromPeers(ctx context.Context, uids, ancestors []string) [][]tra
 	}
 	q := url.Values{"uid": uids, "ancestor": ancestors, LocalParam: {"true"}}.Encode()
 	return gather(peers, func(peer string) ([]trace.Span, error) {
-		return c.get(ctx, &url.URL{Scheme: "https", Host: peer}, c.PeerTransport, q)
+		ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+		return get(ctx, &url.URL{Scheme: "https", Host: peer}, c.PeerTransport, q)
 	}, func(peer string, err error) {
 		klog.FromContext(ctx).V(2).Info("Reading an API server peer's traces failed", "peer", peer, "err", err)
 	})
@@ -171,7 +173,7 @@ func (c Config) fromNodes(ctx context.Context, uids, ancestors []string) [][]tra
 		if err != nil {
 			return nil, err
 		}
-		return c.get(ctx, base, rt, q)
+		return get(ctx, base, rt, q)
 	}, func(n string, err error) {
 		klog.FromContext(ctx).V(2).Info("Reading a node's traces failed", "node", n, "err", err)
 	})
@@ -201,10 +203,8 @@ func gather(sources []string, ask func(string) ([]trace.Span, error), failed fun
 	return out
 }
 
-// get reads Path with query from the server at base, within the Timeout.
-func (c Config) get(ctx context.Context, base *url.URL, rt http.RoundTripper, query string) ([]trace.Span, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
-	defer cancel()
+// get reads Path with query from the server at base (the callers bound ctx by the Timeout).
+func get(ctx context.Context, base *url.URL, rt http.RoundTripper, query string) ([]trace.Span, error) {
 	u := *base
 	u.Path, u.RawQuery = Path, query
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
