@@ -13,6 +13,7 @@ import (
 	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
 	"github.com/skiff-dev/skiff/insight/trace"
+	"github.com/skiff-dev/skiff/test/procstat"
 )
 
 // BenchmarkTracedCreates is the quick, in-process half of BenchmarkTracingOverhead: API pod
@@ -57,12 +58,12 @@ func BenchmarkTracedCreates(b *testing.B) {
 				})
 			}
 			create("warm", 200)
-			cpu0 := processCPU()
+			cpu0 := procstat.CPU()
 			b.ReportAllocs()
 			b.ResetTimer()
 			create("p", b.N)
 			b.StopTimer()
-			b.ReportMetric(float64(processCPU()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
+			b.ReportMetric(float64(procstat.CPU()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
 		})
 	}
 }

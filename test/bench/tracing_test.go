@@ -11,7 +11,6 @@ import (
 	"runtime/metrics"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,6 +31,7 @@ import (
 	"github.com/skiff-dev/skiff/controllers/controllermanager"
 	"github.com/skiff-dev/skiff/controllers/replicaset"
 	"github.com/skiff-dev/skiff/insight/trace"
+	"github.com/skiff-dev/skiff/test/procstat"
 )
 
 // The tracing benchmark alternates many short rounds with tracing off and on (off, on, on, off,
@@ -323,15 +323,6 @@ func allocated() uint64 {
 	return sample[0].Value.Uint64()
 }
 
-// processCPU is this process's user and system CPU time so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // TestTracingStack is BenchmarkTracingOverhead's child (skipped otherwise): an API server, the
 // controllers and the scheduler, tracing on (as `skiff up`: the process's global provider and
 // the API server's) or off (as --disable-tracing), and simulated nodes whose pods become Ready
@@ -377,7 +368,7 @@ func TestTracingStack(t *testing.T) {
 	for r := 0; in.Scan(); {
 		switch in.Text() {
 		case "cpu":
-			fmt.Fprintln(out, int64(processCPU()), allocated())
+			fmt.Fprintln(out, int64(procstat.CPU()), allocated())
 		case "round":
 			lat := startupRound(ctx, t, c, fmt.Sprintf("r%03d", r))
 			fmt.Fprintf(out, "%f\n", ms(pct(lat, 50)))
