@@ -19,6 +19,11 @@ import (
 // DefaultResolution is how often nodes are scraped (metrics-server's --metric-resolution).
 const DefaultResolution = 15 * time.Second
 
+// DefaultWorkers is how many nodes are scraped at once. All 5,000 nodes at once (issue 17) had
+// most of them time out under load and their connections dropped: every round then paid a TLS
+// handshake a node, on both ends.
+const DefaultWorkers = 32
+
 // maxBody bounds what one node's /metrics/resource may send.
 const maxBody = 16 << 20
 
@@ -34,6 +39,8 @@ type Config struct {
 	// Resolution is the time between rounds (DefaultResolution when 0); Timeout bounds one
 	// node's scrape (10 s, or the resolution when shorter, when 0).
 	Resolution, Timeout time.Duration
+	// Workers is how many nodes are scraped at once (DefaultWorkers when 0).
+	Workers int
 	// Clock paces the rounds and stamps series without timestamps (the real clock when nil).
 	Clock clock.WithTicker
 }
@@ -51,6 +58,9 @@ func NewScraper(cfg Config) (*Scraper, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = min(10*time.Second, cfg.Resolution)
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = DefaultWorkers
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
@@ -88,8 +98,8 @@ func Targets(nodes []*corev1.Node) []string {
 	return out
 }
 
-// ScrapeOnce scrapes every Ready node at once and stores the round; a node that fails is left
-// out of it (its points are forgotten, as metrics-server's).
+// ScrapeOnce scrapes every Ready node, Workers at a time, and stores the round; a node that
+// fails is left out of it (its points are forgotten, as metrics-server's).
 func (s *Scraper) ScrapeOnce(ctx context.Context) {
 	log := klog.FromContext(ctx)
 	nodes, err := s.cfg.Nodes()
@@ -101,8 +111,11 @@ func (s *Scraper) ScrapeOnce(ctx context.Context) {
 	batch := NewBatch()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	slots := make(chan struct{}, s.cfg.Workers)
 	for _, name := range targets {
+		slots <- struct{}{}
 		wg.Go(func() {
+			defer func() { <-slots }()
 			start := s.cfg.Clock.Now()
 			b, err := s.scrape(ctx, name)
 			requestDuration.WithLabelValues(name).Observe(s.cfg.Clock.Since(start).Seconds())

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -94,15 +96,7 @@ func newAgentCommand() *cobra.Command {
 			node.name = cfg.NodeName
 			return node.run(ctx, cfg.DataDir, nodeIdentity{kubeconfig: res.Kubeconfig, ca: cas[0], servers: servers,
 				servingCert: func(ctx context.Context, client kubernetes.Interface, ips []net.IP, dnsNames []string) ([]byte, []byte, error) {
-					// The request is approved against the Node's reported addresses: wait for them.
-					err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, cfg.Timeout, true, func(ctx context.Context) (bool, error) {
-						n, err := client.CoreV1().Nodes().Get(ctx, cfg.NodeName, metav1.GetOptions{})
-						return err == nil && len(n.Status.Addresses) > 0, nil
-					})
-					if err != nil {
-						return nil, nil, fmt.Errorf("node %s did not register: %w", cfg.NodeName, err)
-					}
-					return join.ServingCertificate(ctx, client, cfg.NodeName, ips, dnsNames, cfg.Timeout)
+					return servingCertificate(ctx, client, cfg.NodeName, ips, cfg.Timeout, dnsNames...)
 				}})
 		},
 	}
@@ -158,9 +152,7 @@ func runSimulatedAgents(ctx context.Context, out io.Writer, cfg join.Config, ser
 		g.Go(func() error {
 			nc := cfg
 			nc.NodeName = name
-			if count > 1 {
-				nc.DataDir = filepath.Join(cfg.DataDir, name)
-			}
+			nc.DataDir = dataDirOf(cfg, name, count)
 			res, err := join.Join(gctx, nc)
 			if err != nil {
 				return fmt.Errorf("node %s: %w", name, err)
@@ -192,8 +184,39 @@ func runSimulatedAgents(ctx context.Context, out io.Writer, cfg join.Config, ser
 	if err != nil {
 		return err
 	}
+	caPEM, err := os.ReadFile(filepath.Join(dataDirOf(cfg, names[0], count), join.CAFile))
+	if err != nil {
+		return fmt.Errorf("reading the cluster CA: %w", err)
+	}
+	clientCAs := x509.NewCertPool()
+	if !clientCAs.AppendCertsFromPEM(caPEM) {
+		return fmt.Errorf("no certificate in the cluster CA %s", join.CAFile)
+	}
+	// Every node serves the agent's API (resource metrics, kubectl top) on a port of its own at
+	// the host's address, with a kubelet-serving certificate of its own (requested once the
+	// Node is registered, a few at a time).
+	hostIP, err := utilnet.ChooseHostInterface()
+	if err != nil {
+		hostIP = net.ParseIP("127.0.0.1")
+	}
+	certSlots := make(chan struct{}, 16)
 	for i, name := range names {
-		if _, err := pool.Add(simulated.Config{Name: name, Client: clients[i], PodCIDR: podCIDR}); err != nil {
+		l, err := net.Listen("tcp", net.JoinHostPort(hostIP.String(), "0"))
+		if err != nil {
+			return fmt.Errorf("simulated node %s: %w", name, err)
+		}
+		client := clients[i]
+		srv := &simulated.ServerConfig{Listener: l, ClientCAs: clientCAs,
+			Certificate: func(ctx context.Context) ([]byte, []byte, error) {
+				select {
+				case certSlots <- struct{}{}:
+				case <-ctx.Done():
+					return nil, nil, ctx.Err()
+				}
+				defer func() { <-certSlots }()
+				return servingCertificate(ctx, client, name, []net.IP{hostIP}, cfg.Timeout)
+			}}
+		if _, err := pool.Add(simulated.Config{Name: name, Client: client, PodCIDR: podCIDR, Server: srv}); err != nil {
 			return err
 		}
 	}
@@ -207,4 +230,25 @@ func runSimulatedAgents(ctx context.Context, out io.Writer, cfg join.Config, ser
 		return err
 	}
 	return nil
+}
+
+// servingCertificate requests node's kubelet-serving certificate for ips and dnsNames once the
+// Node reports addresses (the request is approved against them).
+func servingCertificate(ctx context.Context, client kubernetes.Interface, node string, ips []net.IP, timeout time.Duration, dnsNames ...string) ([]byte, []byte, error) {
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		n, err := client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		return err == nil && len(n.Status.Addresses) > 0, nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("node %s did not register: %w", node, err)
+	}
+	return join.ServingCertificate(ctx, client, node, ips, dnsNames, timeout)
+}
+
+// dataDirOf is the data dir of the simulated node name: cfg's, or <data-dir>/<name> with --count.
+func dataDirOf(cfg join.Config, name string, count int) string {
+	if count > 1 {
+		return filepath.Join(cfg.DataDir, name)
+	}
+	return cfg.DataDir
 }

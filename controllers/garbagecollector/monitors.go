@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+	ctrlcache "sigs.k8s.io/controller-runtime/pkg/cache"
 
 	"github.com/skiff-dev/skiff/insight/trace"
 	"github.com/skiff-dev/skiff/insight/watchtrace"
@@ -93,6 +94,9 @@ func (m *monitors) sync(ctx context.Context, resources map[schema.GroupVersionRe
 
 func (m *monitors) start(ctx context.Context, gvr schema.GroupVersionResource, gvk schema.GroupVersionKind) *monitor {
 	inf := metadatainformer.NewFilteredMetadataInformer(m.client, gvr, "", 0, cache.Indexers{}, nil).Informer()
+	// The graph needs owners, finalizers and deletion state, never managed fields: a third of
+	// the metadata of every object of the cluster (issue 17).
+	_ = inf.SetTransform(ctrlcache.TransformStripManagedFields())
 	send := func(typ eventType, obj any) {
 		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = d.Obj

@@ -57,6 +57,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	opts := r.Complete(mgr, r.Kind.ControllerName)
 	r.defaults()
+	if err := controllers.IndexPodsByController(context.Background(), mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
 	name := "replicaset"
 	if r.Kind != ReplicaSets {
 		name = strings.ToLower(r.Kind.GroupVersionKind.Kind)
@@ -107,14 +110,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		log.FromContext(ctx).Info("ignoring ReplicaSet with invalid selector", "error", err)
 		return ctrl.Result{}, nil
 	}
-	podList := &corev1.PodList{}
-	if err := r.Client.List(ctx, podList, client.InNamespace(rs.Namespace)); err != nil {
+	// The pods it controls and the orphans it may adopt, as upstream's FilterPodsByOwner: the
+	// cache's objects (read only), not every pod of the namespace copied.
+	all, err := controllers.PodsControlledBy(ctx, r.Client, rs.Namespace, rs.UID)
+	if err != nil {
 		return ctrl.Result{}, err
 	}
+	orphans, err := controllers.PodsControlledBy(ctx, r.Client, rs.Namespace, controllers.OrphanPods)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	all = append(all, orphans...)
 	var active []*corev1.Pod
-	for i := range podList.Items {
-		if IsPodActive(&podList.Items[i]) {
-			active = append(active, &podList.Items[i])
+	for _, p := range all {
+		if IsPodActive(p) {
+			active = append(active, p)
 		}
 	}
 	pods, err := r.claimPods(ctx, rs, selector, active)
@@ -124,13 +134,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 
 	var manageErr error
 	if needsSync && rs.DeletionTimestamp == nil {
-		manageErr = r.manageReplicas(ctx, rs, pods, podList.Items)
+		manageErr = r.manageReplicas(ctx, rs, pods, all)
 	}
 
 	now := r.Clock.Now()
 	terminating := 0
-	for i := range podList.Items {
-		p := &podList.Items[i]
+	for _, p := range all {
 		if p.DeletionTimestamp != nil && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed &&
 			metav1.IsControlledBy(p, rs) && selector.Matches(labels.Set(p.Labels)) {
 			terminating++
@@ -243,7 +252,7 @@ func (r *Reconciler) releasePod(ctx context.Context, rs *appsv1.ReplicaSet, p *c
 }
 
 // manageReplicas creates or deletes pods so that len(pods) approaches spec.replicas.
-func (r *Reconciler) manageReplicas(ctx context.Context, rs *appsv1.ReplicaSet, pods []*corev1.Pod, all []corev1.Pod) error {
+func (r *Reconciler) manageReplicas(ctx context.Context, rs *appsv1.ReplicaSet, pods, all []*corev1.Pod) error {
 	key := client.ObjectKeyFromObject(rs).String()
 	diff := len(pods) - int(replicas(rs))
 	switch {
@@ -301,25 +310,27 @@ func (r *Reconciler) manageReplicas(ctx context.Context, rs *appsv1.ReplicaSet, 
 
 // podsToDelete picks n pods in upstream's preference order, ranking pods higher when more of
 // their related pods (same ReplicaSet, or sibling ReplicaSets of the same owner) share the node.
-func (r *Reconciler) podsToDelete(ctx context.Context, rs *appsv1.ReplicaSet, pods []*corev1.Pod, all []corev1.Pod, n int) []*corev1.Pod {
+func (r *Reconciler) podsToDelete(ctx context.Context, rs *appsv1.ReplicaSet, pods []*corev1.Pod, all []*corev1.Pod, n int) []*corev1.Pod {
 	if n >= len(pods) {
 		return pods
 	}
-	owners := map[types.UID]bool{rs.UID: true}
+	var related []*corev1.Pod
+	for _, p := range all {
+		if metav1.IsControlledBy(p, rs) {
+			related = append(related, p)
+		}
+	}
 	if ref := metav1.GetControllerOf(rs); ref != nil {
 		list := r.Kind.NewList()
 		if err := r.Client.List(ctx, list, client.InNamespace(rs.Namespace)); err == nil {
 			for _, o := range r.Kind.Items(list) {
-				if c := metav1.GetControllerOf(o); c != nil && c.UID == ref.UID {
-					owners[o.GetUID()] = true
+				if c := metav1.GetControllerOf(o); c != nil && c.UID == ref.UID && o.GetUID() != rs.UID {
+					siblings, err := controllers.PodsControlledBy(ctx, r.Client, rs.Namespace, o.GetUID())
+					if err == nil {
+						related = append(related, siblings...)
+					}
 				}
 			}
-		}
-	}
-	var related []*corev1.Pod
-	for i := range all {
-		if o := metav1.GetControllerOf(&all[i]); o != nil && owners[o.UID] {
-			related = append(related, &all[i])
 		}
 	}
 	sorted := append([]*corev1.Pod(nil), pods...)

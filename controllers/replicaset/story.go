@@ -80,10 +80,9 @@ func (s *storyPods) add(rs types.UID, uids []types.UID) {
 
 // GonePods are the UIDs of the pods rs controls that are being deleted or have finished
 // (Succeeded, Failed): the pods a creation replaces.
-func GonePods(rs *appsv1.ReplicaSet, all []corev1.Pod) []types.UID {
+func GonePods(rs *appsv1.ReplicaSet, all []*corev1.Pod) []types.UID {
 	var out []types.UID
-	for i := range all {
-		p := &all[i]
+	for _, p := range all {
 		if metav1.IsControlledBy(p, rs) && !IsPodActive(p) {
 			out = append(out, p.UID)
 		}
@@ -94,14 +93,14 @@ func GonePods(rs *appsv1.ReplicaSet, all []corev1.Pod) []types.UID {
 // traceReplacements names on the sync's span (controllers.Traced) the pods it created as its
 // effects and the gone pods they replace as its causes, so that `skiff trace` of the old pod
 // goes on with its replacement and back (insight/trace.Select).
-func (r *Reconciler) traceReplacements(ctx context.Context, rs *appsv1.ReplicaSet, all []corev1.Pod, created []types.UID) {
+func (r *Reconciler) traceReplacements(ctx context.Context, rs *appsv1.ReplicaSet, all []*corev1.Pod, created []types.UID) {
 	span := oteltrace.SpanFromContext(ctx)
 	if !span.IsRecording() {
 		return
 	}
 	present := make(map[types.UID]bool, len(all))
-	for i := range all {
-		present[all[i].UID] = true
+	for _, p := range all {
+		present[p.UID] = true
 	}
 	if len(created) == 0 {
 		return

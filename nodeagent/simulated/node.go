@@ -167,9 +167,9 @@ func New(cfg Config) (*Node, error) {
 			return nil, err
 		}
 	}
-	if cfg.Server != nil {
+	if sc := cfg.Server; sc != nil && len(sc.CertPEM) > 0 {
 		var err error
-		if n.srv, err = n.newServer(); err != nil {
+		if n.srv, err = n.newServer(sc.CertPEM, sc.KeyPEM); err != nil {
 			return nil, err
 		}
 	}

@@ -467,15 +467,31 @@ func (p *Pool) add(n *Node) error {
 	return nil
 }
 
-// serve runs the node's server (Config.Server) until ctx ends or the node is removed.
+// serve runs the node's server (Config.Server) until ctx ends or the node is removed; without
+// a certificate yet it first obtains one (ServerConfig.Certificate).
 func (p *Pool) serve(ctx context.Context, n *Node) {
-	if n.srv == nil {
+	sc := n.cfg.Server
+	if sc == nil || (n.srv == nil && sc.Certificate == nil) {
 		return
 	}
 	ctx, n.stopServer = context.WithCancel(ctx)
+	srv := n.srv
 	go func() {
-		if err := n.srv.Start(ctx); err != nil {
-			klog.FromContext(ctx).Error(err, "Simulated node server stopped", "node", n.cfg.Name)
+		log := klog.FromContext(ctx)
+		if srv == nil {
+			certPEM, keyPEM, err := sc.Certificate(ctx)
+			if err == nil {
+				srv, err = n.newServer(certPEM, keyPEM)
+			}
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Error(err, "Simulated node server not started", "node", n.cfg.Name)
+				}
+				return
+			}
+		}
+		if err := srv.Start(ctx); err != nil {
+			log.Error(err, "Simulated node server stopped", "node", n.cfg.Name)
 		}
 	}()
 }

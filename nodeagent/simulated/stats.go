@@ -37,6 +37,10 @@ type ServerConfig struct {
 	// listener's IP); ClientCAs authenticate callers.
 	CertPEM, KeyPEM []byte
 	ClientCAs       *x509.CertPool
+	// Certificate, when CertPEM is empty, obtains the serving certificate once the node is
+	// registered, as the agent's (a kubelet-serving request is approved against the Node's
+	// addresses, which the listener gives): `skiff agent --simulated`, which holds no CA key.
+	Certificate func(ctx context.Context) (certPEM, keyPEM []byte, err error)
 }
 
 // cumulative is the CPU a constant rate used between two times, in core-nanoseconds.
@@ -104,9 +108,10 @@ func (noContainers) ListPodSandbox(context.Context, *runtimeapi.PodSandboxFilter
 	return nil, nil
 }
 
-// newServer is the node agent's server of a simulated node.
-func (n *Node) newServer() (*server.Server, error) {
+// newServer is the node agent's server of a simulated node with the serving certificate
+// certPEM and keyPEM.
+func (n *Node) newServer(certPEM, keyPEM []byte) (*server.Server, error) {
 	sc := n.cfg.Server
-	return server.New(server.Config{Listener: sc.Listener, CertPEM: sc.CertPEM, KeyPEM: sc.KeyPEM, ClientCAs: sc.ClientCAs,
+	return server.New(server.Config{Listener: sc.Listener, CertPEM: certPEM, KeyPEM: keyPEM, ClientCAs: sc.ClientCAs,
 		NodeName: n.cfg.Name, Client: n.cfg.Client, Runtime: noContainers{}, Stats: n})
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,7 +24,7 @@ import (
 // clusterCIDR is the pods' range of the scale runs (outside the services' 10.96.0.0/12).
 const clusterCIDR = "10.128.0.0/10"
 
-// cluster is a `skiff up --agent=false --simulated-nodes N` subprocess on its own data dir.
+// cluster is a `skiff up --agent=false [--simulated-nodes N]` subprocess on its own data dir.
 type cluster struct {
 	bin, dir string
 	nodes    int
@@ -32,6 +33,73 @@ type cluster struct {
 	log      *lockedBuffer
 	cfg      *rest.Config
 	client   kubernetes.Interface
+	// dumpDir receives the log of a shutdown that hung (stop).
+	dumpDir string
+}
+
+// agents is a `skiff agent --simulated --count N` subprocess: the simulated nodes apart from
+// the control plane, each joined with a credential of its own, as kubelets.
+type agents struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	log    *lockedBuffer
+}
+
+// freePort is a loopback port free now: the API server's across a restart, so that the agents
+// (whose kubeconfigs name it) find the restarted control plane.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startAgents joins n simulated nodes to c with a join token, in one `skiff agent --simulated
+// --count n` process with its data under dir/agents.
+func startAgents(t *testing.T, bin, dir string, c *cluster, n int) (*agents, error) {
+	t.Helper()
+	out, err := exec.Command(bin, "token", "create", "--data-dir", dir).Output()
+	if err != nil {
+		return nil, fmt.Errorf("skiff token create: %w", err)
+	}
+	token, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	a := &agents{log: &lockedBuffer{}, exited: make(chan struct{})}
+	a.cmd = exec.Command(bin, "agent", "--simulated", "--count", strconv.Itoa(n), "--node-name", "sim",
+		"--server", c.cfg.Host, "--token", token, "--data-dir", filepath.Join(dir, "agents"))
+	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
+	if err := a.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting skiff agent: %w", err)
+	}
+	go func() { _ = a.cmd.Wait(); close(a.exited) }()
+	return a, nil
+}
+
+// stop interrupts the agents and waits for them to exit (killing them after a minute).
+func (a *agents) stop() {
+	select {
+	case <-a.exited:
+		return
+	default:
+	}
+	_ = a.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-a.exited:
+	case <-time.After(time.Minute):
+		_ = a.cmd.Process.Kill()
+		<-a.exited
+	}
+}
+
+// alive is an error once the agents exited.
+func (a *agents) alive() error {
+	select {
+	case <-a.exited:
+		return fmt.Errorf("skiff agent exited (%v): %s", a.cmd.ProcessState, a.log.tail(2000))
+	default:
+		return nil
+	}
 }
 
 // lockedBuffer is the process's output, written by exec's copier and read by the test.
@@ -74,13 +142,14 @@ func skiffBinary(t *testing.T) string {
 	return bin
 }
 
-// startCluster runs skiff up on dir (created when empty) and returns once it printed that it
-// is ready, with clients of its admin kubeconfig.
-func startCluster(t *testing.T, bin, dir string, nodes int) (*cluster, error) {
+// startCluster runs skiff up on dir (created when empty) with nodes simulated nodes in it (none:
+// startAgents runs them) and its API server on port, and returns once it printed that it is
+// ready, with clients of its admin kubeconfig.
+func startCluster(t *testing.T, bin, dir string, nodes, port int) (*cluster, error) {
 	t.Helper()
 	c := &cluster{bin: bin, dir: dir, nodes: nodes, log: &lockedBuffer{}, exited: make(chan struct{})}
 	c.cmd = exec.Command(bin, "up", "--agent=false", "--simulated-nodes", strconv.Itoa(nodes), "--data-dir", dir,
-		"--secure-port=0", "--etcd-client-port=0", "--etcd-peer-port=0", "--bind-address=127.0.0.1", "--cluster-dns-port=0",
+		"--secure-port="+strconv.Itoa(port), "--etcd-client-port=0", "--etcd-peer-port=0", "--bind-address=127.0.0.1", "--cluster-dns-port=0",
 		// Room for 16,384 node subnets of /24: the default 10.244.0.0/16 holds 256 nodes, and a
 		// simulated node without a podCIDR waits for one before it runs pods.
 		"--cluster-cidr="+clusterCIDR)
@@ -137,7 +206,9 @@ func protobuf(cfg *rest.Config) *rest.Config {
 	return c
 }
 
-// stop interrupts skiff up and waits for it to exit (killing it after two minutes).
+// stop interrupts skiff up and waits for it to exit. After two minutes it sends SIGQUIT (the
+// Go runtime prints every goroutine's stack to stderr: the log, saved in dumpDir as
+// skiff-up-stop.log, shows what the shutdown waited for) and kills it.
 func (c *cluster) stop() {
 	select {
 	case <-c.exited:
@@ -148,8 +219,18 @@ func (c *cluster) stop() {
 	select {
 	case <-c.exited:
 	case <-time.After(2 * time.Minute):
-		_ = c.cmd.Process.Kill()
-		<-c.exited
+		_ = c.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-c.exited:
+		case <-time.After(10 * time.Second):
+			_ = c.cmd.Process.Kill()
+			<-c.exited
+		}
+		if c.dumpDir != "" {
+			c.log.mu.Lock()
+			_ = os.WriteFile(filepath.Join(c.dumpDir, "skiff-up-stop.log"), c.log.b.Bytes(), 0o644)
+			c.log.mu.Unlock()
+		}
 	}
 }
 
@@ -168,6 +249,14 @@ func (c *cluster) alive() error {
 // rss is the resident memory of the skiff up process (VmRSS), 0 once it exited.
 func (c *cluster) rss() int64 {
 	return statusField(c.pid(), "VmRSS:")
+}
+
+// rss is the resident memory of the agents' process, 0 without one.
+func (a *agents) rss() int64 {
+	if a == nil {
+		return 0
+	}
+	return statusField(a.cmd.Process.Pid, "VmRSS:")
 }
 
 // statusField reads a kB field of /proc/<pid>/status in bytes.

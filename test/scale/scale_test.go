@@ -26,6 +26,10 @@ type settings struct {
 	stall                 time.Duration
 	out                   string
 	restart, profiles     bool
+	// nodesInUp runs the simulated nodes inside skiff up (SCALE_NODES_IN=up) instead of a
+	// `skiff agent --simulated` process of their own (the default): the control plane's memory
+	// and CPU are then measured with the nodes'.
+	nodesInUp bool
 }
 
 func envInt(name string, def int) int {
@@ -45,6 +49,7 @@ func loadSettings(t *testing.T) settings {
 		stall:    time.Duration(envInt("SCALE_STALL_SECONDS", 180)) * time.Second,
 		out:      os.Getenv("SCALE_OUT"),
 		restart:  true, profiles: true,
+		nodesInUp: os.Getenv("SCALE_NODES_IN") == "up",
 	}
 	if s.out == "" {
 		s.out = filepath.Join(os.TempDir(), "skiff-scale-"+time.Now().UTC().Format("20060102-150405"))
@@ -69,6 +74,10 @@ type result struct {
 	client          map[string][]time.Duration
 	clientErrors    map[string]int
 	rss, peakRSS    int64
+	agentRSS        int64 // the simulated nodes' process at rest (0: nodes in skiff up)
+	agentPeakRSS    int64
+	agentCPUSeconds float64
+	nodesInUp       bool
 	heapInuse       float64
 	etcdDB          float64
 	cpuSeconds      float64
@@ -93,8 +102,12 @@ func TestScale(t *testing.T) {
 	bin := skiffBinary(t)
 	r := run(t, bin, s)
 	rows := report(r)
-	fmt.Printf("\nSkiff scale run: %d simulated nodes, %d pods in %d Deployments (skiff up, one process; figures in %s)\n",
-		r.nodes, r.pods, (r.pods+s.replicas-1)/s.replicas, s.out)
+	where := "skiff up and a skiff agent --simulated process"
+	if r.nodesInUp {
+		where = "skiff up, one process"
+	}
+	fmt.Printf("\nSkiff scale run: %d simulated nodes, %d pods in %d Deployments (%s; figures in %s)\n",
+		r.nodes, r.pods, (r.pods+s.replicas-1)/s.replicas, where, s.out)
 	WriteTable(os.Stdout, rows)
 	printDetails(r)
 	if r.failed != "" {
@@ -172,7 +185,7 @@ func firstLine(s string) string {
 // figures measured so far.
 func run(t *testing.T, bin string, s settings) (r result) {
 	t.Helper()
-	r = result{nodes: s.nodes, pods: s.pods}
+	r = result{nodes: s.nodes, pods: s.pods, nodesInUp: s.nodesInUp}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir, err := os.MkdirTemp("", "skiff-scale-data-")
@@ -182,21 +195,44 @@ func run(t *testing.T, bin string, s settings) (r result) {
 	if os.Getenv("SCALE_KEEP") == "" {
 		defer os.RemoveAll(dir)
 	}
-	c, err := startCluster(t, bin, dir, s.nodes)
+	upNodes := 0
+	if s.nodesInUp {
+		upNodes = s.nodes
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := startCluster(t, bin, dir, upNodes, port)
 	if err != nil {
 		r.failed = err.Error()
 		return r
 	}
+	c.dumpDir = s.out
 	defer func() { c.stop() }()
-	// The waits below end when skiff up exits.
+	var a *agents
+	if !s.nodesInUp {
+		if a, err = startAgents(t, bin, dir, c, s.nodes); err != nil {
+			r.failed = err.Error()
+			return r
+		}
+		defer a.stop()
+	}
+	// The waits below end when skiff up (or the agents) exit.
 	go func() {
+		var agentsExited chan struct{}
+		if a != nil {
+			agentsExited = a.exited
+		}
 		select {
 		case <-c.exited:
+			cancel()
+		case <-agentsExited:
 			cancel()
 		case <-ctx.Done():
 		}
 	}()
-	var rssExceeded, peakRSS atomic.Int64
+	var rssExceeded, peakRSS, agentPeakRSS atomic.Int64
 	go c.watchdog(ctx, s.maxRSS, func(v int64) { rssExceeded.Store(v) })
 	go func() {
 		tick := time.NewTicker(time.Second)
@@ -209,14 +245,22 @@ func run(t *testing.T, bin string, s settings) (r result) {
 				if v := c.rss(); v > peakRSS.Load() {
 					peakRSS.Store(v)
 				}
+				if v := a.rss(); v > agentPeakRSS.Load() {
+					agentPeakRSS.Store(v)
+				}
 			}
 		}
 	}()
-	defer func() { r.peakRSS = peakRSS.Load() }()
+	defer func() { r.peakRSS, r.agentPeakRSS = peakRSS.Load(), agentPeakRSS.Load() }()
 	fail := func(format string, args ...any) result {
 		r.failed = fmt.Sprintf(format, args...)
 		if err := c.alive(); err != nil {
 			r.failed = err.Error() + ": " + r.failed
+		}
+		if a != nil {
+			if err := a.alive(); err != nil {
+				r.failed = err.Error() + ": " + r.failed
+			}
 		}
 		if v := rssExceeded.Load(); v > 0 {
 			r.failed = fmt.Sprintf("skiff up killed at %s resident (SCALE_MAX_RSS_GIB): %s", FormatBytes(v), r.failed)
@@ -246,6 +290,10 @@ func run(t *testing.T, bin string, s settings) (r result) {
 		return fail("%v", err)
 	}
 	cpuBefore := cpuSeconds(c.pid())
+	var agentCPUBefore float64
+	if a != nil {
+		agentCPUBefore = cpuSeconds(a.cmd.Process.Pid)
+	}
 	probeCtx, stopProbes := context.WithCancel(ctx)
 	defer stopProbes()
 	pr := runProbes(probeCtx, c.client, tracker)
@@ -338,6 +386,9 @@ func run(t *testing.T, bin string, s settings) (r result) {
 	if c.alive() == nil {
 		r.cpuSeconds = cpuSeconds(c.pid()) - cpuBefore
 	}
+	if a != nil && a.alive() == nil {
+		r.agentCPUSeconds = cpuSeconds(a.cmd.Process.Pid) - agentCPUBefore
+	}
 	if err != nil {
 		if s.profiles {
 			r.cpuTop = <-cpuProfile
@@ -351,7 +402,7 @@ func run(t *testing.T, bin string, s settings) (r result) {
 	}
 	// Memory at rest with every pod Running.
 	time.Sleep(20 * time.Second) // settling before a memory reading, not a wait for a condition
-	r.rss = c.rss()
+	r.rss, r.agentRSS = c.rss(), a.rss()
 	if text, err := metricsText(ctx, c.client); err == nil {
 		r.heapInuse, _ = Gauge(text, "go_memstats_heap_inuse_bytes")
 	}
@@ -366,9 +417,10 @@ func run(t *testing.T, bin string, s settings) (r result) {
 		return r
 	}
 
-	// Restart of the whole control plane (and the simulated nodes with it) on the same data dir;
-	// the nodes' Pool adopts the pods they ran (nodeagent/simulated), as containerd keeps them
-	// across a kubelet restart.
+	// Restart of the whole control plane on the same data dir (and port). The simulated nodes
+	// of their own process keep running, as kubelets do, and find it again; inside skiff up
+	// they restart with it, and their Pool adopts the pods they ran (nodeagent/simulated), as
+	// containerd keeps them across a kubelet restart.
 	cancel()
 	stopStart := time.Now()
 	c.stop()
@@ -376,11 +428,12 @@ func run(t *testing.T, bin string, s settings) (r result) {
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	defer cancel2()
 	start := time.Now()
-	c2, err := startCluster(t, bin, dir, s.nodes)
+	c2, err := startCluster(t, bin, dir, upNodes, port)
 	if err != nil {
 		return fail("restart: %v", err)
 	}
 	c = c2
+	c.dumpDir = s.out
 	go func() {
 		select {
 		case <-c.exited:
@@ -451,6 +504,10 @@ func profileTop(ctx context.Context, c *cluster, out, name, path, query, extra s
 // (kubernetes/community sig-scalability: slos/ and configs-and-limits/thresholds.md;
 // clusterloader2's defaults where the SLOs have none).
 func report(r result) []Row {
+	inUp := ""
+	if r.nodesInUp {
+		inUp = ", simulated nodes in it"
+	}
 	var rows []Row
 	rows = append(rows,
 		Row{Figure: "nodes (simulated, Ready)", Measured: strconv.Itoa(r.nodes), Goal: "5000", Upstream: "5,000 nodes", Verdict: Verdict(r.nodes >= 5000)},
@@ -483,10 +540,18 @@ func report(r result) []Row {
 			Upstream: "SLO ≤ 5 s (p99, stateless pods, in a steady cluster)"},
 		Row{Figure: "load: first Deployment → all Running", Measured: r.loadDuration.Round(time.Second).String()},
 		Row{Figure: "control-plane CPU during the load", Measured: fmt.Sprintf("%.0f s (%.2f cores)", r.cpuSeconds, r.cpuSeconds/max(r.loadDuration.Seconds(), 1))},
-		Row{Figure: "memory: skiff up peak RSS (simulated nodes in it)", Measured: FormatBytes(r.peakRSS),
+		Row{Figure: "memory: control plane (skiff up) peak RSS" + inUp, Measured: FormatBytes(r.peakRSS),
 			Goal: "≤ 4 GiB", Upstream: "none published", Verdict: Verdict(r.peakRSS > 0 && r.peakRSS <= 4<<30)},
-		Row{Figure: "memory: skiff up RSS at rest", Measured: FormatBytes(r.rss)},
-		Row{Figure: "memory: Go heap in use at rest", Measured: FormatBytes(int64(r.heapInuse))},
+		Row{Figure: "memory: control plane RSS at rest", Measured: FormatBytes(r.rss)},
+		Row{Figure: "memory: control plane Go heap in use at rest", Measured: FormatBytes(int64(r.heapInuse))},
+	)
+	if !r.nodesInUp {
+		rows = append(rows,
+			Row{Figure: "simulated nodes (skiff agent --simulated): peak / at rest RSS", Measured: FormatBytes(r.agentPeakRSS) + " / " + FormatBytes(r.agentRSS)},
+			Row{Figure: "simulated nodes: CPU during the load", Measured: fmt.Sprintf("%.0f s (%.2f cores)", r.agentCPUSeconds, r.agentCPUSeconds/max(r.loadDuration.Seconds(), 1))},
+		)
+	}
+	rows = append(rows,
 		Row{Figure: "etcd database file", Measured: FormatBytes(int64(r.etcdDB)), Upstream: "etcd's recommended quota: 8 GiB"},
 		Row{Figure: "nodes Ready after skiff up ready", Measured: r.nodesReadyAfter.Round(time.Second).String()},
 	)
