@@ -213,7 +213,8 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 		joinTokens.Start(hook.Done())
 		return nil
 	})
-	c.serviceAccounts, err = c.setUpServiceAccounts(loopbackClient)
+	gc.SharedInformerFactory = newInformerFactory(loopbackClient)
+	c.serviceAccounts, err = c.setUpServiceAccounts(loopbackClient, gc.SharedInformerFactory)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +223,6 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 		return nil, err
 	}
 	gc.Authentication.Authenticator = newAuthenticator(clientCA, frontProxyAuthn, joinTokens, c.serviceAccounts.authn)
-	gc.SharedInformerFactory = informers.NewSharedInformerFactory(loopbackClient, 10*time.Minute)
 	if err := c.applyAuthorization(); err != nil {
 		return nil, err
 	}
@@ -341,7 +341,7 @@ func (c *Config) applyAdmission(ctx context.Context) error {
 	}
 	factory := c.Generic.SharedInformerFactory
 	if factory == nil {
-		factory = informers.NewSharedInformerFactory(client, 10*time.Minute)
+		factory = newInformerFactory(client)
 		c.Generic.SharedInformerFactory = factory
 	}
 	c.Generic.ClientConfig = c.Generic.LoopbackClientConfig
@@ -720,3 +720,18 @@ func installVersion(gs *genericapiserver.GenericAPIServer, v string) {
 
 // buildDate is set by the Makefile's linker flags.
 var buildDate = "1970-01-01T00:00:00Z"
+
+// newInformerFactory is the API server's own informer factory (node authorizer, admission,
+// service account tokens), as kube-apiserver's: a 10-minute resync, and no managed fields kept
+// (none of them reads them; at 50,000 pods they were a third of each pod copy).
+func newInformerFactory(client kubernetes.Interface) informers.SharedInformerFactory {
+	return informers.NewSharedInformerFactoryWithOptions(client, 10*time.Minute, informers.WithTransform(stripManagedFields))
+}
+
+// stripManagedFields drops an object's managed fields before an informer stores it.
+func stripManagedFields(obj any) (any, error) {
+	if accessor, err := meta.Accessor(obj); err == nil && accessor.GetManagedFields() != nil {
+		accessor.SetManagedFields(nil)
+	}
+	return obj, nil
+}

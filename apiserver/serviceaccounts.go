@@ -12,6 +12,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	tokencache "k8s.io/apiserver/pkg/authentication/token/cache"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	certutil "k8s.io/client-go/util/cert"
 
@@ -35,7 +36,7 @@ type serviceAccounts struct {
 
 // setUpServiceAccounts loads or creates the key, and prepares the signer and the authenticator,
 // whose informers start with the server. The API's audiences become the issuer.
-func (c *Config) setUpServiceAccounts(client kubernetes.Interface) (*serviceAccounts, error) {
+func (c *Config) setUpServiceAccounts(client kubernetes.Interface, factory informers.SharedInformerFactory) (*serviceAccounts, error) {
 	o := c.Options
 	issuer := o.ServiceAccountIssuer
 	if issuer == "" {
@@ -49,7 +50,7 @@ func (c *Config) setUpServiceAccounts(client kubernetes.Interface) (*serviceAcco
 	if err != nil {
 		return nil, err
 	}
-	getter := serviceaccount.NewCachedGetter(client)
+	getter := serviceaccount.NewCachedGetter(client, factory)
 	c.Generic.AddPostStartHookOrDie("skiff-serviceaccount-token-authenticator", func(hook genericapiserver.PostStartHookContext) error {
 		getter.Start(hook.Done())
 		return nil

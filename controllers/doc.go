@@ -4,6 +4,8 @@
 //
 // Controllers talk to the cluster only through the API; they never import the API server. What
 // several share lives here: Base (client, recorder, options), OwnerKey, ClaimPlan with
-// AdoptPatch and ReleasePatch (upstream's ControllerRefManager decisions), PodHandler, and
-// Written (a controller's own last write, newer than a lagging cache).
+// AdoptPatch and ReleasePatch (upstream's ControllerRefManager decisions), PodHandler,
+// PodControllerIndex with PodsControlledBy (a controller's pods and the orphans, read from the
+// cache without copies, as upstream's PodControllerUIDIndex), and Written (a controller's own
+// last write, newer than a lagging cache). The manager's cache keeps no managed fields.
 package controllers

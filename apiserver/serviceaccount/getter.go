@@ -24,11 +24,12 @@ type CachedGetter struct {
 
 var _ Getter = &CachedGetter{}
 
-// NewCachedGetter builds the informers on client; Start runs them.
-func NewCachedGetter(client kubernetes.Interface) *CachedGetter {
-	f := informers.NewSharedInformerFactory(client, 0)
-	g := &CachedGetter{client: client, sas: f.Core().V1().ServiceAccounts().Lister(), pods: f.Core().V1().Pods().Lister(), start: f.Start}
-	return g
+// NewCachedGetter reads service accounts and pods from factory's informers (the API server's
+// shared ones: one pod cache for the node authorizer, admission and tokens), else live through
+// client; Start starts factory.
+func NewCachedGetter(client kubernetes.Interface, factory informers.SharedInformerFactory) *CachedGetter {
+	return &CachedGetter{client: client, sas: factory.Core().V1().ServiceAccounts().Lister(),
+		pods: factory.Core().V1().Pods().Lister(), start: factory.Start}
 }
 
 // NewLiveGetter reads every object live through client.

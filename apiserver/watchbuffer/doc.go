@@ -14,5 +14,9 @@
 // at once from the cacher's channel into a queue owned by the watch, and handed to the HTTP
 // handler from there. The cacher never waits on a client that reads; a client that does not read
 // at all is cut when its queue holds MaxQueued events (the events already queued are delivered
-// first, so it re-watches from the last resourceVersion it saw, usually without a relist).
+// first, so it re-watches from the last resourceVersion it saw, usually without a relist). A
+// streaming list (sendInitialEvents) is not cut while it sends the initial state, which the
+// cache produces all at once: the queue pushes back until the client reads, up to the
+// initial-events-end bookmark (cut at the bound, an informer over more objects than the bound
+// listed again forever: a restart at 20,000 pods never became ready).
 package watchbuffer

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/storage"
@@ -40,14 +42,22 @@ func (s *Storage) Watch(ctx context.Context, key string, opts storage.ListOption
 	if err != nil {
 		return nil, err
 	}
-	return New(w, s.MaxQueued), nil
+	streaming := opts.SendInitialEvents != nil && *opts.SendInitialEvents
+	return New(w, s.MaxQueued, streaming), nil
 }
 
 // New buffers w: its events move at once into a queue of at most maxQueued events. When the
 // queue is full the inner watch is stopped, the queued events are delivered, and the result
 // channel closes.
-func New(w watch.Interface, maxQueued int) watch.Interface {
-	b := &buffered{inner: w, result: make(chan watch.Event), stop: make(chan struct{}), max: maxQueued}
+//
+// A streaming list (streaming: the watch sends initial events, ended by a bookmark annotated
+// k8s.io/initial-events-end) is not cut while it sends the initial state: the cache produces
+// it all at once, so a list longer than maxQueued would be cut every time and the client would
+// list again forever (an informer of 20,000 pods never synced). Until that bookmark the queue
+// pushes back instead: it stops taking events while full, and the cacher sends the next
+// initial event when the client has read.
+func New(w watch.Interface, maxQueued int, streaming bool) watch.Interface {
+	b := &buffered{inner: w, result: make(chan watch.Event), stop: make(chan struct{}), max: maxQueued, initial: streaming}
 	go b.run()
 	return b
 }
@@ -58,6 +68,8 @@ type buffered struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	max      int
+	// initial is true while a streaming list sends its initial events.
+	initial bool
 }
 
 func (b *buffered) ResultChan() <-chan watch.Event { return b.result }
@@ -79,13 +91,21 @@ func (b *buffered) run() {
 		} else if in == nil {
 			return // the inner watch ended and everything was delivered
 		}
+		take := in
+		if b.initial && q.len() >= b.max {
+			take = nil // push back on the initial events until the client reads
+		}
 		select {
-		case ev, ok := <-in:
+		case ev, ok := <-take:
 			if !ok {
 				in = nil
 				continue
 			}
 			q.push(ev)
+			if b.initial {
+				b.initial = !initialEventsEnd(ev)
+				continue
+			}
 			if q.len() >= b.max {
 				// A client that does not read: stop taking events; deliver what is queued.
 				b.inner.Stop()
@@ -97,6 +117,16 @@ func (b *buffered) run() {
 			return
 		}
 	}
+}
+
+// initialEventsEnd reports whether ev is the bookmark that ends a streaming list's initial
+// events.
+func initialEventsEnd(ev watch.Event) bool {
+	if ev.Type != watch.Bookmark {
+		return false
+	}
+	m, err := meta.Accessor(ev.Object)
+	return err == nil && m.GetAnnotations()[metav1.InitialEventsAnnotationKey] == "true"
 }
 
 // queue is a FIFO of events in a ring that grows by doubling and shrinks when mostly empty, so a

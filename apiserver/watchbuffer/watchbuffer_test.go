@@ -19,7 +19,7 @@ func pod(rv string) *corev1.Pod {
 // then delivered in order.
 func TestBurstIsQueuedInOrder(t *testing.T) {
 	inner := watch.NewFakeWithChanSize(0, false) // unbuffered: each Add waits for the buffer's reader
-	w := New(inner, 1000)
+	w := New(inner, 1000, false)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -51,7 +51,7 @@ func TestBurstIsQueuedInOrder(t *testing.T) {
 // still delivered, then the channel closes.
 func TestFullQueueStopsInnerAndDrains(t *testing.T) {
 	inner := watch.NewFakeWithChanSize(0, false)
-	w := New(inner, 10)
+	w := New(inner, 10, false)
 	for range 10 {
 		inner.Add(pod("1"))
 	}
@@ -75,7 +75,7 @@ func TestInnerEndIsDeliveredLast(t *testing.T) {
 	inner.Add(pod("2"))
 	inner.Error(&metav1.Status{Reason: metav1.StatusReasonExpired})
 	inner.Stop()
-	w := New(inner, 10)
+	w := New(inner, 10, false)
 	var types []watch.EventType
 	for ev := range w.ResultChan() {
 		types = append(types, ev.Type)
@@ -102,4 +102,52 @@ func TestQueueGrowsAndShrinks(t *testing.T) {
 	if q.len() != 10 || len(q.buf) > 64 {
 		t.Fatalf("after draining: len %d cap %d, want the ring given back", q.len(), len(q.buf))
 	}
+}
+
+// A streaming list longer than the bound is not cut: the queue pushes back on the initial events
+// (the sender waits) until the client reads, and after the initial-events-end bookmark a reader
+// that does not read is cut at the bound again.
+func TestStreamingListIsNotCutDuringInitialEvents(t *testing.T) {
+	inner := watch.NewFakeWithChanSize(0, false)
+	w := New(inner, 10, true)
+	sent := make(chan int, 1)
+	bookmarkRead := make(chan struct{})
+	go func() {
+		for i := range 50 {
+			inner.Add(pod("1"))
+			if i == 10 {
+				sent <- i
+			}
+		}
+		bookmark := pod("2")
+		bookmark.Annotations = map[string]string{metav1.InitialEventsAnnotationKey: "true"}
+		inner.Action(watch.Bookmark, bookmark)
+		<-bookmarkRead // the queue is empty
+		for range 10 { // exactly the bound: the last one cuts the watch
+			inner.Add(pod("3"))
+		}
+	}()
+	select {
+	case <-sent:
+		t.Fatal("the 11th initial event was taken into a full queue")
+	case <-time.After(200 * time.Millisecond): // the sender waits on a queue of 10: no condition to poll for
+	}
+	if inner.IsStopped() {
+		t.Fatal("a streaming list was cut during its initial events")
+	}
+	initial := 0
+	for ev := range w.ResultChan() {
+		if ev.Type == watch.Bookmark {
+			close(bookmarkRead)
+			break
+		}
+		initial++
+	}
+	if initial != 50 {
+		t.Fatalf("%d initial events delivered, want 50", initial)
+	}
+	// Not reading now: the live events fill the queue and the watch is cut.
+	poll.Until(t, 10*time.Second, "inner watch stopped at the bound after the initial events", poll.Check(func() (bool, string) {
+		return inner.IsStopped(), "still running"
+	}))
 }

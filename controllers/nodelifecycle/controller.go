@@ -261,8 +261,10 @@ func (c *Controller) enqueuePod(obj any) {
 
 // monitor checks every node's Lease and heartbeat and marks silent nodes Unknown.
 func (c *Controller) monitor(ctx context.Context) {
+	// The cache's objects, read only: a copy of every Node every period was most of this
+	// controller's cost at 5,000 nodes (issue 17).
 	var nodes corev1.NodeList
-	if err := c.reader.List(ctx, &nodes); err != nil {
+	if err := c.reader.List(ctx, &nodes, client.UnsafeDisableDeepCopy); err != nil {
 		return
 	}
 	now := c.cfg.Clock.Now()
@@ -282,7 +284,7 @@ func (c *Controller) monitor(ctx context.Context) {
 			h.heartbeat = rc.LastHeartbeatTime.Time
 		}
 		var lease coordinationv1.Lease
-		if err := c.reader.Get(ctx, client.ObjectKey{Namespace: LeaseNamespace, Name: node.Name}, &lease); err == nil && lease.Spec.RenewTime != nil {
+		if err := c.reader.Get(ctx, client.ObjectKey{Namespace: LeaseNamespace, Name: node.Name}, &lease, client.UnsafeDisableDeepCopy); err == nil && lease.Spec.RenewTime != nil {
 			if renew := lease.Spec.RenewTime.Time; renew.After(h.renew) {
 				h.probe, h.renew = now, renew
 			}
@@ -542,12 +544,14 @@ func (c *Controller) collectOrphan(ctx context.Context, pod *corev1.Pod) error {
 
 // gcOrphans enqueues every pod bound to a node the cache does not have.
 func (c *Controller) gcOrphans(ctx context.Context) {
+	// The cache's objects, read only (every pod of the cluster copied each round was 120 MB
+	// of garbage at 20,000 pods).
 	var pods corev1.PodList
-	if err := c.reader.List(ctx, &pods); err != nil {
+	if err := c.reader.List(ctx, &pods, client.UnsafeDisableDeepCopy); err != nil {
 		return
 	}
 	var nodes corev1.NodeList
-	if err := c.reader.List(ctx, &nodes); err != nil {
+	if err := c.reader.List(ctx, &nodes, client.UnsafeDisableDeepCopy); err != nil {
 		return
 	}
 	have := make(map[string]bool, len(nodes.Items))

@@ -7,9 +7,13 @@
 //	make bench-scale-knee                             # 1k, 2k, 5k, 10k nodes, 10 pods each
 //
 // TestScale (only with SKIFF_SCALE=1; `make test` compiles it and runs the unit tests of the
-// figures) builds skiff (or takes $SKIFF_BIN) and runs `skiff up --agent=false
-// --simulated-nodes N` on a fresh data dir under $TMPDIR, with --cluster-cidr 10.128.0.0/10
-// (the default /16 has subnets for 256 nodes). Once every node is Ready it creates namespaces
+// figures) builds skiff (or takes $SKIFF_BIN) and runs `skiff up --agent=false` on a fresh data
+// dir under $TMPDIR, with --cluster-cidr 10.128.0.0/10 (the default /16 has subnets for 256
+// nodes), and the N simulated nodes in a process of their own, `skiff agent --simulated --count
+// N` with a join token (each node its own client certificate, connection and kubelet-serving
+// certificate, as kubelets), so that the control plane's memory and CPU are measured apart;
+// SCALE_NODES_IN=up runs them inside skiff up instead (--simulated-nodes N). Once every node is
+// Ready it creates namespaces
 // of 10 Deployments of 100 replicas (SCALE_PODS in all; SCALE_QPS Deployment creates a
 // second) and waits for every pod to be Running, while it measures:
 //
@@ -24,16 +28,20 @@
 //     SchedulingThroughput percentiles) and the average over the load, next to the pods'
 //     creation rate sampled the same way (the scheduler cannot bind faster than the ReplicaSet
 //     controller creates); pod startup latency (creation to the watch seeing the pod Running);
-//   - memory: the resident memory of the skiff up process (peak and at rest, simulated nodes
-//     included) and the Go heap in use; the etcd database size; CPU seconds during the load;
+//   - memory: the resident memory of the skiff up process (peak and at rest) and its Go heap
+//     in use, the simulated nodes' process apart; the etcd database size; CPU seconds during
+//     the load, of both;
 //   - a 30 s CPU profile from 10 s into the load and a heap profile at rest, from the API
 //     server's /debug/pprof (a non-resource URL behind authorization), saved in SCALE_OUT and
 //     summarised as `go tool pprof -top` (top 10);
-//   - restart: skiff up interrupted and started again on the same data dir, timed to "Skiff is
-//     ready.", /readyz, every node Lease renewed and every pod listed Running. The simulated
-//     nodes restart with it; their Pool adopts the pods they ran (a restarted kubelet finds its
-//     containers running in containerd) and renews the Leases of Nodes already registered at
-//     once, so the restart rewrites no pod status.
+//   - restart: skiff up interrupted and started again on the same data dir and port, timed to
+//     "Skiff is ready.", /readyz, every node Lease renewed and every pod listed Running. The
+//     simulated nodes' process keeps running, as kubelets do, and reconnects; with
+//     SCALE_NODES_IN=up they restart with skiff up, and their Pool adopts the pods they ran (a
+//     restarted kubelet finds its containers running in containerd) and renews the Leases of
+//     Nodes already registered at once, so the restart rewrites no pod status. A stop that
+//     hangs for two minutes gets SIGQUIT: the goroutine dump lands in
+//     SCALE_OUT/skiff-up-stop.log.
 //
 // TestScaleKnee (SKIFF_SCALE_KNEE=1) runs the same load without restart and profiles for each
 // of SCALE_KNEE_STEPS nodes (SCALE_PODS_PER_NODE pods each) and stops at the first step where
