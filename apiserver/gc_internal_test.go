@@ -22,3 +22,22 @@ func TestGCSettings(t *testing.T) {
 		})
 	}
 }
+
+func TestMemoryLimitFor(t *testing.T) {
+	const base, mib = ControlPlaneMemoryLimit, int64(1) << 20
+	for _, tc := range []struct {
+		name string
+		live int64
+		want int64
+	}{
+		{"small cluster: the base", 500 * mib, base},
+		{"at the crossover", 1877 * mib, base},
+		{"large cluster: live and half again", 2600 * mib, 2600*mib + 1300*mib + 256*mib},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := MemoryLimitFor(base, tc.live); got != tc.want {
+				t.Errorf("MemoryLimitFor(%d MiB) = %d MiB, want %d MiB", tc.live/mib, got/mib, tc.want/mib)
+			}
+		})
+	}
+}

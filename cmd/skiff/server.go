@@ -104,7 +104,7 @@ func newServerCommand() *cobra.Command {
 // run starts the API server, then the controllers and any extras, and blocks until the context
 // ends or one of them fails.
 func (p *controlPlane) run(ctx context.Context, cmd *cobra.Command) error {
-	apiserver.TuneGC()
+	apiserver.TuneGC(ctx)
 	if err := p.controllers.NodeIPAM.Validate(); err != nil {
 		return err
 	}
