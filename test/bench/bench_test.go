@@ -71,7 +71,7 @@ func runOnce(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	// The control plane's collector setting, as `skiff up` and `skiff server` run it.
-	apiserver.TuneGC()
+	apiserver.TuneGC(ctx)
 	// Production etcd settings (fsync on, default ticks), the same as the raw etcd compared below.
 	s := apiservertest.StartWith(b, func(o *apiserver.Options) { o.EtcdForTests = false })
 	defer s.Stop()

@@ -336,7 +336,7 @@ func TestTracingStack(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	apiserver.TuneGC()
+	apiserver.TuneGC(ctx)
 	var tp *trace.Provider
 	if mode == "on" {
 		var err error

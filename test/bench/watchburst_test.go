@@ -101,7 +101,7 @@ func (w *burstWatcher) run(ctx context.Context, first watch.Interface, written *
 func runWatchBurst(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	apiserver.TuneGC()
+	apiserver.TuneGC(ctx)
 	s := apiservertest.StartWith(b, func(o *apiserver.Options) { o.EtcdForTests = false })
 	defer s.Stop()
 	writer := client(b, s.Config, true)
