@@ -100,10 +100,17 @@ func TestJoin(t *testing.T) {
 		}
 		return nil
 	})
-	_, rows := tableRows(t, s.ok(t, "get", "csr"))
-	if len(rows) != 1 || rows[0][2] != "kubernetes.io/kube-apiserver-client-kubelet" || rows[0][3] != "system:bootstrap:"+id || rows[0][5] != "Approved,Issued" {
-		t.Fatalf("csr rows %q", rows)
-	}
+	// Two requests: the node's client certificate (with the token), then its kubelet-serving
+	// certificate (with that client certificate), each approved and issued.
+	eventually(t, 60*time.Second, func() error {
+		_, rows := tableRows(t, s.ok(t, "get", "csr", "--sort-by", ".metadata.creationTimestamp"))
+		if len(rows) != 2 ||
+			rows[0][2] != "kubernetes.io/kube-apiserver-client-kubelet" || rows[0][3] != "system:bootstrap:"+id || rows[0][5] != "Approved,Issued" ||
+			rows[1][2] != "kubernetes.io/kubelet-serving" || rows[1][3] != "system:node:n1" || rows[1][5] != "Approved,Issued" {
+			return fmt.Errorf("csr rows %q", rows)
+		}
+		return nil
+	})
 	kc := filepath.Join(agentDir, "agent.kubeconfig")
 	who, err := exec.Command("kubectl", "--kubeconfig", kc, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}").CombinedOutput()
 	if err != nil || string(who) != "system:node:n1" {
