@@ -77,19 +77,20 @@
 //
 // Throughput (issue 17's goal: 500 pods/s sustained). BenchmarkSchedulingCycle times the cycle
 // alone (pod info, findNode, assume): tens of microseconds of CPU per pod at 500 and 5,000
-// nodes, a few percent of the process's CPU in BenchmarkSchedulingBasic, which prints the
-// whole process's CPU per bound pod (API server, etcd, watches, informers and scheduler in one
-// process; background work such as the metrics scraper is counted in, so slower runs show
-// more): 2 to 3.5 ms at 500 nodes and 3.8 to 4.8 ms at 5,000 (2026-12-06), that is roughly 400
-// to 1,000 pods/s if the process had 2 idle cores. Its window profile (SKIFF_BENCH_CPUPROFILE)
-// puts the rest in the API server's binding (GuaranteedUpdate, managedFields,
-// insight/history), etcd, HTTP/2 and TLS between the in-process clients and the server, the
-// watch cache's fan-out, garbage collection, and at 5,000 nodes the metrics scraper's quorum
-// read of every Node (over 10 %; it reads the informer since). Each binding runs in a goroutine
-// of its own, as upstream's binding cycle (Config.BindWorkers bounds them for experiments): a
-// pool of 16 workers, as before, capped binding at 16 per write latency (Little's law) when the
-// API server's writes took seconds, about 10 pods/s in a loaded 500-node scale run, while the
-// ReplicaSet controller creates with far more requests in flight.
+// nodes. BenchmarkSchedulingBasic (scheduler_perf's shape: every pod created before the
+// scheduler starts) reports pods/s from the scheduler's start (its caches synced) to the last
+// binding and the whole process's CPU per bound pod (API server, etcd, watches, informers and
+// scheduler in one process): 2026-12-06, about 820 pods/s and 1.2 ms at 500 nodes, 1,300 pods/s
+// and 1.4 ms at 5,000 (upstream's threshold for that case: 270 pods/s). Two settings made that:
+// the API server allows 1,000 HTTP/2 streams on a connection (it allowed Go's 100) and the
+// scheduler runs at most DefaultBindWorkers bindings at once; before, a backlog of 10,000 pods
+// put thousands of bindings in flight, the client dialed a TLS connection for each request
+// past the streams of its connections and discarded most of them, and a third of the CPU went
+// to handshakes (495 pods/s, 3.8 ms a pod). The rest is the API server's binding
+// (GuaranteedUpdate, managedFields), etcd, HTTP/2 and TLS records, the watch cache's fan-out
+// and garbage collection. In a whole cluster (test/scale) pods are bound as fast as the
+// ReplicaSet controller creates them: the process's CPU for creating, binding and running a
+// pod (about 10 ms) bounds the rate there, not the scheduler.
 
 // Metrics on controller-runtime's registry: scheduler_schedule_attempts_total{result,profile},
 // scheduler_scheduling_attempt_duration_seconds{result,profile} and
