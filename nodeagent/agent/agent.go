@@ -530,6 +530,10 @@ func (a *Agent) Start(ctx context.Context) error {
 	run(func() { _ = a.workers.Start(ctx) })
 	run(func() {
 		wait.UntilWithContext(ctx, func(ctx context.Context) {
+			// Each heartbeat is bounded by its interval, as the kubelet's heartbeat client: a
+			// request left hanging on a dead connection would hold every later renewal.
+			ctx, cancel := context.WithTimeout(ctx, a.cfg.LeaseRenewInterval)
+			defer cancel()
 			if err := a.renewLease(ctx); err != nil {
 				log.Error(err, "Renewing node lease failed")
 			}
@@ -537,6 +541,8 @@ func (a *Agent) Start(ctx context.Context) error {
 	})
 	run(func() {
 		wait.UntilWithContext(ctx, func(ctx context.Context) {
+			ctx, cancel := context.WithTimeout(ctx, a.cfg.StatusInterval)
+			defer cancel()
 			if err := a.syncNodeStatus(ctx); err != nil {
 				log.Error(err, "Updating node status failed")
 			}

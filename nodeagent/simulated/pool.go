@@ -38,7 +38,9 @@ type PoolConfig struct {
 	StatusQPS   float32
 	StatusBurst int
 	// HeartbeatWorkers run the nodes' registrations, Lease renewals and node status syncs
-	// (default 16).
+	// (default 128: after a control-plane restart every node's next renewal dials and
+	// handshakes a new connection, as thousands of kubelets do at once; 16 renewed 5,000
+	// nodes' Leases in about 100 s).
 	HeartbeatWorkers int
 
 	// node, when set, limits the watches to that node's pods and Node (the pool of a node
@@ -95,7 +97,7 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 		cfg.StatusBurst = 1000
 	}
 	if cfg.HeartbeatWorkers == 0 {
-		cfg.HeartbeatWorkers = 16
+		cfg.HeartbeatWorkers = 128
 	}
 	p := &Pool{cfg: cfg, nodes: map[string]*Node{}, started: make(chan struct{}),
 		limiter: flowcontrol.NewTokenBucketRateLimiterWithClock(cfg.StatusQPS, cfg.StatusBurst, cfg.Clock)}
@@ -274,12 +276,19 @@ func (p *Pool) runTask(ctx context.Context, t *task) time.Duration {
 		}
 		return 0
 	case taskLease:
-		if err := n.renewLease(ctx); err != nil {
+		// Each heartbeat is bounded by its interval, as the kubelet's heartbeat client: a
+		// request left hanging on a dead connection would hold a worker and every renewal
+		// queued behind it.
+		hctx, cancel := context.WithTimeout(ctx, n.cfg.RenewInterval)
+		defer cancel()
+		if err := n.renewLease(hctx); err != nil {
 			klog.FromContext(ctx).Error(err, "Renewing node lease failed")
 		}
 		return jitter(n.cfg.RenewInterval)
 	case taskStatus:
-		if err := n.syncStatus(ctx); err != nil {
+		hctx, cancel := context.WithTimeout(ctx, n.cfg.StatusInterval)
+		defer cancel()
+		if err := n.syncStatus(hctx); err != nil {
 			klog.FromContext(ctx).Error(err, "Updating node status failed")
 		}
 		return jitter(n.cfg.StatusInterval)
