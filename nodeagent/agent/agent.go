@@ -529,15 +529,24 @@ func (a *Agent) Start(ctx context.Context) error {
 	run(func() { a.removeOrphans(ctx) })
 	run(func() { _ = a.workers.Start(ctx) })
 	run(func() {
-		wait.UntilWithContext(ctx, func(ctx context.Context) {
-			// Each heartbeat is bounded by its interval, as the kubelet's heartbeat client: a
-			// request left hanging on a dead connection would hold every later renewal.
-			ctx, cancel := context.WithTimeout(ctx, a.cfg.LeaseRenewInterval)
-			defer cancel()
-			if err := a.renewLease(ctx); err != nil {
+		for {
+			// Each renewal is bounded by the interval, as the kubelet's heartbeat client: a
+			// request left hanging on a dead connection would hold every later renewal. A
+			// failed one is retried sooner (nodelease.Renewer.Next).
+			rctx, cancel := context.WithTimeout(ctx, a.cfg.LeaseRenewInterval)
+			err := a.renewLease(rctx)
+			cancel()
+			if err != nil {
 				log.Error(err, "Renewing node lease failed")
 			}
-		}, a.cfg.LeaseRenewInterval)
+			t := time.NewTimer(a.lease.Next(err, a.cfg.LeaseRenewInterval))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
 	})
 	run(func() {
 		wait.UntilWithContext(ctx, func(ctx context.Context) {

@@ -27,6 +27,30 @@ func Renew(ctx context.Context, client kubernetes.Interface, node string, durati
 type Renewer struct {
 	resourceVersion string
 	owner           types.UID
+	// failures counts the renewals failed in a row (Next).
+	failures int
+}
+
+// RetryMax bounds the wait before a failed renewal is tried again (the kubelet lease
+// controller's maxBackoff).
+const RetryMax = 7 * time.Second
+
+// retryInitial is the first wait after a failed renewal; it doubles with each failure.
+const retryInitial = 200 * time.Millisecond
+
+// Next is how long to wait before the renewal after one that returned err: interval after a
+// success; after a failure 200 ms, doubling with each failure in a row up to RetryMax (and
+// never over interval), as the kubelet's lease controller retries a failed renewal before its
+// next period. After a control-plane restart a node's Lease is so renewed within RetryMax of
+// the API server's return, not up to a whole interval later.
+func (r *Renewer) Next(err error, interval time.Duration) time.Duration {
+	if err == nil {
+		r.failures = 0
+		return interval
+	}
+	d := retryInitial << min(r.failures, 6)
+	r.failures++
+	return min(d, RetryMax, interval)
 }
 
 // Renew creates or renews node's Lease, held for duration, renewed at now.

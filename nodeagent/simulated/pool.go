@@ -281,10 +281,12 @@ func (p *Pool) runTask(ctx context.Context, t *task) time.Duration {
 		// queued behind it.
 		hctx, cancel := context.WithTimeout(ctx, n.cfg.RenewInterval)
 		defer cancel()
-		if err := n.renewLease(hctx); err != nil {
+		err := n.renewLease(hctx)
+		if err != nil {
 			klog.FromContext(ctx).Error(err, "Renewing node lease failed")
+			return n.lease.Next(err, n.cfg.RenewInterval)
 		}
-		return jitter(n.cfg.RenewInterval)
+		return jitter(n.lease.Next(nil, n.cfg.RenewInterval))
 	case taskStatus:
 		hctx, cancel := context.WithTimeout(ctx, n.cfg.StatusInterval)
 		defer cancel()
