@@ -53,8 +53,8 @@ func benchSchedulingBasic(b *testing.B, numNodes, numPods int) {
 	}
 }
 
-// basicResult is one SchedulingBasic run: pods/s from the caches synced to the last binding, and the
-// whole process's CPU (API server, etcd, informers and scheduler) over that window.
+// basicResult is one SchedulingBasic run: pods/s from the caches synced to the last binding,
+// and the whole process's CPU (API server, etcd, informers and scheduler) over that window.
 type basicResult struct {
 	rate      float64
 	cpuPerPod time.Duration

@@ -282,11 +282,12 @@ func (p *Pool) runTask(ctx context.Context, t *task) time.Duration {
 		hctx, cancel := context.WithTimeout(ctx, n.cfg.RenewInterval)
 		defer cancel()
 		err := n.renewLease(hctx)
+		next := n.lease.Next(err, n.cfg.RenewInterval)
 		if err != nil {
 			klog.FromContext(ctx).Error(err, "Renewing node lease failed")
-			return n.lease.Next(err, n.cfg.RenewInterval)
+			return next
 		}
-		return jitter(n.lease.Next(nil, n.cfg.RenewInterval))
+		return jitter(next)
 	case taskStatus:
 		hctx, cancel := context.WithTimeout(ctx, n.cfg.StatusInterval)
 		defer cancel()
