@@ -70,4 +70,33 @@ func TestCertCache(t *testing.T) {
 			t.Errorf("delegate called %d times, want 2", a.calls)
 		}
 	})
+	t.Run("a full cache drops expired entries before it empties", func(t *testing.T) {
+		a := &countingAuth{}
+		c := newCertCache(a)
+		clock := now
+		c.now = func() time.Time { return clock }
+		c.maxSize = 3
+		steps := []struct {
+			advance          time.Duration
+			certs            []byte
+			wantCalls, wantN int
+		}{
+			{0, []byte{1, 2, 1, 2}, 2, 2},
+			{6 * time.Minute, []byte{3, 4}, 4, 2}, // 1 and 2 expired: dropped, 3 and 4 kept
+			{0, []byte{3, 4, 3}, 4, 2},
+			{time.Minute, []byte{5, 6}, 6, 1}, // full of live entries: emptied before 6
+		}
+		for i, s := range steps {
+			clock = clock.Add(s.advance)
+			for _, raw := range s.certs {
+				c.AuthenticateRequest(reqWithCert(raw, now.Add(time.Hour)))
+			}
+			if a.calls != s.wantCalls || len(c.entries) != s.wantN {
+				t.Errorf("step %d: %d verifications, %d entries; want %d, %d", i, a.calls, len(c.entries), s.wantCalls, s.wantN)
+			}
+		}
+		if certCacheSize < 2*5000 {
+			t.Errorf("certCacheSize %d: fewer than two certificates for each of 5,000 nodes", certCacheSize)
+		}
+	})
 }

@@ -96,7 +96,7 @@ func newAgentCommand() *cobra.Command {
 			node.name = cfg.NodeName
 			return node.run(ctx, cfg.DataDir, nodeIdentity{kubeconfig: res.Kubeconfig, ca: cas[0], servers: servers,
 				servingCert: func(ctx context.Context, client kubernetes.Interface, ips []net.IP, dnsNames []string) ([]byte, []byte, error) {
-					return servingCertificate(ctx, client, cfg.NodeName, ips, cfg.Timeout, dnsNames...)
+					return servingCertificate(ctx, client, cfg.NodeName, cfg.DataDir, ips, cfg.Timeout, dnsNames...)
 				}})
 		},
 	}
@@ -193,8 +193,8 @@ func runSimulatedAgents(ctx context.Context, out io.Writer, cfg join.Config, ser
 		return fmt.Errorf("no certificate in the cluster CA %s", join.CAFile)
 	}
 	// Every node serves the agent's API (resource metrics, kubectl top) on a port of its own at
-	// the host's address, with a kubelet-serving certificate of its own (requested once the
-	// Node is registered, a few at a time).
+	// the host's address, with a kubelet-serving certificate of its own (kept in its data dir
+	// from the last run, else requested once the Node is registered, a few at a time).
 	hostIP, err := utilnet.ChooseHostInterface()
 	if err != nil {
 		hostIP = net.ParseIP("127.0.0.1")
@@ -214,7 +214,7 @@ func runSimulatedAgents(ctx context.Context, out io.Writer, cfg join.Config, ser
 					return nil, nil, ctx.Err()
 				}
 				defer func() { <-certSlots }()
-				return servingCertificate(ctx, client, name, []net.IP{hostIP}, cfg.Timeout)
+				return servingCertificate(ctx, client, name, dataDirOf(cfg, name, count), []net.IP{hostIP}, cfg.Timeout)
 			}}
 		if _, err := pool.Add(simulated.Config{Name: name, Client: client, PodCIDR: podCIDR, Server: srv}); err != nil {
 			return err
@@ -232,17 +232,20 @@ func runSimulatedAgents(ctx context.Context, out io.Writer, cfg join.Config, ser
 	return nil
 }
 
-// servingCertificate requests node's kubelet-serving certificate for ips and dnsNames once the
-// Node reports addresses (the request is approved against them).
-func servingCertificate(ctx context.Context, client kubernetes.Interface, node string, ips []net.IP, timeout time.Duration, dnsNames ...string) ([]byte, []byte, error) {
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		n, err := client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
-		return err == nil && len(n.Status.Addresses) > 0, nil
+// servingCertificate is node's kubelet-serving certificate for ips and dnsNames kept in dir
+// (join.KeptServingCertificate), or else one requested once the Node reports addresses (the
+// request is approved against them).
+func servingCertificate(ctx context.Context, client kubernetes.Interface, node, dir string, ips []net.IP, timeout time.Duration, dnsNames ...string) ([]byte, []byte, error) {
+	return join.KeptServingCertificate(dir, ips, dnsNames, time.Now(), func() ([]byte, []byte, error) {
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+			n, err := client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+			return err == nil && len(n.Status.Addresses) > 0, nil
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("node %s did not register: %w", node, err)
+		}
+		return join.ServingCertificate(ctx, client, node, ips, dnsNames, timeout)
 	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("node %s did not register: %w", node, err)
-	}
-	return join.ServingCertificate(ctx, client, node, ips, dnsNames, timeout)
 }
 
 // dataDirOf is the data dir of the simulated node name: cfg's, or <data-dir>/<name> with --count.

@@ -175,7 +175,8 @@ func (a *Agent) syncNodeStatus(ctx context.Context) error {
 	}
 	last, lastReport := a.lastNodeStatus.Get()
 	next := a.nodeStatus(last)
-	if !apistatus.NodeStatusDue(last, &next, a.cfg.Clock.Since(lastReport), a.cfg.StatusReportInterval) {
+	if !apistatus.NodeStatusDue(last, &next, lastReport, a.cfg.Clock.Now(), a.cfg.StatusReportInterval,
+		apistatus.ReportPhase(a.cfg.NodeName, a.cfg.StatusReportInterval)) {
 		return nil
 	}
 	st, err := a.registration().Post(ctx)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"sync"
 	"time"
@@ -93,11 +94,39 @@ func NodeStatus(in NodeStatusInput, old *corev1.NodeStatus) corev1.NodeStatus {
 	return st
 }
 
-// NodeStatusDue reports whether a node posts its next status: it changed from the last one
-// posted (heartbeat times aside), there is none, or the report interval passed since
-// (upstream's nodeStatusReportFrequency, 5 min; the Lease carries the heartbeat otherwise).
-func NodeStatusDue(last, next *corev1.NodeStatus, sinceReport, reportInterval time.Duration) bool {
-	return last == nil || statusChanged(last, next) || sinceReport >= reportInterval
+// NodeStatusDue reports whether a node posts its next status: there is none, it changed from
+// the last one posted (heartbeat times aside), or a report slot passed since the last report.
+// A node's report slots are reportInterval apart (upstream's nodeStatusReportFrequency, 5 min;
+// the Lease carries the heartbeat otherwise), at its own phase (ReportPhase): nodes registered
+// together, a simulated pool or a fleet booted at once, would otherwise post together every
+// interval ever after (issue 17: 5,000 simulated nodes posted within one minute of each five).
+// A node still reports at least once an interval.
+func NodeStatusDue(last, next *corev1.NodeStatus, lastReport, now time.Time, reportInterval, phase time.Duration) bool {
+	return last == nil || statusChanged(last, next) || lastReport.Before(lastSlot(now, reportInterval, phase))
+}
+
+// lastSlot is the latest report slot at or before now: phase past a multiple of interval since
+// the Unix epoch (now itself for no interval).
+func lastSlot(now time.Time, interval, phase time.Duration) time.Time {
+	if interval <= 0 {
+		return now
+	}
+	off := (now.UnixNano() - int64(phase)) % int64(interval)
+	if off < 0 {
+		off += int64(interval)
+	}
+	return now.Add(-time.Duration(off))
+}
+
+// ReportPhase is the report phase within interval of the node called name: a hash of the name,
+// so that nodes spread evenly and each keeps its slot across restarts.
+func ReportPhase(name string, interval time.Duration) time.Duration {
+	if interval <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(name))
+	return time.Duration(h.Sum64() % uint64(interval))
 }
 
 // LastReport is the node status a node last posted and when: the agent's and each simulated

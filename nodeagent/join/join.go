@@ -1,8 +1,3 @@
-// Package join obtains a node's own client credential with a join token, after upstream's
-// kubelet TLS bootstrap: the node trusts the cluster CA (pinned by --ca-cert-hash, or trusted on
-// first use), creates a CertificateSigningRequest for CN=system:node:<name>, O=system:nodes
-// authenticated by the token, waits for the certificate and writes <data-dir>/agent.kubeconfig.
-// Later runs reuse that kubeconfig and never need the token again.
 package join
 
 import (

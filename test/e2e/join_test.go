@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skiff-dev/skiff/nodeagent/join"
 )
 
 // agentProc is one `skiff agent` subprocess.
@@ -103,7 +105,8 @@ func TestJoin(t *testing.T) {
 	// Two requests: the node's client certificate (with the token), then its kubelet-serving
 	// certificate (with that client certificate), each approved and issued.
 	eventually(t, 60*time.Second, func() error {
-		_, rows := tableRows(t, s.ok(t, "get", "csr", "--sort-by", ".metadata.creationTimestamp"))
+		// Sorted by signer: both may be created within the same second.
+		_, rows := tableRows(t, s.ok(t, "get", "csr", "--sort-by", ".spec.signerName"))
 		if len(rows) != 2 ||
 			rows[0][2] != "kubernetes.io/kube-apiserver-client-kubelet" || rows[0][3] != "system:bootstrap:"+id || rows[0][5] != "Approved,Issued" ||
 			rows[1][2] != "kubernetes.io/kubelet-serving" || rows[1][3] != "system:node:n1" || rows[1][5] != "Approved,Issued" {
@@ -137,4 +140,11 @@ func TestJoin(t *testing.T) {
 		}
 		return nil
 	})
+	// ... and the serving certificate it kept (join.ServingFile): no third request.
+	if _, err := os.Stat(filepath.Join(agentDir, join.ServingFile)); err != nil {
+		t.Errorf("kept serving certificate: %v", err)
+	}
+	if _, rows := tableRows(t, s.ok(t, "get", "csr")); len(rows) != 2 {
+		t.Errorf("certificate signing requests after the restart: %q", rows)
+	}
 }

@@ -1,0 +1,70 @@
+package apistatus
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+func TestNodeStatusDue(t *testing.T) {
+	const interval = 5 * time.Minute
+	// A slot of phase 90 s falls at 12:01:30, 12:06:30, ...
+	const phase = 90 * time.Second
+	at := func(hms string) time.Time {
+		tm, err := time.Parse(time.TimeOnly, hms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return time.Date(2026, 12, 6, tm.Hour(), tm.Minute(), tm.Second(), 0, time.UTC)
+	}
+	ready := &corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}
+	notReady := &corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionFalse}}}
+	for _, tc := range []struct {
+		name       string
+		last, next *corev1.NodeStatus
+		lastReport string
+		now        string
+		interval   time.Duration
+		want       bool
+	}{
+		{name: "none posted", last: nil, next: ready, lastReport: "12:00:00", now: "12:00:01", interval: interval, want: true},
+		{name: "changed", last: notReady, next: ready, lastReport: "12:00:00", now: "12:00:01", interval: interval, want: true},
+		{name: "unchanged before the slot", last: ready, next: ready, lastReport: "12:00:00", now: "12:01:29", interval: interval, want: false},
+		{name: "unchanged at the slot", last: ready, next: ready, lastReport: "12:00:00", now: "12:01:30", interval: interval, want: true},
+		{name: "posted at the slot", last: ready, next: ready, lastReport: "12:01:30", now: "12:06:29", interval: interval, want: false},
+		{name: "next slot", last: ready, next: ready, lastReport: "12:01:30", now: "12:06:30", interval: interval, want: true},
+		{name: "posted just after a slot waits a whole interval", last: ready, next: ready, lastReport: "12:01:31", now: "12:06:29", interval: interval, want: false},
+		{name: "no interval", last: ready, next: ready, lastReport: "12:00:00", now: "12:00:01", interval: 0, want: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := NodeStatusDue(tc.last, tc.next, at(tc.lastReport), at(tc.now), tc.interval, phase); got != tc.want {
+				t.Errorf("NodeStatusDue = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestReportPhaseSpread: the phases of 5,000 nodes fill each minute of a 5-minute interval
+// about evenly, and a node's phase does not change.
+func TestReportPhaseSpread(t *testing.T) {
+	const interval, nodes = 5 * time.Minute, 5000
+	var perMinute [5]int
+	for i := range nodes {
+		name := fmt.Sprintf("sim-%d", i)
+		p := ReportPhase(name, interval)
+		if p < 0 || p >= interval || p != ReportPhase(name, interval) {
+			t.Fatalf("ReportPhase(%s) = %v", name, p)
+		}
+		perMinute[p/time.Minute]++
+	}
+	for m, n := range perMinute {
+		if n < nodes/5*8/10 || n > nodes/5*12/10 {
+			t.Errorf("minute %d holds %d of %d nodes' slots: %v", m, n, nodes, perMinute)
+		}
+	}
+	if ReportPhase("n", 0) != 0 {
+		t.Error("ReportPhase with no interval is not 0")
+	}
+}
