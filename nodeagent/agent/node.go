@@ -175,8 +175,7 @@ func (a *Agent) syncNodeStatus(ctx context.Context) error {
 	}
 	last, lastReport := a.lastNodeStatus.Get()
 	next := a.nodeStatus(last)
-	if !apistatus.NodeStatusDue(last, &next, lastReport, a.cfg.Clock.Now(), a.cfg.StatusReportInterval,
-		apistatus.ReportPhase(a.cfg.NodeName, a.cfg.StatusReportInterval)) {
+	if !apistatus.NodeStatusDue(last, &next, lastReport, a.cfg.Clock.Now(), a.cfg.StatusReportInterval, a.cfg.NodeName) {
 		return nil
 	}
 	st, err := a.registration().Post(ctx)

@@ -97,12 +97,13 @@ func NodeStatus(in NodeStatusInput, old *corev1.NodeStatus) corev1.NodeStatus {
 // NodeStatusDue reports whether a node posts its next status: there is none, it changed from
 // the last one posted (heartbeat times aside), or a report slot passed since the last report.
 // A node's report slots are reportInterval apart (upstream's nodeStatusReportFrequency, 5 min;
-// the Lease carries the heartbeat otherwise), at its own phase (ReportPhase): nodes registered
-// together, a simulated pool or a fleet booted at once, would otherwise post together every
-// interval ever after (issue 17: 5,000 simulated nodes posted within one minute of each five).
-// A node still reports at least once an interval.
-func NodeStatusDue(last, next *corev1.NodeStatus, lastReport, now time.Time, reportInterval, phase time.Duration) bool {
-	return last == nil || statusChanged(last, next) || lastReport.Before(lastSlot(now, reportInterval, phase))
+// the Lease carries the heartbeat otherwise), at the phase of the node called node
+// (ReportPhase): nodes registered together, a simulated pool or a fleet booted at once, would
+// otherwise post together every interval ever after (issue 17: 5,000 simulated nodes posted
+// within one minute of each five). A node still reports at least once an interval.
+func NodeStatusDue(last, next *corev1.NodeStatus, lastReport, now time.Time, reportInterval time.Duration, node string) bool {
+	return last == nil || statusChanged(last, next) ||
+		lastReport.Before(lastSlot(now, reportInterval, ReportPhase(node, reportInterval)))
 }
 
 // lastSlot is the latest report slot at or before now: phase past a multiple of interval since

@@ -9,15 +9,16 @@ import (
 )
 
 func TestNodeStatusDue(t *testing.T) {
-	const interval = 5 * time.Minute
-	// A slot of phase 90 s falls at 12:01:30, 12:06:30, ...
-	const phase = 90 * time.Second
+	const interval, node = 5 * time.Minute, "n1"
+	// The clock below is shifted so that node n1's slots fall at 12:01:30, 12:06:30, ...
+	// (12:00:00 UTC is a multiple of the interval since the Unix epoch).
+	shift := ReportPhase(node, interval) - 90*time.Second
 	at := func(hms string) time.Time {
 		tm, err := time.Parse(time.TimeOnly, hms)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return time.Date(2026, 12, 6, tm.Hour(), tm.Minute(), tm.Second(), 0, time.UTC)
+		return time.Date(2026, 12, 6, tm.Hour(), tm.Minute(), tm.Second(), 0, time.UTC).Add(shift)
 	}
 	ready := &corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}
 	notReady := &corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionFalse}}}
@@ -39,7 +40,7 @@ func TestNodeStatusDue(t *testing.T) {
 		{name: "no interval", last: ready, next: ready, lastReport: "12:00:00", now: "12:00:01", interval: 0, want: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := NodeStatusDue(tc.last, tc.next, at(tc.lastReport), at(tc.now), tc.interval, phase); got != tc.want {
+			if got := NodeStatusDue(tc.last, tc.next, at(tc.lastReport), at(tc.now), tc.interval, node); got != tc.want {
 				t.Errorf("NodeStatusDue = %v, want %v", got, tc.want)
 			}
 		})

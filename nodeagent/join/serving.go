@@ -3,7 +3,6 @@ package join
 import (
 	"bytes"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
 	"os"
@@ -56,10 +55,7 @@ func reusableServing(data []byte, ips []net.IP, dnsNames []string, now time.Time
 	if err != nil {
 		return nil, nil, false
 	}
-	cert, err := x509.ParseCertificate(pair.Certificate[0])
-	if err != nil {
-		return nil, nil, false
-	}
+	cert := pair.Leaf // parsed by X509KeyPair
 	lifetime := cert.NotAfter.Sub(cert.NotBefore)
 	if now.Before(cert.NotBefore) || cert.NotAfter.Sub(now) < time.Duration(float64(lifetime)*servingReuseFraction) {
 		return nil, nil, false

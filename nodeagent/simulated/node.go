@@ -317,8 +317,7 @@ func (n *Node) syncStatus(ctx context.Context) error {
 	}
 	last, lastReport := n.lastStatus.Get()
 	next := n.nodeStatus(last)
-	if !apistatus.NodeStatusDue(last, &next, lastReport, n.cfg.Clock.Now(), n.cfg.StatusReportInterval,
-		apistatus.ReportPhase(n.cfg.Name, n.cfg.StatusReportInterval)) {
+	if !apistatus.NodeStatusDue(last, &next, lastReport, n.cfg.Clock.Now(), n.cfg.StatusReportInterval, n.cfg.Name) {
 		return nil
 	}
 	if err := n.pool.limiter.Wait(ctx); err != nil {
