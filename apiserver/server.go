@@ -28,6 +28,7 @@ import (
 	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
+	"k8s.io/apiserver/pkg/registry/generic"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 	genericfilters "k8s.io/apiserver/pkg/server/filters"
@@ -78,6 +79,7 @@ import (
 	schedulingstorage "github.com/skiff-dev/skiff/apiserver/registry/scheduling"
 	storagestorage "github.com/skiff-dev/skiff/apiserver/registry/storage"
 	"github.com/skiff-dev/skiff/apiserver/resourcemetrics"
+	"github.com/skiff-dev/skiff/apiserver/stackgrow"
 	"github.com/skiff-dev/skiff/apiserver/watchbuffer"
 )
 
@@ -228,7 +230,7 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 	if c.frontProxy, frontProxyAuthn, err = c.applyFrontProxy(); err != nil {
 		return nil, err
 	}
-	gc.Authentication.Authenticator = newAuthenticator(clientCA, frontProxyAuthn, joinTokens, c.serviceAccounts.authn)
+	gc.Authentication.Authenticator = stackgrow.Authenticator(newAuthenticator(clientCA, frontProxyAuthn, joinTokens, c.serviceAccounts.authn))
 	if err := c.applyAuthorization(); err != nil {
 		return nil, err
 	}
@@ -243,9 +245,8 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 	if err := c.applyStorage(ctx); err != nil {
 		return nil, err
 	}
-	// Every storage records its writes' users for /insight/v1/history.
 	c.history = history.NewRecorder(0, nil)
-	gc.RESTOptionsGetter = c.history.WrapGetter(gc.RESTOptionsGetter)
+	gc.RESTOptionsGetter = c.wrapStorage(gc.RESTOptionsGetter)
 	if err := c.applyAdmission(ctx); err != nil {
 		c.Close()
 		return nil, err
@@ -267,6 +268,12 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// wrapStorage wraps the storage of every resource g builds: writes record their users for
+// /insight/v1/history, and grow their goroutine's stack first (stackgrow).
+func (c *Config) wrapStorage(g generic.RESTOptionsGetter) generic.RESTOptionsGetter {
+	return stackgrow.Getter(c.history.WrapGetter(g))
 }
 
 func servingSpec(advertise net.IP) pki.CertSpec {
