@@ -78,7 +78,7 @@ func newAgentCommand() *cobra.Command {
 				cfg.Server = servers[0]
 			}
 			if sim {
-				return runSimulatedAgents(ctx, cmd.OutOrStdout(), cfg, servers, count, node.podCIDR)
+				return runSimulatedAgents(ctx, cmd.OutOrStdout(), cfg, servers, count, node.podCIDR, node.profiling)
 			}
 			res, err := join.Join(ctx, cfg)
 			if err != nil {
@@ -130,7 +130,7 @@ func newAgentCommand() *cobra.Command {
 // with their credentials in <data-dir>/<name>) and runs them in one simulated.Pool: the first
 // node's client watches the pods and Nodes for all, each node writes its own Node, Lease and
 // pod statuses with its own credential (a node may write only its own).
-func runSimulatedAgents(ctx context.Context, out io.Writer, cfg join.Config, servers []string, count int, podCIDR string) error {
+func runSimulatedAgents(ctx context.Context, out io.Writer, cfg join.Config, servers []string, count int, podCIDR string, profiling bool) error {
 	if count < 1 {
 		return fmt.Errorf("--count %d: need at least 1", count)
 	}
@@ -206,7 +206,7 @@ func runSimulatedAgents(ctx context.Context, out io.Writer, cfg join.Config, ser
 			return fmt.Errorf("simulated node %s: %w", name, err)
 		}
 		client := clients[i]
-		srv := &simulated.ServerConfig{Listener: l, ClientCAs: clientCAs,
+		srv := &simulated.ServerConfig{Listener: l, ClientCAs: clientCAs, Profiling: profiling,
 			Certificate: func(ctx context.Context) ([]byte, []byte, error) {
 				select {
 				case certSlots <- struct{}{}:

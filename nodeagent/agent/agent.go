@@ -530,16 +530,9 @@ func (a *Agent) Start(ctx context.Context) error {
 	run(func() { _ = a.workers.Start(ctx) })
 	run(func() {
 		for {
-			// Each renewal is bounded by the interval, as the kubelet's heartbeat client: a
-			// request left hanging on a dead connection would hold every later renewal. A
-			// failed one is retried sooner (nodelease.Renewer.Next).
-			rctx, cancel := context.WithTimeout(ctx, a.cfg.LeaseRenewInterval)
-			err := a.renewLease(rctx)
-			cancel()
-			if err != nil {
-				log.Error(err, "Renewing node lease failed")
-			}
-			t := time.NewTimer(a.lease.Next(err, a.cfg.LeaseRenewInterval))
+			// Bounded by the interval; a failed renewal is retried sooner.
+			next, _ := a.lease.Heartbeat(ctx, a.cfg.LeaseRenewInterval, a.renewLease)
+			t := time.NewTimer(next)
 			select {
 			case <-ctx.Done():
 				t.Stop()

@@ -1,9 +1,7 @@
 package apistatus
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -12,7 +10,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/conversion"
 	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/klog/v2"
@@ -160,18 +160,32 @@ func (r *LastReport) Get() (*corev1.NodeStatus, time.Time) {
 	return r.status, r.at
 }
 
-// statusChanged compares two node statuses without heartbeat times.
+// statusChanged compares two node statuses without heartbeat times, as the API stores them
+// (times to the second, quantities by value, an empty list as none). It compares in place: a
+// simulated pool asks for each of its thousands of nodes every 10 s (issue 17: marshalling both
+// to JSON was 8 % of the pool's CPU at 5,000 nodes).
 func statusChanged(a, b *corev1.NodeStatus) bool {
-	strip := func(s *corev1.NodeStatus) []byte {
-		c := s.DeepCopy()
-		for i := range c.Conditions {
-			c.Conditions[i].LastHeartbeatTime = metav1.Time{}
-		}
-		out, _ := json.Marshal(c)
-		return out
+	if len(a.Conditions) != len(b.Conditions) {
+		return true
 	}
-	return !bytes.Equal(strip(a), strip(b))
+	for i := range a.Conditions {
+		ca, cb := a.Conditions[i], b.Conditions[i]
+		ca.LastHeartbeatTime, cb.LastHeartbeatTime = metav1.Time{}, metav1.Time{}
+		if !storedEquality.DeepEqual(ca, cb) {
+			return true
+		}
+	}
+	sa, sb := *a, *b
+	sa.Conditions, sb.Conditions = nil, nil
+	return !storedEquality.DeepEqual(sa, sb)
 }
+
+// storedEquality is equality.Semantic with times compared to the second, their precision in
+// the API's JSON and protobuf.
+var storedEquality = conversion.EqualitiesOrDie(
+	func(a, b resource.Quantity) bool { return a.Cmp(b) == 0 },
+	func(a, b metav1.Time) bool { return a.Unix() == b.Unix() },
+)
 
 // NodeRegistration registers a node's Node and posts its status, for the agent and simulated
 // nodes alike.

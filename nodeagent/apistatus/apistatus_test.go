@@ -6,6 +6,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func TestNodeStatusDue(t *testing.T) {
@@ -67,5 +69,53 @@ func TestReportPhaseSpread(t *testing.T) {
 	}
 	if ReportPhase("n", 0) != 0 {
 		t.Error("ReportPhase with no interval is not 0")
+	}
+}
+
+// TestStatusChanged: statuses compare as the API stores them, heartbeats aside.
+func TestStatusChanged(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	status := func(edit func(s *corev1.NodeStatus)) *corev1.NodeStatus {
+		s := &corev1.NodeStatus{
+			Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")},
+			Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue,
+				LastHeartbeatTime: metav1.NewTime(t0), LastTransitionTime: metav1.NewTime(t0)}},
+			Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.0.0.1"}},
+		}
+		if edit != nil {
+			edit(s)
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(s *corev1.NodeStatus)
+		want bool
+	}{
+		{"same", nil, false},
+		{"heartbeat only", func(s *corev1.NodeStatus) { s.Conditions[0].LastHeartbeatTime = metav1.NewTime(t0.Add(time.Minute)) }, false},
+		{"transition time below the second", func(s *corev1.NodeStatus) {
+			s.Conditions[0].LastTransitionTime = metav1.NewTime(t0.Add(300 * time.Millisecond))
+		}, false},
+		{"transition time", func(s *corev1.NodeStatus) { s.Conditions[0].LastTransitionTime = metav1.NewTime(t0.Add(time.Second)) }, true},
+		{"condition status", func(s *corev1.NodeStatus) { s.Conditions[0].Status = corev1.ConditionFalse }, true},
+		{"condition added", func(s *corev1.NodeStatus) {
+			s.Conditions = append(s.Conditions, corev1.NodeCondition{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse})
+		}, true},
+		{"same quantity written otherwise", func(s *corev1.NodeStatus) { s.Capacity[corev1.ResourceCPU] = resource.MustParse("2000m") }, false},
+		{"capacity", func(s *corev1.NodeStatus) { s.Capacity[corev1.ResourceCPU] = resource.MustParse("3") }, true},
+		{"empty list as none", func(s *corev1.NodeStatus) { s.Images = []corev1.ContainerImage{} }, false},
+		{"image", func(s *corev1.NodeStatus) { s.Images = []corev1.ContainerImage{{Names: []string{"busybox"}}} }, true},
+		{"address", func(s *corev1.NodeStatus) { s.Addresses[0].Address = "10.0.0.2" }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := status(nil), status(tc.edit)
+			if got := statusChanged(a, b); got != tc.want {
+				t.Errorf("statusChanged = %v, want %v", got, tc.want)
+			}
+			if got := statusChanged(b, a); got != tc.want {
+				t.Errorf("statusChanged reversed = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

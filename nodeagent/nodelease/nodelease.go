@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 )
 
@@ -51,6 +52,20 @@ func (r *Renewer) Next(err error, interval time.Duration) time.Duration {
 	d := retryInitial << min(r.failures, 6)
 	r.failures++
 	return min(d, RetryMax, interval)
+}
+
+// Heartbeat runs one renewal, renew, bounded by interval as the kubelet's heartbeat client (a
+// request left hanging on a dead connection would hold every later renewal), logs its error and
+// returns how long to wait before the next one (Next) with that error. The agent's Lease loop
+// and a simulated pool's Lease task both renew through it.
+func (r *Renewer) Heartbeat(ctx context.Context, interval time.Duration, renew func(context.Context) error) (time.Duration, error) {
+	rctx, cancel := context.WithTimeout(ctx, interval)
+	err := renew(rctx)
+	cancel()
+	if err != nil {
+		klog.FromContext(ctx).Error(err, "Renewing node lease failed")
+	}
+	return r.Next(err, interval), err
 }
 
 // Renew creates or renews node's Lease, held for duration, renewed at now.

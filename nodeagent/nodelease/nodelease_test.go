@@ -1,6 +1,7 @@
 package nodelease
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -35,6 +36,38 @@ func TestRenewerNext(t *testing.T) {
 				if got := r.Next(err, tc.interval); got != tc.want[i] {
 					t.Errorf("result %d (%v): Next = %v, want %v", i, err, got, tc.want[i])
 				}
+			}
+		})
+	}
+}
+
+// TestHeartbeat: a renewal runs under a deadline of the interval; the wait that follows is
+// Next's for its error.
+func TestHeartbeat(t *testing.T) {
+	const interval = 10 * time.Second
+	failed := errors.New("connection refused")
+	var r Renewer
+	for _, tc := range []struct {
+		name     string
+		err      error
+		wantNext time.Duration
+	}{
+		{"renewed", nil, interval},
+		{"failed", failed, 200 * time.Millisecond},
+		{"failed again", failed, 400 * time.Millisecond},
+		{"renewed after failures", nil, interval},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			next, err := r.Heartbeat(context.Background(), interval, func(ctx context.Context) error {
+				deadline, ok := ctx.Deadline()
+				if !ok || deadline.After(start.Add(interval).Add(time.Second)) || deadline.Before(start.Add(interval-time.Second)) {
+					t.Errorf("renewal deadline %v (set %v), want about %v from now", deadline, ok, interval)
+				}
+				return tc.err
+			})
+			if next != tc.wantNext || !errors.Is(err, tc.err) {
+				t.Errorf("Heartbeat = %v, %v; want %v, %v", next, err, tc.wantNext, tc.err)
 			}
 		})
 	}

@@ -32,7 +32,7 @@
 // spec.nodeName), one Node informer keeping only names and pod CIDRs, one kuberuntime manager
 // on one in-memory runtime, one set of pod workers, one heartbeat scheduler (sched.go: a heap
 // of the nodes' registrations, Lease renewals and status syncs, run by 128 workers, spread
-// and jittered; a failed renewal is retried within seconds, nodelease.Renewer.Next), one
+// and jittered; a failed renewal is retried within seconds, nodelease.Renewer.Heartbeat), one
 // limiter of the status writes (PoolConfig.StatusQPS). Nodes share the pool's client, or each
 // writes its Node, Lease and pods with its own (Config.Client: the node credentials of `skiff
 // agent --simulated --count N`). `skiff up --simulated-nodes N` runs one pool; a node given

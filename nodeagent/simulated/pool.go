@@ -276,15 +276,10 @@ func (p *Pool) runTask(ctx context.Context, t *task) time.Duration {
 		}
 		return 0
 	case taskLease:
-		// Each heartbeat is bounded by its interval, as the kubelet's heartbeat client: a
-		// request left hanging on a dead connection would hold a worker and every renewal
-		// queued behind it.
-		hctx, cancel := context.WithTimeout(ctx, n.cfg.RenewInterval)
-		defer cancel()
-		err := n.renewLease(hctx)
-		next := n.lease.Next(err, n.cfg.RenewInterval)
+		// Bounded by its interval (a hanging request would hold a worker and every renewal
+		// queued behind it); a failed renewal is retried sooner, a successful one jittered.
+		next, err := n.lease.Heartbeat(ctx, n.cfg.RenewInterval, n.renewLease)
 		if err != nil {
-			klog.FromContext(ctx).Error(err, "Renewing node lease failed")
 			return next
 		}
 		return jitter(next)

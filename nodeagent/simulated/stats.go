@@ -41,6 +41,9 @@ type ServerConfig struct {
 	// registered, as the agent's (a kubelet-serving request is approved against the Node's
 	// addresses, which the listener gives): `skiff agent --simulated`, which holds no CA key.
 	Certificate func(ctx context.Context) (certPEM, keyPEM []byte, err error)
+	// Profiling serves pprof at /debug/pprof/ (`skiff agent --simulated --profiling`): the
+	// profile of the whole process, which runs every node of its pool.
+	Profiling bool
 }
 
 // cumulative is the CPU a constant rate used between two times, in core-nanoseconds.
@@ -113,5 +116,5 @@ func (noContainers) ListPodSandbox(context.Context, *runtimeapi.PodSandboxFilter
 func (n *Node) newServer(certPEM, keyPEM []byte) (*server.Server, error) {
 	sc := n.cfg.Server
 	return server.New(server.Config{Listener: sc.Listener, CertPEM: certPEM, KeyPEM: keyPEM, ClientCAs: sc.ClientCAs,
-		NodeName: n.cfg.Name, Client: n.cfg.Client, Runtime: noContainers{}, Stats: n})
+		NodeName: n.cfg.Name, Client: n.cfg.Client, Runtime: noContainers{}, Stats: n, Profiling: sc.Profiling})
 }
