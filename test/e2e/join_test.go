@@ -123,13 +123,22 @@ func TestJoin(t *testing.T) {
 	// Restarted with the token deleted, the agent reuses its credential.
 	a.stop()
 	s.ok(t, "delete", "secret", "-n", "kube-system", "bootstrap-token-"+id)
+	restarted := time.Now()
 	again := startAgent(t, "--server", server, "--node-name", "n1", "--data-dir", agentDir, "--simulated")
-	time.Sleep(2 * time.Second)
-	select {
-	case <-again.exited:
-		t.Fatalf("agent without token exited: %v\n%s", again.err, again.log)
-	default:
-	}
+	// Running on its credential, it renews its Lease.
+	eventually(t, 30*time.Second, func() error {
+		select {
+		case <-again.exited:
+			t.Fatalf("agent without token exited: %v\n%s", again.err, again.log)
+		default:
+		}
+		r := s.kubectl(t, "get", "lease", "-n", "kube-node-lease", "n1", "-o", "jsonpath={.spec.renewTime}")
+		renewed, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(r.stdout))
+		if r.err != nil || err != nil || !renewed.After(restarted) {
+			return fmt.Errorf("lease of n1 renewed at %q (%v), not since the restart at %v", r.stdout, r.err, restarted)
+		}
+		return nil
+	})
 	if strings.Contains(again.log.String(), "refused") {
 		t.Fatalf("agent log:\n%s", again.log)
 	}
