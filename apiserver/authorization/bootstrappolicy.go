@@ -265,7 +265,8 @@ func controllerRoles() []rbacv1.ClusterRole {
 			rule(verbs("patch", "update"), groups(""), "nodes/status", "pods/status"),
 			rule(verbs("list", "delete", "get"), groups(""), "pods")),
 		c("certificate-controller",
-			rule(read, groups("certificates.k8s.io"), "certificatesigningrequests"),
+			// delete: the CSR cleaner's, as upstream's role.
+			rule(verbs("get", "list", "watch", "delete"), groups("certificates.k8s.io"), "certificatesigningrequests"),
 			rule(verbs("update"), groups("certificates.k8s.io"), "certificatesigningrequests/approval", "certificatesigningrequests/status"),
 			named(rule(verbs("approve", "sign"), groups("certificates.k8s.io"), "signers"),
 				"kubernetes.io/kube-apiserver-client-kubelet", "kubernetes.io/kubelet-serving", "kubernetes.io/legacy-unknown"),
