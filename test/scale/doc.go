@@ -13,7 +13,8 @@
 // N` with a join token (each node its own client certificate, connection and kubelet-serving
 // certificate, as kubelets), so that the control plane's memory and CPU are measured apart;
 // SCALE_NODES_IN=up runs them inside skiff up instead (--simulated-nodes N). Once every node is
-// Ready it creates namespaces
+// Ready, and (joined nodes) every node's kubelet-serving certificate issued, so that the nodes'
+// joining does not overlap the load, it creates namespaces
 // of 10 Deployments of 100 replicas (SCALE_PODS in all; SCALE_QPS Deployment creates a
 // second) and waits for every pod to be Running, while it measures:
 //

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -359,6 +360,28 @@ func leasesRenewedSince(ctx context.Context, c kubernetes.Interface, since time.
 		}
 		for i := range list.Items {
 			if renewedSince(&list.Items[i], since) {
+				n++
+			}
+		}
+		if list.Continue == "" {
+			return n, nil
+		}
+		opts.Continue = list.Continue
+	}
+}
+
+// issuedServingCertificates counts the kubelet-serving CertificateSigningRequests that carry
+// their certificate.
+func issuedServingCertificates(ctx context.Context, c kubernetes.Interface) (int, error) {
+	n := 0
+	opts := metav1.ListOptions{Limit: 1000, FieldSelector: "spec.signerName=" + certificatesv1.KubeletServingSignerName}
+	for {
+		list, err := c.CertificatesV1().CertificateSigningRequests().List(ctx, opts)
+		if err != nil {
+			return 0, err
+		}
+		for i := range list.Items {
+			if len(list.Items[i].Status.Certificate) > 0 {
 				n++
 			}
 		}
