@@ -67,26 +67,26 @@ type result struct {
 	// nodesServingAfter is from "Skiff is ready." to every node's kubelet-serving certificate
 	// issued (0 with the nodes in skiff up).
 	nodesServingAfter time.Duration
-	loadDuration    time.Duration // from the first Deployment to every pod Running
-	running         int
-	throughput      Throughput
-	creation        Throughput // pods created (by the ReplicaSet controller), sampled as throughput
-	startup         []time.Duration
-	calls           []CallLatency
-	classes         []ClassLatency
-	client          map[string][]time.Duration
-	clientErrors    map[string]int
-	rss, peakRSS    int64
-	agentRSS        int64 // the simulated nodes' process at rest (0: nodes in skiff up)
-	agentPeakRSS    int64
-	agentCPUSeconds float64
-	nodesInUp       bool
-	heapInuse       float64
-	etcdDB          float64
-	cpuSeconds      float64
-	restart         restartTimes
-	cpuTop, heapTop string
-	failed          string
+	loadDuration      time.Duration // from the first Deployment to every pod Running
+	running           int
+	throughput        Throughput
+	creation          Throughput // pods created (by the ReplicaSet controller), sampled as throughput
+	startup           []time.Duration
+	calls             []CallLatency
+	classes           []ClassLatency
+	client            map[string][]time.Duration
+	clientErrors      map[string]int
+	rss, peakRSS      int64
+	agentRSS          int64 // the simulated nodes' process at rest (0: nodes in skiff up)
+	agentPeakRSS      int64
+	agentCPUSeconds   float64
+	nodesInUp         bool
+	heapInuse         float64
+	etcdDB            float64
+	cpuSeconds        float64
+	restart           restartTimes
+	cpuTop, heapTop   string
+	failed            string
 }
 
 type restartTimes struct {
