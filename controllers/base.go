@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -22,6 +23,8 @@ type Base struct {
 	MaxConcurrentReconciles int
 	// SkipNameValidation allows several managers with this controller in one process (tests).
 	SkipNameValidation bool
+	// Clock is the controller's time (tests give a fake one); nil is the real clock.
+	Clock clock.Clock
 }
 
 // Complete fills the unset fields from mgr (events under eventSource) and returns the options of
@@ -35,6 +38,9 @@ func (b *Base) Complete(mgr manager.Manager, eventSource string) controller.Opti
 	}
 	if b.Recorder == nil {
 		b.Recorder = mgr.GetEventRecorderFor(eventSource) //nolint:staticcheck // core/v1 events, as upstream
+	}
+	if b.Clock == nil {
+		b.Clock = clock.RealClock{}
 	}
 	if b.MaxConcurrentReconciles <= 0 {
 		b.MaxConcurrentReconciles = 5

@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/klog/v2"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -26,16 +25,11 @@ const ControllerName = "cronjob-controller"
 // Reconciler starts a CronJob's Jobs on schedule.
 type Reconciler struct {
 	controllers.Base
-	// Clock is the controller's time; nil is the real clock.
-	Clock clock.Clock
 }
 
 // SetupWithManager registers the controller with mgr: CronJobs and the Jobs they control.
 func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 	opts := r.Complete(mgr, ControllerName)
-	if r.Clock == nil {
-		r.Clock = clock.RealClock{}
-	}
 	return ctrl.ControllerManagedBy(mgr).Named("cronjob").
 		For(&batchv1.CronJob{}).
 		Owns(&batchv1.Job{}).
@@ -45,9 +39,6 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 
 // Reconcile syncs one CronJob.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-	if r.Clock == nil {
-		r.Clock = clock.RealClock{}
-	}
 	logger := klog.FromContext(ctx).WithValues("cronjob", req.NamespacedName)
 	cj := &batchv1.CronJob{}
 	if err := r.Client.Get(ctx, req.NamespacedName, cj); err != nil {

@@ -23,7 +23,7 @@ import (
 // test moves time and pokes the CronJob instead of waiting for minutes.
 func TestCronJobController(t *testing.T) {
 	clock := clocktesting.NewFakeClock(time.Now())
-	s := controllertest.Start(t, (&cronjob.Reconciler{Base: controllers.Base{SkipNameValidation: true}, Clock: clock}).SetupWithManager)
+	s := controllertest.Start(t, (&cronjob.Reconciler{Base: controllers.Base{SkipNameValidation: true, Clock: clock}}).SetupWithManager)
 	c := s.Client
 	ctx := context.Background()
 	ns := "cron"

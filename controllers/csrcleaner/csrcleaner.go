@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -87,16 +86,11 @@ func certificateNotAfter(bundle []byte) (time.Time, bool) {
 // Reconciler deletes CertificateSigningRequests past their Deadline.
 type Reconciler struct {
 	controllers.Base
-	// Clock is the controller's time; nil is the real clock.
-	Clock clock.Clock
 }
 
 // SetupWithManager registers the controller with mgr.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	opts := r.Complete(mgr, ControllerName)
-	if r.Clock == nil {
-		r.Clock = clock.RealClock{}
-	}
 	return ctrl.NewControllerManagedBy(mgr).Named("csrcleaner").For(&certificatesv1.CertificateSigningRequest{}).WithOptions(opts).Complete(r)
 }
 

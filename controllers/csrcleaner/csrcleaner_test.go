@@ -91,7 +91,7 @@ func TestCleaner(t *testing.T) {
 	ctx := context.Background()
 	clock := clocktesting.NewFakeClock(time.Now().Add(61 * time.Minute))
 	s := controllertest.Start(t, func(mgr manager.Manager) error {
-		return (&Reconciler{Base: controllers.Base{SkipNameValidation: true}, Clock: clock}).SetupWithManager(mgr)
+		return (&Reconciler{Base: controllers.Base{SkipNameValidation: true, Clock: clock}}).SetupWithManager(mgr)
 	})
 	csrs := s.Client.CertificatesV1().CertificateSigningRequests()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

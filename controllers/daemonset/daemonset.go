@@ -14,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/util/flowcontrol"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -42,8 +41,6 @@ var controllerKind = appsv1.SchemeGroupVersion.WithKind("DaemonSet")
 // Reconciler runs one pod of each DaemonSet on every eligible node.
 type Reconciler struct {
 	controllers.Base
-	// Clock judges availability (minReadySeconds) and failed-pod back-off; nil is the real clock.
-	Clock clock.Clock
 	// BurstReplicas caps creates or deletes per sync (default BurstReplicas).
 	BurstReplicas int
 
@@ -67,9 +64,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 func (r *Reconciler) defaults() {
-	if r.Clock == nil {
-		r.Clock = clock.RealClock{}
-	}
 	if r.BurstReplicas <= 0 {
 		r.BurstReplicas = BurstReplicas
 	}

@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -38,8 +37,6 @@ var (
 // allowed, the DisruptionAllowed condition, and the evictions still pending.
 type Reconciler struct {
 	controllers.Base
-	// Clock dates the expiry of status.disruptedPods; nil is the real clock.
-	Clock clock.PassiveClock
 }
 
 // SetupWithManager fills defaults and registers the controller with mgr: budgets are synced
@@ -47,9 +44,6 @@ type Reconciler struct {
 // delete followed get it reset after StalePodDisruptionTimeout.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	opts := r.Complete(mgr, ControllerName)
-	if r.Clock == nil {
-		r.Clock = clock.RealClock{}
-	}
 	if err := (&stalePods{client: r.Client, clock: r.Clock}).setup(mgr, opts); err != nil {
 		return err
 	}

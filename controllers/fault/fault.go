@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
-	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -41,8 +40,6 @@ const podPollInterval = 5 * time.Second
 // act while one targeting them is Running.
 type Reconciler struct {
 	controllers.Base
-	// Clock is the time source (real time).
-	Clock clock.Clock
 	// KillTimeout bounds how long a PodKill fault waits for its nodes (DefaultKillTimeout).
 	KillTimeout time.Duration
 }
@@ -50,9 +47,6 @@ type Reconciler struct {
 // SetupWithManager registers the controller; the manager's scheme must include chaos.skiff.dev.
 func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 	opts := r.Complete(mgr, ControllerName)
-	if r.Clock == nil {
-		r.Clock = clock.RealClock{}
-	}
 	if r.KillTimeout <= 0 {
 		r.KillTimeout = DefaultKillTimeout
 	}

@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/klog/v2"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -34,8 +33,6 @@ var controllerKind = batchv1.SchemeGroupVersion.WithKind("Job")
 // Reconciler runs Jobs' pods to completion.
 type Reconciler struct {
 	controllers.Base
-	// Clock is the controller's time; nil is the real clock.
-	Clock clock.Clock
 	// Backoff and MaxBackoff shape the delay before failed pods are replaced (zero: upstream's
 	// 10 s doubling up to 6 min); tests shorten them.
 	Backoff, MaxBackoff time.Duration
@@ -65,9 +62,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 func (r *Reconciler) defaults() {
-	if r.Clock == nil {
-		r.Clock = clock.RealClock{}
-	}
 	if r.expectations == nil {
 		r.expectations = replicaset.NewExpectations(r.Clock, replicaset.ExpectationsTimeout)
 	}

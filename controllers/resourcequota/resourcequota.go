@@ -14,7 +14,6 @@ import (
 	quota "k8s.io/apiserver/pkg/quota/v1"
 	"k8s.io/apiserver/pkg/quota/v1/generic"
 	"k8s.io/klog/v2"
-	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	ctrl "sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -39,7 +38,6 @@ type Reconciler struct {
 	controllers.Base
 	// SyncPeriod is how often every quota is recomputed even without events (default 5m).
 	SyncPeriod time.Duration
-	Clock      clock.PassiveClock
 	mapper     interface {
 		KindFor(resource schema.GroupVersionResource) (schema.GroupVersionKind, error)
 	}
@@ -51,9 +49,6 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 	opts := r.Complete(mgr, ControllerName)
 	if r.SyncPeriod <= 0 {
 		r.SyncPeriod = DefaultSyncPeriod
-	}
-	if r.Clock == nil {
-		r.Clock = clock.RealClock{}
 	}
 	r.mapper = mgr.GetRESTMapper()
 	toQuotas := handler.EnqueueRequestsFromMapFunc(r.quotasOf)

@@ -10,7 +10,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -23,16 +22,11 @@ const ControllerName = "ttl-after-finished-controller"
 // Reconciler deletes finished Jobs whose TTL has passed.
 type Reconciler struct {
 	controllers.Base
-	// Clock is the controller's time; nil is the real clock.
-	Clock clock.Clock
 }
 
 // SetupWithManager registers the controller with mgr.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	opts := r.Complete(mgr, ControllerName)
-	if r.Clock == nil {
-		r.Clock = clock.RealClock{}
-	}
 	return ctrl.NewControllerManagedBy(mgr).Named("ttlafterfinished").For(&batchv1.Job{}).WithOptions(opts).Complete(r)
 }
 
@@ -62,9 +56,6 @@ func ExpiresIn(j *batchv1.Job, now time.Time) (time.Duration, bool) {
 
 // Reconcile deletes one Job when its TTL has passed, or comes back when it will.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	if r.Clock == nil {
-		r.Clock = clock.RealClock{}
-	}
 	job := &batchv1.Job{}
 	if err := r.Client.Get(ctx, req.NamespacedName, job); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
