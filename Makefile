@@ -68,11 +68,12 @@ conformance: ## Run upstream conformance specs matching FOCUS (minus SKIP) again
 	GO="$(GO)" FOCUS='$(FOCUS)' SKIP='$(SKIP)' ./hack/conformance.sh
 
 .PHONY: bench
-bench: ## Run the benchmarks (API vs raw etcd, watch burst: forced watch closes under 5,000 pods with 20 watchers, tracing overhead on API creates and pod startup (alternating rounds off and on; CPU and wall time), ReplicaSet burst, Job completions next to it, scheduler SchedulingBasic 500 and 5000 nodes, service proxy programming, testenv start, stats of 100 pods vs idle, writes under a list flood with and without its limits, goroutines with deep stacks with and without stackgrow.Grow).
+bench: ## Run the benchmarks (API vs raw etcd, watch burst: forced watch closes under 5,000 pods with 20 watchers, tracing overhead on API creates and pod startup (alternating rounds off and on; CPU and wall time), ReplicaSet burst, Job completions next to it, scheduler SchedulingBasic 500 and 5000 nodes, service proxy programming, testenv start, stats of 100 pods vs idle, writes under a list flood with and without its limits, goroutines with deep stacks with and without stackgrow.Grow, a node's resource metrics decoded next to expfmt's parser).
 	SKIFF_BENCH_LARGE=1 $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/ ./controllers/scheduler/ ./nodeagent/proxy/ ./testenv/
 	$(GO) test -run '^$$' -bench StatsCost -benchtime 200x ./nodeagent/stats/
 	$(GO) test -run '^$$' -bench ListFlood -benchtime 1x -timeout 20m ./apiserver/
 	$(GO) test -run '^$$' -bench DeepGoroutine -benchtime 20000x ./apiserver/stackgrow/
+	$(GO) test -run '^$$' -bench DecodeScrape -benchtime 2000x ./apiserver/resourcemetrics/
 
 # Issue 17's scale run (test/scale): `skiff up --simulated-nodes SCALE_NODES`, SCALE_PODS pods
 # created by Deployments of 100, figures next to their goals and upstream's thresholds. Runs under
@@ -91,7 +92,7 @@ bench-scale-knee: ## Knee search: nodes 1k, 2k, 5k, 10k (SCALE_KNEE_STEPS) with 
 # go test -fuzz targets as package:FuzzName; `make test` runs only their seed corpora (f.Add and
 # testdata/fuzz) as plain tests, `make fuzz` fuzzes beyond them.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := ./apis:FuzzDecodeRequestBody ./apis:FuzzDecodeHorizontalPodAutoscalerV1 ./apis/validation:FuzzValidate ./nodeagent/kuberuntime:FuzzPodSpecToCRI ./nodeagent/volumes:FuzzVolumePaths
+FUZZ_TARGETS := ./apis:FuzzDecodeRequestBody ./apis:FuzzDecodeHorizontalPodAutoscalerV1 ./apis/validation:FuzzValidate ./nodeagent/kuberuntime:FuzzPodSpecToCRI ./nodeagent/volumes:FuzzVolumePaths ./apiserver/resourcemetrics:FuzzDecode
 
 .PHONY: fuzz
 fuzz: ## Fuzz each target for FUZZTIME (default 10s): request body decoding, validation, the agent's pod spec handling.

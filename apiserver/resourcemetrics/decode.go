@@ -1,14 +1,10 @@
 package resourcemetrics
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	apitypes "k8s.io/apimachinery/pkg/types"
 )
 
@@ -53,73 +49,58 @@ func (b *Batch) Merge(o *Batch) {
 // point needs both CPU and memory, else it is left out; a series without a timestamp is
 // stamped with now (the scrape's time).
 func Decode(body []byte, nodeName string, now time.Time) (*Batch, error) {
-	parser := expfmt.NewTextParser(model.LegacyValidation)
-	fams, err := parser.TextToMetricFamilies(bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("decoding resource metrics of node %s: %w", nodeName, err)
-	}
 	type partial struct {
 		Point
 		hasCPU, hasMemory bool
 	}
 	node := partial{}
 	ctrs := map[apitypes.NamespacedName]map[string]*partial{}
-	ctr := func(m *dto.Metric) *partial {
-		var ns, pod, name string
-		for _, l := range m.GetLabel() {
-			switch l.GetName() {
-			case "namespace":
-				ns = l.GetValue()
-			case "pod":
-				pod = l.GetValue()
-			case "container":
-				name = l.GetValue()
-			}
-		}
-		if ns == "" || pod == "" || name == "" {
+	ctr := func(s *sample) *partial {
+		if s.namespace == "" || s.pod == "" || s.container == "" {
 			return nil
 		}
-		key := apitypes.NamespacedName{Namespace: ns, Name: pod}
+		key := apitypes.NamespacedName{Namespace: s.namespace, Name: s.pod}
 		if ctrs[key] == nil {
 			ctrs[key] = map[string]*partial{}
 		}
-		if ctrs[key][name] == nil {
-			ctrs[key][name] = &partial{}
+		if ctrs[key][s.container] == nil {
+			ctrs[key][s.container] = &partial{}
 		}
-		return ctrs[key][name]
+		return ctrs[key][s.container]
 	}
-	stamp := func(m *dto.Metric) time.Time {
-		if m.TimestampMs == nil {
+	stamp := func(s *sample) time.Time {
+		if !s.hasTimestamp {
 			return now
 		}
-		return time.UnixMilli(m.GetTimestampMs())
+		return time.UnixMilli(s.timestampMs)
 	}
-	for name, f := range fams {
-		for _, m := range f.GetMetric() {
-			v := metricValue(m)
-			if math.IsNaN(v) || v < 0 {
-				continue
+	err := eachSample(body, func(s *sample) {
+		v := s.value
+		if math.IsNaN(v) || v < 0 {
+			return
+		}
+		switch s.name {
+		case "node_cpu_usage_seconds_total":
+			node.CumulativeCPU, node.Timestamp, node.hasCPU = uint64(v*1e9), stamp(s), true
+		case "node_memory_working_set_bytes":
+			node.Memory, node.hasMemory = uint64(v), true
+		case "container_cpu_usage_seconds_total":
+			if p := ctr(s); p != nil {
+				p.CumulativeCPU, p.Timestamp, p.hasCPU = uint64(v*1e9), stamp(s), true
 			}
-			switch name {
-			case "node_cpu_usage_seconds_total":
-				node.CumulativeCPU, node.Timestamp, node.hasCPU = uint64(v*1e9), stamp(m), true
-			case "node_memory_working_set_bytes":
-				node.Memory, node.hasMemory = uint64(v), true
-			case "container_cpu_usage_seconds_total":
-				if p := ctr(m); p != nil {
-					p.CumulativeCPU, p.Timestamp, p.hasCPU = uint64(v*1e9), stamp(m), true
-				}
-			case "container_memory_working_set_bytes":
-				if p := ctr(m); p != nil {
-					p.Memory, p.hasMemory = uint64(v), true
-				}
-			case "container_start_time_seconds":
-				if p := ctr(m); p != nil {
-					sec, frac := math.Modf(v)
-					p.StartTime = time.Unix(int64(sec), int64(frac*1e9))
-				}
+		case "container_memory_working_set_bytes":
+			if p := ctr(s); p != nil {
+				p.Memory, p.hasMemory = uint64(v), true
+			}
+		case "container_start_time_seconds":
+			if p := ctr(s); p != nil {
+				sec, frac := math.Modf(v)
+				p.StartTime = time.Unix(int64(sec), int64(frac*1e9))
 			}
 		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("decoding resource metrics of node %s: %w", nodeName, err)
 	}
 	out := NewBatch()
 	if node.hasCPU && node.hasMemory {
@@ -137,16 +118,4 @@ func Decode(body []byte, nodeName string, now time.Time) (*Batch, error) {
 		}
 	}
 	return out, nil
-}
-
-func metricValue(m *dto.Metric) float64 {
-	switch {
-	case m.Counter != nil:
-		return m.GetCounter().GetValue()
-	case m.Gauge != nil:
-		return m.GetGauge().GetValue()
-	case m.Untyped != nil:
-		return m.GetUntyped().GetValue()
-	}
-	return math.NaN()
 }

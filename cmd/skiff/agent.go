@@ -199,7 +199,8 @@ func runSimulatedAgents(ctx context.Context, out io.Writer, cfg join.Config, ser
 	if err != nil {
 		hostIP = net.ParseIP("127.0.0.1")
 	}
-	certSlots := make(chan struct{}, 16)
+	// At most 64 requests in flight (the certificates controller signs with 10 workers).
+	certSlots := make(chan struct{}, 64)
 	for i, name := range names {
 		l, err := net.Listen("tcp", net.JoinHostPort(hostIP.String(), "0"))
 		if err != nil {
