@@ -349,47 +349,52 @@ func runProbes(ctx context.Context, c kubernetes.Interface, tracker *podTracker)
 	return p
 }
 
-// leasesRenewedSince counts the node Leases renewed at or after since.
-func leasesRenewedSince(ctx context.Context, c kubernetes.Interface, since time.Time) (int, error) {
-	n := 0
-	opts := metav1.ListOptions{Limit: 1000}
+// countPaged lists page by page from opts (list returns a page's items and its continue token)
+// and counts the items, and those for which match holds.
+func countPaged[T any](ctx context.Context, opts metav1.ListOptions, list func(context.Context, metav1.ListOptions) ([]T, string, error),
+	match func(*T) bool) (matched, total int, err error) {
 	for {
-		list, err := c.CoordinationV1().Leases("kube-node-lease").List(ctx, opts)
+		items, next, err := list(ctx, opts)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
-		for i := range list.Items {
-			if renewedSince(&list.Items[i], since) {
-				n++
+		for i := range items {
+			total++
+			if match(&items[i]) {
+				matched++
 			}
 		}
-		if list.Continue == "" {
-			return n, nil
+		if next == "" {
+			return matched, total, nil
 		}
-		opts.Continue = list.Continue
+		opts.Continue = next
 	}
+}
+
+// leasesRenewedSince counts the node Leases renewed at or after since.
+func leasesRenewedSince(ctx context.Context, c kubernetes.Interface, since time.Time) (int, error) {
+	n, _, err := countPaged(ctx, metav1.ListOptions{Limit: 1000}, func(ctx context.Context, opts metav1.ListOptions) ([]coordinationv1.Lease, string, error) {
+		l, err := c.CoordinationV1().Leases("kube-node-lease").List(ctx, opts)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	}, func(l *coordinationv1.Lease) bool { return renewedSince(l, since) })
+	return n, err
 }
 
 // issuedServingCertificates counts the kubelet-serving CertificateSigningRequests that carry
 // their certificate.
 func issuedServingCertificates(ctx context.Context, c kubernetes.Interface) (int, error) {
-	n := 0
 	opts := metav1.ListOptions{Limit: 1000, FieldSelector: "spec.signerName=" + certificatesv1.KubeletServingSignerName}
-	for {
-		list, err := c.CertificatesV1().CertificateSigningRequests().List(ctx, opts)
+	n, _, err := countPaged(ctx, opts, func(ctx context.Context, opts metav1.ListOptions) ([]certificatesv1.CertificateSigningRequest, string, error) {
+		l, err := c.CertificatesV1().CertificateSigningRequests().List(ctx, opts)
 		if err != nil {
-			return 0, err
+			return nil, "", err
 		}
-		for i := range list.Items {
-			if len(list.Items[i].Status.Certificate) > 0 {
-				n++
-			}
-		}
-		if list.Continue == "" {
-			return n, nil
-		}
-		opts.Continue = list.Continue
-	}
+		return l.Items, l.Continue, nil
+	}, func(csr *certificatesv1.CertificateSigningRequest) bool { return len(csr.Status.Certificate) > 0 })
+	return n, err
 }
 
 func renewedSince(l *coordinationv1.Lease, since time.Time) bool {
@@ -399,23 +404,13 @@ func renewedSince(l *coordinationv1.Lease, since time.Time) bool {
 
 // runningPods lists every pod (paginated) and counts the Running ones.
 func runningPods(ctx context.Context, c kubernetes.Interface) (running, total int, err error) {
-	opts := metav1.ListOptions{Limit: 5000}
-	for {
-		list, err := c.CoreV1().Pods("").List(ctx, opts)
+	return countPaged(ctx, metav1.ListOptions{Limit: 5000}, func(ctx context.Context, opts metav1.ListOptions) ([]corev1.Pod, string, error) {
+		l, err := c.CoreV1().Pods("").List(ctx, opts)
 		if err != nil {
-			return 0, 0, err
+			return nil, "", err
 		}
-		for i := range list.Items {
-			total++
-			if list.Items[i].Status.Phase == corev1.PodRunning {
-				running++
-			}
-		}
-		if list.Continue == "" {
-			return running, total, nil
-		}
-		opts.Continue = list.Continue
-	}
+		return l.Items, l.Continue, nil
+	}, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
 }
 
 // metricsText is the API server's /metrics.

@@ -2,10 +2,13 @@ package scale
 
 import (
 	"bytes"
+	"context"
 	"math"
 	"strings"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func TestQuantile(t *testing.T) {
@@ -155,5 +158,19 @@ func TestWriteTable(t *testing.T) {
 	if len(lines) != 4 || strings.Join(strings.Fields(lines[2]), " ") != "nodes 5000 5000 ok 5,000" ||
 		strings.Index(lines[0], "measured") != strings.Index(lines[2], "5000") {
 		t.Errorf("table:\n%s", b.String())
+	}
+}
+
+// TestCountPaged: every page is read, its continue token passed on, matches counted.
+func TestCountPaged(t *testing.T) {
+	pages := map[string][]int{"": {1, 2, 3}, "b": {4, 5}, "c": {6}}
+	nextOf := map[string]string{"": "b", "b": "c", "c": ""}
+	var tokens []string
+	even, total, err := countPaged(context.Background(), metav1.ListOptions{Limit: 3}, func(_ context.Context, opts metav1.ListOptions) ([]int, string, error) {
+		tokens = append(tokens, opts.Continue)
+		return pages[opts.Continue], nextOf[opts.Continue], nil
+	}, func(v *int) bool { return *v%2 == 0 })
+	if err != nil || even != 3 || total != 6 || len(tokens) != 3 || tokens[1] != "b" || tokens[2] != "c" {
+		t.Errorf("countPaged = %d, %d, %v (continue tokens %q); want 3, 6", even, total, err, tokens)
 	}
 }
