@@ -80,19 +80,19 @@ func Decode(body []byte, nodeName string, now time.Time) (*Batch, error) {
 			return
 		}
 		switch s.name {
-		case "node_cpu_usage_seconds_total":
+		case nodeCPU:
 			node.CumulativeCPU, node.Timestamp, node.hasCPU = uint64(v*1e9), stamp(s), true
-		case "node_memory_working_set_bytes":
+		case nodeMemory:
 			node.Memory, node.hasMemory = uint64(v), true
-		case "container_cpu_usage_seconds_total":
+		case containerCPU:
 			if p := ctr(s); p != nil {
 				p.CumulativeCPU, p.Timestamp, p.hasCPU = uint64(v*1e9), stamp(s), true
 			}
-		case "container_memory_working_set_bytes":
+		case containerMem:
 			if p := ctr(s); p != nil {
 				p.Memory, p.hasMemory = uint64(v), true
 			}
-		case "container_start_time_seconds":
+		case containerStart:
 			if p := ctr(s); p != nil {
 				sec, frac := math.Modf(v)
 				p.StartTime = time.Unix(int64(sec), int64(frac*1e9))

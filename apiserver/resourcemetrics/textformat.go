@@ -18,14 +18,17 @@ type sample struct {
 	hasTimestamp              bool
 }
 
+// The series Decode reads (the kubelet's /metrics/resource names).
+const (
+	nodeCPU        = "node_cpu_usage_seconds_total"
+	nodeMemory     = "node_memory_working_set_bytes"
+	containerCPU   = "container_cpu_usage_seconds_total"
+	containerMem   = "container_memory_working_set_bytes"
+	containerStart = "container_start_time_seconds"
+)
+
 // wanted are the series Decode reads; other lines are skipped unparsed.
-var wanted = map[string]bool{
-	"node_cpu_usage_seconds_total":       true,
-	"node_memory_working_set_bytes":      true,
-	"container_cpu_usage_seconds_total":  true,
-	"container_memory_working_set_bytes": true,
-	"container_start_time_seconds":       true,
-}
+var wanted = map[string]bool{nodeCPU: true, nodeMemory: true, containerCPU: true, containerMem: true, containerStart: true}
 
 // eachSample calls f with each series line of body whose metric is wanted (the sample is
 // reused between calls), and fails on the first such line that is not the text format. It
