@@ -47,13 +47,13 @@ func (c *Config) extensionsConfig(etcdOpts *genericoptions.EtcdOptions) *apiexte
 	crdEtcd.StorageConfig.Codec = apiextensionsapiserver.Codecs.LegacyCodec(apiextensionsv1.SchemeGroupVersion)
 	crdEtcd.StorageConfig.EncodeVersioner = apiextensionsv1.SchemeGroupVersion
 	crdEtcd.SkipHealthEndpoints = true
-	ec.RESTOptionsGetter = c.wrapStorage(crdEtcd.CreateRESTOptionsGetter(&genericoptions.SimpleStorageFactory{StorageConfig: crdEtcd.StorageConfig}, nil))
+	ec.RESTOptionsGetter = c.wrapStorage(c.localStorage(crdEtcd.CreateRESTOptionsGetter(&genericoptions.SimpleStorageFactory{StorageConfig: crdEtcd.StorageConfig}, nil)))
 
 	return &apiextensionsapiserver.Config{
 		GenericConfig: ec,
 		ExtraConfig: apiextensionsapiserver.ExtraConfig{
 			// Custom resources' watches get their own queues too (watchbuffer).
-			CRDRESTOptionsGetter: watchbuffer.RESTOptionsGetter(c.wrapStorage(apiextensionsoptions.NewCRDRESTOptionsGetter(crdEtcd, nil, c.Generic.StorageObjectCountTracker)), c.Options.WatchQueueLength),
+			CRDRESTOptionsGetter: watchbuffer.RESTOptionsGetter(c.wrapStorage(c.localStorage(apiextensionsoptions.NewCRDRESTOptionsGetter(crdEtcd, nil, c.Generic.StorageObjectCountTracker))), c.Options.WatchQueueLength),
 			MasterCount:          1,
 			AuthResolverWrapper:  webhook.NewDefaultAuthenticationInfoResolverWrapper(nil, nil, c.Generic.LoopbackClientConfig, noopoteltrace.NewTracerProvider()),
 			// Conversion webhooks reach their Services as admission webhooks do (webhooks.go).

@@ -55,6 +55,7 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/insight/history"
 	"github.com/skiff-dev/skiff/apiserver/insight/traces"
 	"github.com/skiff-dev/skiff/apiserver/insight/ui"
+	"github.com/skiff-dev/skiff/apiserver/localstore"
 	"github.com/skiff-dev/skiff/apiserver/pki"
 	"github.com/skiff-dev/skiff/apiserver/registry"
 	admissionregistrationstorage "github.com/skiff-dev/skiff/apiserver/registry/admissionregistration"
@@ -101,6 +102,8 @@ type Config struct {
 	Aggregator  *aggregatorapiserver.Config
 	etcd        *etcd.Server
 	etcdOptions *genericoptions.EtcdOptions
+	// local is the in-process storage client of a single embedded member (nil otherwise).
+	local *localstore.Store
 	// frontProxy is the aggregator's PKI for remote APIServices (frontproxy.go).
 	frontProxy *frontProxy
 	// serviceAccounts signs and authenticates service account tokens (serviceaccounts.go).
@@ -270,6 +273,15 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 	return c, nil
 }
 
+// localStorage builds g's resources on the in-process client of the embedded member when there is
+// one (localstore).
+func (c *Config) localStorage(g generic.RESTOptionsGetter) generic.RESTOptionsGetter {
+	if c.local == nil {
+		return g
+	}
+	return c.local.Getter(g)
+}
+
 // wrapStorage wraps the storage of every resource g builds: writes record their users for
 // /insight/v1/history, and grow their goroutine's stack first (stackgrow).
 func (c *Config) wrapStorage(g generic.RESTOptionsGetter) generic.RESTOptionsGetter {
@@ -339,6 +351,11 @@ func (c *Config) applyStorage(ctx context.Context) error {
 		c.Close()
 		return fmt.Errorf("etcd storage: %w", err)
 	}
+	if c.etcd != nil && o.EtcdCluster == nil {
+		// The only member shares the process: resources reach it without gRPC (localstore).
+		c.local = localstore.New(c.etcd.LocalClient())
+	}
+	c.Generic.RESTOptionsGetter = c.localStorage(c.Generic.RESTOptionsGetter)
 	// Watches keep up with Skiff's event rate instead of the cacher's 10-event channels.
 	c.Generic.RESTOptionsGetter = watchbuffer.RESTOptionsGetter(c.Generic.RESTOptionsGetter, o.WatchQueueLength)
 	c.etcdOptions = etcdOpts
@@ -446,6 +463,10 @@ func (c *Config) ServerURL() string {
 
 // Close releases what Config() started (the embedded etcd) when the server is not started.
 func (c *Config) Close() {
+	if c.local != nil {
+		_ = c.local.Close()
+		c.local = nil
+	}
 	if c.etcd != nil {
 		c.etcd.Close()
 		c.etcd = nil

@@ -17,6 +17,7 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"k8s.io/klog/v2"
@@ -338,6 +339,10 @@ func (s *Server) waitVoter(ctx context.Context) error {
 func (s *Server) tlsCA() string      { return s.etcd.Config().PeerTLSInfo.TrustedCAFile }
 func (s *Server) clientCert() string { return s.etcd.Config().PeerTLSInfo.CertFile }
 func (s *Server) clientKey() string  { return s.etcd.Config().PeerTLSInfo.KeyFile }
+
+// LocalClient returns a client whose calls go straight to the member's v3 RPC implementation,
+// without gRPC (etcd's v3client; apiserver/localstore). The caller closes it.
+func (s *Server) LocalClient() *clientv3.Client { return v3client.New(s.etcd.Server) }
 
 // Err reports a fatal error of the running member.
 func (s *Server) Err() <-chan error { return s.etcd.Err() }
