@@ -1,6 +1,9 @@
 package apiserver
 
-import "testing"
+import (
+	"os"
+	"testing"
+)
 
 func TestGCSettings(t *testing.T) {
 	for _, tc := range []struct {
@@ -24,20 +27,52 @@ func TestGCSettings(t *testing.T) {
 }
 
 func TestMemoryLimitFor(t *testing.T) {
-	const base, mib = ControlPlaneMemoryLimit, int64(1) << 20
+	const mib = int64(1) << 20
 	for _, tc := range []struct {
-		name string
-		live int64
-		want int64
+		name          string
+		outside, live int64
+		want          int64
 	}{
-		{"small cluster: the base", 500 * mib, base},
-		{"at the crossover", 1877 * mib, base},
-		{"large cluster: live and half again", 2600 * mib, 2600*mib + 1300*mib + 256*mib},
+		{"small cluster: the target less the file-backed memory", 300 * mib, 500 * mib, ControlPlaneMemoryTarget - 300*mib},
+		{"a larger database leaves less", 700 * mib, 500 * mib, ControlPlaneMemoryTarget - 700*mib},
+		{"just under the crossover", 300 * mib, 2180 * mib, ControlPlaneMemoryTarget - 300*mib},
+		{"large cluster: live and half again", 300 * mib, 2600 * mib, 2600*mib + 1300*mib + 256*mib},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := MemoryLimitFor(base, tc.live); got != tc.want {
-				t.Errorf("MemoryLimitFor(%d MiB) = %d MiB, want %d MiB", tc.live/mib, got/mib, tc.want/mib)
+			if got := MemoryLimitFor(tc.outside, tc.live); got != tc.want {
+				t.Errorf("MemoryLimitFor(%d MiB outside, %d MiB live) = %d MiB, want %d MiB", tc.outside/mib, tc.live/mib, got/mib, tc.want/mib)
 			}
 		})
+	}
+}
+
+func TestFileBacked(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status string
+		bytes  int64
+		ok     bool
+	}{
+		{"both", "Name:\tskiff\nVmRSS:\t 3500000 kB\nRssAnon:\t 3000000 kB\nRssFile:\t  400000 kB\nRssShmem:\t     100 kB\n", (400000 + 100) << 10, true},
+		{"RssShmem missing", "RssFile:\t400000 kB\n", 0, false},
+		{"not a number", "RssFile:\tmany kB\nRssShmem:\t0 kB\n", 0, false},
+		{"empty", "", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bytes, ok := fileBacked([]byte(tc.status))
+			if bytes != tc.bytes || ok != tc.ok {
+				t.Errorf("fileBacked = %d, %v; want %d, %v", bytes, ok, tc.bytes, tc.ok)
+			}
+		})
+	}
+}
+
+func TestFileBackedOfThisProcess(t *testing.T) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes, ok := fileBacked(status); !ok || bytes <= 0 {
+		t.Errorf("fileBacked(/proc/self/status) = %d, %v; want the test binary's pages", bytes, ok)
 	}
 }
