@@ -68,12 +68,13 @@ conformance: ## Run upstream conformance specs matching FOCUS (minus SKIP) again
 	GO="$(GO)" FOCUS='$(FOCUS)' SKIP='$(SKIP)' ./hack/conformance.sh
 
 .PHONY: bench
-bench: ## Run the benchmarks (API vs raw etcd, watch burst: forced watch closes under 5,000 pods with 20 watchers, tracing overhead on API creates and pod startup (alternating rounds off and on; CPU and wall time), ReplicaSet burst, Job completions next to it, scheduler SchedulingBasic 500 and 5000 nodes, service proxy programming, testenv start, stats of 100 pods vs idle, writes under a list flood with and without its limits, goroutines with deep stacks with and without stackgrow.Grow, a node's resource metrics decoded next to expfmt's parser).
+bench: ## Run the benchmarks (API vs raw etcd, watch burst: forced watch closes under 5,000 pods with 20 watchers, tracing overhead on API creates and pod startup (alternating rounds off and on; CPU and wall time), ReplicaSet burst, Job completions next to it, scheduler SchedulingBasic 500 and 5000 nodes, service proxy programming, testenv start, stats of 100 pods vs idle, writes under a list flood with and without its limits, goroutines with deep stacks with and without stackgrow.Grow, a node's resource metrics decoded next to expfmt's parser, a Lease renewal's storage update over gRPC next to the in-process etcd client).
 	SKIFF_BENCH_LARGE=1 $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/ ./controllers/scheduler/ ./nodeagent/proxy/ ./testenv/
 	$(GO) test -run '^$$' -bench StatsCost -benchtime 200x ./nodeagent/stats/
 	$(GO) test -run '^$$' -bench ListFlood -benchtime 1x -timeout 20m ./apiserver/
 	$(GO) test -run '^$$' -bench DeepGoroutine -benchtime 20000x ./apiserver/stackgrow/
 	$(GO) test -run '^$$' -bench DecodeScrape -benchtime 2000x ./apiserver/resourcemetrics/
+	$(GO) test -run '^$$' -bench LeaseRenewal -benchtime 3000x ./apiserver/localstore/
 
 # Issue 17's scale run (test/scale): `skiff up --simulated-nodes SCALE_NODES`, SCALE_PODS pods
 # created by Deployments of 100, figures next to their goals and upstream's thresholds. Runs under
