@@ -199,13 +199,12 @@ func tolerationTime(taints []corev1.Taint, tolerations []corev1.Toleration) (d t
 
 // TerminatedPodsToDelete returns the terminated pods beyond threshold, as upstream's pod GC:
 // the oldest first, evicted ones before the rest. Pods being deleted are not counted.
-func TerminatedPodsToDelete(pods []corev1.Pod, threshold int) []*corev1.Pod {
+func TerminatedPodsToDelete(pods []*corev1.Pod, threshold int) []*corev1.Pod {
 	if threshold <= 0 {
 		return nil
 	}
 	var terminated []*corev1.Pod
-	for i := range pods {
-		p := &pods[i]
+	for _, p := range pods {
 		if (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed) && p.DeletionTimestamp == nil {
 			terminated = append(terminated, p)
 		}

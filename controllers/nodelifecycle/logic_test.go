@@ -135,13 +135,13 @@ func TestTolerationTime(t *testing.T) {
 
 func TestTerminatedPodsToDelete(t *testing.T) {
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	pod := func(name string, age int, phase corev1.PodPhase, reason string) corev1.Pod {
-		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.NewTime(base.Add(time.Duration(age) * time.Minute))},
+	pod := func(name string, age int, phase corev1.PodPhase, reason string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.NewTime(base.Add(time.Duration(age) * time.Minute))},
 			Status: corev1.PodStatus{Phase: phase, Reason: reason}}
 	}
 	deleting := pod("deleting", 0, corev1.PodSucceeded, "")
 	deleting.DeletionTimestamp = &metav1.Time{Time: base}
-	pods := []corev1.Pod{
+	pods := []*corev1.Pod{
 		pod("running", 0, corev1.PodRunning, ""),
 		pod("old-ok", 1, corev1.PodSucceeded, ""),
 		pod("new-failed", 5, corev1.PodFailed, ""),
