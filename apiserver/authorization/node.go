@@ -129,7 +129,7 @@ func (n *Node) Authorize(ctx context.Context, a authorizer.Attributes) (authoriz
 	if a.IsResourceRequest() && a.GetAPIGroup() == coordinationv1.GroupName && a.GetResource() == "leases" {
 		return authorizeLease(node, a)
 	}
-	if RulesAllow(a, NodeRules()...) {
+	if RulesAllow(a, nodeRules...) {
 		return authorizer.DecisionAllow, "", nil
 	}
 	return authorizer.DecisionNoOpinion, "", nil
@@ -321,6 +321,18 @@ func contains(list []string, s string) bool {
 // the NetworkPolicy and namespace reads of its NetworkPolicy enforcer, what the node's
 // local-path provisioner needs and the reads of its ingress controller.
 func NodeRules() []rbacv1.PolicyRule {
+	out := make([]rbacv1.PolicyRule, len(nodeRules))
+	for i := range nodeRules {
+		nodeRules[i].DeepCopyInto(&out[i])
+	}
+	return out
+}
+
+// nodeRules are NodeRules, built once: the authorizer reads them for most of a node's requests
+// besides their Lease renewals.
+var nodeRules = buildNodeRules()
+
+func buildNodeRules() []rbacv1.PolicyRule {
 	read := []string{"get", "list", "watch"}
 	return []rbacv1.PolicyRule{
 		{Verbs: []string{"create"}, APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"tokenreviews"}},
