@@ -626,14 +626,7 @@ func cachedObjects[T any, L any, PL interface {
 	client.ObjectList
 }](ctx context.Context, reader client.Reader, store toolscache.Store) ([]*T, error) {
 	if store != nil {
-		objs := store.List()
-		out := make([]*T, 0, len(objs))
-		for _, o := range objs {
-			if t, ok := o.(*T); ok {
-				out = append(out, t)
-			}
-		}
-		return out, nil
+		return ofType[T](store.List()), nil
 	}
 	list := PL(new(L))
 	if err := reader.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
@@ -643,11 +636,16 @@ func cachedObjects[T any, L any, PL interface {
 	if err != nil {
 		return nil, err
 	}
+	return ofType[T](items), nil
+}
+
+// ofType are the items that are *T.
+func ofType[T any, E any](items []E) []*T {
 	out := make([]*T, 0, len(items))
 	for _, o := range items {
 		if t, ok := any(o).(*T); ok {
 			out = append(out, t)
 		}
 	}
-	return out, nil
+	return out
 }
