@@ -61,7 +61,7 @@ func MemoryLimitFor(outside, live int64) int64 {
 }
 
 // followMemory sets the memory limit from the process's file-backed memory and the live heap,
-// every 5 s; initial stands while the former cannot be read (outside Linux).
+// every 5 s, starting from initial.
 func followMemory(ctx context.Context, initial int64) {
 	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	tick := time.NewTicker(5 * time.Second)
@@ -73,13 +73,12 @@ func followMemory(ctx context.Context, initial int64) {
 			return
 		case <-tick.C:
 		}
-		status, err := os.ReadFile("/proc/self/status")
-		if err != nil {
-			continue
-		}
-		outside, ok := fileBacked(status)
-		if !ok {
-			continue
+		// Where it cannot be read, the initial limit's share of the target is assumed.
+		outside := ControlPlaneMemoryTarget - initial
+		if status, err := os.ReadFile("/proc/self/status"); err == nil {
+			if b, ok := fileBacked(status); ok {
+				outside = b
+			}
 		}
 		metrics.Read(sample)
 		if sample[0].Value.Kind() != metrics.KindUint64 {

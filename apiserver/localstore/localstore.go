@@ -43,7 +43,7 @@ func New(client *clientv3.Client) *Store {
 	return &Store{client: kc}
 }
 
-// Close stops the compactors and the client.
+// Close stops the compactor and the client.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.stop != nil {
