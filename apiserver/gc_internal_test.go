@@ -35,8 +35,8 @@ func TestMemoryLimitFor(t *testing.T) {
 	}{
 		{"small cluster: the target less the file-backed memory", 300 * mib, 500 * mib, ControlPlaneMemoryTarget - 300*mib},
 		{"a larger database leaves less", 700 * mib, 500 * mib, ControlPlaneMemoryTarget - 700*mib},
-		{"just under the crossover", 300 * mib, 2180 * mib, ControlPlaneMemoryTarget - 300*mib},
-		{"large cluster: live and half again", 300 * mib, 2600 * mib, 2600*mib + 1300*mib + 256*mib},
+		{"just under the crossover", 300 * mib, 2600 * mib, ControlPlaneMemoryTarget - 300*mib},
+		{"large cluster: live and a quarter again", 300 * mib, 3000 * mib, 3000*mib + 750*mib + 256*mib},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := MemoryLimitFor(tc.outside, tc.live); got != tc.want {
