@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -96,12 +97,69 @@ func NewManager(cfg *rest.Config, o Options) (manager.Manager, error) {
 		HealthProbeBindAddress: o.HealthProbeBindAddress,
 		// No controller reads managed fields: dropping them from the cache saves a third of
 		// a pod's memory (issue 17: 50,000 pods); an update without them keeps the server's.
-		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache:    cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		NewCache: newStoppableCache,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating controller manager: %w", err)
 	}
 	return mgr, nil
+}
+
+// Run runs mgr (from NewManager) until ctx ends, as mgr.Start does, except that it also
+// returns when ctx ends before the caches synced (stoppableCache).
+func Run(ctx context.Context, mgr manager.Manager) error {
+	if c, ok := mgr.GetCache().(*stoppableCache); ok {
+		defer context.AfterFunc(ctx, c.stop)()
+	}
+	return mgr.Start(ctx)
+}
+
+// newStoppableCache is controller-runtime's cache, whose wait for its informers' sync Run ends
+// with the manager's context (stoppableCache).
+func newStoppableCache(cfg *rest.Config, o cache.Options) (cache.Cache, error) {
+	c, err := cache.New(cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	return &stoppableCache{Cache: c, stopped: make(chan struct{})}, nil
+}
+
+// stoppableCache reports its caches synced once the manager's context ended (Run), as well as
+// when they synced. The manager (controller-runtime v0.25) waits for that report, with a
+// context of its own, in a loop that does not end with the manager's context: a manager
+// stopped before its caches synced spun a core and never returned
+// (kubernetes-sigs/controller-runtime#3440). That happened at scale (issue 17): stopping skiff
+// up while a new leader-election term's controllers still listed 50,000 pods hung the process,
+// and a Lease lost then would have kept the next term from starting. A controller's source
+// that reads the report after the end still fails, on its own handler's sync.
+type stoppableCache struct {
+	cache.Cache
+	stopped  chan struct{}
+	stopOnce sync.Once
+}
+
+func (c *stoppableCache) stop() { c.stopOnce.Do(func() { close(c.stopped) }) }
+
+func (c *stoppableCache) WaitForCacheSync(ctx context.Context) bool {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-c.stopped:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if c.Cache.WaitForCacheSync(ctx) {
+		return true
+	}
+	select {
+	case <-c.stopped:
+		return true
+	default:
+		return false
+	}
 }
 
 // ownAPIWarnings logs the API's warnings to the controllers' clients, except the deprecation

@@ -379,7 +379,7 @@ func startControllers(ctx context.Context, cfg *rest.Config, o options, run func
 			return nil, fmt.Errorf("informer for %T: %w", obj, err)
 		}
 	}
-	run("controller manager", mgr.Start)
+	run("controller manager", func(ctx context.Context) error { return controllers.Run(ctx, mgr) })
 	return mgr.Elected(), nil
 }
 

@@ -52,7 +52,7 @@ func startCluster(t *testing.T) (*apiservertest.Server, *pki.CA) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
+	go func() { done <- controllers.Run(ctx, mgr) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -210,7 +210,7 @@ func runManager(ctx context.Context, cfg *rest.Config, c Config) error {
 	if err := Setup(mgr, c); err != nil {
 		return err
 	}
-	if err := mgr.Start(ctx); err != nil {
+	if err := controllers.Run(ctx, mgr); err != nil {
 		return fmt.Errorf("controller manager: %w", err)
 	}
 	return nil

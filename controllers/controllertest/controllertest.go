@@ -40,7 +40,7 @@ func StartManager(t testing.TB, s *apiservertest.Server, setups ...Setup) (stop 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
+	go func() { done <- controllers.Run(ctx, mgr) }()
 	stopped := false
 	stop = func() {
 		if stopped {

@@ -128,7 +128,7 @@ func runSchedulingBasic(b *testing.B, numNodes, numPods int) basicResult {
 	done := make(chan error, 1)
 	stopProfile := startWindowProfile(b)
 	b.StartTimer()
-	go func() { done <- mgr.Start(mctx) }()
+	go func() { done <- controllers.Run(mctx, mgr) }()
 	// The window starts when the caches have synced, that is when the scheduler can start:
 	// with each binding in a goroutine of its own, many are in flight before the first one
 	// completes, so a window from the first binding to the last left their work out.
