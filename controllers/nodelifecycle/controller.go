@@ -12,7 +12,6 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -83,7 +82,7 @@ type Controller struct {
 	reader    client.Reader
 	informers cache.Informers
 	// podStore and nodeStore are the informers' stores, which the periodic sweeps read in
-	// place (cachedObjects).
+	// place (ofType).
 	podStore, nodeStore toolscache.Store
 
 	nodeRecorder, taintRecorder record.EventRecorder
@@ -199,7 +198,12 @@ func (c *Controller) Start(ctx context.Context) error {
 		return err
 	}
 	defer func() { _ = nodeInf.RemoveEventHandler(nodeReg); _ = podInf.RemoveEventHandler(podReg) }()
-	c.podStore, c.nodeStore = storeOf(podInf), storeOf(nodeInf)
+	if c.podStore, err = storeOf(podInf); err != nil {
+		return err
+	}
+	if c.nodeStore, err = storeOf(nodeInf); err != nil {
+		return err
+	}
 	if !toolscache.WaitForCacheSync(ctx.Done(), nodeReg.HasSynced, podReg.HasSynced) {
 		return ctx.Err()
 	}
@@ -268,10 +272,7 @@ func (c *Controller) enqueuePod(obj any) {
 func (c *Controller) monitor(ctx context.Context) {
 	// The cache's objects, read only: a copy of every Node every period was most of this
 	// controller's cost at 5,000 nodes (issue 17).
-	nodes, err := cachedObjects[corev1.Node, corev1.NodeList](ctx, c.reader, c.nodeStore)
-	if err != nil {
-		return
-	}
+	nodes := ofType[corev1.Node](c.nodeStore.List())
 	now := c.cfg.Clock.Now()
 	seen := map[string]bool{}
 	for _, node := range nodes {
@@ -550,14 +551,8 @@ func (c *Controller) collectOrphan(ctx context.Context, pod *corev1.Pod) error {
 func (c *Controller) gcOrphans(ctx context.Context) {
 	// The cache's objects, read only (every pod of the cluster deep-copied each round was
 	// 120 MB of garbage at 20,000 pods, and a list of their structs still 26 MB).
-	pods, err := cachedObjects[corev1.Pod, corev1.PodList](ctx, c.reader, c.podStore)
-	if err != nil {
-		return
-	}
-	nodes, err := cachedObjects[corev1.Node, corev1.NodeList](ctx, c.reader, c.nodeStore)
-	if err != nil {
-		return
-	}
+	pods := ofType[corev1.Pod](c.podStore.List())
+	nodes := ofType[corev1.Node](c.nodeStore.List())
 	have := make(map[string]bool, len(nodes))
 	for _, n := range nodes {
 		have[n.Name] = true
@@ -609,34 +604,14 @@ func (c *Controller) patchCondition(ctx context.Context, pod *corev1.Pod, cond c
 
 func ptr[T any](v T) *T { return &v }
 
-// storeOf is inf's store when inf is client-go's shared informer (controller-runtime's cache
-// hands those out), nil otherwise.
-func storeOf(inf cache.Informer) toolscache.Store {
-	if s, ok := inf.(toolscache.SharedIndexInformer); ok {
-		return s.GetStore()
+// storeOf is inf's store: controller-runtime's cache hands out client-go's shared informers,
+// whose stores the sweeps read in place.
+func storeOf(inf cache.Informer) (toolscache.Store, error) {
+	s, ok := inf.(toolscache.SharedIndexInformer)
+	if !ok {
+		return nil, fmt.Errorf("node lifecycle: informer %T is not client-go's shared informer", inf)
 	}
-	return nil
-}
-
-// cachedObjects are the cached objects of one type, read only: the store's own pointers when
-// there is a store, else a list from reader without deep copies (its items are still copied
-// into the list, a struct per object).
-func cachedObjects[T any, L any, PL interface {
-	*L
-	client.ObjectList
-}](ctx context.Context, reader client.Reader, store toolscache.Store) ([]*T, error) {
-	if store != nil {
-		return ofType[T](store.List()), nil
-	}
-	list := PL(new(L))
-	if err := reader.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
-	items, err := meta.ExtractList(list)
-	if err != nil {
-		return nil, err
-	}
-	return ofType[T](items), nil
+	return s.GetStore(), nil
 }
 
 // ofType are the items that are *T.

@@ -1,7 +1,6 @@
 package nodelifecycle
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -9,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 func nodeWith(ready corev1.ConditionStatus, mods ...func(*corev1.Node)) *corev1.Node {
@@ -170,51 +168,22 @@ func TestTerminatedPodsToDelete(t *testing.T) {
 	}
 }
 
-// podsReader is a client.Reader that lists pods.
-type podsReader struct {
-	client.Reader
-	pods []corev1.Pod
-}
-
-func (r podsReader) List(_ context.Context, list client.ObjectList, _ ...client.ListOption) error {
-	list.(*corev1.PodList).Items = r.pods
-	return nil
-}
-
-func TestCachedObjects(t *testing.T) {
+func TestOfType(t *testing.T) {
 	a := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "a"}}
 	b := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "b"}}
 	store := toolscache.NewStore(toolscache.MetaNamespaceKeyFunc)
-	for _, p := range []*corev1.Pod{a, b} {
-		if err := store.Add(p); err != nil {
+	for _, o := range []any{a, b, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n"}}} {
+		if err := store.Add(o); err != nil {
 			t.Fatal(err)
 		}
 	}
-	t.Run("the store's own objects", func(t *testing.T) {
-		pods, err := cachedObjects[corev1.Pod, corev1.PodList](context.Background(), nil, store)
-		if err != nil {
-			t.Fatal(err)
+	pods := ofType[corev1.Pod](store.List())
+	if len(pods) != 2 {
+		t.Fatalf("got %d pods, want 2 (the Node left out)", len(pods))
+	}
+	for _, p := range pods {
+		if p != a && p != b {
+			t.Errorf("pod %s is a copy, want the store's object", p.Name)
 		}
-		if len(pods) != 2 {
-			t.Fatalf("got %d pods, want 2", len(pods))
-		}
-		for _, p := range pods {
-			if p != a && p != b {
-				t.Errorf("pod %s is a copy, want the store's object", p.Name)
-			}
-		}
-	})
-	t.Run("a list from the reader without a store", func(t *testing.T) {
-		pods, err := cachedObjects[corev1.Pod, corev1.PodList](context.Background(), podsReader{pods: []corev1.Pod{*a, *b}}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		for _, p := range pods {
-			names = append(names, p.Name)
-		}
-		if got := fmt.Sprint(names); got != "[a b]" {
-			t.Errorf("pods = %s, want [a b]", got)
-		}
-	})
+	}
 }
