@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -23,6 +24,41 @@ func main() {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
 	}
+}
+
+// startProfileEnv names a file for a CPU profile of the process's start, from the control plane's
+// start until it is ready (stopStartProfile) or fails: what a restart of a large
+// cluster spends its time on (test/scale). Unset, nothing is profiled.
+const startProfileEnv = "SKIFF_START_CPU_PROFILE"
+
+var startProfileFile *os.File
+
+func startProfile() {
+	path := os.Getenv(startProfileEnv)
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", startProfileEnv, err)
+		return
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", startProfileEnv, err)
+		f.Close()
+		return
+	}
+	startProfileFile = f
+}
+
+// stopStartProfile ends the profile startProfile began, if any.
+func stopStartProfile() {
+	if startProfileFile == nil {
+		return
+	}
+	pprof.StopCPUProfile()
+	startProfileFile.Close()
+	startProfileFile = nil
 }
 
 func newRootCommand() *cobra.Command {

@@ -104,6 +104,8 @@ func newServerCommand() *cobra.Command {
 // run starts the API server, then the controllers and any extras, and blocks until the context
 // ends or one of them fails.
 func (p *controlPlane) run(ctx context.Context, cmd *cobra.Command) error {
+	startProfile()
+	defer stopStartProfile()
 	apiserver.TuneGC(ctx)
 	if err := p.controllers.NodeIPAM.Validate(); err != nil {
 		return err
@@ -159,6 +161,7 @@ func (p *controlPlane) run(ctx context.Context, cmd *cobra.Command) error {
 	for _, run := range p.extra {
 		g.Go(func() error { return run(gctx, cfg) })
 	}
+	stopStartProfile()
 	fmt.Fprintf(cmd.OutOrStdout(), "Skiff is ready. Kubeconfig: %s\n  export KUBECONFIG=%s\n", cfg.AdminKubeconfig, cfg.AdminKubeconfig)
 	err = g.Wait()
 	klog.FromContext(ctx).Info("Stopped")

@@ -114,10 +114,14 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) tail(n int) string {
+func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := l.b.String()
+	return l.b.String()
+}
+
+func (l *lockedBuffer) tail(n int) string {
+	s := l.String()
 	if len(s) > n {
 		s = s[len(s)-n:]
 	}

@@ -92,6 +92,9 @@ type result struct {
 type restartTimes struct {
 	done                                 bool
 	ready, readyz, nodes, pods, stopTook time.Duration
+	// etcdReady and apiReady are when skiff up reported its etcd and its API server ready
+	// (its progress lines), 0 when it did not.
+	etcdReady, apiReady time.Duration
 }
 
 // TestScale is issue 17's scale run: skiff up with SCALE_NODES simulated nodes (default
@@ -461,6 +464,8 @@ func run(t *testing.T, bin string, s settings) (r result) {
 		}
 	}()
 	r.restart.ready = time.Since(start)
+	r.restart.etcdReady = progressAt(c.log.String(), "etcd is ready")
+	r.restart.apiReady = progressAt(c.log.String(), "API server is ready")
 	if err := poll.Wait(ctx2, 10*time.Minute, func() error {
 		_, err := c.client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx2)
 		return err
@@ -490,6 +495,21 @@ func run(t *testing.T, bin string, s settings) (r result) {
 	r.restart.pods = time.Since(start)
 	r.restart.done = true
 	return r
+}
+
+// progressAt is when skiff up's progress line with the given text says it happened (its
+// "  2.4s  etcd is ready; ..." lines in log), 0 when log has no such line.
+func progressAt(log, text string) time.Duration {
+	for _, line := range strings.Split(log, "\n") {
+		at, rest, ok := strings.Cut(strings.TrimSpace(line), "s  ")
+		if !ok || !strings.HasPrefix(rest, text) {
+			continue
+		}
+		if v, err := strconv.ParseFloat(at, 64); err == nil {
+			return time.Duration(v * float64(time.Second))
+		}
+	}
+	return 0
 }
 
 // profileTop fetches a pprof profile from the API server (cluster-admin: /debug/pprof is a
@@ -581,6 +601,7 @@ func report(r result) []Row {
 	if r.restart.done {
 		rows = append(rows,
 			Row{Figure: "restart: stop", Measured: r.restart.stopTook.Round(100 * time.Millisecond).String()},
+			Row{Figure: "restart: etcd ready / API server ready (skiff up's steps)", Measured: r.restart.etcdReady.Round(100*time.Millisecond).String() + " / " + r.restart.apiReady.Round(100*time.Millisecond).String()},
 			Row{Figure: "restart: 'Skiff is ready.' / readyz", Measured: r.restart.ready.Round(100*time.Millisecond).String() + " / " + r.restart.readyz.Round(100*time.Millisecond).String()},
 			Row{Figure: "restart: every node Lease renewed", Measured: r.restart.nodes.Round(100 * time.Millisecond).String()},
 			Row{Figure: "restart: every pod listed Running", Measured: r.restart.pods.Round(100 * time.Millisecond).String(), Goal: "< 60 s",

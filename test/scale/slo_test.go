@@ -174,3 +174,20 @@ func TestCountPaged(t *testing.T) {
 		t.Errorf("countPaged = %d, %d, %v (continue tokens %q); want 3, 6", even, total, err, tokens)
 	}
 }
+
+func TestProgressAt(t *testing.T) {
+	log := "  0.0s  Starting etcd (data in /d)\n  3.3s  etcd is ready; starting the API server\n" +
+		"some log line about the API server is ready\n 62.8s  API server is ready on https://127.0.0.1:1\n"
+	for _, tc := range []struct {
+		text string
+		want time.Duration
+	}{
+		{"etcd is ready", 3300 * time.Millisecond},
+		{"API server is ready", 62800 * time.Millisecond},
+		{"Cluster DNS is serving", 0},
+	} {
+		if got := progressAt(log, tc.text); got != tc.want {
+			t.Errorf("progressAt(%q) = %v, want %v", tc.text, got, tc.want)
+		}
+	}
+}
