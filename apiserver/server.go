@@ -720,10 +720,18 @@ func (s *Server) waitReady(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	logger := klog.FromContext(ctx)
+	var failing string
 	for {
 		body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		if err == nil && string(body) == "ok" {
 			return nil
+		}
+		// Which checks hold readiness back, each time they change: a large cluster's start
+		// spends most of its time here (issue 17).
+		if f := failingChecks(body); f != failing {
+			failing = f
+			logger.Info("API server not ready yet", "failing", f)
 		}
 		select {
 		case <-ctx.Done():
@@ -731,6 +739,19 @@ func (s *Server) waitReady(ctx context.Context) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// failingChecks are the names of the failed checks in a /readyz response ("[-]name failed:
+// ..." lines), space-separated.
+func failingChecks(body []byte) string {
+	var names []string
+	for _, line := range strings.Split(string(body), "\n") {
+		if rest, ok := strings.CutPrefix(line, "[-]"); ok {
+			name, _, _ := strings.Cut(rest, " ")
+			names = append(names, name)
+		}
+	}
+	return strings.Join(names, " ")
 }
 
 // installVersion replaces the generic /version route, whose git version comes from linker flags,
