@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -160,56 +161,6 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 	cfg.Dir = c.Dir
 	// Nothing is acknowledged before it is on disk: etcd fsyncs its WAL before it answers.
 	cfg.UnsafeNoFsync = false
-	clientPort, peerPort := c.ClientPort, c.PeerPort
-	var err error
-	if clientPort == 0 {
-		if clientPort, err = freePort(); err != nil {
-			return nil, err
-		}
-	}
-	if peerPort == 0 {
-		if peerPort, err = freePort(); err != nil {
-			return nil, err
-		}
-	}
-	loopback := net.ParseIP("127.0.0.1")
-	client := ClientInfo{}
-	if cl := c.Cluster; cl != nil {
-		adv := cl.AdvertiseIP
-		if adv == nil {
-			adv = loopback
-		}
-		local := url.URL{Scheme: "https", Host: net.JoinHostPort(loopback.String(), strconv.Itoa(clientPort))}
-		cu := url.URL{Scheme: "https", Host: net.JoinHostPort(adv.String(), strconv.Itoa(clientPort))}
-		pu := url.URL{Scheme: "https", Host: net.JoinHostPort(adv.String(), strconv.Itoa(peerPort))}
-		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{local}, []url.URL{cu}
-		if !adv.IsLoopback() {
-			cfg.ListenClientUrls = append(cfg.ListenClientUrls, cu)
-		}
-		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{pu}, []url.URL{pu}
-		ti := transport.TLSInfo{CertFile: cl.MemberCertFile, KeyFile: cl.MemberKeyFile, TrustedCAFile: cl.CAFile, ClientCertAuth: true}
-		cfg.ClientTLSInfo, cfg.PeerTLSInfo = ti, ti
-		cfg.InitialCluster = cl.InitialCluster
-		if cfg.InitialCluster == "" {
-			cfg.InitialCluster = c.Name + "=" + pu.String()
-		}
-		cfg.InitialClusterToken = "skiff"
-		cfg.ClusterState = embed.ClusterStateFlagNew
-		if cl.Existing {
-			cfg.ClusterState = embed.ClusterStateFlagExisting
-		}
-		// Members on one machine (tests) and on a LAN: upstream's defaults (100 ms heartbeat,
-		// 1 s election timeout) let a new leader be elected within seconds of a member's loss.
-		cfg.StrictReconfigCheck = true
-		client = ClientInfo{Endpoints: []string{local.String()}, CAFile: cl.CAFile, CertFile: cl.ClientCertFile, KeyFile: cl.ClientKeyFile}
-	} else {
-		cu := url.URL{Scheme: "http", Host: net.JoinHostPort(loopback.String(), strconv.Itoa(clientPort))}
-		pu := url.URL{Scheme: "http", Host: net.JoinHostPort(loopback.String(), strconv.Itoa(peerPort))}
-		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{cu}, []url.URL{cu}
-		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{pu}, []url.URL{pu}
-		cfg.InitialCluster = cfg.InitialClusterFromName(c.Name)
-		client = ClientInfo{Endpoints: []string{cu.String()}}
-	}
 	cfg.AutoCompactionMode = "periodic"
 	cfg.AutoCompactionRetention = "5m"
 	cfg.QuotaBackendBytes = 8 << 30
@@ -225,7 +176,28 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 		return nil, err
 	}
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(logger)
-	e, err := embed.StartEtcd(cfg)
+	var e *embed.Etcd
+	var client ClientInfo
+	for attempt := 1; ; attempt++ {
+		clientPort, peerPort := c.ClientPort, c.PeerPort
+		if clientPort == 0 {
+			if clientPort, err = pickPort(); err != nil {
+				return nil, err
+			}
+		}
+		if peerPort == 0 {
+			if peerPort, err = pickPort(); err != nil {
+				return nil, err
+			}
+		}
+		client = listenOn(cfg, c, clientPort, peerPort)
+		e, err = embed.StartEtcd(cfg)
+		// A port found free can be taken before etcd listens on it (tests in parallel
+		// processes): ports of its own choosing are chosen again.
+		if err == nil || attempt == 5 || !errors.Is(err, syscall.EADDRINUSE) || (c.ClientPort != 0 && c.PeerPort != 0) {
+			break
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("starting embedded etcd in %s: %w", c.Dir, err)
 	}
@@ -268,6 +240,50 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 		}
 	}
 	return s, nil
+}
+
+// listenOn sets cfg's client and peer URLs for c on the two ports and returns how clients
+// reach the member.
+func listenOn(cfg *embed.Config, c Config, clientPort, peerPort int) ClientInfo {
+	loopback := net.ParseIP("127.0.0.1")
+	var client ClientInfo
+	if cl := c.Cluster; cl != nil {
+		adv := cl.AdvertiseIP
+		if adv == nil {
+			adv = loopback
+		}
+		local := url.URL{Scheme: "https", Host: net.JoinHostPort(loopback.String(), strconv.Itoa(clientPort))}
+		cu := url.URL{Scheme: "https", Host: net.JoinHostPort(adv.String(), strconv.Itoa(clientPort))}
+		pu := url.URL{Scheme: "https", Host: net.JoinHostPort(adv.String(), strconv.Itoa(peerPort))}
+		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{local}, []url.URL{cu}
+		if !adv.IsLoopback() {
+			cfg.ListenClientUrls = append(cfg.ListenClientUrls, cu)
+		}
+		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{pu}, []url.URL{pu}
+		ti := transport.TLSInfo{CertFile: cl.MemberCertFile, KeyFile: cl.MemberKeyFile, TrustedCAFile: cl.CAFile, ClientCertAuth: true}
+		cfg.ClientTLSInfo, cfg.PeerTLSInfo = ti, ti
+		cfg.InitialCluster = cl.InitialCluster
+		if cfg.InitialCluster == "" {
+			cfg.InitialCluster = c.Name + "=" + pu.String()
+		}
+		cfg.InitialClusterToken = "skiff"
+		cfg.ClusterState = embed.ClusterStateFlagNew
+		if cl.Existing {
+			cfg.ClusterState = embed.ClusterStateFlagExisting
+		}
+		// Members on one machine (tests) and on a LAN: upstream's defaults (100 ms heartbeat,
+		// 1 s election timeout) let a new leader be elected within seconds of a member's loss.
+		cfg.StrictReconfigCheck = true
+		client = ClientInfo{Endpoints: []string{local.String()}, CAFile: cl.CAFile, CertFile: cl.ClientCertFile, KeyFile: cl.ClientKeyFile}
+	} else {
+		cu := url.URL{Scheme: "http", Host: net.JoinHostPort(loopback.String(), strconv.Itoa(clientPort))}
+		pu := url.URL{Scheme: "http", Host: net.JoinHostPort(loopback.String(), strconv.Itoa(peerPort))}
+		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{cu}, []url.URL{cu}
+		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{pu}, []url.URL{pu}
+		cfg.InitialCluster = cfg.InitialClusterFromName(c.Name)
+		client = ClientInfo{Endpoints: []string{cu.String()}}
+	}
+	return client
 }
 
 // promote turns this learner into a voting member through the other members, retrying while
@@ -466,6 +482,9 @@ func newLogger(file string) (*zap.Logger, error) {
 	}
 	return l, nil
 }
+
+// pickPort is freePort; tests replace it.
+var pickPort = freePort
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -124,3 +124,31 @@ func TestClusterMemberSnapshotRestore(t *testing.T) {
 		t.Errorf("restored revision %d, want at least %d (bumped)", got.Header.Revision, lastRev+RestoreBump)
 	}
 }
+
+// TestStartChoosesPortsAgain: a port found free but taken before etcd listens (another test
+// process) is chosen again instead of failing the start.
+func TestStartChoosesPortsAgain(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	picks := 0
+	pickPort = func() (int, error) {
+		picks++
+		if picks == 1 {
+			return taken.Addr().(*net.TCPAddr).Port, nil
+		}
+		return freePort()
+	}
+	defer func() { pickPort = freePort }()
+	dir := t.TempDir()
+	s, err := Start(context.Background(), Config{Dir: filepath.Join(dir, "etcd"), LogFile: filepath.Join(dir, "etcd.log"), ForTests: true})
+	if err != nil {
+		t.Fatalf("start with a taken port: %v", err)
+	}
+	defer s.Close()
+	if picks != 4 {
+		t.Errorf("ports picked %d times, want 4 (two for the failed start, two again)", picks)
+	}
+}
