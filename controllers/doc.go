@@ -7,5 +7,6 @@
 // AdoptPatch and ReleasePatch (upstream's ControllerRefManager decisions), PodHandler,
 // PodControllerIndex with PodsControlledBy (a controller's pods and the orphans, read from the
 // cache without copies, as upstream's PodControllerUIDIndex), and Written (a controller's own
-// last write, newer than a lagging cache). The manager's cache keeps no managed fields.
+// last write, newer than a lagging cache). The manager's cache keeps no managed fields; Run runs
+// a manager from NewManager so that it also returns when stopped before its caches synced.
 package controllers
