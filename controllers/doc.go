@@ -8,5 +8,6 @@
 // PodControllerIndex with PodsControlledBy (a controller's pods and the orphans, read from the
 // cache without copies, as upstream's PodControllerUIDIndex), and Written (a controller's own
 // last write, newer than a lagging cache). The manager's cache keeps no managed fields; Run runs
-// a manager from NewManager so that it also returns when stopped before its caches synced.
+// a manager from NewManager so that it also returns when stopped before its caches synced, and
+// its informers list instead of streaming when the API server's watch cache lags (watchlist.go).
 package controllers
