@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -123,7 +122,8 @@ func newStoppableCache(cfg *rest.Config, o cache.Options) (cache.Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stoppableCache{Cache: c, stopped: make(chan struct{})}, nil
+	stopped, stop := context.WithCancel(context.Background())
+	return &stoppableCache{Cache: c, stopped: stopped, stop: stop}, nil
 }
 
 // stoppableCache reports its caches synced once the manager's context ended (Run), as well as
@@ -136,31 +136,16 @@ func newStoppableCache(cfg *rest.Config, o cache.Options) (cache.Cache, error) {
 // that reads the report after the end still fails, on its own handler's sync.
 type stoppableCache struct {
 	cache.Cache
-	stopped  chan struct{}
-	stopOnce sync.Once
+	// stopped ends when Run's context does (stop).
+	stopped context.Context
+	stop    context.CancelFunc
 }
-
-func (c *stoppableCache) stop() { c.stopOnce.Do(func() { close(c.stopped) }) }
 
 func (c *stoppableCache) WaitForCacheSync(ctx context.Context) bool {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() {
-		select {
-		case <-c.stopped:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	if c.Cache.WaitForCacheSync(ctx) {
-		return true
-	}
-	select {
-	case <-c.stopped:
-		return true
-	default:
-		return false
-	}
+	defer context.AfterFunc(c.stopped, cancel)()
+	return c.Cache.WaitForCacheSync(ctx) || c.stopped.Err() != nil
 }
 
 // ownAPIWarnings logs the API's warnings to the controllers' clients, except the deprecation
