@@ -464,8 +464,9 @@ func run(t *testing.T, bin string, s settings) (r result) {
 		}
 	}()
 	r.restart.ready = time.Since(start)
-	r.restart.etcdReady = progressAt(c.log.String(), "etcd is ready")
-	r.restart.apiReady = progressAt(c.log.String(), "API server is ready")
+	upLog := c.log.String()
+	r.restart.etcdReady = progressAt(upLog, "etcd is ready")
+	r.restart.apiReady = progressAt(upLog, "API server is ready")
 	if err := poll.Wait(ctx2, 10*time.Minute, func() error {
 		_, err := c.client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx2)
 		return err
