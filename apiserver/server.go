@@ -82,6 +82,7 @@ import (
 	"github.com/skiff-dev/skiff/apiserver/resourcemetrics"
 	"github.com/skiff-dev/skiff/apiserver/stackgrow"
 	"github.com/skiff-dev/skiff/apiserver/watchbuffer"
+	"github.com/skiff-dev/skiff/streaminglists"
 )
 
 // SystemNamespaces exist from the first start and cannot be deleted.
@@ -215,6 +216,9 @@ func (o *Options) Config(ctx context.Context) (*Config, error) {
 	if err := gc.Authentication.ApplyClientCert(clientCA, gc.SecureServing); err != nil {
 		return nil, fmt.Errorf("client CA: %w", err)
 	}
+	// The API server's own informers (its factory's, the join tokens') list instead of
+	// streaming while its watch cache lags behind etcd.
+	gc.LoopbackClientConfig.Wrap(streaminglists.WrapTransport)
 	loopbackClient, err := kubernetes.NewForConfig(gc.LoopbackClientConfig)
 	if err != nil {
 		return nil, fmt.Errorf("loopback client: %w", err)

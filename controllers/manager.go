@@ -17,6 +17,7 @@ import (
 
 	chaosv1alpha1 "github.com/skiff-dev/skiff/apis/chaos/v1alpha1"
 	"github.com/skiff-dev/skiff/insight/trace"
+	"github.com/skiff-dev/skiff/streaminglists"
 )
 
 // Options configure the controller manager.
@@ -90,14 +91,15 @@ func NewManager(cfg *rest.Config, o Options) (manager.Manager, error) {
 	cfg.WarningHandler, cfg.WarningHandlerWithContext = nil, ownAPIWarnings{}
 	// Writes carry the reconcile's span to the API server (Traced).
 	cfg.Wrap(trace.WrapTransport)
+	// A streaming list the lagging watch cache refuses becomes a list.
+	cfg.Wrap(streaminglists.WrapTransport)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: o.MetricsBindAddress},
 		HealthProbeBindAddress: o.HealthProbeBindAddress,
 		// No controller reads managed fields: dropping them from the cache saves a third of
 		// a pod's memory (issue 17: 50,000 pods); an update without them keeps the server's.
-		// A streaming list the lagging watch cache refuses becomes a list (listWhenCacheLags).
-		Cache:    cache.Options{DefaultTransform: cache.TransformStripManagedFields(), NewInformer: newInformer},
+		Cache:    cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 		NewCache: newStoppableCache,
 	})
 	if err != nil {

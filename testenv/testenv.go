@@ -35,6 +35,7 @@ import (
 	"github.com/skiff-dev/skiff/insight/trace"
 	"github.com/skiff-dev/skiff/nodeagent/faults"
 	"github.com/skiff-dev/skiff/nodeagent/simulated"
+	"github.com/skiff-dev/skiff/streaminglists"
 )
 
 // logOnce sends controller-runtime's logs (the controllers', the manager's) to klog, once per
@@ -153,7 +154,7 @@ func WithTimeout(d time.Duration) Option {
 // is missed.
 func Start(t testing.TB, opts ...Option) *Env {
 	t.Helper()
-	controllers.EnableStreamingLists() // as skiff's main: informers list by streaming
+	streaminglists.Enable() // as skiff's main: informers list by streaming
 	o := options{waitTimeout: 60 * time.Second, gcResyncPeriod: time.Second}
 	for _, opt := range opts {
 		opt(&o)

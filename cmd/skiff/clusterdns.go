@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
@@ -49,7 +48,7 @@ func runClusterDNS(ctx context.Context, cfg *apiserver.Config, o clusterDNSOptio
 	if err != nil {
 		return fmt.Errorf("loading %s: %w", kubeconfig, err)
 	}
-	client, err := kubernetes.NewForConfig(restCfg)
+	client, err := builtinClient(restCfg)
 	if err != nil {
 		return err
 	}

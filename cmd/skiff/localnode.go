@@ -37,6 +37,7 @@ import (
 	"github.com/skiff-dev/skiff/nodeagent/routes"
 	"github.com/skiff-dev/skiff/nodeagent/runtime/containerd"
 	"github.com/skiff-dev/skiff/nodeagent/server"
+	"github.com/skiff-dev/skiff/streaminglists"
 )
 
 // localNode is this machine's node in `skiff up`: the loopback image registry, a private
@@ -419,11 +420,13 @@ func publishRegistry(ctx context.Context, adminKubeconfig, addr string) {
 
 // builtinClient is a node's or a component's client of the built-in kinds: protobuf, as the
 // kubelet's --kube-api-content-type and kube components (about half the bytes and a fraction
-// of the decoding of JSON on every watch event). cfg itself is left as it is, for the clients
-// of custom resources (which only speak JSON).
+// of the decoding of JSON on every watch event); its informers list instead of streaming while
+// the API server's watch cache lags (streaminglists). cfg itself is left as it is, for the
+// clients of custom resources (which only speak JSON).
 func builtinClient(cfg *rest.Config) (*kubernetes.Clientset, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.ContentType = "application/vnd.kubernetes.protobuf"
 	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	cfg.Wrap(streaminglists.WrapTransport)
 	return kubernetes.NewForConfig(cfg)
 }

@@ -13,11 +13,11 @@ import (
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 
-	"github.com/skiff-dev/skiff/controllers"
+	"github.com/skiff-dev/skiff/streaminglists"
 )
 
 func main() {
-	controllers.EnableStreamingLists()
+	streaminglists.Enable()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	if err := newRootCommand().ExecuteContext(ctx); err != nil {

@@ -1,4 +1,4 @@
-package controllers
+package streaminglists
 
 import (
 	"os"
@@ -7,14 +7,14 @@ import (
 	clientfeatures "k8s.io/client-go/features"
 )
 
-// EnableStreamingLists turns on client-go's WatchListClient for this process: every informer
-// (the controllers', the scheduler's, the node agent's) fills its cache with a streaming list (a
+// Enable turns on client-go's WatchListClient for this process: every informer (the API
+// server's own, the controllers', the scheduler's, the node agent's) fills its cache with a streaming list (a
 // watch with sendInitialEvents, ended by a bookmark) instead of one LIST response, so that the
 // API server never builds a response of every pod at once, and a relist costs what a watch does
 // (issue 17). client-go leaves the feature off by default; KUBE_FEATURE_WatchListClient=false
 // still turns it off. Call it once, before any informer starts; clients that cannot stream
-// (fakes) fall back to lists.
-func EnableStreamingLists() {
+// (fakes) fall back to lists. Their clients should carry WrapTransport.
+func Enable() {
 	enableStreamingLists.Do(func() {
 		clientfeatures.ReplaceFeatureGates(streamingLists{clientfeatures.FeatureGates()})
 	})
