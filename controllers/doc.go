@@ -9,5 +9,6 @@
 // cache without copies, as upstream's PodControllerUIDIndex), and Written (a controller's own
 // last write, newer than a lagging cache). The manager's cache keeps no managed fields; Run runs
 // a manager from NewManager so that it also returns when stopped before its caches synced, and
-// its informers list instead of streaming when the API server's watch cache lags (watchlist.go).
+// its client carries streaminglists.WrapTransport (informers list instead of streaming when the
+// API server's watch cache lags).
 package controllers
