@@ -7,7 +7,9 @@
 // AdoptPatch and ReleasePatch (upstream's ControllerRefManager decisions), PodHandler,
 // PodControllerIndex with PodsControlledBy (a controller's pods and the orphans, read from the
 // cache without copies, as upstream's PodControllerUIDIndex), and Written (a controller's own
-// last write, newer than a lagging cache). The manager's cache keeps no managed fields; Run runs
+// last write, newer than a lagging cache). The manager's cache keeps no managed fields; a
+// SharedCache (Options.Cache) is one cache for a process's leader-election terms, whose handlers
+// leave with their term; Run runs
 // a manager from NewManager so that it also returns when stopped before its caches synced, and
 // its client carries streaminglists.WrapTransport (informers list instead of streaming when the
 // API server's watch cache lags).

@@ -39,6 +39,9 @@ type Options struct {
 	// kube-controller-manager's --kube-api-qps and --kube-api-burst.
 	QPS   float32
 	Burst int
+	// Cache, when set, is the informer cache the manager shares with the managers of the
+	// process's other terms (SharedCache); otherwise the manager builds its own.
+	Cache *SharedCache
 }
 
 // Skiff's client rate limits of the controllers: upstream's 20 and 30 would have the ReplicaSet
@@ -99,8 +102,10 @@ func NewManager(cfg *rest.Config, o Options) (manager.Manager, error) {
 		HealthProbeBindAddress: o.HealthProbeBindAddress,
 		// No controller reads managed fields: dropping them from the cache saves a third of
 		// a pod's memory (issue 17: 50,000 pods); an update without them keeps the server's.
-		Cache:    cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
-		NewCache: newStoppableCache,
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		NewCache: func(cfg *rest.Config, co cache.Options) (cache.Cache, error) {
+			return newStoppableCache(cfg, co, o.Cache)
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating controller manager: %w", err)
@@ -117,10 +122,16 @@ func Run(ctx context.Context, mgr manager.Manager) error {
 	return mgr.Start(ctx)
 }
 
-// newStoppableCache is controller-runtime's cache, whose wait for its informers' sync Run ends
-// with the manager's context (stoppableCache).
-func newStoppableCache(cfg *rest.Config, o cache.Options) (cache.Cache, error) {
-	c, err := cache.New(cfg, o)
+// newStoppableCache is controller-runtime's cache (shared's, when set), whose wait for its
+// informers' sync Run ends with the manager's context (stoppableCache).
+func newStoppableCache(cfg *rest.Config, o cache.Options, shared *SharedCache) (cache.Cache, error) {
+	var c cache.Cache
+	var err error
+	if shared != nil {
+		c, err = shared.forTerm(cfg, o)
+	} else {
+		c, err = cache.New(cfg, o)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -70,10 +70,13 @@ func runElected(ctx context.Context, cfg *rest.Config, c Config) error {
 	if err != nil {
 		return fmt.Errorf("leader election lock: %w", err)
 	}
+	// Every term's manager shares one cache: a new term starts on filled caches.
+	shared := controllers.NewSharedCache(ctx)
 	e := election{lock: lock, leaseDuration: o.LeaseDuration, renewDeadline: o.RenewDeadline, retryPeriod: o.RetryPeriod,
 		retryAfterLoss: o.RetryPeriod,
 		term: func(ctx context.Context, n int) error {
 			tc := c
+			tc.Manager.Cache = shared
 			// Controller names are checked once a process: later terms run the same controllers.
 			tc.SkipNameValidation = c.SkipNameValidation || n > 0
 			return runManager(ctx, cfg, tc)

@@ -3,13 +3,17 @@ package controllermanager_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"runtime"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
@@ -21,7 +25,8 @@ import (
 // TestLostLeaseRestartsControllers runs every controller with leader election on a real API
 // server, takes their Lease away twice, and checks that each time the controllers stop, Start
 // keeps running, a new term acts again once the other holder's Lease expired, and no term
-// leaves goroutines behind (a whole manager's would be hundreds: informers, workers).
+// leaves goroutines behind (a whole manager's would be hundreds: informers, workers), and that
+// a new term lists no pods: it starts on the cache the terms share (controllers.SharedCache).
 func TestLostLeaseRestartsControllers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("leader election terms: about 20 s")
@@ -34,8 +39,22 @@ func TestLostLeaseRestartsControllers(t *testing.T) {
 	c.Manager.MetricsBindAddress = "0"
 	c.Manager.LeaseDuration, c.Manager.RenewDeadline, c.Manager.RetryPeriod = 2*time.Second, time.Second, 200*time.Millisecond
 	c.SkipNameValidation = true // other tests' managers in this process
+	// podReads counts the controllers' lists and streaming lists of pods (not the garbage
+	// collector's metadata-only ones: it keeps informers of its own).
+	var podReads atomic.Int32
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			q := r.URL.Query()
+			if r.Method == http.MethodGet && r.URL.Path == "/api/v1/pods" && !strings.Contains(r.Header.Get("Accept"), "PartialObjectMetadata") &&
+				(q.Get("watch") != "true" || q.Get("sendInitialEvents") == "true") {
+				podReads.Add(1)
+			}
+			return rt.RoundTrip(r)
+		})
+	})
 	done := make(chan error, 1)
-	go func() { done <- controllermanager.Start(ctx, env.Config, c) }()
+	go func() { done <- controllermanager.Start(ctx, cfg, c) }()
 
 	leases := env.Clientset.CoordinationV1().Leases("kube-system")
 	transitions := int32(0)
@@ -85,6 +104,7 @@ func TestLostLeaseRestartsControllers(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
+			reads := podReads.Load()
 			poll.Eventually(t, "Lease taken back", poll.Check(func() (bool, string) { return holder() == me, "" }))
 			if transitions != before+1 {
 				t.Errorf("Lease transitions %d, want %d (a new term)", transitions, before+1)
@@ -95,6 +115,9 @@ func TestLostLeaseRestartsControllers(t *testing.T) {
 			default:
 			}
 			acting(t, fmt.Sprintf("term-%d", i))
+			if n := podReads.Load() - reads; n != 0 {
+				t.Errorf("the new term listed pods %d times, want none (a shared cache)", n)
+			}
 			// The stopped term's goroutines are gone: no more than the first term had.
 			poll.Eventually(t, "goroutines of the stopped term", poll.Check(func() (bool, string) {
 				n := runtime.NumGoroutine()
@@ -120,3 +143,7 @@ func TestLostLeaseRestartsControllers(t *testing.T) {
 		t.Errorf("Lease held by %q after Start returned, want released", h)
 	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"github.com/skiff-dev/skiff/controllers"
 	"github.com/skiff-dev/skiff/insight/trace"
 	"github.com/skiff-dev/skiff/insight/watchtrace"
 )
@@ -607,7 +608,7 @@ func ptr[T any](v T) *T { return &v }
 // storeOf is inf's store: controller-runtime's cache hands out client-go's shared informers,
 // whose stores the sweeps read in place.
 func storeOf(inf cache.Informer) (toolscache.Store, error) {
-	s, ok := inf.(toolscache.SharedIndexInformer)
+	s, ok := controllers.UnwrapInformer(inf).(toolscache.SharedIndexInformer)
 	if !ok {
 		return nil, fmt.Errorf("node lifecycle: informer %T is not client-go's shared informer", inf)
 	}
