@@ -3,13 +3,17 @@ package controllers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/skiff-dev/skiff/test/poll"
 )
 
 // TestSharedCacheTerms: each term's handlers leave with the term, a handler added after its
@@ -70,11 +74,13 @@ func TestSharedCacheTerms(t *testing.T) {
 	}
 	t.Run("first term", runTerm)
 	t.Run("second term", runTerm)
-	fake.mu.Lock()
-	defer fake.mu.Unlock()
-	if fake.indexes != 1 || fake.starts != 1 {
-		t.Errorf("index added %d times, cache started %d times; want each once", fake.indexes, fake.starts)
-	}
+	// The cache starts in a goroutine of its own.
+	poll.Until(t, 10*time.Second, "index and start once", poll.Check(func() (bool, string) {
+		fake.mu.Lock()
+		defer fake.mu.Unlock()
+		return fake.indexes == 1 && fake.starts == 1,
+			fmt.Sprintf("index added %d times, cache started %d times; want each once", fake.indexes, fake.starts)
+	}))
 }
 
 type fakeCache struct {
