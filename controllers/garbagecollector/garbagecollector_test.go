@@ -173,10 +173,13 @@ func TestGarbageCollector(t *testing.T) {
 	t.Run("foreground: dependents go first", func(t *testing.T) {
 		const ns = "fg-chain"
 		createNS(t, c, ns)
-		_, _, pod := chain(t, c, ns, true, "example.com/hold")
-		// The ordering below holds once the collector's graph has the pod and its owner edge.
-		poll.Eventually(t, "the collector observes the pod", poll.Cond(t.Context(), func(context.Context) (bool, error) {
-			return gc.Observed(pod.UID), nil
+		_, rs, pod := chain(t, c, ns, true, "example.com/hold")
+		// The ordering below holds once the collector's graph has the replicaset and the pod with
+		// their owner edges: each kind has its own informer, so seeing the pod does not mean the
+		// replicaset was seen (CI once deleted the deployment at once, its graph still without the
+		// replicaset).
+		poll.Eventually(t, "the collector observes the replicaset and the pod", poll.Cond(t.Context(), func(context.Context) (bool, error) {
+			return gc.Observed(rs.UID) && gc.Observed(pod.UID), nil
 		}))
 		fg := metav1.DeletePropagationForeground
 		if err := c.AppsV1().Deployments(ns).Delete(ctx, "web", metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
@@ -235,7 +238,11 @@ func TestGarbageCollector(t *testing.T) {
 	t.Run("orphan: deployment's replicaset loses its reference", func(t *testing.T) {
 		const ns = "orphan"
 		createNS(t, c, ns)
-		chain(t, c, ns, true)
+		_, owned, _ := chain(t, c, ns, true)
+		// Orphaning edits only the dependents in the collector's graph (as upstream's).
+		poll.Eventually(t, "the collector observes the replicaset", poll.Cond(t.Context(), func(context.Context) (bool, error) {
+			return gc.Observed(owned.UID), nil
+		}))
 		orphan := metav1.DeletePropagationOrphan
 		if err := c.AppsV1().Deployments(ns).Delete(ctx, "web", metav1.DeleteOptions{PropagationPolicy: &orphan}); err != nil {
 			t.Fatal(err)
