@@ -79,6 +79,12 @@ type Options struct {
 	// WatchQueueLength bounds the events a watch holds for a client that does not read before the
 	// server closes it (`--watch-queue-length`; watchbuffer.MaxQueued when 0).
 	WatchQueueLength int
+	// EtcdCompactionInterval is how often the API server compacts etcd's history to the
+	// revision of its previous round (kube-apiserver's --etcd-compaction-interval, 5 minutes; 0
+	// turns it off, and etcd's history then grows until something else compacts it). The embedded
+	// members do not compact on their own: one compaction a round, coordinated among the API
+	// servers of a cluster by upstream's compactor.
+	EtcdCompactionInterval time.Duration
 	// EtcdForTests tunes the embedded single etcd member for in-process tests (etcd.Config.ForTests).
 	EtcdForTests bool
 	// Hardening holds the audit log, encryption at rest and request limits (hardening.go).
@@ -95,18 +101,22 @@ func NewOptions() *Options {
 		home = "/root"
 	}
 	return &Options{
-		DataDir:               filepath.Join(home, ".skiff"),
-		BindAddress:           net.IPv4zero,
-		SecurePort:            6443,
-		EtcdClientPort:        2379,
-		EtcdPeerPort:          2380,
-		Version:               KubernetesVersion,
-		ServiceClusterIPRange: "10.96.0.0/12",
-		ServiceAccountIssuer:  "https://kubernetes.default.svc.cluster.local",
-		ServiceNodePortRange:  "30000-32767",
-		Hardening:             NewHardeningOptions(),
+		DataDir:                filepath.Join(home, ".skiff"),
+		BindAddress:            net.IPv4zero,
+		SecurePort:             6443,
+		EtcdClientPort:         2379,
+		EtcdPeerPort:           2380,
+		Version:                KubernetesVersion,
+		ServiceClusterIPRange:  "10.96.0.0/12",
+		ServiceAccountIssuer:   "https://kubernetes.default.svc.cluster.local",
+		ServiceNodePortRange:   "30000-32767",
+		Hardening:              NewHardeningOptions(),
+		EtcdCompactionInterval: DefaultEtcdCompactionInterval,
 	}
 }
+
+// DefaultEtcdCompactionInterval is kube-apiserver's --etcd-compaction-interval.
+const DefaultEtcdCompactionInterval = 5 * time.Minute
 
 // KubernetesVersion is the upstream release whose libraries and API Skiff serves.
 const KubernetesVersion = "1.37.2"
@@ -121,6 +131,9 @@ func (o *Options) Validate() error {
 	}
 	if o.SecurePort < 0 || o.SecurePort > 65535 {
 		return fmt.Errorf("--secure-port %d is out of range", o.SecurePort)
+	}
+	if o.EtcdCompactionInterval < 0 {
+		return fmt.Errorf("--etcd-compaction-interval %s must not be negative", o.EtcdCompactionInterval)
 	}
 	return nil
 }

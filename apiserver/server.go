@@ -341,6 +341,7 @@ func (c *Config) applyStorage(ctx context.Context) error {
 	etcdOpts := genericoptions.NewEtcdOptions(storagebackend.NewDefaultConfig("/registry", storageCodec))
 	etcdOpts.StorageConfig.Transport.ServerList = servers
 	etcdOpts.StorageConfig.EncodeVersioner = schema.GroupVersions(gvs)
+	etcdOpts.StorageConfig.CompactionInterval = o.EtcdCompactionInterval
 	if cl := o.EtcdCluster; cl != nil && c.etcd != nil {
 		etcdOpts.StorageConfig.Transport.TrustedCAFile = cl.CAFile
 		etcdOpts.StorageConfig.Transport.CertFile, etcdOpts.StorageConfig.Transport.KeyFile = cl.ClientCertFile, cl.ClientKeyFile

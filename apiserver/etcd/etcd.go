@@ -161,8 +161,11 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 	cfg.Dir = c.Dir
 	// Nothing is acknowledged before it is on disk: etcd fsyncs its WAL before it answers.
 	cfg.UnsafeNoFsync = false
-	cfg.AutoCompactionMode = "periodic"
-	cfg.AutoCompactionRetention = "5m"
+	// No compaction of its own: the API server compacts every five minutes (upstream's compactor,
+	// one round for all API servers of a cluster), as under kube-apiserver, whose etcd runs
+	// without --auto-compaction-retention. Each compaction scans every key of the database, so
+	// two compactors cost two scans a round.
+	cfg.AutoCompactionMode, cfg.AutoCompactionRetention = embed.CompactorModePeriodic, "0"
 	cfg.QuotaBackendBytes = 8 << 30
 	// etcd's default 1.5 MiB request limit, as under kube-apiserver: larger objects are refused
 	// with "etcdserver: request is too large" (bodies themselves are capped at 3 MiB).

@@ -30,6 +30,8 @@ func controlPlaneFlags(fs *pflag.FlagSet, o *apiserver.Options) {
 		"Address other machines and pods reach the API server on (default: this host's primary IP).")
 	fs.StringSliceVar(&o.EtcdServers, "etcd-servers", o.EtcdServers, "External etcd client URLs; when empty an embedded etcd runs under the data dir.")
 	fs.IntVar(&o.EtcdClientPort, "etcd-client-port", o.EtcdClientPort, "Loopback client port of the embedded etcd (0: any free port).")
+	fs.DurationVar(&o.EtcdCompactionInterval, "etcd-compaction-interval", o.EtcdCompactionInterval,
+		"How often the API server compacts etcd's history (kube-apiserver's flag; 0 turns compaction off).")
 	fs.IntVar(&o.EtcdPeerPort, "etcd-peer-port", o.EtcdPeerPort, "Loopback peer port of the embedded etcd (0: any free port).")
 	fs.StringVar(&o.ServiceClusterIPRange, "service-cluster-ip-range", o.ServiceClusterIPRange, "IPv4 CIDR of service ClusterIPs.")
 	fs.Int64Var(&o.DefaultNotReadyTolerationSeconds, "default-not-ready-toleration-seconds", tolerationDefault(o.DefaultNotReadyTolerationSeconds),
