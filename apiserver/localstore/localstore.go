@@ -111,7 +111,7 @@ func (s *Store) decorator(cached bool) generic.StorageDecorator {
 			return raw, destroyRaw, err
 		}
 		cacher, err := cacherstorage.NewCacherFromConfig(cacherstorage.Config{
-			Storage:             raw,
+			Storage:             withOwnWatchStream(raw, config.GroupResource),
 			Versioner:           storage.APIObjectVersioner{},
 			GroupResource:       config.GroupResource,
 			EventsHistoryWindow: config.EventsHistoryWindow,

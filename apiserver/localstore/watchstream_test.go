@@ -1,0 +1,80 @@
+package localstore
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apiserver/pkg/storage"
+	"k8s.io/apiserver/pkg/storage/storagebackend"
+
+	"github.com/skiff-dev/skiff/apiserver/etcd"
+	"github.com/skiff-dev/skiff/test/poll"
+)
+
+// Each watch cache watches on an etcd stream of its own: two cached resources open two streams
+// (upstream's cachers share one, so one lagging watcher holds back every cache's progress).
+func TestWatchCachesHaveStreamsOfTheirOwn(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := etcd.Start(ctx, etcd.Config{Dir: filepath.Join(t.TempDir(), "etcd"), ForTests: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	store := New(srv.LocalClient())
+	defer func() { _ = store.Close() }()
+	scheme := runtime.NewScheme()
+	if err := coordinationv1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	codecs := serializer.NewCodecFactory(scheme)
+	proto, _ := runtime.SerializerInfoForMediaType(codecs.SupportedMediaTypes(), runtime.ContentTypeProtobuf)
+	config := storagebackend.NewDefaultConfig("/registry", codecs.CodecForVersions(proto.Serializer, codecs.UniversalDeserializer(), coordinationv1.SchemeGroupVersion, coordinationv1.SchemeGroupVersion))
+	config.CompactionInterval = 0
+	before := watchStreams(t)
+	decorate := store.decorator(true)
+	var caches []storage.Interface
+	for _, resource := range []string{"leases", "otherleases"} {
+		s, destroy, err := decorate(config.ForResource(schema.GroupResource{Group: "coordination.k8s.io", Resource: resource}), "/"+resource,
+			func(obj runtime.Object) (string, error) { return storage.NamespaceKeyFunc("/"+resource, obj) }, func() runtime.Object { return &coordinationv1.Lease{} }, func() runtime.Object { return &coordinationv1.LeaseList{} },
+			storage.DefaultNamespaceScopedAttr, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer destroy()
+		caches = append(caches, s)
+	}
+	poll.Eventually(t, "a watch stream for each watch cache", poll.Check(func() (bool, string) {
+		n := watchStreams(t) - before
+		return n == 2, fmt.Sprintf("%v new watch streams", n)
+	}))
+	// Both caches serve consistent lists (each learns it is current through its own stream).
+	for i, s := range caches {
+		if err := s.GetList(ctx, []string{"/leases", "/otherleases"}[i], storage.ListOptions{Recursive: true, Predicate: storage.Everything}, &coordinationv1.LeaseList{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// watchStreams reads etcd's count of open watch streams (all members of the process).
+func watchStreams(t *testing.T) float64 {
+	t.Helper()
+	families, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == "etcd_debugging_mvcc_watch_stream_total" {
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatal("etcd_debugging_mvcc_watch_stream_total not registered")
+	return 0
+}
