@@ -33,16 +33,30 @@ var (
 	podIndexed = map[client.FieldIndexer]bool{}
 )
 
+// indexesOnce is a field indexer that adds each index once however often it is asked (a
+// leader-election term's view of a SharedCache): it needs no entry in podIndexed, where each
+// term would leave one behind.
+type indexesOnce interface{ indexesOnce() }
+
 // IndexPodsByController adds PodControllerIndex to the pods of the cache behind indexer, once
 // however many controllers (ReplicaSets, ReplicationControllers) ask.
 func IndexPodsByController(ctx context.Context, indexer client.FieldIndexer) error {
+	index := func() error {
+		if err := indexer.IndexField(ctx, &corev1.Pod{}, PodControllerIndex, podControllerKey); err != nil {
+			return fmt.Errorf("indexing pods by controller: %w", err)
+		}
+		return nil
+	}
+	if _, ok := indexer.(indexesOnce); ok {
+		return index()
+	}
 	podIndexMu.Lock()
 	defer podIndexMu.Unlock()
 	if podIndexed[indexer] {
 		return nil
 	}
-	if err := indexer.IndexField(ctx, &corev1.Pod{}, PodControllerIndex, podControllerKey); err != nil {
-		return fmt.Errorf("indexing pods by controller: %w", err)
+	if err := index(); err != nil {
+		return err
 	}
 	podIndexed[indexer] = true
 	return nil

@@ -125,6 +125,8 @@ func (t *termCache) GetInformerForKind(ctx context.Context, gvk schema.GroupVers
 	return &termInformer{Informer: inf, term: t}, nil
 }
 
+func (t *termCache) indexesOnce() {}
+
 // IndexField adds the index once for the process: a later term's controllers ask for the ones
 // the first term's did (the same code), which the informers already keep.
 func (t *termCache) IndexField(ctx context.Context, obj client.Object, field string, extract client.IndexerFunc) error {

@@ -17,7 +17,8 @@ import (
 )
 
 // TestSharedCacheTerms: each term's handlers leave with the term, a handler added after its
-// term ended is refused, an index asked for again is added once, the cache starts once.
+// term ended is refused, an index asked for again is added once (the pod index without an entry
+// per term), the cache starts once.
 func TestSharedCacheTerms(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -37,6 +38,15 @@ func TestSharedCacheTerms(t *testing.T) {
 		if err := term.IndexField(ctx, &corev1.Pod{}, "spec.nodeName", func(client.Object) []string { return nil }); err != nil {
 			t.Fatalf("IndexField: %v", err)
 		}
+		// The term's cache adds the pod index once for the process, with no entry per term.
+		if err := IndexPodsByController(ctx, term); err != nil {
+			t.Fatal(err)
+		}
+		podIndexMu.Lock()
+		if podIndexed[term] {
+			t.Error("IndexPodsByController keeps an entry for the term's cache")
+		}
+		podIndexMu.Unlock()
 		inf, err := term.GetInformer(ctx, &corev1.Pod{})
 		if err != nil {
 			t.Fatal(err)
@@ -78,8 +88,8 @@ func TestSharedCacheTerms(t *testing.T) {
 	poll.Until(t, 10*time.Second, "index and start once", poll.Check(func() (bool, string) {
 		fake.mu.Lock()
 		defer fake.mu.Unlock()
-		return fake.indexes == 1 && fake.starts == 1,
-			fmt.Sprintf("index added %d times, cache started %d times; want each once", fake.indexes, fake.starts)
+		return fake.indexes == 2 && fake.starts == 1,
+			fmt.Sprintf("indexes added %d times, cache started %d times; want the two indexes and one start", fake.indexes, fake.starts)
 	}))
 }
 
