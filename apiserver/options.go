@@ -85,6 +85,11 @@ type Options struct {
 	// members do not compact on their own: one compaction a round, coordinated among the API
 	// servers of a cluster by upstream's compactor.
 	EtcdCompactionInterval time.Duration
+	// EtcdCompactionBatchLimit and EtcdCompactionSleepInterval pace the embedded member's
+	// deletion of compacted revisions (etcd's --compaction-batch-limit and
+	// --compaction-sleep-interval; 0: etcd's 1,000 revisions a batch and 10 ms between batches).
+	EtcdCompactionBatchLimit    int
+	EtcdCompactionSleepInterval time.Duration
 	// EtcdForTests tunes the embedded single etcd member for in-process tests (etcd.Config.ForTests).
 	EtcdForTests bool
 	// Hardening holds the audit log, encryption at rest and request limits (hardening.go).
@@ -134,6 +139,12 @@ func (o *Options) Validate() error {
 	}
 	if o.EtcdCompactionInterval < 0 {
 		return fmt.Errorf("--etcd-compaction-interval %s must not be negative", o.EtcdCompactionInterval)
+	}
+	if o.EtcdCompactionBatchLimit < 0 {
+		return fmt.Errorf("--etcd-compaction-batch-limit %d must not be negative", o.EtcdCompactionBatchLimit)
+	}
+	if o.EtcdCompactionSleepInterval < 0 {
+		return fmt.Errorf("--etcd-compaction-sleep-interval %s must not be negative", o.EtcdCompactionSleepInterval)
 	}
 	return nil
 }

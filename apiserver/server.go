@@ -322,7 +322,8 @@ func (c *Config) applyStorage(ctx context.Context) error {
 	if len(servers) == 0 {
 		e, err := etcd.Start(ctx, etcd.Config{Dir: o.etcdDir(), ClientPort: o.EtcdClientPort, PeerPort: o.EtcdPeerPort,
 			LogFile: filepath.Join(o.DataDir, "logs", "etcd.log"), Name: o.EtcdMemberName, Cluster: o.EtcdCluster,
-			ClientInfoFile: filepath.Join(o.DataDir, controlplane.ClientInfoFile), ForTests: o.EtcdForTests})
+			ClientInfoFile: filepath.Join(o.DataDir, controlplane.ClientInfoFile), ForTests: o.EtcdForTests,
+			CompactionBatchLimit: o.EtcdCompactionBatchLimit, CompactionSleepInterval: o.EtcdCompactionSleepInterval})
 		if err != nil {
 			return err
 		}

@@ -43,6 +43,12 @@ type Config struct {
 	// ForTests tunes a single member for in-process tests: 10 ms ticks (it elects itself in
 	// tens of milliseconds instead of hundreds) and no fsync (a machine crash loses writes).
 	ForTests bool
+	// CompactionBatchLimit and CompactionSleepInterval pace the deletion of compacted revisions
+	// (etcd's --compaction-batch-limit and --compaction-sleep-interval; 0: etcd's 1,000 revisions
+	// and 10 ms). Each batch holds the member's write lock, which every apply needs, until the
+	// batch is committed.
+	CompactionBatchLimit    int
+	CompactionSleepInterval time.Duration
 }
 
 // Cluster is the clustering side of a member's configuration.
@@ -167,6 +173,7 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 	// two compactors cost two scans a round.
 	cfg.AutoCompactionMode, cfg.AutoCompactionRetention = embed.CompactorModePeriodic, "0"
 	cfg.QuotaBackendBytes = 8 << 30
+	cfg.CompactionBatchLimit, cfg.CompactionSleepInterval = c.CompactionBatchLimit, c.CompactionSleepInterval
 	// etcd's default 1.5 MiB request limit, as under kube-apiserver: larger objects are refused
 	// with "etcdserver: request is too large" (bodies themselves are capped at 3 MiB).
 	cfg.MaxRequestBytes = 1536 * 1024

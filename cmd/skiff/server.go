@@ -32,6 +32,10 @@ func controlPlaneFlags(fs *pflag.FlagSet, o *apiserver.Options) {
 	fs.IntVar(&o.EtcdClientPort, "etcd-client-port", o.EtcdClientPort, "Loopback client port of the embedded etcd (0: any free port).")
 	fs.DurationVar(&o.EtcdCompactionInterval, "etcd-compaction-interval", o.EtcdCompactionInterval,
 		"How often the API server compacts etcd's history (kube-apiserver's flag; 0 turns compaction off).")
+	fs.IntVar(&o.EtcdCompactionBatchLimit, "etcd-compaction-batch-limit", o.EtcdCompactionBatchLimit,
+		"Revisions the embedded etcd member deletes in each batch of a compaction (etcd's --compaction-batch-limit; 0: etcd's 1000).")
+	fs.DurationVar(&o.EtcdCompactionSleepInterval, "etcd-compaction-sleep-interval", o.EtcdCompactionSleepInterval,
+		"Pause of the embedded etcd member between the batches of a compaction (etcd's --compaction-sleep-interval; 0: etcd's 10ms).")
 	fs.IntVar(&o.EtcdPeerPort, "etcd-peer-port", o.EtcdPeerPort, "Loopback peer port of the embedded etcd (0: any free port).")
 	fs.StringVar(&o.ServiceClusterIPRange, "service-cluster-ip-range", o.ServiceClusterIPRange, "IPv4 CIDR of service ClusterIPs.")
 	fs.Int64Var(&o.DefaultNotReadyTolerationSeconds, "default-not-ready-toleration-seconds", tolerationDefault(o.DefaultNotReadyTolerationSeconds),
