@@ -11,13 +11,12 @@
 // storage's behaviour is upstream's (the same etcd3 store, cacher, transformers and codec); only
 // the transport differs.
 //
-// One difference in the watch caches: each watches etcd on a gRPC stream of its own
-// (ownWatchStream), where upstream's cachers share one. etcd answers a request for progress only
-// when every watcher on the stream has caught up, so on a shared stream one cache that lags
-// under load (pods) keeps every other cache from proving it is current, and their consistent
-// lists wait 3 s and then go to etcd.
+// The resources share one in-process client, where upstream's factory gives each its own
+// client; each watch cache still watches etcd on a stream of its own (ownWatchStream), since
+// etcd answers a request for progress only when every watcher on the stream has caught up: on a
+// shared stream one cache that lags under load (pods) would keep every other cache from proving
+// it is current, and their consistent lists would wait 3 s and then go to etcd.
 //
 // Members of a multi-member cluster keep gRPC: its server-side interceptors end the watches of
-// a member that lost its leader, and in-process calls bypass them. Their watch caches are
-// upstream's, on one shared stream.
+// a member that lost its leader, and in-process calls bypass them.
 package localstore

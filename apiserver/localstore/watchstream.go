@@ -15,14 +15,14 @@ const watchStreamKey = "skiff-watch-cache"
 
 // ownWatchStream is the storage a resource's watch cache is built on: its watch and its requests
 // for progress carry the resource in their metadata, so the etcd client opens a watch stream for
-// that resource alone.
+// that resource alone, as upstream's storage has one (a client per resource, factory.Create).
 //
-// Upstream's cachers all send {"source": "cache"}, so every watch cache of an API server shares
-// one stream, and etcd answers a progress request only when every watcher on the stream has
-// caught up. Under load a watcher with many events (pods) is often behind; then no quiet
-// resource's cache (limitranges, a namespace's leases) can learn that it is current, and each
-// consistent list of it waits the cacher's full 3 s before it is served from etcd instead. Own
-// streams keep one resource's lag to that resource.
+// All of a Store's resources share one in-process client, and upstream's cachers all send
+// {"source": "cache"}: without this, every watch cache of the API server would watch on one
+// stream, and etcd answers a progress request only when every watcher on the stream has caught
+// up. Under load a watcher with many events (pods) is often behind; then no quiet resource's
+// cache (limitranges, a namespace's leases) could learn that it is current, and each consistent
+// list of it would wait the cacher's full 3 s before it is served from etcd instead.
 type ownWatchStream struct {
 	storage.Interface
 	resource string

@@ -19,7 +19,8 @@ import (
 )
 
 // Each watch cache watches on an etcd stream of its own: two cached resources open two streams
-// (upstream's cachers share one, so one lagging watcher holds back every cache's progress).
+// (on the Store's one client they would share one, and one lagging watcher would hold back every
+// cache's progress).
 func TestWatchCachesHaveStreamsOfTheirOwn(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
