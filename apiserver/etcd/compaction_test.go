@@ -6,8 +6,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/skiff-dev/skiff/apiserver/etcd/etcdmetrics"
 )
 
 // A compaction deletes in batches of CompactionBatchLimit revisions (etcd counts each batch in
@@ -38,28 +39,13 @@ func TestCompactionBatchLimit(t *testing.T) {
 					rev = resp.Header.Revision
 				}
 			}
-			before := compactionBatches(t)
+			before := etcdmetrics.Value(t, "etcd_debugging_mvcc_db_compaction_pause_duration_milliseconds")
 			if _, err := cli.Compact(ctx, rev, clientv3.WithCompactPhysical()); err != nil {
 				t.Fatal(err)
 			}
-			if n := compactionBatches(t) - before; n < tc.fewest || n > tc.most {
+			if n := etcdmetrics.Value(t, "etcd_debugging_mvcc_db_compaction_pause_duration_milliseconds") - before; n < tc.fewest || n > tc.most {
 				t.Errorf("compaction of 200 revisions took %v batches, want %v to %v", n, tc.fewest, tc.most)
 			}
 		})
 	}
-}
-
-// compactionBatches is etcd's count of compaction batches in this process.
-func compactionBatches(t *testing.T) float64 {
-	t.Helper()
-	families, err := prometheus.DefaultGatherer.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() == "etcd_debugging_mvcc_db_compaction_pause_duration_milliseconds" {
-			return float64(f.GetMetric()[0].GetHistogram().GetSampleCount())
-		}
-	}
-	return 0
 }

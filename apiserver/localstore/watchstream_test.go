@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -15,6 +14,7 @@ import (
 	"k8s.io/apiserver/pkg/storage/storagebackend"
 
 	"github.com/skiff-dev/skiff/apiserver/etcd"
+	"github.com/skiff-dev/skiff/apiserver/etcd/etcdmetrics"
 	"github.com/skiff-dev/skiff/test/poll"
 )
 
@@ -39,7 +39,7 @@ func TestWatchCachesHaveStreamsOfTheirOwn(t *testing.T) {
 	proto, _ := runtime.SerializerInfoForMediaType(codecs.SupportedMediaTypes(), runtime.ContentTypeProtobuf)
 	config := storagebackend.NewDefaultConfig("/registry", codecs.CodecForVersions(proto.Serializer, codecs.UniversalDeserializer(), coordinationv1.SchemeGroupVersion, coordinationv1.SchemeGroupVersion))
 	config.CompactionInterval = 0
-	before := watchStreams(t)
+	before := etcdmetrics.Value(t, "etcd_debugging_mvcc_watch_stream_total")
 	decorate := store.decorator(true)
 	var caches []storage.Interface
 	for _, resource := range []string{"leases", "otherleases"} {
@@ -53,7 +53,7 @@ func TestWatchCachesHaveStreamsOfTheirOwn(t *testing.T) {
 		caches = append(caches, s)
 	}
 	poll.Eventually(t, "a watch stream for each watch cache", poll.Check(func() (bool, string) {
-		n := watchStreams(t) - before
+		n := etcdmetrics.Value(t, "etcd_debugging_mvcc_watch_stream_total") - before
 		return n == 2, fmt.Sprintf("%v new watch streams", n)
 	}))
 	// Both caches serve consistent lists (each learns it is current through its own stream).
@@ -62,20 +62,4 @@ func TestWatchCachesHaveStreamsOfTheirOwn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-}
-
-// watchStreams reads etcd's count of open watch streams (all members of the process).
-func watchStreams(t *testing.T) float64 {
-	t.Helper()
-	families, err := prometheus.DefaultGatherer.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() == "etcd_debugging_mvcc_watch_stream_total" {
-			return f.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatal("etcd_debugging_mvcc_watch_stream_total not registered")
-	return 0
 }
