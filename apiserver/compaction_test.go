@@ -3,7 +3,6 @@ package apiserver_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,8 +13,6 @@ import (
 
 	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
-	"github.com/skiff-dev/skiff/apiserver/controlplane"
-	"github.com/skiff-dev/skiff/apiserver/etcd"
 	"github.com/skiff-dev/skiff/test/poll"
 )
 
@@ -28,14 +25,7 @@ func TestAPIServerCompactsEtcd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ci, err := etcd.ReadClientInfo(filepath.Join(s.DataDir, controlplane.ClientInfoFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cli, err := ci.NewClient()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cli := etcdClient(t, s.DataDir)
 	defer cli.Close()
 	resp, err := cli.Get(ctx, "/registry/configmaps/default/old")
 	if err != nil || len(resp.Kvs) != 1 || resp.Kvs[0].ModRevision == 0 {

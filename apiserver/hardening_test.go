@@ -20,14 +20,15 @@ import (
 
 	"github.com/skiff-dev/skiff/apiserver"
 	"github.com/skiff-dev/skiff/apiserver/apiservertest"
+	"github.com/skiff-dev/skiff/apiserver/controlplane"
 	"github.com/skiff-dev/skiff/apiserver/etcd"
 	"github.com/skiff-dev/skiff/test/poll"
 )
 
-// etcdGet reads a key straight from the server's embedded etcd.
-func etcdGet(t *testing.T, dataDir, key string) []byte {
+// etcdClient connects to the embedded etcd of the server on dataDir; the caller closes it.
+func etcdClient(t *testing.T, dataDir string) *clientv3.Client {
 	t.Helper()
-	ci, err := etcd.ReadClientInfo(filepath.Join(dataDir, "etcd-client.json"))
+	ci, err := etcd.ReadClientInfo(filepath.Join(dataDir, controlplane.ClientInfoFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,6 +41,13 @@ func etcdGet(t *testing.T, dataDir, key string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cli
+}
+
+// etcdGet reads a key straight from the server's embedded etcd.
+func etcdGet(t *testing.T, dataDir, key string) []byte {
+	t.Helper()
+	cli := etcdClient(t, dataDir)
 	defer cli.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

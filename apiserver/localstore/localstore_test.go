@@ -65,9 +65,9 @@ func etcdOptionsDecorator(t *testing.T, watchCache bool) generic.StorageDecorato
 
 var leases = schema.GroupResource{Group: "coordination.k8s.io", Resource: "leases"}
 
-// leaseStorages starts a member and returns a raw Lease storage over gRPC (upstream's factory)
-// and one on the member's in-process client.
-func leaseStorages(tb testing.TB) map[string]storage.Interface {
+// leaseMember starts a member for the test and returns it with a storage configuration of
+// Leases (protobuf) that reaches it.
+func leaseMember(tb testing.TB) (*etcd.Server, *storagebackend.Config) {
 	ctx, cancel := context.WithCancel(context.Background())
 	tb.Cleanup(cancel)
 	srv, err := etcd.Start(ctx, etcd.Config{Dir: filepath.Join(tb.TempDir(), "etcd"), ForTests: true})
@@ -84,6 +84,13 @@ func leaseStorages(tb testing.TB) map[string]storage.Interface {
 	codec := codecs.CodecForVersions(proto.Serializer, codecs.UniversalDeserializer(), coordinationv1.SchemeGroupVersion, coordinationv1.SchemeGroupVersion)
 	config := storagebackend.NewDefaultConfig("/registry", codec)
 	config.Transport.ServerList = srv.Endpoints
+	return srv, config
+}
+
+// leaseStorages starts a member and returns a raw Lease storage over gRPC (upstream's factory)
+// and one on the member's in-process client.
+func leaseStorages(tb testing.TB) map[string]storage.Interface {
+	srv, config := leaseMember(tb)
 	forLeases := config.ForResource(leases)
 	newFunc := func() runtime.Object { return &coordinationv1.Lease{} }
 	newListFunc := func() runtime.Object { return &coordinationv1.LeaseList{} }

@@ -1,19 +1,14 @@
 package localstore
 
 import (
-	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apiserver/pkg/storage"
-	"k8s.io/apiserver/pkg/storage/storagebackend"
 
-	"github.com/skiff-dev/skiff/apiserver/etcd"
 	"github.com/skiff-dev/skiff/apiserver/etcd/etcdmetrics"
 	"github.com/skiff-dev/skiff/test/poll"
 )
@@ -22,22 +17,10 @@ import (
 // (on the Store's one client they would share one, and one lagging watcher would hold back every
 // cache's progress).
 func TestWatchCachesHaveStreamsOfTheirOwn(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv, err := etcd.Start(ctx, etcd.Config{Dir: filepath.Join(t.TempDir(), "etcd"), ForTests: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	ctx := t.Context()
+	srv, config := leaseMember(t)
 	store := New(srv.LocalClient())
 	defer func() { _ = store.Close() }()
-	scheme := runtime.NewScheme()
-	if err := coordinationv1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	codecs := serializer.NewCodecFactory(scheme)
-	proto, _ := runtime.SerializerInfoForMediaType(codecs.SupportedMediaTypes(), runtime.ContentTypeProtobuf)
-	config := storagebackend.NewDefaultConfig("/registry", codecs.CodecForVersions(proto.Serializer, codecs.UniversalDeserializer(), coordinationv1.SchemeGroupVersion, coordinationv1.SchemeGroupVersion))
 	config.CompactionInterval = 0
 	before := etcdmetrics.Value(t, "etcd_debugging_mvcc_watch_stream_total")
 	decorate := store.decorator(true)
