@@ -1,6 +1,17 @@
 package apiserver
 
-import "testing"
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/skiff-dev/skiff/test/poll"
+)
 
 func TestFailingChecks(t *testing.T) {
 	for _, tc := range []struct{ body, want string }{
@@ -13,4 +24,37 @@ func TestFailingChecks(t *testing.T) {
 			t.Errorf("failingChecks(%q) = %q, want %q", tc.body, got, tc.want)
 		}
 	}
+}
+
+// TestUnsyncedInformers: of two started informers, the one whose list never ends is named, the
+// other, synced, is not; with both synced nothing is.
+func TestUnsyncedInformers(t *testing.T) {
+	client := fake.NewClientset()
+	release := make(chan struct{})
+	client.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		<-release
+		return false, nil, nil
+	})
+	factory := informers.NewSharedInformerFactory(client, 0)
+	factory.Core().V1().Pods().Informer()
+	factory.Core().V1().ConfigMaps().Informer()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); factory.Shutdown() }()
+	factory.Start(ctx.Done())
+	poll.Eventually(t, "config maps synced", func() error {
+		if !factory.Core().V1().ConfigMaps().Informer().HasSynced() {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+	if got, want := unsyncedInformers(factory), "*v1.Pod"; got != want {
+		t.Errorf("unsyncedInformers = %q, want %q", got, want)
+	}
+	close(release)
+	poll.Eventually(t, "every informer synced", func() error {
+		if got := unsyncedInformers(factory); got != "" {
+			return fmt.Errorf("unsynced: %s", got)
+		}
+		return nil
+	})
 }
