@@ -3,7 +3,10 @@
 //
 // At start and every Config.ResyncPeriod it discovers the resources that support list, watch and
 // delete (so kinds added later, such as custom resources, are covered) and runs one
-// metadata-only informer per resource. A change of a CustomResourceDefinition or an APIService
+// metadata-only informer per resource, except for the kinds the controllers keep in the
+// manager's cache anyway (Config.SharedKinds: pods, ReplicaSets, Deployments), whose cache
+// informers it adds a handler to, as upstream's collector takes the controller manager's typed
+// informers; that handler goes with the leader-election term. A change of a CustomResourceDefinition or an APIService
 // brings that discovery forward (now and 2 s later), and the virtual owners of a kind just
 // watched are checked at once, so a new kind's objects are collected without waiting a period. Their events build a graph of objects keyed by UID, with
 // an edge from each owner to the dependents that name it in metadata.ownerReferences. Owners

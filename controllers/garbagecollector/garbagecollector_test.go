@@ -3,6 +3,7 @@ package garbagecollector_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -25,7 +26,11 @@ func startCluster(t *testing.T) (kubernetes.Interface, *garbagecollector.Garbage
 	var gc *garbagecollector.GarbageCollector
 	c := controllertest.Start(t, func(mgr manager.Manager) error {
 		var err error
-		gc, err = garbagecollector.New(mgr.GetConfig(), garbagecollector.Config{Workers: 4, ResyncPeriod: 2 * time.Second}, mgr.GetEventRecorder(garbagecollector.ControllerName))
+		// As SetupWithManager: pods, ReplicaSets and Deployments through the manager's cache,
+		// every other kind (config maps here) through metadata-only informers.
+		gc, err = garbagecollector.New(mgr.GetConfig(), garbagecollector.Config{Workers: 4, ResyncPeriod: 2 * time.Second,
+			Cache: mgr.GetCache(), Scheme: mgr.GetScheme(), SharedKinds: garbagecollector.DefaultSharedKinds()},
+			mgr.GetEventRecorder(garbagecollector.ControllerName))
 		if err != nil {
 			return err
 		}
@@ -112,6 +117,13 @@ func chain(t *testing.T, c kubernetes.Interface, ns string, block bool, podFinal
 func TestGarbageCollector(t *testing.T) {
 	c, gc := startCluster(t)
 	ctx := context.Background()
+
+	t.Run("shared kinds are watched through the cache", func(t *testing.T) {
+		poll.Eventually(t, "monitors started", poll.Check(func() (bool, string) {
+			got := gc.SharedMonitors()
+			return slices.Equal(got, []string{"/v1, Kind=Pod", "apps/v1, Kind=Deployment", "apps/v1, Kind=ReplicaSet"}), fmt.Sprint(got)
+		}))
+	})
 
 	t.Run("background: configmap owned by a configmap", func(t *testing.T) {
 		createNS(t, c, "bg-cm")

@@ -2,27 +2,36 @@ package garbagecollector
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	ctrlcache "sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/skiff-dev/skiff/insight/trace"
 	"github.com/skiff-dev/skiff/insight/watchtrace"
 )
 
-// monitor is the metadata-only informer of one resource.
+// monitor watches one resource: a metadata-only informer of its own, or a handler on the shared
+// cache's informer of a shared kind.
 type monitor struct {
-	gvk      schema.GroupVersionKind
-	informer cache.SharedIndexInformer
-	cancel   context.CancelFunc
+	gvk schema.GroupVersionKind
+	// synced tells whether the monitor has passed on every object of its initial list.
+	synced func() bool
+	cancel context.CancelFunc
+	// shared is set when the monitor is a handler on the shared cache's informer.
+	shared bool
 }
 
 // monitors holds the informers by resource; their events go to the graph-changes queue.
@@ -31,10 +40,24 @@ type monitors struct {
 	client metadata.Interface
 	events workqueue.TypedInterface[*event]
 	byGVR  map[schema.GroupVersionResource]*monitor
+	// shared, when set, serves the kinds of sharedKinds from its informers.
+	shared      ctrlcache.Informers
+	sharedKinds map[schema.GroupVersionKind]bool
+	scheme      *runtime.Scheme
 }
 
-func newMonitors(client metadata.Interface, events workqueue.TypedInterface[*event]) *monitors {
-	return &monitors{client: client, events: events, byGVR: map[schema.GroupVersionResource]*monitor{}}
+func newMonitors(client metadata.Interface, events workqueue.TypedInterface[*event], cfg Config) *monitors {
+	m := &monitors{client: client, events: events, byGVR: map[schema.GroupVersionResource]*monitor{}}
+	if cfg.Cache != nil {
+		m.shared, m.scheme, m.sharedKinds = cfg.Cache, cfg.Scheme, map[schema.GroupVersionKind]bool{}
+		if m.scheme == nil {
+			m.scheme = clientgoscheme.Scheme
+		}
+		for _, gvk := range cfg.SharedKinds {
+			m.sharedKinds[gvk] = true
+		}
+	}
+	return m
 }
 
 // desired is the resources to watch: those discovered, plus the current ones of groups whose
@@ -93,10 +116,6 @@ func (m *monitors) sync(ctx context.Context, resources map[schema.GroupVersionRe
 }
 
 func (m *monitors) start(ctx context.Context, gvr schema.GroupVersionResource, gvk schema.GroupVersionKind) *monitor {
-	inf := metadatainformer.NewFilteredMetadataInformer(m.client, gvr, "", 0, cache.Indexers{}, nil).Informer()
-	// The graph needs owners, finalizers and deletion state, never managed fields: a third of
-	// the metadata of every object of the cluster (issue 17).
-	_ = inf.SetTransform(ctrlcache.TransformStripManagedFields())
 	send := func(typ eventType, obj any) {
 		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = d.Obj
@@ -107,14 +126,48 @@ func (m *monitors) start(ctx context.Context, gvr schema.GroupVersionResource, g
 		}
 		m.events.Add(eventFor(typ, gvk, acc))
 	}
-	_, _ = inf.AddEventHandler(watchtrace.Handler(deletionWatch(gvk.Kind), cache.ResourceEventHandlerFuncs{
+	handler := watchtrace.Handler(deletionWatch(gvk.Kind), cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { send(addOrUpdateEvent, obj) },
 		UpdateFunc: func(_, obj any) { send(addOrUpdateEvent, obj) },
 		DeleteFunc: func(obj any) { send(deleteEvent, obj) },
-	}))
+	})
+	if m.sharedKinds[gvk] {
+		mon, err := m.startShared(ctx, gvk, handler)
+		if err == nil {
+			return mon
+		}
+		log.FromContext(ctx).Error(err, "watching a shared kind through the cache failed; watching its metadata instead", "kind", gvk.String())
+	}
+	inf := metadatainformer.NewFilteredMetadataInformer(m.client, gvr, "", 0, cache.Indexers{}, nil).Informer()
+	// The graph needs owners, finalizers and deletion state, never managed fields: a third of
+	// the metadata of every object of the cluster (issue 17).
+	_ = inf.SetTransform(ctrlcache.TransformStripManagedFields())
+	_, _ = inf.AddEventHandler(handler)
 	ctx, cancel := context.WithCancel(ctx)
 	go inf.Run(ctx.Done())
-	return &monitor{gvk: gvk, informer: inf, cancel: cancel}
+	return &monitor{gvk: gvk, synced: inf.HasSynced, cancel: cancel}
+}
+
+// startShared adds the collector's handler to the shared cache's informer of gvk; the monitor's
+// cancel removes it, and the informer goes on for the controllers that keep it.
+func (m *monitors) startShared(ctx context.Context, gvk schema.GroupVersionKind, handler cache.ResourceEventHandler) (*monitor, error) {
+	obj, err := m.scheme.New(gvk)
+	if err != nil {
+		return nil, fmt.Errorf("new %s: %w", gvk, err)
+	}
+	cobj, ok := obj.(client.Object)
+	if !ok {
+		return nil, fmt.Errorf("%s is not a client.Object", gvk)
+	}
+	inf, err := m.shared.GetInformer(ctx, cobj, ctrlcache.BlockUntilSynced(false))
+	if err != nil {
+		return nil, fmt.Errorf("informer of %s: %w", gvk, err)
+	}
+	reg, err := inf.AddEventHandler(handler)
+	if err != nil {
+		return nil, fmt.Errorf("handler on the informer of %s: %w", gvk, err)
+	}
+	return &monitor{gvk: gvk, synced: reg.HasSynced, cancel: func() { _ = inf.RemoveEventHandler(reg) }, shared: true}, nil
 }
 
 // waitForSync waits until every informer has listed once, or ctx ends.
@@ -122,7 +175,7 @@ func (m *monitors) waitForSync(ctx context.Context) bool {
 	m.mu.Lock()
 	var synced []cache.InformerSynced
 	for _, mon := range m.byGVR {
-		synced = append(synced, mon.informer.HasSynced)
+		synced = append(synced, mon.synced)
 	}
 	m.mu.Unlock()
 	return cache.WaitForCacheSync(ctx.Done(), synced...)
