@@ -86,8 +86,7 @@ func reconcileOnce(ctx context.Context, client kubernetes.Interface) error {
 // policy names), keyed by namespace/name. The reconciler asks for each of its objects in turn;
 // a GET for each (about 150 in a row, upstream's way) took 48 s of a restart while 5,000 nodes
 // reconnected (issue 17). An object changed since its list makes the write conflict, and the
-// round is retried.
-// The objects are as the reconciler's adapters wrap them.
+// round is retried. The objects are kept as the reconciler's adapters wrap them.
 type bootstrapKinds map[schema.GroupResource]map[string]any
 
 var (
