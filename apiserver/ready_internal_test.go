@@ -2,7 +2,9 @@ package apiserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -30,9 +32,14 @@ func TestFailingChecks(t *testing.T) {
 // other, synced, is not; with both synced nothing is.
 func TestUnsyncedInformers(t *testing.T) {
 	client := fake.NewClientset()
-	release := make(chan struct{})
+	// Pod lists fail until refuse is cleared (a reactor must not block: the fake runs them
+	// under one lock, which would hold the config maps' list too).
+	var refuse atomic.Bool
+	refuse.Store(true)
 	client.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
-		<-release
+		if refuse.Load() {
+			return true, nil, errors.New("pods refused")
+		}
 		return false, nil, nil
 	})
 	factory := informers.NewSharedInformerFactory(client, 0)
@@ -50,7 +57,7 @@ func TestUnsyncedInformers(t *testing.T) {
 	if got, want := unsyncedInformers(factory), "*v1.Pod"; got != want {
 		t.Errorf("unsyncedInformers = %q, want %q", got, want)
 	}
-	close(release)
+	refuse.Store(false)
 	poll.Eventually(t, "every informer synced", func() error {
 		if got := unsyncedInformers(factory); got != "" {
 			return fmt.Errorf("unsynced: %s", got)
