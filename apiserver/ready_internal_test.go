@@ -3,7 +3,6 @@ package apiserver
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync/atomic"
 	"testing"
 
@@ -48,20 +47,15 @@ func TestUnsyncedInformers(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer func() { cancel(); factory.Shutdown() }()
 	factory.Start(ctx.Done())
-	poll.Eventually(t, "config maps synced", func() error {
-		if !factory.Core().V1().ConfigMaps().Informer().HasSynced() {
-			return fmt.Errorf("not yet")
-		}
-		return nil
-	})
+	poll.Eventually(t, "config maps synced", poll.Check(func() (bool, string) {
+		return factory.Core().V1().ConfigMaps().Informer().HasSynced(), ""
+	}))
 	if got, want := unsyncedInformers(factory), "*v1.Pod"; got != want {
 		t.Errorf("unsyncedInformers = %q, want %q", got, want)
 	}
 	refuse.Store(false)
-	poll.Eventually(t, "every informer synced", func() error {
-		if got := unsyncedInformers(factory); got != "" {
-			return fmt.Errorf("unsynced: %s", got)
-		}
-		return nil
-	})
+	poll.Eventually(t, "every informer synced", poll.Check(func() (bool, string) {
+		got := unsyncedInformers(factory)
+		return got == "", "unsynced: " + got
+	}))
 }

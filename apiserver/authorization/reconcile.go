@@ -34,7 +34,15 @@ func ReconcileBootstrapPolicy(ctx context.Context, client kubernetes.Interface) 
 
 func reconcileOnce(ctx context.Context, client kubernetes.Interface) error {
 	rbac := client.RbacV1()
-	listed, err := listBootstrapKinds(ctx, rbac)
+	roles, bindings := Roles(), RoleBindings()
+	namespaces := sets.New[string]()
+	for _, r := range roles {
+		namespaces.Insert(r.Namespace)
+	}
+	for _, b := range bindings {
+		namespaces.Insert(b.Namespace)
+	}
+	listed, err := listBootstrapKinds(ctx, rbac, sets.List(namespaces))
 	if err != nil {
 		return err
 	}
@@ -58,7 +66,7 @@ func reconcileOnce(ctx context.Context, client kubernetes.Interface) error {
 			return fmt.Errorf("clusterrolebinding %s: %w", b.Name, err)
 		}
 	}
-	for _, r := range Roles() {
+	for _, r := range roles {
 		opts := reconciliation.ReconcileRoleOptions{
 			Role:    reconciliation.RoleRuleOwner{Role: &r},
 			Client:  listedRoles{reconciliation.RoleModifier{Client: rbac, NamespaceClient: client.CoreV1().Namespaces()}, listed, rolesResource},
@@ -68,7 +76,7 @@ func reconcileOnce(ctx context.Context, client kubernetes.Interface) error {
 			return fmt.Errorf("role %s/%s: %w", r.Namespace, r.Name, err)
 		}
 	}
-	for _, b := range RoleBindings() {
+	for _, b := range bindings {
 		opts := reconciliation.ReconcileRoleBindingOptions{
 			RoleBinding: reconciliation.RoleBindingAdapter{RoleBinding: &b},
 			Client:      listedBindings{reconciliation.RoleBindingClientAdapter{Client: rbac, NamespaceClient: client.CoreV1().Namespaces()}, listed, roleBindingsResource},
@@ -96,7 +104,9 @@ var (
 	roleBindingsResource        = rbacv1.Resource("rolebindings")
 )
 
-func listBootstrapKinds(ctx context.Context, rbac rbacclient.RbacV1Interface) (bootstrapKinds, error) {
+// listBootstrapKinds lists the cluster roles and bindings, and the roles and role bindings of
+// namespaces.
+func listBootstrapKinds(ctx context.Context, rbac rbacclient.RbacV1Interface, namespaces []string) (bootstrapKinds, error) {
 	listed := bootstrapKinds{}
 	add := func(gr schema.GroupResource, namespace, name string, obj any) { listed[gr][namespace+"/"+name] = obj }
 	// Each kind is entered even if none exist, so that a Get of it answers NotFound.
@@ -117,14 +127,7 @@ func listBootstrapKinds(ctx context.Context, rbac rbacclient.RbacV1Interface) (b
 	for i := range crbs.Items {
 		add(clusterRoleBindingsResource, "", crbs.Items[i].Name, reconciliation.ClusterRoleBindingAdapter{ClusterRoleBinding: &crbs.Items[i]})
 	}
-	namespaces := sets.New[string]()
-	for _, r := range Roles() {
-		namespaces.Insert(r.Namespace)
-	}
-	for _, b := range RoleBindings() {
-		namespaces.Insert(b.Namespace)
-	}
-	for _, ns := range sets.List(namespaces) {
+	for _, ns := range namespaces {
 		roles, err := rbac.Roles(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("listing roles in %s: %w", ns, err)

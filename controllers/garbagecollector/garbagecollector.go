@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
@@ -49,10 +50,11 @@ type Config struct {
 	// a metadata-only informer of its own, as upstream's collector takes the controller
 	// manager's typed informers before metadata-only ones, so that a kind the controllers keep
 	// anyway is watched and held once (issue 17: at 50,000 pods, the pods' metadata informer
-	// was a second pod watch and a 48 MB copy of their metadata). Scheme makes its objects.
+	// was a second pod watch and a 48 MB copy of their metadata).
+	// Scheme makes its objects (default: client-go's).
 	Cache  ctrlcache.Informers
 	Scheme *runtime.Scheme
-	// SharedKinds are the kinds Cache serves (SetupWithManager: DefaultSharedKinds when nil).
+	// SharedKinds are the kinds Cache serves (default: DefaultSharedKinds).
 	SharedKinds []schema.GroupVersionKind
 }
 
@@ -81,6 +83,12 @@ func (c Config) withDefaults() Config {
 	}
 	if len(c.IgnoredResources) == 0 && !c.IgnoreDefaults {
 		c.IgnoredResources = DefaultIgnoredResources()
+	}
+	if c.Cache != nil && c.Scheme == nil {
+		c.Scheme = clientgoscheme.Scheme
+	}
+	if c.Cache != nil && c.SharedKinds == nil {
+		c.SharedKinds = DefaultSharedKinds()
 	}
 	return c
 }
@@ -148,9 +156,6 @@ func New(restConfig *rest.Config, cfg Config, recorder events.EventRecorder) (*G
 func SetupWithManager(mgr ctrl.Manager, cfg Config) error {
 	if cfg.Cache == nil {
 		cfg.Cache, cfg.Scheme = mgr.GetCache(), mgr.GetScheme()
-		if cfg.SharedKinds == nil {
-			cfg.SharedKinds = DefaultSharedKinds()
-		}
 	}
 	gc, err := New(mgr.GetConfig(), cfg, mgr.GetEventRecorder(ControllerName))
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
@@ -40,7 +39,7 @@ type monitors struct {
 	client metadata.Interface
 	events workqueue.TypedInterface[*event]
 	byGVR  map[schema.GroupVersionResource]*monitor
-	// shared, when set, serves the kinds of sharedKinds from its informers.
+	// shared, when set, serves the kinds of sharedKinds from its informers (cfg, defaulted).
 	shared      ctrlcache.Informers
 	sharedKinds map[schema.GroupVersionKind]bool
 	scheme      *runtime.Scheme
@@ -50,9 +49,6 @@ func newMonitors(client metadata.Interface, events workqueue.TypedInterface[*eve
 	m := &monitors{client: client, events: events, byGVR: map[schema.GroupVersionResource]*monitor{}}
 	if cfg.Cache != nil {
 		m.shared, m.scheme, m.sharedKinds = cfg.Cache, cfg.Scheme, map[schema.GroupVersionKind]bool{}
-		if m.scheme == nil {
-			m.scheme = clientgoscheme.Scheme
-		}
 		for _, gvk := range cfg.SharedKinds {
 			m.sharedKinds[gvk] = true
 		}
